@@ -1,0 +1,1 @@
+//! The Tandem compiler: name resolution and type checking (front half).

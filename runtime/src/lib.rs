@@ -1,0 +1,1 @@
+//! The Tandem runtime engine (pure: inputs and a clock in, effects out).

@@ -1,0 +1,2 @@
+//! The tandem command-line interface.
+fn main() {}

@@ -1,0 +1,1 @@
+//! The Tandem standard library: built-in functions, their signatures, implementations and docs.

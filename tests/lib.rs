@@ -1,0 +1,1 @@
+//! End-to-end tests of the tandem CLI and the example program.
