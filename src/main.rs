@@ -1,2 +1,131 @@
-//! The tandem command-line interface.
-fn main() {}
+//! The `tandem` command-line interface: check, format (and, as they land, simulate, test and run) a journey program.
+
+mod load;
+mod render;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "tandem", version, about = "One set of rules for Marketing and Sales: check, format and run Tandem journey programs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// rustc-style snippets with carets
+    Human,
+    /// a JSON array of {file, line, column, end_line, end_column, severity, code, message}
+    Json,
+    /// GitHub Actions workflow annotations
+    Github,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a program: syntax, names, types, templates, lints. Exit 0 = no errors, 1 = errors, 2 = usage or I/O problem.
+    Check {
+        /// The program folder
+        #[arg(default_value = "journeys")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
+    /// Rewrite every .journey file in the canonical layout (comments kept).
+    Fmt {
+        #[arg(default_value = "journeys")]
+        dir: PathBuf,
+        /// Do not write; exit 1 if any file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Check { dir, format } => check(&dir, format),
+        Command::Fmt { dir, check } => fmt(&dir, check),
+    }
+}
+
+fn check(dir: &std::path::Path, format: Format) -> ExitCode {
+    let source = match load::load_program(dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let ws = compiler::check_program(&source);
+    let out = match format {
+        Format::Human => render::human(&ws, dir, std::io::stdout().is_terminal()),
+        Format::Json => render::json(&ws, dir),
+        Format::Github => render::github(&ws, dir),
+    };
+    let mut stdout = std::io::stdout().lock();
+    if stdout.write_all(out.as_bytes()).is_err() {
+        return ExitCode::from(2);
+    }
+    if ws.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn fmt(dir: &std::path::Path, check_only: bool) -> ExitCode {
+    let source = match load::load_program(dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut unformatted = Vec::new();
+    let mut broken = false;
+    for file in &source.journeys {
+        match grammar::format::format_source(&file.text) {
+            Ok(formatted) => {
+                if formatted != file.text {
+                    unformatted.push(file.path.clone());
+                    if !check_only {
+                        let path = dir.join(&file.path);
+                        if let Err(e) = std::fs::write(&path, formatted) {
+                            eprintln!("error: {}: {e}", path.display());
+                            return ExitCode::from(2);
+                        }
+                    }
+                }
+            }
+            Err(count) => {
+                eprintln!(
+                    "error: {}: has {count} syntax error(s); run `tandem check` and fix them first (the file was left as it is)",
+                    dir.join(&file.path).display()
+                );
+                broken = true;
+            }
+        }
+    }
+    for path in &unformatted {
+        let verb = if check_only { "would reformat" } else { "reformatted" };
+        println!("{verb} {}", dir.join(path).display());
+    }
+    if broken || (check_only && !unformatted.is_empty()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

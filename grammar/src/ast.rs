@@ -428,7 +428,7 @@ pub enum SlaAction {
     Reassign,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
     Accept,
     Reject,

@@ -5,6 +5,7 @@
 
 pub mod ast;
 pub mod diagnostic;
+pub mod format;
 pub mod parser;
 pub mod prepass;
 pub mod span;

@@ -29,6 +29,14 @@ impl Span {
         }
     }
 
+    /// The same start with another end (never before the start).
+    pub fn with_end(self, end: u32) -> Span {
+        Span {
+            end: end.max(self.start),
+            ..self
+        }
+    }
+
     pub fn range(self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
     }

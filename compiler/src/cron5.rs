@@ -1,0 +1,106 @@
+//! Five-field cron expressions (minute hour day-of-month month day-of-week), validated with the `cron` crate.
+//!
+//! The `cron` crate wants a seconds field first and numbers Sunday as 1; standard
+//! cron numbers Sunday 0 (or 7). [`parse`] translates one into the other.
+
+use std::str::FromStr;
+
+/// A checked five-field cron expression.
+#[derive(Debug, Clone)]
+pub struct Cron5 {
+    /// The expression in the `cron` crate's dialect (seconds first).
+    pub schedule: cron::Schedule,
+    /// True when both day fields are restricted: then either may match (standard cron).
+    pub day_fields_or: bool,
+    /// The day-of-month part and the day-of-week part as separate schedules, for the OR case.
+    pub by_day_of_month: Option<cron::Schedule>,
+    pub by_day_of_week: Option<cron::Schedule>,
+}
+
+/// Translates standard day-of-week numbers (0–7, Sunday = 0 or 7) to the crate's (1–7, Sunday = 1).
+fn translate_dow(field: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut num = String::new();
+    let flush = |num: &mut String, out: &mut String, after_slash: bool| -> Result<(), String> {
+        if num.is_empty() {
+            return Ok(());
+        }
+        let n: u32 = num.parse().map_err(|_| format!("`{num}` is not a day of the week"))?;
+        if after_slash {
+            out.push_str(num);
+        } else {
+            if n > 7 {
+                return Err(format!("day of the week `{n}` is out of range (0–7)"));
+            }
+            out.push_str(&((n % 7) + 1).to_string());
+        }
+        num.clear();
+        Ok(())
+    };
+    let mut after_slash = false;
+    for c in field.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+        } else {
+            flush(&mut num, &mut out, after_slash)?;
+            after_slash = c == '/';
+            out.push(c);
+        }
+    }
+    flush(&mut num, &mut out, after_slash)?;
+    Ok(out)
+}
+
+fn build(fields: &[&str]) -> Result<cron::Schedule, String> {
+    let expr = format!("0 {}", fields.join(" "));
+    cron::Schedule::from_str(&expr).map_err(|e| e.to_string())
+}
+
+pub fn parse(expr: &str) -> Result<Cron5, String> {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    if fields.len() != 5 {
+        return Err(format!("it has {} fields, a cron expression has 5", fields.len()));
+    }
+    let dow = translate_dow(fields[4])?;
+    let all = [fields[0], fields[1], fields[2], fields[3], dow.as_str()];
+    let schedule = build(&all)?;
+    let restricted = |f: &str| f != "*" && f != "?";
+    let day_fields_or = restricted(fields[2]) && restricted(fields[4]);
+    let (by_day_of_month, by_day_of_week) = if day_fields_or {
+        (
+            Some(build(&[fields[0], fields[1], fields[2], fields[3], "*"])?),
+            Some(build(&[fields[0], fields[1], "*", fields[3], dow.as_str()])?),
+        )
+    } else {
+        (None, None)
+    };
+    Ok(Cron5 {
+        schedule,
+        day_fields_or,
+        by_day_of_month,
+        by_day_of_week,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_standard_five_field_expressions() {
+        assert!(parse("0 9 * * MON").is_ok());
+        assert!(parse("*/15 8-17 * * 1-5").is_ok());
+        assert!(parse("0 8 1 * 0").is_ok());
+        assert!(parse("0 8 1 * 7").is_ok());
+        assert!(parse("0 8 1,15 * MON").is_ok_and(|c| c.day_fields_or));
+    }
+
+    #[test]
+    fn rejects_bad_expressions() {
+        assert!(parse("0 9 * *").is_err());
+        assert!(parse("61 9 * * *").is_err());
+        assert!(parse("0 9 * * FUNDAY").is_err());
+        assert!(parse("0 9 * * 8").is_err());
+        assert!(parse("0 0 9 * * MON").is_err());
+    }
+}

@@ -1,0 +1,523 @@
+//! Name resolution, step one: every declaration of every file collected into one table per namespace, with clashes reported.
+
+use std::collections::HashMap;
+
+use grammar::ast::*;
+use grammar::{Diagnostic, Span};
+use stdlib::{ElemType, Type};
+
+use crate::codes;
+
+/// A lead field: declared in `lead { … }` or built in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldInfo {
+    pub ty: Type,
+    pub writable: bool,
+    /// Where it is declared; `None` for built-in fields.
+    pub span: Option<Span>,
+    /// Index in the lead layout (built-ins first, then declared fields in program order).
+    pub slot: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConstInfo {
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageInfo {
+    pub name: String,
+    /// Position in the funnel; `None` for stages after `|`.
+    pub funnel: Option<usize>,
+    pub span: Option<Span>,
+}
+
+/// What a bare name in an expression means.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bare {
+    Field(FieldInfo),
+    Segment(Span),
+    Const(ConstInfo),
+    Stage(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventInfo {
+    pub props: Vec<(String, Type)>,
+    pub span: Option<Span>,
+    /// May an input (a scenario, a test, the API) send this event?
+    pub from_outside: bool,
+}
+
+impl EventInfo {
+    pub fn prop(&self, name: &str) -> Option<Type> {
+        self.props.iter().find(|(n, _)| n == name).map(|(_, t)| *t)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamInfo {
+    pub span: Span,
+    pub has_hours: bool,
+    pub has_manager: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandoffInfo {
+    pub span: Span,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateInfo {
+    pub span: Span,
+    pub has_unsubscribe: bool,
+}
+
+/// Every declared name of a program, by namespace.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Symbols {
+    pub timezone: Option<(String, Span)>,
+    pub bare: HashMap<String, Bare>,
+    pub stages: Vec<StageInfo>,
+    pub events: HashMap<String, EventInfo>,
+    pub scores: HashMap<String, Span>,
+    pub rules: HashMap<String, Span>,
+    pub journeys: HashMap<String, Span>,
+    pub teams: HashMap<String, TeamInfo>,
+    pub handoffs: HashMap<String, HandoffInfo>,
+    pub schedules: HashMap<String, Span>,
+    pub templates: HashMap<String, TemplateInfo>,
+    /// Webhook names from `tandem.toml`; `None` when the program has no config to check against.
+    pub webhooks: Option<Vec<String>>,
+    /// Number of lead fields (built-in and declared).
+    pub field_count: usize,
+}
+
+/// Built-in lead fields: name, type, writable by `set`.
+pub const BUILTIN_FIELDS: &[(&str, Type, bool)] = &[
+    ("id", Type::Text, false),
+    ("email", Type::Text, true),
+    ("created_at", Type::Time, false),
+    ("stage", Type::Stage, true),
+    ("owner", Type::Text, true),
+    ("timezone", Type::Text, true),
+    ("unsubscribed", Type::Bool, false),
+    ("bounced", Type::Bool, false),
+    ("last_activity_at", Type::Time, false),
+    ("tags", Type::Tags, false),
+];
+
+/// Built-in events: name, properties, whether an input may send it.
+pub const BUILTIN_EVENTS: &[(&str, &[(&str, Type)], bool)] = &[
+    ("lead_created", &[], false),
+    ("lead_updated", &[], false),
+    ("email_sent", &[("template", Type::Text)], false),
+    ("email_opened", &[("template", Type::Text)], true),
+    ("email_bounced", &[("template", Type::Text)], true),
+    ("email_clicked", &[("template", Type::Text), ("url", Type::Text)], true),
+    ("unsubscribed", &[], true),
+    ("resubscribed", &[], true),
+    ("stage_changed", &[("from", Type::Stage), ("to", Type::Stage)], false),
+    ("task_created", &[("handoff", Type::Text), ("assignee", Type::Text)], false),
+    ("task_accepted", &[("handoff", Type::Text), ("by", Type::Text)], false),
+    ("task_completed", &[("handoff", Type::Text), ("by", Type::Text)], false),
+    (
+        "task_rejected",
+        &[("handoff", Type::Text), ("by", Type::Text), ("reason", Type::Text)],
+        false,
+    ),
+];
+
+pub const DEFAULT_STAGES: &[&str] = &["subscriber", "lead", "mql", "sql", "opportunity", "customer"];
+pub const DEFAULT_OUTSIDE_STAGES: &[&str] = &["disqualified"];
+
+/// A template file found in the program folder (checked separately, see `templates`).
+#[derive(Debug, Clone)]
+pub struct TemplateName {
+    pub name: String,
+    pub span: Span,
+}
+
+fn clash(diags: &mut Vec<Diagnostic>, what: &str, name: &Ident, first: Option<Span>) {
+    let mut d = Diagnostic::error(
+        codes::DUPLICATE,
+        name.span,
+        format!("{what} `{}` is declared more than once", name.name),
+    );
+    match first {
+        Some(s) => d = d.with_related(s, "first declared here"),
+        None => d = d.with_help(format!("`{}` is built in; choose another name", name.name)),
+    }
+    diags.push(d);
+}
+
+fn insert_unique<T>(
+    map: &mut HashMap<String, T>,
+    diags: &mut Vec<Diagnostic>,
+    what: &str,
+    name: &Ident,
+    value: T,
+    span_of: impl Fn(&T) -> Option<Span>,
+) {
+    if name.name.is_empty() {
+        return;
+    }
+    if let Some(prev) = map.get(&name.name) {
+        clash(diags, what, name, span_of(prev));
+        return;
+    }
+    map.insert(name.name.clone(), value);
+}
+
+/// The type of a literal as written in a `const` or a default.
+pub fn literal_type(lit: &Literal) -> Option<Type> {
+    match &lit.kind {
+        LiteralKind::Number { .. } => Some(Type::Number),
+        LiteralKind::Text(_) => Some(Type::Text),
+        LiteralKind::Bool(_) => Some(Type::Bool),
+        LiteralKind::Name(_) => Some(Type::Stage),
+        LiteralKind::List(items) => {
+            let first = items.first().and_then(literal_type).unwrap_or(Type::Text);
+            first.elem().map(Type::List)
+        }
+    }
+}
+
+/// Collects the symbols of all files. Template names come from the program folder.
+pub fn collect(
+    files: &[&SourceFile],
+    templates: &[TemplateName],
+    webhooks: Option<Vec<String>>,
+    diags: &mut Vec<Diagnostic>,
+) -> Symbols {
+    let mut s = Symbols {
+        webhooks,
+        ..Symbols::default()
+    };
+    for (i, (name, ty, writable)) in BUILTIN_FIELDS.iter().enumerate() {
+        s.bare.insert(
+            (*name).to_owned(),
+            Bare::Field(FieldInfo {
+                ty: *ty,
+                writable: *writable,
+                span: None,
+                slot: i,
+            }),
+        );
+    }
+    for (name, props, outside) in BUILTIN_EVENTS {
+        s.events.insert(
+            (*name).to_owned(),
+            EventInfo {
+                props: props.iter().map(|(n, t)| ((*n).to_owned(), *t)).collect(),
+                span: None,
+                from_outside: *outside,
+            },
+        );
+    }
+    let mut slot = BUILTIN_FIELDS.len();
+    let mut lead_span: Option<Span> = None;
+    let mut stages_span: Option<Span> = None;
+    let mut sending_span: Option<Span> = None;
+
+    // Stages first: they are bare names too, and the default applies when none is declared.
+    for file in files {
+        for decl in &file.decls {
+            if let DeclKind::Stages(st) = &decl.kind {
+                if let Some(prev) = stages_span {
+                    diags.push(
+                        Diagnostic::error(codes::SINGLETON, decl.span, "a program has at most one `stages` list")
+                            .with_related(prev, "first declared here"),
+                    );
+                    continue;
+                }
+                stages_span = Some(decl.span);
+                for (i, n) in st.funnel.iter().enumerate() {
+                    s.stages.push(StageInfo {
+                        name: n.name.clone(),
+                        funnel: Some(i),
+                        span: Some(n.span),
+                    });
+                }
+                for n in &st.outside {
+                    s.stages.push(StageInfo {
+                        name: n.name.clone(),
+                        funnel: None,
+                        span: Some(n.span),
+                    });
+                }
+                if st.funnel.len() < 2 {
+                    diags.push(Diagnostic::error(
+                        codes::SINGLETON,
+                        decl.span,
+                        "the funnel needs at least two stages: new leads start in the second one",
+                    ));
+                }
+            }
+        }
+    }
+    if stages_span.is_none() {
+        for (i, n) in DEFAULT_STAGES.iter().enumerate() {
+            s.stages.push(StageInfo {
+                name: (*n).to_owned(),
+                funnel: Some(i),
+                span: None,
+            });
+        }
+        for n in DEFAULT_OUTSIDE_STAGES {
+            s.stages.push(StageInfo {
+                name: (*n).to_owned(),
+                funnel: None,
+                span: None,
+            });
+        }
+    }
+    for (i, st) in s.stages.clone().iter().enumerate() {
+        let ident = Ident {
+            name: st.name.clone(),
+            span: st.span.unwrap_or_default(),
+        };
+        let stages = s.stages.clone();
+        insert_unique(&mut s.bare, diags, "the name", &ident, Bare::Stage(i), |b| {
+            bare_span(b, &stages)
+        });
+    }
+
+    for file in files {
+        for decl in &file.decls {
+            match &decl.kind {
+                DeclKind::Timezone(tz) => {
+                    if let Some((_, prev)) = &s.timezone {
+                        diags.push(
+                            Diagnostic::error(
+                                codes::TIMEZONE,
+                                decl.span,
+                                "a program has exactly one `timezone`; remove this one",
+                            )
+                            .with_related(*prev, "first declared here"),
+                        );
+                    } else {
+                        s.timezone = Some((tz.value.clone(), tz.span));
+                    }
+                }
+                DeclKind::Lead(lead) => {
+                    if let Some(prev) = lead_span {
+                        diags.push(
+                            Diagnostic::error(codes::SINGLETON, decl.span, "a program has exactly one `lead` schema; merge the fields into the first one")
+                                .with_related(prev, "first declared here"),
+                        );
+                        continue;
+                    }
+                    lead_span = Some(decl.span);
+                    for f in &lead.fields {
+                        let ty = match Type::from_decl_name(&f.ty.name) {
+                            Some(t) => t,
+                            None => {
+                                diags.push(
+                                    Diagnostic::error(
+                                        codes::UNKNOWN_TYPE,
+                                        f.ty.span,
+                                        format!("`{}` is not a field type", f.ty.name),
+                                    )
+                                    .with_help("a field is `text`, `number`, `bool` or `time`"),
+                                );
+                                continue;
+                            }
+                        };
+                        insert_unique(
+                            &mut s.bare,
+                            diags,
+                            "the name",
+                            &f.name,
+                            Bare::Field(FieldInfo {
+                                ty,
+                                writable: true,
+                                span: Some(f.name.span),
+                                slot,
+                            }),
+                            |b| bare_span(b, &s.stages),
+                        );
+                        slot += 1;
+                    }
+                }
+                DeclKind::Event(ev) => {
+                    let mut props: Vec<(String, Type)> = Vec::new();
+                    for p in &ev.props {
+                        if props.iter().any(|(n, _)| *n == p.name.name) {
+                            clash(diags, "the property", &p.name, None);
+                            continue;
+                        }
+                        match Type::from_decl_name(&p.ty.name) {
+                            Some(t) => props.push((p.name.name.clone(), t)),
+                            None => diags.push(
+                                Diagnostic::error(
+                                    codes::UNKNOWN_TYPE,
+                                    p.ty.span,
+                                    format!("`{}` is not a property type", p.ty.name),
+                                )
+                                .with_help("a property is `text`, `number`, `bool` or `time`"),
+                            ),
+                        }
+                    }
+                    insert_unique(
+                        &mut s.events,
+                        diags,
+                        "the event",
+                        &ev.name,
+                        EventInfo {
+                            props,
+                            span: Some(ev.name.span),
+                            from_outside: true,
+                        },
+                        |e| e.span,
+                    );
+                }
+                DeclKind::Const(c) => {
+                    let ty = literal_type(&c.value).unwrap_or(Type::Text);
+                    insert_unique(
+                        &mut s.bare,
+                        diags,
+                        "the name",
+                        &c.name,
+                        Bare::Const(ConstInfo {
+                            ty,
+                            span: c.name.span,
+                        }),
+                        |b| bare_span(b, &s.stages),
+                    );
+                }
+                DeclKind::Segment(seg) => {
+                    insert_unique(
+                        &mut s.bare,
+                        diags,
+                        "the name",
+                        &seg.name,
+                        Bare::Segment(seg.name.span),
+                        |b| bare_span(b, &s.stages),
+                    );
+                }
+                DeclKind::Score(sc) => {
+                    insert_unique(&mut s.scores, diags, "the score", &sc.name, sc.name.span, |x| Some(*x))
+                }
+                DeclKind::Rule(r) => {
+                    insert_unique(&mut s.rules, diags, "the rule", &r.name, r.name.span, |x| Some(*x))
+                }
+                DeclKind::Journey(j) => insert_unique(
+                    &mut s.journeys,
+                    diags,
+                    "the journey",
+                    &j.name,
+                    j.name.span,
+                    |x| Some(*x),
+                ),
+                DeclKind::Team(t) => {
+                    let info = TeamInfo {
+                        span: t.name.span,
+                        has_hours: t
+                            .items
+                            .iter()
+                            .any(|i| matches!(i.kind, TeamItemKind::Hours { .. })),
+                        has_manager: t
+                            .items
+                            .iter()
+                            .any(|i| matches!(i.kind, TeamItemKind::Manager(_))),
+                    };
+                    insert_unique(&mut s.teams, diags, "the team", &t.name, info, |x| Some(x.span))
+                }
+                DeclKind::Handoff(h) => {
+                    let reasons = h
+                        .items
+                        .iter()
+                        .filter_map(|i| match &i.kind {
+                            HandoffItemKind::Reasons(r) => Some(r.iter().map(|r| r.name.name.clone())),
+                            _ => None,
+                        })
+                        .flatten()
+                        .collect();
+                    insert_unique(
+                        &mut s.handoffs,
+                        diags,
+                        "the handoff",
+                        &h.name,
+                        HandoffInfo {
+                            span: h.name.span,
+                            reasons,
+                        },
+                        |x| Some(x.span),
+                    )
+                }
+                DeclKind::Schedule(sc) => insert_unique(
+                    &mut s.schedules,
+                    diags,
+                    "the schedule",
+                    &sc.name,
+                    sc.name.span,
+                    |x| Some(*x),
+                ),
+                DeclKind::Sending(_) => {
+                    if let Some(prev) = sending_span {
+                        diags.push(
+                            Diagnostic::error(codes::SINGLETON, decl.span, "a program has at most one `sending` policy")
+                                .with_related(prev, "first declared here"),
+                        );
+                    }
+                    sending_span = Some(decl.span);
+                }
+                DeclKind::Stages(_) | DeclKind::Test(_) => {}
+            }
+        }
+    }
+    for t in templates {
+        let ident = Ident {
+            name: t.name.clone(),
+            span: t.span,
+        };
+        insert_unique(
+            &mut s.templates,
+            diags,
+            "the template",
+            &ident,
+            TemplateInfo {
+                span: t.span,
+                has_unsubscribe: false,
+            },
+            |x| Some(x.span),
+        );
+    }
+    s.field_count = slot;
+    s
+}
+
+fn bare_span(b: &Bare, stages: &[StageInfo]) -> Option<Span> {
+    match b {
+        Bare::Field(f) => f.span,
+        Bare::Segment(s) => Some(*s),
+        Bare::Const(c) => Some(c.span),
+        Bare::Stage(i) => stages.get(*i).and_then(|s| s.span),
+    }
+}
+
+impl Symbols {
+    /// Every bare name, for "did you mean" suggestions.
+    pub fn bare_names(&self) -> impl Iterator<Item = &str> {
+        self.bare.keys().map(String::as_str)
+    }
+
+    pub fn stage_index(&self, name: &str) -> Option<usize> {
+        match self.bare.get(name) {
+            Some(Bare::Stage(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn elem_of_const(&self, name: &str) -> Option<ElemType> {
+        match self.bare.get(name) {
+            Some(Bare::Const(ConstInfo {
+                ty: Type::List(e), ..
+            })) => Some(*e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,895 @@
+//! `tandem fmt`: prints a syntax tree in the one canonical layout, putting every comment back.
+//!
+//! Layout: two-space indentation, one statement per line, a blank line kept
+//! where the source had one (never more than one), conditions on one line
+//! unless they pass [`WIDTH`] columns, then broken before each top-level
+//! `and` / `or`. Comments stay before the statement they preceded; a comment
+//! at the end of a statement's line stays there. Printing a formatted file
+//! again gives the same bytes.
+
+use crate::ast::*;
+use crate::parser::parse;
+
+/// The column past which long conditions and lists are broken.
+pub const WIDTH: usize = 100;
+
+/// Formats one file. `Err(n)` when the file has `n` syntax errors (it is then left alone).
+pub fn format_source(src: &str) -> Result<String, usize> {
+    let parsed = parse(0, src);
+    if !parsed.diagnostics.is_empty() {
+        return Err(parsed.diagnostics.len());
+    }
+    let mut p = Printer {
+        src,
+        out: String::new(),
+        comments: parsed.file.comments,
+        next_comment: 0,
+        indent: 0,
+    };
+    p.file(&parsed.file.decls);
+    Ok(p.out)
+}
+
+struct Printer<'s> {
+    src: &'s str,
+    out: String,
+    comments: Vec<Comment>,
+    next_comment: usize,
+    indent: usize,
+}
+
+impl Printer<'_> {
+    fn pad(&self) -> String {
+        "  ".repeat(self.indent)
+    }
+
+    fn line(&mut self, text: &str) {
+        let pad = self.pad();
+        self.out.push_str(&pad);
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    /// Writes the comments that start before `offset` on their own lines.
+    fn comments_before(&mut self, offset: u32) {
+        while let Some(c) = self.comments.get(self.next_comment) {
+            if c.span.start >= offset {
+                break;
+            }
+            let text = c.text.trim_end().to_owned();
+            let blank = self.blank_line_before(c.span.start);
+            if blank && !self.out.is_empty() && !self.out.ends_with("{\n") && !self.out.ends_with("\n\n") {
+                self.out.push('\n');
+            }
+            self.line(&text);
+            self.next_comment += 1;
+        }
+    }
+
+    /// Appends a comment that sits on the same source line right after `end`.
+    fn trailing_comment(&mut self, end: u32) {
+        if let Some(c) = self.comments.get(self.next_comment) {
+            let gap = self.src.get(end as usize..c.span.start as usize).unwrap_or("\n");
+            if c.trailing && c.span.start >= end && !gap.contains('\n') {
+                if self.out.ends_with('\n') {
+                    self.out.pop();
+                }
+                self.out.push_str("  ");
+                self.out.push_str(c.text.trim_end());
+                self.out.push('\n');
+                self.next_comment += 1;
+            }
+        }
+    }
+
+    /// True when the source has an empty line just before `offset` (ignoring the line's indentation).
+    fn blank_line_before(&self, offset: u32) -> bool {
+        let before = self.src.get(..offset as usize).unwrap_or("");
+        let trimmed = before.trim_end_matches([' ', '\t']);
+        let Some(rest) = trimmed.strip_suffix('\n') else {
+            return false;
+        };
+        let rest = rest.strip_suffix('\r').unwrap_or(rest);
+        rest.trim_end_matches([' ', '\t']).ends_with('\n')
+    }
+
+    /// Starts an item of a block or the file: comments first, then a blank line if the source had one.
+    fn begin_item(&mut self, span: crate::span::Span, first: bool) {
+        let had_comment_before = self.next_comment;
+        self.comments_before(span.start);
+        let wrote_comments = self.next_comment != had_comment_before;
+        if !first && !wrote_comments && self.blank_line_before(span.start) && !self.out.ends_with("\n\n") {
+            self.out.push('\n');
+        }
+    }
+
+    fn end_block(&mut self, end: u32) {
+        // Comments inside the block after its last item.
+        self.comments_before(end);
+    }
+
+    // ------------------------------------------------------------------ file
+
+    fn file(&mut self, decls: &[Decl]) {
+        let mut prev_multi = false;
+        for (i, d) in decls.iter().enumerate() {
+            let multi = is_block(&d.kind);
+            let before_len = self.out.len();
+            self.comments_before(d.span.start);
+            let wrote_comments = self.out.len() != before_len;
+            if i > 0 && (multi || prev_multi || self.blank_line_before(d.span.start) || wrote_comments)
+                && !self.out.ends_with("\n\n")
+            {
+                // Put the blank line before the comments that belong to this declaration.
+                if wrote_comments {
+                    let comments = self.out.split_off(before_len);
+                    if !self.out.ends_with("\n\n") {
+                        self.out.push('\n');
+                    }
+                    self.out.push_str(&comments);
+                } else {
+                    self.out.push('\n');
+                }
+            }
+            self.decl(d);
+            self.trailing_comment(d.span.end);
+            prev_multi = multi;
+        }
+        self.comments_before(u32::MAX);
+        while self.out.ends_with("\n\n") {
+            self.out.pop();
+        }
+    }
+
+    fn decl(&mut self, d: &Decl) {
+        match &d.kind {
+            DeclKind::Timezone(t) => self.line(&format!("timezone \"{}\"", t.raw)),
+            DeclKind::Lead(l) => {
+                self.line("lead {");
+                self.indent += 1;
+                for (i, f) in l.fields.iter().enumerate() {
+                    self.begin_item(f.span, i == 0);
+                    let mut s = format!("{}: {}", f.name.name, f.ty.name);
+                    if let Some(def) = &f.default {
+                        s.push_str(" = ");
+                        s.push_str(&literal(def));
+                    }
+                    self.line(&s);
+                    self.trailing_comment(f.span.end);
+                }
+                self.end_block(d.span.end);
+                self.indent -= 1;
+                self.line("}");
+            }
+            DeclKind::Stages(s) => {
+                let mut t = format!("stages {{ {}", names(&s.funnel));
+                if !s.outside.is_empty() {
+                    t.push_str(&format!(" | {}", names(&s.outside)));
+                }
+                t.push_str(" }");
+                self.line(&t);
+            }
+            DeclKind::Event(e) => {
+                if e.props.is_empty() {
+                    self.line(&format!("event {}", e.name.name));
+                } else {
+                    let props: Vec<String> =
+                        e.props.iter().map(|p| format!("{}: {}", p.name.name, p.ty.name)).collect();
+                    self.line(&format!("event {} {{ {} }}", e.name.name, props.join(", ")));
+                }
+            }
+            DeclKind::Const(c) => self.line(&format!("const {} = {}", c.name.name, literal(&c.value))),
+            DeclKind::Segment(s) => {
+                let head = format!("segment {} = ", s.name.name);
+                self.condition_line(&head, &s.expr, "");
+            }
+            DeclKind::Score(s) => {
+                self.line(&format!("score {} {{", s.name.name));
+                self.indent += 1;
+                for (i, item) in s.items.iter().enumerate() {
+                    self.begin_item(item.span, i == 0);
+                    match &item.kind {
+                        ScoreItemKind::If { points, cond } => {
+                            self.condition_line(&format!("{} if ", points.raw), cond, "")
+                        }
+                        ScoreItemKind::On {
+                            points,
+                            event,
+                            filter,
+                        } => match filter {
+                            Some(f) => self.condition_line(
+                                &format!("{} on {} where ", points.raw, event.name),
+                                f,
+                                "",
+                            ),
+                            None => self.line(&format!("{} on {}", points.raw, event.name)),
+                        },
+                        ScoreItemKind::Min(p) => self.line(&format!("min {}", p.raw)),
+                        ScoreItemKind::Max(p) => self.line(&format!("max {}", p.raw)),
+                        ScoreItemKind::Decay { percent, every } => self.line(&format!(
+                            "decay {}% every {}",
+                            percent.value,
+                            duration(every)
+                        )),
+                    }
+                    self.trailing_comment(item.span.end);
+                }
+                self.end_block(d.span.end);
+                self.indent -= 1;
+                self.line("}");
+            }
+            DeclKind::Rule(r) => {
+                self.line(&format!("rule {} {{", r.name.name));
+                self.indent += 1;
+                self.comments_before(r.when.span.start);
+                self.condition_line("when ", &r.when, "");
+                if r.then_block {
+                    self.line("then {");
+                    self.indent += 1;
+                    self.actions(&r.then, d.span.end);
+                    self.indent -= 1;
+                    self.line("}");
+                } else if let Some(a) = r.then.first() {
+                    self.comments_before(a.span.start);
+                    let text = format!("then {}", self.action_text(a));
+                    self.line(&text);
+                }
+                self.end_block(d.span.end);
+                self.indent -= 1;
+                self.line("}");
+            }
+            DeclKind::Journey(j) => {
+                self.line(&format!("journey {} {{", j.name.name));
+                self.indent += 1;
+                let mut first = true;
+                for h in &j.header {
+                    self.begin_item(h.span, first);
+                    first = false;
+                    match &h.kind {
+                        JourneyHeaderKind::EnterOn { event, filter } => match filter {
+                            Some(f) => self.condition_line(&format!("enter on {} where ", event.name), f, ""),
+                            None => self.line(&format!("enter on {}", event.name)),
+                        },
+                        JourneyHeaderKind::EnterWhen(e) => self.condition_line("enter when ", e, ""),
+                        JourneyHeaderKind::ExitWhen(e) => self.condition_line("exit when ", e, ""),
+                        JourneyHeaderKind::Goal(e) => self.condition_line("goal ", e, ""),
+                        JourneyHeaderKind::ReenterAfter(dur) => {
+                            self.line(&format!("reenter after {}", duration(dur)))
+                        }
+                        JourneyHeaderKind::ReenterNever => self.line("reenter never"),
+                    }
+                    self.trailing_comment(h.span.end);
+                }
+                for s in &j.steps {
+                    self.begin_item(s.span, first);
+                    first = false;
+                    self.step(s);
+                }
+                self.end_block(d.span.end);
+                self.indent -= 1;
+                self.line("}");
+            }
+            DeclKind::Team(t) => {
+                self.line(&format!("team {} {{", t.name.name));
+                self.indent += 1;
+                for (i, item) in t.items.iter().enumerate() {
+                    self.begin_item(item.span, i == 0);
+                    let text = match &item.kind {
+                        TeamItemKind::Members(m) => format!("members {}", texts(m)),
+                        TeamItemKind::Manager(m) => format!("manager \"{}\"", m.raw),
+                        TeamItemKind::Hours { days, range } => {
+                            format!("hours {} {}", days.items.join(","), clock_range(range))
+                        }
+                        TeamItemKind::Timezone(tz) => format!("timezone \"{}\"", tz.raw),
+                        TeamItemKind::Closed(dates) => {
+                            let items: Vec<String> = dates
+                                .iter()
+                                .map(|(a, b)| match b {
+                                    Some(b) => format!("{} to {}", date(a), date(b)),
+                                    None => date(a),
+                                })
+                                .collect();
+                            format!("closed {}", items.join(", "))
+                        }
+                        TeamItemKind::Open { date: dt, range } => match range {
+                            Some(r) => format!("open {} {}", date(dt), clock_range(r)),
+                            None => format!("open {}", date(dt)),
+                        },
+                    };
+                    self.line(&text);
+                    self.trailing_comment(item.span.end);
+                }
+                self.end_block(d.span.end);
+                self.indent -= 1;
+                self.line("}");
+            }
+            DeclKind::Handoff(h) => {
+                self.line(&format!("handoff {} {{", h.name.name));
+                self.indent += 1;
+                for (i, item) in h.items.iter().enumerate() {
+                    self.begin_item(item.span, i == 0);
+                    match &item.kind {
+                        HandoffItemKind::When(e) => self.condition_line("when ", e, ""),
+                        HandoffItemKind::Assign {
+                            owner_first,
+                            team,
+                            strategy,
+                        } => {
+                            let s = match strategy {
+                                AssignStrategy::RoundRobin => "round_robin",
+                                AssignStrategy::LeastOpen => "least_open",
+                            };
+                            let owner = if *owner_first { "owner else " } else { "" };
+                            self.line(&format!("assign {owner}team {} by {s}", team.name));
+                        }
+                        HandoffItemKind::Task(t) => self.line(&format!("task \"{}\"", t.raw)),
+                        HandoffItemKind::Sla {
+                            kind,
+                            within,
+                            action,
+                        } => {
+                            let k = match kind {
+                                SlaKind::Accept => "accept",
+                                SlaKind::Complete => "complete",
+                            };
+                            let a = match action {
+                                SlaAction::Escalate => "escalate",
+                                SlaAction::Reassign => "reassign",
+                            };
+                            self.line(&format!("{k} within {} else {a}", sla_duration(within)));
+                        }
+                        HandoffItemKind::Reasons(reasons) => {
+                            let items: Vec<String> = reasons
+                                .iter()
+                                .map(|r| match &r.label {
+                                    Some(l) => format!("{} \"{}\"", r.name.name, l.raw),
+                                    None => r.name.name.clone(),
+                                })
+                                .collect();
+                            self.wrapped_list("reasons ", &items);
+                        }
+                        HandoffItemKind::On { outcome, actions } => {
+                            let head = format!("on {}", outcome.word());
+                            self.action_block(&head, actions, item.span.end);
+                        }
+                    }
+                    self.trailing_comment(item.span.end);
+                }
+                self.end_block(d.span.end);
+                self.indent -= 1;
+                self.line("}");
+            }
+            DeclKind::Schedule(s) => {
+                let mut head = format!("schedule {} every \"{}\"", s.name.name, s.cron.raw);
+                if let Some(tz) = &s.timezone {
+                    head.push_str(&format!(" in \"{}\"", tz.raw));
+                }
+                head.push_str(" {");
+                self.line(&head);
+                self.indent += 1;
+                for (i, item) in s.items.iter().enumerate() {
+                    self.begin_item(item.span, i == 0);
+                    match &item.kind {
+                        ScheduleItemKind::ForLeads { filter, actions } => {
+                            self.condition_line("for leads where ", filter, " {");
+                            self.indent += 1;
+                            self.actions(actions, item.span.end);
+                            self.indent -= 1;
+                            self.line("}");
+                        }
+                        ScheduleItemKind::Report(to) => self.line(&format!("report to {}", texts(to))),
+                        ScheduleItemKind::Action(a) => {
+                            let t = self.action_text(a);
+                            self.line(&t);
+                        }
+                    }
+                    self.trailing_comment(item.span.end);
+                }
+                self.end_block(d.span.end);
+                self.indent -= 1;
+                self.line("}");
+            }
+            DeclKind::Sending(s) => {
+                self.line("sending {");
+                self.indent += 1;
+                for (i, item) in s.items.iter().enumerate() {
+                    self.begin_item(item.span, i == 0);
+                    let text = match &item.kind {
+                        SendingItemKind::From(f) => format!("from \"{}\"", f.raw),
+                        SendingItemKind::QuietHours { start, end } => {
+                            format!("quiet hours {} to {}", clock(start), clock(end))
+                        }
+                        SendingItemKind::Cap { count, per, .. } => {
+                            format!("at most {count} emails per {}", duration(per))
+                        }
+                    };
+                    self.line(&text);
+                    self.trailing_comment(item.span.end);
+                }
+                self.end_block(d.span.end);
+                self.indent -= 1;
+                self.line("}");
+            }
+            DeclKind::Test(t) => {
+                self.line(&format!("test \"{}\" {{", t.name.raw));
+                self.indent += 1;
+                for (i, s) in t.stmts.iter().enumerate() {
+                    self.begin_item(s.span, i == 0);
+                    self.test_stmt(s);
+                    self.trailing_comment(s.span.end);
+                }
+                self.end_block(d.span.end);
+                self.indent -= 1;
+                self.line("}");
+            }
+        }
+    }
+
+    /// `head + items joined by ", "`, broken after commas when too long.
+    fn wrapped_list(&mut self, head: &str, items: &[String]) {
+        let one = format!("{head}{}", items.join(", "));
+        if self.pad().len() + one.len() <= WIDTH {
+            self.line(&one);
+            return;
+        }
+        let mut current = head.to_owned();
+        let mut first_line = true;
+        for (i, item) in items.iter().enumerate() {
+            let piece = if i + 1 < items.len() { format!("{item},") } else { item.clone() };
+            let extra = if first_line { 0 } else { 2 };
+            let candidate_len = self.pad().len() + extra + current.len() + 1 + piece.len();
+            let at_start = current == head || current.is_empty();
+            if !at_start && candidate_len > WIDTH {
+                if first_line {
+                    self.line(current.trim_end());
+                    first_line = false;
+                } else {
+                    self.indent += 1;
+                    self.line(current.trim_end());
+                    self.indent -= 1;
+                }
+                current = String::new();
+            }
+            if !current.is_empty() && current != head {
+                current.push(' ');
+            }
+            current.push_str(&piece);
+        }
+        if first_line {
+            self.line(&current);
+        } else {
+            self.indent += 1;
+            self.line(&current);
+            self.indent -= 1;
+        }
+    }
+
+    /// Prints `head EXPR tail`, breaking before top-level `and`/`or` when too long.
+    fn condition_line(&mut self, head: &str, e: &Expr, tail: &str) {
+        let flat = format!("{head}{}{tail}", expr(e));
+        if self.pad().len() + flat.len() <= WIDTH {
+            self.line(&flat);
+            return;
+        }
+        let (op, parts) = chain(e);
+        let Some(op) = op else {
+            self.line(&flat);
+            return;
+        };
+        let mut iter = parts.into_iter();
+        let first = iter.next().map(expr).unwrap_or_default();
+        let rest: Vec<String> = iter.map(expr).collect();
+        if rest.is_empty() {
+            self.line(&flat);
+            return;
+        }
+        self.line(&format!("{head}{first}"));
+        self.indent += 1;
+        let last = rest.len() - 1;
+        for (i, r) in rest.iter().enumerate() {
+            let t = if i == last { tail } else { "" };
+            self.line(&format!("{} {r}{t}", op.symbol()));
+        }
+        self.indent -= 1;
+    }
+
+    fn actions(&mut self, actions: &[Action], end: u32) {
+        for (i, a) in actions.iter().enumerate() {
+            self.begin_item(a.span, i == 0);
+            let t = self.action_text(a);
+            self.line(&t);
+            self.trailing_comment(a.span.end);
+        }
+        self.end_block(end);
+    }
+
+    /// `head { action }` on one line for a single short action, else a block.
+    fn action_block(&mut self, head: &str, actions: &[Action], end: u32) {
+        let has_comment_inside = self
+            .comments
+            .get(self.next_comment)
+            .is_some_and(|c| c.span.start < end);
+        if actions.len() == 1 && !has_comment_inside {
+            let one = format!("{head} {{ {} }}", self.action_text(&actions[0]));
+            if self.pad().len() + one.len() <= WIDTH {
+                self.line(&one);
+                return;
+            }
+        }
+        self.line(&format!("{head} {{"));
+        self.indent += 1;
+        self.actions(actions, end);
+        self.indent -= 1;
+        self.line("}");
+    }
+
+    fn action_text(&self, a: &Action) -> String {
+        match &a.kind {
+            ActionKind::Set { field, value } => format!("set {} = {}", field.name, expr(value)),
+            ActionKind::Tag(t) => format!("tag \"{}\"", t.raw),
+            ActionKind::Untag(t) => format!("untag \"{}\"", t.raw),
+            ActionKind::Send(t) => format!("send {}", t.name),
+            ActionKind::Enroll(j) => format!("enroll {}", j.name),
+            ActionKind::Notify { target, text } => {
+                let to = match target {
+                    NotifyTarget::Team(t) => format!("team {}", t.name),
+                    NotifyTarget::Owner(_) => "owner".to_owned(),
+                    NotifyTarget::Address(a) => format!("\"{}\"", a.raw),
+                };
+                format!("notify {to} \"{}\"", text.raw)
+            }
+            ActionKind::Handoff(h) => format!("handoff {}", h.name),
+            ActionKind::Webhook(w) => format!("webhook {}", w.name),
+            ActionKind::Exit => "exit".to_owned(),
+        }
+    }
+
+    fn steps(&mut self, steps: &[Step], end: u32) {
+        for (i, s) in steps.iter().enumerate() {
+            self.begin_item(s.span, i == 0);
+            self.step(s);
+        }
+        self.end_block(end);
+    }
+
+    fn block_end_of(steps: &[Step], fallback: u32) -> u32 {
+        steps.last().map(|s| s.span.end).unwrap_or(fallback)
+    }
+
+    fn step(&mut self, s: &Step) {
+        match &s.kind {
+            StepKind::Action(a) => {
+                let t = self.action_text(a);
+                self.line(&t);
+            }
+            StepKind::Wait(d) => self.line(&format!("wait {}", duration(d))),
+            StepKind::WaitClock { days, clock: c } => match days {
+                Some(d) => self.line(&format!("wait until {} {}", d.items.join(","), clock(c))),
+                None => self.line(&format!("wait until {}", clock(c))),
+            },
+            StepKind::WaitFor {
+                event,
+                filter,
+                up_to,
+                body,
+                timeout,
+            } => {
+                let mut head = format!("wait for {}", event.name);
+                if let Some(f) = filter {
+                    head.push_str(&format!(" where {}", expr(f)));
+                }
+                self.wait_tail(head, up_to, body, timeout, s.span.end);
+            }
+            StepKind::WaitUntil {
+                cond,
+                up_to,
+                body,
+                timeout,
+            } => {
+                let head = format!("wait until {}", expr(cond));
+                self.wait_tail(head, up_to, body, timeout, s.span.end);
+            }
+            StepKind::If {
+                branches,
+                otherwise,
+            } => {
+                for (i, (cond, body)) in branches.iter().enumerate() {
+                    let kw = if i == 0 { "if " } else { "} else if " };
+                    self.condition_line(kw, cond, " {");
+                    self.indent += 1;
+                    let next_start = branches
+                        .get(i + 1)
+                        .map(|(c, _)| c.span.start)
+                        .or_else(|| otherwise.as_ref().and_then(|o| o.first().map(|s| s.span.start)))
+                        .unwrap_or(s.span.end);
+                    let end = Self::block_end_of(body, next_start).max(next_start.min(s.span.end));
+                    self.steps(body, end.min(next_start));
+                    self.indent -= 1;
+                }
+                if let Some(o) = otherwise {
+                    self.line("} else {");
+                    self.indent += 1;
+                    self.steps(o, s.span.end);
+                    self.indent -= 1;
+                }
+                self.line("}");
+            }
+            StepKind::Split(arms) => {
+                self.line("split {");
+                self.indent += 1;
+                for (i, arm) in arms.iter().enumerate() {
+                    self.begin_item(arm.span, i == 0);
+                    let one = arm.steps.len() == 1
+                        && matches!(arm.steps[0].kind, StepKind::Action(_))
+                        && !self.comments.get(self.next_comment).is_some_and(|c| c.span.start < arm.span.end);
+                    if one {
+                        if let StepKind::Action(a) = &arm.steps[0].kind {
+                            let t = format!("{}% {{ {} }}", arm.percent.value, self.action_text(a));
+                            self.line(&t);
+                        }
+                    } else {
+                        self.line(&format!("{}% {{", arm.percent.value));
+                        self.indent += 1;
+                        self.steps(&arm.steps, arm.span.end);
+                        self.indent -= 1;
+                        self.line("}");
+                    }
+                    self.trailing_comment(arm.span.end);
+                }
+                self.end_block(s.span.end);
+                self.indent -= 1;
+                self.line("}");
+            }
+        }
+        if !matches!(s.kind, StepKind::Split(_)) {
+            self.trailing_comment(s.span.end);
+        }
+    }
+
+    fn wait_tail(
+        &mut self,
+        mut head: String,
+        up_to: &Option<DurationLit>,
+        body: &Option<Vec<Step>>,
+        timeout: &Option<Vec<Step>>,
+        end: u32,
+    ) {
+        if let Some(u) = up_to {
+            head.push_str(&format!(" up to {}", duration(u)));
+        }
+        match (body, timeout) {
+            (None, None) => self.line(&head),
+            (Some(b), t) => {
+                self.line(&format!("{head} {{"));
+                self.indent += 1;
+                let body_end = t
+                    .as_ref()
+                    .and_then(|t| t.first().map(|s| s.span.start))
+                    .unwrap_or(end);
+                self.steps(b, body_end);
+                self.indent -= 1;
+                match t {
+                    Some(t) => {
+                        self.line("} timeout {");
+                        self.indent += 1;
+                        self.steps(t, end);
+                        self.indent -= 1;
+                        self.line("}");
+                    }
+                    None => self.line("}"),
+                }
+            }
+            (None, Some(t)) => {
+                self.line(&format!("{head} timeout {{"));
+                self.indent += 1;
+                self.steps(t, end);
+                self.indent -= 1;
+                self.line("}");
+            }
+        }
+    }
+
+    fn test_stmt(&mut self, s: &TestStmt) {
+        let text = match &s.kind {
+            TestStmtKind::Start { date: d, clock: c } => match c {
+                Some(c) => format!("start {} {}", date(d), clock(c)),
+                None => format!("start {}", date(d)),
+            },
+            TestStmtKind::Lead { lead, fields } => {
+                return self.field_values(&format!("lead {}", lead.name), fields);
+            }
+            TestStmtKind::Event {
+                lead, event, props, ..
+            } => {
+                if props.is_empty() {
+                    format!("event {} {}", lead.name, event.name)
+                } else {
+                    return self.field_values(&format!("event {} {}", lead.name, event.name), props);
+                }
+            }
+            TestStmtKind::Update { lead, fields } => {
+                return self.field_values(&format!("update {}", lead.name), fields);
+            }
+            TestStmtKind::Advance(d) => format!("advance {}", duration(d)),
+            TestStmtKind::Task {
+                lead,
+                handoff,
+                outcome,
+            } => {
+                let o = match outcome {
+                    TaskOutcome::Accept => "accept".to_owned(),
+                    TaskOutcome::Reject(r) => format!("reject {}", r.name),
+                    TaskOutcome::Complete => "complete".to_owned(),
+                };
+                format!("task {} {} {o}", lead.name, handoff.name)
+            }
+            TestStmtKind::Expect { lead, expectation } => {
+                let e = match expectation {
+                    Expectation::Sent(t) => format!("sent {}", t.name),
+                    Expectation::NotSent(t) => format!("not sent {}", t.name),
+                    Expectation::In(j) => format!("in {}", j.name),
+                    Expectation::NotIn(j) => format!("not in {}", j.name),
+                    Expectation::TaskAssigned { handoff, assignee } => {
+                        format!("task {} assigned \"{}\"", handoff.name, assignee.raw)
+                    }
+                    Expectation::NoTask(h) => format!("no task {}", h.name),
+                    Expectation::Expr(x) => expr(x),
+                };
+                format!("expect {} {e}", lead.name)
+            }
+        };
+        self.line(&text);
+    }
+
+    fn field_values(&mut self, head: &str, fields: &[FieldValue]) {
+        let items: Vec<String> = fields
+            .iter()
+            .map(|f| format!("{}: {}", f.name.name, literal(&f.value)))
+            .collect();
+        let one = format!("{head} {{ {} }}", items.join(", "));
+        if self.pad().len() + one.len() <= WIDTH {
+            self.line(&one);
+            return;
+        }
+        self.line(&format!("{head} {{"));
+        self.indent += 1;
+        for i in items {
+            self.line(&i);
+        }
+        self.indent -= 1;
+        self.line("}");
+    }
+}
+
+fn is_block(k: &DeclKind) -> bool {
+    matches!(
+        k,
+        DeclKind::Lead(_)
+            | DeclKind::Score(_)
+            | DeclKind::Rule(_)
+            | DeclKind::Journey(_)
+            | DeclKind::Team(_)
+            | DeclKind::Handoff(_)
+            | DeclKind::Schedule(_)
+            | DeclKind::Sending(_)
+            | DeclKind::Test(_)
+    )
+}
+
+fn names(ids: &[Ident]) -> String {
+    ids.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn texts(ts: &[TextLit]) -> String {
+    ts.iter().map(|t| format!("\"{}\"", t.raw)).collect::<Vec<_>>().join(", ")
+}
+
+fn clock(c: &Clock) -> String {
+    format!("{}:{:02}", c.hour, c.minute)
+}
+
+fn clock_range(r: &ClockRange) -> String {
+    format!("{}-{}", clock(&r.start), clock(&r.end))
+}
+
+fn date(d: &Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
+}
+
+fn duration(d: &DurationLit) -> String {
+    d.parts
+        .iter()
+        .map(|(amount, raw, unit)| format!("{raw} {}", unit.word(*amount != 1.0)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn sla_duration(d: &SlaDuration) -> String {
+    match d {
+        SlaDuration::Plain(p) => duration(p),
+        SlaDuration::BusinessHours { amount, raw, .. } => {
+            format!("{raw} business {}", if *amount == 1.0 { "hour" } else { "hours" })
+        }
+        SlaDuration::BusinessDays { amount, raw, .. } => {
+            format!("{raw} business {}", if *amount == 1.0 { "day" } else { "days" })
+        }
+    }
+}
+
+fn literal(l: &Literal) -> String {
+    match &l.kind {
+        LiteralKind::Number { raw, .. } => raw.clone(),
+        LiteralKind::Text(t) => format!("\"{}\"", t.raw),
+        LiteralKind::Bool(b) => b.to_string(),
+        LiteralKind::List(items) => {
+            format!("[{}]", items.iter().map(literal).collect::<Vec<_>>().join(", "))
+        }
+        LiteralKind::Name(n) => n.name.clone(),
+    }
+}
+
+/// The operands of a top-level `and`/`or` chain (left-folded), or the expression alone.
+fn chain(e: &Expr) -> (Option<BinaryOp>, Vec<&Expr>) {
+    let op = match &e.kind {
+        ExprKind::Binary { op: op @ (BinaryOp::And | BinaryOp::Or), .. } => *op,
+        _ => return (None, vec![e]),
+    };
+    let mut parts = Vec::new();
+    let mut cur = e;
+    loop {
+        match &cur.kind {
+            ExprKind::Binary { op: o, lhs, rhs } if *o == op => {
+                parts.push(&**rhs);
+                cur = lhs;
+            }
+            _ => {
+                parts.push(cur);
+                break;
+            }
+        }
+    }
+    parts.reverse();
+    (Some(op), parts)
+}
+
+/// An expression on one line, parentheses as written.
+pub fn expr(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Number { raw, .. } => raw.clone(),
+        ExprKind::Text(t) => format!("\"{}\"", t.raw),
+        ExprKind::Bool(b) => b.to_string(),
+        ExprKind::Duration(d) => duration(d),
+        ExprKind::List(items) => format!("[{}]", items.iter().map(expr).collect::<Vec<_>>().join(", ")),
+        ExprKind::Name(n) => n.name.clone(),
+        ExprKind::Member { head, member } => format!("{}.{}", head.name, member.name),
+        ExprKind::Call { func, args } => {
+            format!("{}({})", func.name, args.iter().map(expr).collect::<Vec<_>>().join(", "))
+        }
+        ExprKind::Count {
+            event,
+            filter,
+            within,
+        } => match filter {
+            Some(f) => format!("count({} where {} within {})", event.name, expr(f), duration(within)),
+            None => format!("count({} within {})", event.name, duration(within)),
+        },
+        ExprKind::Neg(inner) => format!("-{}", expr(inner)),
+        ExprKind::Not(inner) => format!("not {}", expr(inner)),
+        ExprKind::Binary { op, lhs, rhs } => format!("{} {} {}", expr(lhs), op.symbol(), expr(rhs)),
+        ExprKind::Compare { op, lhs, rhs } => format!("{} {} {}", expr(lhs), op.symbol(), expr(rhs)),
+        ExprKind::In { negated, item, list } => {
+            let op = if *negated { "not in" } else { "in" };
+            format!("{} {op} {}", expr(item), expr(list))
+        }
+        ExprKind::TextCompare { op, lhs, rhs } => format!("{} {} {}", expr(lhs), op.words(), expr(rhs)),
+        ExprKind::Matches { subject, regex } => format!("{} matches \"{}\"", expr(subject), regex.raw),
+        ExprKind::Between { subject, low, high } => {
+            format!("{} between {} and {}", expr(subject), expr(low), expr(high))
+        }
+        ExprKind::IsSet { subject, missing } => {
+            format!("{} is {}", expr(subject), if *missing { "missing" } else { "set" })
+        }
+        ExprKind::Paren(inner) => format!("({})", expr(inner)),
+        ExprKind::Error => String::new(),
+    }
+}
