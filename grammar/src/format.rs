@@ -66,8 +66,22 @@ impl Printer<'_> {
         }
     }
 
+    /// Where a node's code ends: pest spans may run on over white space and comments.
+    fn code_end(&self, mut end: u32) -> u32 {
+        loop {
+            let text = self.src.get(..end as usize).unwrap_or("");
+            let trimmed = text.trim_end_matches([' ', '\t', '\r', '\n', ';']);
+            end = trimmed.len() as u32;
+            match self.comments.iter().find(|c| c.span.end == end) {
+                Some(c) => end = c.span.start,
+                None => return end,
+            }
+        }
+    }
+
     /// Appends a comment that sits on the same source line right after `end`.
     fn trailing_comment(&mut self, end: u32) {
+        let end = self.code_end(end);
         if let Some(c) = self.comments.get(self.next_comment) {
             let gap = self.src.get(end as usize..c.span.start as usize).unwrap_or("\n");
             if c.trailing && c.span.start >= end && !gap.contains('\n') {
@@ -116,20 +130,14 @@ impl Printer<'_> {
             let multi = is_block(&d.kind);
             let before_len = self.out.len();
             self.comments_before(d.span.start);
-            let wrote_comments = self.out.len() != before_len;
-            if i > 0 && (multi || prev_multi || self.blank_line_before(d.span.start) || wrote_comments)
-                && !self.out.ends_with("\n\n")
-            {
-                // Put the blank line before the comments that belong to this declaration.
-                if wrote_comments {
-                    let comments = self.out.split_off(before_len);
-                    if !self.out.ends_with("\n\n") {
-                        self.out.push('\n');
-                    }
-                    self.out.push_str(&comments);
-                } else {
-                    self.out.push('\n');
-                }
+            let comments = self.out.split_off(before_len);
+            let source_blank = comments.starts_with('\n') || self.blank_line_before(d.span.start);
+            if i > 0 && (multi || prev_multi || source_blank) && !self.out.ends_with("\n\n") {
+                self.out.push('\n');
+            }
+            self.out.push_str(comments.trim_start_matches('\n'));
+            if !comments.is_empty() && self.blank_line_before(d.span.start) {
+                self.out.push('\n');
             }
             self.decl(d);
             self.trailing_comment(d.span.end);

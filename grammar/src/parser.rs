@@ -1044,6 +1044,12 @@ impl Builder {
 
     fn step(&mut self, pair: Pair<'_, Rule>) -> Option<Step> {
         let span = self.span(&pair);
+        // `wait …` forms: the span starts at `wait`, the kind comes from the inner rule.
+        let pair = if pair.as_rule() == Rule::s_wait {
+            parts(pair).into_iter().next()?
+        } else {
+            pair
+        };
         let rule = pair.as_rule();
         let kind = match rule {
             Rule::wait_duration => {
