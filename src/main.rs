@@ -1,7 +1,6 @@
 //! The `tandem` command-line interface: check, format (and, as they land, simulate, test and run) a journey program.
 
-mod load;
-mod render;
+use tandem::{load, render};
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

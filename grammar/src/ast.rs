@@ -104,7 +104,6 @@ pub struct StagesDecl {
 pub struct EventDecl {
     pub name: Ident,
     pub props: Vec<PropDecl>,
-    pub has_braces: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -545,7 +544,7 @@ pub enum TaskOutcome {
 pub enum TestStmtKind {
     Start { date: Date, clock: Option<Clock> },
     Lead { lead: Ident, fields: Vec<FieldValue> },
-    Event { lead: Ident, event: Ident, props: Vec<FieldValue>, has_braces: bool },
+    Event { lead: Ident, event: Ident, props: Vec<FieldValue> },
     Update { lead: Ident, fields: Vec<FieldValue> },
     Advance(DurationLit),
     Task { lead: Ident, handoff: Ident, outcome: TaskOutcome },

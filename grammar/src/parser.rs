@@ -301,7 +301,6 @@ impl Builder {
                 DeclKind::Stages(StagesDecl { funnel, outside })
             }
             Rule::d_event => {
-                let has_braces = span_text_contains_brace(&p, self);
                 let mut it = p.into_iter();
                 let name = self.ident(it.next()?);
                 let props = it
@@ -317,11 +316,7 @@ impl Builder {
                         }
                     })
                     .collect();
-                DeclKind::Event(EventDecl {
-                    name,
-                    props,
-                    has_braces,
-                })
+                DeclKind::Event(EventDecl { name, props })
             }
             Rule::d_const => {
                 let mut it = p.into_iter();
@@ -941,16 +936,8 @@ impl Builder {
             Rule::t_event => {
                 let lead = self.ident(q.next()?);
                 let event = self.ident(q.next()?);
-                let (props, has_braces) = match q.next() {
-                    Some(fv) => (self.field_values(fv), true),
-                    None => (Vec::new(), false),
-                };
-                TestStmtKind::Event {
-                    lead,
-                    event,
-                    props,
-                    has_braces,
-                }
+                let props = q.next().map(|fv| self.field_values(fv)).unwrap_or_default();
+                TestStmtKind::Event { lead, event, props }
             }
             Rule::t_update => {
                 let lead = self.ident(q.next()?);
@@ -1477,13 +1464,6 @@ impl Builder {
         };
         Some((Expr { kind, span }, depth + 1))
     }
-}
-
-fn span_text_contains_brace(p: &[Pair<'_, Rule>], _b: &Builder) -> bool {
-    // `event NAME` without braces has exactly one part and no `{` after the name.
-    p.len() > 1
-        || p.first()
-            .is_some_and(|n| n.get_input()[n.as_span().end()..].trim_start().starts_with('{'))
 }
 
 fn missing_ident(span: Span) -> Ident {

@@ -1,0 +1,4 @@
+//! The `tandem` CLI as a library: loading a program folder from disk and rendering diagnostics; `main.rs` only parses arguments.
+
+pub mod load;
+pub mod render;

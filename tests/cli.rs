@@ -1,0 +1,142 @@
+//! Black-box tests of the `tandem` binary: exit codes, output formats, and hostile input.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tandem() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tandem"))
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_owned()
+}
+
+fn temp_program(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tandem-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (path, text) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().expect("has a parent")).expect("create dir");
+        std::fs::write(p, text).expect("write file");
+    }
+    dir
+}
+
+const HEADER: &str = "timezone \"Asia/Ho_Chi_Minh\"\nlead { name: text, company_size: number }\n";
+
+#[test]
+fn check_exits_zero_on_the_example_program() {
+    let out = tandem().arg("check").arg(root().join("journeys")).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no problems"));
+}
+
+#[test]
+fn check_exits_one_with_json_pointing_at_the_line() {
+    let src = format!("{HEADER}rule r {{\n  when company_sise > 10\n  then tag \"x\"\n}}\n");
+    let dir = temp_program("json", &[("main.journey", &src)]);
+    let out = tandem()
+        .args(["check", "--format", "json"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    let first = &v[0];
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["code"], "E0011");
+    assert_eq!(first["line"], 4);
+    assert_eq!(first["column"], 8);
+    assert_eq!(first["end_line"], 4);
+    assert_eq!(first["end_column"], 20);
+    assert!(first["file"].as_str().is_some_and(|f| f.ends_with("main.journey")));
+    assert!(first["message"].as_str().is_some_and(|m| m.contains("company_sise")));
+    let keys: Vec<&str> = first.as_object().expect("object").keys().map(String::as_str).collect();
+    assert_eq!(&keys[..8], ["file", "line", "column", "end_line", "end_column", "severity", "code", "message"]);
+}
+
+#[test]
+fn human_format_shows_the_source_line_and_a_caret() {
+    let src = format!("{HEADER}segment big = company_size > \"many\"\n");
+    let dir = temp_program("human", &[("main.journey", &src)]);
+    let out = tandem().arg("check").arg(&dir).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("error[E0030]"), "{text}");
+    assert!(text.contains("segment big = company_size > \"many\""), "{text}");
+    assert!(text.contains("^^^^^^"), "{text}");
+}
+
+#[test]
+fn github_format_writes_workflow_annotations() {
+    let src = format!("{HEADER}segment big = nope\n");
+    let dir = temp_program("github", &[("main.journey", &src)]);
+    let out = tandem()
+        .args(["check", "--format", "github"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("::error file="), "{text}");
+    assert!(text.contains(",line=3,col=15,"), "{text}");
+    assert!(text.contains("title=E0011::"), "{text}");
+}
+
+#[test]
+fn usage_and_io_problems_exit_two() {
+    let out = tandem().args(["check", "/no/such/folder"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such folder"));
+    let out = tandem().args(["check", "--format", "xml"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let dir = temp_program("binary", &[("main.journey", "")]);
+    std::fs::write(dir.join("main.journey"), [0xff, 0xfe, 0x00]).expect("write");
+    let out = tandem().arg("check").arg(&dir).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
+}
+
+#[test]
+fn ten_thousand_parentheses_give_a_diagnostic_not_a_crash() {
+    let deep = format!("{HEADER}segment deep = {}true{}\n", "(".repeat(10_000), ")".repeat(10_000));
+    let chain = format!("{HEADER}segment long = company_size{}\n", " + 1".repeat(10_000));
+    let nots = format!("{HEADER}segment nots = {}true\n", "not ".repeat(10_000));
+    for (name, src) in [("deep", deep), ("chain", chain), ("nots", nots)] {
+        let dir = temp_program(name, &[("main.journey", &src)]);
+        let out = tandem()
+            .args(["check", "--format", "json"])
+            .arg(&dir)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+        assert!(
+            v.as_array().is_some_and(|a| a.iter().any(|d| d["code"] == "E0002" && d["line"] == 3)),
+            "{name}: {v}"
+        );
+    }
+}
+
+#[test]
+fn fmt_check_reports_unformatted_files_and_fmt_fixes_them() {
+    let src = format!("{HEADER}segment   big=company_size>10   # big ones\n");
+    let dir = temp_program("fmt", &[("main.journey", &src)]);
+    let out = tandem().args(["fmt", "--check"]).arg(&dir).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let out = tandem().arg("fmt").arg(&dir).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(dir.join("main.journey")).expect("read back");
+    assert!(text.contains("segment big = company_size > 10  # big ones\n"), "{text}");
+    let out = tandem().args(["fmt", "--check"]).arg(&dir).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn fmt_leaves_a_file_with_syntax_errors_alone() {
+    let src = format!("{HEADER}segment big = = 1\n");
+    let dir = temp_program("fmt-broken", &[("main.journey", &src)]);
+    let out = tandem().arg("fmt").arg(&dir).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(dir.join("main.journey")).expect("read"), src);
+}
