@@ -53,12 +53,13 @@ pub fn load_program(root: &Path) -> Result<ProgramSource, LoadError> {
         .follow_links(false)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| {
-            e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
-        });
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for entry in walker {
         let entry = entry.map_err(|e| LoadError {
-            path: e.path().map(Path::to_owned).unwrap_or_else(|| root.to_owned()),
+            path: e
+                .path()
+                .map(Path::to_owned)
+                .unwrap_or_else(|| root.to_owned()),
             message: e.to_string(),
         })?;
         if !entry.file_type().is_file() {

@@ -9,7 +9,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "tandem", version, about = "One set of rules for Marketing and Sales: check, format and run Tandem journey programs")]
+#[command(
+    name = "tandem",
+    version,
+    about = "One set of rules for Marketing and Sales: check, format and run Tandem journey programs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -119,7 +123,11 @@ fn fmt(dir: &std::path::Path, check_only: bool) -> ExitCode {
         }
     }
     for path in &unformatted {
-        let verb = if check_only { "would reformat" } else { "reformatted" };
+        let verb = if check_only {
+            "would reformat"
+        } else {
+            "reformatted"
+        };
         println!("{verb} {}", dir.join(path).display());
     }
     if broken || (check_only && !unformatted.is_empty()) {

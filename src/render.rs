@@ -49,10 +49,14 @@ fn to_report(d: &Diagnostic, ws: &Workspace) -> Report<usize> {
         let e = floor_char_boundary(text, range.end.min(len)).max(s);
         s..e
     };
-    let mut labels = vec![Label::primary(d.span.file as usize, clamp(d.span.file, d.span.range()))];
+    let mut labels = vec![Label::primary(
+        d.span.file as usize,
+        clamp(d.span.file, d.span.range()),
+    )];
     for (span, note) in &d.related {
         labels.push(
-            Label::secondary(span.file as usize, clamp(span.file, span.range())).with_message(note.clone()),
+            Label::secondary(span.file as usize, clamp(span.file, span.range()))
+                .with_message(note.clone()),
         );
     }
     let mut report = Report::new(severity)
@@ -86,7 +90,11 @@ pub fn human(ws: &Workspace, root: &Path, color: bool) -> String {
 }
 
 pub fn summary(ws: &Workspace) -> String {
-    let errors = ws.diagnostics().iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = ws
+        .diagnostics()
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let warnings = ws.diagnostics().len() - errors;
     let files = ws.files().len();
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
@@ -137,7 +145,10 @@ pub fn json(ws: &Workspace, root: &Path) -> String {
 
 /// Escapes a value for a GitHub workflow command.
 fn gh_escape(s: &str, property: bool) -> String {
-    let mut out = s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    let mut out = s
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A");
     if property {
         out = out.replace(':', "%3A").replace(',', "%2C");
     }

@@ -26,8 +26,17 @@ const HEADER: &str = "timezone \"Asia/Ho_Chi_Minh\"\nlead { name: text, company_
 
 #[test]
 fn check_exits_zero_on_the_example_program() {
-    let out = tandem().arg("check").arg(root().join("journeys")).output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = tandem()
+        .arg("check")
+        .arg(root().join("journeys"))
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("no problems"));
 }
 
@@ -49,10 +58,31 @@ fn check_exits_one_with_json_pointing_at_the_line() {
     assert_eq!(first["column"], 8);
     assert_eq!(first["end_line"], 4);
     assert_eq!(first["end_column"], 20);
-    assert!(first["file"].as_str().is_some_and(|f| f.ends_with("main.journey")));
-    assert!(first["message"].as_str().is_some_and(|m| m.contains("company_sise")));
-    let keys: Vec<&str> = first.as_object().expect("object").keys().map(String::as_str).collect();
-    assert_eq!(&keys[..8], ["file", "line", "column", "end_line", "end_column", "severity", "code", "message"]);
+    assert!(first["file"]
+        .as_str()
+        .is_some_and(|f| f.ends_with("main.journey")));
+    assert!(first["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("company_sise")));
+    let keys: Vec<&str> = first
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        &keys[..8],
+        [
+            "file",
+            "line",
+            "column",
+            "end_line",
+            "end_column",
+            "severity",
+            "code",
+            "message"
+        ]
+    );
 }
 
 #[test]
@@ -63,7 +93,10 @@ fn human_format_shows_the_source_line_and_a_caret() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("error[E0030]"), "{text}");
-    assert!(text.contains("segment big = company_size > \"many\""), "{text}");
+    assert!(
+        text.contains("segment big = company_size > \"many\""),
+        "{text}"
+    );
     assert!(text.contains("^^^^^^"), "{text}");
 }
 
@@ -85,10 +118,16 @@ fn github_format_writes_workflow_annotations() {
 
 #[test]
 fn usage_and_io_problems_exit_two() {
-    let out = tandem().args(["check", "/no/such/folder"]).output().expect("runs");
+    let out = tandem()
+        .args(["check", "/no/such/folder"])
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such folder"));
-    let out = tandem().args(["check", "--format", "xml"]).output().expect("runs");
+    let out = tandem()
+        .args(["check", "--format", "xml"])
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     let dir = temp_program("binary", &[("main.journey", "")]);
     std::fs::write(dir.join("main.journey"), [0xff, 0xfe, 0x00]).expect("write");
@@ -99,8 +138,15 @@ fn usage_and_io_problems_exit_two() {
 
 #[test]
 fn ten_thousand_parentheses_give_a_diagnostic_not_a_crash() {
-    let deep = format!("{HEADER}segment deep = {}true{}\n", "(".repeat(10_000), ")".repeat(10_000));
-    let chain = format!("{HEADER}segment long = company_size{}\n", " + 1".repeat(10_000));
+    let deep = format!(
+        "{HEADER}segment deep = {}true{}\n",
+        "(".repeat(10_000),
+        ")".repeat(10_000)
+    );
+    let chain = format!(
+        "{HEADER}segment long = company_size{}\n",
+        " + 1".repeat(10_000)
+    );
     let nots = format!("{HEADER}segment nots = {}true\n", "not ".repeat(10_000));
     for (name, src) in [("deep", deep), ("chain", chain), ("nots", nots)] {
         let dir = temp_program(name, &[("main.journey", &src)]);
@@ -109,10 +155,16 @@ fn ten_thousand_parentheses_give_a_diagnostic_not_a_crash() {
             .arg(&dir)
             .output()
             .expect("runs");
-        assert_eq!(out.status.code(), Some(1), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
         assert!(
-            v.as_array().is_some_and(|a| a.iter().any(|d| d["code"] == "E0002" && d["line"] == 3)),
+            v.as_array()
+                .is_some_and(|a| a.iter().any(|d| d["code"] == "E0002" && d["line"] == 3)),
             "{name}: {v}"
         );
     }
@@ -122,13 +174,24 @@ fn ten_thousand_parentheses_give_a_diagnostic_not_a_crash() {
 fn fmt_check_reports_unformatted_files_and_fmt_fixes_them() {
     let src = format!("{HEADER}segment   big=company_size>10   # big ones\n");
     let dir = temp_program("fmt", &[("main.journey", &src)]);
-    let out = tandem().args(["fmt", "--check"]).arg(&dir).output().expect("runs");
+    let out = tandem()
+        .args(["fmt", "--check"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let out = tandem().arg("fmt").arg(&dir).output().expect("runs");
     assert_eq!(out.status.code(), Some(0));
     let text = std::fs::read_to_string(dir.join("main.journey")).expect("read back");
-    assert!(text.contains("segment big = company_size > 10  # big ones\n"), "{text}");
-    let out = tandem().args(["fmt", "--check"]).arg(&dir).output().expect("runs");
+    assert!(
+        text.contains("segment big = company_size > 10  # big ones\n"),
+        "{text}"
+    );
+    let out = tandem()
+        .args(["fmt", "--check"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(0));
 }
 
@@ -138,5 +201,8 @@ fn fmt_leaves_a_file_with_syntax_errors_alone() {
     let dir = temp_program("fmt-broken", &[("main.journey", &src)]);
     let out = tandem().arg("fmt").arg(&dir).output().expect("runs");
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(std::fs::read_to_string(dir.join("main.journey")).expect("read"), src);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("main.journey")).expect("read"),
+        src
+    );
 }

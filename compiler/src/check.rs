@@ -4,7 +4,7 @@
 //! [`Symbols`] table, so an unchanged file need not be checked again while the
 //! table stays the same (see `workspace`).
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use grammar::ast::*;
 use grammar::{Diagnostic, Span};
@@ -19,9 +19,17 @@ use crate::templates::check_inline_template;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FileFacts {
     /// Segments and scores, with the segments and scores their definitions read.
-    pub deps: Vec<(Node, Span, Vec<(Node, Span)>)>,
+    pub deps: Vec<Definition>,
     /// Journeys named by an `enroll` action anywhere in the file.
     pub enrolled: HashSet<String>,
+}
+
+/// A segment or score definition and what it reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Definition {
+    pub node: Node,
+    pub span: Span,
+    pub reads: Vec<(Node, Span)>,
 }
 
 /// A node of the segment/score dependency graph.
@@ -159,20 +167,20 @@ impl<'a> Checker<'a> {
             DeclKind::Segment(seg) => {
                 self.reads.clear();
                 self.condition(&seg.expr, NO_EVENT);
-                facts.deps.push((
-                    Node::Segment(seg.name.name.clone()),
-                    seg.name.span,
-                    std::mem::take(&mut self.reads),
-                ));
+                facts.deps.push(Definition {
+                    node: Node::Segment(seg.name.name.clone()),
+                    span: seg.name.span,
+                    reads: std::mem::take(&mut self.reads),
+                });
             }
             DeclKind::Score(score) => {
                 self.reads.clear();
                 self.score(score);
-                facts.deps.push((
-                    Node::Score(score.name.name.clone()),
-                    score.name.span,
-                    std::mem::take(&mut self.reads),
-                ));
+                facts.deps.push(Definition {
+                    node: Node::Score(score.name.name.clone()),
+                    span: score.name.span,
+                    reads: std::mem::take(&mut self.reads),
+                });
             }
             DeclKind::Rule(rule) => {
                 self.condition(&rule.when, NO_EVENT);
@@ -292,10 +300,8 @@ impl<'a> Checker<'a> {
                         item.span,
                         "a list holds text, numbers or stages, not true/false",
                     ),
-                    LiteralKind::Name(n) => {
-                        if self.sym.stage_index(&n.name).is_none() {
-                            self.unknown_stage(n);
-                        }
+                    LiteralKind::Name(n) if self.sym.stage_index(&n.name).is_none() => {
+                        self.unknown_stage(n);
                     }
                     _ => {}
                 }
@@ -393,8 +399,12 @@ impl<'a> Checker<'a> {
                 JourneyHeaderKind::ReenterAfter(_) | JourneyHeaderKind::ReenterNever => {
                     if let Some(prev) = reenter.replace(h.span) {
                         self.diags.push(
-                            Diagnostic::error(codes::CLAUSE, h.span, "a journey has at most one `reenter` setting")
-                                .with_related(prev, "first set here"),
+                            Diagnostic::error(
+                                codes::CLAUSE,
+                                h.span,
+                                "a journey has at most one `reenter` setting",
+                            )
+                            .with_related(prev, "first set here"),
                         );
                     }
                 }
@@ -426,7 +436,11 @@ impl<'a> Checker<'a> {
             } => {
                 let known = self.event_exists(event);
                 let inner = Scope {
-                    event: if known { Some(&event.name) } else { scope.event },
+                    event: if known {
+                        Some(&event.name)
+                    } else {
+                        scope.event
+                    },
                     in_journey: true,
                 };
                 if let Some(f) = filter {
@@ -474,8 +488,10 @@ impl<'a> Checker<'a> {
             StepKind::Split(arms) => {
                 let total: u64 = arms.iter().map(|a| a.percent.value.min(100)).sum();
                 if total != 100 {
-                    let shown: Vec<String> =
-                        arms.iter().map(|a| format!("{}%", a.percent.value)).collect();
+                    let shown: Vec<String> = arms
+                        .iter()
+                        .map(|a| format!("{}%", a.percent.value))
+                        .collect();
                     let head = arms.first().map(|a| a.span.start).unwrap_or(step.span.end);
                     self.err(
                         codes::SPLIT_PERCENT,
@@ -578,7 +594,12 @@ impl<'a> Checker<'a> {
             }
             ActionKind::Enroll(j) => {
                 if !self.sym.journeys.contains_key(&j.name) {
-                    self.unknown(codes::UNKNOWN_JOURNEY, "journey", j, self.sym.journeys.keys());
+                    self.unknown(
+                        codes::UNKNOWN_JOURNEY,
+                        "journey",
+                        j,
+                        self.sym.journeys.keys(),
+                    );
                 }
             }
             ActionKind::Notify { target, text } => {
@@ -596,7 +617,12 @@ impl<'a> Checker<'a> {
             }
             ActionKind::Handoff(h) => {
                 if !self.sym.handoffs.contains_key(&h.name) {
-                    self.unknown(codes::UNKNOWN_HANDOFF, "handoff", h, self.sym.handoffs.keys());
+                    self.unknown(
+                        codes::UNKNOWN_HANDOFF,
+                        "handoff",
+                        h,
+                        self.sym.handoffs.keys(),
+                    );
                 }
             }
             ActionKind::Webhook(w) => {
@@ -608,7 +634,10 @@ impl<'a> Checker<'a> {
                                 w.span,
                                 format!("`tandem.toml` names no webhook `{}`", w.name),
                             )
-                            .with_help(format!("add `{} = \"https://…\"` under `[webhooks]` in tandem.toml", w.name)),
+                            .with_help(format!(
+                                "add `{} = \"https://…\"` under `[webhooks]` in tandem.toml",
+                                w.name
+                            )),
                         );
                     }
                 }
@@ -656,7 +685,11 @@ impl<'a> Checker<'a> {
         name: &Ident,
         known: impl Iterator<Item = &'k String>,
     ) {
-        let mut d = Diagnostic::error(code, name.span, format!("there is no {what} `{}`", name.name));
+        let mut d = Diagnostic::error(
+            code,
+            name.span,
+            format!("there is no {what} `{}`", name.name),
+        );
         if let Some(s) = did_you_mean(&name.name, known.map(String::as_str)) {
             d = d.with_help(format!("did you mean `{s}`?"));
         }
@@ -675,7 +708,7 @@ impl<'a> Checker<'a> {
 
     fn team(&mut self, t: &TeamDecl) {
         let mut members = false;
-        let mut seen: HashSet<&str> = HashSet::new();
+        let mut seen: HashSet<&str> = HashSet::default();
         for item in &t.items {
             match &item.kind {
                 TeamItemKind::Members(m) => {
@@ -693,36 +726,49 @@ impl<'a> Checker<'a> {
                 }
                 TeamItemKind::Manager(m) => self.check_address(m),
                 TeamItemKind::Timezone(tz) => self.timezone(tz),
-                TeamItemKind::Hours { .. } | TeamItemKind::Closed(_) | TeamItemKind::Open { .. } => {}
+                TeamItemKind::Hours { .. }
+                | TeamItemKind::Closed(_)
+                | TeamItemKind::Open { .. } => {}
             }
         }
         if !members {
             self.err(
                 codes::CLAUSE,
                 t.name.span,
-                format!("the team `{}` has no `members`, so no task can be assigned to it", t.name.name),
+                format!(
+                    "the team `{}` has no `members`, so no task can be assigned to it",
+                    t.name.name
+                ),
             );
         }
     }
 
     fn handoff(&mut self, h: &HandoffDecl) {
         let mut assign: Option<(&Ident, bool)> = None;
-        let mut seen_on: HashMap<Outcome, Span> = HashMap::new();
-        let mut seen_reasons: HashSet<&str> = HashSet::new();
+        let mut seen_on: HashMap<Outcome, Span> = HashMap::default();
+        let mut seen_reasons: HashSet<&str> = HashSet::default();
         let mut seen_when = false;
         let mut seen_task = false;
         for item in &h.items {
             match &item.kind {
                 HandoffItemKind::When(e) => {
                     if seen_when {
-                        self.err(codes::CLAUSE, item.span, "a handoff has at most one `when`; join the conditions with `or`");
+                        self.err(
+                            codes::CLAUSE,
+                            item.span,
+                            "a handoff has at most one `when`; join the conditions with `or`",
+                        );
                     }
                     seen_when = true;
                     self.condition(e, NO_EVENT);
                 }
                 HandoffItemKind::Assign { team, .. } => {
                     if assign.is_some() {
-                        self.err(codes::CLAUSE, item.span, "a handoff has exactly one `assign`");
+                        self.err(
+                            codes::CLAUSE,
+                            item.span,
+                            "a handoff has exactly one `assign`",
+                        );
                     }
                     if !self.sym.teams.contains_key(&team.name) {
                         self.unknown(codes::UNKNOWN_TEAM, "team", team, self.sym.teams.keys());
@@ -731,7 +777,11 @@ impl<'a> Checker<'a> {
                 }
                 HandoffItemKind::Task(text) => {
                     if seen_task {
-                        self.err(codes::CLAUSE, item.span, "a handoff has at most one `task` title");
+                        self.err(
+                            codes::CLAUSE,
+                            item.span,
+                            "a handoff has at most one `task` title",
+                        );
                     }
                     seen_task = true;
                     let d = check_inline_template(self.sym, text, false);
@@ -785,7 +835,10 @@ impl<'a> Checker<'a> {
                             Diagnostic::error(
                                 codes::CLAUSE,
                                 item.span,
-                                format!("`on {}` is written twice; merge the blocks", outcome.word()),
+                                format!(
+                                    "`on {}` is written twice; merge the blocks",
+                                    outcome.word()
+                                ),
                             )
                             .with_related(prev, "first written here"),
                         );
@@ -828,14 +881,20 @@ impl<'a> Checker<'a> {
                     s.cron.span,
                     format!("`{}` is not a valid cron expression: {msg}", s.cron.value),
                 )
-                .with_help("five fields: minute hour day-of-month month day-of-week, e.g. \"0 9 * * MON\""),
+                .with_help(
+                    "five fields: minute hour day-of-month month day-of-week, e.g. \"0 9 * * MON\"",
+                ),
             );
         }
         if let Some(tz) = &s.timezone {
             self.timezone(tz);
         }
         if s.items.is_empty() {
-            self.err(codes::CLAUSE, s.name.span, "this schedule does nothing; add `for leads where … { … }` or `report to …`");
+            self.err(
+                codes::CLAUSE,
+                s.name.span,
+                "this schedule does nothing; add `for leads where … { … }` or `report to …`",
+            );
         }
         for item in &s.items {
             match &item.kind {
@@ -861,7 +920,7 @@ impl<'a> Checker<'a> {
     }
 
     fn sending(&mut self, s: &SendingDecl) {
-        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        let mut seen: HashMap<&'static str, Span> = HashMap::default();
         for item in &s.items {
             let key = match &item.kind {
                 SendingItemKind::From(f) => {
@@ -870,7 +929,11 @@ impl<'a> Checker<'a> {
                 }
                 SendingItemKind::QuietHours { start, end } => {
                     if (start.hour, start.minute) == (end.hour, end.minute) {
-                        self.err(codes::CLAUSE, item.span, "quiet hours must start and end at different times");
+                        self.err(
+                            codes::CLAUSE,
+                            item.span,
+                            "quiet hours must start and end at different times",
+                        );
                     }
                     "quiet hours"
                 }
@@ -885,8 +948,12 @@ impl<'a> Checker<'a> {
             };
             if let Some(prev) = seen.insert(key, item.span) {
                 self.diags.push(
-                    Diagnostic::error(codes::CLAUSE, item.span, format!("`{key}` is set twice in `sending`"))
-                        .with_related(prev, "first set here"),
+                    Diagnostic::error(
+                        codes::CLAUSE,
+                        item.span,
+                        format!("`{key}` is set twice in `sending`"),
+                    )
+                    .with_related(prev, "first set here"),
                 );
             }
         }
@@ -895,17 +962,25 @@ impl<'a> Checker<'a> {
     // -------------------------------------------------------------- tests
 
     fn test(&mut self, t: &TestDecl) {
-        let mut leads: HashSet<&str> = HashSet::new();
+        let mut leads: HashSet<&str> = HashSet::default();
         for (i, stmt) in t.stmts.iter().enumerate() {
             match &stmt.kind {
                 TestStmtKind::Start { .. } => {
                     if i != 0 {
-                        self.err(codes::CLAUSE, stmt.span, "`start` must be the first statement of a test");
+                        self.err(
+                            codes::CLAUSE,
+                            stmt.span,
+                            "`start` must be the first statement of a test",
+                        );
                     }
                 }
                 TestStmtKind::Lead { lead, fields } => {
                     if !leads.insert(lead.name.as_str()) {
-                        self.err(codes::UNKNOWN_LEAD, lead.span, format!("the lead `{}` is already created in this test", lead.name));
+                        self.err(
+                            codes::UNKNOWN_LEAD,
+                            lead.span,
+                            format!("the lead `{}` is already created in this test", lead.name),
+                        );
                     }
                     self.lead_fields(fields);
                 }
@@ -919,24 +994,40 @@ impl<'a> Checker<'a> {
                     self.test_lead(lead, &leads);
                     match self.sym.events.get(&event.name) {
                         None => {
-                            self.unknown(codes::UNKNOWN_EVENT, "event", event, self.sym.events.keys());
+                            self.unknown(
+                                codes::UNKNOWN_EVENT,
+                                "event",
+                                event,
+                                self.sym.events.keys(),
+                            );
                         }
                         Some(info) if !info.from_outside => self.err(
                             codes::BAD_TEST_INPUT,
                             event.span,
-                            format!("`{}` is raised by the runtime itself; a test cannot send it", event.name),
+                            format!(
+                                "`{}` is raised by the runtime itself; a test cannot send it",
+                                event.name
+                            ),
                         ),
                         Some(info) => {
                             for p in props {
                                 match info.prop(&p.name.name) {
-                                    Some(ty) => self.literal_of(&p.value, ty, &format!("`{}`", p.name.name)),
+                                    Some(ty) => {
+                                        self.literal_of(&p.value, ty, &format!("`{}`", p.name.name))
+                                    }
                                     None => {
                                         let mut d = Diagnostic::error(
                                             codes::UNKNOWN_PROPERTY,
                                             p.name.span,
-                                            format!("the event `{}` has no property `{}`", event.name, p.name.name),
+                                            format!(
+                                                "the event `{}` has no property `{}`",
+                                                event.name, p.name.name
+                                            ),
                                         );
-                                        if let Some(s) = did_you_mean(&p.name.name, info.props.iter().map(|(n, _)| n.as_str())) {
+                                        if let Some(s) = did_you_mean(
+                                            &p.name.name,
+                                            info.props.iter().map(|(n, _)| n.as_str()),
+                                        ) {
                                             d = d.with_help(format!("did you mean `{s}`?"));
                                         }
                                         self.diags.push(d);
@@ -954,19 +1045,33 @@ impl<'a> Checker<'a> {
                 } => {
                     self.test_lead(lead, &leads);
                     match self.sym.handoffs.get(&handoff.name) {
-                        None => self.unknown(codes::UNKNOWN_HANDOFF, "handoff", handoff, self.sym.handoffs.keys()),
+                        None => self.unknown(
+                            codes::UNKNOWN_HANDOFF,
+                            "handoff",
+                            handoff,
+                            self.sym.handoffs.keys(),
+                        ),
                         Some(info) => {
                             if let TaskOutcome::Reject(reason) = outcome {
                                 if !info.reasons.contains(&reason.name) {
                                     let mut d = Diagnostic::error(
                                         codes::UNKNOWN_REASON,
                                         reason.span,
-                                        format!("`{}` is not one of the reasons of the handoff `{}`", reason.name, handoff.name),
+                                        format!(
+                                            "`{}` is not one of the reasons of the handoff `{}`",
+                                            reason.name, handoff.name
+                                        ),
                                     );
-                                    if let Some(s) = did_you_mean(&reason.name, info.reasons.iter().map(String::as_str)) {
+                                    if let Some(s) = did_you_mean(
+                                        &reason.name,
+                                        info.reasons.iter().map(String::as_str),
+                                    ) {
                                         d = d.with_help(format!("did you mean `{s}`?"));
                                     } else if !info.reasons.is_empty() {
-                                        d = d.with_help(format!("the reasons are: {}", info.reasons.join(", ")));
+                                        d = d.with_help(format!(
+                                            "the reasons are: {}",
+                                            info.reasons.join(", ")
+                                        ));
                                     }
                                     self.diags.push(d);
                                 }
@@ -982,12 +1087,23 @@ impl<'a> Checker<'a> {
                         }
                         Expectation::In(j) | Expectation::NotIn(j) => {
                             if !self.sym.journeys.contains_key(&j.name) {
-                                self.unknown(codes::UNKNOWN_JOURNEY, "journey", j, self.sym.journeys.keys());
+                                self.unknown(
+                                    codes::UNKNOWN_JOURNEY,
+                                    "journey",
+                                    j,
+                                    self.sym.journeys.keys(),
+                                );
                             }
                         }
-                        Expectation::TaskAssigned { handoff, .. } | Expectation::NoTask(handoff) => {
+                        Expectation::TaskAssigned { handoff, .. }
+                        | Expectation::NoTask(handoff) => {
                             if !self.sym.handoffs.contains_key(&handoff.name) {
-                                self.unknown(codes::UNKNOWN_HANDOFF, "handoff", handoff, self.sym.handoffs.keys());
+                                self.unknown(
+                                    codes::UNKNOWN_HANDOFF,
+                                    "handoff",
+                                    handoff,
+                                    self.sym.handoffs.keys(),
+                                );
                             }
                         }
                         Expectation::Expr(e) => self.condition(e, NO_EVENT),
@@ -1005,7 +1121,10 @@ impl<'a> Checker<'a> {
                     lead.span,
                     format!("this test has no lead `{}` yet", lead.name),
                 )
-                .with_help(format!("create it first: `lead {} {{ email: \"…\" }}`", lead.name)),
+                .with_help(format!(
+                    "create it first: `lead {} {{ email: \"…\" }}`",
+                    lead.name
+                )),
             );
         }
     }
@@ -1054,7 +1173,10 @@ impl<'a> Checker<'a> {
         let mut d = Diagnostic::error(
             codes::UNKNOWN_NAME,
             name.span,
-            format!("`{}` is not a lead field, segment, const or stage", name.name),
+            format!(
+                "`{}` is not a lead field, segment, const or stage",
+                name.name
+            ),
         );
         if let Some(s) = did_you_mean(&name.name, self.sym.bare_names()) {
             d = d.with_help(format!("did you mean `{s}`?"));
@@ -1125,19 +1247,26 @@ impl<'a> Checker<'a> {
                     None
                 }
             },
-            ExprKind::Member { head, member } => match head.name.as_str() {
-                "score" => {
-                    if self.sym.scores.contains_key(&member.name) {
-                        self.reads.push((Node::Score(member.name.clone()), member.span));
-                        Some(Type::Number)
-                    } else {
-                        self.unknown(codes::UNKNOWN_SCORE, "score", member, self.sym.scores.keys());
-                        None
+            ExprKind::Member { head, member } => {
+                match head.name.as_str() {
+                    "score" => {
+                        if self.sym.scores.contains_key(&member.name) {
+                            self.reads
+                                .push((Node::Score(member.name.clone()), member.span));
+                            Some(Type::Number)
+                        } else {
+                            self.unknown(
+                                codes::UNKNOWN_SCORE,
+                                "score",
+                                member,
+                                self.sym.scores.keys(),
+                            );
+                            None
+                        }
                     }
-                }
-                "event" => {
-                    let Some(ev) = scope.event else {
-                        self.diags.push(
+                    "event" => {
+                        let Some(ev) = scope.event else {
+                            self.diags.push(
                             Diagnostic::error(
                                 codes::NO_EVENT_IN_SCOPE,
                                 e.span,
@@ -1145,29 +1274,32 @@ impl<'a> Checker<'a> {
                             )
                             .with_help("use it in `on EVENT where …`, `enter on EVENT where …`, `count(EVENT where …)`, `wait for EVENT where …` or a handoff's `on` blocks"),
                         );
-                        return None;
-                    };
-                    let info = self.sym.events.get(ev)?;
-                    match info.prop(&member.name) {
-                        Some(t) => Some(t),
-                        None => {
-                            let mut d = Diagnostic::error(
-                                codes::UNKNOWN_PROPERTY,
-                                member.span,
-                                format!("the event `{ev}` has no property `{}`", member.name),
-                            );
-                            if let Some(s) = did_you_mean(&member.name, info.props.iter().map(|(n, _)| n.as_str())) {
-                                d = d.with_help(format!("did you mean `{s}`?"));
-                            } else if info.props.is_empty() {
-                                d = d.with_help(format!("`{ev}` has no properties"));
+                            return None;
+                        };
+                        let info = self.sym.events.get(ev)?;
+                        match info.prop(&member.name) {
+                            Some(t) => Some(t),
+                            None => {
+                                let mut d = Diagnostic::error(
+                                    codes::UNKNOWN_PROPERTY,
+                                    member.span,
+                                    format!("the event `{ev}` has no property `{}`", member.name),
+                                );
+                                if let Some(s) = did_you_mean(
+                                    &member.name,
+                                    info.props.iter().map(|(n, _)| n.as_str()),
+                                ) {
+                                    d = d.with_help(format!("did you mean `{s}`?"));
+                                } else if info.props.is_empty() {
+                                    d = d.with_help(format!("`{ev}` has no properties"));
+                                }
+                                self.diags.push(d);
+                                None
                             }
-                            self.diags.push(d);
-                            None
                         }
                     }
-                }
-                "lead" => {
-                    self.diags.push(
+                    "lead" => {
+                        self.diags.push(
                         Diagnostic::error(
                             codes::UNKNOWN_MEMBER,
                             e.span,
@@ -1175,17 +1307,18 @@ impl<'a> Checker<'a> {
                         )
                         .with_help(format!("write `{}`", member.name)),
                     );
-                    None
-                }
-                other => {
-                    self.err(
+                        None
+                    }
+                    other => {
+                        self.err(
                         codes::UNKNOWN_MEMBER,
                         e.span,
                         format!("`{other}.{}` is not something a condition can read; only `score.NAME` and `event.PROP` have a dot", member.name),
                     );
-                    None
+                        None
+                    }
                 }
-            },
+            }
             ExprKind::Call { func, args } => self.call(e, func, args, scope),
             ExprKind::Count {
                 event,
@@ -1206,7 +1339,9 @@ impl<'a> Checker<'a> {
                 Some(Type::Number)
             }
             ExprKind::Neg(inner) => self.want(inner, scope, Type::Number, "`-`"),
-            ExprKind::Not(inner) => self.want(inner, scope, Type::Bool, "`not`").map(|_| Type::Bool),
+            ExprKind::Not(inner) => self
+                .want(inner, scope, Type::Bool, "`not`")
+                .map(|_| Type::Bool),
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, scope),
             ExprKind::Compare { op, lhs, rhs } => {
                 let l = self.expr(lhs, scope);
@@ -1222,11 +1357,21 @@ impl<'a> Checker<'a> {
                 let ok = if ordering {
                     matches!(l, Type::Number | Type::Time | Type::Stage)
                 } else {
-                    matches!(l, Type::Number | Type::Time | Type::Stage | Type::Text | Type::Bool)
+                    matches!(
+                        l,
+                        Type::Number | Type::Time | Type::Stage | Type::Text | Type::Bool
+                    )
                 };
                 if !ok {
-                    let what = if ordering { "numbers, times or stages" } else { "single values" };
-                    return self.mismatch(lhs.span, format!("`{}` works on {what}, not on a {l}", op.symbol()));
+                    let what = if ordering {
+                        "numbers, times or stages"
+                    } else {
+                        "single values"
+                    };
+                    return self.mismatch(
+                        lhs.span,
+                        format!("`{}` works on {what}, not on a {l}", op.symbol()),
+                    );
                 }
                 Some(Type::Bool)
             }
@@ -1271,11 +1416,17 @@ impl<'a> Checker<'a> {
                 let h = self.expr(high, scope);
                 let (s, l, h) = (s?, l?, h?);
                 if !matches!(s, Type::Number | Type::Time) {
-                    return self.mismatch(subject.span, format!("`between` works on numbers and times, not on a {s}"));
+                    return self.mismatch(
+                        subject.span,
+                        format!("`between` works on numbers and times, not on a {s}"),
+                    );
                 }
                 for (t, ex) in [(l, low), (h, high)] {
                     if t != s {
-                        return self.mismatch(ex.span, format!("this bound is a {t}, but the value is a {s}"));
+                        return self.mismatch(
+                            ex.span,
+                            format!("this bound is a {t}, but the value is a {s}"),
+                        );
                     }
                 }
                 Some(Type::Bool)
@@ -1286,7 +1437,14 @@ impl<'a> Checker<'a> {
                     ExprKind::Name(n) => match self.sym.bare.get(&n.name) {
                         Some(Bare::Field(_)) => Some(Type::Bool),
                         Some(_) => {
-                            self.err(codes::NOT_A_FIELD, subject.span, format!("`{word}` asks about a lead field, and `{}` is not one", n.name));
+                            self.err(
+                                codes::NOT_A_FIELD,
+                                subject.span,
+                                format!(
+                                    "`{word}` asks about a lead field, and `{}` is not one",
+                                    n.name
+                                ),
+                            );
                             None
                         }
                         None => {
@@ -1298,7 +1456,11 @@ impl<'a> Checker<'a> {
                         self.expr(subject, scope).map(|_| Type::Bool)
                     }
                     _ => {
-                        self.err(codes::NOT_A_FIELD, subject.span, format!("`{word}` asks about a lead field or an event property"));
+                        self.err(
+                            codes::NOT_A_FIELD,
+                            subject.span,
+                            format!("`{word}` asks about a lead field or an event property"),
+                        );
                         None
                     }
                 }
@@ -1357,15 +1519,24 @@ impl<'a> Checker<'a> {
                     (Type::Duration, Type::Time) if op == BinaryOp::Add => Some(Type::Time),
                     (Type::Time, Type::Number) | (Type::Number, Type::Time) => self.mismatch(
                         rhs.span.to(lhs.span),
-                        format!("to move a time, `{}` a duration like `7 days`, not a number", op.symbol()),
+                        format!(
+                            "to move a time, `{}` a duration like `7 days`, not a number",
+                            op.symbol()
+                        ),
                     ),
                     (Type::Number, t) | (t, Type::Number) => self.mismatch(
                         if r == t { rhs.span } else { lhs.span },
-                        format!("`{}` works on numbers (or a time and a duration), not on a {t}", op.symbol()),
+                        format!(
+                            "`{}` works on numbers (or a time and a duration), not on a {t}",
+                            op.symbol()
+                        ),
                     ),
                     (l, _) => self.mismatch(
                         lhs.span,
-                        format!("`{}` works on numbers (or a time and a duration), not on a {l}", op.symbol()),
+                        format!(
+                            "`{}` works on numbers (or a time and a duration), not on a {l}",
+                            op.symbol()
+                        ),
                     ),
                 }
             }
@@ -1420,7 +1591,10 @@ impl<'a> Checker<'a> {
                         self.err(
                             codes::TYPE_MISMATCH,
                             a.span,
-                            format!("`{}` takes a template name, like `{}(ebook_delivery)`", b.name, b.name),
+                            format!(
+                                "`{}` takes a template name, like `{}(ebook_delivery)`",
+                                b.name, b.name
+                            ),
                         );
                         ok = false;
                     }

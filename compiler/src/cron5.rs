@@ -25,7 +25,9 @@ fn translate_dow(field: &str) -> Result<String, String> {
         if num.is_empty() {
             return Ok(());
         }
-        let n: u32 = num.parse().map_err(|_| format!("`{num}` is not a day of the week"))?;
+        let n: u32 = num
+            .parse()
+            .map_err(|_| format!("`{num}` is not a day of the week"))?;
         if after_slash {
             out.push_str(num);
         } else {
@@ -59,7 +61,10 @@ fn build(fields: &[&str]) -> Result<cron::Schedule, String> {
 pub fn parse(expr: &str) -> Result<Cron5, String> {
     let fields: Vec<&str> = expr.split_whitespace().collect();
     if fields.len() != 5 {
-        return Err(format!("it has {} fields, a cron expression has 5", fields.len()));
+        return Err(format!(
+            "it has {} fields, a cron expression has 5",
+            fields.len()
+        ));
     }
     let dow = translate_dow(fields[4])?;
     let all = [fields[0], fields[1], fields[2], fields[3], dow.as_str()];
@@ -69,7 +74,13 @@ pub fn parse(expr: &str) -> Result<Cron5, String> {
     let (by_day_of_month, by_day_of_week) = if day_fields_or {
         (
             Some(build(&[fields[0], fields[1], fields[2], fields[3], "*"])?),
-            Some(build(&[fields[0], fields[1], "*", fields[3], dow.as_str()])?),
+            Some(build(&[
+                fields[0],
+                fields[1],
+                "*",
+                fields[3],
+                dow.as_str(),
+            ])?),
         )
     } else {
         (None, None)

@@ -36,13 +36,20 @@ pub struct ProgramSource {
 /// The name of a template file (`templates/ebook.md` → `ebook`), if it is one.
 pub fn template_name(path: &str) -> Option<&str> {
     let file = path.rsplit('/').next()?;
-    file.strip_suffix(".md").or_else(|| file.strip_suffix(".html"))
+    file.strip_suffix(".md")
+        .or_else(|| file.strip_suffix(".html"))
 }
 
 /// Webhook names declared in `tandem.toml` under `[webhooks]`; `Err` if the file is not TOML.
-pub fn config_webhooks(config: &str) -> Result<Option<Vec<String>>, (String, std::ops::Range<usize>)> {
-    let table: toml::Table = toml::from_str(config)
-        .map_err(|e| (format!("tandem.toml is not valid TOML: {}", e.message()), e.span().unwrap_or(0..1)))?;
+pub fn config_webhooks(
+    config: &str,
+) -> Result<Option<Vec<String>>, (String, std::ops::Range<usize>)> {
+    let table: toml::Table = toml::from_str(config).map_err(|e| {
+        (
+            format!("tandem.toml is not valid TOML: {}", e.message()),
+            e.span().unwrap_or(0..1),
+        )
+    })?;
     Ok(match table.get("webhooks") {
         Some(toml::Value::Table(t)) => Some(t.keys().cloned().collect()),
         _ => None,

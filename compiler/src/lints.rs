@@ -1,6 +1,6 @@
 //! Program-wide checks and warnings: segment and score cycles, journeys nothing can enter, conditions only time can make true (`W-CLOCK`), and handoffs that re-trigger on reject.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use grammar::ast::*;
 use grammar::{Diagnostic, Span};
@@ -12,24 +12,32 @@ use crate::symbols::{Bare, Symbols};
 // ------------------------------------------------------------------ cycles
 
 /// Reports every cycle among segments and scores once (at its first member in name order).
+/// Segment/score nodes with their span and what they read.
+type Graph<'a> = HashMap<&'a Node, (Span, &'a [(Node, Span)])>;
+
 pub fn cycles(facts: &[&FileFacts], diags: &mut Vec<Diagnostic>) {
-    let mut graph: BTreeMap<&Node, (Span, Vec<&(Node, Span)>)> = BTreeMap::new();
+    // Nodes in program order (so the report is stable), edges by lookup.
+    let mut order: Vec<&Node> = Vec::new();
+    let mut graph: Graph<'_> = HashMap::default();
     for f in facts {
-        for (node, span, reads) in &f.deps {
-            graph.entry(node).or_insert((*span, reads.iter().collect()));
+        for def in &f.deps {
+            if !graph.contains_key(&def.node) {
+                graph.insert(&def.node, (def.span, def.reads.as_slice()));
+                order.push(&def.node);
+            }
         }
     }
     // Iterative DFS with colours; a back edge closes a cycle.
-    let mut colour: HashMap<&Node, u8> = HashMap::new();
-    let mut reported: HashSet<Vec<Node>> = HashSet::new();
-    for &start in graph.keys() {
+    let mut colour: HashMap<&Node, u8> = HashMap::default();
+    let mut reported: HashSet<Vec<Node>> = HashSet::default();
+    for &start in &order {
         if colour.get(start).copied().unwrap_or(0) != 0 {
             continue;
         }
         let mut stack: Vec<(&Node, usize)> = vec![(start, 0)];
         colour.insert(start, 1);
         while let Some((node, next)) = stack.last().copied() {
-            let edges = graph.get(node).map(|(_, e)| e.as_slice()).unwrap_or(&[]);
+            let edges: &[(Node, Span)] = graph.get(node).map(|(_, e)| *e).unwrap_or(&[]);
             if next >= edges.len() {
                 colour.insert(node, 2);
                 stack.pop();
@@ -38,10 +46,10 @@ pub fn cycles(facts: &[&FileFacts], diags: &mut Vec<Diagnostic>) {
             if let Some(top) = stack.last_mut() {
                 top.1 += 1;
             }
-            let (target, _) = edges[next];
-            if !graph.contains_key(target) {
+            let (target, _) = &edges[next];
+            let Some((&target, _)) = graph.get_key_value(target) else {
                 continue;
-            }
+            };
             match colour.get(target).copied().unwrap_or(0) {
                 0 => {
                     colour.insert(target, 1);
@@ -49,7 +57,8 @@ pub fn cycles(facts: &[&FileFacts], diags: &mut Vec<Diagnostic>) {
                 }
                 1 => {
                     let pos = stack.iter().position(|(n, _)| *n == target).unwrap_or(0);
-                    let members: Vec<Node> = stack[pos..].iter().map(|(n, _)| (*n).clone()).collect();
+                    let members: Vec<Node> =
+                        stack[pos..].iter().map(|(n, _)| (*n).clone()).collect();
                     let mut key = members.clone();
                     key.sort();
                     if reported.insert(key) {
@@ -69,13 +78,13 @@ fn node_name(n: &Node) -> String {
     }
 }
 
-fn report_cycle(
-    members: &[Node],
-    graph: &BTreeMap<&Node, (Span, Vec<&(Node, Span)>)>,
-    diags: &mut Vec<Diagnostic>,
-) {
+fn report_cycle(members: &[Node], graph: &Graph<'_>, diags: &mut Vec<Diagnostic>) {
     let any_score = members.iter().any(|m| matches!(m, Node::Score(_)));
-    let code = if any_score { codes::SCORE_CYCLE } else { codes::SEGMENT_CYCLE };
+    let code = if any_score {
+        codes::SCORE_CYCLE
+    } else {
+        codes::SEGMENT_CYCLE
+    };
     let mut path: Vec<String> = members.iter().map(node_name).collect();
     path.push(node_name(&members[0]));
     let span = graph.get(&members[0]).map(|(s, _)| *s).unwrap_or_default();
@@ -83,7 +92,10 @@ fn report_cycle(
     let mut d = Diagnostic::error(
         code,
         span,
-        format!("these {what} depend on each other in a circle: {}", path.join(" → ")),
+        format!(
+            "these {what} depend on each other in a circle: {}",
+            path.join(" → ")
+        ),
     )
     .with_help("break the circle: one of them must not read the other");
     for m in &members[1..] {
@@ -97,7 +109,11 @@ fn report_cycle(
 // ------------------------------------------------------------------ reachability
 
 /// `W-NO-ENTRY`: journeys without `enter` that no `enroll` names.
-pub fn unreachable_journeys(files: &[&SourceFile], facts: &[&FileFacts], diags: &mut Vec<Diagnostic>) {
+pub fn unreachable_journeys(
+    files: &[&SourceFile],
+    facts: &[&FileFacts],
+    diags: &mut Vec<Diagnostic>,
+) {
     let enrolled: HashSet<&str> = facts
         .iter()
         .flat_map(|f| f.enrolled.iter().map(String::as_str))
@@ -106,7 +122,10 @@ pub fn unreachable_journeys(files: &[&SourceFile], facts: &[&FileFacts], diags: 
         for decl in &file.decls {
             if let DeclKind::Journey(j) = &decl.kind {
                 let has_enter = j.header.iter().any(|h| {
-                    matches!(h.kind, JourneyHeaderKind::EnterOn { .. } | JourneyHeaderKind::EnterWhen(_))
+                    matches!(
+                        h.kind,
+                        JourneyHeaderKind::EnterOn { .. } | JourneyHeaderKind::EnterWhen(_)
+                    )
                 });
                 if !has_enter && !enrolled.contains(j.name.name.as_str()) {
                     diags.push(
@@ -136,7 +155,9 @@ enum Drift {
 fn drift(e: &Expr) -> Drift {
     match &e.kind {
         ExprKind::Paren(inner) => drift(inner),
-        ExprKind::Call { func, .. } if matches!(func.name.as_str(), "now" | "days_since" | "hours_since") => {
+        ExprKind::Call { func, .. }
+            if matches!(func.name.as_str(), "now" | "days_since" | "hours_since") =>
+        {
             Drift::Rises
         }
         ExprKind::Count { .. } => Drift::Falls,
@@ -145,12 +166,20 @@ fn drift(e: &Expr) -> Drift {
             Drift::Falls => Drift::Rises,
             Drift::Still => Drift::Still,
         },
-        ExprKind::Binary { op: BinaryOp::Add, lhs, rhs } => match (drift(lhs), drift(rhs)) {
+        ExprKind::Binary {
+            op: BinaryOp::Add,
+            lhs,
+            rhs,
+        } => match (drift(lhs), drift(rhs)) {
             (d, Drift::Still) | (Drift::Still, d) => d,
             (a, b) if a == b => a,
             _ => Drift::Still,
         },
-        ExprKind::Binary { op: BinaryOp::Sub, lhs, rhs } => match (drift(lhs), drift(rhs)) {
+        ExprKind::Binary {
+            op: BinaryOp::Sub,
+            lhs,
+            rhs,
+        } => match (drift(lhs), drift(rhs)) {
             (d, Drift::Still) => d,
             (Drift::Still, Drift::Rises) => Drift::Falls,
             (Drift::Still, Drift::Falls) => Drift::Rises,
@@ -192,11 +221,7 @@ fn clock_sensitive<'e>(e: &'e Expr, positive: bool, out: &mut Vec<&'e Expr>) {
                 out.push(e);
             }
         }
-        ExprKind::Between { subject, .. } => {
-            if drift(subject) != Drift::Still {
-                out.push(e);
-            }
-        }
+        ExprKind::Between { subject, .. } if drift(subject) != Drift::Still => out.push(e),
         _ => {}
     }
 }
@@ -272,7 +297,7 @@ enum Known {
 }
 
 /// What is known about a lead right after a block of actions.
-#[derive(Default, Clone)]
+#[derive(Default, Clone, PartialEq)]
 struct Facts {
     fields: HashMap<String, Known>,
     tags_added: HashSet<String>,
@@ -324,26 +349,38 @@ fn decide(sym: &Symbols, e: &Expr, facts: &Facts) -> Option<bool> {
         ExprKind::Paren(inner) => decide(sym, inner, facts),
         ExprKind::Bool(b) => Some(*b),
         ExprKind::Not(inner) => decide(sym, inner, facts).map(|b| !b),
-        ExprKind::Binary { op: BinaryOp::And, lhs, rhs } => {
-            match (decide(sym, lhs, facts), decide(sym, rhs, facts)) {
-                (Some(false), _) | (_, Some(false)) => Some(false),
-                (Some(true), Some(true)) => Some(true),
-                _ => None,
-            }
-        }
-        ExprKind::Binary { op: BinaryOp::Or, lhs, rhs } => {
-            match (decide(sym, lhs, facts), decide(sym, rhs, facts)) {
-                (Some(true), _) | (_, Some(true)) => Some(true),
-                (Some(false), Some(false)) => Some(false),
-                _ => None,
-            }
-        }
-        ExprKind::In { negated, item, list } => {
-            let ExprKind::Name(l) = &list.unparen().kind else { return None };
+        ExprKind::Binary {
+            op: BinaryOp::And,
+            lhs,
+            rhs,
+        } => match (decide(sym, lhs, facts), decide(sym, rhs, facts)) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        },
+        ExprKind::Binary {
+            op: BinaryOp::Or,
+            lhs,
+            rhs,
+        } => match (decide(sym, lhs, facts), decide(sym, rhs, facts)) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        },
+        ExprKind::In {
+            negated,
+            item,
+            list,
+        } => {
+            let ExprKind::Name(l) = &list.unparen().kind else {
+                return None;
+            };
             if l.name != "tags" {
                 return None;
             }
-            let ExprKind::Text(t) = &item.unparen().kind else { return None };
+            let ExprKind::Text(t) = &item.unparen().kind else {
+                return None;
+            };
             let present = if facts.tags_added.contains(&t.value) {
                 true
             } else if facts.tags_removed.contains(&t.value) {
@@ -401,17 +438,30 @@ fn compare(sym: &Symbols, op: CompareOp, l: &Known, r: &Known) -> Option<bool> {
 /// `W-REJECT-LOOP`: after `on reject`, a rule (or the block itself) makes the
 /// handoff's `when` true again in the same settle.
 pub fn reject_loops(sym: &Symbols, files: &[&SourceFile], diags: &mut Vec<Diagnostic>) {
-    let rules: Vec<&RuleDecl> = files
+    // Rules grouped by what their `then` sets: the handoff's `when` is decided once per group.
+    let mut groups: Vec<(Facts, Vec<&RuleDecl>)> = Vec::new();
+    for rule in files
         .iter()
         .flat_map(|f| f.decls.iter())
         .filter_map(|d| match &d.kind {
             DeclKind::Rule(r) => Some(r),
             _ => None,
         })
-        .collect();
+    {
+        let then = facts_of(sym, &rule.then);
+        if then.fields.is_empty() && then.tags_added.is_empty() && then.tags_removed.is_empty() {
+            continue;
+        }
+        match groups.iter_mut().find(|(f, _)| *f == then) {
+            Some((_, rules)) => rules.push(rule),
+            None => groups.push((then, vec![rule])),
+        }
+    }
     for file in files {
         for decl in &file.decls {
-            let DeclKind::Handoff(h) = &decl.kind else { continue };
+            let DeclKind::Handoff(h) = &decl.kind else {
+                continue;
+            };
             let Some(when) = h.items.iter().find_map(|i| match &i.kind {
                 HandoffItemKind::When(e) => Some(e),
                 _ => None,
@@ -431,7 +481,11 @@ pub fn reject_loops(sym: &Symbols, files: &[&SourceFile], diags: &mut Vec<Diagno
                 .iter()
                 .any(|a| matches!(&a.kind, ActionKind::Handoff(n) if n.name == h.name.name))
             {
-                diags.push(loop_warning(h, reject_span, "it starts the same handoff again"));
+                diags.push(loop_warning(
+                    h,
+                    reject_span,
+                    "it starts the same handoff again",
+                ));
                 continue;
             }
             let after = facts_of(sym, on_reject);
@@ -439,34 +493,32 @@ pub fn reject_loops(sym: &Symbols, files: &[&SourceFile], diags: &mut Vec<Diagno
                 // The condition may stay true; edge triggering will not fire it again.
                 continue;
             }
-            for rule in &rules {
-                if decide(sym, &rule.when, &after) == Some(false) {
-                    continue;
-                }
+            'groups: for (then, rules) in &groups {
                 let mut next = after.clone();
-                let then = facts_of(sym, &rule.then);
-                if then.fields.is_empty() && then.tags_added.is_empty() && then.tags_removed.is_empty() {
+                next.fields.extend(then.fields.clone());
+                for t in &then.tags_added {
+                    next.tags_removed.remove(t);
+                    next.tags_added.insert(t.clone());
+                }
+                for t in &then.tags_removed {
+                    next.tags_added.remove(t);
+                    next.tags_removed.insert(t.clone());
+                }
+                if decide(sym, when, &next) != Some(true) {
                     continue;
                 }
-                next.fields.extend(then.fields);
-                for t in then.tags_added {
-                    next.tags_removed.remove(&t);
-                    next.tags_added.insert(t);
-                }
-                for t in then.tags_removed {
-                    next.tags_added.remove(&t);
-                    next.tags_removed.insert(t);
-                }
-                if decide(sym, when, &next) == Some(true) {
-                    diags.push(loop_warning(
-                        h,
-                        reject_span,
-                        &format!(
-                            "the rule `{}` can then make the handoff's `when` true again at once",
-                            rule.name.name
-                        ),
-                    ));
-                    break;
+                for rule in rules {
+                    if decide(sym, &rule.when, &after) != Some(false) {
+                        diags.push(loop_warning(
+                            h,
+                            reject_span,
+                            &format!(
+                                "the rule `{}` can then make the handoff's `when` true again at once",
+                                rule.name.name
+                            ),
+                        ));
+                        break 'groups;
+                    }
                 }
             }
         }

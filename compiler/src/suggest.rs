@@ -24,7 +24,10 @@ mod tests {
     #[test]
     fn suggests_close_names_only() {
         let known = ["company_size", "industry", "country"];
-        assert_eq!(did_you_mean("company_sise", known.into_iter()), Some("company_size"));
+        assert_eq!(
+            did_you_mean("company_sise", known.into_iter()),
+            Some("company_size")
+        );
         assert_eq!(did_you_mean("industy", known.into_iter()), Some("industry"));
         assert_eq!(did_you_mean("budget", known.into_iter()), None);
     }

@@ -1,6 +1,6 @@
 //! Name resolution, step one: every declaration of every file collected into one table per namespace, with clashes reported.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use grammar::ast::*;
 use grammar::{Diagnostic, Span};
@@ -109,28 +109,62 @@ pub const BUILTIN_FIELDS: &[(&str, Type, bool)] = &[
     ("tags", Type::Tags, false),
 ];
 
-/// Built-in events: name, properties, whether an input may send it.
-pub const BUILTIN_EVENTS: &[(&str, &[(&str, Type)], bool)] = &[
+/// A built-in event: name, properties, whether an input may send it.
+pub type BuiltinEvent = (&'static str, &'static [(&'static str, Type)], bool);
+
+/// Built-in events (spec 4.4).
+pub const BUILTIN_EVENTS: &[BuiltinEvent] = &[
     ("lead_created", &[], false),
     ("lead_updated", &[], false),
     ("email_sent", &[("template", Type::Text)], false),
     ("email_opened", &[("template", Type::Text)], true),
     ("email_bounced", &[("template", Type::Text)], true),
-    ("email_clicked", &[("template", Type::Text), ("url", Type::Text)], true),
+    (
+        "email_clicked",
+        &[("template", Type::Text), ("url", Type::Text)],
+        true,
+    ),
     ("unsubscribed", &[], true),
     ("resubscribed", &[], true),
-    ("stage_changed", &[("from", Type::Stage), ("to", Type::Stage)], false),
-    ("task_created", &[("handoff", Type::Text), ("assignee", Type::Text)], false),
-    ("task_accepted", &[("handoff", Type::Text), ("by", Type::Text)], false),
-    ("task_completed", &[("handoff", Type::Text), ("by", Type::Text)], false),
+    (
+        "stage_changed",
+        &[("from", Type::Stage), ("to", Type::Stage)],
+        false,
+    ),
+    (
+        "task_created",
+        &[("handoff", Type::Text), ("assignee", Type::Text)],
+        false,
+    ),
+    (
+        "task_accepted",
+        &[("handoff", Type::Text), ("by", Type::Text)],
+        false,
+    ),
+    (
+        "task_completed",
+        &[("handoff", Type::Text), ("by", Type::Text)],
+        false,
+    ),
     (
         "task_rejected",
-        &[("handoff", Type::Text), ("by", Type::Text), ("reason", Type::Text)],
+        &[
+            ("handoff", Type::Text),
+            ("by", Type::Text),
+            ("reason", Type::Text),
+        ],
         false,
     ),
 ];
 
-pub const DEFAULT_STAGES: &[&str] = &["subscriber", "lead", "mql", "sql", "opportunity", "customer"];
+pub const DEFAULT_STAGES: &[&str] = &[
+    "subscriber",
+    "lead",
+    "mql",
+    "sql",
+    "opportunity",
+    "customer",
+];
 pub const DEFAULT_OUTSIDE_STAGES: &[&str] = &["disqualified"];
 
 /// A template file found in the program folder (checked separately, see `templates`).
@@ -228,8 +262,12 @@ pub fn collect(
             if let DeclKind::Stages(st) = &decl.kind {
                 if let Some(prev) = stages_span {
                     diags.push(
-                        Diagnostic::error(codes::SINGLETON, decl.span, "a program has at most one `stages` list")
-                            .with_related(prev, "first declared here"),
+                        Diagnostic::error(
+                            codes::SINGLETON,
+                            decl.span,
+                            "a program has at most one `stages` list",
+                        )
+                        .with_related(prev, "first declared here"),
                     );
                     continue;
                 }
@@ -280,9 +318,14 @@ pub fn collect(
             span: st.span.unwrap_or_default(),
         };
         let stages = s.stages.clone();
-        insert_unique(&mut s.bare, diags, "the name", &ident, Bare::Stage(i), |b| {
-            bare_span(b, &stages)
-        });
+        insert_unique(
+            &mut s.bare,
+            diags,
+            "the name",
+            &ident,
+            Bare::Stage(i),
+            |b| bare_span(b, &stages),
+        );
     }
 
     for file in files {
@@ -398,11 +441,18 @@ pub fn collect(
                         |b| bare_span(b, &s.stages),
                     );
                 }
-                DeclKind::Score(sc) => {
-                    insert_unique(&mut s.scores, diags, "the score", &sc.name, sc.name.span, |x| Some(*x))
-                }
+                DeclKind::Score(sc) => insert_unique(
+                    &mut s.scores,
+                    diags,
+                    "the score",
+                    &sc.name,
+                    sc.name.span,
+                    |x| Some(*x),
+                ),
                 DeclKind::Rule(r) => {
-                    insert_unique(&mut s.rules, diags, "the rule", &r.name, r.name.span, |x| Some(*x))
+                    insert_unique(&mut s.rules, diags, "the rule", &r.name, r.name.span, |x| {
+                        Some(*x)
+                    })
                 }
                 DeclKind::Journey(j) => insert_unique(
                     &mut s.journeys,
@@ -424,14 +474,18 @@ pub fn collect(
                             .iter()
                             .any(|i| matches!(i.kind, TeamItemKind::Manager(_))),
                     };
-                    insert_unique(&mut s.teams, diags, "the team", &t.name, info, |x| Some(x.span))
+                    insert_unique(&mut s.teams, diags, "the team", &t.name, info, |x| {
+                        Some(x.span)
+                    })
                 }
                 DeclKind::Handoff(h) => {
                     let reasons = h
                         .items
                         .iter()
                         .filter_map(|i| match &i.kind {
-                            HandoffItemKind::Reasons(r) => Some(r.iter().map(|r| r.name.name.clone())),
+                            HandoffItemKind::Reasons(r) => {
+                                Some(r.iter().map(|r| r.name.name.clone()))
+                            }
                             _ => None,
                         })
                         .flatten()
@@ -459,8 +513,12 @@ pub fn collect(
                 DeclKind::Sending(_) => {
                     if let Some(prev) = sending_span {
                         diags.push(
-                            Diagnostic::error(codes::SINGLETON, decl.span, "a program has at most one `sending` policy")
-                                .with_related(prev, "first declared here"),
+                            Diagnostic::error(
+                                codes::SINGLETON,
+                                decl.span,
+                                "a program has at most one `sending` policy",
+                            )
+                            .with_related(prev, "first declared here"),
                         );
                     }
                     sending_span = Some(decl.span);
@@ -500,6 +558,27 @@ fn bare_span(b: &Bare, stages: &[StageInfo]) -> Option<Span> {
 }
 
 impl Symbols {
+    /// Equal but for the templates' unsubscribe flags (which come from checking the templates).
+    pub fn same_declarations(&self, other: &Symbols) -> bool {
+        self.timezone == other.timezone
+            && self.bare == other.bare
+            && self.stages == other.stages
+            && self.events == other.events
+            && self.scores == other.scores
+            && self.rules == other.rules
+            && self.journeys == other.journeys
+            && self.teams == other.teams
+            && self.handoffs == other.handoffs
+            && self.schedules == other.schedules
+            && self.webhooks == other.webhooks
+            && self.field_count == other.field_count
+            && self.templates.len() == other.templates.len()
+            && self
+                .templates
+                .iter()
+                .all(|(k, v)| other.templates.get(k).is_some_and(|o| o.span == v.span))
+    }
+
     /// Every bare name, for "did you mean" suggestions.
     pub fn bare_names(&self) -> impl Iterator<Item = &str> {
         self.bare.keys().map(String::as_str)

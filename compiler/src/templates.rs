@@ -52,13 +52,18 @@ pub fn split_front_matter(text: &str) -> Result<ParsedTemplate, (String, std::op
             bom..bom + first_line_end,
         ));
     };
-    let front = trimmed.get(after.min(close_start)..close_start).unwrap_or("");
+    let front = trimmed
+        .get(after.min(close_start)..close_start)
+        .unwrap_or("");
     let table: toml::Table = toml::from_str(front).map_err(|e| {
         let range = e
             .span()
             .map(|r| bom + after + r.start..bom + after + r.end)
             .unwrap_or(bom..bom + first_line_end);
-        (format!("the front matter is not valid TOML: {}", e.message()), range)
+        (
+            format!("the front matter is not valid TOML: {}", e.message()),
+            range,
+        )
     })?;
     let subject = match table.get("subject") {
         Some(toml::Value::String(s)) => s.clone(),
@@ -148,7 +153,11 @@ fn check_vars(
                 Some(s) => d.with_help(format!("did you mean `{s}`?")),
                 None => d.with_help(format!(
                     "a template can read {}; lead fields are `lead.NAME`",
-                    allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+                    allowed
+                        .iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )),
             };
             diags.push(d);
@@ -239,10 +248,20 @@ pub fn check_inline_template(sym: &Symbols, text: &TextLit, in_journey: bool) ->
     if !text.value.contains("{{") && !text.value.contains("{%") {
         return diags;
     }
-    let allowed: &[&str] = if in_journey { &["lead", "journey"] } else { &["lead"] };
+    let allowed: &[&str] = if in_journey {
+        &["lead", "journey"]
+    } else {
+        &["lead"]
+    };
     if let Some(vars) = jinja(&text.value, text.span.file, 0, Some(text.span), &mut diags) {
         let locate = |n: &str| {
-            locate_in(&text.raw, text.span.start as usize + 1, text.span.file, n, text.span)
+            locate_in(
+                &text.raw,
+                text.span.start as usize + 1,
+                text.span.file,
+                n,
+                text.span,
+            )
         };
         check_vars(sym, &vars, allowed, &locate, &mut diags);
     }

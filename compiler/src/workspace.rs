@@ -2,6 +2,7 @@
 
 use grammar::ast::SourceFile;
 use grammar::{parse, Diagnostic, FileId, Parsed, Severity, Span};
+use rayon::prelude::*;
 
 use crate::check::{check_file, FileCheck};
 use crate::symbols::{collect, Symbols, TemplateName};
@@ -49,8 +50,8 @@ impl FileEntry {
 #[derive(Debug, Clone, Default)]
 pub struct Workspace {
     files: Vec<FileEntry>,
-    /// Symbols before template flags, from the last check (to know whether they changed).
-    base_symbols: Option<Symbols>,
+    /// Whether `symbols` holds the result of a check yet.
+    checked: bool,
     symbols: Symbols,
     diagnostics: Vec<Diagnostic>,
 }
@@ -62,9 +63,13 @@ impl Workspace {
         journeys.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
         let mut templates = source.templates;
         templates.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
-        for j in journeys {
-            ws.push(FileKind::Journey, j.path, j.text);
-        }
+        // Parsing is the bulk of the work on a large program: spread it over the cores.
+        let parsed: Vec<FileEntry> = journeys
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, j)| FileEntry::new(FileKind::Journey, j.path, j.text, i as FileId))
+            .collect();
+        ws.files = parsed;
         for t in templates {
             ws.push(FileKind::Template, t.path, t.text);
         }
@@ -81,7 +86,12 @@ impl Workspace {
 
     /// Sets a file's text (adding the file if new). Only this file is re-parsed.
     pub fn set_file(&mut self, path: &str, text: String) {
-        if let Some((i, entry)) = self.files.iter_mut().enumerate().find(|(_, f)| f.path == path) {
+        if let Some((i, entry)) = self
+            .files
+            .iter_mut()
+            .enumerate()
+            .find(|(_, f)| f.path == path)
+        {
             if entry.text == text {
                 return;
             }
@@ -116,7 +126,9 @@ impl Workspace {
     }
 
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 
     /// The journey files' syntax trees in program order (byte order of their paths).
@@ -171,11 +183,11 @@ impl Workspace {
         let mut symbol_diags = Vec::new();
         let base = collect(&asts, &template_names, webhooks, &mut symbol_diags);
         diags.extend(symbol_diags);
-        let base_changed = self.base_symbols.as_ref() != Some(&base);
+        let base_changed = !(self.checked && self.symbols.same_declarations(&base));
         drop(order);
 
         // Templates: checked against the schema; their unsubscribe flag feeds the symbols.
-        let mut symbols = base.clone();
+        let mut symbols = base;
         for (i, f) in self.files.iter_mut().enumerate() {
             if f.kind != FileKind::Template {
                 continue;
@@ -190,7 +202,7 @@ impl Workspace {
                     file: i as FileId,
                     text: f.text.clone(),
                 };
-                let unsub = check_template_file(&base, &source, &mut tdiags);
+                let unsub = check_template_file(&symbols, &source, &mut tdiags);
                 f.template = Some((tdiags, unsub));
             }
             if let Some((tdiags, unsub)) = &f.template {
@@ -204,17 +216,21 @@ impl Workspace {
         }
         let symbols_changed = base_changed || self.symbols != symbols;
 
-        // Journey files: parse diagnostics, then the (cached) per-file check.
-        for f in self.files.iter_mut() {
+        // Journey files: the per-file check, cached while the symbols stay the same.
+        self.files.par_iter_mut().for_each(|f| {
             if f.kind != FileKind::Journey {
-                continue;
+                return;
             }
-            let Some(parsed) = &f.parsed else { continue };
-            diags.extend(parsed.diagnostics.iter().cloned());
+            let Some(parsed) = &f.parsed else { return };
             if symbols_changed || f.check.is_none() {
                 let mut fc = check_file(&symbols, &parsed.file);
                 lints::clock_lints(&parsed.file, &mut fc.diagnostics);
                 f.check = Some(fc);
+            }
+        });
+        for f in &self.files {
+            if let Some(parsed) = &f.parsed {
+                diags.extend(parsed.diagnostics.iter().cloned());
             }
         }
         let order = self.program_files();
@@ -245,8 +261,14 @@ impl Workspace {
             .any(|d| matches!(d.kind, grammar::ast::DeclKind::Lead(_)));
         if !has_lead {
             diags.push(
-                Diagnostic::error(codes::SINGLETON, start, "the program has no `lead { … }` schema")
-                    .with_help("declare the lead's fields once, e.g. `lead { name: text, company: text }`"),
+                Diagnostic::error(
+                    codes::SINGLETON,
+                    start,
+                    "the program has no `lead { … }` schema",
+                )
+                .with_help(
+                    "declare the lead's fields once, e.g. `lead { name: text, company: text }`",
+                ),
             );
         }
         lints::cycles(&facts, &mut diags);
@@ -254,7 +276,7 @@ impl Workspace {
         lints::reject_loops(&symbols, &asts, &mut diags);
 
         // Sort by file (program order of paths), then position.
-        let rank: std::collections::HashMap<FileId, &str> = self
+        let rank: rustc_hash::FxHashMap<FileId, &str> = self
             .files
             .iter()
             .enumerate()
@@ -269,7 +291,7 @@ impl Workspace {
                 .then(a.code.cmp(b.code))
         });
         diags.dedup();
-        self.base_symbols = Some(base);
+        self.checked = true;
         self.symbols = symbols;
         self.diagnostics = diags;
         &self.diagnostics

@@ -20,5 +20,9 @@ fn main() {
         let line = src[..d.span.start as usize].matches('\n').count() + 1;
         println!("{}:{line}: {} {}", path, d.code, d.message);
     }
-    println!("{} declarations, {} diagnostics", parsed.file.decls.len(), parsed.diagnostics.len());
+    println!(
+        "{} declarations, {} diagnostics",
+        parsed.file.decls.len(),
+        parsed.diagnostics.len()
+    );
 }

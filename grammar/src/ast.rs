@@ -128,7 +128,10 @@ pub struct Literal {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LiteralKind {
-    Number { value: f64, raw: String },
+    Number {
+        value: f64,
+        raw: String,
+    },
     Text(TextLit),
     Bool(bool),
     List(Vec<Literal>),
@@ -158,11 +161,21 @@ pub struct ScoreItem {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ScoreItemKind {
-    If { points: Points, cond: Expr },
-    On { points: Points, event: Ident, filter: Option<Expr> },
+    If {
+        points: Points,
+        cond: Expr,
+    },
+    On {
+        points: Points,
+        event: Ident,
+        filter: Option<Expr>,
+    },
     Min(Points),
     Max(Points),
-    Decay { percent: Percent, every: DurationLit },
+    Decay {
+        percent: Percent,
+        every: DurationLit,
+    },
 }
 
 /// A signed number as written (`+25`, `-30`, `100`).
@@ -327,8 +340,16 @@ impl TimeUnit {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SlaDuration {
     Plain(DurationLit),
-    BusinessHours { amount: f64, raw: String, span: Span },
-    BusinessDays { amount: f64, raw: String, span: Span },
+    BusinessHours {
+        amount: f64,
+        raw: String,
+        span: Span,
+    },
+    BusinessDays {
+        amount: f64,
+        raw: String,
+        span: Span,
+    },
 }
 
 impl SlaDuration {
@@ -391,10 +412,16 @@ pub struct TeamItem {
 pub enum TeamItemKind {
     Members(Vec<TextLit>),
     Manager(TextLit),
-    Hours { days: DaySpec, range: ClockRange },
+    Hours {
+        days: DaySpec,
+        range: ClockRange,
+    },
     Timezone(TextLit),
     Closed(Vec<(Date, Option<Date>)>),
-    Open { date: Date, range: Option<ClockRange> },
+    Open {
+        date: Date,
+        range: Option<ClockRange>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -489,7 +516,10 @@ pub struct ScheduleItem {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ScheduleItemKind {
-    ForLeads { filter: Expr, actions: Vec<Action> },
+    ForLeads {
+        filter: Expr,
+        actions: Vec<Action>,
+    },
     Report(Vec<TextLit>),
     /// An action written straight in a schedule, outside `for leads` (an error).
     Action(Action),
@@ -509,8 +539,15 @@ pub struct SendingItem {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SendingItemKind {
     From(TextLit),
-    QuietHours { start: Clock, end: Clock },
-    Cap { count: u64, count_span: Span, per: DurationLit },
+    QuietHours {
+        start: Clock,
+        end: Clock,
+    },
+    Cap {
+        count: u64,
+        count_span: Span,
+        per: DurationLit,
+    },
 }
 
 // ------------------------------------------------------------------ tests
@@ -542,13 +579,33 @@ pub enum TaskOutcome {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TestStmtKind {
-    Start { date: Date, clock: Option<Clock> },
-    Lead { lead: Ident, fields: Vec<FieldValue> },
-    Event { lead: Ident, event: Ident, props: Vec<FieldValue> },
-    Update { lead: Ident, fields: Vec<FieldValue> },
+    Start {
+        date: Date,
+        clock: Option<Clock>,
+    },
+    Lead {
+        lead: Ident,
+        fields: Vec<FieldValue>,
+    },
+    Event {
+        lead: Ident,
+        event: Ident,
+        props: Vec<FieldValue>,
+    },
+    Update {
+        lead: Ident,
+        fields: Vec<FieldValue>,
+    },
     Advance(DurationLit),
-    Task { lead: Ident, handoff: Ident, outcome: TaskOutcome },
-    Expect { lead: Ident, expectation: Expectation },
+    Task {
+        lead: Ident,
+        handoff: Ident,
+        outcome: TaskOutcome,
+    },
+    Expect {
+        lead: Ident,
+        expectation: Expectation,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -635,7 +692,10 @@ impl TextOp {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {
-    Number { value: f64, raw: String },
+    Number {
+        value: f64,
+        raw: String,
+    },
     Text(TextLit),
     Bool(bool),
     Duration(DurationLit),
@@ -643,18 +703,54 @@ pub enum ExprKind {
     /// A bare name: a lead field, a segment, a const or a stage.
     Name(Ident),
     /// `head.member`: `score.fit`, `event.url`.
-    Member { head: Ident, member: Ident },
-    Call { func: Ident, args: Vec<Expr> },
-    Count { event: Ident, filter: Option<Box<Expr>>, within: DurationLit },
+    Member {
+        head: Ident,
+        member: Ident,
+    },
+    Call {
+        func: Ident,
+        args: Vec<Expr>,
+    },
+    Count {
+        event: Ident,
+        filter: Option<Box<Expr>>,
+        within: DurationLit,
+    },
     Neg(Box<Expr>),
     Not(Box<Expr>),
-    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    Compare { op: CompareOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    In { negated: bool, item: Box<Expr>, list: Box<Expr> },
-    TextCompare { op: TextOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    Matches { subject: Box<Expr>, regex: TextLit },
-    Between { subject: Box<Expr>, low: Box<Expr>, high: Box<Expr> },
-    IsSet { subject: Box<Expr>, missing: bool },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Compare {
+        op: CompareOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    In {
+        negated: bool,
+        item: Box<Expr>,
+        list: Box<Expr>,
+    },
+    TextCompare {
+        op: TextOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Matches {
+        subject: Box<Expr>,
+        regex: TextLit,
+    },
+    Between {
+        subject: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+    },
+    IsSet {
+        subject: Box<Expr>,
+        missing: bool,
+    },
     Paren(Box<Expr>),
     /// Where the parser could not build an expression (a diagnostic says why).
     Error,

@@ -58,7 +58,11 @@ impl Printer<'_> {
             }
             let text = c.text.trim_end().to_owned();
             let blank = self.blank_line_before(c.span.start);
-            if blank && !self.out.is_empty() && !self.out.ends_with("{\n") && !self.out.ends_with("\n\n") {
+            if blank
+                && !self.out.is_empty()
+                && !self.out.ends_with("{\n")
+                && !self.out.ends_with("\n\n")
+            {
                 self.out.push('\n');
             }
             self.line(&text);
@@ -83,7 +87,10 @@ impl Printer<'_> {
     fn trailing_comment(&mut self, end: u32) {
         let end = self.code_end(end);
         if let Some(c) = self.comments.get(self.next_comment) {
-            let gap = self.src.get(end as usize..c.span.start as usize).unwrap_or("\n");
+            let gap = self
+                .src
+                .get(end as usize..c.span.start as usize)
+                .unwrap_or("\n");
             if c.trailing && c.span.start >= end && !gap.contains('\n') {
                 if self.out.ends_with('\n') {
                     self.out.pop();
@@ -112,7 +119,11 @@ impl Printer<'_> {
         let had_comment_before = self.next_comment;
         self.comments_before(span.start);
         let wrote_comments = self.next_comment != had_comment_before;
-        if !first && !wrote_comments && self.blank_line_before(span.start) && !self.out.ends_with("\n\n") {
+        if !first
+            && !wrote_comments
+            && self.blank_line_before(span.start)
+            && !self.out.ends_with("\n\n")
+        {
             self.out.push('\n');
         }
     }
@@ -181,12 +192,17 @@ impl Printer<'_> {
                 if e.props.is_empty() {
                     self.line(&format!("event {}", e.name.name));
                 } else {
-                    let props: Vec<String> =
-                        e.props.iter().map(|p| format!("{}: {}", p.name.name, p.ty.name)).collect();
+                    let props: Vec<String> = e
+                        .props
+                        .iter()
+                        .map(|p| format!("{}: {}", p.name.name, p.ty.name))
+                        .collect();
                     self.line(&format!("event {} {{ {} }}", e.name.name, props.join(", ")));
                 }
             }
-            DeclKind::Const(c) => self.line(&format!("const {} = {}", c.name.name, literal(&c.value))),
+            DeclKind::Const(c) => {
+                self.line(&format!("const {} = {}", c.name.name, literal(&c.value)))
+            }
             DeclKind::Segment(s) => {
                 let head = format!("segment {} = ", s.name.name);
                 self.condition_line(&head, &s.expr, "");
@@ -255,10 +271,16 @@ impl Printer<'_> {
                     first = false;
                     match &h.kind {
                         JourneyHeaderKind::EnterOn { event, filter } => match filter {
-                            Some(f) => self.condition_line(&format!("enter on {} where ", event.name), f, ""),
+                            Some(f) => self.condition_line(
+                                &format!("enter on {} where ", event.name),
+                                f,
+                                "",
+                            ),
                             None => self.line(&format!("enter on {}", event.name)),
                         },
-                        JourneyHeaderKind::EnterWhen(e) => self.condition_line("enter when ", e, ""),
+                        JourneyHeaderKind::EnterWhen(e) => {
+                            self.condition_line("enter when ", e, "")
+                        }
                         JourneyHeaderKind::ExitWhen(e) => self.condition_line("exit when ", e, ""),
                         JourneyHeaderKind::Goal(e) => self.condition_line("goal ", e, ""),
                         JourneyHeaderKind::ReenterAfter(dur) => {
@@ -385,7 +407,9 @@ impl Printer<'_> {
                             self.indent -= 1;
                             self.line("}");
                         }
-                        ScheduleItemKind::Report(to) => self.line(&format!("report to {}", texts(to))),
+                        ScheduleItemKind::Report(to) => {
+                            self.line(&format!("report to {}", texts(to)))
+                        }
                         ScheduleItemKind::Action(a) => {
                             let t = self.action_text(a);
                             self.line(&t);
@@ -443,7 +467,11 @@ impl Printer<'_> {
         let mut current = head.to_owned();
         let mut first_line = true;
         for (i, item) in items.iter().enumerate() {
-            let piece = if i + 1 < items.len() { format!("{item},") } else { item.clone() };
+            let piece = if i + 1 < items.len() {
+                format!("{item},")
+            } else {
+                item.clone()
+            };
             let extra = if first_line { 0 } else { 2 };
             let candidate_len = self.pad().len() + extra + current.len() + 1 + piece.len();
             let at_start = current == head || current.is_empty();
@@ -608,7 +636,11 @@ impl Printer<'_> {
                     let next_start = branches
                         .get(i + 1)
                         .map(|(c, _)| c.span.start)
-                        .or_else(|| otherwise.as_ref().and_then(|o| o.first().map(|s| s.span.start)))
+                        .or_else(|| {
+                            otherwise
+                                .as_ref()
+                                .and_then(|o| o.first().map(|s| s.span.start))
+                        })
                         .unwrap_or(s.span.end);
                     let end = Self::block_end_of(body, next_start).max(next_start.min(s.span.end));
                     self.steps(body, end.min(next_start));
@@ -629,7 +661,10 @@ impl Printer<'_> {
                     self.begin_item(arm.span, i == 0);
                     let one = arm.steps.len() == 1
                         && matches!(arm.steps[0].kind, StepKind::Action(_))
-                        && !self.comments.get(self.next_comment).is_some_and(|c| c.span.start < arm.span.end);
+                        && self
+                            .comments
+                            .get(self.next_comment)
+                            .is_none_or(|c| c.span.start >= arm.span.end);
                     if one {
                         if let StepKind::Action(a) = &arm.steps[0].kind {
                             let t = format!("{}% {{ {} }}", arm.percent.value, self.action_text(a));
@@ -712,7 +747,8 @@ impl Printer<'_> {
                 if props.is_empty() {
                     format!("event {} {}", lead.name, event.name)
                 } else {
-                    return self.field_values(&format!("event {} {}", lead.name, event.name), props);
+                    return self
+                        .field_values(&format!("event {} {}", lead.name, event.name), props);
                 }
             }
             TestStmtKind::Update { lead, fields } => {
@@ -785,11 +821,17 @@ fn is_block(k: &DeclKind) -> bool {
 }
 
 fn names(ids: &[Ident]) -> String {
-    ids.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(|i| i.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn texts(ts: &[TextLit]) -> String {
-    ts.iter().map(|t| format!("\"{}\"", t.raw)).collect::<Vec<_>>().join(", ")
+    ts.iter()
+        .map(|t| format!("\"{}\"", t.raw))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn clock(c: &Clock) -> String {
@@ -816,10 +858,16 @@ fn sla_duration(d: &SlaDuration) -> String {
     match d {
         SlaDuration::Plain(p) => duration(p),
         SlaDuration::BusinessHours { amount, raw, .. } => {
-            format!("{raw} business {}", if *amount == 1.0 { "hour" } else { "hours" })
+            format!(
+                "{raw} business {}",
+                if *amount == 1.0 { "hour" } else { "hours" }
+            )
         }
         SlaDuration::BusinessDays { amount, raw, .. } => {
-            format!("{raw} business {}", if *amount == 1.0 { "day" } else { "days" })
+            format!(
+                "{raw} business {}",
+                if *amount == 1.0 { "day" } else { "days" }
+            )
         }
     }
 }
@@ -830,7 +878,10 @@ fn literal(l: &Literal) -> String {
         LiteralKind::Text(t) => format!("\"{}\"", t.raw),
         LiteralKind::Bool(b) => b.to_string(),
         LiteralKind::List(items) => {
-            format!("[{}]", items.iter().map(literal).collect::<Vec<_>>().join(", "))
+            format!(
+                "[{}]",
+                items.iter().map(literal).collect::<Vec<_>>().join(", ")
+            )
         }
         LiteralKind::Name(n) => n.name.clone(),
     }
@@ -839,7 +890,10 @@ fn literal(l: &Literal) -> String {
 /// The operands of a top-level `and`/`or` chain (left-folded), or the expression alone.
 fn chain(e: &Expr) -> (Option<BinaryOp>, Vec<&Expr>) {
     let op = match &e.kind {
-        ExprKind::Binary { op: op @ (BinaryOp::And | BinaryOp::Or), .. } => *op,
+        ExprKind::Binary {
+            op: op @ (BinaryOp::And | BinaryOp::Or),
+            ..
+        } => *op,
         _ => return (None, vec![e]),
     };
     let mut parts = Vec::new();
@@ -867,35 +921,61 @@ pub fn expr(e: &Expr) -> String {
         ExprKind::Text(t) => format!("\"{}\"", t.raw),
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::Duration(d) => duration(d),
-        ExprKind::List(items) => format!("[{}]", items.iter().map(expr).collect::<Vec<_>>().join(", ")),
+        ExprKind::List(items) => format!(
+            "[{}]",
+            items.iter().map(expr).collect::<Vec<_>>().join(", ")
+        ),
         ExprKind::Name(n) => n.name.clone(),
         ExprKind::Member { head, member } => format!("{}.{}", head.name, member.name),
         ExprKind::Call { func, args } => {
-            format!("{}({})", func.name, args.iter().map(expr).collect::<Vec<_>>().join(", "))
+            format!(
+                "{}({})",
+                func.name,
+                args.iter().map(expr).collect::<Vec<_>>().join(", ")
+            )
         }
         ExprKind::Count {
             event,
             filter,
             within,
         } => match filter {
-            Some(f) => format!("count({} where {} within {})", event.name, expr(f), duration(within)),
+            Some(f) => format!(
+                "count({} where {} within {})",
+                event.name,
+                expr(f),
+                duration(within)
+            ),
             None => format!("count({} within {})", event.name, duration(within)),
         },
         ExprKind::Neg(inner) => format!("-{}", expr(inner)),
         ExprKind::Not(inner) => format!("not {}", expr(inner)),
         ExprKind::Binary { op, lhs, rhs } => format!("{} {} {}", expr(lhs), op.symbol(), expr(rhs)),
-        ExprKind::Compare { op, lhs, rhs } => format!("{} {} {}", expr(lhs), op.symbol(), expr(rhs)),
-        ExprKind::In { negated, item, list } => {
+        ExprKind::Compare { op, lhs, rhs } => {
+            format!("{} {} {}", expr(lhs), op.symbol(), expr(rhs))
+        }
+        ExprKind::In {
+            negated,
+            item,
+            list,
+        } => {
             let op = if *negated { "not in" } else { "in" };
             format!("{} {op} {}", expr(item), expr(list))
         }
-        ExprKind::TextCompare { op, lhs, rhs } => format!("{} {} {}", expr(lhs), op.words(), expr(rhs)),
-        ExprKind::Matches { subject, regex } => format!("{} matches \"{}\"", expr(subject), regex.raw),
+        ExprKind::TextCompare { op, lhs, rhs } => {
+            format!("{} {} {}", expr(lhs), op.words(), expr(rhs))
+        }
+        ExprKind::Matches { subject, regex } => {
+            format!("{} matches \"{}\"", expr(subject), regex.raw)
+        }
         ExprKind::Between { subject, low, high } => {
             format!("{} between {} and {}", expr(subject), expr(low), expr(high))
         }
         ExprKind::IsSet { subject, missing } => {
-            format!("{} is {}", expr(subject), if *missing { "missing" } else { "set" })
+            format!(
+                "{} is {}",
+                expr(subject),
+                if *missing { "missing" } else { "set" }
+            )
         }
         ExprKind::Paren(inner) => format!("({})", expr(inner)),
         ExprKind::Error => String::new(),

@@ -3,6 +3,8 @@
 //! The parser never fails: [`parse`] returns the AST it could build and every
 //! diagnostic it found. It does no I/O.
 
+extern crate alloc;
+
 pub mod ast;
 pub mod diagnostic;
 pub mod format;

@@ -50,17 +50,14 @@ pub fn parse(file_id: FileId, src: &str) -> Parsed {
     };
     let mut decls = Vec::new();
     if pre.too_deep.is_empty() {
-        match TandemGrammar::parse(Rule::file, &pre.text) {
-            Ok(mut pairs) => {
-                if let Some(file) = pairs.next() {
-                    builder.decls(file, &mut decls);
-                }
-                return Parsed {
-                    file: SourceFile { decls, comments },
-                    diagnostics: builder.diags,
-                };
+        if let Ok(mut pairs) = TandemGrammar::parse(Rule::file, &pre.text) {
+            if let Some(file) = pairs.next() {
+                builder.decls(file, &mut decls);
             }
-            Err(_) => {}
+            return Parsed {
+                file: SourceFile { decls, comments },
+                diagnostics: builder.diags,
+            };
         }
     }
     // Recovery: parse each top-level declaration on its own.
@@ -85,7 +82,9 @@ pub fn parse(file_id: FileId, src: &str) -> Parsed {
                     builder.decls(file, &mut decls);
                 }
             }
-            Err(err) => builder.diags.push(syntax_error(file_id, start, chunk, &err)),
+            Err(err) => builder
+                .diags
+                .push(syntax_error(file_id, start, chunk, &err)),
         }
     }
     Parsed {
@@ -123,7 +122,12 @@ fn starts_declaration(line: &str) -> bool {
     })
 }
 
-fn syntax_error(file: FileId, offset: usize, chunk: &str, err: &pest::error::Error<Rule>) -> Diagnostic {
+fn syntax_error(
+    file: FileId,
+    offset: usize,
+    chunk: &str,
+    err: &pest::error::Error<Rule>,
+) -> Diagnostic {
     let pos = match err.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
@@ -196,11 +200,21 @@ fn rule_description(rule: Rule) -> Option<String> {
     let s = match rule {
         Rule::EOI => "the end of the file",
         Rule::name | Rule::ident => "a name",
-        Rule::expr | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::cmp_expr
-        | Rule::sum | Rule::product | Rule::unary | Rule::paren | Rule::path | Rule::call
-        | Rule::count_call | Rule::list_lit | Rule::bool_lit | Rule::date_in_expr => {
-            "an expression"
-        }
+        Rule::expr
+        | Rule::or_expr
+        | Rule::and_expr
+        | Rule::not_expr
+        | Rule::cmp_expr
+        | Rule::sum
+        | Rule::product
+        | Rule::unary
+        | Rule::paren
+        | Rule::path
+        | Rule::call
+        | Rule::count_call
+        | Rule::list_lit
+        | Rule::bool_lit
+        | Rule::date_in_expr => "an expression",
         Rule::string => "a text in quotes",
         Rule::number | Rule::integer | Rule::signed_number | Rule::neg_number => "a number",
         Rule::duration | Rule::duration_part | Rule::time_unit => "a duration like `2 days`",
@@ -212,11 +226,29 @@ fn rule_description(rule: Rule) -> Option<String> {
         Rule::day_spec | Rule::day_name | Rule::day_range => "days like `mon-fri`",
         Rule::cmp_op | Rule::cmp_binary => "a comparison",
         Rule::sum_op | Rule::product_op => "an operator",
-        Rule::d_timezone | Rule::d_lead | Rule::d_stages | Rule::d_event | Rule::d_const
-        | Rule::d_segment | Rule::d_score | Rule::d_rule | Rule::d_journey | Rule::d_team
-        | Rule::d_handoff | Rule::d_schedule | Rule::d_sending | Rule::d_test => "a declaration",
-        Rule::a_set | Rule::a_tag | Rule::a_untag | Rule::a_send | Rule::a_enroll
-        | Rule::a_notify | Rule::a_handoff | Rule::a_webhook | Rule::a_exit => "an action",
+        Rule::d_timezone
+        | Rule::d_lead
+        | Rule::d_stages
+        | Rule::d_event
+        | Rule::d_const
+        | Rule::d_segment
+        | Rule::d_score
+        | Rule::d_rule
+        | Rule::d_journey
+        | Rule::d_team
+        | Rule::d_handoff
+        | Rule::d_schedule
+        | Rule::d_sending
+        | Rule::d_test => "a declaration",
+        Rule::a_set
+        | Rule::a_tag
+        | Rule::a_untag
+        | Rule::a_send
+        | Rule::a_enroll
+        | Rule::a_notify
+        | Rule::a_handoff
+        | Rule::a_webhook
+        | Rule::a_exit => "an action",
         Rule::wait_for | Rule::wait_clock | Rule::wait_cond | Rule::wait_duration => {
             "a wait (`wait 2 days`, `wait until 9:00`, `wait for EVENT up to …`)"
         }
@@ -234,8 +266,13 @@ fn rule_description(rule: Rule) -> Option<String> {
         Rule::score_if | Rule::score_on => "a score line like `+10 if …`",
         Rule::score_min | Rule::score_max | Rule::score_decay => "a score bound",
         Rule::reason => "a reason",
-        Rule::t_start | Rule::t_lead | Rule::t_event | Rule::t_update | Rule::t_advance
-        | Rule::t_task | Rule::t_expect => "a test statement",
+        Rule::t_start
+        | Rule::t_lead
+        | Rule::t_event
+        | Rule::t_update
+        | Rule::t_advance
+        | Rule::t_task
+        | Rule::t_expect => "a test statement",
         Rule::rule_when | Rule::h_when => "`when`",
         Rule::rule_then => "`then`",
         _ => return None,
@@ -251,14 +288,101 @@ struct Builder {
 
 /// Children of a pair that are not keywords (keywords only steer the grammar).
 fn parts(pair: Pair<'_, Rule>) -> Vec<Pair<'_, Rule>> {
-    pair.into_inner().filter(|p| !is_keyword(p.as_rule())).collect()
+    pair.into_inner()
+        .filter(|p| !is_keyword(p.as_rule()))
+        .collect()
 }
 
 /// The grammar's contextual keywords (`kw_*` rules).
 fn is_keyword(rule: Rule) -> bool {
     matches!(
         rule,
-        Rule::kw_accept | Rule::kw_advance | Rule::kw_after | Rule::kw_and | Rule::kw_assign | Rule::kw_assigned | Rule::kw_at | Rule::kw_between | Rule::kw_by | Rule::kw_closed | Rule::kw_complete | Rule::kw_const | Rule::kw_contains | Rule::kw_count | Rule::kw_decay | Rule::kw_else | Rule::kw_emails | Rule::kw_ends | Rule::kw_enroll | Rule::kw_enter | Rule::kw_event | Rule::kw_every | Rule::kw_exit | Rule::kw_expect | Rule::kw_for | Rule::kw_from | Rule::kw_goal | Rule::kw_handoff | Rule::kw_hours | Rule::kw_if | Rule::kw_in | Rule::kw_is | Rule::kw_journey | Rule::kw_lead | Rule::kw_leads | Rule::kw_manager | Rule::kw_matches | Rule::kw_max | Rule::kw_members | Rule::kw_min | Rule::kw_missing | Rule::kw_most | Rule::kw_never | Rule::kw_no | Rule::kw_not | Rule::kw_notify | Rule::kw_on | Rule::kw_open | Rule::kw_or | Rule::kw_owner | Rule::kw_per | Rule::kw_quiet | Rule::kw_reasons | Rule::kw_reenter | Rule::kw_reject | Rule::kw_report | Rule::kw_rule | Rule::kw_schedule | Rule::kw_score | Rule::kw_segment | Rule::kw_send | Rule::kw_sending | Rule::kw_sent | Rule::kw_set | Rule::kw_split | Rule::kw_stages | Rule::kw_start | Rule::kw_starts | Rule::kw_tag | Rule::kw_task | Rule::kw_team | Rule::kw_test | Rule::kw_then | Rule::kw_timeout | Rule::kw_timezone | Rule::kw_to | Rule::kw_untag | Rule::kw_until | Rule::kw_up | Rule::kw_update | Rule::kw_wait | Rule::kw_webhook | Rule::kw_when | Rule::kw_where | Rule::kw_with | Rule::kw_within
+        Rule::kw_accept
+            | Rule::kw_advance
+            | Rule::kw_after
+            | Rule::kw_and
+            | Rule::kw_assign
+            | Rule::kw_assigned
+            | Rule::kw_at
+            | Rule::kw_between
+            | Rule::kw_by
+            | Rule::kw_closed
+            | Rule::kw_complete
+            | Rule::kw_const
+            | Rule::kw_contains
+            | Rule::kw_count
+            | Rule::kw_decay
+            | Rule::kw_else
+            | Rule::kw_emails
+            | Rule::kw_ends
+            | Rule::kw_enroll
+            | Rule::kw_enter
+            | Rule::kw_event
+            | Rule::kw_every
+            | Rule::kw_exit
+            | Rule::kw_expect
+            | Rule::kw_for
+            | Rule::kw_from
+            | Rule::kw_goal
+            | Rule::kw_handoff
+            | Rule::kw_hours
+            | Rule::kw_if
+            | Rule::kw_in
+            | Rule::kw_is
+            | Rule::kw_journey
+            | Rule::kw_lead
+            | Rule::kw_leads
+            | Rule::kw_manager
+            | Rule::kw_matches
+            | Rule::kw_max
+            | Rule::kw_members
+            | Rule::kw_min
+            | Rule::kw_missing
+            | Rule::kw_most
+            | Rule::kw_never
+            | Rule::kw_no
+            | Rule::kw_not
+            | Rule::kw_notify
+            | Rule::kw_on
+            | Rule::kw_open
+            | Rule::kw_or
+            | Rule::kw_owner
+            | Rule::kw_per
+            | Rule::kw_quiet
+            | Rule::kw_reasons
+            | Rule::kw_reenter
+            | Rule::kw_reject
+            | Rule::kw_report
+            | Rule::kw_rule
+            | Rule::kw_schedule
+            | Rule::kw_score
+            | Rule::kw_segment
+            | Rule::kw_send
+            | Rule::kw_sending
+            | Rule::kw_sent
+            | Rule::kw_set
+            | Rule::kw_split
+            | Rule::kw_stages
+            | Rule::kw_start
+            | Rule::kw_starts
+            | Rule::kw_tag
+            | Rule::kw_task
+            | Rule::kw_team
+            | Rule::kw_test
+            | Rule::kw_then
+            | Rule::kw_timeout
+            | Rule::kw_timezone
+            | Rule::kw_to
+            | Rule::kw_untag
+            | Rule::kw_until
+            | Rule::kw_up
+            | Rule::kw_update
+            | Rule::kw_wait
+            | Rule::kw_webhook
+            | Rule::kw_when
+            | Rule::kw_where
+            | Rule::kw_with
+            | Rule::kw_within
     )
 }
 
@@ -293,9 +417,9 @@ impl Builder {
                 fields: p.into_iter().map(|f| self.field_decl(f)).collect(),
             }),
             Rule::d_stages => {
-                let mut lists = p.into_iter().map(|l| {
-                    l.into_inner().map(|n| self.ident(n)).collect::<Vec<_>>()
-                });
+                let mut lists = p
+                    .into_iter()
+                    .map(|l| l.into_inner().map(|n| self.ident(n)).collect::<Vec<_>>());
                 let funnel = lists.next().unwrap_or_default();
                 let outside = lists.next().unwrap_or_default();
                 DeclKind::Stages(StagesDecl { funnel, outside })
@@ -368,13 +492,15 @@ impl Builder {
                             let filter = q.next().map(|e| self.expr(e));
                             Some(JourneyHeaderKind::EnterOn { event, filter })
                         }
-                        Rule::j_enter_when => {
-                            Some(JourneyHeaderKind::EnterWhen(self.expr(parts(item).into_iter().next()?)))
-                        }
-                        Rule::j_exit_when => {
-                            Some(JourneyHeaderKind::ExitWhen(self.expr(parts(item).into_iter().next()?)))
-                        }
-                        Rule::j_goal => Some(JourneyHeaderKind::Goal(self.expr(parts(item).into_iter().next()?))),
+                        Rule::j_enter_when => Some(JourneyHeaderKind::EnterWhen(
+                            self.expr(parts(item).into_iter().next()?),
+                        )),
+                        Rule::j_exit_when => Some(JourneyHeaderKind::ExitWhen(
+                            self.expr(parts(item).into_iter().next()?),
+                        )),
+                        Rule::j_goal => Some(JourneyHeaderKind::Goal(
+                            self.expr(parts(item).into_iter().next()?),
+                        )),
                         Rule::j_reenter_after => Some(JourneyHeaderKind::ReenterAfter(
                             self.duration(parts(item).into_iter().next()?),
                         )),
@@ -594,7 +720,11 @@ impl Builder {
         let digits = pair.as_str().trim_end_matches('%');
         let value = digits.parse::<u64>().unwrap_or(u64::MAX);
         if value > 100 {
-            self.error("E0051", span, "a percentage must be a whole number from 0% to 100%");
+            self.error(
+                "E0051",
+                span,
+                "a percentage must be a whole number from 0% to 100%",
+            );
         }
         Percent { value, span }
     }
@@ -634,7 +764,14 @@ impl Builder {
         let hour = h.parse().unwrap_or(99);
         let minute = m.parse().unwrap_or(99);
         if hour > 23 || minute > 59 {
-            self.error("E0004", span, format!("`{}` is not a clock time (use 0:00 to 23:59)", pair.as_str()));
+            self.error(
+                "E0004",
+                span,
+                format!(
+                    "`{}` is not a clock time (use 0:00 to 23:59)",
+                    pair.as_str()
+                ),
+            );
         }
         Clock { hour, minute, span }
     }
@@ -650,7 +787,11 @@ impl Builder {
         let start = q.next().map(|c| self.clock(c)).unwrap_or(zero);
         let end = q.next().map(|c| self.clock(c)).unwrap_or(zero);
         if (end.hour, end.minute) <= (start.hour, start.minute) {
-            self.error("E0004", span, "the closing time must be after the opening time");
+            self.error(
+                "E0004",
+                span,
+                "the closing time must be after the opening time",
+            );
         }
         ClockRange { start, end, span }
     }
@@ -662,7 +803,11 @@ impl Builder {
         let month = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
         let day = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
         if !valid_date(year, month, day) {
-            self.error("E0004", span, format!("`{}` is not a date on the calendar", pair.as_str()));
+            self.error(
+                "E0004",
+                span,
+                format!("`{}` is not a date on the calendar", pair.as_str()),
+            );
         }
         Date {
             year,
@@ -684,7 +829,11 @@ impl Builder {
                 let b = q.next().map(|d| day_bits(d.as_str())).unwrap_or(0);
                 let (from, to) = (a.trailing_zeros(), b.trailing_zeros());
                 if a.count_ones() != 1 || b.count_ones() != 1 {
-                    self.error("E0004", span, "a day range goes from one day name to another, like `mon-fri`");
+                    self.error(
+                        "E0004",
+                        span,
+                        "a day range goes from one day name to another, like `mon-fri`",
+                    );
                     continue;
                 }
                 let mut d = from;
@@ -731,8 +880,14 @@ impl Builder {
     fn field_decl(&mut self, pair: Pair<'_, Rule>) -> FieldDecl {
         let span = self.span(&pair);
         let mut q = pair.into_inner();
-        let name = q.next().map(|n| self.ident(n)).unwrap_or_else(|| missing_ident(span));
-        let ty = q.next().map(|n| self.ident(n)).unwrap_or_else(|| missing_ident(span));
+        let name = q
+            .next()
+            .map(|n| self.ident(n))
+            .unwrap_or_else(|| missing_ident(span));
+        let ty = q
+            .next()
+            .map(|n| self.ident(n))
+            .unwrap_or_else(|| missing_ident(span));
         let default = q.next().map(|l| self.literal(l));
         FieldDecl {
             name,
@@ -808,7 +963,11 @@ impl Builder {
                     let to = d.next().map(|x| self.date(x));
                     if let Some(t) = &to {
                         if (t.year, t.month, t.day) < (from.year, from.month, from.day) {
-                            self.error("E0004", from.span.to(t.span), "a closed range must end on or after the day it starts");
+                            self.error(
+                                "E0004",
+                                from.span.to(t.span),
+                                "a closed range must end on or after the day it starts",
+                            );
                         }
                     }
                     dates.push((from, to));
@@ -896,7 +1055,10 @@ impl Builder {
             Rule::h_reasons => HandoffItemKind::Reasons(
                 q.map(|r| {
                     let mut rq = r.into_inner();
-                    let name = rq.next().map(|n| self.ident(n)).unwrap_or_else(|| missing_ident(span));
+                    let name = rq
+                        .next()
+                        .map(|n| self.ident(n))
+                        .unwrap_or_else(|| missing_ident(span));
                     let label = rq.next().map(|t| self.text(t));
                     Reason { name, label }
                 })
@@ -1039,9 +1201,7 @@ impl Builder {
         };
         let rule = pair.as_rule();
         let kind = match rule {
-            Rule::wait_duration => {
-                StepKind::Wait(self.duration(pair.into_inner().next()?))
-            }
+            Rule::wait_duration => StepKind::Wait(self.duration(pair.into_inner().next()?)),
             Rule::wait_clock => {
                 let mut q = parts(pair).into_iter().peekable();
                 let days = if q.peek().is_some_and(|p| p.as_rule() == Rule::day_spec) {
@@ -1114,9 +1274,7 @@ impl Builder {
                             let b = self.steps(r.next()?);
                             branches.push((c, b));
                         }
-                        _ => {
-                            otherwise = parts(rest).into_iter().next().map(|b| self.steps(b))
-                        }
+                        _ => otherwise = parts(rest).into_iter().next().map(|b| self.steps(b)),
                     }
                 }
                 StepKind::If {

@@ -105,7 +105,8 @@ mod tests {
     #[test]
     fn joins_lines_inside_parentheses_only() {
         let p = prepass("a (b\n c) # x\nd [e # note\n f]\n");
-        assert_eq!(p.text, "a (b   c) # x\nd [e                f]\n");
+        let expected = format!("a (b  c) # x\nd [e{}f]\n", " ".repeat(9));
+        assert_eq!(p.text, expected);
         assert_eq!(p.comments.len(), 2);
         assert!(p.comments[0].2);
     }

@@ -7,7 +7,9 @@ use compiler::{check_program, Severity};
 use tests::{fixture_entries, fixture_name, fixtures_dir, load, markers, with_base, Marker};
 
 fn example_program_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("journeys")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("journeys")
 }
 
 #[test]
@@ -26,7 +28,11 @@ fn valid_programs_check_without_errors_or_warnings() {
 #[test]
 fn invalid_fixtures_report_exactly_their_marked_diagnostics() {
     let entries = fixture_entries("invalid");
-    assert!(entries.len() >= 30, "expected one invalid fixture per code, found {}", entries.len());
+    assert!(
+        entries.len() >= 30,
+        "expected one invalid fixture per code, found {}",
+        entries.len()
+    );
     let mut codes_seen = BTreeSet::new();
     for fixture in entries {
         let name = fixture_name(&fixture);
@@ -37,11 +43,16 @@ fn invalid_fixtures_report_exactly_their_marked_diagnostics() {
                 expected.extend(markers(&f.path, &f.text));
             }
         }
-        assert!(!expected.is_empty(), "{name}: the fixture marks no diagnostic");
+        assert!(
+            !expected.is_empty(),
+            "{name}: the fixture marks no diagnostic"
+        );
         let ws = check_program(&program);
         let mut actual: BTreeSet<Marker> = BTreeSet::new();
         for d in ws.diagnostics() {
-            let file = ws.file(d.span.file).expect("diagnostic points at a known file");
+            let file = ws
+                .file(d.span.file)
+                .expect("diagnostic points at a known file");
             let (line, _) = tandem::render::line_col(&file.text, d.span.start as usize);
             assert!(
                 own.contains(&file.path),
@@ -55,21 +66,70 @@ fn invalid_fixtures_report_exactly_their_marked_diagnostics() {
             });
             codes_seen.insert(d.code);
         }
-        assert_eq!(actual, expected, "{name}: diagnostics differ from the markers");
+        assert_eq!(
+            actual, expected,
+            "{name}: diagnostics differ from the markers"
+        );
         let rendered = tandem::render::human(&ws, Path::new(""), false);
         insta::assert_snapshot!(format!("invalid__{name}"), rendered);
-        let errors = ws.diagnostics().iter().any(|d| d.severity == Severity::Error);
+        let errors = ws
+            .diagnostics()
+            .iter()
+            .any(|d| d.severity == Severity::Error);
         let marked_errors = expected.iter().any(|m| m.severity == "error");
         assert_eq!(errors, marked_errors, "{name}");
     }
     for code in [
-        "E0001", "E0002", "E0003", "E0004", "E0005", "E0010", "E0011", "E0012", "E0013", "E0014",
-        "E0015", "E0016", "E0017", "E0018", "E0019", "E0020", "E0021", "E0022", "E0023", "E0024",
-        "E0030", "E0032", "E0033", "E0034", "E0040", "E0041", "E0042", "E0043", "E0044", "E0045",
-        "E0046", "E0047", "E0048", "E0049", "E0050", "E0051", "E0052", "E0053", "E0055", "E0056",
-        "E0060", "E0061", "W-CLOCK", "W-NO-ENTRY", "W-REJECT-LOOP",
+        "E0001",
+        "E0002",
+        "E0003",
+        "E0004",
+        "E0005",
+        "E0010",
+        "E0011",
+        "E0012",
+        "E0013",
+        "E0014",
+        "E0015",
+        "E0016",
+        "E0017",
+        "E0018",
+        "E0019",
+        "E0020",
+        "E0021",
+        "E0022",
+        "E0023",
+        "E0024",
+        "E0030",
+        "E0032",
+        "E0033",
+        "E0034",
+        "E0040",
+        "E0041",
+        "E0042",
+        "E0043",
+        "E0044",
+        "E0045",
+        "E0046",
+        "E0047",
+        "E0048",
+        "E0049",
+        "E0050",
+        "E0051",
+        "E0052",
+        "E0053",
+        "E0055",
+        "E0056",
+        "E0060",
+        "E0061",
+        "W-CLOCK",
+        "W-NO-ENTRY",
+        "W-REJECT-LOOP",
     ] {
-        assert!(codes_seen.contains(code), "no invalid fixture produces {code}");
+        assert!(
+            codes_seen.contains(code),
+            "no invalid fixture produces {code}"
+        );
     }
 }
 
@@ -105,13 +165,28 @@ fn fmt_is_idempotent_and_keeps_meaning_and_comments() {
         assert_eq!(once, twice, "{}: fmt is not idempotent", path.display());
         let before = grammar::parse(0, &text).file;
         let after = grammar::parse(0, &once).file;
-        assert_eq!(before.comments.len(), after.comments.len(), "{}: comments lost", path.display());
+        assert_eq!(
+            before.comments.len(),
+            after.comments.len(),
+            "{}: comments lost",
+            path.display()
+        );
         for (a, b) in before.comments.iter().zip(&after.comments) {
             assert_eq!(a.text.trim_end(), b.text.trim_end(), "{}", path.display());
         }
-        let spans = regex::Regex::new(r"Span \{ file: \d+, start: \d+, end: \d+ \}").expect("valid regex");
-        let shape = |f: &grammar::ast::SourceFile| spans.replace_all(&format!("{:?}", f.decls), "_").into_owned();
-        assert_eq!(shape(&before), shape(&after), "{}: fmt changed the meaning", path.display());
+        let spans =
+            regex::Regex::new(r"Span \{ file: \d+, start: \d+, end: \d+ \}").expect("valid regex");
+        let shape = |f: &grammar::ast::SourceFile| {
+            spans
+                .replace_all(&format!("{:?}", f.decls), "_")
+                .into_owned()
+        };
+        assert_eq!(
+            shape(&before),
+            shape(&after),
+            "{}: fmt changed the meaning",
+            path.display()
+        );
     }
 }
 
@@ -121,7 +196,11 @@ fn formatted_example_program_is_stable() {
     let program = load(&dir);
     for f in &program.journeys {
         let formatted = grammar::format::format_source(&f.text).expect("the example parses");
-        assert_eq!(formatted, f.text, "journeys/{} is not formatted; run `tandem fmt journeys`", f.path);
+        assert_eq!(
+            formatted, f.text,
+            "journeys/{} is not formatted; run `tandem fmt journeys`",
+            f.path
+        );
     }
 }
 

@@ -6,7 +6,9 @@ use compiler::{check_program, ProgramSource, SourceText};
 use proptest::prelude::*;
 
 fn example_files() -> Vec<SourceText> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("journeys");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("journeys");
     tests::load(&dir).journeys
 }
 
@@ -32,13 +34,80 @@ fn run_everything(text: &str) {
 
 /// Pieces of the language, so random strings reach deep into the grammar.
 const TOKENS: &[&str] = &[
-    "rule ", "journey ", "segment ", "score ", "team ", "handoff ", "schedule ", "test ", "lead ",
-    "event ", "const ", "when ", "then ", "if ", "else ", "and ", "or ", "not ", "in ", "{", "}",
-    "(", ")", "[", "]", "\n", ";", ",", "=", "==", ">=", "+", "-", "*", "/", "\"x\"", "\"\\u{1F600}\"",
-    "\"\\q\"", "42", "3.5", "1_000", "2 days", "4 business hours", "9:00", "8:30-17:30", "2027-02-05",
-    "mon-fri", "20%", "wait ", "for ", "until ", "up to ", "timeout ", "split ", "send ", "tag ",
-    "set ", "stage", "score.fit", "event.url", "count(", "within ", "where ", "matches ", "between ",
-    "is set", "# comment\n", "company_size", "đốc", "\r\n", "\t", "enter on ", "exit", "goal ",
+    "rule ",
+    "journey ",
+    "segment ",
+    "score ",
+    "team ",
+    "handoff ",
+    "schedule ",
+    "test ",
+    "lead ",
+    "event ",
+    "const ",
+    "when ",
+    "then ",
+    "if ",
+    "else ",
+    "and ",
+    "or ",
+    "not ",
+    "in ",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "\n",
+    ";",
+    ",",
+    "=",
+    "==",
+    ">=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "\"x\"",
+    "\"\\u{1F600}\"",
+    "\"\\q\"",
+    "42",
+    "3.5",
+    "1_000",
+    "2 days",
+    "4 business hours",
+    "9:00",
+    "8:30-17:30",
+    "2027-02-05",
+    "mon-fri",
+    "20%",
+    "wait ",
+    "for ",
+    "until ",
+    "up to ",
+    "timeout ",
+    "split ",
+    "send ",
+    "tag ",
+    "set ",
+    "stage",
+    "score.fit",
+    "event.url",
+    "count(",
+    "within ",
+    "where ",
+    "matches ",
+    "between ",
+    "is set",
+    "# comment\n",
+    "company_size",
+    "đốc",
+    "\r\n",
+    "\t",
+    "enter on ",
+    "exit",
+    "goal ",
 ];
 
 fn token_soup() -> impl Strategy<Value = String> {
@@ -82,7 +151,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (any::<usize>(), any::<usize>()).prop_map(|(a, n)| Mutation::Delete(a, n)),
         (any::<usize>(), any::<usize>()).prop_map(|(a, n)| Mutation::Duplicate(a, n)),
-        (any::<usize>(), proptest::sample::select(TOKENS)).prop_map(|(a, t)| Mutation::Insert(a, t)),
+        (any::<usize>(), proptest::sample::select(TOKENS))
+            .prop_map(|(a, t)| Mutation::Insert(a, t)),
     ]
 }
 
