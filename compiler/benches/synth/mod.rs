@@ -98,7 +98,7 @@ journey recycle{i} {{
 }}
 "#
     ));
-    for k in 0..5 {
+    for k in 0..6 {
         s.push_str(&format!(
             r#"
 journey nurture{i}_{k} {{
