@@ -9,11 +9,12 @@ trap 'rm -rf "$tmp"' EXIT
 cp -r "$here/fixtures/base/." "$tmp/"
 if [ -d "$fixture" ]; then
   name=$(basename "$fixture")
-  mkdir -p "$tmp/$name"
-  find "$fixture" -maxdepth 1 -name '*.journey' -exec cp {} "$tmp/$name/" \;
+  mkdir -p "$tmp/fixture/$name"
+  find "$fixture" -maxdepth 1 -name '*.journey' -exec cp {} "$tmp/fixture/$name/" \;
   if [ -d "$fixture/templates" ]; then cp -r "$fixture/templates/." "$tmp/templates/"; fi
 else
-  cp "$fixture" "$tmp/"
+  mkdir -p "$tmp/fixture"
+  cp "$fixture" "$tmp/fixture/"
 fi
 bin="${TANDEM_BIN:-$here/../target/debug/tandem}"
 (cd "$tmp" && "$bin" check . "$@") || true

@@ -39,14 +39,15 @@ pub fn load(dir: &Path) -> ProgramSource {
     }
 }
 
-/// The base program plus one invalid fixture; returns the program and the fixture's own paths.
+/// The base program plus one invalid fixture (its files under `fixture/`, after the
+/// base in program order); returns the program and the fixture's own paths.
 pub fn with_base(fixture: &Path) -> (ProgramSource, Vec<String>) {
     let mut program = load(&fixtures_dir().join("base"));
     let mut own = Vec::new();
     if fixture.is_dir() {
         let extra = load(fixture);
         for mut j in extra.journeys {
-            j.path = format!("{}/{}", fixture_name(fixture), j.path);
+            j.path = format!("fixture/{}/{}", fixture_name(fixture), j.path);
             own.push(j.path.clone());
             program.journeys.push(j);
         }
@@ -57,10 +58,14 @@ pub fn with_base(fixture: &Path) -> (ProgramSource, Vec<String>) {
         }
     } else {
         let text = std::fs::read_to_string(fixture).unwrap_or_default();
-        let path = fixture
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        // Under `fixture/`, so the base program comes first in program order.
+        let path = format!(
+            "fixture/{}",
+            fixture
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
         own.push(path.clone());
         program.journeys.push(SourceText { path, text });
     }

@@ -323,8 +323,8 @@ impl<'a> Checker<'a> {
     // -------------------------------------------------------------- scores
 
     fn score(&mut self, score: &ScoreDecl) {
-        let mut min: Option<f64> = None;
-        let mut max: Option<f64> = None;
+        let mut min: Option<(f64, Span)> = None;
+        let mut max: Option<(f64, Span)> = None;
         let mut decay = false;
         for item in &score.items {
             match &item.kind {
@@ -346,12 +346,12 @@ impl<'a> Checker<'a> {
                     }
                 }
                 ScoreItemKind::Min(p) => {
-                    if min.replace(p.value).is_some() {
+                    if min.replace((p.value, item.span)).is_some() {
                         self.err(codes::CLAUSE, item.span, "a score has at most one `min`");
                     }
                 }
                 ScoreItemKind::Max(p) => {
-                    if max.replace(p.value).is_some() {
+                    if max.replace((p.value, item.span)).is_some() {
                         self.err(codes::CLAUSE, item.span, "a score has at most one `max`");
                     }
                 }
@@ -363,12 +363,15 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        if let (Some(lo), Some(hi)) = (min, max) {
+        if let (Some((lo, lo_span)), Some((hi, hi_span))) = (min, max) {
             if lo > hi {
-                self.err(
-                    codes::CLAUSE,
-                    score.name.span,
-                    format!("the score's `min` ({lo}) is above its `max` ({hi})"),
+                self.diags.push(
+                    Diagnostic::error(
+                        codes::CLAUSE,
+                        lo_span,
+                        format!("the score's `min` ({lo}) is above its `max` ({hi})"),
+                    )
+                    .with_related(hi_span, "the `max`"),
                 );
             }
         }
@@ -1398,7 +1401,10 @@ impl<'a> Checker<'a> {
                 let s = self.want(subject, scope, Type::Text, "`matches`");
                 if let Err(err) = regex::Regex::new(&regex.value) {
                     let detail = match err {
-                        regex::Error::Syntax(s) => s.lines().last().unwrap_or("").trim().to_owned(),
+                        regex::Error::Syntax(s) => {
+                            let last = s.lines().last().unwrap_or("").trim();
+                            last.strip_prefix("error: ").unwrap_or(last).to_owned()
+                        }
                         regex::Error::CompiledTooBig(_) => "the pattern is too large".to_owned(),
                         _ => "the pattern is invalid".to_owned(),
                     };

@@ -55,7 +55,56 @@ fn translate_dow(field: &str) -> Result<String, String> {
 
 fn build(fields: &[&str]) -> Result<cron::Schedule, String> {
     let expr = format!("0 {}", fields.join(" "));
-    cron::Schedule::from_str(&expr).map_err(|e| e.to_string())
+    cron::Schedule::from_str(&expr).map_err(|e| {
+        // The crate's message shows its own six-field form; keep only its last line.
+        let text = e.to_string();
+        let last = text.lines().last().unwrap_or("").trim().to_owned();
+        if last.is_empty() || last.contains("less than") {
+            "a field is not valid".to_owned()
+        } else {
+            last
+        }
+    })
+}
+
+/// The five fields: name, lowest and highest number.
+const FIELDS: [(&str, u32, u32); 5] = [
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of the month", 1, 31),
+    ("month", 1, 12),
+    ("day of the week", 0, 7),
+];
+
+/// Checks the numbers of one field against its range (steps after `/` must be at least 1).
+fn check_numbers(field: &str, (name, lo, hi): (&str, u32, u32)) -> Result<(), String> {
+    for part in field.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, s)) => (r, Some(s)),
+            None => (part, None),
+        };
+        if let Some(step) = step {
+            match step.parse::<u32>() {
+                Ok(n) if n >= 1 => {}
+                _ => {
+                    return Err(format!(
+                        "`{part}`: the step after `/` must be a whole number from 1"
+                    ))
+                }
+            }
+        }
+        for bound in range.split('-') {
+            if !bound.is_empty() && bound.chars().all(|c| c.is_ascii_digit()) {
+                let n: u32 = bound
+                    .parse()
+                    .map_err(|_| format!("`{bound}` is too large"))?;
+                if n < lo || n > hi {
+                    return Err(format!("the {name} must be from {lo} to {hi}, not {n}"));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn parse(expr: &str) -> Result<Cron5, String> {
@@ -65,6 +114,9 @@ pub fn parse(expr: &str) -> Result<Cron5, String> {
             "it has {} fields, a cron expression has 5",
             fields.len()
         ));
+    }
+    for (field, spec) in fields.iter().zip(FIELDS) {
+        check_numbers(field, spec)?;
     }
     let dow = translate_dow(fields[4])?;
     let all = [fields[0], fields[1], fields[2], fields[3], dow.as_str()];
@@ -113,5 +165,12 @@ mod tests {
         assert!(parse("0 9 * * FUNDAY").is_err());
         assert!(parse("0 9 * * 8").is_err());
         assert!(parse("0 0 9 * * MON").is_err());
+        assert_eq!(
+            parse("0 25 * * *").err().as_deref(),
+            Some("the hour must be from 0 to 23, not 25")
+        );
+        assert!(parse("60 8 * * *").is_err());
+        assert!(parse("0 8 0 * *").is_err());
+        assert!(parse("*/0 8 * * *").is_err());
     }
 }

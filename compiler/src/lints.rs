@@ -80,6 +80,7 @@ fn node_name(n: &Node) -> String {
 
 fn report_cycle(members: &[Node], graph: &Graph<'_>, diags: &mut Vec<Diagnostic>) {
     let any_score = members.iter().any(|m| matches!(m, Node::Score(_)));
+    let any_segment = members.iter().any(|m| matches!(m, Node::Segment(_)));
     let code = if any_score {
         codes::SCORE_CYCLE
     } else {
@@ -88,7 +89,11 @@ fn report_cycle(members: &[Node], graph: &Graph<'_>, diags: &mut Vec<Diagnostic>
     let mut path: Vec<String> = members.iter().map(node_name).collect();
     path.push(node_name(&members[0]));
     let span = graph.get(&members[0]).map(|(s, _)| *s).unwrap_or_default();
-    let what = if any_score { "scores" } else { "segments" };
+    let what = match (any_score, any_segment) {
+        (true, true) => "segments and scores",
+        (true, false) => "scores",
+        _ => "segments",
+    };
     let mut d = Diagnostic::error(
         code,
         span,
@@ -435,6 +440,66 @@ fn compare(sym: &Symbols, op: CompareOp, l: &Known, r: &Known) -> Option<bool> {
     })
 }
 
+/// Does the condition read a field or tag that these facts change?
+fn mentions(e: &Expr, facts: &Facts) -> bool {
+    match &e.kind {
+        ExprKind::Name(n) => {
+            facts.fields.contains_key(&n.name)
+                || (n.name == "tags"
+                    && !(facts.tags_added.is_empty() && facts.tags_removed.is_empty()))
+        }
+        ExprKind::Paren(x) | ExprKind::Not(x) | ExprKind::Neg(x) => mentions(x, facts),
+        ExprKind::Binary { lhs, rhs, .. }
+        | ExprKind::Compare { lhs, rhs, .. }
+        | ExprKind::TextCompare { lhs, rhs, .. } => mentions(lhs, facts) || mentions(rhs, facts),
+        ExprKind::In { item, list, .. } => mentions(item, facts) || mentions(list, facts),
+        ExprKind::Matches { subject, .. } | ExprKind::IsSet { subject, .. } => {
+            mentions(subject, facts)
+        }
+        ExprKind::Between { subject, low, high } => {
+            mentions(subject, facts) || mentions(low, facts) || mentions(high, facts)
+        }
+        ExprKind::Call { args, .. } => args.iter().any(|a| mentions(a, facts)),
+        ExprKind::List(items) => items.iter().any(|a| mentions(a, facts)),
+        // Segments, scores and counts may read anything: treat them as changed.
+        ExprKind::Member { .. } | ExprKind::Count { .. } => true,
+        _ => false,
+    }
+}
+
+/// Decides a handoff's `when` after changes, knowing it was true when the handoff started:
+/// each top-level `and` operand that reads nothing the changes touch is still true.
+fn decide_trigger(sym: &Symbols, when: &Expr, facts: &Facts) -> Option<bool> {
+    let mut conjuncts = Vec::new();
+    let mut stack = vec![when];
+    while let Some(e) = stack.pop() {
+        match &e.unparen().kind {
+            ExprKind::Binary {
+                op: BinaryOp::And,
+                lhs,
+                rhs,
+            } => {
+                stack.push(rhs);
+                stack.push(lhs);
+            }
+            _ => conjuncts.push(e),
+        }
+    }
+    let mut all_true = true;
+    for c in conjuncts {
+        let segment = matches!(&c.unparen().kind, ExprKind::Name(n) if matches!(sym.bare.get(&n.name), Some(Bare::Segment(_))));
+        if !segment && !mentions(c, facts) {
+            continue;
+        }
+        match decide(sym, c, facts) {
+            Some(false) => return Some(false),
+            Some(true) => {}
+            None => all_true = false,
+        }
+    }
+    all_true.then_some(true)
+}
+
 /// `W-REJECT-LOOP`: after `on reject`, a rule (or the block itself) makes the
 /// handoff's `when` true again in the same settle.
 pub fn reject_loops(sym: &Symbols, files: &[&SourceFile], diags: &mut Vec<Diagnostic>) {
@@ -489,7 +554,7 @@ pub fn reject_loops(sym: &Symbols, files: &[&SourceFile], diags: &mut Vec<Diagno
                 continue;
             }
             let after = facts_of(sym, on_reject);
-            if decide(sym, when, &after) != Some(false) {
+            if decide_trigger(sym, when, &after) != Some(false) {
                 // The condition may stay true; edge triggering will not fire it again.
                 continue;
             }
@@ -504,7 +569,7 @@ pub fn reject_loops(sym: &Symbols, files: &[&SourceFile], diags: &mut Vec<Diagno
                     next.tags_added.remove(t);
                     next.tags_removed.insert(t.clone());
                 }
-                if decide(sym, when, &next) != Some(true) {
+                if decide_trigger(sym, when, &next) != Some(true) {
                     continue;
                 }
                 for rule in rules {

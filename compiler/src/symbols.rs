@@ -271,7 +271,7 @@ pub fn collect(
                     );
                     continue;
                 }
-                stages_span = Some(decl.span);
+                stages_span = Some(keyword_span(decl));
                 for (i, n) in st.funnel.iter().enumerate() {
                     s.stages.push(StageInfo {
                         name: n.name.clone(),
@@ -336,7 +336,7 @@ pub fn collect(
                         diags.push(
                             Diagnostic::error(
                                 codes::TIMEZONE,
-                                decl.span,
+                                keyword_span(decl),
                                 "a program has exactly one `timezone`; remove this one",
                             )
                             .with_related(*prev, "first declared here"),
@@ -347,13 +347,18 @@ pub fn collect(
                 }
                 DeclKind::Lead(lead) => {
                     if let Some(prev) = lead_span {
+                        // Report it, but still learn its fields so they do not cascade into unknown names.
                         diags.push(
-                            Diagnostic::error(codes::SINGLETON, decl.span, "a program has exactly one `lead` schema; merge the fields into the first one")
-                                .with_related(prev, "first declared here"),
+                            Diagnostic::error(
+                                codes::SINGLETON,
+                                keyword_span(decl),
+                                "a program has exactly one `lead` schema; merge these fields into the first one",
+                            )
+                            .with_related(prev, "first declared here"),
                         );
-                        continue;
+                    } else {
+                        lead_span = Some(keyword_span(decl));
                     }
-                    lead_span = Some(decl.span);
                     for f in &lead.fields {
                         let ty = match Type::from_decl_name(&f.ty.name) {
                             Some(t) => t,
@@ -546,6 +551,16 @@ pub fn collect(
     }
     s.field_count = slot;
     s
+}
+
+/// The span of the word that starts a declaration (`lead`, `stages`, …): short labels for long blocks.
+fn keyword_span(decl: &Decl) -> Span {
+    let len = decl.kind.keyword().len();
+    Span::new(
+        decl.span.file,
+        decl.span.start as usize,
+        decl.span.start as usize + len,
+    )
 }
 
 fn bare_span(b: &Bare, stages: &[StageInfo]) -> Option<Span> {

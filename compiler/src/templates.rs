@@ -74,10 +74,16 @@ pub fn split_front_matter(text: &str) -> Result<ParsedTemplate, (String, std::op
             ))
         }
         None => {
+            let inner = bom + after..(bom + close_start).saturating_sub(1).max(bom + after);
+            let range = if front.trim().is_empty() {
+                bom..bom + first_line_end
+            } else {
+                inner
+            };
             return Err((
                 "the template has no `subject` in its front matter".to_owned(),
-                bom..bom + first_line_end,
-            ))
+                range,
+            ));
         }
     };
     let from = match table.get("from") {
@@ -212,7 +218,9 @@ fn locate_in(hay: &str, base: usize, file: FileId, needle: &str, fallback: Span)
     }
 }
 
-/// Checks a template file; returns whether it has an unsubscribe link (`None` if it is broken).
+/// Checks a template file; returns whether it has an unsubscribe link. A broken
+/// template counts as having one: its own error says what to fix, and a second
+/// error at every `send` of it would only add noise.
 pub fn check_template_file(sym: &Symbols, t: &TemplateSource, diags: &mut Vec<Diagnostic>) -> bool {
     let parsed = match split_front_matter(&t.text) {
         Ok(p) => p,
@@ -222,24 +230,29 @@ pub fn check_template_file(sym: &Symbols, t: &TemplateSource, diags: &mut Vec<Di
                 Span::new(t.file, range.start, range.end.max(range.start + 1)),
                 msg,
             ));
-            return false;
+            return true;
         }
     };
     let first_line = Span::new(t.file, 0, t.text.find('\n').unwrap_or(t.text.len()).max(1));
     let subject_span = locate_in(&t.text, 0, t.file, "subject", first_line);
     let mut has_unsubscribe = false;
+    let mut broken = false;
     if let Some(vars) = jinja(&parsed.subject, t.file, 0, Some(subject_span), diags) {
         has_unsubscribe |= vars.iter().any(|v| v == "unsubscribe_url");
         let locate = |n: &str| locate_in(&t.text, 0, t.file, n, subject_span);
         check_vars(sym, &vars, GLOBALS, &locate, diags);
+    } else {
+        broken = true;
     }
     if let Some(vars) = jinja(&parsed.body, t.file, parsed.body_offset, None, diags) {
         has_unsubscribe |= vars.iter().any(|v| v == "unsubscribe_url");
         let body_span = Span::new(t.file, parsed.body_offset, parsed.body_offset + 1);
         let locate = |n: &str| locate_in(&parsed.body, parsed.body_offset, t.file, n, body_span);
         check_vars(sym, &vars, GLOBALS, &locate, diags);
+    } else {
+        broken = true;
     }
-    has_unsubscribe
+    has_unsubscribe || broken
 }
 
 /// Checks a template written inline: a task title or a `notify` text.

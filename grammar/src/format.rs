@@ -165,6 +165,7 @@ impl Printer<'_> {
             DeclKind::Timezone(t) => self.line(&format!("timezone \"{}\"", t.raw)),
             DeclKind::Lead(l) => {
                 self.line("lead {");
+                self.trailing_comment(d.span.start + 4);
                 self.indent += 1;
                 for (i, f) in l.fields.iter().enumerate() {
                     self.begin_item(f.span, i == 0);
@@ -209,6 +210,7 @@ impl Printer<'_> {
             }
             DeclKind::Score(s) => {
                 self.line(&format!("score {} {{", s.name.name));
+                self.trailing_comment(s.name.span.end);
                 self.indent += 1;
                 for (i, item) in s.items.iter().enumerate() {
                     self.begin_item(item.span, i == 0);
@@ -244,9 +246,11 @@ impl Printer<'_> {
             }
             DeclKind::Rule(r) => {
                 self.line(&format!("rule {} {{", r.name.name));
+                self.trailing_comment(r.name.span.end);
                 self.indent += 1;
                 self.comments_before(r.when.span.start);
                 self.condition_line("when ", &r.when, "");
+                self.trailing_comment(r.when.span.end);
                 if r.then_block {
                     self.line("then {");
                     self.indent += 1;
@@ -257,6 +261,7 @@ impl Printer<'_> {
                     self.comments_before(a.span.start);
                     let text = format!("then {}", self.action_text(a));
                     self.line(&text);
+                    self.trailing_comment(a.span.end);
                 }
                 self.end_block(d.span.end);
                 self.indent -= 1;
@@ -264,6 +269,7 @@ impl Printer<'_> {
             }
             DeclKind::Journey(j) => {
                 self.line(&format!("journey {} {{", j.name.name));
+                self.trailing_comment(j.name.span.end);
                 self.indent += 1;
                 let mut first = true;
                 for h in &j.header {
@@ -301,6 +307,7 @@ impl Printer<'_> {
             }
             DeclKind::Team(t) => {
                 self.line(&format!("team {} {{", t.name.name));
+                self.trailing_comment(t.name.span.end);
                 self.indent += 1;
                 for (i, item) in t.items.iter().enumerate() {
                     self.begin_item(item.span, i == 0);
@@ -335,6 +342,7 @@ impl Printer<'_> {
             }
             DeclKind::Handoff(h) => {
                 self.line(&format!("handoff {} {{", h.name.name));
+                self.trailing_comment(h.name.span.end);
                 self.indent += 1;
                 for (i, item) in h.items.iter().enumerate() {
                     self.begin_item(item.span, i == 0);
@@ -396,12 +404,14 @@ impl Printer<'_> {
                 }
                 head.push_str(" {");
                 self.line(&head);
+                self.trailing_comment(s.timezone.as_ref().unwrap_or(&s.cron).span.end);
                 self.indent += 1;
                 for (i, item) in s.items.iter().enumerate() {
                     self.begin_item(item.span, i == 0);
                     match &item.kind {
                         ScheduleItemKind::ForLeads { filter, actions } => {
                             self.condition_line("for leads where ", filter, " {");
+                            self.trailing_comment(filter.span.end);
                             self.indent += 1;
                             self.actions(actions, item.span.end);
                             self.indent -= 1;
@@ -423,6 +433,7 @@ impl Printer<'_> {
             }
             DeclKind::Sending(s) => {
                 self.line("sending {");
+                self.trailing_comment(d.span.start + 7);
                 self.indent += 1;
                 for (i, item) in s.items.iter().enumerate() {
                     self.begin_item(item.span, i == 0);
@@ -444,6 +455,7 @@ impl Printer<'_> {
             }
             DeclKind::Test(t) => {
                 self.line(&format!("test \"{}\" {{", t.name.raw));
+                self.trailing_comment(t.name.span.end);
                 self.indent += 1;
                 for (i, s) in t.stmts.iter().enumerate() {
                     self.begin_item(s.span, i == 0);
@@ -632,6 +644,7 @@ impl Printer<'_> {
                 for (i, (cond, body)) in branches.iter().enumerate() {
                     let kw = if i == 0 { "if " } else { "} else if " };
                     self.condition_line(kw, cond, " {");
+                    self.trailing_comment(cond.span.end);
                     self.indent += 1;
                     let next_start = branches
                         .get(i + 1)

@@ -84,7 +84,7 @@ pub fn parse(file_id: FileId, src: &str) -> Parsed {
             }
             Err(err) => builder
                 .diags
-                .push(syntax_error(file_id, start, chunk, &err)),
+                .push(syntax_error(file_id, start, chunk, &pre.text, &err)),
         }
     }
     Parsed {
@@ -126,13 +126,15 @@ fn syntax_error(
     file: FileId,
     offset: usize,
     chunk: &str,
+    full: &str,
     err: &pest::error::Error<Rule>,
 ) -> Diagnostic {
     let pos = match err.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
     };
-    let found = found_token(chunk, pos);
+    // The token after the error, read from the whole file: at a chunk's end it is the next declaration.
+    let found = found_token(full, offset + pos);
     let expected = match &err.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
             let mut names: Vec<String> = Vec::new();
@@ -149,6 +151,7 @@ fn syntax_error(
     };
     let end = (pos + found.len().max(1)).min(chunk.len().max(pos));
     let span = Span::new(file, offset + pos, offset + end.max(pos));
+    let unclosed = pos >= chunk.trim_end().len() && !found.is_empty();
     let found_text = if found.is_empty() {
         "the end of the file".to_owned()
     } else if found == "\n" || found == "\r\n" {
@@ -170,7 +173,9 @@ fn syntax_error(
         ),
     };
     let diag = Diagnostic::error("E0001", span, message);
-    if found == "=" {
+    if unclosed {
+        diag.with_help("a `}` may be missing before this line")
+    } else if found == "=" {
         diag.with_help("to compare two values write `==`; `=` only assigns in `set FIELD = …`")
     } else {
         diag
@@ -275,6 +280,7 @@ fn rule_description(rule: Rule) -> Option<String> {
         | Rule::t_expect => "a test statement",
         Rule::rule_when | Rule::h_when => "`when`",
         Rule::rule_then => "`then`",
+        Rule::eq_sign => "`=`",
         _ => return None,
     };
     Some(s.to_owned())
@@ -297,7 +303,8 @@ fn parts(pair: Pair<'_, Rule>) -> Vec<Pair<'_, Rule>> {
 fn is_keyword(rule: Rule) -> bool {
     matches!(
         rule,
-        Rule::kw_accept
+        Rule::eq_sign
+            | Rule::kw_accept
             | Rule::kw_advance
             | Rule::kw_after
             | Rule::kw_and
@@ -387,9 +394,11 @@ fn is_keyword(rule: Rule) -> bool {
 }
 
 impl Builder {
+    /// The node's span, without the white space and comments pest may count at its end.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, self.offset + s.start(), self.offset + s.end())
+        let end = code_end(pair.get_input(), s.start(), s.end());
+        Span::new(self.file, self.offset + s.start(), self.offset + end)
     }
 
     fn error(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
@@ -879,7 +888,7 @@ impl Builder {
 
     fn field_decl(&mut self, pair: Pair<'_, Rule>) -> FieldDecl {
         let span = self.span(&pair);
-        let mut q = pair.into_inner();
+        let mut q = parts(pair).into_iter();
         let name = q
             .next()
             .map(|n| self.ident(n))
@@ -1622,6 +1631,35 @@ impl Builder {
         };
         Some((Expr { kind, span }, depth + 1))
     }
+}
+
+/// Where the code of `input[start..end]` ends: trailing blanks and `#` comments cut off.
+fn code_end(input: &str, start: usize, mut end: usize) -> usize {
+    loop {
+        let slice = input.get(start..end).unwrap_or("");
+        let trimmed = slice.trim_end_matches([' ', '\t', '\r', '\n']);
+        let line_start = trimmed.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        match comment_start(&trimmed[line_start..]) {
+            Some(hash) => end = start + line_start + hash,
+            None => return start + trimmed.len(),
+        }
+    }
+}
+
+/// The byte index of a `#` that starts a comment in one line of code (not inside a text).
+fn comment_start(line: &str) -> Option<usize> {
+    let mut in_text = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_text => escaped = true,
+            '"' => in_text = !in_text,
+            '#' if !in_text => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn missing_ident(span: Span) -> Ident {
