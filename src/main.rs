@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(
     name = "tandem",
     version,
-    about = "One set of rules for Marketing and Sales: check, format and run Tandem journey programs"
+    about = "One set of rules for Marketing and Sales: check and format Tandem journey programs"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -33,16 +33,15 @@ enum Format {
 enum Command {
     /// Check a program: syntax, names, types, templates, lints. Exit 0 = no errors, 1 = errors, 2 = usage or I/O problem.
     Check {
-        /// The program folder
-        #[arg(default_value = "journeys")]
-        dir: PathBuf,
+        /// The program folder [default: `journeys` if it exists, else the current folder]
+        dir: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
     },
     /// Rewrite every .journey file in the canonical layout (comments kept).
     Fmt {
-        #[arg(default_value = "journeys")]
-        dir: PathBuf,
+        /// The program folder [default: `journeys` if it exists, else the current folder]
+        dir: Option<PathBuf>,
         /// Do not write; exit 1 if any file is not formatted.
         #[arg(long)]
         check: bool,
@@ -59,9 +58,21 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check { dir, format } => check(&dir, format),
-        Command::Fmt { dir, check } => fmt(&dir, check),
+        Command::Check { dir, format } => check(&program_dir(dir), format),
+        Command::Fmt { dir, check } => fmt(&program_dir(dir), check),
     }
+}
+
+/// The folder given, or `journeys/` when there is one, or the current folder.
+fn program_dir(dir: Option<PathBuf>) -> PathBuf {
+    dir.unwrap_or_else(|| {
+        let default = PathBuf::from("journeys");
+        if default.is_dir() {
+            default
+        } else {
+            PathBuf::from(".")
+        }
+    })
 }
 
 fn check(dir: &std::path::Path, format: Format) -> ExitCode {
