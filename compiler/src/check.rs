@@ -985,11 +985,11 @@ impl<'a> Checker<'a> {
                             format!("the lead `{}` is already created in this test", lead.name),
                         );
                     }
-                    self.lead_fields(fields);
+                    self.lead_fields(fields, true);
                 }
                 TestStmtKind::Update { lead, fields } => {
                     self.test_lead(lead, &leads);
-                    self.lead_fields(fields);
+                    self.lead_fields(fields, false);
                 }
                 TestStmtKind::Event {
                     lead, event, props, ..
@@ -1132,12 +1132,15 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Fields given to a lead by a test (`lead` / `update`): writable, or `stage`, `owner`, `timezone`, `tags`.
-    fn lead_fields(&mut self, fields: &[FieldValue]) {
+    /// Fields given to a lead by a test (`lead` / `update`): writable ones, `tags`, and
+    /// `id` when the lead is created (it defaults to the test's name for the lead).
+    fn lead_fields(&mut self, fields: &[FieldValue], creating: bool) {
         for f in fields {
             match self.sym.bare.get(&f.name.name) {
                 Some(Bare::Field(info)) => {
-                    if info.writable || f.name.name == "tags" {
+                    let settable =
+                        info.writable || f.name.name == "tags" || (creating && f.name.name == "id");
+                    if settable {
                         self.literal_of(&f.value, info.ty, &format!("`{}`", f.name.name));
                     } else {
                         self.err(
