@@ -7,7 +7,7 @@ fn main() {
     let mut ws = compiler::Workspace::new(synth::program(1000));
     ws.check();
     let original = synth::file(500);
-    let edited = original.replace("company_size >= 200", "company_size >= 250");
+    let edited = original.replace("company_size >= 200", "company_size >= 2000");
     let start = std::time::Instant::now();
     let rounds = 200;
     for i in 0..rounds {

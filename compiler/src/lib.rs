@@ -7,7 +7,13 @@
 pub mod check;
 pub mod codes;
 pub mod cron5;
+pub mod engine;
+pub mod eval;
+pub mod interp;
+pub mod ir;
+pub mod jit;
 pub mod lints;
+pub mod program;
 pub mod suggest;
 pub mod symbols;
 pub mod templates;

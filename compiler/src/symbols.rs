@@ -75,6 +75,39 @@ pub struct TemplateInfo {
     pub has_unsubscribe: bool,
 }
 
+/// The result of [`Symbols::diff`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SymbolsDiff {
+    Same,
+    /// The same declarations, some at other places.
+    SpansOnly,
+    Changed,
+}
+
+/// A const's value, without spans (so moving a const is not changing it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConstValue {
+    Number(f64),
+    Text(String),
+    Bool(bool),
+    Stage(String),
+    List(Vec<ConstValue>),
+}
+
+impl ConstValue {
+    pub fn of(lit: &Literal) -> ConstValue {
+        match &lit.kind {
+            LiteralKind::Number { value, .. } => ConstValue::Number(*value),
+            LiteralKind::Text(t) => ConstValue::Text(t.value.clone()),
+            LiteralKind::Bool(b) => ConstValue::Bool(*b),
+            LiteralKind::Name(n) => ConstValue::Stage(n.name.clone()),
+            LiteralKind::List(items) => {
+                ConstValue::List(items.iter().map(ConstValue::of).collect())
+            }
+        }
+    }
+}
+
 /// Every declared name of a program, by namespace.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Symbols {
@@ -93,6 +126,8 @@ pub struct Symbols {
     pub webhooks: Option<Vec<String>>,
     /// Number of lead fields (built-in and declared).
     pub field_count: usize,
+    /// The values of `const` declarations.
+    pub const_values: HashMap<String, ConstValue>,
 }
 
 /// Built-in lead fields: name, type, writable by `set`.
@@ -424,6 +459,9 @@ pub fn collect(
                 }
                 DeclKind::Const(c) => {
                     let ty = literal_type(&c.value).unwrap_or(Type::Text);
+                    s.const_values
+                        .entry(c.name.name.clone())
+                        .or_insert_with(|| ConstValue::of(&c.value));
                     insert_unique(
                         &mut s.bare,
                         diags,
@@ -573,25 +611,81 @@ fn bare_span(b: &Bare, stages: &[StageInfo]) -> Option<Span> {
 }
 
 impl Symbols {
-    /// Equal but for the templates' unsubscribe flags (which come from checking the templates).
-    pub fn same_declarations(&self, other: &Symbols) -> bool {
-        self.timezone == other.timezone
-            && self.bare == other.bare
-            && self.stages == other.stages
-            && self.events == other.events
-            && self.scores == other.scores
-            && self.rules == other.rules
-            && self.journeys == other.journeys
-            && self.teams == other.teams
-            && self.handoffs == other.handoffs
-            && self.schedules == other.schedules
-            && self.webhooks == other.webhooks
-            && self.field_count == other.field_count
-            && self.templates.len() == other.templates.len()
+    /// How this table differs from `newer`: not at all, only in where things are
+    /// declared (an edit moved text), or in what is declared. One pass over both.
+    /// Templates' unsubscribe flags are compared only when `with_flags`.
+    pub fn diff(&self, newer: &Symbols, with_flags: bool) -> SymbolsDiff {
+        let mut spans_same = true;
+        let mut track = |a: Option<Span>, b: Option<Span>| spans_same &= a == b;
+        fn map_eq<V>(
+            a: &HashMap<String, V>,
+            b: &HashMap<String, V>,
+            mut f: impl FnMut(&V, &V) -> bool,
+        ) -> bool {
+            a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| f(v, w)))
+        }
+        let mut bare_eq = |a: &Bare, b: &Bare| match (a, b) {
+            (Bare::Field(x), Bare::Field(y)) => {
+                track(x.span, y.span);
+                x.ty == y.ty && x.writable == y.writable && x.slot == y.slot
+            }
+            (Bare::Segment(x), Bare::Segment(y)) => {
+                track(Some(*x), Some(*y));
+                true
+            }
+            (Bare::Const(x), Bare::Const(y)) => {
+                track(Some(x.span), Some(y.span));
+                x.ty == y.ty
+            }
+            (Bare::Stage(x), Bare::Stage(y)) => x == y,
+            _ => false,
+        };
+        let mut same = map_eq(&self.bare, &newer.bare, &mut bare_eq);
+        let mut span_map = |a: &Span, b: &Span| {
+            spans_same &= a == b;
+            true
+        };
+        same = same
+            && map_eq(&self.scores, &newer.scores, &mut span_map)
+            && map_eq(&self.rules, &newer.rules, &mut span_map)
+            && map_eq(&self.journeys, &newer.journeys, &mut span_map)
+            && map_eq(&self.schedules, &newer.schedules, &mut span_map);
+        same =
+            same && map_eq(&self.events, &newer.events, |a, b| {
+                spans_same &= a.span == b.span;
+                a.props == b.props && a.from_outside == b.from_outside
+            }) && map_eq(&self.teams, &newer.teams, |a, b| {
+                spans_same &= a.span == b.span;
+                a.has_hours == b.has_hours && a.has_manager == b.has_manager
+            }) && map_eq(&self.handoffs, &newer.handoffs, |a, b| {
+                spans_same &= a.span == b.span;
+                a.reasons == b.reasons
+            }) && map_eq(&self.templates, &newer.templates, |a, b| {
+                spans_same &= a.span == b.span;
+                !with_flags || a.has_unsubscribe == b.has_unsubscribe
+            });
+        spans_same &= self.timezone == newer.timezone
             && self
-                .templates
+                .stages
                 .iter()
-                .all(|(k, v)| other.templates.get(k).is_some_and(|o| o.span == v.span))
+                .zip(&newer.stages)
+                .all(|(a, b)| a.span == b.span);
+        same = same
+            && self.timezone.as_ref().map(|t| &t.0) == newer.timezone.as_ref().map(|t| &t.0)
+            && self.stages.len() == newer.stages.len()
+            && self
+                .stages
+                .iter()
+                .zip(&newer.stages)
+                .all(|(a, b)| a.name == b.name && a.funnel == b.funnel)
+            && self.const_values == newer.const_values
+            && self.webhooks == newer.webhooks
+            && self.field_count == newer.field_count;
+        match (same, spans_same) {
+            (false, _) => SymbolsDiff::Changed,
+            (true, false) => SymbolsDiff::SpansOnly,
+            (true, true) => SymbolsDiff::Same,
+        }
     }
 
     /// Every bare name, for "did you mean" suggestions.

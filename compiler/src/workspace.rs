@@ -5,7 +5,7 @@ use grammar::{parse, Diagnostic, FileId, Parsed, Severity, Span};
 use rayon::prelude::*;
 
 use crate::check::{check_file, FileCheck};
-use crate::symbols::{collect, Symbols, TemplateName};
+use crate::symbols::{collect, Symbols, SymbolsDiff, TemplateName};
 use crate::templates::{check_template_file, TemplateSource};
 use crate::{codes, config_webhooks, lints, template_name, ProgramSource};
 
@@ -183,7 +183,8 @@ impl Workspace {
         let mut symbol_diags = Vec::new();
         let base = collect(&asts, &template_names, webhooks, &mut symbol_diags);
         diags.extend(symbol_diags);
-        let base_changed = !(self.checked && self.symbols.same_declarations(&base));
+        // Templates depend on what is declared, not where: re-check them only on a real change.
+        let base_changed = !self.checked || self.symbols.diff(&base, false) == SymbolsDiff::Changed;
         drop(order);
 
         // Templates: checked against the schema; their unsubscribe flag feeds the symbols.
@@ -214,7 +215,19 @@ impl Workspace {
                 }
             }
         }
-        let symbols_changed = base_changed || self.symbols != symbols;
+        let diff = if self.checked && !base_changed {
+            self.symbols.diff(&symbols, true)
+        } else {
+            SymbolsDiff::Changed
+        };
+        // Files edited since the last check have no cached result.
+        let dirty: rustc_hash::FxHashSet<FileId> = self
+            .files
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.kind == FileKind::Journey && f.check.is_none())
+            .map(|(i, _)| i as FileId)
+            .collect();
 
         // Journey files: the per-file check, cached while the symbols stay the same.
         self.files.par_iter_mut().for_each(|f| {
@@ -222,7 +235,17 @@ impl Workspace {
                 return;
             }
             let Some(parsed) = &f.parsed else { return };
-            if symbols_changed || f.check.is_none() {
+            // A file's result depends on the declarations of the others; when only
+            // their places moved, just the notes that point into edited files are stale.
+            let stale = match (&f.check, diff) {
+                (None, _) | (_, SymbolsDiff::Changed) => true,
+                (Some(_), SymbolsDiff::Same) => false,
+                (Some(c), SymbolsDiff::SpansOnly) => c
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.related.iter().any(|(s, _)| dirty.contains(&s.file))),
+            };
+            if stale {
                 let mut fc = check_file(&symbols, &parsed.file);
                 lints::clock_lints(&parsed.file, &mut fc.diagnostics);
                 f.check = Some(fc);

@@ -1,0 +1,78 @@
+//! The two engines behind one trait: the reference interpreter and the Cranelift JIT, chosen once per run (`--engine interp|jit`).
+
+use crate::eval::{EvalCtx, EventRecord, History, LayoutMismatch, LeadRecord};
+use crate::interp;
+use crate::ir::{CompiledExprs, FuncId};
+use crate::jit::{Jit, JitError};
+
+/// Which engine evaluates conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    #[default]
+    Jit,
+    Interp,
+}
+
+impl std::str::FromStr for EngineKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<EngineKind, String> {
+        match s {
+            "jit" => Ok(EngineKind::Jit),
+            "interp" => Ok(EngineKind::Interp),
+            other => Err(format!("unknown engine `{other}` (use `jit` or `interp`)")),
+        }
+    }
+}
+
+/// Evaluates the compiled functions of one program.
+pub trait Engine {
+    /// Runs function `f` in `ctx`; the result is a word (see [`crate::ir`]).
+    fn call(&self, f: FuncId, ctx: &mut EvalCtx<'_>) -> u64;
+
+    /// Builds a context for one evaluation and runs `f` in it.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        exprs: &CompiledExprs,
+        f: FuncId,
+        lead: &LeadRecord,
+        event: Option<&EventRecord>,
+        scores: &[f64],
+        now: i64,
+        history: &dyn History,
+    ) -> Result<u64, LayoutMismatch> {
+        let filter = |g: FuncId, inner: &mut EvalCtx<'_>| self.call(g, inner) != 0;
+        let mut ctx = EvalCtx::new(exprs, lead, event, scores, now, history, &filter)?;
+        Ok(self.call(f, &mut ctx))
+    }
+}
+
+/// The reference interpreter.
+pub struct Interpreter<'a> {
+    pub exprs: &'a CompiledExprs,
+}
+
+impl Engine for Interpreter<'_> {
+    fn call(&self, f: FuncId, ctx: &mut EvalCtx<'_>) -> u64 {
+        interp::eval_func(self.exprs, f, ctx)
+    }
+}
+
+/// Native code from Cranelift.
+pub struct JitEngine {
+    pub jit: Jit,
+}
+
+impl JitEngine {
+    pub fn new(exprs: &CompiledExprs) -> Result<JitEngine, JitError> {
+        Ok(JitEngine {
+            jit: Jit::compile(exprs)?,
+        })
+    }
+}
+
+impl Engine for JitEngine {
+    fn call(&self, f: FuncId, ctx: &mut EvalCtx<'_>) -> u64 {
+        self.jit.call(f, ctx)
+    }
+}

@@ -1,0 +1,437 @@
+//! What an evaluation reads (the lead record, the event in scope, scores, the clock, the lead's history) and the helpers both engines call for text, regex and history.
+//!
+//! Every helper is total: an unknown symbol reads as `""`, a bad index as
+//! zero or false. The JIT calls the `extern "C"` helpers by address; the
+//! interpreter calls the same Rust functions, so both engines agree bit for bit.
+
+use rustc_hash::FxHashSet;
+
+use crate::ir::{CompiledExprs, FuncId, TextFn, TextHandle, OUTSIDE_STAGE_BASE, SCRATCH_BIT};
+
+/// A lead's fields as words, in [`Layout`](crate::ir::Layout) order, with their "is set" bits and tags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadRecord {
+    pub words: Vec<u64>,
+    pub set_bits: Vec<u64>,
+    pub tags: FxHashSet<u32>,
+}
+
+impl LeadRecord {
+    /// A record of zero values for this program's layout.
+    pub fn new(exprs: &CompiledExprs) -> LeadRecord {
+        LeadRecord {
+            words: vec![0; exprs.layout.slots.len()],
+            set_bits: vec![0; exprs.layout.set_words().max(1)],
+            tags: FxHashSet::default(),
+        }
+    }
+
+    pub fn set_word(&mut self, slot: usize, word: u64) {
+        if let Some(w) = self.words.get_mut(slot) {
+            *w = word;
+            if let Some(bits) = self.set_bits.get_mut(slot / 64) {
+                *bits |= 1 << (slot % 64);
+            }
+        }
+    }
+
+    pub fn is_set(&self, slot: usize) -> bool {
+        self.set_bits
+            .get(slot / 64)
+            .is_some_and(|b| b & (1 << (slot % 64)) != 0)
+    }
+}
+
+/// One event: its id, its instant, its properties as words and their "is set" bits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub event: u32,
+    pub at: i64,
+    pub words: Vec<u64>,
+    pub set_bits: u64,
+}
+
+impl EventRecord {
+    /// An event with every property at its zero value (the layout's widest event fits).
+    pub fn new(exprs: &CompiledExprs, event: u32, at: i64) -> EventRecord {
+        EventRecord {
+            event,
+            at,
+            words: vec![0; exprs.layout.max_event_props.max(1)],
+            set_bits: 0,
+        }
+    }
+
+    pub fn set_word(&mut self, prop: usize, word: u64) {
+        if prop < self.words.len() && prop < 64 {
+            self.words[prop] = word;
+            self.set_bits |= 1 << prop;
+        }
+    }
+}
+
+/// The lead's past, which `count`, `opened` and `clicked` read.
+pub trait History {
+    /// The lead's events of kind `event` with `from < at <= to`, in any order.
+    fn events(&self, event: u32, from: i64, to: i64) -> Vec<&EventRecord>;
+    /// Whether the lead ever opened (`clicked` false) or clicked an email of this template.
+    fn engaged(&self, template: &str, clicked: bool) -> bool;
+}
+
+/// A history with nothing in it.
+pub struct NoHistory;
+
+impl History for NoHistory {
+    fn events(&self, _: u32, _: i64, _: i64) -> Vec<&EventRecord> {
+        Vec::new()
+    }
+    fn engaged(&self, _: &str, _: bool) -> bool {
+        false
+    }
+}
+
+/// The state one evaluation runs against. `#[repr(C)]`: the JIT reads the first
+/// fields at fixed offsets and hands the whole context to the helpers.
+#[repr(C)]
+pub struct EvalCtx<'a> {
+    pub lead_words: *const u64,
+    pub lead_set: *const u64,
+    pub event_words: *const u64,
+    pub event_set: u64,
+    pub scores: *const f64,
+    pub now: i64,
+    /// Everything below is read only through helpers.
+    pub exprs: &'a CompiledExprs,
+    pub lead: &'a LeadRecord,
+    pub event: Option<&'a EventRecord>,
+    pub score_values: &'a [f64],
+    pub history: &'a dyn History,
+    /// Texts made during this evaluation (`lower(x)`): handles with [`SCRATCH_BIT`].
+    pub scratch: Vec<String>,
+    /// Evaluates a `count` filter (set by the engine running this context).
+    pub filter: &'a dyn Fn(FuncId, &mut EvalCtx<'_>) -> bool,
+}
+
+/// Why a context could not be built: the record does not match the program's layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoutMismatch(pub String);
+
+impl<'a> EvalCtx<'a> {
+    /// Builds a context, checking every record against the layout so that compiled
+    /// code, which reads fixed offsets, never reads outside them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        exprs: &'a CompiledExprs,
+        lead: &'a LeadRecord,
+        event: Option<&'a EventRecord>,
+        scores: &'a [f64],
+        now: i64,
+        history: &'a dyn History,
+        filter: &'a dyn Fn(FuncId, &mut EvalCtx<'_>) -> bool,
+    ) -> Result<EvalCtx<'a>, LayoutMismatch> {
+        if lead.words.len() != exprs.layout.slots.len()
+            || lead.set_bits.len() < exprs.layout.set_words()
+        {
+            return Err(LayoutMismatch(format!(
+                "the lead record has {} fields, the program {}",
+                lead.words.len(),
+                exprs.layout.slots.len()
+            )));
+        }
+        if scores.len() != exprs.scores.len() {
+            return Err(LayoutMismatch(format!(
+                "{} score values given, the program has {} scores",
+                scores.len(),
+                exprs.scores.len()
+            )));
+        }
+        if let Some(ev) = event {
+            if ev.words.len() < exprs.layout.max_event_props {
+                return Err(LayoutMismatch("the event record is too short".into()));
+            }
+        }
+        if exprs.zero_event.len() < exprs.layout.max_event_props.max(1) {
+            return Err(LayoutMismatch(
+                "the program's empty event is too short".into(),
+            ));
+        }
+        Ok(EvalCtx {
+            lead_words: lead.words.as_ptr(),
+            lead_set: lead.set_bits.as_ptr(),
+            event_words: event
+                .map(|e| e.words.as_ptr())
+                .unwrap_or(exprs.zero_event.as_ptr()),
+            event_set: event.map(|e| e.set_bits).unwrap_or(0),
+            scores: scores.as_ptr(),
+            now,
+            exprs,
+            lead,
+            event,
+            score_values: scores,
+            history,
+            scratch: Vec::new(),
+            filter,
+        })
+    }
+
+    /// The same lead and clock with another event in scope (for `count` filters).
+    pub fn with_event<'b>(&'b self, event: &'b EventRecord) -> EvalCtx<'b> {
+        EvalCtx {
+            lead_words: self.lead_words,
+            lead_set: self.lead_set,
+            event_words: event.words.as_ptr(),
+            event_set: event.set_bits,
+            scores: self.scores,
+            now: self.now,
+            exprs: self.exprs,
+            lead: self.lead,
+            event: Some(event),
+            score_values: self.score_values,
+            history: self.history,
+            scratch: Vec::new(),
+            filter: self.filter,
+        }
+    }
+
+    /// The string behind a text handle.
+    pub fn text(&self, h: TextHandle) -> &str {
+        if h & SCRATCH_BIT != 0 {
+            self.scratch
+                .get((h & !SCRATCH_BIT) as usize)
+                .map(String::as_str)
+                .unwrap_or("")
+        } else {
+            self.exprs
+                .interner
+                .get(u32::try_from(h).unwrap_or(u32::MAX))
+        }
+    }
+
+    /// Stores a made string; returns its handle (an interned symbol when the text is known).
+    pub fn make_text(&mut self, s: String) -> TextHandle {
+        if let Some(sym) = self.exprs.interner.lookup(&s) {
+            return u64::from(sym);
+        }
+        self.scratch.push(s);
+        (self.scratch.len() as u64 - 1) | SCRATCH_BIT
+    }
+}
+
+// ------------------------------------------------------------------ shared semantics
+
+/// Numbers stay finite: NaN and ±∞ become 0 (spec 5).
+pub fn finite(x: f64) -> f64 {
+    stdlib::functions::finite(x)
+}
+
+/// Whether two stage codes are ordered by `op` (both must be in the funnel).
+pub fn stage_order_ok(a: u64, b: u64) -> bool {
+    a < OUTSIDE_STAGE_BASE && b < OUTSIDE_STAGE_BASE
+}
+
+pub fn text_eq(ctx: &EvalCtx<'_>, a: TextHandle, b: TextHandle) -> bool {
+    if (a | b) & SCRATCH_BIT == 0 {
+        return a == b;
+    }
+    ctx.text(a) == ctx.text(b)
+}
+
+pub fn text_fn(ctx: &mut EvalCtx<'_>, f: TextFn, h: TextHandle) -> TextHandle {
+    let s = ctx.text(h);
+    let out = match f {
+        TextFn::Lower => stdlib::functions::lower(s),
+        TextFn::Upper => stdlib::functions::upper(s),
+        TextFn::Trim => stdlib::functions::trim(s),
+        TextFn::Unaccent => stdlib::functions::unaccent(s),
+        TextFn::Domain => stdlib::functions::domain(s),
+    };
+    ctx.make_text(out)
+}
+
+// ------------------------------------------------------------------ helpers for the JIT
+
+/// # Safety
+/// `ctx` must point at a live [`EvalCtx`] (the JIT passes the one it was called with).
+unsafe fn ctx_mut<'c>(ctx: *mut EvalCtx<'_>) -> &'c mut EvalCtx<'c> {
+    // SAFETY: the caller passes the context it received, which outlives the call.
+    unsafe { &mut *ctx.cast::<EvalCtx<'c>>() }
+}
+
+/// # Safety
+/// `ctx` must be the live context compiled code was called with.
+pub(crate) unsafe extern "C" fn h_text_eq(ctx: *mut EvalCtx<'_>, a: u64, b: u64) -> u64 {
+    // SAFETY: called only by compiled code with its own context.
+    let ctx = unsafe { ctx_mut(ctx) };
+    u64::from(text_eq(ctx, a, b))
+}
+
+/// # Safety
+/// `ctx` must be the live context compiled code was called with.
+pub(crate) unsafe extern "C" fn h_text_fn(ctx: *mut EvalCtx<'_>, f: u64, h: u64) -> u64 {
+    // SAFETY: as above.
+    let ctx = unsafe { ctx_mut(ctx) };
+    let f = match f {
+        0 => TextFn::Lower,
+        1 => TextFn::Upper,
+        2 => TextFn::Trim,
+        3 => TextFn::Unaccent,
+        _ => TextFn::Domain,
+    };
+    text_fn(ctx, f, h)
+}
+
+pub fn text_fn_code(f: TextFn) -> u64 {
+    match f {
+        TextFn::Lower => 0,
+        TextFn::Upper => 1,
+        TextFn::Trim => 2,
+        TextFn::Unaccent => 3,
+        TextFn::Domain => 4,
+    }
+}
+
+pub fn text_test(ctx: &EvalCtx<'_>, op: u64, a: TextHandle, b: TextHandle) -> bool {
+    let (a, b) = (ctx.text(a), ctx.text(b));
+    match op {
+        0 => a.contains(b),
+        1 => a.starts_with(b),
+        _ => a.ends_with(b),
+    }
+}
+
+/// # Safety
+/// `ctx` must be the live context compiled code was called with.
+pub(crate) unsafe extern "C" fn h_text_test(ctx: *mut EvalCtx<'_>, op: u64, a: u64, b: u64) -> u64 {
+    // SAFETY: as above.
+    let ctx = unsafe { ctx_mut(ctx) };
+    u64::from(text_test(ctx, op, a, b))
+}
+
+pub fn matches(ctx: &EvalCtx<'_>, h: TextHandle, regex: usize) -> bool {
+    ctx.exprs
+        .regexes
+        .get(regex)
+        .is_some_and(|re| re.is_match(ctx.text(h)))
+}
+
+/// # Safety
+/// `ctx` must be the live context compiled code was called with.
+pub(crate) unsafe extern "C" fn h_matches(ctx: *mut EvalCtx<'_>, h: u64, regex: u64) -> u64 {
+    // SAFETY: as above.
+    let ctx = unsafe { ctx_mut(ctx) };
+    u64::from(matches(ctx, h, regex as usize))
+}
+
+pub fn in_text_list(ctx: &EvalCtx<'_>, h: TextHandle, list: &[u64]) -> bool {
+    list.iter().any(|&w| text_eq(ctx, h, w))
+}
+
+pub fn has_tag(ctx: &EvalCtx<'_>, h: TextHandle) -> bool {
+    if h & SCRATCH_BIT == 0 {
+        return ctx.lead.tags.contains(&(h as u32));
+    }
+    match ctx.exprs.interner.lookup(ctx.text(h)) {
+        Some(sym) => ctx.lead.tags.contains(&sym),
+        None => false,
+    }
+}
+
+/// # Safety
+/// `ctx` must be the live context compiled code was called with.
+pub(crate) unsafe extern "C" fn h_has_tag(ctx: *mut EvalCtx<'_>, h: u64) -> u64 {
+    // SAFETY: as above.
+    let ctx = unsafe { ctx_mut(ctx) };
+    u64::from(has_tag(ctx, h))
+}
+
+pub fn length(ctx: &EvalCtx<'_>, h: TextHandle) -> f64 {
+    stdlib::functions::length(ctx.text(h))
+}
+
+/// # Safety
+/// `ctx` must be the live context compiled code was called with.
+pub(crate) unsafe extern "C" fn h_length(ctx: *mut EvalCtx<'_>, h: u64) -> f64 {
+    // SAFETY: as above.
+    let ctx = unsafe { ctx_mut(ctx) };
+    length(ctx, h)
+}
+
+pub fn free_email(ctx: &EvalCtx<'_>, h: TextHandle) -> bool {
+    stdlib::functions::free_email(ctx.text(h))
+}
+
+/// # Safety
+/// `ctx` must be the live context compiled code was called with.
+pub(crate) unsafe extern "C" fn h_free_email(ctx: *mut EvalCtx<'_>, h: u64) -> u64 {
+    // SAFETY: as above.
+    let ctx = unsafe { ctx_mut(ctx) };
+    u64::from(free_email(ctx, h))
+}
+
+pub extern "C" fn h_days_since(then: i64, now: i64) -> f64 {
+    stdlib::functions::days_since(then, now)
+}
+
+pub extern "C" fn h_hours_since(then: i64, now: i64) -> f64 {
+    stdlib::functions::hours_since(then, now)
+}
+
+pub extern "C" fn h_round(x: f64) -> f64 {
+    stdlib::functions::round(x)
+}
+
+pub extern "C" fn h_abs(x: f64) -> f64 {
+    stdlib::functions::abs(x)
+}
+
+pub extern "C" fn h_min(a: f64, b: f64) -> f64 {
+    stdlib::functions::min(a, b)
+}
+
+pub extern "C" fn h_max(a: f64, b: f64) -> f64 {
+    stdlib::functions::max(a, b)
+}
+
+pub fn engaged(ctx: &EvalCtx<'_>, template: u32, clicked: bool) -> bool {
+    match ctx.exprs.templates.get(template as usize) {
+        Some(t) => ctx.history.engaged(t, clicked),
+        None => false,
+    }
+}
+
+/// # Safety
+/// `ctx` must be the live context compiled code was called with.
+pub(crate) unsafe extern "C" fn h_engaged(ctx: *mut EvalCtx<'_>, template: u64, clicked: u64) -> u64 {
+    // SAFETY: as above.
+    let ctx = unsafe { ctx_mut(ctx) };
+    u64::from(engaged(ctx, template as u32, clicked != 0))
+}
+
+/// `count(EVENT [where F] within W)`: events in (now − W, now].
+pub fn count(ctx: &mut EvalCtx<'_>, event: u32, filter: Option<FuncId>, window: i64) -> f64 {
+    let from = ctx.now.saturating_sub(window);
+    let events = ctx.history.events(event, from, ctx.now);
+    let mut n = 0u32;
+    for ev in events {
+        let keep = match filter {
+            None => true,
+            Some(f) => {
+                let mut inner = ctx.with_event(ev);
+                (ctx.filter)(f, &mut inner)
+            }
+        };
+        if keep {
+            n += 1;
+        }
+    }
+    f64::from(n)
+}
+
+/// # Safety
+/// `ctx` must be the live context compiled code was called with.
+pub(crate) unsafe extern "C" fn h_count(ctx: *mut EvalCtx<'_>, event: u64, filter: u64, window: i64) -> f64 {
+    // SAFETY: as above.
+    let ctx = unsafe { ctx_mut(ctx) };
+    let filter = (filter != u64::MAX).then_some(filter as usize);
+    count(ctx, event as u32, filter, window)
+}
