@@ -401,7 +401,11 @@ pub fn engaged(ctx: &EvalCtx<'_>, template: u32, clicked: bool) -> bool {
 
 /// # Safety
 /// `ctx` must be the live context compiled code was called with.
-pub(crate) unsafe extern "C" fn h_engaged(ctx: *mut EvalCtx<'_>, template: u64, clicked: u64) -> u64 {
+pub(crate) unsafe extern "C" fn h_engaged(
+    ctx: *mut EvalCtx<'_>,
+    template: u64,
+    clicked: u64,
+) -> u64 {
     // SAFETY: as above.
     let ctx = unsafe { ctx_mut(ctx) };
     u64::from(engaged(ctx, template as u32, clicked != 0))
@@ -429,7 +433,12 @@ pub fn count(ctx: &mut EvalCtx<'_>, event: u32, filter: Option<FuncId>, window: 
 
 /// # Safety
 /// `ctx` must be the live context compiled code was called with.
-pub(crate) unsafe extern "C" fn h_count(ctx: *mut EvalCtx<'_>, event: u64, filter: u64, window: i64) -> f64 {
+pub(crate) unsafe extern "C" fn h_count(
+    ctx: *mut EvalCtx<'_>,
+    event: u64,
+    filter: u64,
+    window: i64,
+) -> f64 {
     // SAFETY: as above.
     let ctx = unsafe { ctx_mut(ctx) };
     let filter = (filter != u64::MAX).then_some(filter as usize);

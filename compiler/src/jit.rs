@@ -167,29 +167,43 @@ fn helpers() -> Vec<HelperSpec> {
     ]
 }
 
-impl Jit {
-    /// Compiles every function of `exprs` to native code.
-    pub fn compile(exprs: &CompiledExprs) -> Result<Jit, JitError> {
+/// The host's instruction set, configured once per process (building it is most of
+/// the cost of compiling a single small predicate).
+fn native_isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, JitError> {
+    static ISA: std::sync::OnceLock<Result<cranelift_codegen::isa::OwnedTargetIsa, String>> =
+        std::sync::OnceLock::new();
+    let made = ISA.get_or_init(|| {
         let mut flags = settings::builder();
+        // The IR verifier re-checks Cranelift's own invariants; tests (debug builds) keep it on.
+        let verify = if cfg!(debug_assertions) {
+            "true"
+        } else {
+            "false"
+        };
         for (k, v) in [
             ("use_colocated_libcalls", "false"),
             ("is_pic", "false"),
             ("opt_level", "speed"),
+            ("enable_verifier", verify),
         ] {
-            flags.set(k, v).map_err(|e| jit_err(None, e.to_string()))?;
+            flags.set(k, v).map_err(|e| e.to_string())?;
         }
         let isa = cranelift_native::builder()
-            .map_err(|e| {
-                jit_err(
-                    None,
-                    format!("this machine is not supported by the JIT: {e}"),
-                )
-            })?
+            .map_err(|e| format!("this machine is not supported by the JIT: {e}"))?
             .finish(settings::Flags::new(flags))
-            .map_err(|e| jit_err(None, e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         if isa.pointer_type() != types::I64 {
-            return Err(jit_err(None, "the JIT needs a 64-bit machine"));
+            return Err("the JIT needs a 64-bit machine".to_owned());
         }
+        Ok(isa)
+    });
+    made.clone().map_err(|m| jit_err(None, m))
+}
+
+impl Jit {
+    /// Compiles every function of `exprs` to native code.
+    pub fn compile(exprs: &CompiledExprs) -> Result<Jit, JitError> {
+        let isa = native_isa()?;
         let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
         let specs = helpers();
         for h in &specs {
