@@ -9,6 +9,7 @@ pub mod codes;
 pub mod cron5;
 pub mod engine;
 pub mod eval;
+pub mod graph;
 pub mod interp;
 pub mod ir;
 pub mod jit;

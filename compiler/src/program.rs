@@ -16,11 +16,12 @@ pub struct Origin {
     pub func: FuncId,
 }
 
-/// The expressions of a program, compiled for the engines.
+/// The expressions of a program, compiled for the engines, and its journeys as graphs.
 #[derive(Debug, Clone, Default)]
 pub struct LoweredProgram {
     pub exprs: CompiledExprs,
     pub origins: Vec<Origin>,
+    pub journeys: Vec<crate::graph::JourneyGraph>,
 }
 
 struct Collector<'a> {
@@ -56,66 +57,6 @@ impl Collector<'_> {
         }
         Ok(())
     }
-
-    fn steps(
-        &mut self,
-        owner: &str,
-        steps: &[Step],
-        event: Option<&str>,
-    ) -> Result<(), LowerError> {
-        for s in steps {
-            match &s.kind {
-                StepKind::Action(a) => self.actions(owner, std::slice::from_ref(a), event)?,
-                StepKind::WaitFor {
-                    event: ev,
-                    filter,
-                    body,
-                    timeout,
-                    ..
-                } => {
-                    if let Some(f) = filter {
-                        self.add(format!("{owner}: wait for {}", ev.name), f, Some(&ev.name))?;
-                    }
-                    if let Some(b) = body {
-                        self.steps(owner, b, Some(&ev.name))?;
-                    }
-                    if let Some(t) = timeout {
-                        self.steps(owner, t, event)?;
-                    }
-                }
-                StepKind::WaitUntil {
-                    cond,
-                    body,
-                    timeout,
-                    ..
-                } => {
-                    self.add(format!("{owner}: wait until"), cond, event)?;
-                    for b in body.iter().chain(timeout.iter()) {
-                        self.steps(owner, b, event)?;
-                    }
-                }
-                StepKind::If {
-                    branches,
-                    otherwise,
-                } => {
-                    for (c, b) in branches {
-                        self.add(format!("{owner}: if"), c, event)?;
-                        self.steps(owner, b, event)?;
-                    }
-                    if let Some(o) = otherwise {
-                        self.steps(owner, o, event)?;
-                    }
-                }
-                StepKind::Split(arms) => {
-                    for a in arms {
-                        self.steps(owner, &a.steps, event)?;
-                    }
-                }
-                StepKind::Wait(_) | StepKind::WaitClock { .. } => {}
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Lowers a program that checked without errors.
@@ -145,6 +86,7 @@ pub fn lower_program(ws: &Workspace) -> Result<LoweredProgram, LowerError> {
         out: LoweredProgram {
             exprs: CompiledExprs::new(ws.symbols(), &templates),
             origins: Vec::new(),
+            journeys: Vec::new(),
         },
     };
     for (_, file) in &files {
@@ -194,7 +136,23 @@ pub fn lower_program(ws: &Workspace) -> Result<LoweredProgram, LowerError> {
                             _ => {}
                         }
                     }
-                    c.steps(&owner, &j.steps, None)?;
+                    let mut graph = {
+                        let owner2 = owner.clone();
+                        let mut lower = |e: &Expr,
+                                         event: Option<&str>|
+                         -> Result<FuncId, LowerError> {
+                            let func = c.out.exprs.add(c.ws.symbols(), &c.segments, e, event)?;
+                            c.out.origins.push(Origin {
+                                what: format!("{owner2}: step"),
+                                span: e.span,
+                                func,
+                            });
+                            Ok(func)
+                        };
+                        crate::graph::GraphBuilder::new(&mut lower).journey(j)?
+                    };
+                    crate::graph::renumber_splits(&mut graph);
+                    c.out.journeys.push(graph);
                 }
                 DeclKind::Handoff(h) => {
                     let owner = format!("handoff {}", h.name.name);
