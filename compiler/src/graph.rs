@@ -91,17 +91,18 @@ pub struct JourneyGraph {
     pub nodes: Vec<Node>,
 }
 
+/// Compiles a condition (with the event in scope, if any) to a function.
+pub type LowerFn<'f> = dyn FnMut(&Expr, Option<&str>) -> Result<FuncId, crate::ir::LowerError> + 'f;
+
 /// Builds graphs; `lower` compiles a condition (with the event in scope, if any) to a function.
 pub struct GraphBuilder<'f> {
     nodes: Vec<Node>,
     splits: usize,
-    lower: &'f mut dyn FnMut(&Expr, Option<&str>) -> Result<FuncId, crate::ir::LowerError>,
+    lower: &'f mut LowerFn<'f>,
 }
 
 impl<'f> GraphBuilder<'f> {
-    pub fn new(
-        lower: &'f mut dyn FnMut(&Expr, Option<&str>) -> Result<FuncId, crate::ir::LowerError>,
-    ) -> GraphBuilder<'f> {
+    pub fn new(lower: &'f mut LowerFn<'f>) -> GraphBuilder<'f> {
         GraphBuilder {
             nodes: Vec::new(),
             splits: 0,
