@@ -330,20 +330,7 @@ impl<'a> Checker<'a> {
             match &item.kind {
                 ScoreItemKind::If { cond, .. } => self.condition(cond, NO_EVENT),
                 ScoreItemKind::On { event, filter, .. } => {
-                    if self.event_exists(event) {
-                        if let Some(f) = filter {
-                            self.condition(
-                                f,
-                                Scope {
-                                    event: Some(&event.name),
-                                    in_journey: false,
-                                },
-                            );
-                        }
-                    } else if let Some(f) = filter {
-                        // Still check the filter's names, without an event in scope for properties.
-                        let _ = f;
-                    }
+                    self.event_filter(event, filter.as_ref())
                 }
                 ScoreItemKind::Min(p) => {
                     if min.replace((p.value, item.span)).is_some() {
@@ -377,6 +364,19 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `on EVENT where F` / `enter on EVENT where F`: the event must exist; F sees its properties.
+    fn event_filter(&mut self, event: &Ident, filter: Option<&Expr>) {
+        if self.event_exists(event) {
+            if let Some(f) = filter {
+                let scope = Scope {
+                    event: Some(&event.name),
+                    in_journey: false,
+                };
+                self.condition(f, scope);
+            }
+        }
+    }
+
     // -------------------------------------------------------------- journeys
 
     fn journey(&mut self, j: &JourneyDecl) {
@@ -384,17 +384,7 @@ impl<'a> Checker<'a> {
         for h in &j.header {
             match &h.kind {
                 JourneyHeaderKind::EnterOn { event, filter } => {
-                    if self.event_exists(event) {
-                        if let Some(f) = filter {
-                            self.condition(
-                                f,
-                                Scope {
-                                    event: Some(&event.name),
-                                    in_journey: false,
-                                },
-                            );
-                        }
-                    }
+                    self.event_filter(event, filter.as_ref())
                 }
                 JourneyHeaderKind::EnterWhen(e)
                 | JourneyHeaderKind::ExitWhen(e)

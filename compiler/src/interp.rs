@@ -57,15 +57,7 @@ pub fn compare(ctx: &EvalCtx<'_>, op: CompareOp, kind: CmpKind, a: u64, b: u64) 
             };
         }
     };
-    let Some(o) = ord else { return false };
-    match op {
-        CompareOp::Eq => o == Ordering::Equal,
-        CompareOp::Ne => o != Ordering::Equal,
-        CompareOp::Lt => o == Ordering::Less,
-        CompareOp::Le => o != Ordering::Greater,
-        CompareOp::Gt => o == Ordering::Greater,
-        CompareOp::Ge => o != Ordering::Less,
-    }
+    ord.is_some_and(|o| op.holds(o))
 }
 
 pub fn eval(e: &IrExpr, ctx: &mut EvalCtx<'_>) -> u64 {

@@ -429,15 +429,7 @@ fn compare(sym: &Symbols, op: CompareOp, l: &Known, r: &Known) -> Option<bool> {
         }
         _ => None,
     };
-    let o = ord?;
-    Some(match op {
-        CompareOp::Eq => o == Ordering::Equal,
-        CompareOp::Ne => o != Ordering::Equal,
-        CompareOp::Lt => o == Ordering::Less,
-        CompareOp::Le => o != Ordering::Greater,
-        CompareOp::Gt => o == Ordering::Greater,
-        CompareOp::Ge => o != Ordering::Less,
-    })
+    ord.map(|o| op.holds(o))
 }
 
 /// Does the condition read a field or tag that these facts change?

@@ -661,6 +661,19 @@ pub enum CompareOp {
 }
 
 impl CompareOp {
+    /// Whether two values in this order satisfy the comparison.
+    pub fn holds(self, order: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        match self {
+            CompareOp::Eq => order == Equal,
+            CompareOp::Ne => order != Equal,
+            CompareOp::Lt => order == Less,
+            CompareOp::Le => order != Greater,
+            CompareOp::Gt => order == Greater,
+            CompareOp::Ge => order != Less,
+        }
+    }
+
     pub fn symbol(self) -> &'static str {
         match self {
             CompareOp::Eq => "==",
