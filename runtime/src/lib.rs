@@ -1,1 +1,6 @@
 //! The Tandem runtime engine (pure: inputs and a clock in, effects out).
+//!
+//! So far: the timeline's exact bytes ([`timeline`]). The engine that
+//! produces timelines lands with issue 4.
+
+pub mod timeline;

@@ -1,0 +1,454 @@
+//! Timeline lines and their exact bytes (SIMULATION.md): compact JSON, keys in the documented order, raw UTF-8, numbers as ECMAScript writes them.
+
+use std::io;
+
+use serde_json::{Map, Value};
+
+/// A value inside `fields` / `props`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+    /// Seconds since 1970, written like `at`.
+    Time(i64),
+    Stage(String),
+    /// Written as a sorted list.
+    Tags(Vec<String>),
+}
+
+/// What happened (the `kind` and its keys).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    LeadCreated,
+    LeadUpdated {
+        fields: Vec<(String, FieldValue)>,
+    },
+    Event {
+        event: String,
+        props: Vec<(String, FieldValue)>,
+    },
+    ScoreChanged {
+        score: String,
+        value: f64,
+    },
+    StageChanged {
+        from: String,
+        to: String,
+    },
+    TagAdded {
+        tag: String,
+    },
+    TagRemoved {
+        tag: String,
+    },
+    RuleFired {
+        rule: String,
+    },
+    JourneyEntered {
+        journey: String,
+    },
+    JourneyExited {
+        journey: String,
+        reason: String,
+    },
+    EmailSent {
+        template: String,
+        subject: String,
+        journey: Option<String>,
+    },
+    EmailSuppressed {
+        template: String,
+        reason: String,
+        journey: Option<String>,
+    },
+    EmailDeferred {
+        template: String,
+        until: i64,
+        journey: Option<String>,
+    },
+    Notified {
+        to: Vec<String>,
+        text: String,
+    },
+    WebhookCalled {
+        webhook: String,
+    },
+    TaskCreated {
+        handoff: String,
+        task: String,
+        team: String,
+        assignee: String,
+    },
+    TaskEscalated {
+        handoff: String,
+        task: String,
+        to: String,
+    },
+    TaskReassigned {
+        handoff: String,
+        task: String,
+        from: String,
+        to: String,
+    },
+    TaskAccepted {
+        handoff: String,
+        task: String,
+        by: String,
+    },
+    TaskCompleted {
+        handoff: String,
+        task: String,
+        by: String,
+    },
+    TaskRejected {
+        handoff: String,
+        task: String,
+        by: String,
+        reason: String,
+    },
+    ReportSent {
+        schedule: String,
+        to: Vec<String>,
+    },
+    Error {
+        code: String,
+        message: String,
+    },
+}
+
+/// One line of the timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// Seconds since 1970 (UTC).
+    pub at: i64,
+    /// The lead's id, or `None` (written `null`) for program-wide lines.
+    pub lead: Option<String>,
+    pub entry: Entry,
+}
+
+/// `2026-01-05T02:00:00Z`.
+pub fn format_instant(secs: i64) -> String {
+    match jiff::Timestamp::from_second(secs) {
+        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Err(_) => "1970-01-01T00:00:00Z".to_owned(),
+    }
+}
+
+fn text(s: &str) -> Value {
+    Value::String(s.to_owned())
+}
+
+fn number(x: f64) -> Value {
+    // Non-finite numbers never reach a timeline (evaluation is total); write 0 if one does.
+    serde_json::Number::from_f64(if x.is_finite() { x } else { 0.0 })
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
+}
+
+fn field_value(v: &FieldValue) -> Value {
+    match v {
+        FieldValue::Text(s) | FieldValue::Stage(s) => text(s),
+        FieldValue::Number(x) => number(*x),
+        FieldValue::Bool(b) => Value::Bool(*b),
+        FieldValue::Time(t) => text(&format_instant(*t)),
+        FieldValue::Tags(tags) => {
+            let mut sorted = tags.clone();
+            sorted.sort();
+            Value::Array(sorted.into_iter().map(Value::String).collect())
+        }
+    }
+}
+
+/// An object with its keys sorted (for `fields` and `props`).
+fn sorted_object(items: &[(String, FieldValue)]) -> Value {
+    let mut sorted: Vec<&(String, FieldValue)> = items.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut m = Map::new();
+    for (k, v) in sorted {
+        m.insert(k.clone(), field_value(v));
+    }
+    Value::Object(m)
+}
+
+impl Entry {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Entry::LeadCreated => "lead_created",
+            Entry::LeadUpdated { .. } => "lead_updated",
+            Entry::Event { .. } => "event",
+            Entry::ScoreChanged { .. } => "score_changed",
+            Entry::StageChanged { .. } => "stage_changed",
+            Entry::TagAdded { .. } => "tag_added",
+            Entry::TagRemoved { .. } => "tag_removed",
+            Entry::RuleFired { .. } => "rule_fired",
+            Entry::JourneyEntered { .. } => "journey_entered",
+            Entry::JourneyExited { .. } => "journey_exited",
+            Entry::EmailSent { .. } => "email_sent",
+            Entry::EmailSuppressed { .. } => "email_suppressed",
+            Entry::EmailDeferred { .. } => "email_deferred",
+            Entry::Notified { .. } => "notified",
+            Entry::WebhookCalled { .. } => "webhook_called",
+            Entry::TaskCreated { .. } => "task_created",
+            Entry::TaskEscalated { .. } => "task_escalated",
+            Entry::TaskReassigned { .. } => "task_reassigned",
+            Entry::TaskAccepted { .. } => "task_accepted",
+            Entry::TaskCompleted { .. } => "task_completed",
+            Entry::TaskRejected { .. } => "task_rejected",
+            Entry::ReportSent { .. } => "report_sent",
+            Entry::Error { .. } => "error",
+        }
+    }
+
+    /// The kind-specific keys, in the documented order.
+    fn keys(&self, m: &mut Map<String, Value>) {
+        let mut put = |k: &str, v: Value| {
+            m.insert(k.to_owned(), v);
+        };
+        let journey = |put: &mut dyn FnMut(&str, Value), j: &Option<String>| {
+            if let Some(j) = j {
+                put("journey", text(j));
+            }
+        };
+        match self {
+            Entry::LeadCreated => {}
+            Entry::LeadUpdated { fields } => put("fields", sorted_object(fields)),
+            Entry::Event { event, props } => {
+                put("event", text(event));
+                put("props", sorted_object(props));
+            }
+            Entry::ScoreChanged { score, value } => {
+                put("score", text(score));
+                put("value", number(*value));
+            }
+            Entry::StageChanged { from, to } => {
+                put("from", text(from));
+                put("to", text(to));
+            }
+            Entry::TagAdded { tag } | Entry::TagRemoved { tag } => put("tag", text(tag)),
+            Entry::RuleFired { rule } => put("rule", text(rule)),
+            Entry::JourneyEntered { journey } => put("journey", text(journey)),
+            Entry::JourneyExited { journey, reason } => {
+                put("journey", text(journey));
+                put("reason", text(reason));
+            }
+            Entry::EmailSent {
+                template,
+                subject,
+                journey: j,
+            } => {
+                put("template", text(template));
+                put("subject", text(subject));
+                journey(&mut put, j);
+            }
+            Entry::EmailSuppressed {
+                template,
+                reason,
+                journey: j,
+            } => {
+                put("template", text(template));
+                put("reason", text(reason));
+                journey(&mut put, j);
+            }
+            Entry::EmailDeferred {
+                template,
+                until,
+                journey: j,
+            } => {
+                put("template", text(template));
+                put("until", text(&format_instant(*until)));
+                journey(&mut put, j);
+            }
+            Entry::Notified { to, text: t } => {
+                put("to", Value::Array(to.iter().map(|s| text(s)).collect()));
+                put("text", text(t));
+            }
+            Entry::WebhookCalled { webhook } => put("webhook", text(webhook)),
+            Entry::TaskCreated {
+                handoff,
+                task,
+                team,
+                assignee,
+            } => {
+                put("handoff", text(handoff));
+                put("task", text(task));
+                put("team", text(team));
+                put("assignee", text(assignee));
+            }
+            Entry::TaskEscalated { handoff, task, to } => {
+                put("handoff", text(handoff));
+                put("task", text(task));
+                put("to", text(to));
+            }
+            Entry::TaskReassigned {
+                handoff,
+                task,
+                from,
+                to,
+            } => {
+                put("handoff", text(handoff));
+                put("task", text(task));
+                put("from", text(from));
+                put("to", text(to));
+            }
+            Entry::TaskAccepted { handoff, task, by }
+            | Entry::TaskCompleted { handoff, task, by } => {
+                put("handoff", text(handoff));
+                put("task", text(task));
+                put("by", text(by));
+            }
+            Entry::TaskRejected {
+                handoff,
+                task,
+                by,
+                reason,
+            } => {
+                put("handoff", text(handoff));
+                put("task", text(task));
+                put("by", text(by));
+                put("reason", text(reason));
+            }
+            Entry::ReportSent { schedule, to } => {
+                put("schedule", text(schedule));
+                put("to", Value::Array(to.iter().map(|s| text(s)).collect()));
+            }
+            Entry::Error { code, message } => {
+                put("code", text(code));
+                put("message", text(message));
+            }
+        }
+    }
+}
+
+/// serde_json's compact output, with numbers written as ECMAScript's `Number.prototype.toString`.
+struct JsNumbers;
+
+impl serde_json::ser::Formatter for JsNumbers {
+    fn write_f64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
+        let mut buf = ryu_js::Buffer::new();
+        writer.write_all(buf.format(value).as_bytes())
+    }
+
+    fn write_f32<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f32) -> io::Result<()> {
+        self.write_f64(writer, f64::from(value))
+    }
+}
+
+impl Line {
+    /// The line's bytes, without the newline.
+    pub fn to_json(&self) -> String {
+        let mut m = Map::new();
+        m.insert("at".into(), text(&format_instant(self.at)));
+        m.insert(
+            "lead".into(),
+            self.lead.as_deref().map(text).unwrap_or(Value::Null),
+        );
+        m.insert("kind".into(), text(self.entry.kind()));
+        self.entry.keys(&mut m);
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, JsNumbers);
+        if serde::Serialize::serialize(&Value::Object(m), &mut ser).is_err() {
+            return String::new();
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(entry: Entry) -> Line {
+        Line {
+            at: 1_767_578_400, // 2026-01-05T02:00:00Z = 09:00 in Ho Chi Minh City
+            lead: Some("an".into()),
+            entry,
+        }
+    }
+
+    #[test]
+    fn keys_in_order_and_compact() {
+        let l = line(Entry::ScoreChanged {
+            score: "fit".into(),
+            value: 40.0,
+        });
+        assert_eq!(
+            l.to_json(),
+            r#"{"at":"2026-01-05T02:00:00Z","lead":"an","kind":"score_changed","score":"fit","value":40}"#
+        );
+    }
+
+    #[test]
+    fn numbers_are_written_as_javascript_does() {
+        for (x, want) in [
+            (12.5, "12.5"),
+            (0.125, "0.125"),
+            (1e21, "1e+21"),
+            (1e-7, "1e-7"),
+            (-0.0, "0"),
+            (45.0, "45"),
+            (-3.0, "-3"),
+        ] {
+            let l = line(Entry::ScoreChanged {
+                score: "s".into(),
+                value: x,
+            });
+            assert!(
+                l.to_json().ends_with(&format!(r#""value":{want}}}"#)),
+                "{x}: {}",
+                l.to_json()
+            );
+        }
+    }
+
+    #[test]
+    fn raw_utf8_escaped_controls_sorted_objects_and_null_lead() {
+        let l = Line {
+            at: 0,
+            lead: None,
+            entry: Entry::ReportSent {
+                schedule: "weekly".into(),
+                to: vec!["growth@acme.vn".into()],
+            },
+        };
+        assert_eq!(
+            l.to_json(),
+            r#"{"at":"1970-01-01T00:00:00Z","lead":null,"kind":"report_sent","schedule":"weekly","to":["growth@acme.vn"]}"#
+        );
+        let l = line(Entry::LeadUpdated {
+            fields: vec![
+                ("title".into(), FieldValue::Text("Giám đốc\n\u{1}".into())),
+                ("company_size".into(), FieldValue::Number(300.0)),
+                (
+                    "tags".into(),
+                    FieldValue::Tags(vec!["vip".into(), "hot".into()]),
+                ),
+                ("demo_at".into(), FieldValue::Time(1_767_578_400)),
+            ],
+        });
+        assert_eq!(
+            l.to_json(),
+            r#"{"at":"2026-01-05T02:00:00Z","lead":"an","kind":"lead_updated","fields":{"company_size":300,"demo_at":"2026-01-05T02:00:00Z","tags":["hot","vip"],"title":"Giám đốc\n\u0001"}}"#
+        );
+    }
+
+    #[test]
+    fn optional_journey_key() {
+        let with = line(Entry::EmailSent {
+            template: "t".into(),
+            subject: "S".into(),
+            journey: Some("j".into()),
+        });
+        assert!(with
+            .to_json()
+            .ends_with(r#""template":"t","subject":"S","journey":"j"}"#));
+        let without = line(Entry::EmailDeferred {
+            template: "t".into(),
+            until: 3_600,
+            journey: None,
+        });
+        assert!(without
+            .to_json()
+            .ends_with(r#""template":"t","until":"1970-01-01T01:00:00Z"}"#));
+    }
+}
