@@ -1,0 +1,469 @@
+//! `tandem simulate` scenarios (SIMULATION.md): parsed and validated against the program before anything runs; a bad input is named by its index.
+
+use compiler::symbols::{Bare, Symbols};
+use serde_json::Value;
+use stdlib::Type;
+use unicode_normalization::UnicodeNormalization;
+
+/// A value given to a lead field or event property.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputValue {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+    /// Seconds since 1970.
+    Time(i64),
+    Stage(String),
+    Tags(Vec<String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskOutcome {
+    Accept,
+    Reject,
+    Complete,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputKind {
+    Create(Vec<(String, InputValue)>),
+    Update(Vec<(String, InputValue)>),
+    Event {
+        event: String,
+        props: Vec<(String, InputValue)>,
+    },
+    Task {
+        handoff: String,
+        outcome: TaskOutcome,
+        by: Option<String>,
+        reason: Option<String>,
+    },
+}
+
+/// One input of a scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    /// Its 0-based position in `inputs`.
+    pub index: usize,
+    pub at: i64,
+    pub lead: String,
+    pub kind: InputKind,
+}
+
+/// A validated scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub start: i64,
+    pub until: i64,
+    pub inputs: Vec<Input>,
+}
+
+/// Why a scenario was refused (the CLI exits with code 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The input concerned, if any.
+    pub index: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "input {i}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+fn fail<T>(index: Option<usize>, message: impl Into<String>) -> Result<T, ScenarioError> {
+    Err(ScenarioError {
+        index,
+        message: message.into(),
+    })
+}
+
+/// An RFC 3339 instant with an offset, in whole seconds.
+pub fn parse_instant(s: &str) -> Result<i64, String> {
+    let time_part = s.split_once('T').map(|(_, t)| t).unwrap_or("");
+    if time_part.contains('.') {
+        return Err(format!(
+            "`{s}` has a fraction of a second; instants are in whole seconds"
+        ));
+    }
+    s.parse::<jiff::Timestamp>()
+        .map(|t| t.as_second())
+        .map_err(|_| format!("`{s}` is not an RFC 3339 instant with an offset, like \"2026-01-05T09:00:00+07:00\""))
+}
+
+fn nfc(s: &str) -> String {
+    s.nfc().collect()
+}
+
+/// Fields an input may set: the writable ones, plus `stage`, `owner`, `timezone` and `tags`.
+fn settable_field(sym: &Symbols, name: &str) -> Result<Type, String> {
+    match sym.bare.get(name) {
+        Some(Bare::Field(f)) if f.writable || name == "tags" => Ok(f.ty),
+        Some(Bare::Field(_)) => Err(format!("`{name}` is read-only; the runtime sets it")),
+        _ => Err(format!("the lead has no field `{name}`")),
+    }
+}
+
+fn value_of(sym: &Symbols, ty: Type, what: &str, v: &Value) -> Result<InputValue, String> {
+    let wrong = || format!("{what} must be a {ty}, not {v}");
+    Ok(match ty {
+        Type::Text => InputValue::Text(nfc(v.as_str().ok_or_else(wrong)?)),
+        Type::Number => {
+            let x = v.as_f64().ok_or_else(wrong)?;
+            if !x.is_finite() {
+                return Err(wrong());
+            }
+            InputValue::Number(x)
+        }
+        Type::Bool => InputValue::Bool(v.as_bool().ok_or_else(wrong)?),
+        Type::Time => InputValue::Time(parse_instant(v.as_str().ok_or_else(wrong)?)?),
+        Type::Stage => {
+            let s = v.as_str().ok_or_else(wrong)?;
+            if sym.stage_index(s).is_none() {
+                return Err(format!("{what}: `{s}` is not a stage"));
+            }
+            InputValue::Stage(s.to_owned())
+        }
+        Type::Tags => {
+            let items = v
+                .as_array()
+                .ok_or_else(|| format!("{what} must be a list of texts"))?;
+            let mut tags = Vec::new();
+            for item in items {
+                tags.push(nfc(item
+                    .as_str()
+                    .ok_or_else(|| format!("{what} must be a list of texts"))?));
+            }
+            InputValue::Tags(tags)
+        }
+        Type::Duration | Type::List(_) => return Err(wrong()),
+    })
+}
+
+fn fields(
+    sym: &Symbols,
+    index: usize,
+    v: &Value,
+) -> Result<Vec<(String, InputValue)>, ScenarioError> {
+    let Some(obj) = v.as_object() else {
+        return fail(Some(index), "the fields must be an object");
+    };
+    let mut out = Vec::new();
+    for (name, value) in obj {
+        if name == "id" {
+            return fail(
+                Some(index),
+                "`id` is read-only: a lead's id is the input's `lead`",
+            );
+        }
+        let ty = settable_field(sym, name).or_else(|m| fail(Some(index), m))?;
+        let parsed =
+            value_of(sym, ty, &format!("`{name}`"), value).or_else(|m| fail(Some(index), m))?;
+        if let InputValue::Text(tz) = &parsed {
+            if name == "timezone" && !tz.is_empty() && jiff::tz::TimeZone::get(tz).is_err() {
+                return fail(Some(index), format!("`{tz}` is not a known IANA time zone"));
+            }
+        }
+        out.push((name.clone(), parsed));
+    }
+    Ok(out)
+}
+
+/// Parses and validates a scenario against a checked program's symbols.
+pub fn parse_scenario(json: &str, sym: &Symbols) -> Result<Scenario, ScenarioError> {
+    let root: Value = serde_json::from_str(json)
+        .or_else(|e| fail(None, format!("the scenario is not valid JSON: {e}")))?;
+    let Some(obj) = root.as_object() else {
+        return fail(None, "the scenario must be a JSON object with `inputs`");
+    };
+    for key in obj.keys() {
+        if !matches!(key.as_str(), "start" | "until" | "inputs") {
+            return fail(
+                None,
+                format!("unknown key `{key}` (a scenario has `start`, `until` and `inputs`)"),
+            );
+        }
+    }
+    let instant = |key: &str| -> Result<Option<i64>, ScenarioError> {
+        match obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => parse_instant(s)
+                .map(Some)
+                .or_else(|m| fail(None, format!("`{key}`: {m}"))),
+            Some(other) => fail(
+                None,
+                format!("`{key}` must be an instant in quotes, not {other}"),
+            ),
+        }
+    };
+    let start = instant("start")?;
+    let until = instant("until")?;
+    let raw_inputs = match obj.get("inputs") {
+        Some(Value::Array(a)) => a,
+        Some(_) => return fail(None, "`inputs` must be a list"),
+        None => return fail(None, "the scenario has no `inputs`"),
+    };
+
+    let mut created: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
+    let mut inputs = Vec::with_capacity(raw_inputs.len());
+    let mut last_at: Option<i64> = None;
+    for (index, raw) in raw_inputs.iter().enumerate() {
+        let i = Some(index);
+        let Some(o) = raw.as_object() else {
+            return fail(i, "an input must be an object");
+        };
+        let at = match o.get("at") {
+            Some(Value::String(s)) => parse_instant(s).or_else(|m| fail(i, m))?,
+            _ => return fail(i, "`at` is missing (an RFC 3339 instant)"),
+        };
+        if let Some(prev) = last_at {
+            if at < prev {
+                return fail(
+                    i,
+                    "time goes backwards: inputs must be in non-decreasing `at`",
+                );
+            }
+        }
+        if let Some(s) = start {
+            if at < s {
+                return fail(i, "this input is before the scenario's `start`");
+            }
+        }
+        last_at = Some(at);
+        let lead = match o.get("lead") {
+            Some(Value::String(s)) if !s.is_empty() => nfc(s),
+            _ => return fail(i, "`lead` is missing (the lead's id)"),
+        };
+        let actions: Vec<&str> = ["create", "update", "event", "task"]
+            .into_iter()
+            .filter(|k| o.contains_key(*k))
+            .collect();
+        if actions.len() != 1 {
+            return fail(
+                i,
+                "an input has exactly one of `create`, `update`, `event` or `task`",
+            );
+        }
+        let allowed: &[&str] = match actions[0] {
+            "create" | "update" => &["at", "lead", "create", "update"],
+            "event" => &["at", "lead", "event", "props"],
+            _ => &["at", "lead", "task", "outcome", "by", "reason"],
+        };
+        if let Some(k) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return fail(i, format!("unknown key `{k}` in a `{}` input", actions[0]));
+        }
+        let kind = match actions[0] {
+            "create" => {
+                if !created.insert(lead.clone()) {
+                    return fail(i, format!("the lead `{lead}` is created twice"));
+                }
+                InputKind::Create(fields(sym, index, &o["create"])?)
+            }
+            "update" => {
+                if !created.contains(&lead) {
+                    return fail(i, format!("unknown lead `{lead}` (create it first)"));
+                }
+                InputKind::Update(fields(sym, index, &o["update"])?)
+            }
+            "event" => {
+                if !created.contains(&lead) {
+                    return fail(i, format!("unknown lead `{lead}` (create it first)"));
+                }
+                let Some(name) = o["event"].as_str() else {
+                    return fail(i, "`event` must be the event's name");
+                };
+                let Some(info) = sym.events.get(name) else {
+                    return fail(i, format!("unknown event `{name}`"));
+                };
+                if !info.from_outside {
+                    return fail(
+                        i,
+                        format!(
+                            "`{name}` is raised by the runtime itself; a scenario cannot send it"
+                        ),
+                    );
+                }
+                let mut props = Vec::new();
+                match o.get("props") {
+                    None | Some(Value::Null) => {}
+                    Some(Value::Object(p)) => {
+                        for (k, v) in p {
+                            let Some(ty) = info.prop(k) else {
+                                return fail(
+                                    i,
+                                    format!("the event `{name}` has no property `{k}`"),
+                                );
+                            };
+                            props.push((
+                                k.clone(),
+                                value_of(sym, ty, &format!("`{k}`"), v).or_else(|m| fail(i, m))?,
+                            ));
+                        }
+                    }
+                    Some(_) => return fail(i, "`props` must be an object"),
+                }
+                InputKind::Event {
+                    event: name.to_owned(),
+                    props,
+                }
+            }
+            _ => {
+                if !created.contains(&lead) {
+                    return fail(i, format!("unknown lead `{lead}` (create it first)"));
+                }
+                let Some(handoff) = o["task"].as_str() else {
+                    return fail(i, "`task` must be the handoff's name");
+                };
+                let Some(info) = sym.handoffs.get(handoff) else {
+                    return fail(i, format!("unknown handoff `{handoff}`"));
+                };
+                let outcome = match o.get("outcome").and_then(Value::as_str) {
+                    Some("accept") => TaskOutcome::Accept,
+                    Some("reject") => TaskOutcome::Reject,
+                    Some("complete") => TaskOutcome::Complete,
+                    _ => return fail(i, "`outcome` must be `accept`, `reject` or `complete`"),
+                };
+                let by = match o.get("by") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(s)) => Some(nfc(s)),
+                    Some(_) => return fail(i, "`by` must be an email address in quotes"),
+                };
+                let reason = match (outcome, o.get("reason")) {
+                    (TaskOutcome::Reject, Some(Value::String(r))) => {
+                        if !info.reasons.contains(r) {
+                            return fail(
+                                i,
+                                format!("unknown reason `{r}` for the handoff `{handoff}`"),
+                            );
+                        }
+                        Some(r.clone())
+                    }
+                    (TaskOutcome::Reject, _) => return fail(i, "`reason` is required to reject"),
+                    (_, None | Some(Value::Null)) => None,
+                    (_, Some(_)) => return fail(i, "`reason` goes only with `reject`"),
+                };
+                InputKind::Task {
+                    handoff: handoff.to_owned(),
+                    outcome,
+                    by,
+                    reason,
+                }
+            }
+        };
+        inputs.push(Input {
+            index,
+            at,
+            lead,
+            kind,
+        });
+    }
+    let first = inputs.first().map(|i| i.at);
+    let last = inputs.last().map(|i| i.at);
+    let start = start.or(first).unwrap_or(0);
+    let until = until.or(last).unwrap_or(start);
+    if until < start {
+        return fail(None, "`until` is before `start`");
+    }
+    Ok(Scenario {
+        start,
+        until,
+        inputs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn symbols() -> Symbols {
+        let src = r#"
+timezone "Asia/Ho_Chi_Minh"
+lead { name: text, company_size: number, demo_at: time }
+event form_submitted { form: text }
+team sales { members "a@acme.vn" }
+handoff to_sales {
+  assign team sales by round_robin
+  reasons no_budget "Chưa có ngân sách"
+}
+"#;
+        let program = compiler::ProgramSource {
+            journeys: vec![compiler::SourceText {
+                path: "p.journey".into(),
+                text: src.into(),
+            }],
+            templates: Vec::new(),
+            config: None,
+        };
+        let ws = compiler::check_program(&program);
+        assert!(!ws.has_errors(), "{:?}", ws.diagnostics());
+        ws.symbols().clone()
+    }
+
+    fn err(json: &str) -> String {
+        match parse_scenario(json, &symbols()) {
+            Ok(s) => panic!("accepted: {s:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn accepts_the_documented_shape() {
+        let s = parse_scenario(
+            r#"{"start":"2026-01-05T09:00:00+07:00","inputs":[
+              {"at":"2026-01-05T09:00:00+07:00","lead":"an","create":{"name":"Anh","company_size":120,"tags":["vip"],"stage":"lead","timezone":"Asia/Bangkok","demo_at":"2026-01-06T10:00:00Z"}},
+              {"at":"2026-01-05T09:00:00+07:00","lead":"an","event":"form_submitted","props":{"form":"ebook"}},
+              {"at":"2026-01-07T10:00:00+07:00","lead":"an","task":"to_sales","outcome":"reject","reason":"no_budget"}]}"#,
+            &symbols(),
+        )
+        .expect("valid");
+        assert_eq!(s.start, 1_767_578_400);
+        assert_eq!(s.until, s.inputs[2].at);
+        assert_eq!(s.inputs.len(), 3);
+        assert!(matches!(&s.inputs[0].kind, InputKind::Create(f) if f.len() == 6));
+    }
+
+    #[test]
+    fn names_the_bad_input() {
+        let head = r#"{"at":"2026-01-05T09:00:00+07:00","lead":"an","create":{}}"#;
+        let cases = [
+            (r#"{"inputs":[ {"at":"2026-01-05T09:00:00.5+07:00","lead":"an","create":{}} ]}"#.to_owned(), "input 0: `2026-01-05T09:00:00.5+07:00` has a fraction"),
+            (r#"{"inputs":[ {"at":"2026-01-05T09:00:00","lead":"an","create":{}} ]}"#.to_owned(), "input 0: `2026-01-05T09:00:00` is not an RFC 3339"),
+            (format!(r#"{{"inputs":[{head}, {{"at":"2026-01-05T08:00:00+07:00","lead":"an","update":{{}}}}]}}"#), "input 1: time goes backwards"),
+            (format!(r#"{{"inputs":[{head}, {head}]}}"#), "input 1: the lead `an` is created twice"),
+            (r#"{"inputs":[{"at":"2026-01-05T09:00:00+07:00","lead":"bo","update":{}}]}"#.to_owned(), "input 0: unknown lead `bo`"),
+            (r#"{"inputs":[{"at":"2026-01-05T09:00:00+07:00","lead":"an","create":{"budget":1}}]}"#.to_owned(), "input 0: the lead has no field `budget`"),
+            (r#"{"inputs":[{"at":"2026-01-05T09:00:00+07:00","lead":"an","create":{"company_size":"many"}}]}"#.to_owned(), "input 0: `company_size` must be a number"),
+            (r#"{"inputs":[{"at":"2026-01-05T09:00:00+07:00","lead":"an","create":{"unsubscribed":true}}]}"#.to_owned(), "input 0: `unsubscribed` is read-only"),
+            (r#"{"inputs":[{"at":"2026-01-05T09:00:00+07:00","lead":"an","create":{"timezone":"Mars/Base"}}]}"#.to_owned(), "input 0: `Mars/Base` is not a known IANA time zone"),
+            (format!(r#"{{"inputs":[{head}, {{"at":"2026-01-05T09:00:00+07:00","lead":"an","event":"email_sent","props":{{}}}}]}}"#), "input 1: `email_sent` is raised by the runtime"),
+            (format!(r#"{{"inputs":[{head}, {{"at":"2026-01-05T09:00:00+07:00","lead":"an","event":"form_submitted","props":{{"page":"x"}}}}]}}"#), "input 1: the event `form_submitted` has no property `page`"),
+            (format!(r#"{{"inputs":[{head}, {{"at":"2026-01-05T09:00:00+07:00","lead":"an","task":"to_sales","outcome":"reject"}}]}}"#), "input 1: `reason` is required"),
+            (format!(r#"{{"inputs":[{head}, {{"at":"2026-01-05T09:00:00+07:00","lead":"an","task":"to_sales","outcome":"reject","reason":"rude"}}]}}"#), "input 1: unknown reason `rude`"),
+            ("{not json".to_owned(), "the scenario is not valid JSON"),
+        ];
+        for (json, want) in cases {
+            let got = err(&json);
+            assert!(
+                got.starts_with(want),
+                "{json}\n  got:  {got}\n  want: {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_is_normalised_to_nfc() {
+        let decomposed = "Gia\u{301}m đo\u{302}\u{301}c";
+        let json = format!(
+            r#"{{"inputs":[{{"at":"2026-01-05T09:00:00Z","lead":"an","create":{{"name":"{decomposed}"}}}}]}}"#
+        );
+        let s = parse_scenario(&json, &symbols()).expect("valid");
+        let InputKind::Create(f) = &s.inputs[0].kind else {
+            panic!("create")
+        };
+        assert_eq!(f[0].1, InputValue::Text("Giám đốc".into()));
+    }
+}
