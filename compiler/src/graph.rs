@@ -157,27 +157,7 @@ impl<'f> GraphBuilder<'f> {
         a: &Action,
         event: Option<&str>,
     ) -> Result<ActionIr, crate::ir::LowerError> {
-        Ok(match &a.kind {
-            ActionKind::Set { field, value } => ActionIr::Set {
-                field: field.name.clone(),
-                value: (self.lower)(value, event)?,
-            },
-            ActionKind::Tag(t) => ActionIr::Tag(t.value.clone()),
-            ActionKind::Untag(t) => ActionIr::Untag(t.value.clone()),
-            ActionKind::Send(t) => ActionIr::Send(t.name.clone()),
-            ActionKind::Enroll(j) => ActionIr::Enroll(j.name.clone()),
-            ActionKind::Notify { target, text } => ActionIr::Notify {
-                target: match target {
-                    NotifyTarget::Team(t) => NotifyTo::Team(t.name.clone()),
-                    NotifyTarget::Owner(_) => NotifyTo::Owner,
-                    NotifyTarget::Address(a) => NotifyTo::Address(a.value.clone()),
-                },
-                text: text.value.clone(),
-            },
-            ActionKind::Handoff(h) => ActionIr::Handoff(h.name.clone()),
-            ActionKind::Webhook(w) => ActionIr::Webhook(w.name.clone()),
-            ActionKind::Exit => ActionIr::Exit,
-        })
+        lower_action(a, event, &mut *self.lower)
     }
 
     fn step(
@@ -293,6 +273,35 @@ impl<'f> GraphBuilder<'f> {
         self.splits += 1;
         self.splits - 1
     }
+}
+
+/// Lowers an action; `lower` compiles a `set` value (with the event in scope, if any).
+pub fn lower_action(
+    a: &Action,
+    event: Option<&str>,
+    lower: &mut LowerFn<'_>,
+) -> Result<ActionIr, crate::ir::LowerError> {
+    Ok(match &a.kind {
+        ActionKind::Set { field, value } => ActionIr::Set {
+            field: field.name.clone(),
+            value: lower(value, event)?,
+        },
+        ActionKind::Tag(t) => ActionIr::Tag(t.value.clone()),
+        ActionKind::Untag(t) => ActionIr::Untag(t.value.clone()),
+        ActionKind::Send(t) => ActionIr::Send(t.name.clone()),
+        ActionKind::Enroll(j) => ActionIr::Enroll(j.name.clone()),
+        ActionKind::Notify { target, text } => ActionIr::Notify {
+            target: match target {
+                NotifyTarget::Team(t) => NotifyTo::Team(t.name.clone()),
+                NotifyTarget::Owner(_) => NotifyTo::Owner,
+                NotifyTarget::Address(a) => NotifyTo::Address(a.value.clone()),
+            },
+            text: text.value.clone(),
+        },
+        ActionKind::Handoff(h) => ActionIr::Handoff(h.name.clone()),
+        ActionKind::Webhook(w) => ActionIr::Webhook(w.name.clone()),
+        ActionKind::Exit => ActionIr::Exit,
+    })
 }
 
 /// Numbers a journey's splits in source order (0-based), as the FNV-1a choice needs.
