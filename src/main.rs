@@ -38,6 +38,17 @@ enum Command {
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
     },
+    /// Run a scenario on a virtual clock and print the timeline as JSON Lines (SIMULATION.md). Exit 2 on a bad program or scenario.
+    Simulate {
+        /// The program folder
+        dir: PathBuf,
+        /// The scenario (JSON)
+        #[arg(long)]
+        scenario: PathBuf,
+        /// Which engine evaluates conditions
+        #[arg(long, default_value = "jit", value_parser = ["jit", "interp"])]
+        engine: String,
+    },
     /// Rewrite every .journey file in the canonical layout (comments kept).
     Fmt {
         /// The program folder [default: `journeys` if it exists, else the current folder]
@@ -60,6 +71,11 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { dir, format } => check(&program_dir(dir), format),
         Command::Fmt { dir, check } => fmt(&program_dir(dir), check),
+        Command::Simulate {
+            dir,
+            scenario,
+            engine,
+        } => simulate(&dir, &scenario, &engine),
     }
 }
 
@@ -101,6 +117,78 @@ fn check(dir: &std::path::Path, format: Format) -> ExitCode {
     // The process ends now: skip tearing down megabytes of syntax trees one node at a time.
     std::mem::forget(ws);
     code
+}
+
+fn simulate(dir: &std::path::Path, scenario: &std::path::Path, engine: &str) -> ExitCode {
+    let fail = |msg: String| {
+        eprintln!("error: {msg}");
+        ExitCode::from(2)
+    };
+    let source = match load::load_program(dir) {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string()),
+    };
+    let ws = compiler::check_program(&source);
+    if ws.has_errors() {
+        eprint!("{}", render::human(&ws, dir, false));
+        return fail(format!(
+            "{} does not check; fix the errors above first",
+            dir.display()
+        ));
+    }
+    let lowered = match compiler::program::lower_program(&ws) {
+        Ok(l) => l,
+        Err(e) => return fail(e.message),
+    };
+    let mut templates = rustc_hash::FxHashMap::default();
+    for t in &source.templates {
+        if let (Some(name), Ok(parts)) = (
+            compiler::template_name(&t.path),
+            compiler::templates::split_front_matter(&t.text),
+        ) {
+            templates.insert(
+                name.to_owned(),
+                runtime::engine::TemplateParts {
+                    subject: parts.subject,
+                },
+            );
+        }
+    }
+    let text = match std::fs::read_to_string(scenario) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("{}: {e}", scenario.display())),
+    };
+    let parsed = match runtime::scenario::parse_scenario(&text, ws.symbols()) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("{}: {e}", scenario.display())),
+    };
+    let kind = if engine == "interp" {
+        compiler::engine::EngineKind::Interp
+    } else {
+        compiler::engine::EngineKind::Jit
+    };
+    let mut world = match runtime::engine::Engine::new(&lowered, kind, templates) {
+        Ok(w) => w,
+        Err(e) => return fail(e.0),
+    };
+    world.advance_to(parsed.start);
+    let mut out = String::new();
+    for input in &parsed.inputs {
+        world.input(input);
+        for line in world.take_lines() {
+            out.push_str(&line.to_json());
+            out.push('\n');
+        }
+    }
+    world.advance_to(parsed.until);
+    for line in world.take_lines() {
+        out.push_str(&line.to_json());
+        out.push('\n');
+    }
+    if std::io::stdout().lock().write_all(out.as_bytes()).is_err() {
+        return ExitCode::from(2);
+    }
+    ExitCode::SUCCESS
 }
 
 fn fmt(dir: &std::path::Path, check_only: bool) -> ExitCode {

@@ -4,5 +4,6 @@
 //! ([`scenario`]). The engine that
 //! produces timelines lands with issue 4.
 
+pub mod engine;
 pub mod scenario;
 pub mod timeline;

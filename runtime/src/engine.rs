@@ -1,0 +1,1428 @@
+//! The engine: the processing model of LANGUAGE.md section 11 over a lowered program. Pure: inputs with their instants go in, timeline lines come out.
+//!
+//! Covered so far: lead creation and updates, outside events, scores (the
+//! attribute part recomputed each settle round in dependency order, the event
+//! part with its clamp), edge-triggered rules and `enter when`, journeys
+//! (entry, exit, goal, reentry, every step kind, FNV-1a splits), timers,
+//! the runtime events and their queue, `send` with the sending policy
+//! (unsubscribe, bounce, no email, frequency cap, quiet-hours deferral),
+//! tags, `set`, `notify`, `webhook`, and the cascade limits. Not yet:
+//! handoffs and their tasks and SLAs, schedules, score decay — a program
+//! using them is refused by [`Engine::new`] with a message naming them.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use compiler::engine::{Engine as EvalEngine, EngineKind, Interpreter, JitEngine};
+use compiler::eval::{EvalCtx, EventRecord, History, LeadRecord};
+use compiler::graph::{ActionIr, NodeKind, NotifyTo};
+use compiler::ir::{FuncId, IrExpr, IrKind, SlotKind};
+use compiler::program::LoweredProgram;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::scenario::{Input, InputKind, InputValue};
+use crate::timeline::{Entry, FieldValue, Line};
+
+/// Rounds per settle and handled events per input before `cascade_limit`.
+pub const MAX_ROUNDS: usize = 32;
+pub const MAX_EVENTS: usize = 1000;
+
+/// Why a program cannot be simulated yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported(pub String);
+
+/// A template's parts, for rendering subjects.
+#[derive(Debug, Clone)]
+pub struct TemplateParts {
+    pub subject: String,
+}
+
+/// One journey the lead is in.
+#[derive(Debug, Clone)]
+struct Instance {
+    node: usize,
+    /// Increases with every entry of this lead (a deferred send checks it).
+    entry: u64,
+    wait: Waiting,
+    /// The timer that ends the current wait (stale timers carry an old value).
+    wait_token: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Waiting {
+    Nothing,
+    /// `wait D` / `wait until H:MM`: continue at `next`.
+    Timer,
+    /// `wait for EVENT`: since sequence number `since`.
+    Event {
+        event: String,
+        filter: Option<FuncId>,
+        since: u64,
+        timeout: usize,
+    },
+    Until {
+        cond: FuncId,
+        timeout: usize,
+    },
+}
+
+#[derive(Debug, Clone, Default)]
+struct LeadHistory {
+    events: Vec<EventRecord>,
+    opened: FxHashSet<String>,
+    clicked: FxHashSet<String>,
+}
+
+impl History for LeadHistory {
+    fn events(&self, event: u32, from: i64, to: i64) -> Vec<&EventRecord> {
+        self.events
+            .iter()
+            .filter(|e| e.event == event && e.at > from && e.at <= to)
+            .collect()
+    }
+    fn engaged(&self, template: &str, clicked: bool) -> bool {
+        if clicked {
+            self.clicked.contains(template)
+        } else {
+            self.opened.contains(template)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Lead {
+    id: String,
+    record: LeadRecord,
+    /// Attribute part of each score as last recomputed, event part, and value (by score index).
+    score_a: Vec<f64>,
+    score_e: Vec<f64>,
+    score_value: Vec<f64>,
+    /// Previous value of each rule's `when` and each journey's `enter when` clauses.
+    prev_rules: Vec<Option<bool>>,
+    prev_enter: Vec<Vec<Option<bool>>>,
+    journeys: Vec<Option<Instance>>,
+    last_entry: Vec<Option<i64>>,
+    entries: u64,
+    history: LeadHistory,
+    sent_at: Vec<i64>,
+}
+
+/// A runtime event waiting to be handled.
+#[derive(Debug, Clone)]
+struct Raised {
+    record: EventRecord,
+    name: String,
+    seq: u64,
+    /// True for an outside event: its points were added when it was applied.
+    outside: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKind {
+    Wake {
+        journey: usize,
+        token: u64,
+    },
+    Deferred {
+        template: String,
+        journey: Option<(usize, u64)>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    at: i64,
+    seq: u64,
+    lead: usize,
+    kind: TimerKind,
+}
+
+/// The state of a simulated world.
+pub struct Engine<'p> {
+    p: &'p LoweredProgram,
+    eval: Box<dyn EvalEngine + 'p>,
+    exprs: compiler::ir::CompiledExprs,
+    templates: FxHashMap<String, TemplateParts>,
+    leads: Vec<Lead>,
+    index: FxHashMap<String, usize>,
+    timers: BinaryHeap<Reverse<Timer>>,
+    seq: u64,
+    now: i64,
+    score_order: Vec<usize>,
+    out: Vec<Line>,
+    tz: jiff::tz::TimeZone,
+    /// Funcs that read the clock or history are evaluated fresh; all are cheap enough.
+    _reads_clock: FxHashSet<FuncId>,
+}
+
+fn fnv1a64(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The branch of a `split`: the first whose cumulative percentage exceeds `b`.
+pub fn split_branch(lead: &str, journey: &str, k: usize, percents: &[u64]) -> usize {
+    let b = fnv1a64(&format!("{lead}:{journey}:{k}")) % 100;
+    let mut acc = 0;
+    for (i, p) in percents.iter().enumerate() {
+        acc += p;
+        if acc > b {
+            return i;
+        }
+    }
+    percents.len().saturating_sub(1)
+}
+
+fn reads_scores(e: &IrExpr, out: &mut FxHashSet<usize>) {
+    match &e.kind {
+        IrKind::Score(i) => {
+            out.insert(*i);
+        }
+        IrKind::Not(x)
+        | IrKind::Neg(x)
+        | IrKind::TimeShift(x, _)
+        | IrKind::TextCall(_, x)
+        | IrKind::Length(x)
+        | IrKind::FreeEmail(x)
+        | IrKind::DaysSince(x)
+        | IrKind::HoursSince(x)
+        | IrKind::Matches(x, _) => reads_scores(x, out),
+        IrKind::And(a, b)
+        | IrKind::Or(a, b)
+        | IrKind::Arith(_, a, b)
+        | IrKind::Compare(_, _, a, b)
+        | IrKind::TextTest(_, a, b) => {
+            reads_scores(a, out);
+            reads_scores(b, out);
+        }
+        IrKind::InList { item, .. } | IrKind::InTags { item, .. } => reads_scores(item, out),
+        IrKind::Between(_, a, b, c) => {
+            reads_scores(a, out);
+            reads_scores(b, out);
+            reads_scores(c, out);
+        }
+        IrKind::NumCall(_, args) => args.iter().for_each(|a| reads_scores(a, out)),
+        _ => {}
+    }
+}
+
+impl<'p> Engine<'p> {
+    /// Prepares a world for a lowered program. `templates` maps names to subjects.
+    pub fn new(
+        p: &'p LoweredProgram,
+        kind: EngineKind,
+        templates: FxHashMap<String, TemplateParts>,
+    ) -> Result<Engine<'p>, Unsupported> {
+        let mut missing = Vec::new();
+        if !p.handoffs.is_empty() {
+            missing.push("handoffs");
+        }
+        if !p.schedules.is_empty() {
+            missing.push("schedules");
+        }
+        if p.scores.iter().any(|s| s.decay.is_some()) {
+            missing.push("score decay");
+        }
+        if !missing.is_empty() {
+            return Err(Unsupported(format!(
+                "the simulator does not run {} yet (issue 4 is in progress)",
+                missing.join(", ")
+            )));
+        }
+        let eval: Box<dyn EvalEngine + 'p> = match kind {
+            EngineKind::Interp => Box::new(Interpreter { exprs: &p.exprs }),
+            EngineKind::Jit => Box::new(
+                JitEngine::new(&p.exprs)
+                    .map_err(|e| Unsupported(format!("the JIT failed: {}", e.message)))?,
+            ),
+        };
+        // Score order: dependencies first, ties in program order.
+        let n = p.scores.len();
+        let idx: Vec<usize> = p
+            .scores
+            .iter()
+            .map(|s| p.exprs.score_index(&s.name).unwrap_or(0))
+            .collect();
+        let mut deps: Vec<FxHashSet<usize>> = vec![FxHashSet::default(); n];
+        for (i, s) in p.scores.iter().enumerate() {
+            let mut reads = FxHashSet::default();
+            for (_, f) in &s.if_lines {
+                reads_scores(&p.exprs.funcs[*f].body, &mut reads);
+            }
+            deps[i] = reads
+                .into_iter()
+                .filter_map(|r| idx.iter().position(|x| *x == r))
+                .filter(|d| *d != i)
+                .collect();
+        }
+        let mut done = vec![false; n];
+        let mut order = Vec::with_capacity(n);
+        while order.len() < n {
+            let Some(next) = (0..n).find(|&i| !done[i] && deps[i].iter().all(|d| done[*d])) else {
+                break;
+            };
+            done[next] = true;
+            order.push(next);
+        }
+        let tz = jiff::tz::TimeZone::get(&p.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+        Ok(Engine {
+            p,
+            eval,
+            exprs: p.exprs.clone(),
+            templates,
+            leads: Vec::new(),
+            index: FxHashMap::default(),
+            timers: BinaryHeap::new(),
+            seq: 0,
+            now: 0,
+            score_order: order,
+            out: Vec::new(),
+            tz,
+            _reads_clock: FxHashSet::default(),
+        })
+    }
+
+    /// The lines written so far.
+    pub fn take_lines(&mut self) -> Vec<Line> {
+        std::mem::take(&mut self.out)
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    fn line(&mut self, lead: usize, entry: Entry) {
+        let id = self.leads.get(lead).map(|l| l.id.clone());
+        self.out.push(Line {
+            at: self.now,
+            lead: id,
+            entry,
+        });
+    }
+
+    // ------------------------------------------------------------ evaluation
+
+    fn eval(&mut self, lead: usize, f: FuncId, event: Option<&EventRecord>) -> u64 {
+        let l = &self.leads[lead];
+        let filter = |g: FuncId, c: &mut EvalCtx<'_>| self.eval.call(g, c) != 0;
+        match EvalCtx::new(
+            &self.exprs,
+            &l.record,
+            event,
+            &l.score_value,
+            self.now,
+            &l.history,
+            &filter,
+        ) {
+            Ok(mut ctx) => self.eval.call(f, &mut ctx),
+            Err(_) => 0,
+        }
+    }
+
+    fn holds(&mut self, lead: usize, f: FuncId, event: Option<&EventRecord>) -> bool {
+        self.eval(lead, f, event) != 0
+    }
+
+    fn slot(&self, field: &str) -> Option<usize> {
+        self.exprs.layout.slot(field)
+    }
+
+    fn word_of(&mut self, v: &InputValue) -> u64 {
+        match v {
+            InputValue::Text(s) => u64::from(self.exprs.interner.intern(s)),
+            InputValue::Number(x) => x.to_bits(),
+            InputValue::Bool(b) => u64::from(*b),
+            InputValue::Time(t) => *t as u64,
+            InputValue::Stage(s) => self.exprs.stages.code(s).unwrap_or(0),
+            InputValue::Tags(_) => 0,
+        }
+    }
+
+    fn field_value(&self, lead: usize, slot: usize) -> FieldValue {
+        let w = self.leads[lead].record.words[slot];
+        match self.exprs.layout.slots[slot].1 {
+            SlotKind::Number => FieldValue::Number(f64::from_bits(w)),
+            SlotKind::Bool => FieldValue::Bool(w != 0),
+            SlotKind::Time => FieldValue::Time(w as i64),
+            SlotKind::Stage => FieldValue::Stage(self.exprs.stages.name(w).to_owned()),
+            SlotKind::Text => FieldValue::Text(self.exprs.interner.get(w as u32).to_owned()),
+            SlotKind::Tags => {
+                let mut tags: Vec<String> = self.leads[lead]
+                    .record
+                    .tags
+                    .iter()
+                    .map(|t| self.exprs.interner.get(*t).to_owned())
+                    .collect();
+                tags.sort();
+                FieldValue::Tags(tags)
+            }
+        }
+    }
+
+    fn text_field(&self, lead: usize, field: &str) -> String {
+        match self.slot(field) {
+            Some(s) => self
+                .exprs
+                .interner
+                .get(self.leads[lead].record.words[s] as u32)
+                .to_owned(),
+            None => String::new(),
+        }
+    }
+
+    fn lead_tz(&self, lead: usize) -> jiff::tz::TimeZone {
+        let name = self.text_field(lead, "timezone");
+        if name.is_empty() {
+            return self.tz.clone();
+        }
+        jiff::tz::TimeZone::get(&name).unwrap_or_else(|_| self.tz.clone())
+    }
+
+    // ------------------------------------------------------------ inputs
+
+    /// Runs every timer due at or before `until`, in time order.
+    pub fn advance_to(&mut self, until: i64) {
+        while let Some(Reverse(t)) = self.timers.peek().cloned() {
+            if t.at > until {
+                break;
+            }
+            self.timers.pop();
+            self.now = t.at;
+            self.run_timer(t);
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// Applies one input at its instant (after the timers due by then).
+    pub fn input(&mut self, input: &Input) {
+        self.advance_to(input.at);
+        self.now = input.at;
+        let mut queue: VecDeque<Raised> = VecDeque::new();
+        match &input.kind {
+            InputKind::Create(fields) => {
+                let lead = self.create(&input.lead, fields);
+                let ev = self.raise(lead, "lead_created", Vec::new());
+                queue.push_back(ev);
+                self.process(lead, queue);
+            }
+            InputKind::Update(fields) => {
+                let Some(&lead) = self.index.get(&input.lead) else {
+                    return;
+                };
+                let raised = self.update(lead, fields);
+                queue.extend(raised);
+                self.process(lead, queue);
+            }
+            InputKind::Event { event, props } => {
+                let Some(&lead) = self.index.get(&input.lead) else {
+                    return;
+                };
+                let ev = self.outside_event(lead, event, props);
+                queue.push_back(ev);
+                self.process(lead, queue);
+            }
+            InputKind::Task { handoff, .. } => {
+                let Some(&lead) = self.index.get(&input.lead) else {
+                    return;
+                };
+                self.line(
+                    lead,
+                    Entry::Error {
+                        code: "no_open_task".into(),
+                        message: format!("the lead has no open task of the handoff `{handoff}`"),
+                    },
+                );
+            }
+        }
+    }
+
+    fn create(&mut self, id: &str, fields: &[(String, InputValue)]) -> usize {
+        let mut record = LeadRecord::new(&self.exprs);
+        for (name, lit) in &self.p.defaults {
+            if let Some(slot) = self.exprs.layout.slot(name) {
+                let w = match &lit.kind {
+                    grammar::ast::LiteralKind::Number { value, .. } => value.to_bits(),
+                    grammar::ast::LiteralKind::Text(t) => {
+                        u64::from(self.exprs.interner.intern(&t.value))
+                    }
+                    grammar::ast::LiteralKind::Bool(b) => u64::from(*b),
+                    grammar::ast::LiteralKind::Name(n) => {
+                        self.exprs.stages.code(&n.name).unwrap_or(0)
+                    }
+                    grammar::ast::LiteralKind::List(_) => 0,
+                };
+                record.words[slot] = w; // a default is not "set"
+            }
+        }
+        let id_sym = u64::from(self.exprs.interner.intern(id));
+        let scores = self.exprs.scores.len();
+        let lead = Lead {
+            id: id.to_owned(),
+            record,
+            score_a: vec![0.0; scores],
+            score_e: vec![0.0; scores],
+            score_value: vec![0.0; scores],
+            prev_rules: vec![None; self.p.rules.len()],
+            prev_enter: self
+                .p
+                .journeys
+                .iter()
+                .map(|j| vec![None; j.enter_when.len()])
+                .collect(),
+            journeys: vec![None; self.p.journeys.len()],
+            last_entry: vec![None; self.p.journeys.len()],
+            entries: 0,
+            history: LeadHistory::default(),
+            sent_at: Vec::new(),
+        };
+        self.leads.push(lead);
+        let i = self.leads.len() - 1;
+        self.index.insert(id.to_owned(), i);
+        let second_stage = self.exprs.stages.codes.get(1).copied().unwrap_or(0);
+        for (field, w) in [
+            ("id", id_sym),
+            ("created_at", self.now as u64),
+            ("last_activity_at", self.now as u64),
+            ("stage", second_stage),
+        ] {
+            if let Some(s) = self.slot(field) {
+                self.leads[i].record.set_word(s, w);
+            }
+        }
+        for (name, v) in fields {
+            self.assign_input(i, name, v);
+        }
+        self.line(i, Entry::LeadCreated);
+        i
+    }
+
+    fn assign_input(&mut self, lead: usize, name: &str, v: &InputValue) {
+        if let InputValue::Tags(tags) = v {
+            let syms: FxHashSet<u32> = tags.iter().map(|t| self.exprs.interner.intern(t)).collect();
+            self.leads[lead].record.tags = syms;
+            if let Some(s) = self.slot("tags") {
+                self.leads[lead].record.set_word(s, 0);
+            }
+            return;
+        }
+        let w = self.word_of(v);
+        if let Some(s) = self.slot(name) {
+            self.leads[lead].record.set_word(s, w);
+        }
+    }
+
+    fn update(&mut self, lead: usize, fields: &[(String, InputValue)]) -> Vec<Raised> {
+        let stage_slot = self.slot("stage");
+        let before_stage = stage_slot.map(|s| self.leads[lead].record.words[s]);
+        let mut changed = Vec::new();
+        for (name, v) in fields {
+            let Some(slot) = self.slot(name) else {
+                continue;
+            };
+            let before = self.field_value(lead, slot);
+            let was_set = self.leads[lead].record.is_set(slot);
+            self.assign_input(lead, name, v);
+            let after = self.field_value(lead, slot);
+            if before != after || !was_set {
+                changed.push((name.clone(), after));
+            }
+        }
+        let mut raised = Vec::new();
+        if !changed.is_empty() {
+            self.line(lead, Entry::LeadUpdated { fields: changed });
+            raised.push(self.raise(lead, "lead_updated", Vec::new()));
+        }
+        if let (Some(s), Some(before)) = (stage_slot, before_stage) {
+            let after = self.leads[lead].record.words[s];
+            if after != before {
+                raised.push(self.stage_changed(lead, before, after));
+            }
+        }
+        raised
+    }
+
+    fn event_record(&mut self, name: &str, props: &[(String, InputValue)]) -> EventRecord {
+        let id = self.exprs.layout.event(name).unwrap_or(0);
+        let mut rec = EventRecord::new(&self.exprs, id, self.now);
+        for (k, v) in props {
+            if let Some((i, _)) = self.exprs.layout.event_prop(id, k) {
+                let w = self.word_of(v);
+                rec.set_word(i, w);
+            }
+        }
+        rec
+    }
+
+    fn outside_event(&mut self, lead: usize, name: &str, props: &[(String, InputValue)]) -> Raised {
+        let record = self.event_record(name, props);
+        let shown: Vec<(String, FieldValue)> = props
+            .iter()
+            .map(|(k, v)| {
+                let fv = match v {
+                    InputValue::Text(s) => FieldValue::Text(s.clone()),
+                    InputValue::Number(x) => FieldValue::Number(*x),
+                    InputValue::Bool(b) => FieldValue::Bool(*b),
+                    InputValue::Time(t) => FieldValue::Time(*t),
+                    InputValue::Stage(s) => FieldValue::Stage(s.clone()),
+                    InputValue::Tags(t) => FieldValue::Tags(t.clone()),
+                };
+                (k.clone(), fv)
+            })
+            .collect();
+        self.line(
+            lead,
+            Entry::Event {
+                event: name.to_owned(),
+                props: shown,
+            },
+        );
+        // Flags and engagement.
+        let template = props
+            .iter()
+            .find(|(k, _)| k == "template")
+            .and_then(|(_, v)| match v {
+                InputValue::Text(t) => Some(t.clone()),
+                _ => None,
+            });
+        match name {
+            "unsubscribed" | "resubscribed" => {
+                if let Some(s) = self.slot("unsubscribed") {
+                    self.leads[lead]
+                        .record
+                        .set_word(s, u64::from(name == "unsubscribed"));
+                }
+            }
+            "email_bounced" => {
+                if let Some(s) = self.slot("bounced") {
+                    self.leads[lead].record.set_word(s, 1);
+                }
+            }
+            _ => {}
+        }
+        if let Some(t) = template {
+            match name {
+                "email_opened" => {
+                    self.leads[lead].history.opened.insert(t);
+                }
+                "email_clicked" => {
+                    self.leads[lead].history.opened.insert(t.clone());
+                    self.leads[lead].history.clicked.insert(t);
+                }
+                _ => {}
+            }
+        }
+        if !matches!(name, "email_bounced" | "unsubscribed" | "resubscribed") {
+            if let Some(s) = self.slot("last_activity_at") {
+                let now = self.now as u64;
+                self.leads[lead].record.set_word(s, now);
+            }
+        }
+        self.leads[lead].history.events.push(record.clone());
+        self.add_event_points(lead, name, &record);
+        let seq = self.next_seq();
+        Raised {
+            record,
+            name: name.to_owned(),
+            seq,
+            outside: true,
+        }
+    }
+
+    /// Raises a runtime event: writes nothing (its own line is written by the caller), records it.
+    fn raise(&mut self, lead: usize, name: &str, props: Vec<(String, InputValue)>) -> Raised {
+        let record = self.event_record(name, &props);
+        self.leads[lead].history.events.push(record.clone());
+        let seq = self.next_seq();
+        Raised {
+            record,
+            name: name.to_owned(),
+            seq,
+            outside: false,
+        }
+    }
+
+    fn stage_changed(&mut self, lead: usize, from: u64, to: u64) -> Raised {
+        let (f, t) = (
+            self.exprs.stages.name(from).to_owned(),
+            self.exprs.stages.name(to).to_owned(),
+        );
+        self.line(
+            lead,
+            Entry::StageChanged {
+                from: f.clone(),
+                to: t.clone(),
+            },
+        );
+        self.raise(
+            lead,
+            "stage_changed",
+            vec![
+                ("from".into(), InputValue::Stage(f)),
+                ("to".into(), InputValue::Stage(t)),
+            ],
+        )
+    }
+
+    // ------------------------------------------------------------ scores
+
+    fn set_score_value(&mut self, lead: usize, i: usize, value: f64) {
+        let idx = self.exprs.score_index(&self.p.scores[i].name).unwrap_or(0);
+        if self.leads[lead].score_value[idx] != value {
+            self.leads[lead].score_value[idx] = value;
+            self.line(
+                lead,
+                Entry::ScoreChanged {
+                    score: self.p.scores[i].name.clone(),
+                    value,
+                },
+            );
+        }
+    }
+
+    fn clamp(&self, i: usize, x: f64) -> f64 {
+        let s = &self.p.scores[i];
+        let mut v = x;
+        if let Some(lo) = s.min {
+            v = v.max(lo);
+        }
+        if let Some(hi) = s.max {
+            v = v.min(hi);
+        }
+        v
+    }
+
+    fn attribute_part(&mut self, lead: usize, i: usize) -> f64 {
+        let lines = self.p.scores[i].if_lines.clone();
+        let mut a = 0.0;
+        for (points, f) in lines {
+            if self.holds(lead, f, None) {
+                a += points;
+            }
+        }
+        a
+    }
+
+    fn recompute_scores(&mut self, lead: usize) {
+        for k in 0..self.score_order.len() {
+            let i = self.score_order[k];
+            let a = self.attribute_part(lead, i);
+            let idx = self.exprs.score_index(&self.p.scores[i].name).unwrap_or(0);
+            self.leads[lead].score_a[idx] = a;
+            let e = self.leads[lead].score_e[idx];
+            let v = self.clamp(i, a + e);
+            self.set_score_value(lead, i, v);
+        }
+    }
+
+    fn add_event_points(&mut self, lead: usize, event: &str, record: &EventRecord) {
+        for i in 0..self.p.scores.len() {
+            let lines: Vec<(String, f64, Option<FuncId>)> = self.p.scores[i].on_lines.clone();
+            let mut delta = 0.0;
+            for (ev, points, filter) in lines {
+                if ev != event {
+                    continue;
+                }
+                if filter.is_none_or(|f| self.holds(lead, f, Some(record))) {
+                    delta += points;
+                }
+            }
+            if delta == 0.0 {
+                continue;
+            }
+            let idx = self.exprs.score_index(&self.p.scores[i].name).unwrap_or(0);
+            let e = self.clamp(i, self.leads[lead].score_e[idx] + delta);
+            self.leads[lead].score_e[idx] = e;
+            // The attribute part stays as last recomputed until the next round.
+            let v = self.clamp(i, self.leads[lead].score_a[idx] + e);
+            self.set_score_value(lead, i, v);
+        }
+    }
+
+    // ------------------------------------------------------------ settle
+
+    /// Handles the events of one input in order, settling after each (section 11).
+    fn process(&mut self, lead: usize, mut queue: VecDeque<Raised>) {
+        if !self.settle(lead, &mut queue) {
+            return;
+        }
+        let mut handled = 0;
+        while let Some(ev) = queue.pop_front() {
+            handled += 1;
+            if handled > MAX_EVENTS {
+                self.cascade(lead);
+                return;
+            }
+            if !ev.outside {
+                self.add_event_points(lead, &ev.name, &ev.record);
+            }
+            self.resume_wait_for(lead, &ev, &mut queue);
+            self.enter_on(lead, &ev, &mut queue);
+            if !self.settle(lead, &mut queue) {
+                return;
+            }
+        }
+    }
+
+    fn cascade(&mut self, lead: usize) {
+        self.line(
+            lead,
+            Entry::Error {
+                code: "cascade_limit".into(),
+                message: format!(
+                    "more than {MAX_ROUNDS} settle rounds or {MAX_EVENTS} events for one input; the rest was dropped"
+                ),
+            },
+        );
+    }
+
+    /// Settles the lead; false when the cascade limit was hit (the queue is dropped).
+    fn settle(&mut self, lead: usize, queue: &mut VecDeque<Raised>) -> bool {
+        for _round in 0..MAX_ROUNDS {
+            self.recompute_scores(lead);
+            // One snapshot: evaluate everything first.
+            let rules: Vec<(usize, bool)> = (0..self.p.rules.len())
+                .map(|r| (r, self.holds(lead, self.p.rules[r].when, None)))
+                .collect();
+            let mut ends: Vec<(usize, &'static str)> = Vec::new();
+            for j in 0..self.p.journeys.len() {
+                if self.leads[lead].journeys[j].is_none() {
+                    continue;
+                }
+                let goal = self.p.journeys[j]
+                    .goal
+                    .clone()
+                    .into_iter()
+                    .any(|f| self.holds(lead, f, None));
+                let exit = self.p.journeys[j]
+                    .exit_when
+                    .clone()
+                    .into_iter()
+                    .any(|f| self.holds(lead, f, None));
+                if goal {
+                    ends.push((j, "goal"));
+                } else if exit {
+                    ends.push((j, "exit"));
+                }
+            }
+            let mut resumes: Vec<(usize, bool)> = Vec::new();
+            for j in 0..self.p.journeys.len() {
+                if let Some(Instance {
+                    wait: Waiting::Until { cond, .. },
+                    ..
+                }) = self.leads[lead].journeys[j].clone()
+                {
+                    resumes.push((j, self.holds(lead, cond, None)));
+                }
+            }
+            let mut enters: Vec<usize> = Vec::new();
+            for j in 0..self.p.journeys.len() {
+                let clauses = self.p.journeys[j].enter_when.clone();
+                let mut fire = false;
+                for (c, f) in clauses.into_iter().enumerate() {
+                    let now = self.holds(lead, f, None);
+                    let prev = self.leads[lead].prev_enter[j][c];
+                    self.leads[lead].prev_enter[j][c] = Some(now);
+                    if now && prev != Some(true) {
+                        fire = true;
+                    }
+                }
+                if fire {
+                    enters.push(j);
+                }
+            }
+            let mut fired_rules = Vec::new();
+            for (r, now) in rules {
+                let prev = self.leads[lead].prev_rules[r];
+                self.leads[lead].prev_rules[r] = Some(now);
+                if now && prev != Some(true) {
+                    fired_rules.push(r);
+                }
+            }
+            let mut acted = false;
+            for (j, reason) in ends {
+                acted |= self.leave(lead, j, reason);
+            }
+            for r in fired_rules {
+                acted = true;
+                let name = self.p.rules[r].name.clone();
+                self.line(lead, Entry::RuleFired { rule: name });
+                let then = self.p.rules[r].then.clone();
+                self.actions(lead, &then, None, None, queue);
+            }
+            for (j, holds) in resumes {
+                if holds {
+                    if let Some(inst) = self.leads[lead].journeys[j].clone() {
+                        if let Waiting::Until { .. } = inst.wait {
+                            acted = true;
+                            let next = self.p.journeys[j].graph.nodes[inst.node].next;
+                            self.continue_at(lead, j, next, queue);
+                        }
+                    }
+                }
+            }
+            for j in enters {
+                acted |= self.enter(lead, j, queue);
+            }
+            if !acted {
+                return true;
+            }
+        }
+        self.cascade(lead);
+        queue.clear();
+        false
+    }
+
+    // ------------------------------------------------------------ journeys
+
+    fn enter(&mut self, lead: usize, j: usize, queue: &mut VecDeque<Raised>) -> bool {
+        if self.leads[lead].journeys[j].is_some() {
+            return false;
+        }
+        if let Some(prev) = self.leads[lead].last_entry[j] {
+            match self.p.journeys[j].reenter_after {
+                None => return false,
+                Some(d) if self.now < prev.saturating_add(d) => return false,
+                Some(_) => {}
+            }
+        }
+        let blockers: Vec<FuncId> = self.p.journeys[j]
+            .goal
+            .iter()
+            .chain(self.p.journeys[j].exit_when.iter())
+            .copied()
+            .collect();
+        if blockers.into_iter().any(|f| self.holds(lead, f, None)) {
+            return false;
+        }
+        self.leads[lead].entries += 1;
+        let entry = self.leads[lead].entries;
+        self.leads[lead].last_entry[j] = Some(self.now);
+        self.leads[lead].journeys[j] = Some(Instance {
+            node: 0,
+            entry,
+            wait: Waiting::Nothing,
+            wait_token: 0,
+        });
+        let name = self.p.journeys[j].name.clone();
+        self.line(lead, Entry::JourneyEntered { journey: name });
+        self.continue_at(lead, j, 0, queue);
+        true
+    }
+
+    fn leave(&mut self, lead: usize, j: usize, reason: &str) -> bool {
+        if self.leads[lead].journeys[j].take().is_none() {
+            return false;
+        }
+        let name = self.p.journeys[j].name.clone();
+        self.line(
+            lead,
+            Entry::JourneyExited {
+                journey: name,
+                reason: reason.to_owned(),
+            },
+        );
+        true
+    }
+
+    fn enter_on(&mut self, lead: usize, ev: &Raised, queue: &mut VecDeque<Raised>) {
+        for j in 0..self.p.journeys.len() {
+            let clauses = self.p.journeys[j].enter_on.clone();
+            let fire = clauses.into_iter().any(|(name, f)| {
+                name == ev.name && f.is_none_or(|f| self.holds(lead, f, Some(&ev.record)))
+            });
+            if fire {
+                self.enter(lead, j, queue);
+            }
+        }
+    }
+
+    fn resume_wait_for(&mut self, lead: usize, ev: &Raised, queue: &mut VecDeque<Raised>) {
+        // Oldest wait first: waits began in the order of their sequence numbers.
+        let mut waiting: Vec<(u64, usize, Option<FuncId>)> = Vec::new();
+        for j in 0..self.p.journeys.len() {
+            if let Some(Instance {
+                wait:
+                    Waiting::Event {
+                        event,
+                        filter,
+                        since,
+                        ..
+                    },
+                ..
+            }) = &self.leads[lead].journeys[j]
+            {
+                if *event == ev.name && *since < ev.seq {
+                    waiting.push((*since, j, *filter));
+                }
+            }
+        }
+        waiting.sort();
+        for (_, j, filter) in waiting {
+            if filter.is_none_or(|f| self.holds(lead, f, Some(&ev.record))) {
+                if let Some(inst) = self.leads[lead].journeys[j].clone() {
+                    let next = self.p.journeys[j].graph.nodes[inst.node].next;
+                    let record = ev.record.clone();
+                    self.run_from(lead, j, next, Some(&record), queue);
+                }
+            }
+        }
+    }
+
+    fn continue_at(&mut self, lead: usize, j: usize, node: usize, queue: &mut VecDeque<Raised>) {
+        self.run_from(lead, j, node, None, queue);
+    }
+
+    fn timer(&mut self, lead: usize, at: i64, kind: TimerKind) {
+        let seq = self.next_seq();
+        self.timers.push(Reverse(Timer {
+            at,
+            seq,
+            lead,
+            kind,
+        }));
+    }
+
+    /// Walks the graph from `node` until a wait or the end.
+    fn run_from(
+        &mut self,
+        lead: usize,
+        j: usize,
+        mut node: usize,
+        event: Option<&EventRecord>,
+        queue: &mut VecDeque<Raised>,
+    ) {
+        let journey_name = self.p.journeys[j].name.clone();
+        for _ in 0..100_000 {
+            let Some(inst) = self.leads[lead].journeys[j].clone() else {
+                return;
+            };
+            let n = self.p.journeys[j].graph.nodes[node].clone();
+            let set_wait = |me: &mut Self, wait: Waiting| -> u64 {
+                let token = me.next_seq();
+                if let Some(i) = me.leads[lead].journeys[j].as_mut() {
+                    i.node = node;
+                    i.wait = wait;
+                    i.wait_token = token;
+                }
+                token
+            };
+            match &n.kind {
+                NodeKind::End => {
+                    self.leave(lead, j, "completed");
+                    return;
+                }
+                NodeKind::Action(a) => {
+                    if matches!(a, ActionIr::Exit) {
+                        self.leave(lead, j, "exit");
+                        return;
+                    }
+                    self.actions(
+                        lead,
+                        std::slice::from_ref(a),
+                        event,
+                        Some((j, inst.entry)),
+                        queue,
+                    );
+                    node = n.next;
+                }
+                NodeKind::Wait { secs } => {
+                    if *secs <= 0 {
+                        node = n.next;
+                        continue;
+                    }
+                    let token = set_wait(self, Waiting::Timer);
+                    let at = self.now.saturating_add(*secs);
+                    self.timer(lead, at, TimerKind::Wake { journey: j, token });
+                    return;
+                }
+                NodeKind::WaitClock { days, minute } => {
+                    let at = self.next_clock(lead, *days, *minute);
+                    if at <= self.now {
+                        node = n.next;
+                        continue;
+                    }
+                    let token = set_wait(self, Waiting::Timer);
+                    self.timer(lead, at, TimerKind::Wake { journey: j, token });
+                    return;
+                }
+                NodeKind::WaitFor {
+                    event: ev,
+                    filter,
+                    up_to_secs,
+                    timeout,
+                } => {
+                    let since = self.seq;
+                    let token = set_wait(
+                        self,
+                        Waiting::Event {
+                            event: ev.clone(),
+                            filter: *filter,
+                            since,
+                            timeout: *timeout,
+                        },
+                    );
+                    let at = self.now.saturating_add(*up_to_secs);
+                    self.timer(lead, at, TimerKind::Wake { journey: j, token });
+                    return;
+                }
+                NodeKind::WaitUntil {
+                    cond,
+                    up_to_secs,
+                    timeout,
+                } => {
+                    if self.holds(lead, *cond, None) {
+                        node = n.next;
+                        continue;
+                    }
+                    let token = set_wait(
+                        self,
+                        Waiting::Until {
+                            cond: *cond,
+                            timeout: *timeout,
+                        },
+                    );
+                    let at = self.now.saturating_add(*up_to_secs);
+                    self.timer(lead, at, TimerKind::Wake { journey: j, token });
+                    return;
+                }
+                NodeKind::Branch { arms } => {
+                    let mut target = n.next;
+                    for (f, t) in arms {
+                        if self.holds(lead, *f, event) {
+                            target = *t;
+                            break;
+                        }
+                    }
+                    node = target;
+                }
+                NodeKind::Split { index, arms } => {
+                    let percents: Vec<u64> = arms.iter().map(|a| a.0).collect();
+                    let id = self.leads[lead].id.clone();
+                    let b = split_branch(&id, &journey_name, *index, &percents);
+                    node = arms.get(b).map(|a| a.1).unwrap_or(n.next);
+                }
+            }
+        }
+    }
+
+    /// The earliest instant ≥ now at `minute` on a matching day, in the lead's time zone.
+    fn next_clock(&self, lead: usize, days: u8, minute: u32) -> i64 {
+        let tz = self.lead_tz(lead);
+        let Ok(now) = jiff::Timestamp::from_second(self.now) else {
+            return self.now;
+        };
+        let local = jiff::ZonedDateTime::new(now, tz.clone());
+        let mut date = local.date();
+        for _ in 0..9 {
+            let wd = date.weekday().to_monday_zero_offset() as u8;
+            if days & (1 << wd) != 0 {
+                let t = jiff::civil::Time::new((minute / 60) as i8, (minute % 60) as i8, 0, 0)
+                    .unwrap_or_default();
+                if let Ok(z) = date.to_datetime(t).to_zoned_datetime(tz.clone()) {
+                    let s = z.timestamp().as_second();
+                    if s >= self.now {
+                        return s;
+                    }
+                }
+            }
+            match date.tomorrow() {
+                Ok(d) => date = d,
+                Err(_) => break,
+            }
+        }
+        self.now
+    }
+
+    fn run_timer(&mut self, t: Timer) {
+        let lead = t.lead;
+        let mut queue = VecDeque::new();
+        match t.kind {
+            TimerKind::Wake { journey, token } => {
+                let Some(inst) = self.leads[lead].journeys[journey].clone() else {
+                    return;
+                };
+                if inst.wait_token != token {
+                    return;
+                }
+                let next = match inst.wait {
+                    Waiting::Event { timeout, .. } | Waiting::Until { timeout, .. } => timeout,
+                    _ => self.p.journeys[journey].graph.nodes[inst.node].next,
+                };
+                self.continue_at(lead, journey, next, &mut queue);
+            }
+            TimerKind::Deferred { template, journey } => {
+                self.send(lead, &template, journey, true, &mut queue);
+            }
+        }
+        self.process(lead, queue);
+    }
+
+    // ------------------------------------------------------------ actions
+
+    fn actions(
+        &mut self,
+        lead: usize,
+        actions: &[ActionIr],
+        event: Option<&EventRecord>,
+        journey: Option<(usize, u64)>,
+        queue: &mut VecDeque<Raised>,
+    ) {
+        for a in actions {
+            match a {
+                ActionIr::Set { field, value } => {
+                    let w = self.eval(lead, *value, event);
+                    let Some(slot) = self.slot(field) else {
+                        continue;
+                    };
+                    let before = self.leads[lead].record.words[slot];
+                    self.leads[lead].record.set_word(slot, w);
+                    if field == "stage" && before != w {
+                        let ev = self.stage_changed(lead, before, w);
+                        queue.push_back(ev);
+                    }
+                }
+                ActionIr::Tag(t) | ActionIr::Untag(t) => {
+                    let sym = self.exprs.interner.intern(t);
+                    let add = matches!(a, ActionIr::Tag(_));
+                    let changed = if add {
+                        self.leads[lead].record.tags.insert(sym)
+                    } else {
+                        self.leads[lead].record.tags.remove(&sym)
+                    };
+                    if changed {
+                        let entry = if add {
+                            Entry::TagAdded { tag: t.clone() }
+                        } else {
+                            Entry::TagRemoved { tag: t.clone() }
+                        };
+                        self.line(lead, entry);
+                    }
+                }
+                ActionIr::Send(t) => self.send(lead, t, journey, false, queue),
+                ActionIr::Enroll(j) => {
+                    if let Some(idx) = self.p.journeys.iter().position(|x| x.name == *j) {
+                        self.enter(lead, idx, queue);
+                    }
+                }
+                ActionIr::Notify { target, text } => {
+                    let to: Vec<String> = match target {
+                        NotifyTo::Address(a) => vec![a.clone()],
+                        NotifyTo::Owner => {
+                            let owner = self.text_field(lead, "owner");
+                            if owner.is_empty() {
+                                self.line(
+                                    lead,
+                                    Entry::Error {
+                                        code: "no_owner".into(),
+                                        message: "`notify owner`: the lead has no owner".into(),
+                                    },
+                                );
+                                continue;
+                            }
+                            vec![owner]
+                        }
+                        NotifyTo::Team(team) => match self.p.teams.iter().find(|x| x.name == *team)
+                        {
+                            Some(t) => t
+                                .members
+                                .iter()
+                                .cloned()
+                                .chain(t.manager.iter().cloned())
+                                .collect(),
+                            None => Vec::new(),
+                        },
+                    };
+                    let rendered = self.render(lead, text, journey.map(|(j, _)| j));
+                    self.line(lead, Entry::Notified { to, text: rendered });
+                }
+                ActionIr::Handoff(_) => {}
+                ActionIr::Webhook(w) => {
+                    self.line(lead, Entry::WebhookCalled { webhook: w.clone() })
+                }
+                ActionIr::Exit => {
+                    if let Some((j, _)) = journey {
+                        self.leave(lead, j, "exit");
+                    }
+                }
+            }
+        }
+    }
+
+    fn local_minute(&self, lead: usize) -> u32 {
+        let tz = self.lead_tz(lead);
+        match jiff::Timestamp::from_second(self.now) {
+            Ok(t) => {
+                let z = jiff::ZonedDateTime::new(t, tz);
+                (z.hour() as u32) * 60 + z.minute() as u32
+            }
+            Err(_) => 0,
+        }
+    }
+
+    fn send(
+        &mut self,
+        lead: usize,
+        template: &str,
+        journey: Option<(usize, u64)>,
+        released: bool,
+        queue: &mut VecDeque<Raised>,
+    ) {
+        let journey_name = journey.map(|(j, _)| self.p.journeys[j].name.clone());
+        let suppress = |me: &mut Self, reason: &str| {
+            me.line(
+                lead,
+                Entry::EmailSuppressed {
+                    template: template.to_owned(),
+                    reason: reason.to_owned(),
+                    journey: journey_name.clone(),
+                },
+            );
+        };
+        let flag = |me: &Self, f: &str| {
+            me.slot(f)
+                .is_some_and(|s| me.leads[lead].record.words[s] != 0)
+        };
+        if flag(self, "unsubscribed") {
+            return suppress(self, "unsubscribed");
+        }
+        if flag(self, "bounced") {
+            return suppress(self, "bounced");
+        }
+        if self.text_field(lead, "email").is_empty() {
+            return suppress(self, "no_email");
+        }
+        if released {
+            if let Some((j, entry)) = journey {
+                let still = self.leads[lead].journeys[j]
+                    .as_ref()
+                    .is_some_and(|i| i.entry == entry);
+                if !still {
+                    return suppress(self, "left_journey");
+                }
+            }
+        }
+        if let Some((n, window)) = self.p.sending.cap {
+            let from = self.now.saturating_sub(window);
+            let count = self.leads[lead]
+                .sent_at
+                .iter()
+                .filter(|t| **t > from && **t <= self.now)
+                .count();
+            if count as u64 >= n {
+                return suppress(self, "frequency_cap");
+            }
+        }
+        if let Some((start, end)) = self.p.sending.quiet {
+            let m = self.local_minute(lead);
+            let quiet = if start < end {
+                m >= start && m < end
+            } else {
+                m >= start || m < end
+            };
+            if quiet {
+                let until = self.next_clock(lead, 0x7f, end);
+                self.line(
+                    lead,
+                    Entry::EmailDeferred {
+                        template: template.to_owned(),
+                        until,
+                        journey: journey_name,
+                    },
+                );
+                self.timer(
+                    lead,
+                    until,
+                    TimerKind::Deferred {
+                        template: template.to_owned(),
+                        journey,
+                    },
+                );
+                return;
+            }
+        }
+        let subject = match self.templates.get(template) {
+            Some(t) => {
+                let s = t.subject.clone();
+                self.render(lead, &s, journey.map(|(j, _)| j))
+            }
+            None => String::new(),
+        };
+        self.leads[lead].sent_at.push(self.now);
+        self.line(
+            lead,
+            Entry::EmailSent {
+                template: template.to_owned(),
+                subject,
+                journey: journey_name,
+            },
+        );
+        let ev = self.raise(
+            lead,
+            "email_sent",
+            vec![("template".into(), InputValue::Text(template.to_owned()))],
+        );
+        queue.push_back(ev);
+    }
+
+    // ------------------------------------------------------------ templates
+
+    fn template_value(&self, lead: usize, slot: usize) -> minijinja::Value {
+        match self.field_value(lead, slot) {
+            FieldValue::Text(s) | FieldValue::Stage(s) => minijinja::Value::from(s),
+            FieldValue::Number(x) => {
+                if x.fract() == 0.0 && x.abs() < 9.0e15 {
+                    minijinja::Value::from(x as i64)
+                } else {
+                    minijinja::Value::from(x)
+                }
+            }
+            FieldValue::Bool(b) => minijinja::Value::from(b),
+            FieldValue::Time(t) => {
+                let tz = self.lead_tz(lead);
+                let s = jiff::Timestamp::from_second(t)
+                    .map(|ts| {
+                        jiff::ZonedDateTime::new(ts, tz)
+                            .strftime("%Y-%m-%d %H:%M")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                minijinja::Value::from(s)
+            }
+            FieldValue::Tags(tags) => minijinja::Value::from(tags),
+        }
+    }
+
+    /// Renders a plain-text template (a subject, a `notify` text): CR and LF removed.
+    fn render(&self, lead: usize, source: &str, journey: Option<usize>) -> String {
+        let mut fields = std::collections::BTreeMap::new();
+        for (slot, (name, _)) in self.exprs.layout.slots.iter().enumerate() {
+            fields.insert(name.clone(), self.template_value(lead, slot));
+        }
+        let mut scores = std::collections::BTreeMap::new();
+        for (i, name) in self.exprs.scores.iter().enumerate() {
+            let v = self.leads[lead].score_value[i];
+            let value = if v.fract() == 0.0 {
+                minijinja::Value::from(v as i64)
+            } else {
+                minijinja::Value::from(v)
+            };
+            scores.insert(name.clone(), value);
+        }
+        fields.insert("score".into(), minijinja::Value::from(scores));
+        let env = minijinja::Environment::new();
+        let ctx = minijinja::context! {
+            lead => fields,
+            journey => journey.map(|j| self.p.journeys[j].name.clone()).unwrap_or_default(),
+            unsubscribe_url => format!("https://tandem.invalid/u/{}", self.leads[lead].id),
+        };
+        let out = env
+            .render_str(source, ctx)
+            .unwrap_or_else(|_| source.to_owned());
+        out.replace(['\r', '\n'], "")
+    }
+}
