@@ -2,12 +2,12 @@
 //!
 //! Covered so far: lead creation and updates, outside events, scores (the
 //! attribute part recomputed each settle round in dependency order, the event
-//! part with its clamp), edge-triggered rules and `enter when`, journeys
+//! part with its clamp and decay), edge-triggered rules and `enter when`, journeys
 //! (entry, exit, goal, reentry, every step kind, FNV-1a splits), timers,
 //! the runtime events and their queue, `send` with the sending policy
 //! (unsubscribe, bounce, no email, frequency cap, quiet-hours deferral),
 //! tags, `set`, `notify`, `webhook`, and the cascade limits. Not yet:
-//! handoffs and their tasks and SLAs, schedules, score decay — a program
+//! handoffs and their tasks and SLAs, schedules — a program
 //! using them is refused by [`Engine::new`] with a message naming them.
 
 use std::cmp::Reverse;
@@ -119,6 +119,10 @@ struct Raised {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum TimerKind {
+    /// A score's decay step (scores by program index).
+    Decay {
+        score: usize,
+    },
     Wake {
         journey: usize,
         token: u64,
@@ -223,9 +227,6 @@ impl<'p> Engine<'p> {
         }
         if !p.schedules.is_empty() {
             missing.push("schedules");
-        }
-        if p.scores.iter().any(|s| s.decay.is_some()) {
-            missing.push("score decay");
         }
         if !missing.is_empty() {
             return Err(Unsupported(format!(
@@ -387,15 +388,116 @@ impl<'p> Engine<'p> {
 
     /// Runs every timer due at or before `until`, in time order.
     pub fn advance_to(&mut self, until: i64) {
-        while let Some(Reverse(t)) = self.timers.peek().cloned() {
-            if t.at > until {
+        while let Some(Reverse(first)) = self.timers.peek().cloned() {
+            if first.at > until {
                 break;
             }
-            self.timers.pop();
-            self.now = t.at;
-            self.run_timer(t);
+            // Every timer due at this instant, in creation order; a lead's decay
+            // steps run first, together, as one input.
+            let at = first.at;
+            let mut due = Vec::new();
+            while let Some(Reverse(t)) = self.timers.peek() {
+                if t.at != at {
+                    break;
+                }
+                if let Some(Reverse(t)) = self.timers.pop() {
+                    due.push(t);
+                }
+            }
+            self.now = at;
+            let mut decayed: FxHashSet<usize> = FxHashSet::default();
+            for t in due.clone() {
+                if matches!(t.kind, TimerKind::Decay { .. }) {
+                    continue;
+                }
+                if decayed.insert(t.lead) {
+                    let steps: Vec<usize> = due
+                        .iter()
+                        .filter(|d| d.lead == t.lead)
+                        .filter_map(|d| match d.kind {
+                            TimerKind::Decay { score } => Some(score),
+                            _ => None,
+                        })
+                        .collect();
+                    if !steps.is_empty() {
+                        self.decay(t.lead, &steps);
+                    }
+                }
+                self.run_timer(t);
+            }
+            // Leads with only decay steps at this instant.
+            let mut rest: Vec<usize> = due
+                .iter()
+                .filter(|d| matches!(d.kind, TimerKind::Decay { .. }) && !decayed.contains(&d.lead))
+                .map(|d| d.lead)
+                .collect();
+            rest.dedup();
+            for lead in rest {
+                if !decayed.insert(lead) {
+                    continue;
+                }
+                let steps: Vec<usize> = due
+                    .iter()
+                    .filter(|d| d.lead == lead)
+                    .filter_map(|d| match d.kind {
+                        TimerKind::Decay { score } => Some(score),
+                        _ => None,
+                    })
+                    .collect();
+                self.decay(lead, &steps);
+            }
         }
         self.now = self.now.max(until);
+    }
+
+    /// One decay input: each due score's event part shrinks (program order), then settle.
+    fn decay(&mut self, lead: usize, scores: &[usize]) {
+        let mut order = scores.to_vec();
+        order.sort_unstable();
+        order.dedup();
+        for i in order {
+            let Some((pct, _)) = self.p.scores[i].decay else {
+                continue;
+            };
+            let idx = self.exprs.score_index(&self.p.scores[i].name).unwrap_or(0);
+            let mut e = self.leads[lead].score_e[idx] * (100.0 - pct as f64) / 100.0;
+            if e.abs() < 0.5 {
+                e = 0.0;
+            }
+            self.leads[lead].score_e[idx] = e;
+            let v = self.clamp(i, self.leads[lead].score_a[idx] + e);
+            self.set_score_value(lead, i, v);
+            self.schedule_decay(lead, i);
+        }
+        self.process(lead, VecDeque::new());
+    }
+
+    /// Schedules score `i`'s next decay step, unless its event part is 0.
+    fn schedule_decay(&mut self, lead: usize, i: usize) {
+        let Some((_, period)) = self.p.scores[i].decay else {
+            return;
+        };
+        if period <= 0 {
+            return;
+        }
+        let idx = self.exprs.score_index(&self.p.scores[i].name).unwrap_or(0);
+        if self.leads[lead].score_e[idx] == 0.0 {
+            return;
+        }
+        let already = self
+            .timers
+            .iter()
+            .any(|Reverse(t)| t.lead == lead && t.kind == TimerKind::Decay { score: i });
+        if already {
+            return;
+        }
+        let created = self
+            .slot("created_at")
+            .map(|s| self.leads[lead].record.words[s] as i64)
+            .unwrap_or(0);
+        let k = (self.now - created).div_euclid(period) + 1;
+        let at = created.saturating_add(k.saturating_mul(period));
+        self.timer(lead, at, TimerKind::Decay { score: i });
     }
 
     /// Applies one input at its instant (after the timers due by then).
@@ -740,6 +842,7 @@ impl<'p> Engine<'p> {
             // The attribute part stays as last recomputed until the next round.
             let v = self.clamp(i, self.leads[lead].score_a[idx] + e);
             self.set_score_value(lead, i, v);
+            self.schedule_decay(lead, i);
         }
     }
 
@@ -1158,6 +1261,7 @@ impl<'p> Engine<'p> {
             TimerKind::Deferred { template, journey } => {
                 self.send(lead, &template, journey, true, &mut queue);
             }
+            TimerKind::Decay { score } => self.decay(lead, &[score]),
         }
         self.process(lead, queue);
     }
