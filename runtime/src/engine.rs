@@ -6,8 +6,9 @@
 //! (entry, exit, goal, reentry, every step kind, FNV-1a splits), timers,
 //! the runtime events and their queue, `send` with the sending policy
 //! (unsubscribe, bounce, no email, frequency cap, quiet-hours deferral),
-//! tags, `set`, `notify`, `webhook`, and the cascade limits. Not yet:
-//! handoffs and their tasks and SLAs, schedules — a program
+//! tags, `set`, `notify`, `webhook`, handoffs (assignment, tasks, outcomes,
+//! `on` blocks, SLA escalation and reassignment in business time), and the
+//! cascade limits. Not yet: schedules — a program
 //! using them is refused by [`Engine::new`] with a message naming them.
 
 use std::cmp::Reverse;
@@ -99,6 +100,10 @@ struct Lead {
     score_value: Vec<f64>,
     /// Previous value of each rule's `when` and each journey's `enter when` clauses.
     prev_rules: Vec<Option<bool>>,
+    prev_handoffs: Vec<Option<bool>>,
+    /// Open task (index into `Engine::tasks`) per handoff, and tasks created per handoff.
+    open_task: Vec<Option<usize>>,
+    task_counts: Vec<u32>,
     prev_enter: Vec<Vec<Option<bool>>>,
     journeys: Vec<Option<Instance>>,
     last_entry: Vec<Option<i64>>,
@@ -117,8 +122,26 @@ struct Raised {
     outside: bool,
 }
 
+/// A Sales task of a handoff.
+#[derive(Debug, Clone)]
+struct Task {
+    id: String,
+    lead: usize,
+    handoff: usize,
+    team: String,
+    assignee: String,
+    accepted: bool,
+    closed: bool,
+    fired: Vec<bool>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum TimerKind {
+    /// SLA clause `clause` of task `task`.
+    Sla {
+        task: usize,
+        clause: usize,
+    },
     /// A score's decay step (scores by program index).
     Decay {
         score: usize,
@@ -155,6 +178,10 @@ pub struct Engine<'p> {
     score_order: Vec<usize>,
     out: Vec<Line>,
     tz: jiff::tz::TimeZone,
+    tasks: Vec<Task>,
+    /// Round-robin position per team.
+    rr: FxHashMap<String, usize>,
+    calendars: FxHashMap<String, crate::calendar::Calendar>,
     /// Funcs that read the clock or history are evaluated fresh; all are cheap enough.
     _reads_clock: FxHashSet<FuncId>,
 }
@@ -222,9 +249,6 @@ impl<'p> Engine<'p> {
         templates: FxHashMap<String, TemplateParts>,
     ) -> Result<Engine<'p>, Unsupported> {
         let mut missing = Vec::new();
-        if !p.handoffs.is_empty() {
-            missing.push("handoffs");
-        }
         if !p.schedules.is_empty() {
             missing.push("schedules");
         }
@@ -282,7 +306,14 @@ impl<'p> Engine<'p> {
             now: 0,
             score_order: order,
             out: Vec::new(),
+            calendars: p
+                .teams
+                .iter()
+                .map(|t| (t.name.clone(), crate::calendar::Calendar::new(t, &tz)))
+                .collect(),
             tz,
+            tasks: Vec::new(),
+            rr: FxHashMap::default(),
             _reads_clock: FxHashSet::default(),
         })
     }
@@ -528,17 +559,27 @@ impl<'p> Engine<'p> {
                 queue.push_back(ev);
                 self.process(lead, queue);
             }
-            InputKind::Task { handoff, .. } => {
-                let Some(&lead) = self.index.get(&input.lead) else {
+            InputKind::Task {
+                handoff,
+                outcome,
+                by,
+                reason,
+            } => {
+                let Some(&lead) = self.index.get(&input.lead) else { return };
+                let h = self.p.handoffs.iter().position(|x| x.name == *handoff);
+                let task = h.and_then(|h| self.leads[lead].open_task[h]);
+                let (Some(h), Some(t)) = (h, task) else {
+                    self.line(
+                        lead,
+                        Entry::Error {
+                            code: "no_open_task".into(),
+                            message: format!("the lead has no open task of the handoff `{handoff}`"),
+                        },
+                    );
                     return;
                 };
-                self.line(
-                    lead,
-                    Entry::Error {
-                        code: "no_open_task".into(),
-                        message: format!("the lead has no open task of the handoff `{handoff}`"),
-                    },
-                );
+                self.outcome(lead, h, t, *outcome, by.clone(), reason.clone(), &mut queue);
+                self.process(lead, queue);
             }
         }
     }
@@ -570,6 +611,9 @@ impl<'p> Engine<'p> {
             score_e: vec![0.0; scores],
             score_value: vec![0.0; scores],
             prev_rules: vec![None; self.p.rules.len()],
+            prev_handoffs: vec![None; self.p.handoffs.len()],
+            open_task: vec![None; self.p.handoffs.len()],
+            task_counts: vec![0; self.p.handoffs.len()],
             prev_enter: self
                 .p
                 .journeys
@@ -938,6 +982,16 @@ impl<'p> Engine<'p> {
                     enters.push(j);
                 }
             }
+            let mut fired_handoffs = Vec::new();
+            for h in 0..self.p.handoffs.len() {
+                let Some(when) = self.p.handoffs[h].when else { continue };
+                let now = self.holds(lead, when, None);
+                let prev = self.leads[lead].prev_handoffs[h];
+                self.leads[lead].prev_handoffs[h] = Some(now);
+                if now && prev != Some(true) {
+                    fired_handoffs.push(h);
+                }
+            }
             let mut fired_rules = Vec::new();
             for (r, now) in rules {
                 let prev = self.leads[lead].prev_rules[r];
@@ -956,6 +1010,9 @@ impl<'p> Engine<'p> {
                 self.line(lead, Entry::RuleFired { rule: name });
                 let then = self.p.rules[r].then.clone();
                 self.actions(lead, &then, None, None, queue);
+            }
+            for h in fired_handoffs {
+                acted |= self.start_handoff(lead, h, queue);
             }
             for (j, holds) in resumes {
                 if holds {
@@ -1262,6 +1319,7 @@ impl<'p> Engine<'p> {
                 self.send(lead, &template, journey, true, &mut queue);
             }
             TimerKind::Decay { score } => self.decay(lead, &[score]),
+            TimerKind::Sla { task, clause } => self.sla(task, clause, &mut queue),
         }
         self.process(lead, queue);
     }
@@ -1344,7 +1402,11 @@ impl<'p> Engine<'p> {
                     let rendered = self.render(lead, text, journey.map(|(j, _)| j));
                     self.line(lead, Entry::Notified { to, text: rendered });
                 }
-                ActionIr::Handoff(_) => {}
+                ActionIr::Handoff(name) => {
+                    if let Some(h) = self.p.handoffs.iter().position(|x| x.name == *name) {
+                        self.start_handoff(lead, h, queue);
+                    }
+                }
                 ActionIr::Webhook(w) => {
                     self.line(lead, Entry::WebhookCalled { webhook: w.clone() })
                 }
@@ -1471,6 +1533,197 @@ impl<'p> Engine<'p> {
             vec![("template".into(), InputValue::Text(template.to_owned()))],
         );
         queue.push_back(ev);
+    }
+
+    // ------------------------------------------------------------ handoffs
+
+    /// Starts a handoff: a task unless one is open; returns whether one was created.
+    fn start_handoff(&mut self, lead: usize, h: usize, queue: &mut VecDeque<Raised>) -> bool {
+        if self.leads[lead].open_task[h].is_some() {
+            return false;
+        }
+        let hd = self.p.handoffs[h].clone();
+        let Some(team) = self.p.teams.iter().find(|t| t.name == hd.team).cloned() else {
+            return false;
+        };
+        let owner = self.text_field(lead, "owner");
+        let assignee = if hd.owner_first && !owner.is_empty() {
+            owner
+        } else {
+            match hd.strategy {
+                grammar::ast::AssignStrategy::RoundRobin => {
+                    let pos = self.rr.entry(team.name.clone()).or_insert(0);
+                    let a = team.members.get(*pos % team.members.len().max(1)).cloned().unwrap_or_default();
+                    *pos += 1;
+                    a
+                }
+                grammar::ast::AssignStrategy::LeastOpen => {
+                    let open = |m: &str| self.tasks.iter().filter(|t| !t.closed && t.assignee == m).count();
+                    team.members
+                        .iter()
+                        .min_by_key(|m| open(m))
+                        .cloned()
+                        .unwrap_or_default()
+                }
+            }
+        };
+        self.leads[lead].task_counts[h] += 1;
+        let id = format!("{}:{}:{}", self.leads[lead].id, hd.name, self.leads[lead].task_counts[h]);
+        let created = self.now;
+        self.tasks.push(Task {
+            id: id.clone(),
+            lead,
+            handoff: h,
+            team: team.name.clone(),
+            assignee: assignee.clone(),
+            accepted: false,
+            closed: false,
+            fired: vec![false; hd.slas.len()],
+        });
+        let t = self.tasks.len() - 1;
+        self.leads[lead].open_task[h] = Some(t);
+        if let Some(s) = self.slot("owner") {
+            let w = u64::from(self.exprs.interner.intern(&assignee));
+            self.leads[lead].record.set_word(s, w);
+        }
+        self.line(
+            lead,
+            Entry::TaskCreated {
+                handoff: hd.name.clone(),
+                task: id,
+                team: team.name.clone(),
+                assignee: assignee.clone(),
+            },
+        );
+        let ev = self.raise(
+            lead,
+            "task_created",
+            vec![
+                ("handoff".into(), InputValue::Text(hd.name.clone())),
+                ("assignee".into(), InputValue::Text(assignee.clone())),
+            ],
+        );
+        let title = self.task_title(lead, h);
+        self.line(lead, Entry::Notified { to: vec![assignee], text: title });
+        queue.push_back(ev);
+        for (clause, sla) in hd.slas.iter().enumerate() {
+            let deadline = match sla.within {
+                compiler::program::SlaWindow::Seconds(s) => created.saturating_add(s),
+                compiler::program::SlaWindow::BusinessHours(hrs) => match self.calendars.get(&team.name) {
+                    Some(c) => c.add_open_time(created, (hrs * 3600.0).round() as i64),
+                    None => created,
+                },
+                compiler::program::SlaWindow::BusinessDays(n) => match self.calendars.get(&team.name) {
+                    Some(c) => c.add_open_days(created, n),
+                    None => created,
+                },
+            };
+            self.timer(lead, deadline, TimerKind::Sla { task: t, clause });
+        }
+        true
+    }
+
+    fn task_title(&self, lead: usize, h: usize) -> String {
+        let title = self.p.handoffs[h].task.clone().unwrap_or_else(|| self.p.handoffs[h].name.clone());
+        self.render(lead, &title, None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn outcome(
+        &mut self,
+        lead: usize,
+        h: usize,
+        t: usize,
+        outcome: crate::scenario::TaskOutcome,
+        by: Option<String>,
+        reason: Option<String>,
+        queue: &mut VecDeque<Raised>,
+    ) {
+        use crate::scenario::TaskOutcome;
+        let by = by.unwrap_or_else(|| self.tasks[t].assignee.clone());
+        let (handoff, task) = (self.p.handoffs[h].name.clone(), self.tasks[t].id.clone());
+        let mut props = vec![
+            ("handoff".to_owned(), InputValue::Text(handoff.clone())),
+            ("by".to_owned(), InputValue::Text(by.clone())),
+        ];
+        let (event, actions) = match outcome {
+            TaskOutcome::Accept => {
+                self.tasks[t].accepted = true;
+                self.line(lead, Entry::TaskAccepted { handoff, task, by });
+                ("task_accepted", self.p.handoffs[h].on_accept.clone())
+            }
+            TaskOutcome::Complete => {
+                self.tasks[t].accepted = true;
+                self.tasks[t].closed = true;
+                self.leads[lead].open_task[h] = None;
+                self.line(lead, Entry::TaskCompleted { handoff, task, by });
+                ("task_completed", self.p.handoffs[h].on_complete.clone())
+            }
+            TaskOutcome::Reject => {
+                let reason = reason.unwrap_or_default();
+                self.tasks[t].closed = true;
+                self.leads[lead].open_task[h] = None;
+                props.push(("reason".to_owned(), InputValue::Text(reason.clone())));
+                self.line(lead, Entry::TaskRejected { handoff, task, by, reason });
+                ("task_rejected", self.p.handoffs[h].on_reject.clone())
+            }
+        };
+        let ev = self.raise(lead, event, props);
+        let record = ev.record.clone();
+        queue.push_back(ev);
+        self.actions(lead, &actions, Some(&record), None, queue);
+    }
+
+    fn sla(&mut self, t: usize, clause: usize, queue: &mut VecDeque<Raised>) {
+        let Some(task) = self.tasks.get(t).cloned() else { return };
+        let Some(sla) = self.p.handoffs[task.handoff].slas.get(clause).cloned() else { return };
+        if task.closed || task.fired.get(clause).copied().unwrap_or(true) {
+            return;
+        }
+        if sla.kind == grammar::ast::SlaKind::Accept && task.accepted {
+            return;
+        }
+        self.tasks[t].fired[clause] = true;
+        let lead = task.lead;
+        let handoff = self.p.handoffs[task.handoff].name.clone();
+        let title = self.task_title(lead, task.handoff);
+        let Some(team) = self.p.teams.iter().find(|x| x.name == task.team).cloned() else { return };
+        match sla.action {
+            grammar::ast::SlaAction::Escalate => {
+                let manager = team.manager.clone().unwrap_or_default();
+                self.line(
+                    lead,
+                    Entry::TaskEscalated {
+                        handoff,
+                        task: task.id.clone(),
+                        to: manager.clone(),
+                    },
+                );
+                self.line(lead, Entry::Notified { to: vec![manager], text: title });
+            }
+            grammar::ast::SlaAction::Reassign => {
+                let next = match team.members.iter().position(|m| *m == task.assignee) {
+                    Some(i) => team.members[(i + 1) % team.members.len()].clone(),
+                    None => team.members.first().cloned().unwrap_or_default(),
+                };
+                self.tasks[t].assignee = next.clone();
+                if let Some(s) = self.slot("owner") {
+                    let w = u64::from(self.exprs.interner.intern(&next));
+                    self.leads[lead].record.set_word(s, w);
+                }
+                self.line(
+                    lead,
+                    Entry::TaskReassigned {
+                        handoff,
+                        task: task.id.clone(),
+                        from: task.assignee.clone(),
+                        to: next.clone(),
+                    },
+                );
+                self.line(lead, Entry::Notified { to: vec![next], text: title });
+            }
+        }
+        let _ = queue;
     }
 
     // ------------------------------------------------------------ templates

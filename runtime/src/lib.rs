@@ -4,6 +4,7 @@
 //! ([`scenario`]). The engine that
 //! produces timelines lands with issue 4.
 
+pub mod calendar;
 pub mod engine;
 pub mod scenario;
 pub mod timeline;

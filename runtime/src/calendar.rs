@@ -1,0 +1,217 @@
+//! Team business calendars: open hours per day (weekly hours, closed days, make-up days) in the team's time zone, and SLA deadlines counted in open time.
+
+use compiler::program::{Day, TeamIr};
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+
+/// How far ahead a deadline is searched before giving up (a team closed for ten years).
+const HORIZON_DAYS: usize = 3_660;
+
+/// A team's calendar.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    pub tz: TimeZone,
+    hours: Vec<(u8, u32, u32)>,
+    closed: Vec<(Day, Day)>,
+    open: Vec<(Day, Option<(u32, u32)>)>,
+}
+
+fn day_of(d: Date) -> Day {
+    (i32::from(d.year()), d.month() as u32, d.day() as u32)
+}
+
+impl Calendar {
+    pub fn new(team: &TeamIr, program_tz: &TimeZone) -> Calendar {
+        let tz = team
+            .timezone
+            .as_deref()
+            .and_then(|n| TimeZone::get(n).ok())
+            .unwrap_or_else(|| program_tz.clone());
+        Calendar {
+            tz,
+            hours: team.hours.clone(),
+            closed: team.closed.clone(),
+            open: team.open.clone(),
+        }
+    }
+
+    /// The open intervals of a local day, in minutes, merged and sorted.
+    pub fn day_minutes(&self, d: Date) -> Vec<(u32, u32)> {
+        let key = day_of(d);
+        let weekday_bits = |wd: u8| -> Vec<(u32, u32)> {
+            self.hours
+                .iter()
+                .filter(|(mask, _, _)| mask & (1 << wd) != 0)
+                .map(|(_, a, b)| (*a, *b))
+                .collect()
+        };
+        let mut spans = if let Some((_, range)) = self.open.iter().find(|(day, _)| *day == key) {
+            match range {
+                Some(r) => vec![*r],
+                None => weekday_bits(0),
+            }
+        } else if self.closed.iter().any(|(a, b)| *a <= key && key <= *b) {
+            Vec::new()
+        } else {
+            weekday_bits(d.weekday().to_monday_zero_offset() as u8)
+        };
+        spans.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::new();
+        for (a, b) in spans {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        merged
+    }
+
+    fn instant(&self, d: Date, minute: u32) -> i64 {
+        let (h, m) = ((minute / 60).min(23) as i8, (minute % 60) as i8);
+        // 24:00 (a closing time at midnight) is the next day's 00:00.
+        let (d, h, m) = if minute >= 24 * 60 {
+            (d.tomorrow().unwrap_or(d), 0, 0)
+        } else {
+            (d, h, m)
+        };
+        let t = Time::new(h, m, 0, 0).unwrap_or_default();
+        d.to_datetime(t)
+            .to_zoned_datetime(self.tz.clone())
+            .map(|z| z.timestamp().as_second())
+            .unwrap_or(0)
+    }
+
+    fn local_date(&self, at: i64) -> Option<Date> {
+        let ts = jiff::Timestamp::from_second(at).ok()?;
+        Some(jiff::ZonedDateTime::new(ts, self.tz.clone()).date())
+    }
+
+    /// The open intervals of a local day as instants.
+    fn day_instants(&self, d: Date) -> Vec<(i64, i64)> {
+        self.day_minutes(d)
+            .into_iter()
+            .map(|(a, b)| (self.instant(d, a), self.instant(d, b)))
+            .collect()
+    }
+
+    /// The first instant at which `secs` of open time have passed since `start`.
+    pub fn add_open_time(&self, start: i64, secs: i64) -> i64 {
+        let Some(mut d) = self.local_date(start) else { return start };
+        let mut remaining = secs;
+        for _ in 0..HORIZON_DAYS {
+            for (a, b) in self.day_instants(d) {
+                if start >= b {
+                    continue;
+                }
+                let from = start.max(a);
+                let available = b - from;
+                if remaining <= available {
+                    return from + remaining;
+                }
+                remaining -= available;
+            }
+            match d.tomorrow() {
+                Ok(n) => d = n,
+                Err(_) => break,
+            }
+        }
+        i64::MAX / 2
+    }
+
+    /// `N business days` from `start`: the same local time on the Nth following open day
+    /// (from the next opening when `start` is outside open hours), or that day's closing if earlier.
+    pub fn add_open_days(&self, start: i64, n: u32) -> i64 {
+        let Some(start_day) = self.local_date(start) else { return start };
+        // Where the count starts: `start` itself when open, else the next opening.
+        let inside = self.day_instants(start_day).iter().any(|(a, b)| *a <= start && start < *b);
+        let (mut d, reference) = if inside {
+            (start_day, start)
+        } else {
+            let opening = self.add_open_time(start, 0);
+            match self.local_date(opening) {
+                Some(day) => (day, opening),
+                None => return start,
+            }
+        };
+        let Ok(ts) = jiff::Timestamp::from_second(reference) else { return start };
+        let local = jiff::ZonedDateTime::new(ts, self.tz.clone());
+        let minute = local.hour() as u32 * 60 + local.minute() as u32;
+        let mut found = 0;
+        for _ in 0..HORIZON_DAYS {
+            match d.tomorrow() {
+                Ok(next) => d = next,
+                Err(_) => break,
+            }
+            let spans = self.day_minutes(d);
+            if spans.is_empty() {
+                continue;
+            }
+            found += 1;
+            if found == n {
+                let closing = spans.last().map(|s| s.1).unwrap_or(minute);
+                return self.instant(d, minute.min(closing));
+            }
+        }
+        i64::MAX / 2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn team(hours: Vec<(u8, u32, u32)>, closed: Vec<(Day, Day)>, open: Vec<(Day, Option<(u32, u32)>)>) -> Calendar {
+        let t = TeamIr {
+            name: "t".into(),
+            span: grammar::Span::default(),
+            members: vec![],
+            manager: None,
+            hours,
+            timezone: None,
+            closed,
+            open,
+        };
+        Calendar::new(&t, &TimeZone::get("Asia/Ho_Chi_Minh").expect("tz"))
+    }
+
+    fn at(s: &str) -> i64 {
+        crate::scenario::parse_instant(s).expect("instant")
+    }
+
+    const WEEKDAYS: u8 = 0b001_1111;
+
+    #[test]
+    fn four_business_hours_from_friday_afternoon_end_monday_late_morning() {
+        let c = team(vec![(WEEKDAYS, 8 * 60 + 30, 17 * 60 + 30)], vec![], vec![]);
+        // Friday 2026-01-09 16:30 → Monday 2026-01-12 11:30 (spec 7.3).
+        let d = c.add_open_time(at("2026-01-09T16:30:00+07:00"), 4 * 3600);
+        assert_eq!(d, at("2026-01-12T11:30:00+07:00"));
+        // Exactly to closing time.
+        assert_eq!(c.add_open_time(at("2026-01-09T13:30:00+07:00"), 4 * 3600), at("2026-01-09T17:30:00+07:00"));
+        // Before opening counts from the opening.
+        assert_eq!(c.add_open_time(at("2026-01-12T06:00:00+07:00"), 3600), at("2026-01-12T09:30:00+07:00"));
+    }
+
+    #[test]
+    fn tet_closed_days_and_make_up_day() {
+        let c = team(
+            vec![(WEEKDAYS, 8 * 60 + 30, 17 * 60 + 30)],
+            vec![((2027, 2, 5), (2027, 2, 11))],
+            vec![((2027, 2, 13), None)],
+        );
+        // Thursday 2027-02-04 17:00 + 1 h: 30 min on Thursday, closed Fri 5 – Thu 11,
+        // Friday 12 opens 8:30 → 9:00.
+        assert_eq!(c.add_open_time(at("2027-02-04T17:00:00+07:00"), 3600), at("2027-02-12T09:00:00+07:00"));
+        // Saturday 13 is a make-up day with Monday's hours.
+        assert_eq!(c.day_minutes(Date::new(2027, 2, 13).expect("date")), vec![(510, 1050)]);
+    }
+
+    #[test]
+    fn business_days() {
+        let c = team(vec![(WEEKDAYS, 8 * 60 + 30, 17 * 60 + 30)], vec![], vec![]);
+        // Wednesday 10:00 + 5 business days → next Wednesday 10:00.
+        assert_eq!(c.add_open_days(at("2026-01-07T10:00:00+07:00"), 5), at("2026-01-14T10:00:00+07:00"));
+        // Created Saturday: counted from Monday's opening 8:30 → 5 open days later, 8:30.
+        assert_eq!(c.add_open_days(at("2026-01-10T12:00:00+07:00"), 5), at("2026-01-19T08:30:00+07:00"));
+    }
+}
