@@ -171,7 +171,7 @@ fn simulate(dir: &std::path::Path, scenario: &std::path::Path, engine: &str) -> 
         Ok(w) => w,
         Err(e) => return fail(e.0),
     };
-    world.advance_to(parsed.start);
+    world.start(parsed.start);
     let mut out = String::new();
     for input in &parsed.inputs {
         world.input(input);

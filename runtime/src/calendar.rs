@@ -96,7 +96,9 @@ impl Calendar {
 
     /// The first instant at which `secs` of open time have passed since `start`.
     pub fn add_open_time(&self, start: i64, secs: i64) -> i64 {
-        let Some(mut d) = self.local_date(start) else { return start };
+        let Some(mut d) = self.local_date(start) else {
+            return start;
+        };
         let mut remaining = secs;
         for _ in 0..HORIZON_DAYS {
             for (a, b) in self.day_instants(d) {
@@ -121,9 +123,14 @@ impl Calendar {
     /// `N business days` from `start`: the same local time on the Nth following open day
     /// (from the next opening when `start` is outside open hours), or that day's closing if earlier.
     pub fn add_open_days(&self, start: i64, n: u32) -> i64 {
-        let Some(start_day) = self.local_date(start) else { return start };
+        let Some(start_day) = self.local_date(start) else {
+            return start;
+        };
         // Where the count starts: `start` itself when open, else the next opening.
-        let inside = self.day_instants(start_day).iter().any(|(a, b)| *a <= start && start < *b);
+        let inside = self
+            .day_instants(start_day)
+            .iter()
+            .any(|(a, b)| *a <= start && start < *b);
         let (mut d, reference) = if inside {
             (start_day, start)
         } else {
@@ -133,7 +140,9 @@ impl Calendar {
                 None => return start,
             }
         };
-        let Ok(ts) = jiff::Timestamp::from_second(reference) else { return start };
+        let Ok(ts) = jiff::Timestamp::from_second(reference) else {
+            return start;
+        };
         let local = jiff::ZonedDateTime::new(ts, self.tz.clone());
         let minute = local.hour() as u32 * 60 + local.minute() as u32;
         let mut found = 0;
@@ -160,7 +169,11 @@ impl Calendar {
 mod tests {
     use super::*;
 
-    fn team(hours: Vec<(u8, u32, u32)>, closed: Vec<(Day, Day)>, open: Vec<(Day, Option<(u32, u32)>)>) -> Calendar {
+    fn team(
+        hours: Vec<(u8, u32, u32)>,
+        closed: Vec<(Day, Day)>,
+        open: Vec<(Day, Option<(u32, u32)>)>,
+    ) -> Calendar {
         let t = TeamIr {
             name: "t".into(),
             span: grammar::Span::default(),
@@ -187,9 +200,15 @@ mod tests {
         let d = c.add_open_time(at("2026-01-09T16:30:00+07:00"), 4 * 3600);
         assert_eq!(d, at("2026-01-12T11:30:00+07:00"));
         // Exactly to closing time.
-        assert_eq!(c.add_open_time(at("2026-01-09T13:30:00+07:00"), 4 * 3600), at("2026-01-09T17:30:00+07:00"));
+        assert_eq!(
+            c.add_open_time(at("2026-01-09T13:30:00+07:00"), 4 * 3600),
+            at("2026-01-09T17:30:00+07:00")
+        );
         // Before opening counts from the opening.
-        assert_eq!(c.add_open_time(at("2026-01-12T06:00:00+07:00"), 3600), at("2026-01-12T09:30:00+07:00"));
+        assert_eq!(
+            c.add_open_time(at("2026-01-12T06:00:00+07:00"), 3600),
+            at("2026-01-12T09:30:00+07:00")
+        );
     }
 
     #[test]
@@ -201,17 +220,29 @@ mod tests {
         );
         // Thursday 2027-02-04 17:00 + 1 h: 30 min on Thursday, closed Fri 5 – Thu 11,
         // Friday 12 opens 8:30 → 9:00.
-        assert_eq!(c.add_open_time(at("2027-02-04T17:00:00+07:00"), 3600), at("2027-02-12T09:00:00+07:00"));
+        assert_eq!(
+            c.add_open_time(at("2027-02-04T17:00:00+07:00"), 3600),
+            at("2027-02-12T09:00:00+07:00")
+        );
         // Saturday 13 is a make-up day with Monday's hours.
-        assert_eq!(c.day_minutes(Date::new(2027, 2, 13).expect("date")), vec![(510, 1050)]);
+        assert_eq!(
+            c.day_minutes(Date::new(2027, 2, 13).expect("date")),
+            vec![(510, 1050)]
+        );
     }
 
     #[test]
     fn business_days() {
         let c = team(vec![(WEEKDAYS, 8 * 60 + 30, 17 * 60 + 30)], vec![], vec![]);
         // Wednesday 10:00 + 5 business days → next Wednesday 10:00.
-        assert_eq!(c.add_open_days(at("2026-01-07T10:00:00+07:00"), 5), at("2026-01-14T10:00:00+07:00"));
+        assert_eq!(
+            c.add_open_days(at("2026-01-07T10:00:00+07:00"), 5),
+            at("2026-01-14T10:00:00+07:00")
+        );
         // Created Saturday: counted from Monday's opening 8:30 → 5 open days later, 8:30.
-        assert_eq!(c.add_open_days(at("2026-01-10T12:00:00+07:00"), 5), at("2026-01-19T08:30:00+07:00"));
+        assert_eq!(
+            c.add_open_days(at("2026-01-10T12:00:00+07:00"), 5),
+            at("2026-01-19T08:30:00+07:00")
+        );
     }
 }

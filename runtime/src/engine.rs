@@ -8,8 +8,8 @@
 //! (unsubscribe, bounce, no email, frequency cap, quiet-hours deferral),
 //! tags, `set`, `notify`, `webhook`, handoffs (assignment, tasks, outcomes,
 //! `on` blocks, SLA escalation and reassignment in business time), and the
-//! cascade limits. Not yet: schedules — a program
-//! using them is refused by [`Engine::new`] with a message naming them.
+//! cascade limits, schedules (five-field cron in the program's or the
+//! schedule's time zone, `for leads where`, `report to`).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -28,7 +28,7 @@ use crate::timeline::{Entry, FieldValue, Line};
 pub const MAX_ROUNDS: usize = 32;
 pub const MAX_EVENTS: usize = 1000;
 
-/// Why a program cannot be simulated yet.
+/// Why a program cannot be simulated (the JIT could not compile it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unsupported(pub String);
 
@@ -137,6 +137,10 @@ struct Task {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum TimerKind {
+    /// A schedule's run (not tied to a lead).
+    Schedule {
+        schedule: usize,
+    },
     /// SLA clause `clause` of task `task`.
     Sla {
         task: usize,
@@ -248,16 +252,6 @@ impl<'p> Engine<'p> {
         kind: EngineKind,
         templates: FxHashMap<String, TemplateParts>,
     ) -> Result<Engine<'p>, Unsupported> {
-        let mut missing = Vec::new();
-        if !p.schedules.is_empty() {
-            missing.push("schedules");
-        }
-        if !missing.is_empty() {
-            return Err(Unsupported(format!(
-                "the simulator does not run {} yet (issue 4 is in progress)",
-                missing.join(", ")
-            )));
-        }
         let eval: Box<dyn EvalEngine + 'p> = match kind {
             EngineKind::Interp => Box::new(Interpreter { exprs: &p.exprs }),
             EngineKind::Jit => Box::new(
@@ -565,7 +559,9 @@ impl<'p> Engine<'p> {
                 by,
                 reason,
             } => {
-                let Some(&lead) = self.index.get(&input.lead) else { return };
+                let Some(&lead) = self.index.get(&input.lead) else {
+                    return;
+                };
                 let h = self.p.handoffs.iter().position(|x| x.name == *handoff);
                 let task = h.and_then(|h| self.leads[lead].open_task[h]);
                 let (Some(h), Some(t)) = (h, task) else {
@@ -573,7 +569,9 @@ impl<'p> Engine<'p> {
                         lead,
                         Entry::Error {
                             code: "no_open_task".into(),
-                            message: format!("the lead has no open task of the handoff `{handoff}`"),
+                            message: format!(
+                                "the lead has no open task of the handoff `{handoff}`"
+                            ),
                         },
                     );
                     return;
@@ -984,7 +982,9 @@ impl<'p> Engine<'p> {
             }
             let mut fired_handoffs = Vec::new();
             for h in 0..self.p.handoffs.len() {
-                let Some(when) = self.p.handoffs[h].when else { continue };
+                let Some(when) = self.p.handoffs[h].when else {
+                    continue;
+                };
                 let now = self.holds(lead, when, None);
                 let prev = self.leads[lead].prev_handoffs[h];
                 self.leads[lead].prev_handoffs[h] = Some(now);
@@ -1298,7 +1298,70 @@ impl<'p> Engine<'p> {
         self.now
     }
 
+    /// Starts the clock: the schedules' first runs are created now, in program order.
+    pub fn start(&mut self, at: i64) {
+        self.now = at;
+        for i in 0..self.p.schedules.len() {
+            if let Some(next) = self.next_run(i, at) {
+                self.timer(usize::MAX, next, TimerKind::Schedule { schedule: i });
+            }
+        }
+    }
+
+    /// The first instant after `after` that schedule `i`'s cron matches, in its time zone.
+    fn next_run(&self, i: usize, after: i64) -> Option<i64> {
+        let sch = &self.p.schedules[i];
+        let cron = compiler::cron5::parse(&sch.cron).ok()?;
+        let tz_name = sch
+            .timezone
+            .clone()
+            .unwrap_or_else(|| self.p.timezone.clone());
+        let tz: chrono_tz::Tz = tz_name.parse().ok()?;
+        let base = chrono::DateTime::from_timestamp(after, 0)?.with_timezone(&tz);
+        let next = |s: &cron::Schedule| s.after(&base).next().map(|d| d.timestamp());
+        if cron.day_fields_or {
+            let a = cron.by_day_of_month.as_ref().and_then(next);
+            let b = cron.by_day_of_week.as_ref().and_then(next);
+            match (a, b) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            }
+        } else {
+            next(&cron.schedule)
+        }
+    }
+
+    fn run_schedule(&mut self, i: usize) {
+        if let Some(next) = self.next_run(i, self.now) {
+            self.timer(usize::MAX, next, TimerKind::Schedule { schedule: i });
+        }
+        let items = self.p.schedules[i].items.clone();
+        for item in items {
+            match item {
+                compiler::program::ScheduleItemIr::ForLeads { filter, actions } => {
+                    // The set of leads is taken first, then each is its own input.
+                    let matching: Vec<usize> = (0..self.leads.len())
+                        .filter(|&l| self.holds(l, filter, None))
+                        .collect();
+                    for lead in matching {
+                        let mut queue = VecDeque::new();
+                        self.actions(lead, &actions, None, None, &mut queue);
+                        self.process(lead, queue);
+                    }
+                }
+                compiler::program::ScheduleItemIr::Report(to) => {
+                    let schedule = self.p.schedules[i].name.clone();
+                    self.line(usize::MAX, Entry::ReportSent { schedule, to });
+                }
+            }
+        }
+    }
+
     fn run_timer(&mut self, t: Timer) {
+        if let TimerKind::Schedule { schedule } = t.kind {
+            self.run_schedule(schedule);
+            return;
+        }
         let lead = t.lead;
         let mut queue = VecDeque::new();
         match t.kind {
@@ -1320,6 +1383,7 @@ impl<'p> Engine<'p> {
             }
             TimerKind::Decay { score } => self.decay(lead, &[score]),
             TimerKind::Sla { task, clause } => self.sla(task, clause, &mut queue),
+            TimerKind::Schedule { .. } => {}
         }
         self.process(lead, queue);
     }
@@ -1553,12 +1617,21 @@ impl<'p> Engine<'p> {
             match hd.strategy {
                 grammar::ast::AssignStrategy::RoundRobin => {
                     let pos = self.rr.entry(team.name.clone()).or_insert(0);
-                    let a = team.members.get(*pos % team.members.len().max(1)).cloned().unwrap_or_default();
+                    let a = team
+                        .members
+                        .get(*pos % team.members.len().max(1))
+                        .cloned()
+                        .unwrap_or_default();
                     *pos += 1;
                     a
                 }
                 grammar::ast::AssignStrategy::LeastOpen => {
-                    let open = |m: &str| self.tasks.iter().filter(|t| !t.closed && t.assignee == m).count();
+                    let open = |m: &str| {
+                        self.tasks
+                            .iter()
+                            .filter(|t| !t.closed && t.assignee == m)
+                            .count()
+                    };
                     team.members
                         .iter()
                         .min_by_key(|m| open(m))
@@ -1568,7 +1641,10 @@ impl<'p> Engine<'p> {
             }
         };
         self.leads[lead].task_counts[h] += 1;
-        let id = format!("{}:{}:{}", self.leads[lead].id, hd.name, self.leads[lead].task_counts[h]);
+        let id = format!(
+            "{}:{}:{}",
+            self.leads[lead].id, hd.name, self.leads[lead].task_counts[h]
+        );
         let created = self.now;
         self.tasks.push(Task {
             id: id.clone(),
@@ -1604,19 +1680,29 @@ impl<'p> Engine<'p> {
             ],
         );
         let title = self.task_title(lead, h);
-        self.line(lead, Entry::Notified { to: vec![assignee], text: title });
+        self.line(
+            lead,
+            Entry::Notified {
+                to: vec![assignee],
+                text: title,
+            },
+        );
         queue.push_back(ev);
         for (clause, sla) in hd.slas.iter().enumerate() {
             let deadline = match sla.within {
                 compiler::program::SlaWindow::Seconds(s) => created.saturating_add(s),
-                compiler::program::SlaWindow::BusinessHours(hrs) => match self.calendars.get(&team.name) {
-                    Some(c) => c.add_open_time(created, (hrs * 3600.0).round() as i64),
-                    None => created,
-                },
-                compiler::program::SlaWindow::BusinessDays(n) => match self.calendars.get(&team.name) {
-                    Some(c) => c.add_open_days(created, n),
-                    None => created,
-                },
+                compiler::program::SlaWindow::BusinessHours(hrs) => {
+                    match self.calendars.get(&team.name) {
+                        Some(c) => c.add_open_time(created, (hrs * 3600.0).round() as i64),
+                        None => created,
+                    }
+                }
+                compiler::program::SlaWindow::BusinessDays(n) => {
+                    match self.calendars.get(&team.name) {
+                        Some(c) => c.add_open_days(created, n),
+                        None => created,
+                    }
+                }
             };
             self.timer(lead, deadline, TimerKind::Sla { task: t, clause });
         }
@@ -1624,7 +1710,10 @@ impl<'p> Engine<'p> {
     }
 
     fn task_title(&self, lead: usize, h: usize) -> String {
-        let title = self.p.handoffs[h].task.clone().unwrap_or_else(|| self.p.handoffs[h].name.clone());
+        let title = self.p.handoffs[h]
+            .task
+            .clone()
+            .unwrap_or_else(|| self.p.handoffs[h].name.clone());
         self.render(lead, &title, None)
     }
 
@@ -1664,7 +1753,15 @@ impl<'p> Engine<'p> {
                 self.tasks[t].closed = true;
                 self.leads[lead].open_task[h] = None;
                 props.push(("reason".to_owned(), InputValue::Text(reason.clone())));
-                self.line(lead, Entry::TaskRejected { handoff, task, by, reason });
+                self.line(
+                    lead,
+                    Entry::TaskRejected {
+                        handoff,
+                        task,
+                        by,
+                        reason,
+                    },
+                );
                 ("task_rejected", self.p.handoffs[h].on_reject.clone())
             }
         };
@@ -1675,8 +1772,12 @@ impl<'p> Engine<'p> {
     }
 
     fn sla(&mut self, t: usize, clause: usize, queue: &mut VecDeque<Raised>) {
-        let Some(task) = self.tasks.get(t).cloned() else { return };
-        let Some(sla) = self.p.handoffs[task.handoff].slas.get(clause).cloned() else { return };
+        let Some(task) = self.tasks.get(t).cloned() else {
+            return;
+        };
+        let Some(sla) = self.p.handoffs[task.handoff].slas.get(clause).cloned() else {
+            return;
+        };
         if task.closed || task.fired.get(clause).copied().unwrap_or(true) {
             return;
         }
@@ -1687,7 +1788,9 @@ impl<'p> Engine<'p> {
         let lead = task.lead;
         let handoff = self.p.handoffs[task.handoff].name.clone();
         let title = self.task_title(lead, task.handoff);
-        let Some(team) = self.p.teams.iter().find(|x| x.name == task.team).cloned() else { return };
+        let Some(team) = self.p.teams.iter().find(|x| x.name == task.team).cloned() else {
+            return;
+        };
         match sla.action {
             grammar::ast::SlaAction::Escalate => {
                 let manager = team.manager.clone().unwrap_or_default();
@@ -1699,7 +1802,13 @@ impl<'p> Engine<'p> {
                         to: manager.clone(),
                     },
                 );
-                self.line(lead, Entry::Notified { to: vec![manager], text: title });
+                self.line(
+                    lead,
+                    Entry::Notified {
+                        to: vec![manager],
+                        text: title,
+                    },
+                );
             }
             grammar::ast::SlaAction::Reassign => {
                 let next = match team.members.iter().position(|m| *m == task.assignee) {
@@ -1720,7 +1829,13 @@ impl<'p> Engine<'p> {
                         to: next.clone(),
                     },
                 );
-                self.line(lead, Entry::Notified { to: vec![next], text: title });
+                self.line(
+                    lead,
+                    Entry::Notified {
+                        to: vec![next],
+                        text: title,
+                    },
+                );
             }
         }
         let _ = queue;
