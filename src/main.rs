@@ -49,6 +49,13 @@ enum Command {
         #[arg(long, default_value = "jit", value_parser = ["jit", "interp"])]
         engine: String,
     },
+    /// Run every `test` block of a program; prints a line per test and `N passed, N failed`. Exit 1 if any fails.
+    Test {
+        /// The program folder [default: `journeys` if it exists, else the current folder]
+        dir: Option<PathBuf>,
+        #[arg(long, default_value = "jit", value_parser = ["jit", "interp"])]
+        engine: String,
+    },
     /// Rewrite every .journey file in the canonical layout (comments kept).
     Fmt {
         /// The program folder [default: `journeys` if it exists, else the current folder]
@@ -71,6 +78,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { dir, format } => check(&program_dir(dir), format),
         Command::Fmt { dir, check } => fmt(&program_dir(dir), check),
+        Command::Test { dir, engine } => test(&program_dir(dir), &engine),
         Command::Simulate {
             dir,
             scenario,
@@ -119,27 +127,30 @@ fn check(dir: &std::path::Path, format: Format) -> ExitCode {
     code
 }
 
-fn simulate(dir: &std::path::Path, scenario: &std::path::Path, engine: &str) -> ExitCode {
-    let fail = |msg: String| {
-        eprintln!("error: {msg}");
-        ExitCode::from(2)
-    };
-    let source = match load::load_program(dir) {
-        Ok(s) => s,
-        Err(e) => return fail(e.to_string()),
-    };
+/// A checked, lowered program with its template subjects, or the exit code to stop with.
+struct Ready {
+    source: compiler::ProgramSource,
+    ws: compiler::Workspace,
+    lowered: compiler::program::LoweredProgram,
+    templates: rustc_hash::FxHashMap<String, runtime::engine::TemplateParts>,
+}
+
+fn fail(msg: String) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+fn prepare(dir: &std::path::Path) -> Result<Ready, ExitCode> {
+    let source = load::load_program(dir).map_err(|e| fail(e.to_string()))?;
     let ws = compiler::check_program(&source);
     if ws.has_errors() {
         eprint!("{}", render::human(&ws, dir, false));
-        return fail(format!(
+        return Err(fail(format!(
             "{} does not check; fix the errors above first",
             dir.display()
-        ));
+        )));
     }
-    let lowered = match compiler::program::lower_program(&ws) {
-        Ok(l) => l,
-        Err(e) => return fail(e.message),
-    };
+    let lowered = compiler::program::lower_program(&ws).map_err(|e| fail(e.message))?;
     let mut templates = rustc_hash::FxHashMap::default();
     for t in &source.templates {
         if let (Some(name), Ok(parts)) = (
@@ -154,20 +165,40 @@ fn simulate(dir: &std::path::Path, scenario: &std::path::Path, engine: &str) -> 
             );
         }
     }
+    Ok(Ready {
+        source,
+        ws,
+        lowered,
+        templates,
+    })
+}
+
+fn engine_kind(engine: &str) -> compiler::engine::EngineKind {
+    if engine == "interp" {
+        compiler::engine::EngineKind::Interp
+    } else {
+        compiler::engine::EngineKind::Jit
+    }
+}
+
+fn simulate(dir: &std::path::Path, scenario: &std::path::Path, engine: &str) -> ExitCode {
+    let ready = match prepare(dir) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let text = match std::fs::read_to_string(scenario) {
         Ok(t) => t,
         Err(e) => return fail(format!("{}: {e}", scenario.display())),
     };
-    let parsed = match runtime::scenario::parse_scenario(&text, ws.symbols()) {
+    let parsed = match runtime::scenario::parse_scenario(&text, ready.ws.symbols()) {
         Ok(s) => s,
         Err(e) => return fail(format!("{}: {e}", scenario.display())),
     };
-    let kind = if engine == "interp" {
-        compiler::engine::EngineKind::Interp
-    } else {
-        compiler::engine::EngineKind::Jit
-    };
-    let mut world = match runtime::engine::Engine::new(&lowered, kind, templates) {
+    let mut world = match runtime::engine::Engine::new(
+        &ready.lowered,
+        engine_kind(engine),
+        ready.templates.clone(),
+    ) {
         Ok(w) => w,
         Err(e) => return fail(e.0),
     };
@@ -188,7 +219,53 @@ fn simulate(dir: &std::path::Path, scenario: &std::path::Path, engine: &str) -> 
     if std::io::stdout().lock().write_all(out.as_bytes()).is_err() {
         return ExitCode::from(2);
     }
+    let _ = &ready.source;
     ExitCode::SUCCESS
+}
+
+fn test(dir: &std::path::Path, engine: &str) -> ExitCode {
+    let ready = match prepare(dir) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let (mut passed, mut failed) = (0, 0);
+    let mut out = String::new();
+    for (_, file) in ready.ws.program_files() {
+        for decl in &file.decls {
+            let grammar::ast::DeclKind::Test(t) = &decl.kind else {
+                continue;
+            };
+            let r = runtime::testing::run_test(
+                &ready.lowered,
+                ready.ws.symbols(),
+                t,
+                engine_kind(engine),
+                &ready.templates,
+            );
+            match r.failure {
+                None => {
+                    passed += 1;
+                    out.push_str(&format!("ok      {}\n", r.name));
+                }
+                Some((msg, lines)) => {
+                    failed += 1;
+                    out.push_str(&format!("FAILED  {}: {msg}\n", r.name));
+                    for l in lines {
+                        out.push_str(&format!("          {}\n", l.to_json()));
+                    }
+                }
+            }
+        }
+    }
+    out.push_str(&format!("{passed} passed, {failed} failed\n"));
+    if std::io::stdout().lock().write_all(out.as_bytes()).is_err() {
+        return ExitCode::from(2);
+    }
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn fmt(dir: &std::path::Path, check_only: bool) -> ExitCode {

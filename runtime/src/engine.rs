@@ -312,6 +312,37 @@ impl<'p> Engine<'p> {
         })
     }
 
+    /// The current instant.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// The index of a lead by id.
+    pub fn lead(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    /// Whether the lead is in the journey now.
+    pub fn in_journey(&self, lead: usize, journey: &str) -> bool {
+        self.p
+            .journeys
+            .iter()
+            .position(|j| j.name == journey)
+            .is_some_and(|j| self.leads[lead].journeys[j].is_some())
+    }
+
+    /// The assignee of the lead's open task of a handoff.
+    pub fn open_task_assignee(&self, lead: usize, handoff: &str) -> Option<String> {
+        let h = self.p.handoffs.iter().position(|x| x.name == handoff)?;
+        let t = self.leads[lead].open_task[h]?;
+        Some(self.tasks[t].assignee.clone())
+    }
+
+    /// Evaluates a compiled condition for a lead now.
+    pub fn condition(&mut self, lead: usize, f: FuncId) -> bool {
+        self.holds(lead, f, None)
+    }
+
     /// The lines written so far.
     pub fn take_lines(&mut self) -> Vec<Line> {
         std::mem::take(&mut self.out)

@@ -7,4 +7,5 @@
 pub mod calendar;
 pub mod engine;
 pub mod scenario;
+pub mod testing;
 pub mod timeline;
