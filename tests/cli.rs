@@ -206,3 +206,78 @@ fn fmt_leaves_a_file_with_syntax_errors_alone() {
         src
     );
 }
+
+#[test]
+fn conformance_scenarios_give_the_expected_timelines_with_both_engines() {
+    let dir = root().join("tests/conformance/spec_program");
+    let program = root().join("tests/fixtures/valid/spec_examples");
+    let mut cases = 0;
+    for entry in std::fs::read_dir(&dir)
+        .expect("conformance folder")
+        .flatten()
+    {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let expected =
+            std::fs::read_to_string(path.with_extension("jsonl")).expect("expected timeline");
+        for engine in ["jit", "interp"] {
+            let out = tandem()
+                .arg("simulate")
+                .arg(&program)
+                .arg("--scenario")
+                .arg(&path)
+                .args(["--engine", engine])
+                .output()
+                .expect("runs");
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                expected,
+                "{} with {engine}",
+                path.display()
+            );
+        }
+        cases += 1;
+    }
+    assert!(cases >= 3);
+}
+
+#[test]
+fn tandem_test_runs_the_example_programs_tests() {
+    let out = tandem()
+        .arg("test")
+        .arg(root().join("journeys"))
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.ends_with("6 passed, 0 failed\n"), "{text}");
+}
+
+#[test]
+fn a_bad_scenario_names_the_input_and_exits_two() {
+    let dir = temp_program(
+        "scenario",
+        &[(
+            "s.json",
+            r#"{"inputs":[{"at":"2026-01-05T09:00:00+07:00","lead":"an","update":{}}]}"#,
+        )],
+    );
+    let out = tandem()
+        .arg("simulate")
+        .arg(root().join("journeys"))
+        .arg("--scenario")
+        .arg(dir.join("s.json"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("input 0: unknown lead `an`"));
+}
