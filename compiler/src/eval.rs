@@ -110,6 +110,23 @@ pub struct EvalCtx<'a> {
     pub scratch: Vec<String>,
     /// Evaluates a `count` filter (set by the engine running this context).
     pub filter: &'a dyn Fn(FuncId, &mut EvalCtx<'_>) -> bool,
+    /// Optional memo of text-function results (see [`EvalCtx::with_memo`]).
+    pub memo: Option<&'a std::cell::RefCell<TextMemo>>,
+}
+
+/// Results of text functions on interned texts, kept across evaluations (the texts never change).
+#[derive(Debug, Default)]
+pub struct TextMemo {
+    results: rustc_hash::FxHashMap<(u8, u32), Memoized>,
+    /// The same for texts made during an evaluation (`unaccent(lower(x))`), by content.
+    made: rustc_hash::FxHashMap<(u8, Box<str>), Memoized>,
+}
+
+#[derive(Debug, Clone)]
+enum Memoized {
+    Symbol(u64),
+    Text(Box<str>),
+    Flag(bool),
 }
 
 /// Why a context could not be built: the record does not match the program's layout.
@@ -171,7 +188,15 @@ impl<'a> EvalCtx<'a> {
             history,
             scratch: Vec::new(),
             filter,
+            memo: None,
         })
+    }
+
+    /// Remembers text-function results on interned texts in `memo` (shared across evaluations
+    /// of one program; the interner only grows, so a symbol's text never changes).
+    pub fn with_memo(mut self, memo: &'a std::cell::RefCell<TextMemo>) -> EvalCtx<'a> {
+        self.memo = Some(memo);
+        self
     }
 
     /// The same lead and clock with another event in scope (for `count` filters).
@@ -190,6 +215,7 @@ impl<'a> EvalCtx<'a> {
             history: self.history,
             scratch: Vec::new(),
             filter: self.filter,
+            memo: self.memo,
         }
     }
 
@@ -237,15 +263,51 @@ pub fn text_eq(ctx: &EvalCtx<'_>, a: TextHandle, b: TextHandle) -> bool {
 }
 
 pub fn text_fn(ctx: &mut EvalCtx<'_>, f: TextFn, h: TextHandle) -> TextHandle {
-    let s = ctx.text(h);
+    let code = text_fn_code(f) as u8;
+    let scratch = h & SCRATCH_BIT != 0;
+    if let Some(m) = ctx.memo {
+        let found = {
+            let memo = m.borrow();
+            if scratch {
+                memo.made
+                    .get(&(code, Box::<str>::from(ctx.text(h))))
+                    .cloned()
+            } else {
+                memo.results.get(&(code, h as u32)).cloned()
+            }
+        };
+        match found {
+            Some(Memoized::Symbol(sym)) => return sym,
+            Some(Memoized::Text(t)) => {
+                ctx.scratch.push(t.into());
+                return (ctx.scratch.len() as u64 - 1) | SCRATCH_BIT;
+            }
+            _ => {}
+        }
+    }
+    let input: Box<str> = ctx.text(h).into();
     let out = match f {
-        TextFn::Lower => stdlib::functions::lower(s),
-        TextFn::Upper => stdlib::functions::upper(s),
-        TextFn::Trim => stdlib::functions::trim(s),
-        TextFn::Unaccent => stdlib::functions::unaccent(s),
-        TextFn::Domain => stdlib::functions::domain(s),
+        TextFn::Lower => stdlib::functions::lower(&input),
+        TextFn::Upper => stdlib::functions::upper(&input),
+        TextFn::Trim => stdlib::functions::trim(&input),
+        TextFn::Unaccent => stdlib::functions::unaccent(&input),
+        TextFn::Domain => stdlib::functions::domain(&input),
     };
-    ctx.make_text(out)
+    let handle = ctx.make_text(out);
+    if let Some(m) = ctx.memo {
+        let value = if handle & SCRATCH_BIT == 0 {
+            Memoized::Symbol(handle)
+        } else {
+            Memoized::Text(ctx.text(handle).into())
+        };
+        let mut memo = m.borrow_mut();
+        if scratch {
+            memo.made.insert((code, input), value);
+        } else {
+            memo.results.insert((code, h as u32), value);
+        }
+    }
+    handle
 }
 
 // ------------------------------------------------------------------ helpers for the JIT
@@ -357,7 +419,20 @@ pub(crate) unsafe extern "C" fn h_length(ctx: *mut EvalCtx<'_>, h: u64) -> f64 {
 }
 
 pub fn free_email(ctx: &EvalCtx<'_>, h: TextHandle) -> bool {
-    stdlib::functions::free_email(ctx.text(h))
+    const FREE_EMAIL: u8 = 100;
+    let memo = ctx.memo.filter(|_| h & SCRATCH_BIT == 0);
+    if let Some(m) = memo {
+        if let Some(Memoized::Flag(b)) = m.borrow().results.get(&(FREE_EMAIL, h as u32)) {
+            return *b;
+        }
+    }
+    let b = stdlib::functions::free_email(ctx.text(h));
+    if let Some(m) = memo {
+        m.borrow_mut()
+            .results
+            .insert((FREE_EMAIL, h as u32), Memoized::Flag(b));
+    }
+    b
 }
 
 /// # Safety

@@ -395,7 +395,11 @@ proptest! {
                 let a = interp.run(&lowered.exprs, o.func, &lead, None, &scores, case.now, &history).expect("layout");
                 let b = jit.run(&lowered.exprs, o.func, &lead, None, &scores, case.now, &history).expect("layout");
                 prop_assert_eq!(a, b, "{} on {:?}", o.what, case);
-                prop_assert!(f64::from_bits(a).is_finite(), "numbers stay finite: {}", f64::from_bits(a));
+                // Inputs are finite (scenarios reject NaN and infinities); the generator also
+                // feeds them to stress both engines, and a bare field read passes them through.
+                if case.n1.is_finite() && case.n2.is_finite() {
+                    prop_assert!(f64::from_bits(a).is_finite(), "numbers stay finite: {}", f64::from_bits(a));
+                }
             }
         }
     }

@@ -110,6 +110,8 @@ struct Lead {
     entries: u64,
     history: LeadHistory,
     sent_at: Vec<i64>,
+    /// Whether a decay step is scheduled, per score (program order).
+    decay_pending: Vec<bool>,
 }
 
 /// A runtime event waiting to be handled.
@@ -174,12 +176,17 @@ pub struct Engine<'p> {
     eval: Box<dyn EvalEngine + 'p>,
     exprs: compiler::ir::CompiledExprs,
     templates: FxHashMap<String, TemplateParts>,
+    /// Every plain-text template met so far, compiled once (keyed by its source).
+    jinja: std::cell::RefCell<minijinja::Environment<'static>>,
+    memo: std::cell::RefCell<compiler::eval::TextMemo>,
     leads: Vec<Lead>,
     index: FxHashMap<String, usize>,
     timers: BinaryHeap<Reverse<Timer>>,
     seq: u64,
     now: i64,
     score_order: Vec<usize>,
+    /// Score index in the evaluation tables for each score in program order.
+    score_idx: Vec<usize>,
     out: Vec<Line>,
     tz: jiff::tz::TimeZone,
     tasks: Vec<Task>,
@@ -293,12 +300,15 @@ impl<'p> Engine<'p> {
             eval,
             exprs: p.exprs.clone(),
             templates,
+            jinja: std::cell::RefCell::new(minijinja::Environment::new()),
+            memo: std::cell::RefCell::new(compiler::eval::TextMemo::default()),
             leads: Vec::new(),
             index: FxHashMap::default(),
             timers: BinaryHeap::new(),
             seq: 0,
             now: 0,
             score_order: order,
+            score_idx: idx.clone(),
             out: Vec::new(),
             calendars: p
                 .teams
@@ -376,7 +386,10 @@ impl<'p> Engine<'p> {
             &l.history,
             &filter,
         ) {
-            Ok(mut ctx) => self.eval.call(f, &mut ctx),
+            Ok(ctx) => {
+                let mut ctx = ctx.with_memo(&self.memo);
+                self.eval.call(f, &mut ctx)
+            }
             Err(_) => 0,
         }
     }
@@ -512,10 +525,11 @@ impl<'p> Engine<'p> {
         order.sort_unstable();
         order.dedup();
         for i in order {
+            self.leads[lead].decay_pending[i] = false;
             let Some((pct, _)) = self.p.scores[i].decay else {
                 continue;
             };
-            let idx = self.exprs.score_index(&self.p.scores[i].name).unwrap_or(0);
+            let idx = self.score_idx[i];
             let mut e = self.leads[lead].score_e[idx] * (100.0 - pct as f64) / 100.0;
             if e.abs() < 0.5 {
                 e = 0.0;
@@ -536,17 +550,14 @@ impl<'p> Engine<'p> {
         if period <= 0 {
             return;
         }
-        let idx = self.exprs.score_index(&self.p.scores[i].name).unwrap_or(0);
+        let idx = self.score_idx[i];
         if self.leads[lead].score_e[idx] == 0.0 {
             return;
         }
-        let already = self
-            .timers
-            .iter()
-            .any(|Reverse(t)| t.lead == lead && t.kind == TimerKind::Decay { score: i });
-        if already {
+        if self.leads[lead].decay_pending[i] {
             return;
         }
+        self.leads[lead].decay_pending[i] = true;
         let created = self
             .slot("created_at")
             .map(|s| self.leads[lead].record.words[s] as i64)
@@ -654,6 +665,7 @@ impl<'p> Engine<'p> {
             entries: 0,
             history: LeadHistory::default(),
             sent_at: Vec::new(),
+            decay_pending: vec![false; self.p.scores.len()],
         };
         self.leads.push(lead);
         let i = self.leads.len() - 1;
@@ -846,7 +858,7 @@ impl<'p> Engine<'p> {
     // ------------------------------------------------------------ scores
 
     fn set_score_value(&mut self, lead: usize, i: usize, value: f64) {
-        let idx = self.exprs.score_index(&self.p.scores[i].name).unwrap_or(0);
+        let idx = self.score_idx[i];
         if self.leads[lead].score_value[idx] != value {
             self.leads[lead].score_value[idx] = value;
             self.line(
@@ -872,9 +884,9 @@ impl<'p> Engine<'p> {
     }
 
     fn attribute_part(&mut self, lead: usize, i: usize) -> f64 {
-        let lines = self.p.scores[i].if_lines.clone();
+        let p = self.p;
         let mut a = 0.0;
-        for (points, f) in lines {
+        for &(points, f) in &p.scores[i].if_lines {
             if self.holds(lead, f, None) {
                 a += points;
             }
@@ -886,7 +898,7 @@ impl<'p> Engine<'p> {
         for k in 0..self.score_order.len() {
             let i = self.score_order[k];
             let a = self.attribute_part(lead, i);
-            let idx = self.exprs.score_index(&self.p.scores[i].name).unwrap_or(0);
+            let idx = self.score_idx[i];
             self.leads[lead].score_a[idx] = a;
             let e = self.leads[lead].score_e[idx];
             let v = self.clamp(i, a + e);
@@ -896,9 +908,10 @@ impl<'p> Engine<'p> {
 
     fn add_event_points(&mut self, lead: usize, event: &str, record: &EventRecord) {
         for i in 0..self.p.scores.len() {
-            let lines: Vec<(String, f64, Option<FuncId>)> = self.p.scores[i].on_lines.clone();
+            let p = self.p;
             let mut delta = 0.0;
-            for (ev, points, filter) in lines {
+            for (ev, points, filter) in &p.scores[i].on_lines {
+                let (points, filter) = (*points, *filter);
                 if ev != event {
                     continue;
                 }
@@ -909,7 +922,7 @@ impl<'p> Engine<'p> {
             if delta == 0.0 {
                 continue;
             }
-            let idx = self.exprs.score_index(&self.p.scores[i].name).unwrap_or(0);
+            let idx = self.score_idx[i];
             let e = self.clamp(i, self.leads[lead].score_e[idx] + delta);
             self.leads[lead].score_e[idx] = e;
             // The attribute part stays as last recomputed until the next round.
@@ -997,9 +1010,9 @@ impl<'p> Engine<'p> {
             }
             let mut enters: Vec<usize> = Vec::new();
             for j in 0..self.p.journeys.len() {
-                let clauses = self.p.journeys[j].enter_when.clone();
+                let p = self.p;
                 let mut fire = false;
-                for (c, f) in clauses.into_iter().enumerate() {
+                for (c, &f) in p.journeys[j].enter_when.iter().enumerate() {
                     let now = self.holds(lead, f, None);
                     let prev = self.leads[lead].prev_enter[j][c];
                     self.leads[lead].prev_enter[j][c] = Some(now);
@@ -1039,8 +1052,8 @@ impl<'p> Engine<'p> {
                 acted = true;
                 let name = self.p.rules[r].name.clone();
                 self.line(lead, Entry::RuleFired { rule: name });
-                let then = self.p.rules[r].then.clone();
-                self.actions(lead, &then, None, None, queue);
+                let p = self.p;
+                self.actions(lead, &p.rules[r].then, None, None, queue);
             }
             for h in fired_handoffs {
                 acted |= self.start_handoff(lead, h, queue);
@@ -1122,9 +1135,9 @@ impl<'p> Engine<'p> {
 
     fn enter_on(&mut self, lead: usize, ev: &Raised, queue: &mut VecDeque<Raised>) {
         for j in 0..self.p.journeys.len() {
-            let clauses = self.p.journeys[j].enter_on.clone();
-            let fire = clauses.into_iter().any(|(name, f)| {
-                name == ev.name && f.is_none_or(|f| self.holds(lead, f, Some(&ev.record)))
+            let p = self.p;
+            let fire = p.journeys[j].enter_on.iter().any(|(name, f)| {
+                *name == ev.name && f.is_none_or(|f| self.holds(lead, f, Some(&ev.record)))
             });
             if fire {
                 self.enter(lead, j, queue);
@@ -1192,7 +1205,8 @@ impl<'p> Engine<'p> {
             let Some(inst) = self.leads[lead].journeys[j].clone() else {
                 return;
             };
-            let n = self.p.journeys[j].graph.nodes[node].clone();
+            let p = self.p;
+            let n = &p.journeys[j].graph.nodes[node];
             let set_wait = |me: &mut Self, wait: Waiting| -> u64 {
                 let token = me.next_seq();
                 if let Some(i) = me.leads[lead].journeys[j].as_mut() {
@@ -1917,15 +1931,23 @@ impl<'p> Engine<'p> {
             scores.insert(name.clone(), value);
         }
         fields.insert("score".into(), minijinja::Value::from(scores));
-        let env = minijinja::Environment::new();
         let ctx = minijinja::context! {
             lead => fields,
             journey => journey.map(|j| self.p.journeys[j].name.clone()).unwrap_or_default(),
             unsubscribe_url => format!("https://tandem.invalid/u/{}", self.leads[lead].id),
         };
-        let out = env
-            .render_str(source, ctx)
-            .unwrap_or_else(|_| source.to_owned());
+        if self.jinja.borrow().get_template(source).is_err() {
+            // Checked by the compiler; a template that still fails renders as its source.
+            let _ = self
+                .jinja
+                .borrow_mut()
+                .add_template_owned(source.to_owned(), source.to_owned());
+        }
+        let env = self.jinja.borrow();
+        let out = match env.get_template(source) {
+            Ok(t) => t.render(ctx).unwrap_or_else(|_| source.to_owned()),
+            Err(_) => source.to_owned(),
+        };
         out.replace(['\r', '\n'], "")
     }
 }
