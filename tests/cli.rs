@@ -209,45 +209,59 @@ fn fmt_leaves_a_file_with_syntax_errors_alone() {
 
 #[test]
 fn conformance_scenarios_give_the_expected_timelines_with_both_engines() {
-    let dir = root().join("tests/conformance/spec_program");
-    let program = root().join("tests/fixtures/valid/spec_examples");
     let mut cases = 0;
-    for entry in std::fs::read_dir(&dir)
-        .expect("conformance folder")
+    for folder in std::fs::read_dir(root().join("tests/conformance"))
+        .expect("conformance")
         .flatten()
     {
-        let path = entry.path();
-        if path.extension().is_none_or(|e| e != "json") {
+        let dir = folder.path();
+        if !dir.is_dir() {
             continue;
         }
-        let expected =
-            std::fs::read_to_string(path.with_extension("jsonl")).expect("expected timeline");
-        for engine in ["jit", "interp"] {
-            let out = tandem()
-                .arg("simulate")
-                .arg(&program)
-                .arg("--scenario")
-                .arg(&path)
-                .args(["--engine", engine])
-                .output()
-                .expect("runs");
-            assert_eq!(
-                out.status.code(),
-                Some(0),
-                "{}: {}",
-                path.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert_eq!(
-                String::from_utf8_lossy(&out.stdout),
-                expected,
-                "{} with {engine}",
-                path.display()
-            );
+        // A folder with its own `.journey` files is its program; else the spec examples are.
+        let own = std::fs::read_dir(&dir)
+            .expect("folder")
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "journey"));
+        let program = if own {
+            dir.clone()
+        } else {
+            root().join("tests/fixtures/valid/spec_examples")
+        };
+        for entry in std::fs::read_dir(&dir).expect("folder").flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let expected =
+                std::fs::read_to_string(path.with_extension("jsonl")).expect("expected timeline");
+            for engine in ["jit", "interp"] {
+                let out = tandem()
+                    .arg("simulate")
+                    .arg(&program)
+                    .arg("--scenario")
+                    .arg(&path)
+                    .args(["--engine", engine])
+                    .output()
+                    .expect("runs");
+                assert_eq!(
+                    out.status.code(),
+                    Some(0),
+                    "{}: {}",
+                    path.display(),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert_eq!(
+                    String::from_utf8_lossy(&out.stdout),
+                    expected,
+                    "{} with {engine}",
+                    path.display()
+                );
+            }
+            cases += 1;
         }
-        cases += 1;
     }
-    assert!(cases >= 3);
+    assert!(cases >= 5, "{cases} conformance scenarios");
 }
 
 #[test]

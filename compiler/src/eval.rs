@@ -119,7 +119,7 @@ pub struct EvalCtx<'a> {
 pub struct TextMemo {
     results: rustc_hash::FxHashMap<(u8, u32), Memoized>,
     /// The same for texts made during an evaluation (`unaccent(lower(x))`), by content.
-    made: rustc_hash::FxHashMap<(u8, Box<str>), Memoized>,
+    made: rustc_hash::FxHashMap<Box<str>, [Option<Memoized>; 5]>,
 }
 
 #[derive(Debug, Clone)]
@@ -270,8 +270,8 @@ pub fn text_fn(ctx: &mut EvalCtx<'_>, f: TextFn, h: TextHandle) -> TextHandle {
             let memo = m.borrow();
             if scratch {
                 memo.made
-                    .get(&(code, Box::<str>::from(ctx.text(h))))
-                    .cloned()
+                    .get(ctx.text(h))
+                    .and_then(|slots| slots.get(code as usize).cloned().flatten())
             } else {
                 memo.results.get(&(code, h as u32)).cloned()
             }
@@ -302,7 +302,13 @@ pub fn text_fn(ctx: &mut EvalCtx<'_>, f: TextFn, h: TextHandle) -> TextHandle {
         };
         let mut memo = m.borrow_mut();
         if scratch {
-            memo.made.insert((code, input), value);
+            let slots = memo
+                .made
+                .entry(input)
+                .or_insert_with(|| [None, None, None, None, None]);
+            if let Some(slot) = slots.get_mut(code as usize) {
+                *slot = Some(value);
+            }
         } else {
             memo.results.insert((code, h as u32), value);
         }

@@ -179,6 +179,8 @@ pub struct Engine<'p> {
     /// Every plain-text template met so far, compiled once (keyed by its source).
     jinja: std::cell::RefCell<minijinja::Environment<'static>>,
     memo: std::cell::RefCell<compiler::eval::TextMemo>,
+    /// Lead fields each plain-text template reads.
+    template_fields: std::cell::RefCell<FxHashMap<String, Vec<String>>>,
     leads: Vec<Lead>,
     index: FxHashMap<String, usize>,
     timers: BinaryHeap<Reverse<Timer>>,
@@ -302,6 +304,7 @@ impl<'p> Engine<'p> {
             templates,
             jinja: std::cell::RefCell::new(minijinja::Environment::new()),
             memo: std::cell::RefCell::new(compiler::eval::TextMemo::default()),
+            template_fields: std::cell::RefCell::new(FxHashMap::default()),
             leads: Vec::new(),
             index: FxHashMap::default(),
             timers: BinaryHeap::new(),
@@ -1202,7 +1205,7 @@ impl<'p> Engine<'p> {
     ) {
         let journey_name = self.p.journeys[j].name.clone();
         for _ in 0..100_000 {
-            let Some(inst) = self.leads[lead].journeys[j].clone() else {
+            let Some(entry) = self.leads[lead].journeys[j].as_ref().map(|i| i.entry) else {
                 return;
             };
             let p = self.p;
@@ -1230,7 +1233,7 @@ impl<'p> Engine<'p> {
                         lead,
                         std::slice::from_ref(a),
                         event,
-                        Some((j, inst.entry)),
+                        Some((j, entry)),
                         queue,
                     );
                     node = n.next;
@@ -1916,26 +1919,6 @@ impl<'p> Engine<'p> {
 
     /// Renders a plain-text template (a subject, a `notify` text): CR and LF removed.
     fn render(&self, lead: usize, source: &str, journey: Option<usize>) -> String {
-        let mut fields = std::collections::BTreeMap::new();
-        for (slot, (name, _)) in self.exprs.layout.slots.iter().enumerate() {
-            fields.insert(name.clone(), self.template_value(lead, slot));
-        }
-        let mut scores = std::collections::BTreeMap::new();
-        for (i, name) in self.exprs.scores.iter().enumerate() {
-            let v = self.leads[lead].score_value[i];
-            let value = if v.fract() == 0.0 {
-                minijinja::Value::from(v as i64)
-            } else {
-                minijinja::Value::from(v)
-            };
-            scores.insert(name.clone(), value);
-        }
-        fields.insert("score".into(), minijinja::Value::from(scores));
-        let ctx = minijinja::context! {
-            lead => fields,
-            journey => journey.map(|j| self.p.journeys[j].name.clone()).unwrap_or_default(),
-            unsubscribe_url => format!("https://tandem.invalid/u/{}", self.leads[lead].id),
-        };
         if self.jinja.borrow().get_template(source).is_err() {
             // Checked by the compiler; a template that still fails renders as its source.
             let _ = self
@@ -1943,6 +1926,58 @@ impl<'p> Engine<'p> {
                 .borrow_mut()
                 .add_template_owned(source.to_owned(), source.to_owned());
         }
+        // Only the lead fields the template reads are looked up (computed once per template).
+        let used: Vec<String> = {
+            let cached = self.template_fields.borrow().get(source).cloned();
+            match cached {
+                Some(u) => u,
+                None => {
+                    let env = self.jinja.borrow();
+                    let mut u: Vec<String> = env
+                        .get_template(source)
+                        .map(|t| {
+                            t.undeclared_variables(true)
+                                .into_iter()
+                                .filter_map(|v| {
+                                    v.strip_prefix("lead.")
+                                        .map(|f| f.split('.').next().unwrap_or("").to_owned())
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    u.sort();
+                    u.dedup();
+                    self.template_fields
+                        .borrow_mut()
+                        .insert(source.to_owned(), u.clone());
+                    u
+                }
+            }
+        };
+        let mut fields = std::collections::BTreeMap::new();
+        for name in &used {
+            if let Some(slot) = self.exprs.layout.slot(name) {
+                fields.insert(name.clone(), self.template_value(lead, slot));
+            }
+        }
+        if used.iter().any(|u| u == "score") {
+            let mut scores = std::collections::BTreeMap::new();
+            for (i, name) in self.exprs.scores.iter().enumerate() {
+                let v = self.leads[lead].score_value[i];
+                let value = if v.fract() == 0.0 {
+                    minijinja::Value::from(v as i64)
+                } else {
+                    minijinja::Value::from(v)
+                };
+                scores.insert(name.clone(), value);
+            }
+            fields.insert("score".into(), minijinja::Value::from(scores));
+        }
+        let ctx = minijinja::context! {
+            lead => fields,
+            journey => journey.map(|j| self.p.journeys[j].name.clone()).unwrap_or_default(),
+            unsubscribe_url => format!("https://tandem.invalid/u/{}", self.leads[lead].id),
+        };
         let env = self.jinja.borrow();
         let out = match env.get_template(source) {
             Ok(t) => t.render(ctx).unwrap_or_else(|_| source.to_owned()),
