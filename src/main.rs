@@ -127,49 +127,21 @@ fn check(dir: &std::path::Path, format: Format) -> ExitCode {
     code
 }
 
-/// A checked, lowered program with its template subjects, or the exit code to stop with.
-struct Ready {
-    source: compiler::ProgramSource,
-    ws: compiler::Workspace,
-    lowered: compiler::program::LoweredProgram,
-    templates: rustc_hash::FxHashMap<String, runtime::engine::TemplateParts>,
-}
-
 fn fail(msg: String) -> ExitCode {
     eprintln!("error: {msg}");
     ExitCode::from(2)
 }
 
-fn prepare(dir: &std::path::Path) -> Result<Ready, ExitCode> {
+/// Loads and checks a program; on errors prints them and returns exit code 2.
+fn prepare(dir: &std::path::Path) -> Result<runtime::embed::Program, ExitCode> {
     let source = load::load_program(dir).map_err(|e| fail(e.to_string()))?;
-    let ws = compiler::check_program(&source);
-    if ws.has_errors() {
+    runtime::embed::Program::check(source.clone()).map_err(|_| {
+        let ws = compiler::check_program(&source);
         eprint!("{}", render::human(&ws, dir, false));
-        return Err(fail(format!(
+        fail(format!(
             "{} does not check; fix the errors above first",
             dir.display()
-        )));
-    }
-    let lowered = compiler::program::lower_program(&ws).map_err(|e| fail(e.message))?;
-    let mut templates = rustc_hash::FxHashMap::default();
-    for t in &source.templates {
-        if let (Some(name), Ok(parts)) = (
-            compiler::template_name(&t.path),
-            compiler::templates::split_front_matter(&t.text),
-        ) {
-            templates.insert(
-                name.to_owned(),
-                runtime::engine::TemplateParts {
-                    subject: parts.subject,
-                },
-            );
-        }
-    }
-    Ok(Ready {
-        source,
-        ws,
-        lowered,
-        templates,
+        ))
     })
 }
 
@@ -190,36 +162,29 @@ fn simulate(dir: &std::path::Path, scenario: &std::path::Path, engine: &str) -> 
         Ok(t) => t,
         Err(e) => return fail(format!("{}: {e}", scenario.display())),
     };
-    let parsed = match runtime::scenario::parse_scenario(&text, ready.ws.symbols()) {
+    let parsed = match runtime::scenario::parse_scenario(&text, ready.workspace().symbols()) {
         Ok(s) => s,
         Err(e) => return fail(format!("{}: {e}", scenario.display())),
     };
-    let mut world = match runtime::engine::Engine::new(
-        &ready.lowered,
-        engine_kind(engine),
-        ready.templates.clone(),
-    ) {
+    let mut world = match ready.world(engine_kind(engine)) {
         Ok(w) => w,
         Err(e) => return fail(e.0),
     };
     world.start(parsed.start);
     let mut out = String::new();
     for input in &parsed.inputs {
-        world.input(input);
-        for line in world.take_lines() {
+        for line in world.input(input) {
             out.push_str(&line.to_json());
             out.push('\n');
         }
     }
-    world.advance_to(parsed.until);
-    for line in world.take_lines() {
+    for line in world.advance_to(parsed.until) {
         out.push_str(&line.to_json());
         out.push('\n');
     }
     if std::io::stdout().lock().write_all(out.as_bytes()).is_err() {
         return ExitCode::from(2);
     }
-    let _ = &ready.source;
     ExitCode::SUCCESS
 }
 
@@ -230,17 +195,17 @@ fn test(dir: &std::path::Path, engine: &str) -> ExitCode {
     };
     let (mut passed, mut failed) = (0, 0);
     let mut out = String::new();
-    for (_, file) in ready.ws.program_files() {
+    for (_, file) in ready.workspace().program_files() {
         for decl in &file.decls {
             let grammar::ast::DeclKind::Test(t) = &decl.kind else {
                 continue;
             };
             let r = runtime::testing::run_test(
-                &ready.lowered,
-                ready.ws.symbols(),
+                ready.lowered(),
+                ready.workspace().symbols(),
                 t,
                 engine_kind(engine),
-                &ready.templates,
+                ready.templates(),
             );
             match r.failure {
                 None => {

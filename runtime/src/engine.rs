@@ -32,6 +32,14 @@ pub const MAX_EVENTS: usize = 1000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unsupported(pub String);
 
+impl std::fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unsupported {}
+
 /// A template's parts, for rendering subjects.
 #[derive(Debug, Clone)]
 pub struct TemplateParts {

@@ -5,6 +5,7 @@
 //! produces timelines lands with issue 4.
 
 pub mod calendar;
+pub mod embed;
 pub mod engine;
 pub mod scenario;
 pub mod testing;

@@ -6,7 +6,7 @@ use stdlib::Type;
 use unicode_normalization::UnicodeNormalization;
 
 /// A value given to a lead field or event property.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum InputValue {
     Text(String),
     Number(f64),
@@ -17,14 +17,14 @@ pub enum InputValue {
     Tags(Vec<String>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TaskOutcome {
     Accept,
     Reject,
     Complete,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum InputKind {
     Create(Vec<(String, InputValue)>),
     Update(Vec<(String, InputValue)>),
@@ -41,7 +41,7 @@ pub enum InputKind {
 }
 
 /// One input of a scenario.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Input {
     /// Its 0-based position in `inputs`.
     pub index: usize,

@@ -1,0 +1,183 @@
+//! The embedding API: what a Rust application (a CRM, a web backend) uses to run Tandem itself — check a program, feed inputs with their instants, read the timeline, save and restore the state.
+//!
+//! ```
+//! use runtime::embed::{Program, EngineKind};
+//! use runtime::scenario::{Input, InputKind, InputValue};
+//! use compiler::{ProgramSource, SourceText};
+//!
+//! let source = ProgramSource {
+//!     journeys: vec![SourceText {
+//!         path: "main.journey".into(),
+//!         text: "timezone \"Asia/Ho_Chi_Minh\"\nlead { name: text }\n".into(),
+//!     }],
+//!     ..ProgramSource::default()
+//! };
+//! let program = Program::check(source).expect("checks");
+//! let mut world = program.world(EngineKind::Interp).expect("engine");
+//! world.start(1_767_578_400);
+//! let lines = world.input(&Input {
+//!     index: 0,
+//!     at: 1_767_578_400,
+//!     lead: "an".into(),
+//!     kind: InputKind::Create(vec![("name".into(), InputValue::Text("An".into()))]),
+//! });
+//! assert_eq!(lines[0].to_json(), r#"{"at":"2026-01-05T02:00:00Z","lead":"an","kind":"lead_created"}"#);
+//! ```
+
+use compiler::{Diagnostic, ProgramSource, Severity, Workspace};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+pub use compiler::engine::EngineKind;
+
+use crate::engine::{Engine, TemplateParts, Unsupported};
+use crate::scenario::Input;
+use crate::timeline::Line;
+
+/// A checked, compiled program: the unit an application loads and runs.
+pub struct Program {
+    workspace: Workspace,
+    lowered: compiler::program::LoweredProgram,
+    templates: FxHashMap<String, TemplateParts>,
+}
+
+impl Program {
+    /// Checks and compiles a program's files (read them with `tandem::load::load_program`,
+    /// or from anywhere else). Errors are the checker's diagnostics (warnings are kept in
+    /// [`Program::warnings`]).
+    pub fn check(source: ProgramSource) -> Result<Program, Vec<Diagnostic>> {
+        let workspace = compiler::check_program(&source);
+        if workspace.has_errors() {
+            return Err(workspace.diagnostics().to_vec());
+        }
+        let lowered = compiler::program::lower_program(&workspace).map_err(|e| {
+            vec![Diagnostic::error(
+                "E0099",
+                e.span,
+                format!("cannot compile: {}", e.message),
+            )]
+        })?;
+        let mut templates = FxHashMap::default();
+        for t in &source.templates {
+            if let (Some(name), Ok(parts)) = (
+                compiler::template_name(&t.path),
+                compiler::templates::split_front_matter(&t.text),
+            ) {
+                templates.insert(
+                    name.to_owned(),
+                    TemplateParts {
+                        subject: parts.subject,
+                    },
+                );
+            }
+        }
+        Ok(Program {
+            workspace,
+            lowered,
+            templates,
+        })
+    }
+
+    /// The checker's warnings (the program has no errors).
+    pub fn warnings(&self) -> Vec<&Diagnostic> {
+        self.workspace
+            .diagnostics()
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .collect()
+    }
+
+    /// The checked workspace (symbols, files), e.g. to validate scenarios.
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    /// The compiled program the engine runs.
+    pub fn lowered(&self) -> &compiler::program::LoweredProgram {
+        &self.lowered
+    }
+
+    /// The template subjects, by template name.
+    pub fn templates(&self) -> &FxHashMap<String, TemplateParts> {
+        &self.templates
+    }
+
+    /// A fresh world with no leads, evaluating conditions with `kind`.
+    pub fn world(&self, kind: EngineKind) -> Result<World<'_>, Unsupported> {
+        Ok(World {
+            engine: Engine::new(&self.lowered, kind, self.templates.clone())?,
+            log: Vec::new(),
+            start: None,
+        })
+    }
+
+    /// Rebuilds a world from a snapshot by replaying its inputs (the engine is
+    /// deterministic: the same program and inputs give the same state).
+    pub fn restore(&self, snapshot: &Snapshot, kind: EngineKind) -> Result<World<'_>, Unsupported> {
+        let mut world = self.world(kind)?;
+        if let Some(start) = snapshot.start {
+            world.start(start);
+        }
+        for input in &snapshot.inputs {
+            world.input(input);
+        }
+        world.advance_to(snapshot.now);
+        Ok(world)
+    }
+}
+
+/// A running world: leads, journeys, timers, tasks.
+pub struct World<'p> {
+    engine: Engine<'p>,
+    log: Vec<Input>,
+    start: Option<i64>,
+}
+
+/// The state of a world, as data: where its clock started, the inputs it received,
+/// and how far its clock has run. Serializable (JSON with serde).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub start: Option<i64>,
+    pub now: i64,
+    pub inputs: Vec<Input>,
+}
+
+impl<'p> World<'p> {
+    /// Starts the clock (schedules' first runs are created now).
+    pub fn start(&mut self, at: i64) {
+        self.start = Some(at);
+        self.engine.start(at);
+    }
+
+    /// Applies one input at its instant, after the timers due by then; returns the new lines.
+    pub fn input(&mut self, input: &Input) -> Vec<Line> {
+        self.log.push(input.clone());
+        self.engine.input(input);
+        self.engine.take_lines()
+    }
+
+    /// Runs every timer due up to `until`; returns the new lines.
+    pub fn advance_to(&mut self, until: i64) -> Vec<Line> {
+        self.engine.advance_to(until);
+        self.engine.take_lines()
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> i64 {
+        self.engine.now()
+    }
+
+    /// The state as data (see [`Program::restore`]).
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            start: self.start,
+            now: self.engine.now(),
+            inputs: self.log.clone(),
+        }
+    }
+
+    /// The engine, for queries (`in_journey`, `open_task_assignee`, …).
+    pub fn engine(&mut self) -> &mut Engine<'p> {
+        &mut self.engine
+    }
+}
