@@ -295,3 +295,46 @@ fn a_bad_scenario_names_the_input_and_exits_two() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("input 0: unknown lead `an`"));
 }
+
+#[test]
+fn explain_names_the_score_lines_the_stage_cause_and_the_waits() {
+    let out = tandem()
+        .arg("explain")
+        .arg(root().join("tests/fixtures/valid/spec_examples"))
+        .arg("--scenario")
+        .arg(root().join("tests/conformance/spec_program/01_ebook_nurture_to_sales_sla.json"))
+        .args(["--lead", "an", "--at", "2026-01-07T12:00:00+07:00"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("score fit = 45: attribute part 45 + event part 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("counts   +15  if company_size between 50 and 199"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no       -30  if domain(email) in free_mail"),
+        "{text}"
+    );
+    assert!(
+        text.contains("journey ebook_nurture: waiting for `email_clicked`"),
+        "{text}"
+    );
+    let out = tandem()
+        .arg("explain")
+        .arg(root().join("tests/fixtures/valid/spec_examples"))
+        .arg("--scenario")
+        .arg(root().join("tests/conformance/spec_program/01_ebook_nurture_to_sales_sla.json"))
+        .args(["--lead", "an"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("stage: mql (last changed by rule `qualify_mql`)"),
+        "{text}"
+    );
+}

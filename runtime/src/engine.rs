@@ -40,6 +40,30 @@ impl std::fmt::Display for Unsupported {
 
 impl std::error::Error for Unsupported {}
 
+/// One score of a lead, explained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreExplanation {
+    pub name: String,
+    pub value: f64,
+    pub attribute_part: f64,
+    pub event_part: f64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub decay: Option<(u64, i64)>,
+    /// Each `if` line: points, its condition, whether it holds now.
+    pub if_lines: Vec<(f64, FuncId, bool)>,
+}
+
+/// Why a lead is where it is (see [`Engine::explain`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    pub stage: String,
+    pub stage_cause: String,
+    pub scores: Vec<ScoreExplanation>,
+    /// Journey, the step it is at (its source span), and what it waits for.
+    pub journeys: Vec<(String, grammar::Span, String)>,
+}
+
 /// A template's parts, for rendering subjects.
 #[derive(Debug, Clone)]
 pub struct TemplateParts {
@@ -120,6 +144,8 @@ struct Lead {
     sent_at: Vec<i64>,
     /// Whether a decay step is scheduled, per score (program order).
     decay_pending: Vec<bool>,
+    /// What last changed the stage (for `tandem explain`).
+    stage_cause: String,
 }
 
 /// A runtime event waiting to be handled.
@@ -184,6 +210,8 @@ pub struct Engine<'p> {
     eval: Box<dyn EvalEngine + 'p>,
     exprs: compiler::ir::CompiledExprs,
     templates: FxHashMap<String, TemplateParts>,
+    /// What the actions being run belong to (recorded with stage changes).
+    cause: String,
     /// Every plain-text template met so far, compiled once (keyed by its source).
     jinja: std::cell::RefCell<minijinja::Environment<'static>>,
     memo: std::cell::RefCell<compiler::eval::TextMemo>,
@@ -310,6 +338,7 @@ impl<'p> Engine<'p> {
             eval,
             exprs: p.exprs.clone(),
             templates,
+            cause: String::new(),
             jinja: std::cell::RefCell::new(minijinja::Environment::new()),
             memo: std::cell::RefCell::new(compiler::eval::TextMemo::default()),
             template_fields: std::cell::RefCell::new(FxHashMap::default()),
@@ -362,6 +391,67 @@ impl<'p> Engine<'p> {
     /// Evaluates a compiled condition for a lead now.
     pub fn condition(&mut self, lead: usize, f: FuncId) -> bool {
         self.holds(lead, f, None)
+    }
+
+    /// Why the lead has its scores, stage and journeys now (for `tandem explain`).
+    pub fn explain(&mut self, lead: usize) -> Explanation {
+        let p = self.p;
+        let mut scores = Vec::new();
+        for (i, s) in p.scores.iter().enumerate() {
+            let idx = self.score_idx[i];
+            let mut lines = Vec::new();
+            for &(points, f) in &s.if_lines {
+                lines.push((points, f, self.holds(lead, f, None)));
+            }
+            scores.push(ScoreExplanation {
+                name: s.name.clone(),
+                value: self.leads[lead].score_value[idx],
+                attribute_part: self.leads[lead].score_a[idx],
+                event_part: self.leads[lead].score_e[idx],
+                min: s.min,
+                max: s.max,
+                decay: s.decay,
+                if_lines: lines,
+            });
+        }
+        let stage = self
+            .slot("stage")
+            .map(|s| {
+                self.exprs
+                    .stages
+                    .name(self.leads[lead].record.words[s])
+                    .to_owned()
+            })
+            .unwrap_or_default();
+        let mut journeys = Vec::new();
+        for (j, inst) in self.leads[lead].journeys.iter().enumerate() {
+            if let Some(inst) = inst {
+                let node = &p.journeys[j].graph.nodes[inst.node];
+                let waiting = match &inst.wait {
+                    Waiting::Nothing => "running".to_owned(),
+                    Waiting::Timer => match node.kind {
+                        NodeKind::Wait { secs } => format!("waiting {secs} s (`wait`)"),
+                        NodeKind::WaitClock { minute, .. } => {
+                            format!(
+                                "waiting until {}:{:02} (`wait until`)",
+                                minute / 60,
+                                minute % 60
+                            )
+                        }
+                        _ => "waiting".to_owned(),
+                    },
+                    Waiting::Event { event, .. } => format!("waiting for `{event}`"),
+                    Waiting::Until { .. } => "waiting until a condition holds".to_owned(),
+                };
+                journeys.push((p.journeys[j].name.clone(), node.span, waiting));
+            }
+        }
+        Explanation {
+            stage,
+            stage_cause: self.leads[lead].stage_cause.clone(),
+            scores,
+            journeys,
+        }
     }
 
     /// The lines written so far.
@@ -677,6 +767,7 @@ impl<'p> Engine<'p> {
             history: LeadHistory::default(),
             sent_at: Vec::new(),
             decay_pending: vec![false; self.p.scores.len()],
+            stage_cause: "the lead's creation".into(),
         };
         self.leads.push(lead);
         let i = self.leads.len() - 1;
@@ -715,6 +806,7 @@ impl<'p> Engine<'p> {
     }
 
     fn update(&mut self, lead: usize, fields: &[(String, InputValue)]) -> Vec<Raised> {
+        self.cause = "an update input".into();
         let stage_slot = self.slot("stage");
         let before_stage = stage_slot.map(|s| self.leads[lead].record.words[s]);
         let mut changed = Vec::new();
@@ -845,6 +937,7 @@ impl<'p> Engine<'p> {
     }
 
     fn stage_changed(&mut self, lead: usize, from: u64, to: u64) -> Raised {
+        self.leads[lead].stage_cause = std::mem::take(&mut self.cause);
         let (f, t) = (
             self.exprs.stages.name(from).to_owned(),
             self.exprs.stages.name(to).to_owned(),
@@ -1064,6 +1157,7 @@ impl<'p> Engine<'p> {
                 let name = self.p.rules[r].name.clone();
                 self.line(lead, Entry::RuleFired { rule: name });
                 let p = self.p;
+                self.cause = format!("rule `{}`", p.rules[r].name);
                 self.actions(lead, &p.rules[r].then, None, None, queue);
             }
             for h in fired_handoffs {
@@ -1237,6 +1331,7 @@ impl<'p> Engine<'p> {
                         self.leave(lead, j, "exit");
                         return;
                     }
+                    self.cause = format!("journey `{journey_name}`");
                     self.actions(
                         lead,
                         std::slice::from_ref(a),
@@ -1401,6 +1496,7 @@ impl<'p> Engine<'p> {
                         .collect();
                     for lead in matching {
                         let mut queue = VecDeque::new();
+                        self.cause = format!("schedule `{}`", self.p.schedules[i].name);
                         self.actions(lead, &actions, None, None, &mut queue);
                         self.process(lead, queue);
                     }
@@ -1824,6 +1920,7 @@ impl<'p> Engine<'p> {
         let ev = self.raise(lead, event, props);
         let record = ev.record.clone();
         queue.push_back(ev);
+        self.cause = format!("handoff `{}` ({event})", self.p.handoffs[h].name);
         self.actions(lead, &actions, Some(&record), None, queue);
     }
 
