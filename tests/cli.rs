@@ -338,3 +338,31 @@ fn explain_names_the_score_lines_the_stage_cause_and_the_waits() {
         "{text}"
     );
 }
+
+#[test]
+fn test_coverage_reports_steps_rules_and_handoff_clauses_as_json() {
+    let out = tandem()
+        .arg("test")
+        .arg(root().join("journeys"))
+        .args(["--coverage", "--format", "json"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let json_part = text.rsplit_once("\n6 passed").map(|(j, _)| j).unwrap_or("");
+    let v: serde_json::Value = serde_json::from_str(json_part).expect("coverage JSON");
+    let ebook = v["journeys"]
+        .as_array()
+        .and_then(|a| a.iter().find(|j| j["journey"] == "ebook_nurture"))
+        .expect("journey");
+    assert!(ebook["ran"].as_u64() > Some(0));
+    assert!(v["rules"].as_array().is_some_and(|r| r
+        .iter()
+        .any(|x| x["rule"] == "qualify_mql" && x["fired"] == true)));
+    let to_sales = v["handoffs"]
+        .as_array()
+        .and_then(|a| a.iter().find(|h| h["handoff"] == "to_sales"))
+        .expect("handoff");
+    assert_eq!(to_sales["outcomes"]["reject"], true);
+    assert_eq!(to_sales["outcomes"]["complete"], false);
+}

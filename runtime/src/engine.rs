@@ -40,6 +40,29 @@ impl std::fmt::Display for Unsupported {
 
 impl std::error::Error for Unsupported {}
 
+/// What a run exercised, for `tandem test --coverage`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Coverage {
+    /// (journey, node) pairs that ran.
+    pub nodes: FxHashSet<(usize, usize)>,
+    pub rules: FxHashSet<usize>,
+    pub handoffs: FxHashSet<usize>,
+    /// (handoff, SLA clause) pairs that fired.
+    pub slas: FxHashSet<(usize, usize)>,
+    /// (handoff, outcome: 0 accept, 1 reject, 2 complete) pairs that happened.
+    pub outcomes: FxHashSet<(usize, u8)>,
+}
+
+impl Coverage {
+    pub fn merge(&mut self, other: &Coverage) {
+        self.nodes.extend(other.nodes.iter().copied());
+        self.rules.extend(other.rules.iter().copied());
+        self.handoffs.extend(other.handoffs.iter().copied());
+        self.slas.extend(other.slas.iter().copied());
+        self.outcomes.extend(other.outcomes.iter().copied());
+    }
+}
+
 /// One score of a lead, explained.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoreExplanation {
@@ -212,6 +235,7 @@ pub struct Engine<'p> {
     templates: FxHashMap<String, TemplateParts>,
     /// What the actions being run belong to (recorded with stage changes).
     cause: String,
+    coverage: Coverage,
     /// Every plain-text template met so far, compiled once (keyed by its source).
     jinja: std::cell::RefCell<minijinja::Environment<'static>>,
     memo: std::cell::RefCell<compiler::eval::TextMemo>,
@@ -339,6 +363,7 @@ impl<'p> Engine<'p> {
             exprs: p.exprs.clone(),
             templates,
             cause: String::new(),
+            coverage: Coverage::default(),
             jinja: std::cell::RefCell::new(minijinja::Environment::new()),
             memo: std::cell::RefCell::new(compiler::eval::TextMemo::default()),
             template_fields: std::cell::RefCell::new(FxHashMap::default()),
@@ -452,6 +477,11 @@ impl<'p> Engine<'p> {
             scores,
             journeys,
         }
+    }
+
+    /// What this world has exercised so far.
+    pub fn coverage(&self) -> &Coverage {
+        &self.coverage
     }
 
     /// The lines written so far.
@@ -1158,6 +1188,7 @@ impl<'p> Engine<'p> {
                 self.line(lead, Entry::RuleFired { rule: name });
                 let p = self.p;
                 self.cause = format!("rule `{}`", p.rules[r].name);
+                self.coverage.rules.insert(r);
                 self.actions(lead, &p.rules[r].then, None, None, queue);
             }
             for h in fired_handoffs {
@@ -1312,6 +1343,7 @@ impl<'p> Engine<'p> {
             };
             let p = self.p;
             let n = &p.journeys[j].graph.nodes[node];
+            self.coverage.nodes.insert((j, node));
             let set_wait = |me: &mut Self, wait: Waiting| -> u64 {
                 let token = me.next_seq();
                 if let Some(i) = me.leads[lead].journeys[j].as_mut() {
@@ -1793,6 +1825,7 @@ impl<'p> Engine<'p> {
             }
         };
         self.leads[lead].task_counts[h] += 1;
+        self.coverage.handoffs.insert(h);
         let id = format!(
             "{}:{}:{}",
             self.leads[lead].id, hd.name, self.leads[lead].task_counts[h]
@@ -1887,6 +1920,12 @@ impl<'p> Engine<'p> {
             ("handoff".to_owned(), InputValue::Text(handoff.clone())),
             ("by".to_owned(), InputValue::Text(by.clone())),
         ];
+        let code = match outcome {
+            TaskOutcome::Accept => 0,
+            TaskOutcome::Reject => 1,
+            TaskOutcome::Complete => 2,
+        };
+        self.coverage.outcomes.insert((h, code));
         let (event, actions) = match outcome {
             TaskOutcome::Accept => {
                 self.tasks[t].accepted = true;
@@ -1938,6 +1977,7 @@ impl<'p> Engine<'p> {
             return;
         }
         self.tasks[t].fired[clause] = true;
+        self.coverage.slas.insert((task.handoff, clause));
         let lead = task.lead;
         let handoff = self.p.handoffs[task.handoff].name.clone();
         let title = self.task_title(lead, task.handoff);

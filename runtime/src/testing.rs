@@ -17,6 +17,8 @@ pub struct TestResult {
     pub name: String,
     /// `None` when every expectation held; else what failed and the lines around it.
     pub failure: Option<(String, Vec<Line>)>,
+    /// What the test exercised.
+    pub coverage: crate::engine::Coverage,
 }
 
 fn literal_value(
@@ -97,6 +99,7 @@ pub fn run_test(
             return TestResult {
                 name,
                 failure: Some((e.0, Vec::new())),
+                coverage: Default::default(),
             }
         }
     };
@@ -125,11 +128,12 @@ pub fn run_test(
         let id_of = |l: &str, ids: &rustc_hash::FxHashMap<String, String>| {
             ids.get(l).cloned().unwrap_or_else(|| l.to_owned())
         };
-        let fail = |msg: String, lines: &[Line]| {
+        let fail = |msg: String, lines: &[Line], world: &Engine<'_>| {
             let tail = lines.len().saturating_sub(15);
             TestResult {
                 name: name.clone(),
                 failure: Some((msg, lines[tail..].to_vec())),
+                coverage: world.coverage().clone(),
             }
         };
         match &stmt.kind {
@@ -205,7 +209,7 @@ pub fn run_test(
             TestStmtKind::Expect { lead, expectation } => {
                 let id = id_of(&lead.name, &ids);
                 let Some(l) = world.lead(&id) else {
-                    return fail(format!("there is no lead `{}`", lead.name), &lines);
+                    return fail(format!("there is no lead `{}`", lead.name), &lines, &world);
                 };
                 let sent = |t: &str| {
                     lines.iter().any(|x| {
@@ -262,7 +266,7 @@ pub fn run_test(
                     }
                 };
                 if !ok {
-                    return fail(what, &lines);
+                    return fail(what, &lines, &world);
                 }
             }
         }
@@ -270,5 +274,6 @@ pub fn run_test(
     TestResult {
         name,
         failure: None,
+        coverage: world.coverage().clone(),
     }
 }
