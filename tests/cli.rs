@@ -349,7 +349,12 @@ fn test_coverage_reports_steps_rules_and_handoff_clauses_as_json() {
         .expect("runs");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    let json_part = text.rsplit_once("\n6 passed").map(|(j, _)| j).unwrap_or("");
+    // The per-test lines, then the JSON report, then the closing line.
+    let start = text.find('{').unwrap_or(0);
+    let json_part = text[start..]
+        .rsplit_once("\n6 passed")
+        .map(|(j, _)| j)
+        .unwrap_or("");
     let v: serde_json::Value = serde_json::from_str(json_part).expect("coverage JSON");
     let ebook = v["journeys"]
         .as_array()
