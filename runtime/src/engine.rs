@@ -169,6 +169,8 @@ struct Lead {
     decay_pending: Vec<bool>,
     /// What last changed the stage (for `tandem explain`).
     stage_cause: String,
+    /// Journey entries the lead left early (exit or goal), by entry number.
+    left_entries: FxHashSet<u64>,
 }
 
 /// A runtime event waiting to be handled.
@@ -798,6 +800,7 @@ impl<'p> Engine<'p> {
             sent_at: Vec::new(),
             decay_pending: vec![false; self.p.scores.len()],
             stage_cause: "the lead's creation".into(),
+            left_entries: FxHashSet::default(),
         };
         self.leads.push(lead);
         let i = self.leads.len() - 1;
@@ -1255,8 +1258,12 @@ impl<'p> Engine<'p> {
     }
 
     fn leave(&mut self, lead: usize, j: usize, reason: &str) -> bool {
-        if self.leads[lead].journeys[j].take().is_none() {
+        let Some(inst) = self.leads[lead].journeys[j].take() else {
             return false;
+        };
+        if reason != "completed" {
+            // Left early (exit or goal): its deferred sends are dropped when released.
+            self.leads[lead].left_entries.insert(inst.entry);
         }
         let name = self.p.journeys[j].name.clone();
         self.line(
@@ -1711,11 +1718,8 @@ impl<'p> Engine<'p> {
             return suppress(self, "no_email");
         }
         if released {
-            if let Some((j, entry)) = journey {
-                let still = self.leads[lead].journeys[j]
-                    .as_ref()
-                    .is_some_and(|i| i.entry == entry);
-                if !still {
+            if let Some((_, entry)) = journey {
+                if self.leads[lead].left_entries.contains(&entry) {
                     return suppress(self, "left_journey");
                 }
             }
