@@ -237,6 +237,10 @@ pub struct Engine<'p> {
     templates: FxHashMap<String, TemplateParts>,
     /// What the actions being run belong to (recorded with stage changes).
     cause: String,
+    /// Outbound effects done at `effects_at`: (lead, action site). Sites are the
+    /// addresses of the program's actions, which live as long as the program.
+    effects: FxHashSet<(usize, usize)>,
+    effects_at: i64,
     coverage: Coverage,
     /// Every plain-text template met so far, compiled once (keyed by its source).
     jinja: std::cell::RefCell<minijinja::Environment<'static>>,
@@ -365,6 +369,8 @@ impl<'p> Engine<'p> {
             exprs: p.exprs.clone(),
             templates,
             cause: String::new(),
+            effects: FxHashSet::default(),
+            effects_at: i64::MIN,
             coverage: Coverage::default(),
             jinja: std::cell::RefCell::new(minijinja::Environment::new()),
             memo: std::cell::RefCell::new(compiler::eval::TextMemo::default()),
@@ -1525,13 +1531,14 @@ impl<'p> Engine<'p> {
         if let Some(next) = self.next_run(i, self.now) {
             self.timer(usize::MAX, next, TimerKind::Schedule { schedule: i });
         }
-        let items = self.p.schedules[i].items.clone();
+        let p = self.p;
+        let items = &p.schedules[i].items;
         for item in items {
             match item {
                 compiler::program::ScheduleItemIr::ForLeads { filter, actions } => {
                     // The set of leads is taken first, then each is its own input.
                     let matching: Vec<usize> = (0..self.leads.len())
-                        .filter(|&l| self.holds(l, filter, None))
+                        .filter(|&l| self.holds(l, *filter, None))
                         .collect();
                     for lead in matching {
                         let mut queue = VecDeque::new();
@@ -1542,7 +1549,13 @@ impl<'p> Engine<'p> {
                 }
                 compiler::program::ScheduleItemIr::Report(to) => {
                     let schedule = self.p.schedules[i].name.clone();
-                    self.line(usize::MAX, Entry::ReportSent { schedule, to });
+                    self.line(
+                        usize::MAX,
+                        Entry::ReportSent {
+                            schedule,
+                            to: to.clone(),
+                        },
+                    );
                 }
             }
         }
@@ -1590,6 +1603,21 @@ impl<'p> Engine<'p> {
         queue: &mut VecDeque<Raised>,
     ) {
         for a in actions {
+            // Outbound effects carry a key (lead, place in the program, instant): a
+            // second effect with the same key at the same instant is skipped silently.
+            if matches!(
+                a,
+                ActionIr::Send(_) | ActionIr::Notify { .. } | ActionIr::Webhook(_)
+            ) {
+                if self.effects_at != self.now {
+                    self.effects_at = self.now;
+                    self.effects.clear();
+                }
+                let site = a as *const ActionIr as usize;
+                if !self.effects.insert((lead, site)) {
+                    continue;
+                }
+            }
             match a {
                 ActionIr::Set { field, value } => {
                     let w = self.eval(lead, *value, event);
@@ -1934,14 +1962,14 @@ impl<'p> Engine<'p> {
             TaskOutcome::Accept => {
                 self.tasks[t].accepted = true;
                 self.line(lead, Entry::TaskAccepted { handoff, task, by });
-                ("task_accepted", self.p.handoffs[h].on_accept.clone())
+                ("task_accepted", &self.p.handoffs[h].on_accept)
             }
             TaskOutcome::Complete => {
                 self.tasks[t].accepted = true;
                 self.tasks[t].closed = true;
                 self.leads[lead].open_task[h] = None;
                 self.line(lead, Entry::TaskCompleted { handoff, task, by });
-                ("task_completed", self.p.handoffs[h].on_complete.clone())
+                ("task_completed", &self.p.handoffs[h].on_complete)
             }
             TaskOutcome::Reject => {
                 let reason = reason.unwrap_or_default();
@@ -1957,7 +1985,7 @@ impl<'p> Engine<'p> {
                         reason,
                     },
                 );
-                ("task_rejected", self.p.handoffs[h].on_reject.clone())
+                ("task_rejected", &self.p.handoffs[h].on_reject)
             }
         };
         let ev = self.raise(lead, event, props);
