@@ -1543,7 +1543,7 @@ impl<'p> Engine<'p> {
                     for lead in matching {
                         let mut queue = VecDeque::new();
                         self.cause = format!("schedule `{}`", self.p.schedules[i].name);
-                        self.actions(lead, &actions, None, None, &mut queue);
+                        self.actions(lead, actions, None, None, &mut queue);
                         self.process(lead, queue);
                     }
                 }
