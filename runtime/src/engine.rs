@@ -1992,7 +1992,7 @@ impl<'p> Engine<'p> {
         let record = ev.record.clone();
         queue.push_back(ev);
         self.cause = format!("handoff `{}` ({event})", self.p.handoffs[h].name);
-        self.actions(lead, &actions, Some(&record), None, queue);
+        self.actions(lead, actions, Some(&record), None, queue);
     }
 
     fn sla(&mut self, t: usize, clause: usize, queue: &mut VecDeque<Raised>) {
