@@ -1125,16 +1125,9 @@ impl<'p> Engine<'p> {
                 if self.leads[lead].journeys[j].is_none() {
                     continue;
                 }
-                let goal = self.p.journeys[j]
-                    .goal
-                    .clone()
-                    .into_iter()
-                    .any(|f| self.holds(lead, f, None));
-                let exit = self.p.journeys[j]
-                    .exit_when
-                    .clone()
-                    .into_iter()
-                    .any(|f| self.holds(lead, f, None));
+                let p = self.p;
+                let goal = p.journeys[j].goal.iter().any(|&f| self.holds(lead, f, None));
+                let exit = p.journeys[j].exit_when.iter().any(|&f| self.holds(lead, f, None));
                 if goal {
                     ends.push((j, "goal"));
                 } else if exit {
@@ -1143,11 +1136,14 @@ impl<'p> Engine<'p> {
             }
             let mut resumes: Vec<(usize, bool)> = Vec::new();
             for j in 0..self.p.journeys.len() {
-                if let Some(Instance {
-                    wait: Waiting::Until { cond, .. },
-                    ..
-                }) = self.leads[lead].journeys[j].clone()
-                {
+                let cond = match &self.leads[lead].journeys[j] {
+                    Some(Instance {
+                        wait: Waiting::Until { cond, .. },
+                        ..
+                    }) => Some(*cond),
+                    _ => None,
+                };
+                if let Some(cond) = cond {
                     resumes.push((j, self.holds(lead, cond, None)));
                 }
             }
