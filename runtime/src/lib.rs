@@ -1,8 +1,12 @@
 //! The Tandem runtime engine (pure: inputs and a clock in, effects out).
 //!
-//! So far: the timeline's exact bytes ([`timeline`]) and scenario validation
-//! ([`scenario`]). The engine that
-//! produces timelines lands with issue 4.
+//! Start with [`embed`]: check a program, feed inputs with their instants,
+//! read the timeline, snapshot and restore. [`engine`] is the processing
+//! model itself, [`calendar`] the teams' business time, [`scenario`] the
+//! `tandem simulate` input, [`timeline`] its exact output bytes, and
+//! [`testing`] runs a program's `test` blocks.
+
+#![warn(missing_docs)]
 
 pub mod calendar;
 pub mod embed;
