@@ -10,6 +10,7 @@ const HORIZON_DAYS: usize = 3_660;
 /// A team's calendar.
 #[derive(Debug, Clone)]
 pub struct Calendar {
+    /// The team's time zone (else the program's).
     pub tz: TimeZone,
     hours: Vec<(u8, u32, u32)>,
     closed: Vec<(Day, Day)>,
@@ -21,6 +22,7 @@ fn day_of(d: Date) -> Day {
 }
 
 impl Calendar {
+    /// The calendar of `team`, in its time zone or else `program_tz`.
     pub fn new(team: &TeamIr, program_tz: &TimeZone) -> Calendar {
         let tz = team
             .timezone

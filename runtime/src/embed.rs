@@ -137,8 +137,11 @@ pub struct World<'p> {
 /// and how far its clock has run. Serializable (JSON with serde).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
+    /// When the clock started, or `None` if it has not.
     pub start: Option<i64>,
+    /// How far the clock has run, in seconds since 1970.
     pub now: i64,
+    /// The inputs received, in order.
     pub inputs: Vec<Input>,
 }
 

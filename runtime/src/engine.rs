@@ -26,6 +26,7 @@ use crate::timeline::{Entry, FieldValue, Line};
 
 /// Rounds per settle and handled events per input before `cascade_limit`.
 pub const MAX_ROUNDS: usize = 32;
+/// Handled events per input before `cascade_limit`.
 pub const MAX_EVENTS: usize = 1000;
 
 /// Why a program cannot be simulated (the JIT could not compile it).
@@ -45,7 +46,9 @@ impl std::error::Error for Unsupported {}
 pub struct Coverage {
     /// (journey, node) pairs that ran.
     pub nodes: FxHashSet<(usize, usize)>,
+    /// Rules that fired.
     pub rules: FxHashSet<usize>,
+    /// Handoffs that started a task.
     pub handoffs: FxHashSet<usize>,
     /// (handoff, SLA clause) pairs that fired.
     pub slas: FxHashSet<(usize, usize)>,
@@ -54,6 +57,7 @@ pub struct Coverage {
 }
 
 impl Coverage {
+    /// Adds what `other` exercised to this coverage.
     pub fn merge(&mut self, other: &Coverage) {
         self.nodes.extend(other.nodes.iter().copied());
         self.rules.extend(other.rules.iter().copied());
@@ -66,12 +70,19 @@ impl Coverage {
 /// One score of a lead, explained.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoreExplanation {
+    /// The score's name.
     pub name: String,
+    /// Its current value.
     pub value: f64,
+    /// The part from its `if` lines.
     pub attribute_part: f64,
+    /// The part from its `on` lines (after clamping and decay).
     pub event_part: f64,
+    /// The lower bound, if any.
     pub min: Option<f64>,
+    /// The upper bound, if any.
     pub max: Option<f64>,
+    /// Decay: the percentage and its period in seconds, if any.
     pub decay: Option<(u64, i64)>,
     /// Each `if` line: points, its condition, whether it holds now.
     pub if_lines: Vec<(f64, FuncId, bool)>,
@@ -80,8 +91,11 @@ pub struct ScoreExplanation {
 /// Why a lead is where it is (see [`Engine::explain`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
+    /// The lead's current stage.
     pub stage: String,
+    /// What set the stage.
     pub stage_cause: String,
+    /// Each score, in program order.
     pub scores: Vec<ScoreExplanation>,
     /// Journey, the step it is at (its source span), and what it waits for.
     pub journeys: Vec<(String, grammar::Span, String)>,
@@ -90,6 +104,7 @@ pub struct Explanation {
 /// A template's parts, for rendering subjects.
 #[derive(Debug, Clone)]
 pub struct TemplateParts {
+    /// The subject template.
     pub subject: String,
 }
 
@@ -1126,8 +1141,14 @@ impl<'p> Engine<'p> {
                     continue;
                 }
                 let p = self.p;
-                let goal = p.journeys[j].goal.iter().any(|&f| self.holds(lead, f, None));
-                let exit = p.journeys[j].exit_when.iter().any(|&f| self.holds(lead, f, None));
+                let goal = p.journeys[j]
+                    .goal
+                    .iter()
+                    .any(|&f| self.holds(lead, f, None));
+                let exit = p.journeys[j]
+                    .exit_when
+                    .iter()
+                    .any(|&f| self.holds(lead, f, None));
                 if goal {
                     ends.push((j, "goal"));
                 } else if exit {

@@ -8,34 +8,54 @@ use unicode_normalization::UnicodeNormalization;
 /// A value given to a lead field or event property.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum InputValue {
+    /// A text value.
     Text(String),
+    /// A number.
     Number(f64),
+    /// A boolean.
     Bool(bool),
     /// Seconds since 1970.
     Time(i64),
+    /// A stage name.
     Stage(String),
+    /// A tag list.
     Tags(Vec<String>),
 }
 
+/// What a task input does to the lead's open task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TaskOutcome {
+    /// The task is accepted.
     Accept,
+    /// The task is rejected (needs a reason).
     Reject,
+    /// The task is completed.
     Complete,
 }
 
+/// What an input does.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum InputKind {
+    /// `create`: creates the lead with these field values.
     Create(Vec<(String, InputValue)>),
+    /// `update`: sets these fields of the lead.
     Update(Vec<(String, InputValue)>),
+    /// `event`: an outside event happens to the lead.
     Event {
+        /// The event's name.
         event: String,
+        /// Its properties, by name.
         props: Vec<(String, InputValue)>,
     },
+    /// `task`: an outcome for the lead's open task of a handoff.
     Task {
+        /// The handoff's name.
         handoff: String,
+        /// The outcome.
         outcome: TaskOutcome,
+        /// Who acted (default: the task's assignee).
         by: Option<String>,
+        /// The rejection reason (only for `reject`, where it is required).
         reason: Option<String>,
     },
 }
@@ -45,16 +65,22 @@ pub enum InputKind {
 pub struct Input {
     /// Its 0-based position in `inputs`.
     pub index: usize,
+    /// When it happens, in seconds since 1970.
     pub at: i64,
+    /// The lead's id.
     pub lead: String,
+    /// What it does.
     pub kind: InputKind,
 }
 
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
+    /// Where the clock starts, in seconds since 1970.
     pub start: i64,
+    /// Where the clock stops, in seconds since 1970.
     pub until: i64,
+    /// The inputs, in non-decreasing `at`.
     pub inputs: Vec<Input>,
 }
 
@@ -63,6 +89,7 @@ pub struct Scenario {
 pub struct ScenarioError {
     /// The input concerned, if any.
     pub index: Option<usize>,
+    /// What is wrong.
     pub message: String,
 }
 

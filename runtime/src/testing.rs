@@ -14,6 +14,7 @@ use crate::timeline::{Entry, Line};
 /// The result of one test block.
 #[derive(Debug, Clone)]
 pub struct TestResult {
+    /// The test's name.
     pub name: String,
     /// `None` when every expectation held; else what failed and the lines around it.
     pub failure: Option<(String, Vec<Line>)>,

@@ -7,11 +7,15 @@ use serde_json::{Map, Value};
 /// A value inside `fields` / `props`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldValue {
+    /// A text value.
     Text(String),
+    /// A number.
     Number(f64),
+    /// A boolean.
     Bool(bool),
     /// Seconds since 1970, written like `at`.
     Time(i64),
+    /// A stage name.
     Stage(String),
     /// Written as a sorted list.
     Tags(Vec<String>),
@@ -20,99 +24,172 @@ pub enum FieldValue {
 /// What happened (the `kind` and its keys).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry {
+    /// The lead was created (`lead_created`).
     LeadCreated,
+    /// Lead fields were set (`lead_updated`).
     LeadUpdated {
+        /// The new values, by field name.
         fields: Vec<(String, FieldValue)>,
     },
+    /// An outside event arrived (`event`).
     Event {
+        /// The event's name.
         event: String,
+        /// Its properties, by name.
         props: Vec<(String, FieldValue)>,
     },
+    /// A score's value changed (`score_changed`).
     ScoreChanged {
+        /// The score's name.
         score: String,
+        /// Its new value.
         value: f64,
     },
+    /// The lead's stage changed (`stage_changed`).
     StageChanged {
+        /// The previous stage.
         from: String,
+        /// The new stage.
         to: String,
     },
+    /// A tag was added to the lead's tag set (`tag_added`).
     TagAdded {
+        /// The tag.
         tag: String,
     },
+    /// A tag was removed from the lead's tag set (`tag_removed`).
     TagRemoved {
+        /// The tag.
         tag: String,
     },
+    /// A rule fired (`rule_fired`).
     RuleFired {
+        /// The rule's name.
         rule: String,
     },
+    /// The lead entered a journey (`journey_entered`).
     JourneyEntered {
+        /// The journey's name.
         journey: String,
     },
+    /// The lead left a journey (`journey_exited`).
     JourneyExited {
+        /// The journey's name.
         journey: String,
+        /// Why: `completed`, `exit` or `goal`.
         reason: String,
     },
+    /// An email was sent (`email_sent`).
     EmailSent {
+        /// The template's name.
         template: String,
+        /// The rendered subject.
         subject: String,
+        /// The journey it was sent from, if any.
         journey: Option<String>,
     },
+    /// An email was not sent (`email_suppressed`).
     EmailSuppressed {
+        /// The template's name.
         template: String,
+        /// Why: `unsubscribed`, `bounced`, `no_email`, `left_journey` or `frequency_cap`.
         reason: String,
+        /// The journey it was sent from, if any.
         journey: Option<String>,
     },
+    /// An email was put off until quiet hours end (`email_deferred`).
     EmailDeferred {
+        /// The template's name.
         template: String,
+        /// When it will be sent, in seconds since 1970.
         until: i64,
+        /// The journey it was sent from, if any.
         journey: Option<String>,
     },
+    /// A notification was sent (`notified`).
     Notified {
+        /// The recipients' addresses.
         to: Vec<String>,
+        /// The rendered text (for task emails, the task title).
         text: String,
     },
+    /// A webhook was called (`webhook_called`).
     WebhookCalled {
+        /// The webhook's name.
         webhook: String,
     },
+    /// A handoff created a task (`task_created`).
     TaskCreated {
+        /// The handoff's name.
         handoff: String,
+        /// The task id (`LEAD:HANDOFF:N`).
         task: String,
+        /// The team the task went to.
         team: String,
+        /// The assignee's address.
         assignee: String,
     },
+    /// A task was escalated to a manager (`task_escalated`).
     TaskEscalated {
+        /// The handoff's name.
         handoff: String,
+        /// The task id.
         task: String,
+        /// The manager it went to.
         to: String,
     },
+    /// A task was reassigned (`task_reassigned`).
     TaskReassigned {
+        /// The handoff's name.
         handoff: String,
+        /// The task id.
         task: String,
+        /// The previous assignee.
         from: String,
+        /// The new assignee.
         to: String,
     },
+    /// A task was accepted (`task_accepted`).
     TaskAccepted {
+        /// The handoff's name.
         handoff: String,
+        /// The task id.
         task: String,
+        /// Who accepted it.
         by: String,
     },
+    /// A task was completed (`task_completed`).
     TaskCompleted {
+        /// The handoff's name.
         handoff: String,
+        /// The task id.
         task: String,
+        /// Who completed it.
         by: String,
     },
+    /// A task was rejected (`task_rejected`).
     TaskRejected {
+        /// The handoff's name.
         handoff: String,
+        /// The task id.
         task: String,
+        /// Who rejected it.
         by: String,
+        /// The rejection reason.
         reason: String,
     },
+    /// A scheduled report was sent (`report_sent`).
     ReportSent {
+        /// The schedule's name.
         schedule: String,
+        /// The recipients' addresses.
         to: Vec<String>,
     },
+    /// Something went wrong at run time (`error`).
     Error {
+        /// The error code (`cascade_limit`, `no_open_task`, …).
         code: String,
+        /// A free-text description.
         message: String,
     },
 }
@@ -124,6 +201,7 @@ pub struct Line {
     pub at: i64,
     /// The lead's id, or `None` (written `null`) for program-wide lines.
     pub lead: Option<String>,
+    /// What happened.
     pub entry: Entry,
 }
 
@@ -172,6 +250,7 @@ fn sorted_object(items: &[(String, FieldValue)]) -> Value {
 }
 
 impl Entry {
+    /// The line's `kind`.
     pub fn kind(&self) -> &'static str {
         match self {
             Entry::LeadCreated => "lead_created",
