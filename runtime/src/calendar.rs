@@ -4,6 +4,27 @@ use compiler::program::{Day, TeamIr};
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 
+/// A local date-time as an instant (seconds): a time in a daylight-saving gap
+/// moves forward to the first valid instant (the transition); an ambiguous
+/// one (a fold) takes the earlier instant (LANGUAGE.md 4.1).
+pub fn local_to_instant(tz: &TimeZone, dt: jiff::civil::DateTime) -> Option<i64> {
+    use jiff::tz::AmbiguousOffset;
+    match tz.to_ambiguous_timestamp(dt).offset() {
+        AmbiguousOffset::Unambiguous { offset } => {
+            offset.to_timestamp(dt).ok().map(|t| t.as_second())
+        }
+        AmbiguousOffset::Fold { before, .. } => before.to_timestamp(dt).ok().map(|t| t.as_second()),
+        AmbiguousOffset::Gap { after, .. } => {
+            // `after` read before the jump is an instant inside the gap's shadow:
+            // the first valid instant is the next transition.
+            let probe = after.to_timestamp(dt).ok()?;
+            tz.following(probe)
+                .next()
+                .map(|tr| tr.timestamp().as_second())
+        }
+    }
+}
+
 /// How far ahead a deadline is searched before giving up (a team closed for ten years).
 const HORIZON_DAYS: usize = 3_660;
 
@@ -77,10 +98,7 @@ impl Calendar {
             (d, h, m)
         };
         let t = Time::new(h, m, 0, 0).unwrap_or_default();
-        d.to_datetime(t)
-            .to_zoned_datetime(self.tz.clone())
-            .map(|z| z.timestamp().as_second())
-            .unwrap_or(0)
+        local_to_instant(&self.tz, d.to_datetime(t)).unwrap_or(0)
     }
 
     fn local_date(&self, at: i64) -> Option<Date> {
@@ -230,6 +248,26 @@ mod tests {
         assert_eq!(
             c.day_minutes(Date::new(2027, 2, 13).expect("date")),
             vec![(510, 1050)]
+        );
+    }
+
+    #[test]
+    fn dst_gap_moves_forward_and_fold_takes_the_earlier_instant() {
+        let ny = TimeZone::get("America/New_York").expect("tz");
+        let dt = |s: &str| s.parse::<jiff::civil::DateTime>().expect("datetime");
+        // 02:30 does not exist on 2026-03-08: the first valid instant is 03:00 EDT = 07:00Z.
+        assert_eq!(
+            local_to_instant(&ny, dt("2026-03-08T02:30")),
+            Some(at("2026-03-08T07:00:00Z"))
+        );
+        // 01:30 happens twice on 2026-11-01: the earlier is 01:30 EDT = 05:30Z.
+        assert_eq!(
+            local_to_instant(&ny, dt("2026-11-01T01:30")),
+            Some(at("2026-11-01T05:30:00Z"))
+        );
+        assert_eq!(
+            local_to_instant(&ny, dt("2026-01-05T09:00")),
+            Some(at("2026-01-05T14:00:00Z"))
         );
     }
 

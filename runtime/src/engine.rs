@@ -1496,8 +1496,7 @@ impl<'p> Engine<'p> {
             if days & (1 << wd) != 0 {
                 let t = jiff::civil::Time::new((minute / 60) as i8, (minute % 60) as i8, 0, 0)
                     .unwrap_or_default();
-                if let Ok(z) = date.to_datetime(t).to_zoned_datetime(tz.clone()) {
-                    let s = z.timestamp().as_second();
+                if let Some(s) = crate::calendar::local_to_instant(&tz, date.to_datetime(t)) {
                     if s >= self.now {
                         return s;
                     }

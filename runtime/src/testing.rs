@@ -79,10 +79,7 @@ fn local_instant(tz: &str, y: i32, mo: u32, d: u32, h: u32, mi: u32) -> i64 {
     let Ok(time) = jiff::civil::Time::new(h as i8, mi as i8, 0, 0) else {
         return 0;
     };
-    date.to_datetime(time)
-        .to_zoned_datetime(tz)
-        .map(|z| z.timestamp().as_second())
-        .unwrap_or(0)
+    crate::calendar::local_to_instant(&tz, date.to_datetime(time)).unwrap_or(0)
 }
 
 /// Runs one test block.
