@@ -2,7 +2,8 @@
 
 use compiler::engine::EngineKind;
 use compiler::{ProgramSource, SourceText};
-use runtime::engine::{Engine, TemplateParts};
+use runtime::embed::Program;
+use runtime::engine::Engine;
 use runtime::scenario::{Input, InputKind, InputValue};
 
 fn load(dir: &std::path::Path) -> ProgramSource {
@@ -60,23 +61,7 @@ fn main() {
     };
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../journeys");
     let source = load(&dir);
-    let ws = compiler::check_program(&source);
-    assert!(!ws.has_errors(), "journeys/ checks");
-    let lowered = compiler::program::lower_program(&ws).expect("lowers");
-    let mut templates = rustc_hash::FxHashMap::default();
-    for t in &source.templates {
-        if let (Some(name), Ok(parts)) = (
-            compiler::template_name(&t.path),
-            compiler::templates::split_front_matter(&t.text),
-        ) {
-            templates.insert(
-                name.to_owned(),
-                TemplateParts {
-                    subject: parts.subject,
-                },
-            );
-        }
-    }
+    let program = Program::check(source).expect("journeys/ checks");
 
     // Inputs: per lead a create and nine events over 30 days, in time order.
     let start: i64 = 1_767_578_400; // 2026-01-05 09:00 +07
@@ -167,7 +152,9 @@ fn main() {
     }
     inputs.sort_by_key(|i| i.at);
     let rss_before = rss_kib();
-    let mut world = Engine::new(&lowered, kind, templates).expect("engine");
+    // The engine itself (a `World` would also keep every input for snapshots).
+    let mut world =
+        Engine::new(program.lowered(), kind, program.templates().clone()).expect("engine");
     world.start(start);
     let t = std::time::Instant::now();
     let mut lines = 0usize;
