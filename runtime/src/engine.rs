@@ -904,20 +904,7 @@ impl<'p> Engine<'p> {
 
     fn outside_event(&mut self, lead: usize, name: &str, props: &[(String, InputValue)]) -> Raised {
         let record = self.event_record(name, props);
-        let shown: Vec<(String, FieldValue)> = props
-            .iter()
-            .map(|(k, v)| {
-                let fv = match v {
-                    InputValue::Text(s) => FieldValue::Text(s.clone()),
-                    InputValue::Number(x) => FieldValue::Number(*x),
-                    InputValue::Bool(b) => FieldValue::Bool(*b),
-                    InputValue::Time(t) => FieldValue::Time(*t),
-                    InputValue::Stage(s) => FieldValue::Stage(s.clone()),
-                    InputValue::Tags(t) => FieldValue::Tags(t.clone()),
-                };
-                (k.clone(), fv)
-            })
-            .collect();
+        let shown: Vec<(String, FieldValue)> = props.to_vec();
         self.line(
             lead,
             Entry::Event {

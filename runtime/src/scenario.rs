@@ -5,22 +5,8 @@ use serde_json::Value;
 use stdlib::Type;
 use unicode_normalization::UnicodeNormalization;
 
-/// A value given to a lead field or event property.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum InputValue {
-    /// A text value.
-    Text(String),
-    /// A number.
-    Number(f64),
-    /// A boolean.
-    Bool(bool),
-    /// Seconds since 1970.
-    Time(i64),
-    /// A stage name.
-    Stage(String),
-    /// A tag list.
-    Tags(Vec<String>),
-}
+/// A value given to a lead field or event property: the same values a timeline line shows.
+pub type InputValue = crate::timeline::FieldValue;
 
 /// What a task input does to the lead's open task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -4,8 +4,8 @@ use std::io;
 
 use serde_json::{Map, Value};
 
-/// A value inside `fields` / `props`.
-#[derive(Debug, Clone, PartialEq)]
+/// A value inside `fields` / `props` (and given by inputs).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum FieldValue {
     /// A text value.
     Text(String),
