@@ -186,6 +186,8 @@ struct Lead {
     stage_cause: String,
     /// Journey entries the lead left early (exit or goal), by entry number.
     left_entries: FxHashSet<u64>,
+    /// Whether anything a condition can see changed since the flag was cleared.
+    dirty: bool,
 }
 
 /// A runtime event waiting to be handled.
@@ -517,7 +519,19 @@ impl<'p> Engine<'p> {
         self.seq
     }
 
+    /// Writes a record word and marks the lead as changed.
+    fn write_field(&mut self, lead: usize, slot: usize, word: u64) {
+        if let Some(l) = self.leads.get_mut(lead) {
+            l.record.set_word(slot, word);
+            l.dirty = true;
+        }
+    }
+
     fn line(&mut self, lead: usize, entry: Entry) {
+        if let Some(l) = self.leads.get_mut(lead) {
+            // Every line is a change the conditions may see.
+            l.dirty = true;
+        }
         let id = self.leads.get(lead).map(|l| l.id.clone());
         self.out.push(Line {
             at: self.now,
@@ -822,6 +836,7 @@ impl<'p> Engine<'p> {
             decay_pending: vec![false; self.p.scores.len()],
             stage_cause: "the lead's creation".into(),
             left_entries: FxHashSet::default(),
+            dirty: true,
         };
         self.leads.push(lead);
         let i = self.leads.len() - 1;
@@ -834,7 +849,7 @@ impl<'p> Engine<'p> {
             ("stage", second_stage),
         ] {
             if let Some(s) = self.slot(field) {
-                self.leads[i].record.set_word(s, w);
+                self.write_field(i, s, w);
             }
         }
         for (name, v) in fields {
@@ -848,14 +863,15 @@ impl<'p> Engine<'p> {
         if let InputValue::Tags(tags) = v {
             let syms: FxHashSet<u32> = tags.iter().map(|t| self.exprs.interner.intern(t)).collect();
             self.leads[lead].record.tags = syms;
+            self.leads[lead].dirty = true;
             if let Some(s) = self.slot("tags") {
-                self.leads[lead].record.set_word(s, 0);
+                self.write_field(lead, s, 0);
             }
             return;
         }
         let w = self.word_of(v);
         if let Some(s) = self.slot(name) {
-            self.leads[lead].record.set_word(s, w);
+            self.write_field(lead, s, w);
         }
     }
 
@@ -923,14 +939,12 @@ impl<'p> Engine<'p> {
         match name {
             "unsubscribed" | "resubscribed" => {
                 if let Some(s) = self.slot("unsubscribed") {
-                    self.leads[lead]
-                        .record
-                        .set_word(s, u64::from(name == "unsubscribed"));
+                    self.write_field(lead, s, u64::from(name == "unsubscribed"));
                 }
             }
             "email_bounced" => {
                 if let Some(s) = self.slot("bounced") {
-                    self.leads[lead].record.set_word(s, 1);
+                    self.write_field(lead, s, 1);
                 }
             }
             _ => {}
@@ -950,7 +964,7 @@ impl<'p> Engine<'p> {
         if !matches!(name, "email_bounced" | "unsubscribed" | "resubscribed") {
             if let Some(s) = self.slot("last_activity_at") {
                 let now = self.now as u64;
-                self.leads[lead].record.set_word(s, now);
+                self.write_field(lead, s, now);
             }
         }
         self.leads[lead].history.events.push(record.clone());
@@ -1091,12 +1105,16 @@ impl<'p> Engine<'p> {
                 self.cascade(lead);
                 return;
             }
+            // The last settle ended with nothing left to do. If handling this event
+            // changes nothing a condition can see (no line, no field, no journey
+            // step), settling again would find the same — skip it.
+            self.leads[lead].dirty = false;
             if !ev.outside {
                 self.add_event_points(lead, &ev.name, &ev.record);
             }
             self.resume_wait_for(lead, &ev, &mut queue);
             self.enter_on(lead, &ev, &mut queue);
-            if !self.settle(lead, &mut queue) {
+            if self.leads[lead].dirty && !self.settle(lead, &mut queue) {
                 return;
             }
         }
@@ -1345,7 +1363,22 @@ impl<'p> Engine<'p> {
     }
 
     /// Walks the graph from `node` until a wait or the end.
+    /// Walks a journey's graph (see `run_from_marked`); the lead's journey state changes.
     fn run_from(
+        &mut self,
+        lead: usize,
+        j: usize,
+        node: usize,
+        event: Option<&EventRecord>,
+        queue: &mut VecDeque<Raised>,
+    ) {
+        if let Some(l) = self.leads.get_mut(lead) {
+            l.dirty = true;
+        }
+        self.run_from_marked(lead, j, node, event, queue);
+    }
+
+    fn run_from_marked(
         &mut self,
         lead: usize,
         j: usize,
@@ -1628,7 +1661,7 @@ impl<'p> Engine<'p> {
                         continue;
                     };
                     let before = self.leads[lead].record.words[slot];
-                    self.leads[lead].record.set_word(slot, w);
+                    self.write_field(lead, slot, w);
                     if field == "stage" && before != w {
                         let ev = self.stage_changed(lead, before, w);
                         queue.push_back(ev);
@@ -1880,7 +1913,7 @@ impl<'p> Engine<'p> {
         self.leads[lead].open_task[h] = Some(t);
         if let Some(s) = self.slot("owner") {
             let w = u64::from(self.exprs.interner.intern(&assignee));
-            self.leads[lead].record.set_word(s, w);
+            self.write_field(lead, s, w);
         }
         self.line(
             lead,
@@ -2046,7 +2079,7 @@ impl<'p> Engine<'p> {
                 self.tasks[t].assignee = next.clone();
                 if let Some(s) = self.slot("owner") {
                     let w = u64::from(self.exprs.interner.intern(&next));
-                    self.leads[lead].record.set_word(s, w);
+                    self.write_field(lead, s, w);
                 }
                 self.line(
                     lead,
