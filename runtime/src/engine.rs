@@ -272,6 +272,8 @@ pub struct Engine<'p> {
     score_order: Vec<usize>,
     /// Score index in the evaluation tables for each score in program order.
     score_idx: Vec<usize>,
+    /// Events some `count(…)` reads: only these are kept in a lead's history.
+    counted: FxHashSet<u32>,
     out: Vec<Line>,
     tz: jiff::tz::TimeZone,
     tasks: Vec<Task>,
@@ -302,6 +304,39 @@ pub fn split_branch(lead: &str, journey: &str, k: usize, percents: &[u64]) -> us
         }
     }
     percents.len().saturating_sub(1)
+}
+
+/// The events a condition counts with `count(…)`.
+fn counted_events(e: &IrExpr, out: &mut Vec<u32>) {
+    match &e.kind {
+        IrKind::Count { event, .. } => out.push(*event),
+        IrKind::Not(x)
+        | IrKind::Neg(x)
+        | IrKind::TimeShift(x, _)
+        | IrKind::TextCall(_, x)
+        | IrKind::Length(x)
+        | IrKind::FreeEmail(x)
+        | IrKind::DaysSince(x)
+        | IrKind::HoursSince(x)
+        | IrKind::Matches(x, _)
+        | IrKind::InList { item: x, .. }
+        | IrKind::InTags { item: x, .. } => counted_events(x, out),
+        IrKind::And(a, b)
+        | IrKind::Or(a, b)
+        | IrKind::Arith(_, a, b)
+        | IrKind::Compare(_, _, a, b)
+        | IrKind::TextTest(_, a, b) => {
+            counted_events(a, out);
+            counted_events(b, out);
+        }
+        IrKind::Between(_, a, b, c) => {
+            counted_events(a, out);
+            counted_events(b, out);
+            counted_events(c, out);
+        }
+        IrKind::NumCall(_, args) => args.iter().for_each(|a| counted_events(a, out)),
+        _ => {}
+    }
 }
 
 fn reads_scores(e: &IrExpr, out: &mut FxHashSet<usize>) {
@@ -399,6 +434,16 @@ impl<'p> Engine<'p> {
             now: 0,
             score_order: order,
             score_idx: idx.clone(),
+            counted: p
+                .exprs
+                .funcs
+                .iter()
+                .flat_map(|f| {
+                    let mut found = Vec::new();
+                    counted_events(&f.body, &mut found);
+                    found
+                })
+                .collect(),
             out: Vec::new(),
             calendars: p
                 .teams
@@ -967,7 +1012,9 @@ impl<'p> Engine<'p> {
                 self.write_field(lead, s, now);
             }
         }
-        self.leads[lead].history.events.push(record.clone());
+        if self.counted.contains(&record.event) {
+            self.leads[lead].history.events.push(record.clone());
+        }
         self.add_event_points(lead, name, &record);
         let seq = self.next_seq();
         Raised {
@@ -981,7 +1028,9 @@ impl<'p> Engine<'p> {
     /// Raises a runtime event: writes nothing (its own line is written by the caller), records it.
     fn raise(&mut self, lead: usize, name: &str, props: Vec<(String, InputValue)>) -> Raised {
         let record = self.event_record(name, &props);
-        self.leads[lead].history.events.push(record.clone());
+        if self.counted.contains(&record.event) {
+            self.leads[lead].history.events.push(record.clone());
+        }
         let seq = self.next_seq();
         Raised {
             record,
