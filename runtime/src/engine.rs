@@ -162,7 +162,8 @@ impl History for LeadHistory {
 
 #[derive(Debug, Clone)]
 struct Lead {
-    id: String,
+    /// Shared with every timeline line of the lead.
+    id: std::sync::Arc<str>,
     record: LeadRecord,
     /// Attribute part of each score as last recomputed, event part, and value (by score index).
     score_a: Vec<f64>,
@@ -208,6 +209,8 @@ struct Task {
     handoff: usize,
     team: String,
     assignee: String,
+    /// The title as rendered when the task was created (shown again on escalation and reassignment).
+    title: String,
     accepted: bool,
     closed: bool,
     fired: Vec<bool>,
@@ -858,7 +861,7 @@ impl<'p> Engine<'p> {
         let id_sym = u64::from(self.exprs.interner.intern(id));
         let scores = self.exprs.scores.len();
         let lead = Lead {
-            id: id.to_owned(),
+            id: id.into(),
             record,
             score_a: vec![0.0; scores],
             score_e: vec![0.0; scores],
@@ -1948,12 +1951,14 @@ impl<'p> Engine<'p> {
             self.leads[lead].id, hd.name, self.leads[lead].task_counts[h]
         );
         let created = self.now;
+        let title = self.task_title(lead, h);
         self.tasks.push(Task {
             id: id.clone(),
             lead,
             handoff: h,
             team: team.name.clone(),
             assignee: assignee.clone(),
+            title: title.clone(),
             accepted: false,
             closed: false,
             fired: vec![false; hd.slas.len()],
@@ -1981,7 +1986,6 @@ impl<'p> Engine<'p> {
                 ("assignee".into(), InputValue::Text(assignee.clone())),
             ],
         );
-        let title = self.task_title(lead, h);
         self.line(
             lead,
             Entry::Notified {
@@ -2097,7 +2101,7 @@ impl<'p> Engine<'p> {
         self.coverage.slas.insert((task.handoff, clause));
         let lead = task.lead;
         let handoff = self.p.handoffs[task.handoff].name.clone();
-        let title = self.task_title(lead, task.handoff);
+        let title = task.title.clone();
         let Some(team) = self.p.teams.iter().find(|x| x.name == task.team).cloned() else {
             return;
         };

@@ -200,7 +200,7 @@ pub struct Line {
     /// Seconds since 1970 (UTC).
     pub at: i64,
     /// The lead's id, or `None` (written `null`) for program-wide lines.
-    pub lead: Option<String>,
+    pub lead: Option<std::sync::Arc<str>>,
     /// What happened.
     pub entry: Entry,
 }
