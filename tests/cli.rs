@@ -371,3 +371,33 @@ fn test_coverage_reports_steps_rules_and_handoff_clauses_as_json() {
     assert_eq!(to_sales["outcomes"]["reject"], true);
     assert_eq!(to_sales["outcomes"]["complete"], false);
 }
+
+#[test]
+fn webhooks_are_checked_against_tandem_toml() {
+    let src =
+        format!("{HEADER}rule sync {{\n  when company_size > 100\n  then webhook crm_sink\n}}\n");
+    let dir = temp_program(
+        "webhooks",
+        &[
+            ("main.journey", &src),
+            (
+                "tandem.toml",
+                "[webhooks]\ncrm_sync = \"https://crm.example/hook\"\n",
+            ),
+        ],
+    );
+    let out = tandem()
+        .args(["check", "--format", "json"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    let d = &v[0];
+    assert_eq!(d["code"], "E0025");
+    assert_eq!(d["line"], 5);
+    assert!(
+        d["help"].as_str().is_some_and(|h| h.contains("crm_sink")),
+        "{d}"
+    );
+}
