@@ -162,6 +162,54 @@ pub struct IrExpr {
     pub span: Span,
 }
 
+impl IrExpr {
+    /// Calls `f` on this expression and every expression inside it (depth first).
+    /// The lowering bounds the depth ([`MAX_LOWERED_DEPTH`]).
+    pub fn walk(&self, f: &mut dyn FnMut(&IrExpr)) {
+        f(self);
+        match &self.kind {
+            IrKind::Not(x)
+            | IrKind::Neg(x)
+            | IrKind::TimeShift(x, _)
+            | IrKind::TextCall(_, x)
+            | IrKind::Length(x)
+            | IrKind::FreeEmail(x)
+            | IrKind::DaysSince(x)
+            | IrKind::HoursSince(x)
+            | IrKind::Matches(x, _)
+            | IrKind::InList { item: x, .. }
+            | IrKind::InTags { item: x, .. } => x.walk(f),
+            IrKind::And(a, b)
+            | IrKind::Or(a, b)
+            | IrKind::Arith(_, a, b)
+            | IrKind::Compare(_, _, a, b)
+            | IrKind::TextTest(_, a, b) => {
+                a.walk(f);
+                b.walk(f);
+            }
+            IrKind::Between(_, a, b, c) => {
+                a.walk(f);
+                b.walk(f);
+                c.walk(f);
+            }
+            IrKind::NumCall(_, args) => args.iter().for_each(|a| a.walk(f)),
+            IrKind::Number(_)
+            | IrKind::Bool(_)
+            | IrKind::Text(_)
+            | IrKind::Stage(_)
+            | IrKind::Field(_)
+            | IrKind::FieldIsSet(_)
+            | IrKind::EventProp(_)
+            | IrKind::EventPropIsSet(_)
+            | IrKind::Score(_)
+            | IrKind::Now
+            | IrKind::Opened(_)
+            | IrKind::Clicked(_)
+            | IrKind::Count { .. } => {}
+        }
+    }
+}
+
 /// How two values are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CmpKind {

@@ -311,68 +311,20 @@ pub fn split_branch(lead: &str, journey: &str, k: usize, percents: &[u64]) -> us
 
 /// The events a condition counts with `count(…)`.
 fn counted_events(e: &IrExpr, out: &mut Vec<u32>) {
-    match &e.kind {
-        IrKind::Count { event, .. } => out.push(*event),
-        IrKind::Not(x)
-        | IrKind::Neg(x)
-        | IrKind::TimeShift(x, _)
-        | IrKind::TextCall(_, x)
-        | IrKind::Length(x)
-        | IrKind::FreeEmail(x)
-        | IrKind::DaysSince(x)
-        | IrKind::HoursSince(x)
-        | IrKind::Matches(x, _)
-        | IrKind::InList { item: x, .. }
-        | IrKind::InTags { item: x, .. } => counted_events(x, out),
-        IrKind::And(a, b)
-        | IrKind::Or(a, b)
-        | IrKind::Arith(_, a, b)
-        | IrKind::Compare(_, _, a, b)
-        | IrKind::TextTest(_, a, b) => {
-            counted_events(a, out);
-            counted_events(b, out);
+    e.walk(&mut |x| {
+        if let IrKind::Count { event, .. } = x.kind {
+            out.push(event);
         }
-        IrKind::Between(_, a, b, c) => {
-            counted_events(a, out);
-            counted_events(b, out);
-            counted_events(c, out);
-        }
-        IrKind::NumCall(_, args) => args.iter().for_each(|a| counted_events(a, out)),
-        _ => {}
-    }
+    });
 }
 
+/// The scores a condition reads.
 fn reads_scores(e: &IrExpr, out: &mut FxHashSet<usize>) {
-    match &e.kind {
-        IrKind::Score(i) => {
-            out.insert(*i);
+    e.walk(&mut |x| {
+        if let IrKind::Score(i) = x.kind {
+            out.insert(i);
         }
-        IrKind::Not(x)
-        | IrKind::Neg(x)
-        | IrKind::TimeShift(x, _)
-        | IrKind::TextCall(_, x)
-        | IrKind::Length(x)
-        | IrKind::FreeEmail(x)
-        | IrKind::DaysSince(x)
-        | IrKind::HoursSince(x)
-        | IrKind::Matches(x, _) => reads_scores(x, out),
-        IrKind::And(a, b)
-        | IrKind::Or(a, b)
-        | IrKind::Arith(_, a, b)
-        | IrKind::Compare(_, _, a, b)
-        | IrKind::TextTest(_, a, b) => {
-            reads_scores(a, out);
-            reads_scores(b, out);
-        }
-        IrKind::InList { item, .. } | IrKind::InTags { item, .. } => reads_scores(item, out),
-        IrKind::Between(_, a, b, c) => {
-            reads_scores(a, out);
-            reads_scores(b, out);
-            reads_scores(c, out);
-        }
-        IrKind::NumCall(_, args) => args.iter().for_each(|a| reads_scores(a, out)),
-        _ => {}
-    }
+    });
 }
 
 impl<'p> Engine<'p> {

@@ -51,3 +51,44 @@ rule ping_crm {
         assert_eq!(count("notified"), 2, "{kinds:?}");
     }
 }
+
+#[test]
+fn scores_read_inside_in_lists_are_computed_first() {
+    // `a` is declared first but reads `b` (inside `in`): `b` must be recomputed before `a`.
+    let src = r#"
+timezone "Asia/Ho_Chi_Minh"
+lead { n: number }
+score a { +10 if score.b in [5] }
+score b { +5 if n == 1 }
+"#;
+    let program = Program::check(ProgramSource {
+        journeys: vec![SourceText {
+            path: "p.journey".into(),
+            text: src.into(),
+        }],
+        ..ProgramSource::default()
+    })
+    .expect("checks");
+    let scenario = r#"{"inputs":[{"at":"2026-01-05T09:00:00+07:00","lead":"x","create":{"n":1}}]}"#;
+    let parsed = parse_scenario(scenario, program.workspace().symbols()).expect("valid");
+    let mut world = program.world(EngineKind::Interp).expect("world");
+    world.start(parsed.start);
+    let lines: Vec<String> = parsed
+        .inputs
+        .iter()
+        .flat_map(|i| world.input(i))
+        .map(|l| l.to_json())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with(r#""score":"b","value":5}"#)),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with(r#""score":"a","value":10}"#)),
+        "{lines:?}"
+    );
+}
