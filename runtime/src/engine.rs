@@ -642,46 +642,33 @@ impl<'p> Engine<'p> {
                 }
             }
             self.now = at;
+            // Each lead's decay steps at this instant, leads in order of first appearance.
+            let mut decays: Vec<(usize, Vec<usize>)> = Vec::new();
+            for t in &due {
+                if let TimerKind::Decay { score } = t.kind {
+                    match decays.iter_mut().find(|(lead, _)| *lead == t.lead) {
+                        Some((_, scores)) => scores.push(score),
+                        None => decays.push((t.lead, vec![score])),
+                    }
+                }
+            }
             let mut decayed: FxHashSet<usize> = FxHashSet::default();
-            for t in due.clone() {
+            for t in due {
                 if matches!(t.kind, TimerKind::Decay { .. }) {
                     continue;
                 }
                 if decayed.insert(t.lead) {
-                    let steps: Vec<usize> = due
-                        .iter()
-                        .filter(|d| d.lead == t.lead)
-                        .filter_map(|d| match d.kind {
-                            TimerKind::Decay { score } => Some(score),
-                            _ => None,
-                        })
-                        .collect();
-                    if !steps.is_empty() {
-                        self.decay(t.lead, &steps);
+                    if let Some((_, scores)) = decays.iter().find(|(lead, _)| *lead == t.lead) {
+                        self.decay(t.lead, scores);
                     }
                 }
                 self.run_timer(t);
             }
             // Leads with only decay steps at this instant.
-            let mut rest: Vec<usize> = due
-                .iter()
-                .filter(|d| matches!(d.kind, TimerKind::Decay { .. }) && !decayed.contains(&d.lead))
-                .map(|d| d.lead)
-                .collect();
-            rest.dedup();
-            for lead in rest {
-                if !decayed.insert(lead) {
-                    continue;
+            for (lead, scores) in &decays {
+                if decayed.insert(*lead) {
+                    self.decay(*lead, scores);
                 }
-                let steps: Vec<usize> = due
-                    .iter()
-                    .filter(|d| d.lead == lead)
-                    .filter_map(|d| match d.kind {
-                        TimerKind::Decay { score } => Some(score),
-                        _ => None,
-                    })
-                    .collect();
-                self.decay(lead, &steps);
             }
         }
         self.now = self.now.max(until);
