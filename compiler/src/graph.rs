@@ -97,7 +97,6 @@ pub type LowerFn<'f> = dyn FnMut(&Expr, Option<&str>) -> Result<FuncId, crate::i
 /// Builds graphs; `lower` compiles a condition (with the event in scope, if any) to a function.
 pub struct GraphBuilder<'f> {
     nodes: Vec<Node>,
-    splits: usize,
     lower: &'f mut LowerFn<'f>,
 }
 
@@ -105,7 +104,6 @@ impl<'f> GraphBuilder<'f> {
     pub fn new(lower: &'f mut LowerFn<'f>) -> GraphBuilder<'f> {
         GraphBuilder {
             nodes: Vec::new(),
-            splits: 0,
             lower,
         }
     }
@@ -122,10 +120,12 @@ impl<'f> GraphBuilder<'f> {
             span: j.name.span,
             next: first,
         };
-        Ok(JourneyGraph {
+        let mut graph = JourneyGraph {
             name: j.name.name.clone(),
             nodes: self.nodes,
-        })
+        };
+        number_splits(&mut graph);
+        Ok(graph)
     }
 
     fn push(&mut self, kind: NodeKind, span: Span) -> NodeId {
@@ -253,9 +253,9 @@ impl<'f> GraphBuilder<'f> {
                 (NodeKind::Branch { arms }, other)
             }
             StepKind::Split(arms) => {
-                // Splits are numbered in source order; the graph is built back to
-                // front, so the index is fixed before the arms are lowered.
-                let index = self.next_split();
+                // The graph is built back to front; `number_splits` gives the
+                // source-order index once the whole journey is built.
+                let index = 0;
                 let mut out = Vec::new();
                 for a in arms {
                     let target = self.block(&a.steps, event, after)?;
@@ -267,11 +267,6 @@ impl<'f> GraphBuilder<'f> {
         let id = self.push(kind, s.span);
         self.nodes[id].next = next;
         Ok(id)
-    }
-
-    fn next_split(&mut self) -> usize {
-        self.splits += 1;
-        self.splits - 1
     }
 }
 
@@ -305,7 +300,7 @@ pub fn lower_action(
 }
 
 /// Numbers a journey's splits in source order (0-based), as the FNV-1a choice needs.
-pub fn renumber_splits(graph: &mut JourneyGraph) {
+fn number_splits(graph: &mut JourneyGraph) {
     let mut splits: Vec<(u32, usize)> = graph
         .nodes
         .iter()

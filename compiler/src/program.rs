@@ -265,7 +265,6 @@ impl Collector<'_> {
         let mut lower =
             |e: &Expr, event: Option<&str>| self.func(format!("{owner}: step"), e, event);
         ir.graph = GraphBuilder::new(&mut lower).journey(j)?;
-        crate::graph::renumber_splits(&mut ir.graph);
         Ok(ir)
     }
 
