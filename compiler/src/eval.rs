@@ -107,7 +107,8 @@ pub struct EvalCtx<'a> {
     pub score_values: &'a [f64],
     pub history: &'a dyn History,
     /// Texts made during this evaluation (`lower(x)`): handles with [`SCRATCH_BIT`].
-    pub scratch: Vec<String>,
+    /// Shared pointers, so a memoized result is handed out without copying it.
+    pub scratch: Vec<std::rc::Rc<str>>,
     /// Evaluates a `count` filter (set by the engine running this context).
     pub filter: &'a dyn Fn(FuncId, &mut EvalCtx<'_>) -> bool,
     /// Optional memo of text-function results (see [`EvalCtx::with_memo`]).
@@ -117,16 +118,47 @@ pub struct EvalCtx<'a> {
 /// Results of text functions on interned texts, kept across evaluations (the texts never change).
 #[derive(Debug, Default)]
 pub struct TextMemo {
-    results: rustc_hash::FxHashMap<(u8, u32), Memoized>,
+    /// Keyed by operation ([`MemoOp`]) and interned symbol.
+    results: rustc_hash::FxHashMap<(u32, u32), Memoized>,
     /// The same for texts made during an evaluation (`unaccent(lower(x))`), by content.
-    made: rustc_hash::FxHashMap<Box<str>, [Option<Memoized>; 5]>,
+    made: rustc_hash::FxHashMap<Box<str>, Vec<(u32, Memoized)>>,
 }
+
+/// What a memo entry is the result of: a text function (its code), `free_email`, or
+/// `matches` with regex `i` (`MATCHES_BASE + i`).
+type MemoOp = u32;
+const FREE_EMAIL_OP: MemoOp = 100;
+const MATCHES_BASE: MemoOp = 1000;
 
 #[derive(Debug, Clone)]
 enum Memoized {
     Symbol(u64),
-    Text(Box<str>),
+    Text(std::rc::Rc<str>),
     Flag(bool),
+}
+
+impl TextMemo {
+    /// The remembered result of `op` on the text behind `h`, if any.
+    fn get(&self, ctx: &EvalCtx<'_>, op: MemoOp, h: TextHandle) -> Option<Memoized> {
+        if h & SCRATCH_BIT != 0 {
+            self.made
+                .get(ctx.text(h))
+                .and_then(|ops| ops.iter().find(|(o, _)| *o == op).map(|(_, m)| m.clone()))
+        } else {
+            self.results.get(&(op, h as u32)).cloned()
+        }
+    }
+
+    fn put(&mut self, ctx: &EvalCtx<'_>, op: MemoOp, h: TextHandle, value: Memoized) {
+        if h & SCRATCH_BIT != 0 {
+            let ops = self.made.entry(ctx.text(h).into()).or_default();
+            if !ops.iter().any(|(o, _)| *o == op) {
+                ops.push((op, value));
+            }
+        } else {
+            self.results.insert((op, h as u32), value);
+        }
+    }
 }
 
 /// Why a context could not be built: the record does not match the program's layout.
@@ -224,7 +256,7 @@ impl<'a> EvalCtx<'a> {
         if h & SCRATCH_BIT != 0 {
             self.scratch
                 .get((h & !SCRATCH_BIT) as usize)
-                .map(String::as_str)
+                .map(|s| &**s)
                 .unwrap_or("")
         } else {
             self.exprs
@@ -238,8 +270,18 @@ impl<'a> EvalCtx<'a> {
         if let Some(sym) = self.exprs.interner.lookup(&s) {
             return u64::from(sym);
         }
+        self.push_scratch(s.into())
+    }
+
+    fn push_scratch(&mut self, s: std::rc::Rc<str>) -> TextHandle {
         self.scratch.push(s);
         (self.scratch.len() as u64 - 1) | SCRATCH_BIT
+    }
+
+    /// The scratch buffer, emptied, so a caller evaluating many times can hand it to the next context.
+    pub fn into_scratch(mut self) -> Vec<std::rc::Rc<str>> {
+        self.scratch.clear();
+        std::mem::take(&mut self.scratch)
     }
 }
 
@@ -263,55 +305,34 @@ pub fn text_eq(ctx: &EvalCtx<'_>, a: TextHandle, b: TextHandle) -> bool {
 }
 
 pub fn text_fn(ctx: &mut EvalCtx<'_>, f: TextFn, h: TextHandle) -> TextHandle {
-    let code = text_fn_code(f) as u8;
-    let scratch = h & SCRATCH_BIT != 0;
+    let op = text_fn_code(f) as MemoOp;
     if let Some(m) = ctx.memo {
-        let found = {
-            let memo = m.borrow();
-            if scratch {
-                memo.made
-                    .get(ctx.text(h))
-                    .and_then(|slots| slots.get(code as usize).cloned().flatten())
-            } else {
-                memo.results.get(&(code, h as u32)).cloned()
-            }
-        };
+        let found = m.borrow().get(ctx, op, h);
         match found {
             Some(Memoized::Symbol(sym)) => return sym,
-            Some(Memoized::Text(t)) => {
-                ctx.scratch.push(t.into());
-                return (ctx.scratch.len() as u64 - 1) | SCRATCH_BIT;
-            }
+            Some(Memoized::Text(t)) => return ctx.push_scratch(t),
             _ => {}
         }
     }
-    let input: Box<str> = ctx.text(h).into();
+    let input = ctx.text(h);
     let out = match f {
-        TextFn::Lower => stdlib::functions::lower(&input),
-        TextFn::Upper => stdlib::functions::upper(&input),
-        TextFn::Trim => stdlib::functions::trim(&input),
-        TextFn::Unaccent => stdlib::functions::unaccent(&input),
-        TextFn::Domain => stdlib::functions::domain(&input),
+        TextFn::Lower => stdlib::functions::lower(input),
+        TextFn::Upper => stdlib::functions::upper(input),
+        TextFn::Trim => stdlib::functions::trim(input),
+        TextFn::Unaccent => stdlib::functions::unaccent(input),
+        TextFn::Domain => stdlib::functions::domain(input),
     };
     let handle = ctx.make_text(out);
     if let Some(m) = ctx.memo {
         let value = if handle & SCRATCH_BIT == 0 {
             Memoized::Symbol(handle)
         } else {
-            Memoized::Text(ctx.text(handle).into())
-        };
-        let mut memo = m.borrow_mut();
-        if scratch {
-            let slots = memo
-                .made
-                .entry(input)
-                .or_insert_with(|| [None, None, None, None, None]);
-            if let Some(slot) = slots.get_mut(code as usize) {
-                *slot = Some(value);
+            match ctx.scratch.get((handle & !SCRATCH_BIT) as usize) {
+                Some(t) => Memoized::Text(t.clone()),
+                None => return handle,
             }
-        } else {
-            memo.results.insert((code, h as u32), value);
-        }
+        };
+        m.borrow_mut().put(ctx, op, h, value);
     }
     handle
 }
@@ -376,10 +397,21 @@ pub(crate) unsafe extern "C" fn h_text_test(ctx: *mut EvalCtx<'_>, op: u64, a: u
 }
 
 pub fn matches(ctx: &EvalCtx<'_>, h: TextHandle, regex: usize) -> bool {
-    ctx.exprs
+    let op = MATCHES_BASE.saturating_add(u32::try_from(regex).unwrap_or(u32::MAX - MATCHES_BASE));
+    if let Some(m) = ctx.memo {
+        if let Some(Memoized::Flag(b)) = m.borrow().get(ctx, op, h) {
+            return b;
+        }
+    }
+    let b = ctx
+        .exprs
         .regexes
         .get(regex)
-        .is_some_and(|re| re.is_match(ctx.text(h)))
+        .is_some_and(|re| re.is_match(ctx.text(h)));
+    if let Some(m) = ctx.memo {
+        m.borrow_mut().put(ctx, op, h, Memoized::Flag(b));
+    }
+    b
 }
 
 /// # Safety
@@ -425,18 +457,14 @@ pub(crate) unsafe extern "C" fn h_length(ctx: *mut EvalCtx<'_>, h: u64) -> f64 {
 }
 
 pub fn free_email(ctx: &EvalCtx<'_>, h: TextHandle) -> bool {
-    const FREE_EMAIL: u8 = 100;
-    let memo = ctx.memo.filter(|_| h & SCRATCH_BIT == 0);
-    if let Some(m) = memo {
-        if let Some(Memoized::Flag(b)) = m.borrow().results.get(&(FREE_EMAIL, h as u32)) {
-            return *b;
+    if let Some(m) = ctx.memo {
+        if let Some(Memoized::Flag(b)) = m.borrow().get(ctx, FREE_EMAIL_OP, h) {
+            return b;
         }
     }
     let b = stdlib::functions::free_email(ctx.text(h));
-    if let Some(m) = memo {
-        m.borrow_mut()
-            .results
-            .insert((FREE_EMAIL, h as u32), Memoized::Flag(b));
+    if let Some(m) = ctx.memo {
+        m.borrow_mut().put(ctx, FREE_EMAIL_OP, h, Memoized::Flag(b));
     }
     b
 }

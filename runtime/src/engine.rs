@@ -11,8 +11,8 @@
 //! cascade limits, schedules (five-field cron in the program's or the
 //! schedule's time zone, `for leads where`, `report to`).
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use smallvec::SmallVec;
+use std::collections::VecDeque;
 
 use compiler::engine::{Engine as EvalEngine, EngineKind, Interpreter, JitEngine};
 use compiler::eval::{EvalCtx, EventRecord, History, LeadRecord};
@@ -265,11 +265,18 @@ pub struct Engine<'p> {
     /// Every plain-text template met so far, compiled once (keyed by its source).
     jinja: std::cell::RefCell<minijinja::Environment<'static>>,
     memo: std::cell::RefCell<compiler::eval::TextMemo>,
+    /// Scratch space of evaluations, kept between them (see `EvalCtx::with_scratch`).
+    scratch: Vec<std::rc::Rc<str>>,
+    /// Buffers of `settle` and `eval_many`, kept between calls.
+    funcs_buffer: Vec<FuncId>,
+    words_buffer: Vec<u64>,
     /// Lead fields each plain-text template reads.
     template_fields: std::cell::RefCell<FxHashMap<String, Vec<String>>>,
     leads: Vec<Lead>,
     index: FxHashMap<String, usize>,
-    timers: BinaryHeap<Reverse<Timer>>,
+    /// Pending timers by (instant, creation sequence). A B-tree rather than a binary heap:
+    /// with hundreds of thousands of timers its wide nodes touch far fewer cache lines.
+    timers: std::collections::BTreeMap<(i64, u64), (usize, TimerKind)>,
     seq: u64,
     now: i64,
     score_order: Vec<usize>,
@@ -283,8 +290,6 @@ pub struct Engine<'p> {
     /// Round-robin position per team.
     rr: FxHashMap<String, usize>,
     calendars: FxHashMap<String, crate::calendar::Calendar>,
-    /// Funcs that read the clock or history are evaluated fresh; all are cheap enough.
-    _reads_clock: FxHashSet<FuncId>,
 }
 
 fn fnv1a64(s: &str) -> u64 {
@@ -381,10 +386,13 @@ impl<'p> Engine<'p> {
             coverage: Coverage::default(),
             jinja: std::cell::RefCell::new(minijinja::Environment::new()),
             memo: std::cell::RefCell::new(compiler::eval::TextMemo::default()),
+            scratch: Vec::new(),
+            funcs_buffer: Vec::new(),
+            words_buffer: Vec::new(),
             template_fields: std::cell::RefCell::new(FxHashMap::default()),
             leads: Vec::new(),
             index: FxHashMap::default(),
-            timers: BinaryHeap::new(),
+            timers: std::collections::BTreeMap::new(),
             seq: 0,
             now: 0,
             score_order: order,
@@ -408,7 +416,6 @@ impl<'p> Engine<'p> {
             tz,
             tasks: Vec::new(),
             rr: FxHashMap::default(),
-            _reads_clock: FxHashSet::default(),
         })
     }
 
@@ -543,6 +550,21 @@ impl<'p> Engine<'p> {
     // ------------------------------------------------------------ evaluation
 
     fn eval(&mut self, lead: usize, f: FuncId, event: Option<&EventRecord>) -> u64 {
+        let mut words = [0u64; 1];
+        self.eval_many(lead, &[f], event, &mut words);
+        words[0]
+    }
+
+    /// Evaluates `funcs` against one snapshot of the lead (one context for all of them),
+    /// writing each result to `out` at the same position.
+    fn eval_many(
+        &mut self,
+        lead: usize,
+        funcs: &[FuncId],
+        event: Option<&EventRecord>,
+        out: &mut [u64],
+    ) {
+        let mut buffer = std::mem::take(&mut self.scratch);
         let l = &self.leads[lead];
         let filter = |g: FuncId, c: &mut EvalCtx<'_>| self.eval.call(g, c) != 0;
         match EvalCtx::new(
@@ -554,12 +576,20 @@ impl<'p> Engine<'p> {
             &l.history,
             &filter,
         ) {
-            Ok(ctx) => {
-                let mut ctx = ctx.with_memo(&self.memo);
-                self.eval.call(f, &mut ctx)
+            Ok(mut ctx) => {
+                ctx.memo = Some(&self.memo);
+                buffer.clear();
+                ctx.scratch = buffer;
+                for (f, o) in funcs.iter().zip(out.iter_mut()) {
+                    // Scratch texts live for one evaluation.
+                    ctx.scratch.clear();
+                    *o = self.eval.call(*f, &mut ctx);
+                }
+                buffer = ctx.into_scratch();
             }
-            Err(_) => 0,
+            Err(_) => out.iter_mut().for_each(|o| *o = 0),
         }
+        self.scratch = buffer;
     }
 
     fn holds(&mut self, lead: usize, f: FuncId, event: Option<&EventRecord>) -> bool {
@@ -625,21 +655,24 @@ impl<'p> Engine<'p> {
 
     /// Runs every timer due at or before `until`, in time order.
     pub fn advance_to(&mut self, until: i64) {
-        while let Some(Reverse(first)) = self.timers.peek().cloned() {
-            if first.at > until {
+        while let Some((&(at, _), _)) = self.timers.first_key_value() {
+            if at > until {
                 break;
             }
             // Every timer due at this instant, in creation order; a lead's decay
             // steps run first, together, as one input.
-            let at = first.at;
             let mut due = Vec::new();
-            while let Some(Reverse(t)) = self.timers.peek() {
-                if t.at != at {
+            while let Some(entry) = self.timers.first_entry() {
+                if entry.key().0 != at {
                     break;
                 }
-                if let Some(Reverse(t)) = self.timers.pop() {
-                    due.push(t);
-                }
+                let ((at, seq), (lead, kind)) = entry.remove_entry();
+                due.push(Timer {
+                    at,
+                    seq,
+                    lead,
+                    kind,
+                });
             }
             self.now = at;
             // Each lead's decay steps at this instant, leads in order of first appearance.
@@ -1034,13 +1067,22 @@ impl<'p> Engine<'p> {
     }
 
     fn attribute_part(&mut self, lead: usize, i: usize) -> f64 {
-        let p = self.p;
-        let mut a = 0.0;
-        for &(points, f) in &p.scores[i].if_lines {
-            if self.holds(lead, f, None) {
-                a += points;
-            }
-        }
+        let lines = &self.p.scores[i].if_lines;
+        let mut funcs = std::mem::take(&mut self.funcs_buffer);
+        funcs.clear();
+        funcs.extend(lines.iter().map(|&(_, f)| f));
+        let mut words = std::mem::take(&mut self.words_buffer);
+        words.clear();
+        words.resize(funcs.len(), 0);
+        self.eval_many(lead, &funcs, None, &mut words);
+        let a = lines
+            .iter()
+            .zip(&words)
+            .filter(|(_, w)| **w != 0)
+            .map(|(&(points, _), _)| points)
+            .sum();
+        self.funcs_buffer = funcs;
+        self.words_buffer = words;
         a
     }
 
@@ -1127,49 +1169,69 @@ impl<'p> Engine<'p> {
     fn settle(&mut self, lead: usize, queue: &mut VecDeque<Raised>) -> bool {
         for _round in 0..MAX_ROUNDS {
             self.recompute_scores(lead);
-            // One snapshot: evaluate everything first.
-            let rules: Vec<(usize, bool)> = (0..self.p.rules.len())
-                .map(|r| (r, self.holds(lead, self.p.rules[r].when, None)))
-                .collect();
-            let mut ends: Vec<(usize, &'static str)> = Vec::new();
-            for j in 0..self.p.journeys.len() {
+            // One snapshot: evaluate everything first, with one context. The conditions
+            // are listed in a fixed order and their results read back in that order.
+            let p = self.p;
+            let mut funcs = std::mem::take(&mut self.funcs_buffer);
+            funcs.clear();
+            funcs.extend(p.rules.iter().map(|r| r.when));
+            for (j, journey) in p.journeys.iter().enumerate() {
+                if self.leads[lead].journeys[j].is_some() {
+                    funcs.extend(journey.goal.iter().copied());
+                    funcs.extend(journey.exit_when.iter().copied());
+                }
+            }
+            for j in 0..p.journeys.len() {
+                if let Some(Instance {
+                    wait: Waiting::Until { cond, .. },
+                    ..
+                }) = &self.leads[lead].journeys[j]
+                {
+                    funcs.push(*cond);
+                }
+            }
+            for journey in &p.journeys {
+                funcs.extend(journey.enter_when.iter().copied());
+            }
+            funcs.extend(p.handoffs.iter().filter_map(|h| h.when));
+            let mut words = std::mem::take(&mut self.words_buffer);
+            words.clear();
+            words.resize(funcs.len(), 0);
+            self.eval_many(lead, &funcs, None, &mut words);
+            self.funcs_buffer = funcs;
+            let mut results = words.iter().map(|&w| w != 0);
+            let mut next = || results.next().unwrap_or(false);
+
+            let rules: SmallVec<[(usize, bool); 16]> =
+                (0..p.rules.len()).map(|r| (r, next())).collect();
+            let mut ends: SmallVec<[(usize, &'static str); 4]> = SmallVec::new();
+            for (j, journey) in p.journeys.iter().enumerate() {
                 if self.leads[lead].journeys[j].is_none() {
                     continue;
                 }
-                let p = self.p;
-                let goal = p.journeys[j]
-                    .goal
-                    .iter()
-                    .any(|&f| self.holds(lead, f, None));
-                let exit = p.journeys[j]
-                    .exit_when
-                    .iter()
-                    .any(|&f| self.holds(lead, f, None));
+                let goal = journey.goal.iter().fold(false, |any, _| next() | any);
+                let exit = journey.exit_when.iter().fold(false, |any, _| next() | any);
                 if goal {
                     ends.push((j, "goal"));
                 } else if exit {
                     ends.push((j, "exit"));
                 }
             }
-            let mut resumes: Vec<(usize, bool)> = Vec::new();
-            for j in 0..self.p.journeys.len() {
-                let cond = match &self.leads[lead].journeys[j] {
-                    Some(Instance {
-                        wait: Waiting::Until { cond, .. },
-                        ..
-                    }) => Some(*cond),
-                    _ => None,
-                };
-                if let Some(cond) = cond {
-                    resumes.push((j, self.holds(lead, cond, None)));
+            let mut resumes: SmallVec<[(usize, bool); 4]> = SmallVec::new();
+            for j in 0..p.journeys.len() {
+                if let Some(Instance {
+                    wait: Waiting::Until { .. },
+                    ..
+                }) = &self.leads[lead].journeys[j]
+                {
+                    resumes.push((j, next()));
                 }
             }
-            let mut enters: Vec<usize> = Vec::new();
-            for j in 0..self.p.journeys.len() {
-                let p = self.p;
+            let mut enters: SmallVec<[usize; 4]> = SmallVec::new();
+            for (j, journey) in p.journeys.iter().enumerate() {
                 let mut fire = false;
-                for (c, &f) in p.journeys[j].enter_when.iter().enumerate() {
-                    let now = self.holds(lead, f, None);
+                for c in 0..journey.enter_when.len() {
+                    let now = next();
                     let prev = self.leads[lead].prev_enter[j][c];
                     self.leads[lead].prev_enter[j][c] = Some(now);
                     if now && prev != Some(true) {
@@ -1180,19 +1242,20 @@ impl<'p> Engine<'p> {
                     enters.push(j);
                 }
             }
-            let mut fired_handoffs = Vec::new();
-            for h in 0..self.p.handoffs.len() {
-                let Some(when) = self.p.handoffs[h].when else {
+            let mut fired_handoffs: SmallVec<[usize; 4]> = SmallVec::new();
+            for (h, handoff) in p.handoffs.iter().enumerate() {
+                if handoff.when.is_none() {
                     continue;
-                };
-                let now = self.holds(lead, when, None);
+                }
+                let now = next();
                 let prev = self.leads[lead].prev_handoffs[h];
                 self.leads[lead].prev_handoffs[h] = Some(now);
                 if now && prev != Some(true) {
                     fired_handoffs.push(h);
                 }
             }
-            let mut fired_rules = Vec::new();
+            self.words_buffer = words;
+            let mut fired_rules: SmallVec<[usize; 8]> = SmallVec::new();
             for (r, now) in rules {
                 let prev = self.leads[lead].prev_rules[r];
                 self.leads[lead].prev_rules[r] = Some(now);
@@ -1345,12 +1408,7 @@ impl<'p> Engine<'p> {
 
     fn timer(&mut self, lead: usize, at: i64, kind: TimerKind) {
         let seq = self.next_seq();
-        self.timers.push(Reverse(Timer {
-            at,
-            seq,
-            lead,
-            kind,
-        }));
+        self.timers.insert((at, seq), (lead, kind));
     }
 
     /// Walks the graph from `node` until a wait or the end.
