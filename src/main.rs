@@ -1,4 +1,4 @@
-//! The `tandem` command-line interface: check, format (and, as they land, simulate, test and run) a journey program.
+//! The `tandem` command-line interface: check, format, simulate, test and explain a journey program, and run it as a service (`tandem run`).
 
 use tandem::{load, render};
 
@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(
     name = "tandem",
     version,
-    about = "One set of rules for Marketing and Sales: check and format Tandem journey programs"
+    about = "One set of rules for Marketing and Sales: check, test and run Tandem journey programs"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -75,6 +75,23 @@ enum Command {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Run the program as a service: HTTP API, store, email and Sales tasks on a real clock.
+    Run {
+        /// The program folder [default: `journeys` if it exists, else the example program built into tandem]
+        dir: Option<PathBuf>,
+        /// Service configuration (TOML); every key has a default
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Where HTTP listens [default: 127.0.0.1:8080, or `listen` in the config]
+        #[arg(long)]
+        listen: Option<String>,
+        /// Feed synthetic leads and events so the numbers move
+        #[arg(long)]
+        demo: bool,
+        /// Stop after this many seconds (for tests and benchmarks)
+        #[arg(long, hide = true)]
+        run_for: Option<u64>,
+    },
     /// Rewrite every .journey file in the canonical layout (comments kept).
     Fmt {
         /// The program folder [default: `journeys` if it exists, else the current folder]
@@ -96,6 +113,13 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check { dir, format } => check(&program_dir(dir), format),
+        Command::Run {
+            dir,
+            config,
+            listen,
+            demo,
+            run_for,
+        } => run(dir, config, listen, demo, run_for),
         Command::Fmt { dir, check } => fmt(&program_dir(dir), check),
         Command::Test {
             dir,
@@ -118,6 +142,67 @@ fn main() -> ExitCode {
 }
 
 /// The folder given, or `journeys/` when there is one, or the current folder.
+fn run(
+    dir: Option<PathBuf>,
+    config: Option<PathBuf>,
+    listen: Option<String>,
+    demo: bool,
+    run_for: Option<u64>,
+) -> ExitCode {
+    let mut cfg = match &config {
+        None => service::Config::default(),
+        Some(path) => match std::fs::read_to_string(path) {
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+            Ok(text) => match service::Config::parse(&text) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            },
+        },
+    };
+    if let Some(l) = listen {
+        cfg.listen = l;
+    }
+    let folder = dir.or_else(|| Some(PathBuf::from("journeys")).filter(|d| d.is_dir()));
+    let load: service::ProgramLoader = match folder {
+        Some(dir) => std::sync::Arc::new(move || {
+            let source = load::load_program(&dir)
+                .map_err(|e| format!("{}: {}", e.path.display(), e.message))?;
+            Ok(service::core::files_of(&source))
+        }),
+        None => std::sync::Arc::new(|| {
+            Ok(tandem::embedded::EMBEDDED_PROGRAM
+                .iter()
+                .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+                .collect())
+        }),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,cranelift_jit=warn,cranelift_codegen=warn")
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    match service::run(service::Options {
+        config: cfg,
+        load,
+        demo,
+        run_for,
+    }) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn program_dir(dir: Option<PathBuf>) -> PathBuf {
     dir.unwrap_or_else(|| {
         let default = PathBuf::from("journeys");

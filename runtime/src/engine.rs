@@ -445,6 +445,42 @@ impl<'p> Engine<'p> {
         Some(self.tasks[t].assignee.clone())
     }
 
+    /// Every field of the lead, in layout order (for templates and the lead view).
+    pub fn lead_fields(&self, lead: usize) -> Vec<(String, FieldValue)> {
+        self.exprs
+            .layout
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(slot, (name, _))| (name.clone(), self.field_value(lead, slot)))
+            .collect()
+    }
+
+    /// The score values of the lead, by score name in program order.
+    pub fn lead_scores(&self, lead: usize) -> Vec<(String, f64)> {
+        self.p
+            .scores
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                (
+                    s.name.clone(),
+                    self.leads[lead].score_value[self.score_idx[i]],
+                )
+            })
+            .collect()
+    }
+
+    /// How many leads there are.
+    pub fn lead_count(&self) -> usize {
+        self.leads.len()
+    }
+
+    /// The instant of the earliest pending timer, if any.
+    pub fn next_timer(&self) -> Option<i64> {
+        self.timers.first_key_value().map(|(&(at, _), _)| at)
+    }
+
     /// Evaluates a compiled condition for a lead now.
     pub fn condition(&mut self, lead: usize, f: FuncId) -> bool {
         self.holds(lead, f, None)

@@ -112,6 +112,11 @@ fn nfc(s: &str) -> String {
     s.nfc().collect()
 }
 
+/// A lead id or text as inputs store it: Unicode NFC.
+pub fn normalize(s: &str) -> String {
+    nfc(s)
+}
+
 /// Fields an input may set: the writable ones, plus `stage`, `owner`, `timezone` and `tags`.
 fn settable_field(sym: &Symbols, name: &str) -> Result<Type, String> {
     match sym.bare.get(name) {
@@ -184,6 +189,88 @@ fn fields(
         out.push((name.clone(), parsed));
     }
     Ok(out)
+}
+
+/// Parses what one input does — `action` is `create`, `update`, `event` or `task`, and
+/// `o` the input object holding it — validating names, types and values against the
+/// program. The service uses it for its API; the message names the offending key.
+pub fn parse_action(
+    sym: &Symbols,
+    action: &str,
+    o: &serde_json::Map<String, Value>,
+) -> Result<InputKind, String> {
+    let field_values = |v: &Value| fields(sym, 0, v).map_err(|e| e.message);
+    Ok(match action {
+        "create" => InputKind::Create(field_values(&o["create"])?),
+        "update" => InputKind::Update(field_values(&o["update"])?),
+        "event" => {
+            let Some(name) = o["event"].as_str() else {
+                return Err("`event` must be the event's name".into());
+            };
+            let Some(info) = sym.events.get(name) else {
+                return Err(format!("unknown event `{name}`"));
+            };
+            if !info.from_outside {
+                return Err(format!(
+                    "`{name}` is raised by the runtime itself; an input cannot send it"
+                ));
+            }
+            let mut props = Vec::new();
+            match o.get("props") {
+                None | Some(Value::Null) => {}
+                Some(Value::Object(p)) => {
+                    for (k, v) in p {
+                        let Some(ty) = info.prop(k) else {
+                            return Err(format!("the event `{name}` has no property `{k}`"));
+                        };
+                        props.push((k.clone(), value_of(sym, ty, &format!("`{k}`"), v)?));
+                    }
+                }
+                Some(_) => return Err("`props` must be an object".into()),
+            }
+            InputKind::Event {
+                event: name.to_owned(),
+                props,
+            }
+        }
+        "task" => {
+            let Some(handoff) = o["task"].as_str() else {
+                return Err("`task` must be the handoff's name".into());
+            };
+            let Some(info) = sym.handoffs.get(handoff) else {
+                return Err(format!("unknown handoff `{handoff}`"));
+            };
+            let outcome = match o.get("outcome").and_then(Value::as_str) {
+                Some("accept") => TaskOutcome::Accept,
+                Some("reject") => TaskOutcome::Reject,
+                Some("complete") => TaskOutcome::Complete,
+                _ => return Err("`outcome` must be `accept`, `reject` or `complete`".into()),
+            };
+            let by = match o.get("by") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(nfc(s)),
+                Some(_) => return Err("`by` must be an email address in quotes".into()),
+            };
+            let reason = match (outcome, o.get("reason")) {
+                (TaskOutcome::Reject, Some(Value::String(r))) => {
+                    if !info.reasons.contains(r) {
+                        return Err(format!("unknown reason `{r}` for the handoff `{handoff}`"));
+                    }
+                    Some(r.clone())
+                }
+                (TaskOutcome::Reject, _) => return Err("`reason` is required to reject".into()),
+                (_, None | Some(Value::Null)) => None,
+                (_, Some(_)) => return Err("`reason` goes only with `reject`".into()),
+            };
+            InputKind::Task {
+                handoff: handoff.to_owned(),
+                outcome,
+                by,
+                reason,
+            }
+        }
+        other => return Err(format!("unknown action `{other}`")),
+    })
 }
 
 /// Parses and validates a scenario against a checked program's symbols.
@@ -269,104 +356,19 @@ pub fn parse_scenario(json: &str, sym: &Symbols) -> Result<Scenario, ScenarioErr
         if let Some(k) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
             return fail(i, format!("unknown key `{k}` in a `{}` input", actions[0]));
         }
-        let kind = match actions[0] {
+        match actions[0] {
             "create" => {
                 if !created.insert(lead.clone()) {
                     return fail(i, format!("the lead `{lead}` is created twice"));
-                }
-                InputKind::Create(fields(sym, index, &o["create"])?)
-            }
-            "update" => {
-                if !created.contains(&lead) {
-                    return fail(i, format!("unknown lead `{lead}` (create it first)"));
-                }
-                InputKind::Update(fields(sym, index, &o["update"])?)
-            }
-            "event" => {
-                if !created.contains(&lead) {
-                    return fail(i, format!("unknown lead `{lead}` (create it first)"));
-                }
-                let Some(name) = o["event"].as_str() else {
-                    return fail(i, "`event` must be the event's name");
-                };
-                let Some(info) = sym.events.get(name) else {
-                    return fail(i, format!("unknown event `{name}`"));
-                };
-                if !info.from_outside {
-                    return fail(
-                        i,
-                        format!(
-                            "`{name}` is raised by the runtime itself; a scenario cannot send it"
-                        ),
-                    );
-                }
-                let mut props = Vec::new();
-                match o.get("props") {
-                    None | Some(Value::Null) => {}
-                    Some(Value::Object(p)) => {
-                        for (k, v) in p {
-                            let Some(ty) = info.prop(k) else {
-                                return fail(
-                                    i,
-                                    format!("the event `{name}` has no property `{k}`"),
-                                );
-                            };
-                            props.push((
-                                k.clone(),
-                                value_of(sym, ty, &format!("`{k}`"), v).or_else(|m| fail(i, m))?,
-                            ));
-                        }
-                    }
-                    Some(_) => return fail(i, "`props` must be an object"),
-                }
-                InputKind::Event {
-                    event: name.to_owned(),
-                    props,
                 }
             }
             _ => {
                 if !created.contains(&lead) {
                     return fail(i, format!("unknown lead `{lead}` (create it first)"));
                 }
-                let Some(handoff) = o["task"].as_str() else {
-                    return fail(i, "`task` must be the handoff's name");
-                };
-                let Some(info) = sym.handoffs.get(handoff) else {
-                    return fail(i, format!("unknown handoff `{handoff}`"));
-                };
-                let outcome = match o.get("outcome").and_then(Value::as_str) {
-                    Some("accept") => TaskOutcome::Accept,
-                    Some("reject") => TaskOutcome::Reject,
-                    Some("complete") => TaskOutcome::Complete,
-                    _ => return fail(i, "`outcome` must be `accept`, `reject` or `complete`"),
-                };
-                let by = match o.get("by") {
-                    None | Some(Value::Null) => None,
-                    Some(Value::String(s)) => Some(nfc(s)),
-                    Some(_) => return fail(i, "`by` must be an email address in quotes"),
-                };
-                let reason = match (outcome, o.get("reason")) {
-                    (TaskOutcome::Reject, Some(Value::String(r))) => {
-                        if !info.reasons.contains(r) {
-                            return fail(
-                                i,
-                                format!("unknown reason `{r}` for the handoff `{handoff}`"),
-                            );
-                        }
-                        Some(r.clone())
-                    }
-                    (TaskOutcome::Reject, _) => return fail(i, "`reason` is required to reject"),
-                    (_, None | Some(Value::Null)) => None,
-                    (_, Some(_)) => return fail(i, "`reason` goes only with `reject`"),
-                };
-                InputKind::Task {
-                    handoff: handoff.to_owned(),
-                    outcome,
-                    by,
-                    reason,
-                }
             }
-        };
+        }
+        let kind = parse_action(sym, actions[0], o).or_else(|m| fail(i, m))?;
         inputs.push(Input {
             index,
             at,

@@ -1,0 +1,816 @@
+//! The engine thread of `tandem run`: owns the checked program and the engine's world, validates and applies inputs in groups, turns timeline lines into effects (outbox mail, Sales tasks) and commits each group durably before acknowledging it.
+//!
+//! Everything else talks to it over a channel ([`Request`]). It is the only place the
+//! engine runs, so inputs are applied in one total order, which is also the order of
+//! the input log the engine is rebuilt from after a restart.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use compiler::{ProgramSource, SourceText};
+use runtime::embed::{EngineKind, Program, World};
+use runtime::scenario::{Input, InputKind};
+use runtime::timeline::{Entry, FieldValue, Line};
+use serde_json::{json, Map, Value};
+use tokio::sync::oneshot;
+
+use crate::sign::Signer;
+use crate::store::{Commit, OutboxMail, Store, StoreError, TaskChange, TaskRow};
+
+/// A program's files: `(path, text)`, paths like `main.journey` and `templates/x.md`.
+pub type Files = Vec<(String, String)>;
+
+/// One input as the API received it: the lead, the action (`create`, `update`,
+/// `upsert`, `event`, `task`) and the JSON object holding it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The lead's id.
+    pub lead: String,
+    /// What to do.
+    pub action: String,
+    /// The input object (`{"create": {...}}`, `{"event": "x", "props": {...}}`, …).
+    pub body: Map<String, Value>,
+}
+
+/// A refused request: the HTTP status, and which item and what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// 400 (bad input), 404 (unknown lead or task), 409 (conflict), 500, 503.
+    pub status: u16,
+    /// The position of the offending item in a batch.
+    pub index: Option<usize>,
+    /// What is wrong, naming the field.
+    pub message: String,
+}
+
+impl Refusal {
+    fn bad(index: usize, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status: 400,
+            index: Some(index),
+            message: message.into(),
+        }
+    }
+}
+
+/// Where the answer to an ingest goes: the number applied, or why nothing was.
+pub type IngestReply = oneshot::Sender<Result<usize, Refusal>>;
+
+/// What the rest of the service asks the engine thread.
+pub enum Request {
+    /// Apply these inputs (all or none); the reply comes once they are durable.
+    Ingest {
+        /// The inputs.
+        items: Vec<Item>,
+        /// Replied with the number applied.
+        reply: oneshot::Sender<Result<usize, Refusal>>,
+    },
+    /// The lead view (fields, scores explained, stage, journeys, recent timeline).
+    Lead {
+        /// The lead's id.
+        id: String,
+        /// `None` if there is no such lead.
+        reply: oneshot::Sender<Option<Value>>,
+    },
+    /// Check and install a new program version.
+    Reload {
+        /// The new program's files.
+        files: Files,
+        /// The new version's number, or the checker's messages.
+        reply: oneshot::Sender<Result<u32, Vec<String>>>,
+    },
+    /// Engine figures for `/api/metrics`.
+    Stats {
+        /// `(name, value)` pairs.
+        reply: oneshot::Sender<Vec<(String, f64)>>,
+    },
+    /// Stop after the current group.
+    Shutdown,
+}
+
+/// Settings the engine thread needs from the configuration.
+#[derive(Clone)]
+pub struct CoreSettings {
+    /// The public base URL of the service (links in emails), without a trailing `/`.
+    pub base_url: String,
+    /// Signs tracking, unsubscribe and task links.
+    pub signer: Signer,
+    /// The sender when the program's `sending { from }` is not set.
+    pub default_from: String,
+    /// Evaluate conditions with the JIT or the interpreter.
+    pub engine: EngineKind,
+    /// The most inputs committed in one transaction.
+    pub max_group: usize,
+}
+
+/// Files of a [`ProgramSource`], for storing a version.
+pub fn files_of(source: &ProgramSource) -> Files {
+    let mut files: Files = source
+        .journeys
+        .iter()
+        .chain(source.templates.iter())
+        .chain(source.config.iter())
+        .map(|f| (f.path.clone(), f.text.clone()))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The [`ProgramSource`] of stored files.
+pub fn source_of(files: &Files) -> ProgramSource {
+    let mut source = ProgramSource::default();
+    for (path, text) in files {
+        let f = SourceText {
+            path: path.clone(),
+            text: text.clone(),
+        };
+        if path.starts_with("templates/") {
+            source.templates.push(f);
+        } else if path.ends_with(".toml") {
+            source.config = Some(f);
+        } else {
+            source.journeys.push(f);
+        }
+    }
+    source
+}
+
+/// Checks a program; the error lists the checker's errors as `path:line: CODE message`.
+pub fn check(files: &Files) -> Result<Program, Vec<String>> {
+    let source = source_of(files);
+    let ws = compiler::check_program(&source);
+    if ws.has_errors() {
+        return Err(ws
+            .diagnostics()
+            .iter()
+            .filter(|d| d.severity == compiler::Severity::Error)
+            .map(|d| {
+                let (path, line) = ws
+                    .file(d.span.file)
+                    .map(|f| {
+                        let upto = f.text.get(..d.span.start as usize).unwrap_or("");
+                        (f.path.clone(), upto.matches('\n').count() + 1)
+                    })
+                    .unwrap_or_default();
+                format!("{path}:{line}: {} {}", d.code, d.message)
+            })
+            .collect());
+    }
+    Program::check(source).map_err(|diags| {
+        diags
+            .iter()
+            .map(|d| format!("{} {}", d.code, d.message))
+            .collect()
+    })
+}
+
+struct Template {
+    subject: String,
+    body: String,
+    html: bool,
+}
+
+/// The engine thread's state.
+pub struct Core {
+    store: Box<dyn Store>,
+    program: &'static Program,
+    world: World<'static>,
+    templates: rustc_hash::FxHashMap<String, Template>,
+    jinja: minijinja::Environment<'static>,
+    version: u32,
+    lines_total: u64,
+    settings: CoreSettings,
+    inputs_applied: u64,
+    mails_enqueued: u64,
+}
+
+fn now_secs() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn templates_of(files: &Files) -> rustc_hash::FxHashMap<String, Template> {
+    let mut out = rustc_hash::FxHashMap::default();
+    for (path, text) in files {
+        if let (Some(name), Ok(parts)) = (
+            compiler::template_name(path),
+            compiler::templates::split_front_matter(text),
+        ) {
+            out.insert(
+                name.to_owned(),
+                Template {
+                    subject: parts.subject,
+                    body: parts.body,
+                    html: path.ends_with(".html"),
+                },
+            );
+        }
+    }
+    out
+}
+
+/// A program that lives as long as the process. Each installed version is kept
+/// (a reload is rare and a program is small), so the world can borrow it.
+fn leak(program: Program) -> &'static Program {
+    Box::leak(Box::new(program))
+}
+
+impl Core {
+    /// Opens the engine on a store: installs `files` as a new version if they differ
+    /// from the stored latest one, then rebuilds the world by replaying the input log.
+    pub fn open(
+        mut store: Box<dyn Store>,
+        files: Files,
+        settings: CoreSettings,
+    ) -> Result<Core, String> {
+        let err = |e: StoreError| e.to_string();
+        let latest = store.latest_program().map_err(err)?;
+        let (version, files, new_version) = match latest {
+            Some((v, stored)) if stored == files => (v, stored, false),
+            _ => {
+                let program_check = check(&files);
+                if let Err(errors) = program_check {
+                    return Err(format!(
+                        "the program has errors; fix them first:\n{}",
+                        errors.join("\n")
+                    ));
+                }
+                let v = store.add_program(&files, now_secs()).map_err(err)?;
+                (v, files, true)
+            }
+        };
+        let program = leak(check(&files).map_err(|e| e.join("\n"))?);
+        let meta = store.meta().map_err(err)?;
+        let start = match meta {
+            Some((start, _)) => start,
+            None => {
+                let s = now_secs();
+                store.set_start(s).map_err(err)?;
+                s
+            }
+        };
+        let lines_written = meta.map(|(_, n)| n).unwrap_or(0);
+        let mut world = program
+            .world(settings.engine)
+            .map_err(|e| format!("the engine cannot run this program: {}", e.0))?;
+        world.start(start);
+        let mut core = Core {
+            store,
+            program,
+            world,
+            templates: templates_of(&files),
+            jinja: minijinja::Environment::new(),
+            version,
+            lines_total: 0,
+            settings,
+            inputs_applied: 0,
+            mails_enqueued: 0,
+        };
+        let inputs = core.store.inputs().map_err(err)?;
+        tracing::info!(inputs = inputs.len(), version, "replaying the input log");
+        // Lines up to `lines_written` were committed before; the rest (timers that fired
+        // after the last commit) are new — unless the program changed, then the past is
+        // history of the old version and only the clock going forward produces effects.
+        let mut replayed = 0u64;
+        for input in &inputs {
+            replayed += core.world.input(input).len() as u64;
+        }
+        core.inputs_applied = inputs.len() as u64;
+        if new_version {
+            core.lines_total = replayed;
+            core.store.set_lines_total(replayed).map_err(err)?;
+        } else {
+            core.lines_total = replayed.min(lines_written);
+            if replayed > lines_written {
+                tracing::warn!(
+                    replayed,
+                    lines_written,
+                    "the log replays to more lines than were written; continuing from the log"
+                );
+                core.lines_total = replayed;
+                core.store.set_lines_total(replayed).map_err(err)?;
+            }
+        }
+        Ok(core)
+    }
+
+    /// Serves requests until `Shutdown` or the channel closes; runs due timers every
+    /// `tick` in between.
+    pub fn serve(mut self, rx: Receiver<Request>, tick: Duration) {
+        loop {
+            let first = match rx.recv_timeout(tick) {
+                Ok(r) => Some(r),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            let mut ingests: Vec<(Vec<Item>, IngestReply)> = Vec::new();
+            let mut others = Vec::new();
+            let mut queued = 0usize;
+            let mut next = first;
+            while let Some(req) = next {
+                match req {
+                    Request::Ingest { items, reply } => {
+                        queued += items.len();
+                        ingests.push((items, reply));
+                    }
+                    Request::Shutdown => {
+                        self.ingest_group(ingests);
+                        return;
+                    }
+                    other => others.push(other),
+                }
+                next = if queued < self.settings.max_group {
+                    rx.try_recv().ok()
+                } else {
+                    None
+                };
+            }
+            if !ingests.is_empty() {
+                self.ingest_group(ingests);
+            } else if let Err(e) = self.tick() {
+                tracing::error!(error = %e, "the store refused a commit; stopping");
+                std::process::exit(70);
+            }
+            for req in others {
+                self.answer(req);
+            }
+        }
+    }
+
+    fn answer(&mut self, req: Request) {
+        match req {
+            Request::Lead { id, reply } => {
+                let _ = reply.send(self.lead_view(&id));
+            }
+            Request::Reload { files, reply } => {
+                let _ = reply.send(self.reload(files));
+            }
+            Request::Stats { reply } => {
+                let _ = reply.send(vec![
+                    (
+                        "tandem_leads".into(),
+                        self.world.engine().lead_count() as f64,
+                    ),
+                    ("tandem_inputs_applied".into(), self.inputs_applied as f64),
+                    ("tandem_mail_enqueued".into(), self.mails_enqueued as f64),
+                    ("tandem_program_version".into(), f64::from(self.version)),
+                ]);
+            }
+            Request::Ingest { .. } | Request::Shutdown => {}
+        }
+    }
+
+    /// Runs the timers due by now and commits what they caused.
+    fn tick(&mut self) -> Result<(), StoreError> {
+        let now = now_secs().max(self.world.now());
+        let due = self.world.engine().next_timer().is_some_and(|t| t <= now);
+        let lines = self.world.advance_to(now);
+        if !due && lines.is_empty() {
+            return Ok(());
+        }
+        let mut commit = Commit::default();
+        self.effects(&lines, &mut commit);
+        commit.lines_total = self.lines_total;
+        self.store.commit(&commit)
+    }
+
+    /// Validates every item of every request, applies the valid requests in order,
+    /// commits them in one transaction, then answers each.
+    fn ingest_group(&mut self, group: Vec<(Vec<Item>, IngestReply)>) {
+        if group.is_empty() {
+            return;
+        }
+        let mut commit = Commit::default();
+        let mut replies = Vec::new();
+        let mut created_here: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
+        let now = now_secs().max(self.world.now());
+        for (items, reply) in group {
+            match self.validate(&items, now, &created_here) {
+                Err(refusal) => {
+                    let _ = reply.send(Err(refusal));
+                }
+                Ok(inputs) => {
+                    for input in &inputs {
+                        if matches!(input.kind, InputKind::Create(_)) {
+                            created_here.insert(input.lead.clone());
+                        }
+                        let lines = self.world.input(input);
+                        self.effects(&lines, &mut commit);
+                    }
+                    let n = inputs.len();
+                    commit.inputs.extend(inputs);
+                    replies.push((reply, n));
+                }
+            }
+        }
+        commit.lines_total = self.lines_total;
+        match self.store.commit(&commit) {
+            Ok(()) => {
+                self.inputs_applied += commit.inputs.len() as u64;
+                for (reply, n) in replies {
+                    let _ = reply.send(Ok(n));
+                }
+            }
+            Err(e) => {
+                // The world has applied inputs the store does not hold: stop, and let the
+                // restart rebuild the world from the log (nothing was acknowledged).
+                tracing::error!(error = %e, "the store refused a commit; stopping");
+                for (reply, _) in replies {
+                    let _ = reply.send(Err(Refusal {
+                        status: 503,
+                        index: None,
+                        message: format!("not stored: {e}"),
+                    }));
+                }
+                std::process::exit(70);
+            }
+        }
+    }
+
+    /// Turns API items into engine inputs, all or none.
+    fn validate(
+        &mut self,
+        items: &[Item],
+        at: i64,
+        created_before: &rustc_hash::FxHashSet<String>,
+    ) -> Result<Vec<Input>, Refusal> {
+        let sym = self.program.workspace().symbols();
+        let mut created: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let lead = runtime::scenario::normalize(&item.lead);
+            if lead.is_empty() {
+                return Err(Refusal::bad(i, "`lead` is missing (the lead's id)"));
+            }
+            if lead.len() > 200 {
+                return Err(Refusal::bad(i, "`lead` is longer than 200 bytes"));
+            }
+            let exists = self.world.engine().lead(&lead).is_some()
+                || created.contains(&lead)
+                || created_before.contains(&lead);
+            let mut body = item.body.clone();
+            let action = match item.action.as_str() {
+                "upsert" => {
+                    let fields = body.remove("fields").unwrap_or(Value::Object(Map::new()));
+                    let key = if exists { "update" } else { "create" };
+                    body.insert(key.into(), fields);
+                    key
+                }
+                other => other,
+            };
+            match action {
+                "create" if exists => {
+                    return Err(Refusal {
+                        status: 409,
+                        index: Some(i),
+                        message: format!("the lead `{lead}` exists already"),
+                    })
+                }
+                "create" => {
+                    created.insert(lead.clone());
+                }
+                _ if !exists => {
+                    return Err(Refusal {
+                        status: 404,
+                        index: Some(i),
+                        message: format!("unknown lead `{lead}` (create it first)"),
+                    })
+                }
+                _ => {}
+            }
+            let kind = runtime::scenario::parse_action(sym, action, &body)
+                .map_err(|m| Refusal::bad(i, m))?;
+            out.push(Input {
+                index: 0,
+                at,
+                lead,
+                kind,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records the lines and derives their effects.
+    fn effects(&mut self, lines: &[Line], commit: &mut Commit) {
+        for line in lines {
+            self.lines_total += 1;
+            let lead = line.lead.as_deref().map(str::to_owned);
+            commit.lines.push((lead.clone(), line.at, line.to_json()));
+            let lead = lead.unwrap_or_default();
+            match &line.entry {
+                Entry::EmailSent {
+                    template, journey, ..
+                } => {
+                    if let Some(mail) = self.lead_mail(&lead, template, journey.as_deref(), line.at)
+                    {
+                        self.mails_enqueued += 1;
+                        commit.mails.push(mail);
+                    }
+                }
+                Entry::TaskCreated {
+                    handoff,
+                    task,
+                    team,
+                    assignee,
+                } => {
+                    commit.tasks.push(TaskChange::Created(TaskRow {
+                        id: task.clone(),
+                        lead: lead.clone(),
+                        handoff: handoff.clone(),
+                        team: team.clone(),
+                        assignee: assignee.clone(),
+                        status: "open".into(),
+                        reason: None,
+                        created_at: line.at,
+                        accepted_at: None,
+                    }));
+                    commit
+                        .mails
+                        .push(self.task_mail(&lead, handoff, task, assignee, line.at, "mới"));
+                }
+                Entry::TaskReassigned {
+                    task, to, handoff, ..
+                } => {
+                    commit.tasks.push(TaskChange::Reassigned {
+                        id: task.clone(),
+                        to: to.clone(),
+                    });
+                    commit.mails.push(self.task_mail(
+                        &lead,
+                        handoff,
+                        task,
+                        to,
+                        line.at,
+                        "chuyển cho bạn",
+                    ));
+                }
+                Entry::TaskEscalated { task, to, handoff } => {
+                    commit.mails.push(self.task_mail(
+                        &lead,
+                        handoff,
+                        task,
+                        to,
+                        line.at,
+                        "quá hạn SLA",
+                    ));
+                }
+                Entry::TaskAccepted { task, .. } => commit.tasks.push(TaskChange::Accepted {
+                    id: task.clone(),
+                    at: line.at,
+                }),
+                Entry::TaskRejected { task, reason, .. } => {
+                    commit.tasks.push(TaskChange::Rejected {
+                        id: task.clone(),
+                        reason: reason.clone(),
+                    })
+                }
+                Entry::TaskCompleted { task, .. } => commit
+                    .tasks
+                    .push(TaskChange::Completed { id: task.clone() }),
+                _ => {}
+            }
+        }
+    }
+
+    fn sender(&self) -> String {
+        self.program
+            .lowered()
+            .sending
+            .from
+            .clone()
+            .unwrap_or_else(|| self.settings.default_from.clone())
+    }
+
+    /// Renders a template for the lead as it is now.
+    fn lead_mail(
+        &mut self,
+        lead: &str,
+        template: &str,
+        journey: Option<&str>,
+        at: i64,
+    ) -> Option<OutboxMail> {
+        let t = self.templates.get(template)?;
+        let index = self.world.engine().lead(lead)?;
+        let fields: std::collections::BTreeMap<String, Value> = self
+            .world
+            .engine()
+            .lead_fields(index)
+            .into_iter()
+            .map(|(k, v)| (k, field_json(&v)))
+            .collect();
+        let to = match fields.get("email") {
+            Some(Value::String(e)) if !e.is_empty() => e.clone(),
+            _ => return None,
+        };
+        let base = &self.settings.base_url;
+        let signer = &self.settings.signer;
+        let unsubscribe = format!(
+            "{base}/u?l={}&s={}",
+            crate::sign::encode(lead),
+            signer.sign(&["u", lead])
+        );
+        let ctx = minijinja::context! {
+            lead => minijinja::Value::from(minijinja::value::Serde(&fields)),
+            journey => journey.unwrap_or_default(),
+            unsubscribe_url => unsubscribe.clone(),
+        };
+        let subject = self
+            .jinja
+            .render_str(&t.subject, &ctx)
+            .unwrap_or_else(|_| t.subject.clone());
+        let body = self
+            .jinja
+            .render_str(&t.body, &ctx)
+            .unwrap_or_else(|_| t.body.clone());
+        let (html, text) = if t.html {
+            (body.clone(), crate::mail::html_to_text(&body))
+        } else {
+            (crate::mail::markdown_to_html(&body), body)
+        };
+        // Tracking: links go through the signed click redirect, plus an open pixel.
+        let html = crate::mail::track_links(&html, base, signer, lead, template);
+        let pixel = format!(
+            "<img src=\"{base}/t/o?l={}&t={}&s={}\" width=\"1\" height=\"1\" alt=\"\">",
+            crate::sign::encode(lead),
+            crate::sign::encode(template),
+            signer.sign(&["o", lead, template])
+        );
+        Some(OutboxMail {
+            key: crate::sign::key(&[lead, template, &at.to_string()]),
+            lead: lead.to_owned(),
+            template: template.to_owned(),
+            from: self.sender(),
+            to,
+            subject,
+            html: format!("{html}\n{pixel}"),
+            text,
+            unsubscribe,
+            at,
+        })
+    }
+
+    /// The email to a Sales rep about a task, with signed one-click accept/reject links.
+    fn task_mail(
+        &self,
+        lead: &str,
+        handoff: &str,
+        task: &str,
+        to: &str,
+        at: i64,
+        what: &str,
+    ) -> OutboxMail {
+        let base = &self.settings.base_url;
+        let s = &self.settings.signer;
+        let accept = format!(
+            "{base}/act?task={}&do=accept&s={}",
+            crate::sign::encode(task),
+            s.sign(&["act", task, "accept"])
+        );
+        let reject = format!(
+            "{base}/act?task={}&do=reject&s={}",
+            crate::sign::encode(task),
+            s.sign(&["act", task, "reject"])
+        );
+        let subject = format!("[Tandem] Task {what}: {lead} ({handoff})");
+        let text = format!(
+            "Lead {lead} — handoff {handoff}, task {task}.\n\nNhận lead / Accept: {accept}\nTừ chối / Reject: {reject}\n"
+        );
+        let html = format!(
+            "<p>Lead <b>{}</b> — handoff {}, task {}.</p><p><a href=\"{accept}\">Nhận lead / Accept</a> · <a href=\"{reject}\">Từ chối / Reject</a></p>",
+            crate::mail::escape(lead),
+            crate::mail::escape(handoff),
+            crate::mail::escape(task)
+        );
+        OutboxMail {
+            key: crate::sign::key(&[task, to, what, &at.to_string()]),
+            lead: String::new(),
+            template: "task".into(),
+            from: self.sender(),
+            to: to.to_owned(),
+            subject,
+            html,
+            text,
+            unsubscribe: String::new(),
+            at,
+        }
+    }
+
+    fn lead_view(&mut self, id: &str) -> Option<Value> {
+        let engine = self.world.engine();
+        let index = engine.lead(id)?;
+        let fields: Map<String, Value> = engine
+            .lead_fields(index)
+            .into_iter()
+            .map(|(k, v)| (k, field_json(&v)))
+            .collect();
+        let explanation = engine.explain(index);
+        let program = self.program;
+        let text_of = |span: grammar::Span| -> String {
+            program
+                .workspace()
+                .file(span.file)
+                .and_then(|f| f.text.get(span.start as usize..span.end as usize))
+                .unwrap_or("")
+                .to_owned()
+        };
+        let scores: Vec<Value> = explanation
+            .scores
+            .iter()
+            .map(|s| {
+                let lines: Vec<Value> = s
+                    .if_lines
+                    .iter()
+                    .map(|(points, f, holds)| {
+                        let span = program.lowered().exprs.funcs[*f].body.span;
+                        json!({"points": points, "if": text_of(span), "counted": holds})
+                    })
+                    .collect();
+                json!({
+                    "name": s.name, "value": s.value, "attribute_part": s.attribute_part,
+                    "event_part": s.event_part, "lines": lines,
+                })
+            })
+            .collect();
+        let journeys: Vec<Value> = explanation
+            .journeys
+            .iter()
+            .map(|(name, span, waiting)| json!({"journey": name, "step": text_of(*span), "state": waiting}))
+            .collect();
+        let timeline: Vec<Value> = self
+            .store
+            .recent_lines(id, 50)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|l| serde_json::from_str(&l).ok())
+            .collect();
+        Some(json!({
+            "id": id,
+            "fields": fields,
+            "stage": explanation.stage,
+            "stage_cause": explanation.stage_cause,
+            "scores": scores,
+            "journeys": journeys,
+            "timeline": timeline,
+        }))
+    }
+
+    /// Checks the new program; on success stores it as a new version and rebuilds the
+    /// world under it (past inputs replayed without producing effects again).
+    fn reload(&mut self, files: Files) -> Result<u32, Vec<String>> {
+        let program = check(&files)?;
+        if files_of(&source_of(&files)) == files_of(&source_of(&self.current_files())) {
+            return Ok(self.version);
+        }
+        let program = leak(program);
+        let mut world = program
+            .world(self.settings.engine)
+            .map_err(|e| vec![format!("the engine cannot run this program: {}", e.0)])?;
+        let inputs = self.store.inputs().map_err(|e| vec![e.to_string()])?;
+        let start = self
+            .store
+            .meta()
+            .ok()
+            .flatten()
+            .map(|(s, _)| s)
+            .unwrap_or_else(now_secs);
+        world.start(start);
+        let mut replayed = 0u64;
+        for input in &inputs {
+            replayed += world.input(input).len() as u64;
+        }
+        replayed += world.advance_to(self.world.now()).len() as u64;
+        let version = self
+            .store
+            .add_program(&files, now_secs())
+            .map_err(|e| vec![e.to_string()])?;
+        self.store
+            .set_lines_total(replayed)
+            .map_err(|e| vec![e.to_string()])?;
+        self.program = program;
+        self.world = world;
+        self.templates = templates_of(&files);
+        self.version = version;
+        self.lines_total = replayed;
+        tracing::info!(version, "installed a new program version");
+        Ok(version)
+    }
+
+    fn current_files(&mut self) -> Files {
+        self.store
+            .latest_program()
+            .ok()
+            .flatten()
+            .map(|(_, f)| f)
+            .unwrap_or_default()
+    }
+}
+
+/// A field value as JSON (instants as RFC 3339 text).
+pub fn field_json(v: &FieldValue) -> Value {
+    match v {
+        FieldValue::Text(s) | FieldValue::Stage(s) => Value::String(s.clone()),
+        FieldValue::Number(x) => json!(x),
+        FieldValue::Bool(b) => Value::Bool(*b),
+        FieldValue::Time(t) => Value::String(runtime::timeline::format_instant(*t)),
+        FieldValue::Tags(t) => json!(t),
+    }
+}

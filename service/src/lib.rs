@@ -1,0 +1,410 @@
+//! `tandem run`: the durable service — the engine on a real clock behind an HTTP API, with a store, real email and Sales tasks. Only this crate and the CLI touch the outside world.
+//!
+//! Pieces: [`store`] (what is kept, and the `Store` boundary), [`core`] (the engine
+//! thread: validate, apply, derive effects, commit), [`http`] (the API, tracking and
+//! consent endpoints), [`mail`] (bodies and delivery), [`sign`] (signed links), and
+//! [`demo`] (synthetic traffic for `--demo`).
+
+pub mod core;
+pub mod demo;
+pub mod http;
+pub mod mail;
+pub mod sign;
+pub mod store;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::core::{CoreSettings, Files, Request};
+use crate::store::{SqliteStore, Store};
+
+/// The service configuration (`--config FILE`, TOML). Every key has a default, so
+/// `tandem run` works with no file at all.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where HTTP listens (default `127.0.0.1:8080`).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The SQLite store file (default `tandem.db` in the working folder).
+    #[serde(default = "default_store")]
+    pub store: String,
+    /// The folder for `.eml` files when there is no `[smtp]` (default `outbox`).
+    #[serde(default = "default_outbox")]
+    pub outbox: String,
+    /// The public URL of the service, for links in emails (default from `listen`).
+    pub base_url: Option<String>,
+    /// `jit` (default) or `interp`.
+    #[serde(default = "default_engine")]
+    pub engine: String,
+    /// The sender when the program sets no `sending { from }`.
+    #[serde(default = "default_from")]
+    pub from: String,
+    /// The most inputs committed in one transaction (default 5000).
+    #[serde(default = "default_group")]
+    pub max_group: usize,
+    /// How often due timers are run, in milliseconds (default 200).
+    #[serde(default = "default_tick")]
+    pub tick_ms: u64,
+    /// SMTP relay; without it mail goes to `outbox` as `.eml` files.
+    pub smtp: Option<mail::SmtpConfig>,
+    /// API tokens besides the generated admin token.
+    #[serde(default)]
+    pub tokens: Vec<TokenConfig>,
+}
+
+/// An API token: its scopes, and the environment variable holding its value.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// A name for logs.
+    pub name: String,
+    /// Any of `ingest`, `sales`, `admin`.
+    pub scopes: Vec<String>,
+    /// The environment variable holding the token (tokens are never written in files).
+    pub token_env: String,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn default_store() -> String {
+    "tandem.db".into()
+}
+fn default_outbox() -> String {
+    "outbox".into()
+}
+fn default_engine() -> String {
+    "jit".into()
+}
+fn default_from() -> String {
+    "Tandem <tandem@localhost>".into()
+}
+fn default_group() -> usize {
+    5000
+}
+fn default_tick() -> u64 {
+    200
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: default_listen(),
+            store: default_store(),
+            outbox: default_outbox(),
+            base_url: None,
+            engine: default_engine(),
+            from: default_from(),
+            max_group: default_group(),
+            tick_ms: default_tick(),
+            smtp: None,
+            tokens: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Parses a configuration file's text; the error names the key.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// Reads the program's files: `(path, text)`, or why they cannot be read.
+pub type ProgramLoader = Arc<dyn Fn() -> Result<Files, String> + Send + Sync>;
+
+/// What `tandem run` was asked to do.
+pub struct Options {
+    /// The configuration.
+    pub config: Config,
+    /// Reads the program's files (again on `SIGHUP`).
+    pub load: ProgramLoader,
+    /// Feed synthetic leads and events.
+    pub demo: bool,
+    /// Stop after this many seconds (tests and benchmarks); `None` runs until a signal.
+    pub run_for: Option<u64>,
+}
+
+/// A scope an API token can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Post leads and events.
+    Ingest,
+    /// Read and act on tasks.
+    Sales,
+    /// Everything, including program reloads.
+    Admin,
+}
+
+/// Reads a file beside the store, or creates it with a fresh random value.
+fn keep_secret(path: &Path) -> Result<(String, bool), String> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let t = text.trim().to_owned();
+        if !t.is_empty() {
+            return Ok((t, false));
+        }
+    }
+    let value = sign::random_hex()?;
+    std::fs::write(path, format!("{value}\n"))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok((value, true))
+}
+
+/// Runs the service until a signal (or `run_for`).
+pub fn run(opts: Options) -> Result<(), String> {
+    let cfg = opts.config.clone();
+    let engine = match cfg.engine.as_str() {
+        "jit" => runtime::embed::EngineKind::Jit,
+        "interp" => runtime::embed::EngineKind::Interp,
+        other => return Err(format!("engine must be `jit` or `interp`, not `{other}`")),
+    };
+    let store_path = PathBuf::from(&cfg.store);
+    let beside = store_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let (admin_token, new_token) = keep_secret(&beside.join("tandem.token"))?;
+    let (secret, _) = keep_secret(&beside.join("tandem.secret"))?;
+    let mut tokens: Vec<(String, Vec<Scope>)> = vec![(admin_token.clone(), vec![Scope::Admin])];
+    for t in &cfg.tokens {
+        let value = std::env::var(&t.token_env).map_err(|_| {
+            format!(
+                "token `{}`: the environment variable `{}` is not set",
+                t.name, t.token_env
+            )
+        })?;
+        let mut scopes = Vec::new();
+        for s in &t.scopes {
+            scopes.push(match s.as_str() {
+                "ingest" => Scope::Ingest,
+                "sales" => Scope::Sales,
+                "admin" => Scope::Admin,
+                other => {
+                    return Err(format!(
+                        "token `{}`: unknown scope `{other}` (ingest, sales, admin)",
+                        t.name
+                    ))
+                }
+            });
+        }
+        tokens.push((value, scopes));
+    }
+    let base_url = cfg
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", cfg.listen))
+        .trim_end_matches('/')
+        .to_owned();
+    let signer = sign::Signer::new(secret.as_bytes());
+    let settings = CoreSettings {
+        base_url: base_url.clone(),
+        signer: signer.clone(),
+        default_from: cfg.from.clone(),
+        engine,
+        max_group: cfg.max_group.max(1),
+    };
+    let files = (opts.load)()?;
+    let store = SqliteStore::open(&store_path).map_err(|e| e.to_string())?;
+    let (tx, rx) = std::sync::mpsc::channel::<Request>();
+    let tick = std::time::Duration::from_millis(cfg.tick_ms.max(10));
+    // The engine is not `Send` (compiled code, shared texts): it is built on its own thread.
+    let (opened_tx, opened_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+    let core_thread = std::thread::Builder::new()
+        .name("tandem-engine".into())
+        .spawn(
+            move || match core::Core::open(Box::new(store), files, settings) {
+                Ok(core) => {
+                    let _ = opened_tx.send(Ok(()));
+                    core.serve(rx, tick);
+                }
+                Err(e) => {
+                    let _ = opened_tx.send(Err(e));
+                }
+            },
+        )
+        .map_err(|e| format!("cannot start the engine thread: {e}"))?;
+    opened_rx
+        .recv()
+        .map_err(|_| "the engine thread stopped while opening".to_owned())??;
+
+    let transport = match &cfg.smtp {
+        Some(smtp) => smtp.transport()?,
+        None => mail::Transport::Files(PathBuf::from(&cfg.outbox)),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start tokio: {e}"))?;
+    let result = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&cfg.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| format!("no local address: {e}"))?;
+        if new_token {
+            println!("admin API token (kept in {}): {admin_token}", beside.join("tandem.token").display());
+        }
+        println!("tandem: serving on http://{local} (store {})", store_path.display());
+        let reader = SqliteStore::open(&store_path).map_err(|e| e.to_string())?;
+        let state = http::AppState {
+            core: tx.clone(),
+            reader: Arc::new(std::sync::Mutex::new(Box::new(reader) as Box<dyn Store>)),
+            tokens: Arc::new(tokens),
+            signer,
+        };
+        let mailer_store = SqliteStore::open(&store_path).map_err(|e| e.to_string())?;
+        let domain = base_url
+            .split("//")
+            .nth(1)
+            .unwrap_or("localhost")
+            .split([':', '/'])
+            .next()
+            .unwrap_or("localhost")
+            .to_owned();
+        tokio::spawn(mailer(Box::new(mailer_store), transport, tx.clone(), domain));
+        if opts.demo {
+            tokio::spawn(demo::feed(tx.clone()));
+        }
+        let reload_tx = tx.clone();
+        let load = opts.load.clone();
+        tokio::spawn(async move {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{signal, SignalKind};
+                let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                    return;
+                };
+                while hup.recv().await.is_some() {
+                    match load() {
+                        Err(e) => tracing::error!(error = %e, "reload: cannot read the program"),
+                        Ok(files) => {
+                            let (reply, rx) = tokio::sync::oneshot::channel();
+                            if reload_tx.send(Request::Reload { files, reply }).is_err() {
+                                return;
+                            }
+                            match rx.await {
+                                Ok(Ok(v)) => tracing::info!(version = v, "reloaded the program"),
+                                Ok(Err(errors)) => tracing::error!(
+                                    errors = %errors.join("; "),
+                                    "reload refused: the new program has errors; the old one keeps running"
+                                ),
+                                Err(_) => {}
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        let app = http::router(state);
+        let run_for = opts.run_for;
+        let shutdown = async move {
+            match run_for {
+                Some(secs) => tokio::time::sleep(std::time::Duration::from_secs(secs)).await,
+                None => {
+                    #[cfg(unix)]
+                    {
+                        use tokio::signal::unix::{signal, SignalKind};
+                        match signal(SignalKind::terminate()) {
+                            Ok(mut term) => {
+                                tokio::select! {
+                                    _ = tokio::signal::ctrl_c() => {}
+                                    _ = term.recv() => {}
+                                }
+                            }
+                            Err(_) => {
+                                let _ = tokio::signal::ctrl_c().await;
+                            }
+                        }
+                    }
+                    #[cfg(not(unix))]
+                    {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            }
+        };
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| format!("http: {e}"))
+    });
+    let _ = tx.send(Request::Shutdown);
+    let _ = core_thread.join();
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    result
+}
+
+/// Delivers due outbox mail: sent, or retried with backoff (30 s, doubling, six tries),
+/// or — on a permanent failure — marked failed and reported to the engine as
+/// `email_bounced`.
+async fn mailer(
+    mut store: Box<dyn Store>,
+    transport: mail::Transport,
+    core: std::sync::mpsc::Sender<Request>,
+    domain: String,
+) {
+    const MAX_ATTEMPTS: u32 = 6;
+    loop {
+        let now = jiff::Timestamp::now().as_second();
+        let due = match tokio::task::block_in_place(|| store.due_mail(now, 200)) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox: cannot read");
+                Vec::new()
+            }
+        };
+        let idle = due.is_empty();
+        for pending in due {
+            let m = &pending.mail;
+            let result = match mail::message(m, &domain) {
+                Ok(msg) => mail::send(&transport, msg).await,
+                Err(e) => Err(e),
+            };
+            let now = jiff::Timestamp::now().as_second();
+            let outcome = match result {
+                Ok(()) => store.mail_sent(&m.key, now),
+                Err(mail::SendError::Transient(e)) if pending.attempts + 1 < MAX_ATTEMPTS => {
+                    let backoff = 30i64 << pending.attempts.min(10);
+                    tracing::warn!(key = %m.key, error = %e, "outbox: will retry");
+                    store.mail_failed(&m.key, &e, Some(now + backoff))
+                }
+                Err(mail::SendError::Transient(e) | mail::SendError::Permanent(e)) => {
+                    tracing::warn!(key = %m.key, to = %m.to, error = %e, "outbox: gave up; the email bounced");
+                    let r = store.mail_failed(&m.key, &e, None);
+                    if !m.lead.is_empty() {
+                        let mut body = serde_json::Map::new();
+                        body.insert("event".into(), "email_bounced".into());
+                        let mut props = serde_json::Map::new();
+                        props.insert("template".into(), m.template.clone().into());
+                        body.insert("props".into(), props.into());
+                        let (reply, _rx) = tokio::sync::oneshot::channel();
+                        let _ = core.send(Request::Ingest {
+                            items: vec![core::Item {
+                                lead: m.lead.clone(),
+                                action: "event".into(),
+                                body,
+                            }],
+                            reply,
+                        });
+                    }
+                    r
+                }
+            };
+            if let Err(e) = outcome {
+                tracing::error!(error = %e, "outbox: cannot record a delivery");
+            }
+        }
+        if idle {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}

@@ -1,0 +1,474 @@
+//! The durable store behind `tandem run`: the input log (the audit trail the engine is rebuilt from), timeline, outbox, tasks and program versions, behind a `Store` trait with a SQLite implementation.
+//!
+//! The engine is deterministic, so the store keeps what went *in* (every accepted
+//! input, with its instant) and what came *out* (timeline lines, emails to send,
+//! Sales tasks). One [`Commit`] — a group of inputs and everything they caused — is
+//! written in one transaction and made durable before any of its inputs is
+//! acknowledged. A PostgreSQL store implements the same trait; nothing above it
+//! knows which one it talks to.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+
+use runtime::scenario::Input;
+
+/// A stored program version: its number and its files `(path, text)`.
+pub type StoredProgram = (u32, Vec<(String, String)>);
+
+/// A store error: what failed, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "store: {}", self.0)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError(e.to_string())
+    }
+}
+
+/// One email to deliver, rendered when the engine sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxMail {
+    /// The idempotency key (lead, template, instant); also the Message-ID's left part.
+    pub key: String,
+    /// The lead it goes to (empty for mail to a Sales rep).
+    pub lead: String,
+    /// The template's name (or `task` for task mail).
+    pub template: String,
+    /// The sender, as `Name <address>`.
+    pub from: String,
+    /// The recipient address.
+    pub to: String,
+    /// The rendered subject.
+    pub subject: String,
+    /// The HTML part.
+    pub html: String,
+    /// The plain-text part.
+    pub text: String,
+    /// The one-click unsubscribe URL (empty for task mail).
+    pub unsubscribe: String,
+    /// When it was enqueued (seconds since 1970).
+    pub at: i64,
+}
+
+/// A Sales task as the store keeps it (kept current from the timeline).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TaskRow {
+    /// The engine's task id.
+    pub id: String,
+    /// The lead's id.
+    pub lead: String,
+    /// The handoff's name.
+    pub handoff: String,
+    /// The team's name.
+    pub team: String,
+    /// The current assignee.
+    pub assignee: String,
+    /// `open`, `accepted`, `rejected` or `completed`.
+    pub status: String,
+    /// The rejection reason, if rejected.
+    pub reason: Option<String>,
+    /// When it was created (seconds since 1970).
+    pub created_at: i64,
+    /// When it was accepted, if it was.
+    pub accepted_at: Option<i64>,
+}
+
+/// A change to the tasks table caused by a timeline line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskChange {
+    /// A new open task.
+    Created(TaskRow),
+    /// The task moved to another rep.
+    Reassigned { id: String, to: String },
+    /// The task was accepted at an instant.
+    Accepted { id: String, at: i64 },
+    /// The task was rejected with a reason.
+    Rejected { id: String, reason: String },
+    /// The task was completed.
+    Completed { id: String },
+}
+
+/// Everything one group of inputs (or one clock tick) caused, written atomically.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Commit {
+    /// Accepted inputs, in the order they were applied.
+    pub inputs: Vec<Input>,
+    /// Timeline lines as JSON, with their lead (in order).
+    pub lines: Vec<(Option<String>, i64, String)>,
+    /// Emails to send.
+    pub mails: Vec<OutboxMail>,
+    /// Task changes.
+    pub tasks: Vec<TaskChange>,
+    /// The total number of timeline lines written once this commit lands.
+    pub lines_total: u64,
+}
+
+/// An outbox row waiting for delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingMail {
+    /// The mail.
+    pub mail: OutboxMail,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+}
+
+/// Where `tandem run` keeps its state. Implementations must make [`Store::commit`]
+/// atomic and durable before returning.
+pub trait Store: Send {
+    /// The clock's start instant and the number of timeline lines written, if the store is not new.
+    fn meta(&mut self) -> Result<Option<(i64, u64)>, StoreError>;
+    /// Records the clock's start (once, for a new store).
+    fn set_start(&mut self, at: i64) -> Result<(), StoreError>;
+    /// Every input ever accepted, in order.
+    fn inputs(&mut self) -> Result<Vec<Input>, StoreError>;
+    /// Writes a group of inputs and their effects in one durable transaction.
+    fn commit(&mut self, c: &Commit) -> Result<(), StoreError>;
+    /// Resets the count of timeline lines written (after a program reload's replay).
+    fn set_lines_total(&mut self, n: u64) -> Result<(), StoreError>;
+    /// The latest program version: its number and files (path, text), if any.
+    fn latest_program(&mut self) -> Result<Option<StoredProgram>, StoreError>;
+    /// Stores a new program version; returns its number.
+    fn add_program(&mut self, files: &[(String, String)], at: i64) -> Result<u32, StoreError>;
+    /// Mails due for delivery at `now`, oldest first.
+    fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<PendingMail>, StoreError>;
+    /// Marks a mail sent.
+    fn mail_sent(&mut self, key: &str, at: i64) -> Result<(), StoreError>;
+    /// Records a failed attempt; `retry_at` None marks it failed for good.
+    fn mail_failed(
+        &mut self,
+        key: &str,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> Result<(), StoreError>;
+    /// Tasks, optionally of one team and/or status, newest first.
+    fn tasks(
+        &mut self,
+        team: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Vec<TaskRow>, StoreError>;
+    /// One task.
+    fn task(&mut self, id: &str) -> Result<Option<TaskRow>, StoreError>;
+    /// The lead's latest timeline lines (JSON), oldest first.
+    fn recent_lines(&mut self, lead: &str, limit: usize) -> Result<Vec<String>, StoreError>;
+    /// Counts for `/api/metrics`: outbox by status and tasks by status.
+    fn counts(&mut self) -> Result<Vec<(String, i64)>, StoreError>;
+}
+
+/// The SQLite store: one file, WAL journal, `synchronous = FULL` (each commit is fsynced).
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS inputs (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, lead TEXT NOT NULL, input TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS timeline (n INTEGER PRIMARY KEY AUTOINCREMENT, lead TEXT, at INTEGER NOT NULL, line TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS timeline_lead ON timeline (lead, n);
+CREATE TABLE IF NOT EXISTS outbox (
+  key TEXT PRIMARY KEY, lead TEXT NOT NULL, template TEXT NOT NULL, sender TEXT NOT NULL,
+  recipient TEXT NOT NULL, subject TEXT NOT NULL, html TEXT NOT NULL, body TEXT NOT NULL,
+  unsubscribe TEXT NOT NULL, at INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, sent_at INTEGER, error TEXT);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_at);
+CREATE TABLE IF NOT EXISTS tasks (
+  id TEXT PRIMARY KEY, lead TEXT NOT NULL, handoff TEXT NOT NULL, team TEXT NOT NULL,
+  assignee TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, created_at INTEGER NOT NULL,
+  accepted_at INTEGER);
+CREATE TABLE IF NOT EXISTS programs (version INTEGER PRIMARY KEY, at INTEGER NOT NULL, files TEXT NOT NULL);
+";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store file and applies the schema.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteStore { conn })
+    }
+
+    fn meta_value(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
+        Ok(TaskRow {
+            id: r.get(0)?,
+            lead: r.get(1)?,
+            handoff: r.get(2)?,
+            team: r.get(3)?,
+            assignee: r.get(4)?,
+            status: r.get(5)?,
+            reason: r.get(6)?,
+            created_at: r.get(7)?,
+            accepted_at: r.get(8)?,
+        })
+    }
+}
+
+const TASK_COLUMNS: &str =
+    "id, lead, handoff, team, assignee, status, reason, created_at, accepted_at";
+
+impl Store for SqliteStore {
+    fn meta(&mut self) -> Result<Option<(i64, u64)>, StoreError> {
+        let Some(start) = self.meta_value("start")? else {
+            return Ok(None);
+        };
+        let lines = self.meta_value("lines")?.unwrap_or(0);
+        Ok(Some((start, u64::try_from(lines).unwrap_or(0))))
+    }
+
+    fn set_start(&mut self, at: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('start', ?1)",
+            [at],
+        )?;
+        Ok(())
+    }
+
+    fn inputs(&mut self) -> Result<Vec<Input>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT input FROM inputs ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let json = row?;
+            let input: Input = serde_json::from_str(&json)
+                .map_err(|e| StoreError(format!("a stored input does not parse: {e}")))?;
+            out.push(input);
+        }
+        Ok(out)
+    }
+
+    fn commit(&mut self, c: &Commit) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut put_input =
+                tx.prepare_cached("INSERT INTO inputs (at, lead, input) VALUES (?1, ?2, ?3)")?;
+            for input in &c.inputs {
+                let json = serde_json::to_string(input)
+                    .map_err(|e| StoreError(format!("an input does not serialize: {e}")))?;
+                put_input.execute(params![input.at, input.lead, json])?;
+            }
+            let mut put_line =
+                tx.prepare_cached("INSERT INTO timeline (lead, at, line) VALUES (?1, ?2, ?3)")?;
+            for (lead, at, line) in &c.lines {
+                put_line.execute(params![lead, at, line])?;
+            }
+            let mut put_mail = tx.prepare_cached(
+                "INSERT OR IGNORE INTO outbox (key, lead, template, sender, recipient, subject, html, body, unsubscribe, at, next_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+            )?;
+            for m in &c.mails {
+                put_mail.execute(params![
+                    m.key,
+                    m.lead,
+                    m.template,
+                    m.from,
+                    m.to,
+                    m.subject,
+                    m.html,
+                    m.text,
+                    m.unsubscribe,
+                    m.at
+                ])?;
+            }
+            for t in &c.tasks {
+                match t {
+                    TaskChange::Created(row) => {
+                        tx.prepare_cached(
+                            "INSERT OR IGNORE INTO tasks (id, lead, handoff, team, assignee, status, created_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6)",
+                        )?
+                        .execute(params![
+                            row.id,
+                            row.lead,
+                            row.handoff,
+                            row.team,
+                            row.assignee,
+                            row.created_at
+                        ])?;
+                    }
+                    TaskChange::Reassigned { id, to } => {
+                        tx.prepare_cached("UPDATE tasks SET assignee = ?2 WHERE id = ?1")?
+                            .execute(params![id, to])?;
+                    }
+                    TaskChange::Accepted { id, at } => {
+                        tx.prepare_cached(
+                            "UPDATE tasks SET status = 'accepted', accepted_at = ?2 WHERE id = ?1",
+                        )?
+                        .execute(params![id, at])?;
+                    }
+                    TaskChange::Rejected { id, reason } => {
+                        tx.prepare_cached(
+                            "UPDATE tasks SET status = 'rejected', reason = ?2 WHERE id = ?1",
+                        )?
+                        .execute(params![id, reason])?;
+                    }
+                    TaskChange::Completed { id } => {
+                        tx.prepare_cached("UPDATE tasks SET status = 'completed' WHERE id = ?1")?
+                            .execute(params![id])?;
+                    }
+                }
+            }
+            tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('lines', ?1)")?
+                .execute([i64::try_from(c.lines_total).unwrap_or(i64::MAX)])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn set_lines_total(&mut self, n: u64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('lines', ?1)",
+            [i64::try_from(n).unwrap_or(i64::MAX)],
+        )?;
+        Ok(())
+    }
+
+    fn latest_program(&mut self) -> Result<Option<StoredProgram>, StoreError> {
+        let row: Option<(u32, String)> = self
+            .conn
+            .query_row(
+                "SELECT version, files FROM programs ORDER BY version DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match row {
+            None => Ok(None),
+            Some((v, json)) => {
+                let files: Vec<(String, String)> = serde_json::from_str(&json)
+                    .map_err(|e| StoreError(format!("a stored program does not parse: {e}")))?;
+                Ok(Some((v, files)))
+            }
+        }
+    }
+
+    fn add_program(&mut self, files: &[(String, String)], at: i64) -> Result<u32, StoreError> {
+        let json = serde_json::to_string(files)
+            .map_err(|e| StoreError(format!("a program does not serialize: {e}")))?;
+        self.conn.execute(
+            "INSERT INTO programs (version, at, files) VALUES ((SELECT COALESCE(MAX(version), 0) + 1 FROM programs), ?1, ?2)",
+            params![at, json],
+        )?;
+        Ok(self
+            .conn
+            .query_row("SELECT MAX(version) FROM programs", [], |r| r.get(0))?)
+    }
+
+    fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<PendingMail>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT key, lead, template, sender, recipient, subject, html, body, unsubscribe, at, attempts
+             FROM outbox WHERE status = 'pending' AND next_at <= ?1 ORDER BY next_at, key LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now, limit as i64], |r| {
+            Ok(PendingMail {
+                mail: OutboxMail {
+                    key: r.get(0)?,
+                    lead: r.get(1)?,
+                    template: r.get(2)?,
+                    from: r.get(3)?,
+                    to: r.get(4)?,
+                    subject: r.get(5)?,
+                    html: r.get(6)?,
+                    text: r.get(7)?,
+                    unsubscribe: r.get(8)?,
+                    at: r.get(9)?,
+                },
+                attempts: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn mail_sent(&mut self, key: &str, at: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1 WHERE key = ?1",
+            params![key, at],
+        )?;
+        Ok(())
+    }
+
+    fn mail_failed(
+        &mut self,
+        key: &str,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        match retry_at {
+            Some(t) => self.conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_at = ?2, error = ?3 WHERE key = ?1",
+                params![key, t, error],
+            )?,
+            None => self.conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, status = 'failed', error = ?2 WHERE key = ?1",
+                params![key, error],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn tasks(
+        &mut self,
+        team: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Vec<TaskRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE (?1 IS NULL OR team = ?1) AND (?2 IS NULL OR status = ?2)
+             ORDER BY created_at DESC, id DESC LIMIT 1000"
+        ))?;
+        let rows = stmt.query_map(params![team, status], SqliteStore::task_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn task(&mut self, id: &str) -> Result<Option<TaskRow>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?1"),
+                [id],
+                SqliteStore::task_row,
+            )
+            .optional()?)
+    }
+
+    fn recent_lines(&mut self, lead: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT line FROM timeline WHERE lead = ?1 ORDER BY n DESC LIMIT ?2")?;
+        let rows = stmt.query_map(params![lead, limit as i64], |r| r.get::<_, String>(0))?;
+        let mut out: Vec<String> = rows.collect::<Result<_, _>>()?;
+        out.reverse();
+        Ok(out)
+    }
+
+    fn counts(&mut self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut out = Vec::new();
+        for (table, prefix) in [("outbox", "outbox"), ("tasks", "tasks")] {
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT status, COUNT(*) FROM {table} GROUP BY status ORDER BY status"
+            ))?;
+            let rows = stmt.query_map([], |r| {
+                Ok((format!("{prefix}_{}", r.get::<_, String>(0)?), r.get(1)?))
+            })?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        let inputs: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM inputs", [], |r| r.get(0))?;
+        out.push(("inputs".into(), inputs));
+        Ok(out)
+    }
+}
