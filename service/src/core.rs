@@ -101,6 +101,8 @@ pub struct CoreSettings {
     pub engine: EngineKind,
     /// The most inputs committed in one transaction.
     pub max_group: usize,
+    /// The clock.
+    pub clock: Clock,
 }
 
 /// Files of a [`ProgramSource`], for storing a version.
@@ -182,10 +184,34 @@ pub struct Core {
     settings: CoreSettings,
     inputs_applied: u64,
     mails_enqueued: u64,
+    /// Lines the world will produce again that were committed before a restart (timers
+    /// that fired after the last input): skipped, with their effects, when they recur.
+    skip_lines: u64,
 }
 
-fn now_secs() -> i64 {
-    jiff::Timestamp::now().as_second()
+/// The service's clock: wall time, or — for tests and demos — wall time sped up by
+/// `scale` from the moment the service started (`clock_scale` in the config).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    scale: i64,
+    origin_ms: i64,
+}
+
+impl Clock {
+    /// A clock running `scale` times faster than wall time (1: wall time).
+    pub fn new(scale: u32) -> Clock {
+        Clock {
+            scale: i64::from(scale.max(1)),
+            origin_ms: jiff::Timestamp::now().as_millisecond(),
+        }
+    }
+
+    /// Now, in seconds since 1970.
+    pub fn now(&self) -> i64 {
+        let real = jiff::Timestamp::now().as_millisecond();
+        let ms = self.origin_ms + (real - self.origin_ms).saturating_mul(self.scale);
+        ms.div_euclid(1000)
+    }
 }
 
 fn templates_of(files: &Files) -> rustc_hash::FxHashMap<String, Template> {
@@ -224,6 +250,7 @@ impl Core {
     ) -> Result<Core, String> {
         let err = |e: StoreError| e.to_string();
         let latest = store.latest_program().map_err(err)?;
+        let clock = settings.clock;
         let (version, files, new_version) = match latest {
             Some((v, stored)) if stored == files => (v, stored, false),
             _ => {
@@ -234,7 +261,7 @@ impl Core {
                         errors.join("\n")
                     ));
                 }
-                let v = store.add_program(&files, now_secs()).map_err(err)?;
+                let v = store.add_program(&files, clock.now()).map_err(err)?;
                 (v, files, true)
             }
         };
@@ -243,7 +270,7 @@ impl Core {
         let start = match meta {
             Some((start, _)) => start,
             None => {
-                let s = now_secs();
+                let s = clock.now();
                 store.set_start(s).map_err(err)?;
                 s
             }
@@ -264,6 +291,7 @@ impl Core {
             settings,
             inputs_applied: 0,
             mails_enqueued: 0,
+            skip_lines: 0,
         };
         let inputs = core.store.inputs().map_err(err)?;
         tracing::info!(inputs = inputs.len(), version, "replaying the input log");
@@ -280,6 +308,7 @@ impl Core {
             core.store.set_lines_total(replayed).map_err(err)?;
         } else {
             core.lines_total = replayed.min(lines_written);
+            core.skip_lines = lines_written.saturating_sub(replayed);
             if replayed > lines_written {
                 tracing::warn!(
                     replayed,
@@ -361,7 +390,7 @@ impl Core {
 
     /// Runs the timers due by now and commits what they caused.
     fn tick(&mut self) -> Result<(), StoreError> {
-        let now = now_secs().max(self.world.now());
+        let now = self.settings.clock.now().max(self.world.now());
         let due = self.world.engine().next_timer().is_some_and(|t| t <= now);
         let lines = self.world.advance_to(now);
         if !due && lines.is_empty() {
@@ -382,7 +411,7 @@ impl Core {
         let mut commit = Commit::default();
         let mut replies = Vec::new();
         let mut created_here: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
-        let now = now_secs().max(self.world.now());
+        let now = self.settings.clock.now().max(self.world.now());
         for (items, reply) in group {
             match self.validate(&items, now, &created_here) {
                 Err(refusal) => {
@@ -493,6 +522,10 @@ impl Core {
     fn effects(&mut self, lines: &[Line], commit: &mut Commit) {
         for line in lines {
             self.lines_total += 1;
+            if self.skip_lines > 0 {
+                self.skip_lines -= 1;
+                continue;
+            }
             let lead = line.lead.as_deref().map(str::to_owned);
             commit.lines.push((lead.clone(), line.at, line.to_json()));
             let lead = lead.unwrap_or_default();
@@ -771,7 +804,7 @@ impl Core {
             .ok()
             .flatten()
             .map(|(s, _)| s)
-            .unwrap_or_else(now_secs);
+            .unwrap_or_else(|| self.settings.clock.now());
         world.start(start);
         let mut replayed = 0u64;
         for input in &inputs {
@@ -780,7 +813,7 @@ impl Core {
         replayed += world.advance_to(self.world.now()).len() as u64;
         let version = self
             .store
-            .add_program(&files, now_secs())
+            .add_program(&files, self.settings.clock.now())
             .map_err(|e| vec![e.to_string()])?;
         self.store
             .set_lines_total(replayed)
@@ -790,6 +823,7 @@ impl Core {
         self.templates = templates_of(&files);
         self.version = version;
         self.lines_total = replayed;
+        self.skip_lines = 0;
         tracing::info!(version, "installed a new program version");
         Ok(version)
     }

@@ -46,6 +46,9 @@ pub struct Config {
     /// How often due timers are run, in milliseconds (default 200).
     #[serde(default = "default_tick")]
     pub tick_ms: u64,
+    /// Speeds the clock up this many times (tests and demos; default 1, wall time).
+    #[serde(default = "default_scale")]
+    pub clock_scale: u32,
     /// SMTP relay; without it mail goes to `outbox` as `.eml` files.
     pub smtp: Option<mail::SmtpConfig>,
     /// API tokens besides the generated admin token.
@@ -86,6 +89,9 @@ fn default_group() -> usize {
 fn default_tick() -> u64 {
     200
 }
+fn default_scale() -> u32 {
+    1
+}
 
 impl Default for Config {
     fn default() -> Config {
@@ -98,6 +104,7 @@ impl Default for Config {
             from: default_from(),
             max_group: default_group(),
             tick_ms: default_tick(),
+            clock_scale: default_scale(),
             smtp: None,
             tokens: Vec::new(),
         }
@@ -209,7 +216,9 @@ pub fn run(opts: Options) -> Result<(), String> {
         default_from: cfg.from.clone(),
         engine,
         max_group: cfg.max_group.max(1),
+        clock: core::Clock::new(cfg.clock_scale),
     };
+    let settings_clock = settings.clock;
     let files = (opts.load)()?;
     let store = SqliteStore::open(&store_path).map_err(|e| e.to_string())?;
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
@@ -270,7 +279,13 @@ pub fn run(opts: Options) -> Result<(), String> {
             .next()
             .unwrap_or("localhost")
             .to_owned();
-        tokio::spawn(mailer(Box::new(mailer_store), transport, tx.clone(), domain));
+        tokio::spawn(mailer(
+            Box::new(mailer_store),
+            transport,
+            tx.clone(),
+            domain,
+            settings_clock,
+        ));
         if opts.demo {
             tokio::spawn(demo::feed(tx.clone()));
         }
@@ -351,10 +366,11 @@ async fn mailer(
     transport: mail::Transport,
     core: std::sync::mpsc::Sender<Request>,
     domain: String,
+    clock: core::Clock,
 ) {
     const MAX_ATTEMPTS: u32 = 6;
     loop {
-        let now = jiff::Timestamp::now().as_second();
+        let now = clock.now();
         let due = match tokio::task::block_in_place(|| store.due_mail(now, 200)) {
             Ok(d) => d,
             Err(e) => {
@@ -369,7 +385,7 @@ async fn mailer(
                 Ok(msg) => mail::send(&transport, msg).await,
                 Err(e) => Err(e),
             };
-            let now = jiff::Timestamp::now().as_second();
+            let now = clock.now();
             let outcome = match result {
                 Ok(()) => store.mail_sent(&m.key, now),
                 Err(mail::SendError::Transient(e)) if pending.attempts + 1 < MAX_ATTEMPTS => {

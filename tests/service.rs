@@ -1,0 +1,472 @@
+//! End-to-end tests of `tandem run`: the real binary, a real SMTP server (Python's aiosmtpd) on loopback, the HTTP API, real waits on a sped-up clock, and crash safety under SIGKILL.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tandem-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn program_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/service_program")
+}
+
+struct Service {
+    child: Child,
+    base: String,
+    token: String,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &Path, config: &str, port: u16) -> Service {
+    std::fs::write(dir.join("service.toml"), config).expect("config");
+    let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .arg("run")
+        .arg(program_dir())
+        .arg("--config")
+        .arg(dir.join("service.toml"))
+        .current_dir(dir)
+        .env("TANDEM_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tandem run starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if ureq::get(&format!("{base}/healthz")).call().is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "tandem run did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let token = std::fs::read_to_string(dir.join("tandem.token"))
+        .expect("the admin token is written on first start")
+        .trim()
+        .to_owned();
+    Service { child, base, token }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// POSTs JSON with the admin token; returns (status, body).
+fn post(s: &Service, path: &str, body: &str) -> (u16, String) {
+    post_as(s, path, body, Some(&s.token))
+}
+
+fn post_as(s: &Service, path: &str, body: &str, token: Option<&str>) -> (u16, String) {
+    let mut req = agent()
+        .post(&format!("{}{path}", s.base))
+        .header("Content-Type", "application/json");
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut resp = req.send(body).expect("the request is answered");
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_to_string().unwrap_or_default())
+}
+
+fn get(s: &Service, path: &str) -> (u16, String) {
+    let mut resp = agent()
+        .get(&format!("{}{path}", s.base))
+        .header("Authorization", &format!("Bearer {}", s.token))
+        .call()
+        .expect("the request is answered");
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_to_string().unwrap_or_default())
+}
+
+struct Smtp {
+    child: Child,
+    maildir: PathBuf,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// aiosmtpd with its Mailbox handler: every message lands in a maildir.
+fn smtp_server(dir: &Path, port: u16) -> Smtp {
+    let maildir = dir.join("maildir");
+    let child = Command::new("python3")
+        .args(["-m", "aiosmtpd", "-n", "-l"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(&maildir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 -m aiosmtpd starts (pip install aiosmtpd)");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "aiosmtpd did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Smtp { child, maildir }
+}
+
+/// Every message the SMTP server received, as text.
+fn received(maildir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for sub in ["new", "cur"] {
+        for e in std::fs::read_dir(maildir.join(sub))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let mut text = String::new();
+            if let Ok(mut f) = std::fs::File::open(e.path()) {
+                let _ = f.read_to_string(&mut text);
+            }
+            out.push(text);
+        }
+    }
+    out
+}
+
+fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The decoded subjects (RFC 2047) of the received messages.
+fn subjects(maildir: &Path) -> Vec<String> {
+    received(maildir)
+        .iter()
+        .filter_map(|m| {
+            let parsed = mail_subject(m);
+            (!parsed.is_empty()).then_some(parsed)
+        })
+        .collect()
+}
+
+/// A message's `To` and decoded `Subject`, enough for these tests.
+fn mail_subject(message: &str) -> String {
+    let mut subject = String::new();
+    let mut in_subject = false;
+    for line in message.lines() {
+        if line.is_empty() {
+            break;
+        }
+        if let Some(rest) = line.strip_prefix("Subject:") {
+            in_subject = true;
+            subject.push_str(rest.trim());
+        } else if in_subject && line.starts_with(' ') {
+            subject.push(' ');
+            subject.push_str(line.trim());
+        } else {
+            in_subject = false;
+        }
+    }
+    decode_words(&subject)
+}
+
+/// Decodes `=?utf-8?b?…?=` words (what lettre writes for non-ASCII subjects).
+fn decode_words(s: &str) -> String {
+    let mut out = String::new();
+    let mut pending_space = String::new();
+    for word in s.split(' ') {
+        if let Some(b64) = word
+            .strip_prefix("=?utf-8?b?")
+            .and_then(|w| w.strip_suffix("?="))
+        {
+            out.push_str(&String::from_utf8_lossy(&base64_decode(b64)));
+            pending_space.clear();
+        } else {
+            out.push_str(&pending_space);
+            out.push_str(word);
+            pending_space = " ".into();
+            continue;
+        }
+        pending_space = " ".into();
+    }
+    out
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes() {
+        let Some(v) = A.iter().position(|&a| a == c) else {
+            continue;
+        };
+        bits = (bits << 6) | v as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_lead_gets_its_emails_through_smtp_after_a_real_wait_and_sales_get_a_task() {
+    let dir = temp_dir("e2e");
+    let (http, smtp_port) = (free_port(), free_port());
+    let smtp = smtp_server(&dir, smtp_port);
+    let config = format!(
+        "listen = \"127.0.0.1:{http}\"\nstore = \"{}\"\nclock_scale = 60\ntick_ms = 50\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"none\"\n",
+        dir.join("tandem.db").display()
+    );
+    let s = start(&dir, &config, http);
+
+    // Auth: no token → 401, unknown token → 401.
+    assert_eq!(post_as(&s, "/api/events", "{}", None).0, 401);
+    assert_eq!(post_as(&s, "/api/events", "{}", Some("nope")).0, 401);
+
+    let (status, body) = post(
+        &s,
+        "/api/leads",
+        r#"{"id": "an", "fields": {"name": "Nguyễn An", "email": "an@saoviet.vn", "n": 1}}"#,
+    );
+    assert_eq!((status, body.as_str()), (200, r#"{"applied":1}"#));
+
+    // Bad input names the field and applies nothing of the batch.
+    let (status, body) = post(
+        &s,
+        "/api/events",
+        r#"[{"lead": "an", "event": "signup", "props": {"plan": "pro"}}, {"lead": "an", "event": "signup", "props": {"plan": 3}}]"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("`plan` must be a text") && body.contains("\"index\":1"),
+        "{body}"
+    );
+    let (status, body) = post(&s, "/api/events", r#"{"lead": "ghost", "event": "signup"}"#);
+    assert_eq!(status, 404, "{body}");
+
+    let (status, body) = post(
+        &s,
+        "/api/events",
+        r#"{"lead": "an", "event": "signup", "props": {"plan": "pro"}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_for("the welcome email over SMTP", 30, || {
+        subjects(&smtp.maildir)
+            .iter()
+            .any(|x| x == "Chào Nguyễn An")
+    });
+    let hello = received(&smtp.maildir)
+        .into_iter()
+        .find(|m| mail_subject(m) == "Chào Nguyễn An")
+        .expect("the hello mail");
+    assert!(hello.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    assert!(hello.contains("multipart/alternative"));
+    assert!(hello.contains("Message-ID: <"));
+    // The 1-minute wait passes (one second at 60×), then the follow-up goes out.
+    wait_for("the follow-up after the wait", 30, || {
+        subjects(&smtp.maildir)
+            .iter()
+            .any(|x| x == "Bạn cần giúp gì không, Nguyễn An?")
+    });
+
+    // The handoff: n reaches 10 → a task for the rep, and an email to the rep.
+    let (status, _) = post(&s, "/api/leads", r#"{"id": "an", "fields": {"n": 10}}"#);
+    assert_eq!(status, 200);
+    let mut task_id = String::new();
+    wait_for("the task", 10, || {
+        let (_, body) = get(&s, "/api/tasks?team=crew&status=open");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        match v["tasks"].as_array().and_then(|t| t.first()) {
+            Some(t) => {
+                assert_eq!(t["lead"], "an");
+                assert_eq!(t["assignee"], "rep@acme.vn");
+                task_id = t["id"].as_str().unwrap_or("").to_owned();
+                true
+            }
+            None => false,
+        }
+    });
+    wait_for("the task email to the rep", 30, || {
+        received(&smtp.maildir)
+            .iter()
+            .any(|m| m.contains("To: rep@acme.vn") && m.contains("/act?task="))
+    });
+    let (status, body) = post(&s, &format!("/api/tasks/{task_id}/accept"), "");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(&s, &format!("/api/tasks/{task_id}/accept"), "");
+    assert_eq!(status, 409, "accepting twice is a conflict: {body}");
+    let (_, body) = get(&s, "/api/leads/an");
+    let lead: serde_json::Value = serde_json::from_str(&body).expect("lead JSON");
+    assert_eq!(lead["fields"]["tags"], serde_json::json!(["accepted"]));
+    assert!(lead["timeline"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|l| l["kind"] == "task_accepted")));
+    let (status, metrics) = get(&s, "/api/metrics");
+    assert_eq!(status, 200);
+    assert!(metrics.contains("tandem_leads 1"), "{metrics}");
+}
+
+#[test]
+fn a_broken_program_is_refused_on_reload_and_the_old_one_keeps_running() {
+    let dir = temp_dir("reload");
+    let http = free_port();
+    let config = format!(
+        "listen = \"127.0.0.1:{http}\"\nstore = \"{}\"\noutbox = \"{}\"\n",
+        dir.join("tandem.db").display(),
+        dir.join("outbox").display()
+    );
+    let s = start(&dir, &config, http);
+    let (status, body) = post(
+        &s,
+        "/api/program",
+        r#"{"files": {"main.journey": "lead { name: txt }"}}"#,
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("main.journey:1"), "{body}");
+    let (status, _) = post(
+        &s,
+        "/api/leads",
+        r#"{"id": "b", "fields": {"name": "B", "email": "b@x.vn"}}"#,
+    );
+    assert_eq!(status, 200, "the old program still runs");
+}
+
+#[cfg(unix)]
+#[test]
+fn after_sigkill_every_acknowledged_event_is_applied_once() {
+    let dir = temp_dir("crash");
+    let http = free_port();
+    let config = format!(
+        "listen = \"127.0.0.1:{http}\"\nstore = \"{}\"\noutbox = \"{}\"\n",
+        dir.join("tandem.db").display(),
+        dir.join("outbox").display()
+    );
+    let mut s = start(&dir, &config, http);
+    let (status, _) = post(
+        &s,
+        "/api/leads",
+        r#"{"id": "c", "fields": {"name": "C", "email": "c@x.vn"}}"#,
+    );
+    assert_eq!(status, 200);
+    // Post batches of signups with unique plans from another thread; kill mid-stream.
+    let base = s.base.clone();
+    let token = s.token.clone();
+    let poster = std::thread::spawn(move || {
+        let mut acked: Vec<usize> = Vec::new();
+        for batch in 0..200 {
+            let items: Vec<String> = (0..50)
+                .map(|k| {
+                    format!(
+                        r#"{{"lead": "c", "event": "signup", "props": {{"plan": "p{}"}}}}"#,
+                        batch * 50 + k
+                    )
+                })
+                .collect();
+            let r = agent()
+                .post(&format!("{base}/api/events"))
+                .header("Authorization", &format!("Bearer {token}"))
+                .send(format!("[{}]", items.join(",")));
+            match r {
+                Ok(resp) if resp.status().as_u16() == 200 => {
+                    acked.extend(batch * 50..batch * 50 + 50)
+                }
+                _ => break,
+            }
+        }
+        acked
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    let _ = s.child.kill(); // SIGKILL
+    let _ = s.child.wait();
+    let acked = poster.join().expect("poster");
+    assert!(
+        !acked.is_empty(),
+        "some batches were acknowledged before the kill"
+    );
+    eprintln!("{} events acknowledged before SIGKILL", acked.len());
+    // Restart on the same store: it replays the log and serves again.
+    drop(s);
+    let s = start(&dir, &config, http);
+    let conn = rusqlite::Connection::open(dir.join("tandem.db")).expect("store");
+    let mut stmt = conn
+        .prepare("SELECT input FROM inputs WHERE input LIKE '%signup%'")
+        .expect("query");
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for row in stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .expect("rows")
+        .flatten()
+    {
+        let plan = row
+            .split("{\"Text\":\"p")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("")
+            .to_owned();
+        *seen.entry(plan).or_default() += 1;
+    }
+    for i in &acked {
+        assert_eq!(
+            seen.get(&i.to_string()),
+            Some(&1),
+            "event p{i} applied once"
+        );
+    }
+    // The outbox holds each email once (keys are unique), and the lead view still works.
+    let dupes: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) - COUNT(DISTINCT key) FROM outbox",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(dupes, 0);
+    let (status, _) = get(&s, "/api/leads/c");
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn the_embedded_default_program_is_the_journeys_folder() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("journeys");
+    let source = tandem::load::load_program(&dir).expect("journeys/ loads");
+    let mut on_disk: Vec<(String, String)> = source
+        .journeys
+        .iter()
+        .chain(source.templates.iter())
+        .chain(source.config.iter())
+        .map(|f| (f.path.clone(), f.text.clone()))
+        .collect();
+    on_disk.sort();
+    let mut embedded: Vec<(String, String)> = tandem::embedded::EMBEDDED_PROGRAM
+        .iter()
+        .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+        .collect();
+    embedded.sort();
+    assert_eq!(
+        embedded, on_disk,
+        "regenerate src/embedded.rs from journeys/"
+    );
+}
