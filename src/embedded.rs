@@ -91,3 +91,13 @@ pub const EMBEDDED_PROGRAM: &[(&str, &str)] = &[
     ),
     ("tests.journey", include_str!("../journeys/tests.journey")),
 ];
+
+/// The embedded program as `(path, text)` pairs, sorted by path.
+pub fn files() -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = EMBEDDED_PROGRAM
+        .iter()
+        .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+        .collect();
+    files.sort();
+    files
+}

@@ -173,14 +173,9 @@ fn run(
         Some(dir) => std::sync::Arc::new(move || {
             let source = load::load_program(&dir)
                 .map_err(|e| format!("{}: {}", e.path.display(), e.message))?;
-            Ok(service::core::files_of(&source))
+            Ok(source.files())
         }),
-        None => std::sync::Arc::new(|| {
-            Ok(tandem::embedded::EMBEDDED_PROGRAM
-                .iter()
-                .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
-                .collect())
-        }),
+        None => std::sync::Arc::new(|| Ok(tandem::embedded::files())),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,cranelift_jit=warn,cranelift_codegen=warn")
@@ -250,13 +245,19 @@ fn fail(msg: String) -> ExitCode {
 /// Loads and checks a program; on errors prints them and returns exit code 2.
 fn prepare(dir: &std::path::Path) -> Result<runtime::embed::Program, ExitCode> {
     let source = load::load_program(dir).map_err(|e| fail(e.to_string()))?;
-    runtime::embed::Program::check(source.clone()).map_err(|_| {
-        let ws = compiler::check_program(&source);
+    let ws = compiler::check_program(&source);
+    if ws.has_errors() {
         eprint!("{}", render::human(&ws, dir, false));
-        fail(format!(
+        return Err(fail(format!(
             "{} does not check; fix the errors above first",
             dir.display()
-        ))
+        )));
+    }
+    runtime::embed::Program::from_checked(ws, &source).map_err(|diags| {
+        for d in &diags {
+            eprintln!("error[{}]: {}", d.code, d.message);
+        }
+        fail(format!("{} does not compile", dir.display()))
     })
 }
 

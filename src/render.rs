@@ -12,22 +12,7 @@ pub fn display_path(root: &Path, rel: &str) -> String {
     root.join(rel).to_string_lossy().into_owned()
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = floor_char_boundary(text, offset.min(text.len()));
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let col = before[line_start..].chars().count() + 1;
-    (line, col)
-}
-
-fn floor_char_boundary(text: &str, mut i: usize) -> usize {
-    while i > 0 && !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
+pub use grammar::span::line_col;
 
 fn files_db(ws: &Workspace, root: &Path) -> SimpleFiles<String, String> {
     let mut files = SimpleFiles::new();
@@ -45,8 +30,8 @@ fn to_report(d: &Diagnostic, ws: &Workspace) -> Report<usize> {
     let clamp = |file: u32, range: std::ops::Range<usize>| {
         let len = ws.file(file).map(|f| f.text.len()).unwrap_or(0);
         let text = ws.file(file).map(|f| f.text.as_str()).unwrap_or("");
-        let s = floor_char_boundary(text, range.start.min(len));
-        let e = floor_char_boundary(text, range.end.min(len)).max(s);
+        let s = text.floor_char_boundary(range.start.min(len));
+        let e = text.floor_char_boundary(range.end.min(len)).max(s);
         s..e
     };
     let mut labels = vec![Label::primary(

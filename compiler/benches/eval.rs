@@ -87,14 +87,7 @@ fn compile_segments(exprs: &[String]) -> (CompiledExprs, Vec<FuncId>) {
     for (i, e) in exprs.iter().enumerate() {
         src.push_str(&format!("segment p{i} = {e}\n"));
     }
-    let program = ProgramSource {
-        journeys: vec![SourceText {
-            path: "bench.journey".into(),
-            text: src,
-        }],
-        templates: Vec::new(),
-        config: None,
-    };
+    let program = ProgramSource::single("bench.journey", src);
     let ws = compiler::check_program(&program);
     assert!(!ws.has_errors(), "{:?}", ws.diagnostics());
     let lowered = compiler::program::lower_program(&ws).expect("lowers");

@@ -2,14 +2,7 @@
 
 fn main() {
     let src = "timezone \"Asia/Ho_Chi_Minh\"\nlead { origin: text, country: text, value: number, adults: number }\nsegment p0 = (origin == \"MOW\" or country == \"RU\") and (value >= 100 or adults == 1)\n";
-    let program = compiler::ProgramSource {
-        journeys: vec![compiler::SourceText {
-            path: "p.journey".into(),
-            text: src.into(),
-        }],
-        templates: Vec::new(),
-        config: None,
-    };
+    let program = compiler::ProgramSource::single("p.journey", src);
     let ws = compiler::check_program(&program);
     let lowered = compiler::program::lower_program(&ws).expect("lowers");
     let start = std::time::Instant::now();

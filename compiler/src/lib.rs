@@ -40,6 +40,52 @@ pub struct ProgramSource {
     pub config: Option<SourceText>,
 }
 
+impl ProgramSource {
+    /// A program of one `.journey` file (tests, examples, embedding).
+    pub fn single(path: impl Into<String>, text: impl Into<String>) -> ProgramSource {
+        ProgramSource {
+            journeys: vec![SourceText {
+                path: path.into(),
+                text: text.into(),
+            }],
+            ..ProgramSource::default()
+        }
+    }
+
+    /// A program from `(path, text)` pairs, sorted into kinds the way a folder is:
+    /// `*.journey` files, `tandem.toml`, and everything else as a template.
+    pub fn from_files(files: &[(String, String)]) -> ProgramSource {
+        let mut source = ProgramSource::default();
+        for (path, text) in files {
+            let f = SourceText {
+                path: path.clone(),
+                text: text.clone(),
+            };
+            if path.ends_with(".journey") {
+                source.journeys.push(f);
+            } else if path == "tandem.toml" {
+                source.config = Some(f);
+            } else {
+                source.templates.push(f);
+            }
+        }
+        source
+    }
+
+    /// Every file as `(path, text)`, sorted by path (the inverse of [`ProgramSource::from_files`]).
+    pub fn files(&self) -> Vec<(String, String)> {
+        let mut files: Vec<(String, String)> = self
+            .journeys
+            .iter()
+            .chain(&self.templates)
+            .chain(&self.config)
+            .map(|f| (f.path.clone(), f.text.clone()))
+            .collect();
+        files.sort();
+        files
+    }
+}
+
 /// The name of a template file (`templates/ebook.md` → `ebook`), if it is one.
 pub fn template_name(path: &str) -> Option<&str> {
     let file = path.rsplit('/').next()?;

@@ -3,15 +3,12 @@
 //! ```
 //! use runtime::embed::{Program, EngineKind};
 //! use runtime::scenario::{Input, InputKind, InputValue};
-//! use compiler::{ProgramSource, SourceText};
+//! use compiler::ProgramSource;
 //!
-//! let source = ProgramSource {
-//!     journeys: vec![SourceText {
-//!         path: "main.journey".into(),
-//!         text: "timezone \"Asia/Ho_Chi_Minh\"\nlead { name: text }\n".into(),
-//!     }],
-//!     ..ProgramSource::default()
-//! };
+//! let source = ProgramSource::single(
+//!     "main.journey",
+//!     "timezone \"Asia/Ho_Chi_Minh\"\nlead { name: text }\n",
+//! );
 //! let program = Program::check(source).expect("checks");
 //! let mut world = program.world(EngineKind::Interp).expect("engine");
 //! world.start(1_767_578_400);
@@ -46,7 +43,16 @@ impl Program {
     /// or from anywhere else). Errors are the checker's diagnostics (warnings are kept in
     /// [`Program::warnings`]).
     pub fn check(source: ProgramSource) -> Result<Program, Vec<Diagnostic>> {
-        let workspace = compiler::check_program(&source);
+        Program::from_checked(compiler::check_program(&source), &source)
+    }
+
+    /// Compiles a program its caller has already checked into `workspace` (from
+    /// `compiler::check_program(source)`), so a caller that renders the diagnostics
+    /// itself checks only once. A workspace with errors gives back its diagnostics.
+    pub fn from_checked(
+        workspace: Workspace,
+        source: &ProgramSource,
+    ) -> Result<Program, Vec<Diagnostic>> {
         if workspace.has_errors() {
             return Err(workspace.diagnostics().to_vec());
         }
@@ -67,6 +73,8 @@ impl Program {
                     name.to_owned(),
                     TemplateParts {
                         subject: parts.subject,
+                        body: parts.body,
+                        html: t.path.ends_with(".html"),
                     },
                 );
             }

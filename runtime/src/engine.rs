@@ -101,11 +101,16 @@ pub struct Explanation {
     pub journeys: Vec<(String, grammar::Span, String)>,
 }
 
-/// A template's parts, for rendering subjects.
+/// A template's parts: the engine renders the subject into the timeline; a service
+/// renders the body when it delivers the email.
 #[derive(Debug, Clone)]
 pub struct TemplateParts {
     /// The subject template.
     pub subject: String,
+    /// The body template (after the front matter).
+    pub body: String,
+    /// Whether the body is HTML (`.html`) rather than Markdown (`.md`).
+    pub html: bool,
 }
 
 /// One journey the lead is in.
@@ -474,11 +479,6 @@ impl<'p> Engine<'p> {
     /// How many leads there are.
     pub fn lead_count(&self) -> usize {
         self.leads.len()
-    }
-
-    /// The instant of the earliest pending timer, if any.
-    pub fn next_timer(&self) -> Option<i64> {
-        self.timers.first_key_value().map(|(&(at, _), _)| at)
     }
 
     /// Evaluates a compiled condition for a lead now.

@@ -405,14 +405,7 @@ handoff to_sales {
   reasons no_budget "Chưa có ngân sách"
 }
 "#;
-        let program = compiler::ProgramSource {
-            journeys: vec![compiler::SourceText {
-                path: "p.journey".into(),
-                text: src.into(),
-            }],
-            templates: Vec::new(),
-            config: None,
-        };
+        let program = compiler::ProgramSource::single("p.journey", src);
         let ws = compiler::check_program(&program);
         assert!(!ws.has_errors(), "{:?}", ws.diagnostics());
         ws.symbols().clone()

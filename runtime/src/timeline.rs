@@ -224,16 +224,19 @@ fn number(x: f64) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn field_value(v: &FieldValue) -> Value {
-    match v {
-        FieldValue::Text(s) | FieldValue::Stage(s) => text(s),
-        FieldValue::Number(x) => number(*x),
-        FieldValue::Bool(b) => Value::Bool(*b),
-        FieldValue::Time(t) => text(&format_instant(*t)),
-        FieldValue::Tags(tags) => {
-            let mut sorted = tags.clone();
-            sorted.sort();
-            Value::Array(sorted.into_iter().map(Value::String).collect())
+impl FieldValue {
+    /// The value as the timeline writes it: instants as RFC 3339 text, tags sorted.
+    pub fn to_json(&self) -> Value {
+        match self {
+            FieldValue::Text(s) | FieldValue::Stage(s) => text(s),
+            FieldValue::Number(x) => number(*x),
+            FieldValue::Bool(b) => Value::Bool(*b),
+            FieldValue::Time(t) => text(&format_instant(*t)),
+            FieldValue::Tags(tags) => {
+                let mut sorted = tags.clone();
+                sorted.sort();
+                Value::Array(sorted.into_iter().map(Value::String).collect())
+            }
         }
     }
 }
@@ -244,7 +247,7 @@ fn sorted_object(items: &[(String, FieldValue)]) -> Value {
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut m = Map::new();
     for (k, v) in sorted {
-        m.insert(k.clone(), field_value(v));
+        m.insert(k.clone(), v.to_json());
     }
     Value::Object(m)
 }

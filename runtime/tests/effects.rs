@@ -1,6 +1,6 @@
 //! Outbound effects are idempotent per (lead, place in the program, instant): a rule that fires twice at one instant sends once.
 
-use compiler::{ProgramSource, SourceText};
+use compiler::ProgramSource;
 use runtime::embed::{EngineKind, Program};
 use runtime::scenario::parse_scenario;
 
@@ -17,14 +17,7 @@ rule ping_crm {
   }
 }
 "#;
-    let program = Program::check(ProgramSource {
-        journeys: vec![SourceText {
-            path: "p.journey".into(),
-            text: src.into(),
-        }],
-        ..ProgramSource::default()
-    })
-    .expect("checks");
+    let program = Program::check(ProgramSource::single("p.journey", src)).expect("checks");
     let scenario = r#"{"inputs":[
       {"at":"2026-01-05T09:00:00+07:00","lead":"a","create":{"name":"An","n":0}},
       {"at":"2026-01-05T09:00:00+07:00","lead":"a","update":{"n":1}},
@@ -61,14 +54,7 @@ lead { n: number }
 score a { +10 if score.b in [5] }
 score b { +5 if n == 1 }
 "#;
-    let program = Program::check(ProgramSource {
-        journeys: vec![SourceText {
-            path: "p.journey".into(),
-            text: src.into(),
-        }],
-        ..ProgramSource::default()
-    })
-    .expect("checks");
+    let program = Program::check(ProgramSource::single("p.journey", src)).expect("checks");
     let scenario = r#"{"inputs":[{"at":"2026-01-05T09:00:00+07:00","lead":"x","create":{"n":1}}]}"#;
     let parsed = parse_scenario(scenario, program.workspace().symbols()).expect("valid");
     let mut world = program.world(EngineKind::Interp).expect("world");

@@ -7,10 +7,10 @@
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-use compiler::{ProgramSource, SourceText};
+use compiler::ProgramSource;
 use runtime::embed::{EngineKind, Program, World};
-use runtime::scenario::{Input, InputKind};
-use runtime::timeline::{Entry, FieldValue, Line};
+use runtime::scenario::Input;
+use runtime::timeline::{Entry, Line};
 use serde_json::{json, Map, Value};
 use tokio::sync::oneshot;
 
@@ -105,41 +105,9 @@ pub struct CoreSettings {
     pub clock: Clock,
 }
 
-/// Files of a [`ProgramSource`], for storing a version.
-pub fn files_of(source: &ProgramSource) -> Files {
-    let mut files: Files = source
-        .journeys
-        .iter()
-        .chain(source.templates.iter())
-        .chain(source.config.iter())
-        .map(|f| (f.path.clone(), f.text.clone()))
-        .collect();
-    files.sort();
-    files
-}
-
-/// The [`ProgramSource`] of stored files.
-pub fn source_of(files: &Files) -> ProgramSource {
-    let mut source = ProgramSource::default();
-    for (path, text) in files {
-        let f = SourceText {
-            path: path.clone(),
-            text: text.clone(),
-        };
-        if path.starts_with("templates/") {
-            source.templates.push(f);
-        } else if path.ends_with(".toml") {
-            source.config = Some(f);
-        } else {
-            source.journeys.push(f);
-        }
-    }
-    source
-}
-
 /// Checks a program; the error lists the checker's errors as `path:line: CODE message`.
 pub fn check(files: &Files) -> Result<Program, Vec<String>> {
-    let source = source_of(files);
+    let source = ProgramSource::from_files(files);
     let ws = compiler::check_program(&source);
     if ws.has_errors() {
         return Err(ws
@@ -150,15 +118,15 @@ pub fn check(files: &Files) -> Result<Program, Vec<String>> {
                 let (path, line) = ws
                     .file(d.span.file)
                     .map(|f| {
-                        let upto = f.text.get(..d.span.start as usize).unwrap_or("");
-                        (f.path.clone(), upto.matches('\n').count() + 1)
+                        let (line, _) = grammar::span::line_col(&f.text, d.span.start as usize);
+                        (f.path.clone(), line)
                     })
                     .unwrap_or_default();
                 format!("{path}:{line}: {} {}", d.code, d.message)
             })
             .collect());
     }
-    Program::check(source).map_err(|diags| {
+    Program::from_checked(ws, &source).map_err(|diags| {
         diags
             .iter()
             .map(|d| format!("{} {}", d.code, d.message))
@@ -166,18 +134,15 @@ pub fn check(files: &Files) -> Result<Program, Vec<String>> {
     })
 }
 
-struct Template {
-    subject: String,
-    body: String,
-    html: bool,
-}
-
 /// The engine thread's state.
 pub struct Core {
     store: Box<dyn Store>,
     program: &'static Program,
+    /// The running version's files, as stored (sorted by path).
+    files: Files,
+    /// When the world's clock started (kept in the store).
+    start: i64,
     world: World<'static>,
-    templates: rustc_hash::FxHashMap<String, Template>,
     jinja: minijinja::Environment<'static>,
     version: u32,
     lines_total: u64,
@@ -214,26 +179,6 @@ impl Clock {
     }
 }
 
-fn templates_of(files: &Files) -> rustc_hash::FxHashMap<String, Template> {
-    let mut out = rustc_hash::FxHashMap::default();
-    for (path, text) in files {
-        if let (Some(name), Ok(parts)) = (
-            compiler::template_name(path),
-            compiler::templates::split_front_matter(text),
-        ) {
-            out.insert(
-                name.to_owned(),
-                Template {
-                    subject: parts.subject,
-                    body: parts.body,
-                    html: path.ends_with(".html"),
-                },
-            );
-        }
-    }
-    out
-}
-
 /// A program that lives as long as the process. Each installed version is kept
 /// (a reload is rare and a program is small), so the world can borrow it.
 fn leak(program: Program) -> &'static Program {
@@ -251,21 +196,17 @@ impl Core {
         let err = |e: StoreError| e.to_string();
         let latest = store.latest_program().map_err(err)?;
         let clock = settings.clock;
-        let (version, files, new_version) = match latest {
-            Some((v, stored)) if stored == files => (v, stored, false),
-            _ => {
-                let program_check = check(&files);
-                if let Err(errors) = program_check {
-                    return Err(format!(
-                        "the program has errors; fix them first:\n{}",
-                        errors.join("\n")
-                    ));
-                }
-                let v = store.add_program(&files, clock.now()).map_err(err)?;
-                (v, files, true)
-            }
+        let program = check(&files).map_err(|errors| {
+            format!(
+                "the program has errors; fix them first:\n{}",
+                errors.join("\n")
+            )
+        })?;
+        let (version, new_version) = match latest {
+            Some((v, stored)) if stored == files => (v, false),
+            _ => (store.add_program(&files, clock.now()).map_err(err)?, true),
         };
-        let program = leak(check(&files).map_err(|e| e.join("\n"))?);
+        let program = leak(program);
         let meta = store.meta().map_err(err)?;
         let start = match meta {
             Some((start, _)) => start,
@@ -283,8 +224,9 @@ impl Core {
         let mut core = Core {
             store,
             program,
+            files,
+            start,
             world,
-            templates: templates_of(&files),
             jinja: minijinja::Environment::new(),
             version,
             lines_total: 0,
@@ -295,29 +237,27 @@ impl Core {
         };
         let inputs = core.store.inputs().map_err(err)?;
         tracing::info!(inputs = inputs.len(), version, "replaying the input log");
-        // Lines up to `lines_written` were committed before; the rest (timers that fired
-        // after the last commit) are new — unless the program changed, then the past is
-        // history of the old version and only the clock going forward produces effects.
         let mut replayed = 0u64;
         for input in &inputs {
             replayed += core.world.input(input).len() as u64;
         }
         core.inputs_applied = inputs.len() as u64;
+        core.lines_total = replayed;
         if new_version {
-            core.lines_total = replayed;
+            // The past is history of the old version: only the clock going forward
+            // produces effects.
             core.store.set_lines_total(replayed).map_err(err)?;
+        } else if lines_written >= replayed {
+            // Lines beyond the replay were committed by timers that fired after the last
+            // input; they recur as the clock catches up and are skipped then.
+            core.skip_lines = lines_written - replayed;
         } else {
-            core.lines_total = replayed.min(lines_written);
-            core.skip_lines = lines_written.saturating_sub(replayed);
-            if replayed > lines_written {
-                tracing::warn!(
-                    replayed,
-                    lines_written,
-                    "the log replays to more lines than were written; continuing from the log"
-                );
-                core.lines_total = replayed;
-                core.store.set_lines_total(replayed).map_err(err)?;
-            }
+            tracing::warn!(
+                replayed,
+                lines_written,
+                "the log replays to more lines than were written; continuing from the log"
+            );
+            core.store.set_lines_total(replayed).map_err(err)?;
         }
         Ok(core)
     }
@@ -391,9 +331,8 @@ impl Core {
     /// Runs the timers due by now and commits what they caused.
     fn tick(&mut self) -> Result<(), StoreError> {
         let now = self.settings.clock.now().max(self.world.now());
-        let due = self.world.engine().next_timer().is_some_and(|t| t <= now);
         let lines = self.world.advance_to(now);
-        if !due && lines.is_empty() {
+        if lines.is_empty() {
             return Ok(());
         }
         let mut commit = Commit::default();
@@ -410,18 +349,14 @@ impl Core {
         }
         let mut commit = Commit::default();
         let mut replies = Vec::new();
-        let mut created_here: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
         let now = self.settings.clock.now().max(self.world.now());
         for (items, reply) in group {
-            match self.validate(&items, now, &created_here) {
+            match self.validate(items, now) {
                 Err(refusal) => {
                     let _ = reply.send(Err(refusal));
                 }
                 Ok(inputs) => {
                     for input in &inputs {
-                        if matches!(input.kind, InputKind::Create(_)) {
-                            created_here.insert(input.lead.clone());
-                        }
                         let lines = self.world.input(input);
                         self.effects(&lines, &mut commit);
                     }
@@ -456,16 +391,11 @@ impl Core {
     }
 
     /// Turns API items into engine inputs, all or none.
-    fn validate(
-        &mut self,
-        items: &[Item],
-        at: i64,
-        created_before: &rustc_hash::FxHashSet<String>,
-    ) -> Result<Vec<Input>, Refusal> {
+    fn validate(&mut self, items: Vec<Item>, at: i64) -> Result<Vec<Input>, Refusal> {
         let sym = self.program.workspace().symbols();
         let mut created: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
         let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
+        for (i, item) in items.into_iter().enumerate() {
             let lead = runtime::scenario::normalize(&item.lead);
             if lead.is_empty() {
                 return Err(Refusal::bad(i, "`lead` is missing (the lead's id)"));
@@ -473,10 +403,10 @@ impl Core {
             if lead.len() > 200 {
                 return Err(Refusal::bad(i, "`lead` is longer than 200 bytes"));
             }
-            let exists = self.world.engine().lead(&lead).is_some()
-                || created.contains(&lead)
-                || created_before.contains(&lead);
-            let mut body = item.body.clone();
+            // Earlier requests of a group are applied before later ones are validated,
+            // so the world knows their leads; this request's own creates are not applied yet.
+            let exists = self.world.engine().lead(&lead).is_some() || created.contains(&lead);
+            let mut body = item.body;
             let action = match item.action.as_str() {
                 "upsert" => {
                     let fields = body.remove("fields").unwrap_or(Value::Object(Map::new()));
@@ -621,14 +551,15 @@ impl Core {
         journey: Option<&str>,
         at: i64,
     ) -> Option<OutboxMail> {
-        let t = self.templates.get(template)?;
+        let program = self.program;
+        let t = program.templates().get(template)?;
         let index = self.world.engine().lead(lead)?;
         let fields: std::collections::BTreeMap<String, Value> = self
             .world
             .engine()
             .lead_fields(index)
             .into_iter()
-            .map(|(k, v)| (k, field_json(&v)))
+            .map(|(k, v)| (k, v.to_json()))
             .collect();
         let to = match fields.get("email") {
             Some(Value::String(e)) if !e.is_empty() => e.clone(),
@@ -733,7 +664,7 @@ impl Core {
         let fields: Map<String, Value> = engine
             .lead_fields(index)
             .into_iter()
-            .map(|(k, v)| (k, field_json(&v)))
+            .map(|(k, v)| (k, v.to_json()))
             .collect();
         let explanation = engine.explain(index);
         let program = self.program;
@@ -788,24 +719,17 @@ impl Core {
 
     /// Checks the new program; on success stores it as a new version and rebuilds the
     /// world under it (past inputs replayed without producing effects again).
-    fn reload(&mut self, files: Files) -> Result<u32, Vec<String>> {
-        let program = check(&files)?;
-        if files_of(&source_of(&files)) == files_of(&source_of(&self.current_files())) {
+    fn reload(&mut self, mut files: Files) -> Result<u32, Vec<String>> {
+        files.sort();
+        if files == self.files {
             return Ok(self.version);
         }
-        let program = leak(program);
+        let program = leak(check(&files)?);
         let mut world = program
             .world(self.settings.engine)
             .map_err(|e| vec![format!("the engine cannot run this program: {}", e.0)])?;
         let inputs = self.store.inputs().map_err(|e| vec![e.to_string()])?;
-        let start = self
-            .store
-            .meta()
-            .ok()
-            .flatten()
-            .map(|(s, _)| s)
-            .unwrap_or_else(|| self.settings.clock.now());
-        world.start(start);
+        world.start(self.start);
         let mut replayed = 0u64;
         for input in &inputs {
             replayed += world.input(input).len() as u64;
@@ -819,32 +743,12 @@ impl Core {
             .set_lines_total(replayed)
             .map_err(|e| vec![e.to_string()])?;
         self.program = program;
+        self.files = files;
         self.world = world;
-        self.templates = templates_of(&files);
         self.version = version;
         self.lines_total = replayed;
         self.skip_lines = 0;
         tracing::info!(version, "installed a new program version");
         Ok(version)
-    }
-
-    fn current_files(&mut self) -> Files {
-        self.store
-            .latest_program()
-            .ok()
-            .flatten()
-            .map(|(_, f)| f)
-            .unwrap_or_default()
-    }
-}
-
-/// A field value as JSON (instants as RFC 3339 text).
-pub fn field_json(v: &FieldValue) -> Value {
-    match v {
-        FieldValue::Text(s) | FieldValue::Stage(s) => Value::String(s.clone()),
-        FieldValue::Number(x) => json!(x),
-        FieldValue::Bool(b) => Value::Bool(*b),
-        FieldValue::Time(t) => Value::String(runtime::timeline::format_instant(*t)),
-        FieldValue::Tags(t) => json!(t),
     }
 }

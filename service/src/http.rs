@@ -187,38 +187,44 @@ fn only_keys(o: &Map<String, Value>, allowed: &[&str], i: usize) -> Result<(), R
     }
 }
 
+/// The items of an ingest body (one object or a list): each may hold only `allowed`
+/// keys, names its lead under `lead_key`, and becomes an item through `make(lead, object)`.
+fn items_of(
+    body: &Bytes,
+    allowed: &[&str],
+    lead_key: &str,
+    mut make: impl FnMut(usize, String, Map<String, Value>) -> Result<Item, Response>,
+) -> Result<Vec<Item>, Response> {
+    let objs = objects(body)?;
+    let mut items = Vec::with_capacity(objs.len());
+    for (i, mut o) in objs.into_iter().enumerate() {
+        only_keys(&o, allowed, i)?;
+        let lead = lead_of(&o, lead_key, i)?;
+        o.remove(lead_key);
+        items.push(make(i, lead, o)?);
+    }
+    Ok(items)
+}
+
 /// `POST /api/leads`: `{"id": "...", "fields": {...}}` or a list; creates or updates.
 async fn post_leads(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = authorize(&state, &headers, &[Scope::Ingest]) {
         return r;
     }
-    let objs = match objects(&body) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let mut items = Vec::with_capacity(objs.len());
-    for (i, o) in objs.into_iter().enumerate() {
-        if let Err(r) = only_keys(&o, &["id", "fields"], i) {
-            return r;
-        }
-        let lead = match lead_of(&o, "id", i) {
-            Ok(l) => l,
-            Err(r) => return r,
-        };
+    let items = items_of(&body, &["id", "fields"], "id", |_, lead, mut o| {
+        let fields = o.remove("fields").unwrap_or(Value::Object(Map::new()));
         let mut body = Map::new();
-        body.insert(
-            "fields".into(),
-            o.get("fields")
-                .cloned()
-                .unwrap_or(Value::Object(Map::new())),
-        );
-        items.push(Item {
+        body.insert("fields".into(), fields);
+        Ok(Item {
             lead,
             action: "upsert".into(),
             body,
-        });
+        })
+    });
+    match items {
+        Ok(items) => ingest(&state, items).await,
+        Err(r) => r,
     }
-    ingest(&state, items).await
 }
 
 /// `POST /api/events`: `{"lead": "...", "event": "...", "props": {...}}` or a list.
@@ -226,34 +232,24 @@ async fn post_events(State(state): State<AppState>, headers: HeaderMap, body: By
     if let Err(r) = authorize(&state, &headers, &[Scope::Ingest]) {
         return r;
     }
-    let objs = match objects(&body) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let mut items = Vec::with_capacity(objs.len());
-    for (i, mut o) in objs.into_iter().enumerate() {
-        if let Err(r) = only_keys(&o, &["lead", "event", "props"], i) {
-            return r;
-        }
-        let lead = match lead_of(&o, "lead", i) {
-            Ok(l) => l,
-            Err(r) => return r,
-        };
-        o.remove("lead");
+    let items = items_of(&body, &["lead", "event", "props"], "lead", |i, lead, o| {
         if !o.contains_key("event") {
-            return error(
+            return Err(error(
                 StatusCode::BAD_REQUEST,
                 "`event` is missing (the event's name)",
                 Some(i),
-            );
+            ));
         }
-        items.push(Item {
+        Ok(Item {
             lead,
             action: "event".into(),
             body: o,
-        });
+        })
+    });
+    match items {
+        Ok(items) => ingest(&state, items).await,
+        Err(r) => r,
     }
-    ingest(&state, items).await
 }
 
 async fn ask<T>(state: &AppState, make: impl FnOnce(oneshot::Sender<T>) -> Request) -> Option<T> {
@@ -488,7 +484,6 @@ async fn post_program(State(state): State<AppState>, headers: HeaderMap, body: B
         };
         list.push((path.clone(), text.to_owned()));
     }
-    list.sort();
     match ask(&state, |reply| Request::Reload { files: list, reply }).await {
         Some(Ok(version)) => axum::Json(json!({ "version": version })).into_response(),
         Some(Err(errors)) => (

@@ -271,14 +271,11 @@ pub fn run(opts: Options) -> Result<(), String> {
             signer,
         };
         let mailer_store = SqliteStore::open(&store_path).map_err(|e| e.to_string())?;
-        let domain = base_url
-            .split("//")
-            .nth(1)
-            .unwrap_or("localhost")
-            .split([':', '/'])
-            .next()
-            .unwrap_or("localhost")
-            .to_owned();
+        // The right part of Message-IDs: the service's public host.
+        let domain = url::Url::parse(&base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".to_owned());
         tokio::spawn(mailer(
             Box::new(mailer_store),
             transport,

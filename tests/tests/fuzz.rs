@@ -15,14 +15,7 @@ fn example_files() -> Vec<SourceText> {
 fn run_everything(text: &str) {
     let parsed = grammar::parse(0, text);
     let _ = parsed.diagnostics.len();
-    let program = ProgramSource {
-        journeys: vec![SourceText {
-            path: "fuzz.journey".into(),
-            text: text.to_owned(),
-        }],
-        templates: Vec::new(),
-        config: None,
-    };
+    let program = ProgramSource::single("fuzz.journey", text);
     let ws = check_program(&program);
     let _ = tandem::render::json(&ws, Path::new(""));
     let _ = tandem::render::human(&ws, Path::new(""), false);
