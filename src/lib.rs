@@ -1,5 +1,6 @@
 //! The `tandem` CLI as a library: loading a program folder from disk and rendering diagnostics; `main.rs` only parses arguments.
 
 pub mod embedded;
+pub mod import;
 pub mod load;
 pub mod render;

@@ -92,6 +92,8 @@ enum Command {
         #[arg(long, hide = true)]
         run_for: Option<u64>,
     },
+    /// Import leads from a CSV file into a running `tandem run` (creates or updates each lead; one row per lead, a header row naming the fields). Exit 1 if any row was rejected, 2 if the import could not run.
+    Import(ImportArgs),
     /// Rewrite every .journey file in the canonical layout (comments kept).
     Fmt {
         /// The program folder [default: `journeys` if it exists, else the current folder]
@@ -100,6 +102,31 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+}
+
+/// `tandem import`'s arguments.
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// The CSV file: a header row (`id` or `email`, then lead field names), one lead per row
+    file: PathBuf,
+    /// The service's base URL
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// A token with the `ingest` scope [default: $TANDEM_TOKEN, else ./tandem.token]
+    #[arg(long)]
+    token: Option<String>,
+    /// Rows per request (each applied all or none)
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    /// Field separator [default: guessed from the header: `,`, `;` or tab]
+    #[arg(long)]
+    delimiter: Option<char>,
+    /// Write the rejected rows (line, id, column, message) to this CSV file
+    #[arg(long)]
+    errors: Option<PathBuf>,
+    /// Skip columns that are not lead fields instead of refusing the file
+    #[arg(long)]
+    ignore_unknown_columns: bool,
 }
 
 fn main() -> ExitCode {
@@ -121,6 +148,7 @@ fn main() -> ExitCode {
             run_for,
         } => run(dir, config, listen, demo, run_for),
         Command::Fmt { dir, check } => fmt(&program_dir(dir), check),
+        Command::Import(args) => import(args),
         Command::Test {
             dir,
             engine,
@@ -685,5 +713,103 @@ fn fmt(dir: &std::path::Path, check_only: bool) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn import(args: ImportArgs) -> ExitCode {
+    use tandem::import::{errors_csv, import, ImportOptions};
+    let ImportArgs {
+        file,
+        url,
+        token,
+        batch,
+        delimiter,
+        errors,
+        ignore_unknown_columns,
+    } = args;
+    let token = token
+        .or_else(|| std::env::var("TANDEM_TOKEN").ok())
+        .or_else(|| {
+            std::fs::read_to_string("tandem.token")
+                .ok()
+                .map(|t| t.trim().to_owned())
+        });
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        eprintln!("error: no API token: pass --token, set TANDEM_TOKEN, or run where `tandem run` wrote tandem.token");
+        return ExitCode::from(2);
+    };
+    let delimiter = match delimiter.map(u8::try_from) {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(_)) => {
+            eprintln!("error: --delimiter must be one ASCII character");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = ImportOptions {
+        file: file.clone(),
+        url: url.trim_end_matches('/').to_owned(),
+        token,
+        batch,
+        delimiter,
+        ignore_unknown_columns,
+    };
+    let report = match import(&opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if !report.skipped_columns.is_empty() {
+        eprintln!(
+            "skipped columns that are not lead fields: {}",
+            report.skipped_columns.join(", ")
+        );
+    }
+    println!(
+        "{}: {} rows, {} imported, {} rejected",
+        file.display(),
+        report.rows,
+        report.imported,
+        report.rejected.len()
+    );
+    const SHOWN: usize = 20;
+    for r in report.rejected.iter().take(SHOWN) {
+        let column = r
+            .column
+            .as_deref()
+            .map(|c| format!(" `{c}`"))
+            .unwrap_or_default();
+        let id = if r.id.is_empty() {
+            String::new()
+        } else {
+            format!(" (lead `{}`)", r.id)
+        };
+        eprintln!("  line {}{id}{column}: {}", r.line, r.message);
+    }
+    if report.rejected.len() > SHOWN {
+        eprintln!(
+            "  … and {} more{}",
+            report.rejected.len() - SHOWN,
+            if errors.is_some() {
+                ""
+            } else {
+                " (pass --errors FILE for all of them)"
+            }
+        );
+    }
+    if let Some(path) = errors {
+        let written = errors_csv(&report.rejected)
+            .and_then(|bytes| std::fs::write(&path, bytes).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if report.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }

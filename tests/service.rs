@@ -65,6 +65,15 @@ fn start(dir: &Path, config: &str, port: u16) -> Service {
     Service { child, base, token }
 }
 
+/// A configuration with the store and a `.eml` outbox in `dir`, HTTP on `http`.
+fn file_outbox_config(dir: &Path, http: u16) -> String {
+    format!(
+        "listen = \"127.0.0.1:{http}\"\nstore = \"{}\"\noutbox = \"{}\"\n",
+        dir.join("tandem.db").display(),
+        dir.join("outbox").display()
+    )
+}
+
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -280,11 +289,7 @@ fn a_lead_gets_its_emails_through_smtp_after_a_real_wait_and_sales_get_a_task() 
 fn a_broken_program_is_refused_on_reload_and_the_old_one_keeps_running() {
     let dir = temp_dir("reload");
     let http = free_port();
-    let config = format!(
-        "listen = \"127.0.0.1:{http}\"\nstore = \"{}\"\noutbox = \"{}\"\n",
-        dir.join("tandem.db").display(),
-        dir.join("outbox").display()
-    );
+    let config = file_outbox_config(&dir, http);
     let s = start(&dir, &config, http);
     let (status, body) = post(
         &s,
@@ -301,16 +306,88 @@ fn a_broken_program_is_refused_on_reload_and_the_old_one_keeps_running() {
     assert_eq!(status, 200, "the old program still runs");
 }
 
+#[test]
+fn tandem_import_upserts_good_rows_and_reports_each_bad_one() {
+    let dir = temp_dir("import");
+    let http = free_port();
+    let config = file_outbox_config(&dir, http);
+    let s = start(&dir, &config, http);
+    // `;`-separated with a BOM, as Excel writes it; headers in another case; a bad number
+    // (refused before sending), an unknown stage (refused by the service), a short row.
+    let csv = "\u{feff}ID;Name;N;Email;Stage;Tags\n\
+               an;Nguyễn An;350;an@saoviet.vn;;vip, hà nội\n\
+               binh;Trần Bình;nhiều;binh@x.vn;;\n\
+               chi;Lê Chi;7;chi@x.vn;khách_vip;\n\
+               dung;Phạm Dũng\n\
+               \n\
+               em;Võ Em;12;em@x.vn;;\n";
+    std::fs::write(dir.join("leads.csv"), csv).expect("csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .arg("import")
+        .arg(dir.join("leads.csv"))
+        .args([
+            "--url", &s.base, "--token", &s.token, "--batch", "2", "--errors",
+        ])
+        .arg(dir.join("errors.csv"))
+        .output()
+        .expect("tandem import runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("5 rows, 2 imported, 3 rejected"),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        stderr.contains("line 3 (lead `binh`) `n`: `nhiều` is not a number"),
+        "{stderr}"
+    );
+    let errors = std::fs::read_to_string(dir.join("errors.csv")).expect("errors.csv");
+    let lines: Vec<&str> = errors.lines().collect();
+    assert_eq!(lines.len(), 4, "{errors}");
+    assert!(
+        lines[2].starts_with("4,chi,stage,") && lines[2].contains("khách_vip"),
+        "{errors}"
+    );
+    assert!(
+        lines[3].starts_with("5,dung,,\"the row has 2 cells"),
+        "{errors}"
+    );
+    let (status, body) = get(&s, "/api/leads/an");
+    assert_eq!(status, 200, "{body}");
+    let lead: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(lead["fields"]["n"], 350.0, "{body}");
+    assert_eq!(lead["fields"]["name"], "Nguyễn An", "{body}");
+    assert_eq!(
+        lead["fields"]["tags"],
+        serde_json::json!(["hà nội", "vip"]),
+        "{body}"
+    );
+    assert_eq!(get(&s, "/api/leads/em").0, 200);
+    assert_eq!(
+        get(&s, "/api/leads/chi").0,
+        404,
+        "a refused row is not applied"
+    );
+    // Importing again updates the same leads; an unknown column is named, nothing sent.
+    std::fs::write(dir.join("more.csv"), "id,name,zalo\nan,An,0909\n").expect("csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .arg("import")
+        .arg(dir.join("more.csv"))
+        .args(["--url", &s.base, "--token", &s.token])
+        .output()
+        .expect("tandem import runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`zalo`"), "{stderr}");
+}
+
 #[cfg(unix)]
 #[test]
 fn after_sigkill_every_acknowledged_event_is_applied_once() {
     let dir = temp_dir("crash");
     let http = free_port();
-    let config = format!(
-        "listen = \"127.0.0.1:{http}\"\nstore = \"{}\"\noutbox = \"{}\"\n",
-        dir.join("tandem.db").display(),
-        dir.join("outbox").display()
-    );
+    let config = file_outbox_config(&dir, http);
     let mut s = start(&dir, &config, http);
     let (status, _) = post(
         &s,

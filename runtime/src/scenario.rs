@@ -118,6 +118,22 @@ pub fn normalize(s: &str) -> String {
 }
 
 /// Fields an input may set: the writable ones, plus `stage`, `owner`, `timezone` and `tags`.
+/// The lead fields an input may set (a scenario's `create`/`update`, the service's
+/// `POST /api/leads`, `tandem import`), with their types, in lead-layout order: the
+/// writable built-ins, `tags`, then the declared fields.
+pub fn settable_fields(sym: &Symbols) -> Vec<(String, Type)> {
+    let mut out: Vec<(usize, String, Type)> = sym
+        .bare
+        .iter()
+        .filter_map(|(name, b)| match b {
+            Bare::Field(f) if f.writable || name == "tags" => Some((f.slot, name.clone(), f.ty)),
+            _ => None,
+        })
+        .collect();
+    out.sort_by_key(|(slot, _, _)| *slot);
+    out.into_iter().map(|(_, n, t)| (n, t)).collect()
+}
+
 fn settable_field(sym: &Symbols, name: &str) -> Result<Type, String> {
     match sym.bare.get(name) {
         Some(Bare::Field(f)) if f.writable || name == "tags" => Ok(f.ty),

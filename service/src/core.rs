@@ -79,6 +79,12 @@ pub enum Request {
         /// The new version's number, or the checker's messages.
         reply: oneshot::Sender<Result<u32, Vec<String>>>,
     },
+    /// What inputs may carry under the running program: settable lead fields with their
+    /// types, stages, and the events an input may send with their properties.
+    Schema {
+        /// The schema as JSON (`GET /api/schema`).
+        reply: oneshot::Sender<Value>,
+    },
     /// Engine figures for `/api/metrics`.
     Stats {
         /// `(name, value)` pairs.
@@ -313,6 +319,9 @@ impl Core {
             Request::Reload { files, reply } => {
                 let _ = reply.send(self.reload(files));
             }
+            Request::Schema { reply } => {
+                let _ = reply.send(self.schema());
+            }
             Request::Stats { reply } => {
                 let _ = reply.send(vec![
                     (
@@ -326,6 +335,29 @@ impl Core {
             }
             Request::Ingest { .. } | Request::Shutdown => {}
         }
+    }
+
+    /// The running program's input schema (see [`Request::Schema`]).
+    fn schema(&self) -> Value {
+        let sym = self.program.workspace().symbols();
+        let typed = |list: &[(String, stdlib::Type)]| -> Vec<Value> {
+            list.iter()
+                .map(|(name, ty)| json!({ "name": name, "type": ty.to_string() }))
+                .collect()
+        };
+        let mut events: Vec<(&String, &compiler::symbols::EventInfo)> =
+            sym.events.iter().filter(|(_, e)| e.from_outside).collect();
+        events.sort_by(|a, b| a.0.cmp(b.0));
+        json!({
+            "version": self.version,
+            "timezone": sym.timezone.as_ref().map(|(tz, _)| tz.clone()),
+            "fields": typed(&runtime::scenario::settable_fields(sym)),
+            "stages": sym.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+            "events": events
+                .into_iter()
+                .map(|(name, e)| json!({ "name": name, "props": typed(&e.props) }))
+                .collect::<Vec<_>>(),
+        })
     }
 
     /// Runs the timers due by now and commits what they caused.

@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/events", post(post_events))
         .route("/api/tasks", get(get_tasks))
         .route("/api/tasks/{id}/{action}", post(post_task))
+        .route("/api/schema", get(schema))
         .route("/api/metrics", get(metrics))
         .route("/api/program", post(post_program))
         .route("/t/o", get(open_pixel))
@@ -275,6 +276,17 @@ async fn get_lead(
     {
         Some(Some(view)) => axum::Json(view).into_response(),
         Some(None) => error(StatusCode::NOT_FOUND, format!("unknown lead `{id}`"), None),
+        None => error(StatusCode::SERVICE_UNAVAILABLE, "the engine stopped", None),
+    }
+}
+
+/// `GET /api/schema`: the fields, stages and events inputs may carry (used by `tandem import`).
+async fn schema(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&state, &headers, &[Scope::Ingest]) {
+        return r;
+    }
+    match ask(&state, |reply| Request::Schema { reply }).await {
+        Some(v) => axum::Json(v).into_response(),
         None => error(StatusCode::SERVICE_UNAVAILABLE, "the engine stopped", None),
     }
 }
