@@ -8,7 +8,8 @@ Starts target/release/tandem on journeys/ in a temp folder (build it first with
 threads and reports events/s and per-request latency percentiles. Every event is
 counted only once its request got HTTP 200, which the service sends after the
 commit (fsync)."""
-import argparse, http.client, json, os, shutil, socket, subprocess, tempfile, threading, time
+import argparse, http.client, json, threading, time
+from tandem_service import call, create_leads, service
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--leads", type=int, default=1000)
@@ -17,31 +18,13 @@ ap.add_argument("--batch", type=int, default=1000)
 ap.add_argument("--workers", type=int, default=4)
 a = ap.parse_args()
 
-root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-tandem = os.path.join(root, "target", "release", "tandem")
-work = tempfile.mkdtemp(prefix="tandem-bench-")
-s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-proc = subprocess.Popen([tandem, "run", os.path.join(root, "journeys"), "--listen", f"127.0.0.1:{port}"],
-                        cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                        env=dict(os.environ, TANDEM_LOG="warn"))
-try:
-    for _ in range(600):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5); c.request("GET", "/healthz")
-            if c.getresponse().status == 200: break
-        except OSError: time.sleep(0.1)
-    token = open(os.path.join(work, "tandem.token")).read().strip()
-    hdr = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
+with service() as (port, hdr):
     def post(conn, path, body):
-        t = time.perf_counter(); conn.request("POST", path, body, hdr); r = conn.getresponse(); data = r.read()
-        if r.status != 200: raise SystemExit(f"{path}: {r.status} {data[:200]!r}")
+        t = time.perf_counter(); call(conn, hdr, "POST", path, body)
         return time.perf_counter() - t
 
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    leads = [{"id": f"b{i}", "fields": {"name": f"Khách {i}", "email": f"b{i}@cty{i % 97}.vn",
-              "company_size": 10 + i % 3000, "industry": ["saas", "retail", "logistics"][i % 3]}} for i in range(a.leads)]
-    for k in range(0, a.leads, 1000): post(c, "/api/leads", json.dumps(leads[k:k + 1000]))
+    create_leads(c, hdr, a.leads, "b")
     kinds = [("page_viewed", {"url": "/blog"}), ("email_opened", {"template": "ebook_delivery"}),
              ("page_viewed", {"url": "/bang-gia"})]
     bodies = []
@@ -68,5 +51,3 @@ try:
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
     print(f"{n} events in {a.batches} batches of {a.batch} ({a.workers} workers, {a.leads} leads): "
           f"{el:.2f} s, {n / el:,.0f} acknowledged events/s; request latency p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms")
-finally:
-    proc.terminate(); proc.wait(timeout=10); shutil.rmtree(work, ignore_errors=True)

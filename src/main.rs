@@ -94,6 +94,8 @@ enum Command {
     },
     /// Import leads from a CSV file into a running `tandem run` (creates or updates each lead; one row per lead, a header row naming the fields). Exit 1 if any row was rejected, 2 if the import could not run.
     Import(ImportArgs),
+    /// The language server for editors (Language Server Protocol over stdin/stdout).
+    Lsp,
     /// Rewrite every .journey file in the canonical layout (comments kept).
     Fmt {
         /// The program folder [default: `journeys` if it exists, else the current folder]
@@ -149,6 +151,15 @@ fn main() -> ExitCode {
         } => run(dir, config, listen, demo, run_for),
         Command::Fmt { dir, check } => fmt(&program_dir(dir), check),
         Command::Import(args) => import(args),
+        Command::Lsp => {
+            match lsp::run_stdio(|dir| load::load_program(dir).map_err(|e| e.to_string())) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Test {
             dir,
             engine,

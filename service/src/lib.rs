@@ -220,7 +220,17 @@ pub fn run(opts: Options) -> Result<(), String> {
     };
     let settings_clock = settings.clock;
     let files = (opts.load)()?;
-    let store = SqliteStore::open(&store_path).map_err(|e| e.to_string())?;
+    let store = SqliteStore::open_writer(&store_path).map_err(|e| e.to_string())?;
+    let checkpointer = SqliteStore::open(&store_path).map_err(|e| e.to_string())?;
+    std::thread::Builder::new()
+        .name("tandem-checkpoint".into())
+        .spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            if let Err(e) = checkpointer.checkpoint() {
+                tracing::warn!(error = %e, "WAL checkpoint");
+            }
+        })
+        .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
     let tick = std::time::Duration::from_millis(cfg.tick_ms.max(10));
     // The engine is not `Send` (compiled code, shared texts): it is built on its own thread.

@@ -194,6 +194,23 @@ impl SqliteStore {
         Ok(SqliteStore { conn })
     }
 
+    /// The engine's writer: commits never run a WAL checkpoint themselves (a checkpoint
+    /// copies pages into the database file and would sit in an ingest's latency);
+    /// [`SqliteStore::checkpoint`] runs them from another connection instead.
+    pub fn open_writer(path: &Path) -> Result<SqliteStore, StoreError> {
+        let store = SqliteStore::open(path)?;
+        store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(store)
+    }
+
+    /// Copies committed WAL pages into the database file without blocking the writer
+    /// (`PRAGMA wal_checkpoint(PASSIVE)`).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     fn meta_value(&self, key: &str) -> Result<Option<i64>, StoreError> {
         Ok(self
             .conn
