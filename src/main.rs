@@ -29,6 +29,16 @@ enum Format {
     Github,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    /// an SVG picture (laid out by layout-rs)
+    Svg,
+    /// Graphviz DOT
+    Dot,
+    /// a Mermaid flowchart (renders in GitHub Markdown)
+    Mermaid,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check a program: syntax, names, types, templates, lints. Exit 0 = no errors, 1 = errors, 2 = usage or I/O problem.
@@ -96,6 +106,18 @@ enum Command {
     Import(ImportArgs),
     /// The language server for editors (Language Server Protocol over stdin/stdout).
     Lsp,
+    /// Draw journeys as diagrams (steps, branches, waits) for docs and pull requests.
+    Graph {
+        /// The program folder
+        dir: PathBuf,
+        /// One journey [default: every journey]
+        journey: Option<String>,
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: GraphFormat,
+        /// Write one file per journey (`NAME.svg|dot|mmd`) into this folder instead of stdout
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Rewrite every .journey file in the canonical layout (comments kept).
     Fmt {
         /// The program folder [default: `journeys` if it exists, else the current folder]
@@ -151,6 +173,12 @@ fn main() -> ExitCode {
         } => run(dir, config, listen, demo, run_for),
         Command::Fmt { dir, check } => fmt(&program_dir(dir), check),
         Command::Import(args) => import(args),
+        Command::Graph {
+            dir,
+            journey,
+            format,
+            out,
+        } => graph(&dir, journey.as_deref(), format, out.as_deref()),
         Command::Lsp => {
             match lsp::run_stdio(|dir| load::load_program(dir).map_err(|e| e.to_string())) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -380,7 +408,7 @@ fn coverage_report(
                 .collect();
             let mut missed: Vec<(usize, serde_json::Value)> = steps
                 .iter()
-                .filter(|n| !c.nodes.contains(&(j, **n)))
+                .filter(|n| !c.nodes.contains_key(&(j, **n)))
                 .map(|n| {
                     let (file, line, step) = place(jr.graph.nodes[*n].span);
                     (
@@ -823,4 +851,82 @@ fn import(args: ImportArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+fn graph(
+    dir: &std::path::Path,
+    only: Option<&str>,
+    format: GraphFormat,
+    out: Option<&std::path::Path>,
+) -> ExitCode {
+    use compiler::diagram;
+    let program = match prepare(dir) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let lowered = program.lowered();
+    let names: Vec<&str> = lowered.journeys.iter().map(|j| j.name.as_str()).collect();
+    let chosen: Vec<usize> = match only {
+        Some(name) => match names.iter().position(|n| *n == name) {
+            Some(i) => vec![i],
+            None => {
+                return fail(format!(
+                    "no journey `{name}` in {} (journeys: {})",
+                    dir.display(),
+                    names.join(", ")
+                ))
+            }
+        },
+        None => (0..names.len()).collect(),
+    };
+    if chosen.is_empty() {
+        return fail(format!("{} has no journeys", dir.display()));
+    }
+    if matches!(format, GraphFormat::Svg) && chosen.len() > 1 && out.is_none() {
+        return fail(
+            "several journeys as SVG: name one journey, or pass --out DIR for one file each".into(),
+        );
+    }
+    let ext = match format {
+        GraphFormat::Svg => "svg",
+        GraphFormat::Dot => "dot",
+        GraphFormat::Mermaid => "mmd",
+    };
+    let mut stdout = String::new();
+    for j in chosen {
+        let Some(d) = diagram::journey(lowered, program.workspace(), j) else {
+            continue;
+        };
+        let text = match format {
+            GraphFormat::Svg => match diagram::to_svg(&d, None) {
+                Ok(svg) => svg,
+                Err(e) => return fail(format!("journey `{}`: {e}", d.journey)),
+            },
+            GraphFormat::Dot => diagram::to_dot(&d, None),
+            GraphFormat::Mermaid => format!(
+                "%% journey {}\n{}",
+                d.journey,
+                diagram::to_mermaid(&d, None)
+            ),
+        };
+        match out {
+            Some(folder) => {
+                let path = folder.join(format!("{}.{ext}", d.journey));
+                let written =
+                    std::fs::create_dir_all(folder).and_then(|()| std::fs::write(&path, text));
+                if let Err(e) = written {
+                    return fail(format!("{}: {e}", path.display()));
+                }
+                println!("{}", path.display());
+            }
+            None => {
+                if !stdout.is_empty() {
+                    stdout.push('\n');
+                }
+                stdout.push_str(&text);
+            }
+        }
+    }
+    print!("{stdout}");
+    ExitCode::SUCCESS
 }

@@ -401,3 +401,68 @@ fn webhooks_are_checked_against_tandem_toml() {
         "{d}"
     );
 }
+
+#[test]
+fn graph_draws_journeys_as_mermaid_dot_and_svg() {
+    let journeys = root().join("journeys");
+    let out = tandem()
+        .args(["graph"])
+        .arg(&journeys)
+        .args(["ebook_nurture", "--format", "mermaid"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.starts_with("%% journey ebook_nurture\nflowchart TD\n"),
+        "{text}"
+    );
+    assert!(text.contains("[\"send ebook_delivery\"]"), "{text}");
+    assert!(text.contains("-->|\"50%\"|"), "{text}");
+
+    let out = tandem()
+        .args(["graph"])
+        .arg(&journeys)
+        .args(["--format", "dot"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text.matches("digraph ").count(),
+        6,
+        "one graph per journey: {text}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("tandem-graph-{}", std::process::id()));
+    let out = tandem()
+        .args(["graph"])
+        .arg(&journeys)
+        .args(["--format", "svg", "--out"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg =
+        std::fs::read_to_string(dir.join("trial_onboarding.svg")).expect("one file per journey");
+    assert!(
+        svg.contains("<svg") && svg.contains("send trial_welcome"),
+        "{svg}"
+    );
+
+    for args in [vec!["nope"], vec!["--format", "svg"]] {
+        let out = tandem()
+            .args(["graph"])
+            .arg(&journeys)
+            .args(&args)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty());
+    }
+}

@@ -37,10 +37,14 @@ impl Drop for Service {
 }
 
 fn start(dir: &Path, config: &str, port: u16) -> Service {
+    start_program(dir, config, port, &program_dir())
+}
+
+fn start_program(dir: &Path, config: &str, port: u16, program: &Path) -> Service {
     std::fs::write(dir.join("service.toml"), config).expect("config");
     let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
         .arg("run")
-        .arg(program_dir())
+        .arg(program)
         .arg("--config")
         .arg(dir.join("service.toml"))
         .current_dir(dir)
@@ -304,6 +308,145 @@ fn a_broken_program_is_refused_on_reload_and_the_old_one_keeps_running() {
         r#"{"id": "b", "fields": {"name": "B", "email": "b@x.vn"}}"#,
     );
     assert_eq!(status, 200, "the old program still runs");
+}
+
+#[test]
+fn the_dashboard_serves_its_page_numbers_diagrams_live_updates_and_the_report_email() {
+    let dir = temp_dir("dashboard");
+    // The test program plus a report every minute (one second on the 60× clock).
+    let program = dir.join("program");
+    std::fs::create_dir_all(program.join("templates")).expect("program dir");
+    for entry in std::fs::read_dir(program_dir().join("templates")).expect("templates") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("name").to_owned();
+        std::fs::copy(&path, program.join("templates").join(name)).expect("copy");
+    }
+    let source = std::fs::read_to_string(program_dir().join("program.journey")).expect("program");
+    std::fs::write(
+        program.join("program.journey"),
+        format!(
+            "{source}\nschedule weekly every \"* * * * *\" {{\n  report to \"boss@acme.vn\"\n}}\n"
+        ),
+    )
+    .expect("write");
+    let http = free_port();
+    let config = format!(
+        "{}clock_scale = 60\ntick_ms = 50\n",
+        file_outbox_config(&dir, http)
+    );
+    let s = start_program(&dir, &config, http, &program);
+
+    let (status, page) = get(&s, "/");
+    assert_eq!(status, 200);
+    assert!(page.contains("app.js"), "{page}");
+    assert_eq!(get(&s, "/app.js").0, 200);
+
+    // The live stream answers with the current version at once, then with each change.
+    let mut stream = agent()
+        .get(&format!("{}/api/stream?token={}", s.base, s.token))
+        .call()
+        .expect("the stream opens");
+    assert_eq!(stream.status().as_u16(), 200);
+    let mut reader = std::io::BufReader::new(stream.body_mut().as_reader());
+    let mut next_version = || -> u64 {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(
+                std::io::BufRead::read_line(&mut reader, &mut line).expect("read") > 0,
+                "the stream ended"
+            );
+            if let Some(data) = line.strip_prefix("data: ") {
+                let v: serde_json::Value = serde_json::from_str(data.trim()).expect("json");
+                return v["version"].as_u64().expect("version");
+            }
+        }
+    };
+    let first = next_version();
+
+    let (status, body) = post(
+        &s,
+        "/api/leads",
+        r#"{"id": "an", "fields": {"name": "An", "email": "an@saoviet.vn", "n": 3}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(
+        &s,
+        "/api/events",
+        r#"{"lead": "an", "event": "signup", "props": {"plan": "pro"}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        next_version() > first,
+        "a change is announced on the stream"
+    );
+
+    let (status, body) = get(&s, "/api/dashboard/summary");
+    assert_eq!(status, 200, "{body}");
+    let summary: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let first_stage = summary["funnel"]["stages"][0]
+        .as_str()
+        .expect("a stage")
+        .to_owned();
+    assert_eq!(summary["funnel"]["current"][&first_stage], 1, "{body}");
+    assert_eq!(summary["funnel"]["reached"][&first_stage], 1, "{body}");
+    let welcome = summary["journeys"]
+        .as_array()
+        .and_then(|j| j.iter().find(|j| j["name"] == "welcome"))
+        .cloned();
+    assert_eq!(
+        welcome.map(|w| w["entered"].clone()),
+        Some(serde_json::json!(1)),
+        "{body}"
+    );
+    let hello = summary["email"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["template"] == "hello"))
+        .cloned();
+    assert_eq!(
+        hello.map(|h| h["sent"].clone()),
+        Some(serde_json::json!(1)),
+        "{body}"
+    );
+    let recent = summary["recent"].as_array().cloned().unwrap_or_default();
+    assert!(
+        recent
+            .iter()
+            .any(|r| r["lead"] == "an" && r["kind"] == "email_sent"),
+        "{body}"
+    );
+    assert_eq!(get(&s, "/api/dashboard/summary?from=2026-02-30").0, 400);
+
+    let (status, svg) = get(&s, "/api/dashboard/journeys/welcome.svg");
+    assert_eq!(status, 200);
+    assert!(svg.contains("<svg") && svg.contains("1 waiting"), "{svg}");
+    assert_eq!(get(&s, "/api/dashboard/journeys/nope.svg").0, 404);
+
+    // The schedule's report reaches the outbox as an HTML summary (a later one counts
+    // the email sent above).
+    let outbox = dir.join("outbox");
+    let html_of = |raw: &str| -> String {
+        mailparse::parse_mail(raw.as_bytes())
+            .ok()
+            .and_then(|m| {
+                m.subparts
+                    .iter()
+                    .find(|p| p.ctype.mimetype == "text/html")
+                    .and_then(|p| p.get_body().ok())
+            })
+            .unwrap_or_default()
+    };
+    wait_for("a report counting the email", 30, || {
+        std::fs::read_dir(&outbox)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                let raw = std::fs::read_to_string(e.path()).unwrap_or_default();
+                let html = html_of(&raw);
+                raw.contains("boss@acme.vn") && html.contains("Funnel") && html.contains(">hello<")
+            })
+    });
 }
 
 #[test]

@@ -7,6 +7,7 @@
 pub mod check;
 pub mod codes;
 pub mod cron5;
+pub mod diagram;
 pub mod engine;
 pub mod eval;
 pub mod graph;

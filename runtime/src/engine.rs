@@ -44,8 +44,8 @@ impl std::error::Error for Unsupported {}
 /// What a run exercised, for `tandem test --coverage`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Coverage {
-    /// (journey, node) pairs that ran.
-    pub nodes: FxHashSet<(usize, usize)>,
+    /// (journey, node) pairs that ran, with how many times (the dashboard's branch shares).
+    pub nodes: rustc_hash::FxHashMap<(usize, usize), u64>,
     /// Rules that fired.
     pub rules: FxHashSet<usize>,
     /// Handoffs that started a task.
@@ -59,7 +59,9 @@ pub struct Coverage {
 impl Coverage {
     /// Adds what `other` exercised to this coverage.
     pub fn merge(&mut self, other: &Coverage) {
-        self.nodes.extend(other.nodes.iter().copied());
+        for (k, n) in &other.nodes {
+            *self.nodes.entry(*k).or_insert(0) += n;
+        }
         self.rules.extend(other.rules.iter().copied());
         self.handoffs.extend(other.handoffs.iter().copied());
         self.slas.extend(other.slas.iter().copied());
@@ -450,6 +452,17 @@ impl<'p> Engine<'p> {
         Some(self.tasks[t].assignee.clone())
     }
 
+    /// One field of a lead by name (`None` for an unknown field or lead).
+    pub fn lead_field(&self, lead: usize, name: &str) -> Option<FieldValue> {
+        let slot = self
+            .exprs
+            .layout
+            .slots
+            .iter()
+            .position(|(n, _)| n == name)?;
+        (lead < self.leads.len()).then(|| self.field_value(lead, slot))
+    }
+
     /// Every field of the lead, in layout order (for templates and the lead view).
     pub fn lead_fields(&self, lead: usize) -> Vec<(String, FieldValue)> {
         self.exprs
@@ -474,6 +487,27 @@ impl<'p> Engine<'p> {
                 )
             })
             .collect()
+    }
+
+    /// How many leads are at each step of each journey now: `[journey][node]`, in the
+    /// order of the lowered program's journeys and their graphs' nodes.
+    pub fn journey_positions(&self) -> Vec<Vec<u64>> {
+        let mut out: Vec<Vec<u64>> = self
+            .p
+            .journeys
+            .iter()
+            .map(|j| vec![0; j.graph.nodes.len()])
+            .collect();
+        for lead in &self.leads {
+            for (j, inst) in lead.journeys.iter().enumerate() {
+                if let Some(inst) = inst {
+                    if let Some(n) = out.get_mut(j).and_then(|v| v.get_mut(inst.node)) {
+                        *n += 1;
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// How many leads there are.
@@ -1478,7 +1512,7 @@ impl<'p> Engine<'p> {
             };
             let p = self.p;
             let n = &p.journeys[j].graph.nodes[node];
-            self.coverage.nodes.insert((j, node));
+            *self.coverage.nodes.entry((j, node)).or_insert(0) += 1;
             let set_wait = |me: &mut Self, wait: Waiting| -> u64 {
                 let token = me.next_seq();
                 if let Some(i) = me.leads[lead].journeys[j].as_mut() {

@@ -14,8 +14,11 @@ use runtime::timeline::{Entry, Line};
 use serde_json::{json, Map, Value};
 use tokio::sync::oneshot;
 
+use crate::dashboard::{Dashboard, LeadSource};
 use crate::sign::Signer;
 use crate::store::{Commit, OutboxMail, Store, StoreError, TaskChange, TaskRow};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// A program's files: `(path, text)`, paths like `main.journey` and `templates/x.md`.
 pub type Files = Vec<(String, String)>;
@@ -84,6 +87,22 @@ pub enum Request {
     Schema {
         /// The schema as JSON (`GET /api/schema`).
         reply: oneshot::Sender<Value>,
+    },
+    /// The dashboard summary for a period (`yyyy-mm-dd`, in the program's time zone).
+    Dashboard {
+        /// First day (default: 29 days before `to`).
+        from: Option<String>,
+        /// Last day (default: today).
+        to: Option<String>,
+        /// The summary, or what is wrong with the period.
+        reply: oneshot::Sender<Result<Value, String>>,
+    },
+    /// A journey's diagram with live counts, as SVG.
+    JourneySvg {
+        /// The journey's name.
+        name: String,
+        /// `None` for an unknown journey.
+        reply: oneshot::Sender<Option<Result<String, String>>>,
     },
     /// Engine figures for `/api/metrics`.
     Stats {
@@ -158,6 +177,48 @@ pub struct Core {
     /// Lines the world will produce again that were committed before a restart (timers
     /// that fired after the last input): skipped, with their effects, when they recur.
     skip_lines: u64,
+    /// The dashboard's numbers, fed every line the world produces.
+    dashboard: Dashboard,
+    /// The dashboard's version, read by the live stream without asking this thread.
+    live: Arc<AtomicU64>,
+}
+
+/// A lead's `source` field, read from the engine (for the dashboard's splits).
+struct EngineLeads<'a, 'p>(&'a runtime::engine::Engine<'p>);
+
+impl LeadSource for EngineLeads<'_, '_> {
+    fn source(&self, lead: &str) -> String {
+        let field = self
+            .0
+            .lead(lead)
+            .and_then(|i| self.0.lead_field(i, "source"));
+        match field {
+            Some(runtime::timeline::FieldValue::Text(s)) => s,
+            _ => String::new(),
+        }
+    }
+}
+
+/// An empty dashboard for a program: its stages, funnel first.
+fn dashboard_for(program: &Program) -> Dashboard {
+    let sym = program.workspace().symbols();
+    let mut funnel: Vec<(usize, String)> = sym
+        .stages
+        .iter()
+        .filter_map(|s| s.funnel.map(|i| (i, s.name.clone())))
+        .collect();
+    funnel.sort();
+    let funnel_len = funnel.len();
+    let mut stages: Vec<String> = funnel.into_iter().map(|(_, n)| n).collect();
+    stages.extend(
+        sym.stages
+            .iter()
+            .filter(|s| s.funnel.is_none())
+            .map(|s| s.name.clone()),
+    );
+    let tz =
+        jiff::tz::TimeZone::get(&program.lowered().timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    Dashboard::new(tz, stages, funnel_len)
 }
 
 /// The service's clock: wall time, or — for tests and demos — wall time sped up by
@@ -198,6 +259,7 @@ impl Core {
         mut store: Box<dyn Store>,
         files: Files,
         settings: CoreSettings,
+        live: Arc<AtomicU64>,
     ) -> Result<Core, String> {
         let err = |e: StoreError| e.to_string();
         let latest = store.latest_program().map_err(err)?;
@@ -240,13 +302,19 @@ impl Core {
             inputs_applied: 0,
             mails_enqueued: 0,
             skip_lines: 0,
+            dashboard: dashboard_for(program),
+            live,
         };
         let inputs = core.store.inputs().map_err(err)?;
         tracing::info!(inputs = inputs.len(), version, "replaying the input log");
         let mut replayed = 0u64;
         for input in &inputs {
-            replayed += core.world.input(input).len() as u64;
+            let lines = core.world.input(input);
+            replayed += lines.len() as u64;
+            core.dashboard
+                .observe(&lines, &EngineLeads(core.world.engine()));
         }
+        core.live.store(core.dashboard.version, Ordering::Relaxed);
         core.inputs_applied = inputs.len() as u64;
         core.lines_total = replayed;
         if new_version {
@@ -322,6 +390,12 @@ impl Core {
             Request::Schema { reply } => {
                 let _ = reply.send(self.schema());
             }
+            Request::Dashboard { from, to, reply } => {
+                let _ = reply.send(self.dashboard_summary(from.as_deref(), to.as_deref()));
+            }
+            Request::JourneySvg { name, reply } => {
+                let _ = reply.send(self.journey_svg(&name));
+            }
             Request::Stats { reply } => {
                 let _ = reply.send(vec![
                     (
@@ -335,6 +409,77 @@ impl Core {
             }
             Request::Ingest { .. } | Request::Shutdown => {}
         }
+    }
+
+    /// See [`Request::Dashboard`].
+    fn dashboard_summary(&mut self, from: Option<&str>, to: Option<&str>) -> Result<Value, String> {
+        use crate::dashboard::{day_of, parse_day};
+        let tz = jiff::tz::TimeZone::get(&self.program.lowered().timezone)
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        let now = self.settings.clock.now().max(self.world.now());
+        let day = |s: Option<&str>, name: &str| -> Result<Option<i32>, String> {
+            match s {
+                None | Some("") => Ok(None),
+                Some(s) => parse_day(s)
+                    .map(Some)
+                    .ok_or_else(|| format!("`{name}` must be a date like 2026-01-31, not `{s}`")),
+            }
+        };
+        let to_day = day(to, "to")?.unwrap_or_else(|| day_of(now, &tz));
+        let from_day = match day(from, "from")? {
+            Some(d) => d,
+            None => {
+                let to_date: jiff::civil::Date = crate::dashboard::day_text(to_day)
+                    .parse()
+                    .map_err(|e| format!("{e}"))?;
+                let from_date = to_date
+                    .checked_sub(jiff::Span::new().days(29))
+                    .map_err(|e| format!("{e}"))?;
+                crate::dashboard::parse_day(&from_date.to_string()).unwrap_or(to_day)
+            }
+        };
+        if from_day > to_day {
+            return Err("`from` is after `to`".into());
+        }
+        let positions = self.world.engine().journey_positions();
+        let active: std::collections::BTreeMap<String, u64> = self
+            .program
+            .lowered()
+            .journeys
+            .iter()
+            .zip(positions)
+            .map(|(j, p)| (j.name.clone(), p.iter().sum()))
+            .collect();
+        let mut v = self.dashboard.summary(from_day, to_day, &active);
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "generated_at".into(),
+                json!(runtime::timeline::format_instant(now)),
+            );
+            o.insert("timezone".into(), json!(self.program.lowered().timezone));
+        }
+        Ok(v)
+    }
+
+    /// See [`Request::JourneySvg`].
+    fn journey_svg(&mut self, name: &str) -> Option<Result<String, String>> {
+        use compiler::diagram;
+        let lowered = self.program.lowered();
+        let j = lowered.journeys.iter().position(|j| j.name == name)?;
+        let d = diagram::journey(lowered, self.program.workspace(), j)?;
+        let engine = self.world.engine();
+        let waiting = engine.journey_positions().swap_remove(j);
+        let visits = engine
+            .coverage()
+            .nodes
+            .iter()
+            .filter(|((jj, _), _)| *jj == j)
+            .map(|((_, n), c)| (*n, *c))
+            .collect();
+        Some(diagram::to_svg(
+            &d,
+            Some(&diagram::Counts { waiting, visits }),
+        ))
     }
 
     /// The running program's input schema (see [`Request::Schema`]).
@@ -370,7 +515,9 @@ impl Core {
         let mut commit = Commit::default();
         self.effects(&lines, &mut commit);
         commit.lines_total = self.lines_total;
-        self.store.commit(&commit)
+        self.store.commit(&commit)?;
+        self.live.store(self.dashboard.version, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Validates every item of every request, applies the valid requests in order,
@@ -401,6 +548,7 @@ impl Core {
         commit.lines_total = self.lines_total;
         match self.store.commit(&commit) {
             Ok(()) => {
+                self.live.store(self.dashboard.version, Ordering::Relaxed);
                 self.inputs_applied += commit.inputs.len() as u64;
                 for (reply, n) in replies {
                     let _ = reply.send(Ok(n));
@@ -482,6 +630,8 @@ impl Core {
 
     /// Records the lines and derives their effects.
     fn effects(&mut self, lines: &[Line], commit: &mut Commit) {
+        self.dashboard
+            .observe(lines, &EngineLeads(self.world.engine()));
         for line in lines {
             self.lines_total += 1;
             if self.skip_lines > 0 {
@@ -561,6 +711,32 @@ impl Core {
                 Entry::TaskCompleted { task, .. } => commit
                     .tasks
                     .push(TaskChange::Completed { id: task.clone() }),
+                Entry::ReportSent { schedule, to } => {
+                    let summary = self.dashboard_summary(None, None).ok();
+                    if let Some(summary) = summary {
+                        let (subject, html, text) =
+                            crate::report::render(schedule, &summary, &self.settings.base_url);
+                        for address in to {
+                            commit.mails.push(OutboxMail {
+                                key: crate::sign::key(&[
+                                    "report",
+                                    schedule,
+                                    address,
+                                    &line.at.to_string(),
+                                ]),
+                                lead: String::new(),
+                                template: "report".into(),
+                                from: self.sender(),
+                                to: address.clone(),
+                                subject: subject.clone(),
+                                html: html.clone(),
+                                text: text.clone(),
+                                unsubscribe: String::new(),
+                                at: line.at,
+                            });
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -738,8 +914,10 @@ impl Core {
             .into_iter()
             .filter_map(|l| serde_json::from_str(&l).ok())
             .collect();
+        let tasks = self.store.lead_tasks(id).unwrap_or_default();
         Some(json!({
             "id": id,
+            "tasks": tasks,
             "fields": fields,
             "stage": explanation.stage,
             "stage_cause": explanation.stage_cause,
@@ -763,10 +941,16 @@ impl Core {
         let inputs = self.store.inputs().map_err(|e| vec![e.to_string()])?;
         world.start(self.start);
         let mut replayed = 0u64;
+        let mut dashboard = dashboard_for(program);
         for input in &inputs {
-            replayed += world.input(input).len() as u64;
+            let lines = world.input(input);
+            replayed += lines.len() as u64;
+            dashboard.observe(&lines, &EngineLeads(world.engine()));
         }
-        replayed += world.advance_to(self.world.now()).len() as u64;
+        let lines = world.advance_to(self.world.now());
+        replayed += lines.len() as u64;
+        dashboard.observe(&lines, &EngineLeads(world.engine()));
+        dashboard.version = self.dashboard.version + 1;
         let version = self
             .store
             .add_program(&files, self.settings.clock.now())
@@ -777,6 +961,8 @@ impl Core {
         self.program = program;
         self.files = files;
         self.world = world;
+        self.dashboard = dashboard;
+        self.live.store(self.dashboard.version, Ordering::Relaxed);
         self.version = version;
         self.lines_total = replayed;
         self.skip_lines = 0;

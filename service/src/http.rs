@@ -32,6 +32,8 @@ pub struct AppState {
     pub tokens: Arc<Vec<(String, Vec<Scope>)>>,
     /// Verifies signed links.
     pub signer: Signer,
+    /// The dashboard's version (bumped by the engine thread after each commit).
+    pub live: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The largest request body accepted (a batch of events).
@@ -43,6 +45,21 @@ pub const MAX_BATCH: usize = 10_000;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/",
+            get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }),
+        )
+        .route(
+            "/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/app.css",
+            get(|| async { asset("text/css; charset=utf-8", APP_CSS) }),
+        )
+        .route("/api/dashboard/summary", get(dashboard_summary))
+        .route("/api/dashboard/journeys/{file}", get(journey_svg))
+        .route("/api/stream", get(stream))
         .route("/api/leads", post(post_leads))
         .route("/api/leads/{id}", get(get_lead))
         .route("/api/events", post(post_events))
@@ -57,6 +74,121 @@ pub fn router(state: AppState) -> Router {
         .route("/act", get(act_page).post(act))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
+}
+
+/// The dashboard page and its assets, compiled into the binary (no CDN: works offline).
+const INDEX_HTML: &str = include_str!("../assets/index.html");
+const APP_JS: &str = include_str!("../assets/app.js");
+const APP_CSS: &str = include_str!("../assets/app.css");
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /api/dashboard/summary?from=&to=`: the shared picture (funnel, journeys, email,
+/// handoff, recent activity) for a period of days in the program's time zone.
+async fn dashboard_summary(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers, &[Scope::Ingest, Scope::Sales]) {
+        return r;
+    }
+    if let Some(k) = q.keys().find(|k| !matches!(k.as_str(), "from" | "to")) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("unknown parameter `{k}` (from, to)"),
+            None,
+        );
+    }
+    let (from, to) = (q.get("from").cloned(), q.get("to").cloned());
+    match ask(&state, |reply| Request::Dashboard { from, to, reply }).await {
+        Some(Ok(v)) => axum::Json(v).into_response(),
+        Some(Err(e)) => error(StatusCode::BAD_REQUEST, e, None),
+        None => error(StatusCode::SERVICE_UNAVAILABLE, "the engine stopped", None),
+    }
+}
+
+/// `GET /api/dashboard/journeys/{name}.svg`: the journey's diagram with leads waiting at
+/// each step and the share taking each branch.
+async fn journey_svg(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers, &[Scope::Ingest, Scope::Sales]) {
+        return r;
+    }
+    let Some(name) = file.strip_suffix(".svg") else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "diagrams are `/api/dashboard/journeys/NAME.svg`",
+            None,
+        );
+    };
+    let name = name.to_owned();
+    match ask(&state, |reply| Request::JourneySvg {
+        name: name.clone(),
+        reply,
+    })
+    .await
+    {
+        Some(Some(Ok(svg))) => ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
+        Some(Some(Err(e))) => error(StatusCode::INTERNAL_SERVER_ERROR, e, None),
+        Some(None) => error(
+            StatusCode::NOT_FOUND,
+            format!("unknown journey `{name}`"),
+            None,
+        ),
+        None => error(StatusCode::SERVICE_UNAVAILABLE, "the engine stopped", None),
+    }
+}
+
+/// `GET /api/stream` (Server-Sent Events): an `update` event with the dashboard's version
+/// whenever it changes (checked every 100 ms). The token may come as `?token=` because
+/// browsers' `EventSource` cannot set headers.
+async fn stream(
+    State(state): State<AppState>,
+    mut headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use std::sync::atomic::Ordering;
+    if let Some(token) = q.get("token") {
+        if let Ok(v) = header::HeaderValue::from_str(&format!("Bearer {token}")) {
+            headers.insert(header::AUTHORIZATION, v);
+        }
+    }
+    if let Err(r) = authorize(&state, &headers, &[Scope::Ingest, Scope::Sales]) {
+        return r;
+    }
+    let live = state.live.clone();
+    let events = futures_util::stream::unfold((live, u64::MAX), |(live, last)| async move {
+        loop {
+            let version = live.load(Ordering::Relaxed);
+            if version != last {
+                let event = Event::default()
+                    .event("update")
+                    .data(format!("{{\"version\":{version}}}"));
+                return Some((
+                    Ok::<Event, std::convert::Infallible>(event),
+                    (live, version),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+    Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 fn error(status: StatusCode, message: impl Into<String>, index: Option<usize>) -> Response {

@@ -6,9 +6,11 @@
 //! [`demo`] (synthetic traffic for `--demo`).
 
 pub mod core;
+pub mod dashboard;
 pub mod demo;
 pub mod http;
 pub mod mail;
+pub mod report;
 pub mod sign;
 pub mod store;
 
@@ -231,6 +233,8 @@ pub fn run(opts: Options) -> Result<(), String> {
             }
         })
         .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
+    let live = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let live_for_core = live.clone();
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
     let tick = std::time::Duration::from_millis(cfg.tick_ms.max(10));
     // The engine is not `Send` (compiled code, shared texts): it is built on its own thread.
@@ -238,7 +242,7 @@ pub fn run(opts: Options) -> Result<(), String> {
     let core_thread = std::thread::Builder::new()
         .name("tandem-engine".into())
         .spawn(
-            move || match core::Core::open(Box::new(store), files, settings) {
+            move || match core::Core::open(Box::new(store), files, settings, live_for_core) {
                 Ok(core) => {
                     let _ = opened_tx.send(Ok(()));
                     core.serve(rx, tick);
@@ -279,6 +283,7 @@ pub fn run(opts: Options) -> Result<(), String> {
             reader: Arc::new(std::sync::Mutex::new(Box::new(reader) as Box<dyn Store>)),
             tokens: Arc::new(tokens),
             signer,
+            live,
         };
         let mailer_store = SqliteStore::open(&store_path).map_err(|e| e.to_string())?;
         // The right part of Message-IDs: the service's public host.

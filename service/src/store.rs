@@ -154,6 +154,8 @@ pub trait Store: Send {
     ) -> Result<Vec<TaskRow>, StoreError>;
     /// One task.
     fn task(&mut self, id: &str) -> Result<Option<TaskRow>, StoreError>;
+    /// A lead's tasks, newest first.
+    fn lead_tasks(&mut self, lead: &str) -> Result<Vec<TaskRow>, StoreError>;
     /// The lead's latest timeline lines (JSON), oldest first.
     fn recent_lines(&mut self, lead: &str, limit: usize) -> Result<Vec<String>, StoreError>;
     /// Counts for `/api/metrics`: outbox by status and tasks by status.
@@ -445,6 +447,14 @@ impl Store for SqliteStore {
              ORDER BY created_at DESC, id DESC LIMIT 1000"
         ))?;
         let rows = stmt.query_map(params![team, status], SqliteStore::task_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn lead_tasks(&mut self, lead: &str) -> Result<Vec<TaskRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE lead = ?1 ORDER BY created_at DESC, id DESC LIMIT 100"
+        ))?;
+        let rows = stmt.query_map([lead], SqliteStore::task_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -1,0 +1,1343 @@
+// Tandem dashboard: plain JavaScript, no framework, no build step.
+// Routes: #/ (overview) and #/lead/<id> (one lead). Data: /api/dashboard/summary,
+// /api/dashboard/journeys/<name>.svg, /api/leads/<id>; live updates from /api/stream (SSE).
+'use strict';
+
+(() => {
+  const LS_TOKEN = 'tandem.token';
+  const LS_LANG = 'tandem.lang';
+  const REFRESH_MIN_MS = 300;
+  const RECONNECT_MS = 3000;
+
+  // ---------------------------------------------------------------- texts
+
+  const I18N = {
+    vi: {
+      skip: 'Bỏ qua đến nội dung chính',
+      tagline: 'Bảng điều khiển nuôi dưỡng khách hàng',
+      period: 'Khoảng thời gian',
+      period_from: 'Từ ngày',
+      period_to: 'Đến ngày',
+      period_reset: '30 ngày qua',
+      period_invalid: 'Ngày bắt đầu phải trước hoặc bằng ngày kết thúc',
+      lang_group: 'Ngôn ngữ',
+      live_on: 'Trực tiếp',
+      live_off: 'Mất kết nối',
+      live_connecting: 'Đang kết nối…',
+      live_title_on: 'Đang nhận cập nhật trực tiếp',
+      live_title_off: 'Không nhận được cập nhật trực tiếp; đang thử kết nối lại',
+      login_title: 'Nhập mã truy cập',
+      login_help: 'Dịch vụ in mã khi khởi động và lưu trong tệp tandem.token.',
+      login_label: 'Mã truy cập (token)',
+      login_submit: 'Đăng nhập',
+      login_refused: 'Mã không hợp lệ hoặc đã bị thu hồi. Vui lòng nhập lại.',
+      net_error: 'Không kết nối được máy chủ. Đang thử lại…',
+      server_error: 'Máy chủ báo lỗi ({status}): {msg}',
+      loading: 'Đang tải…',
+      empty: 'Chưa có dữ liệu trong kỳ này.',
+      none: 'Không có.',
+      unknown_key: '(không rõ)',
+      total: 'Tổng cộng',
+      yes: 'có',
+      no: 'không',
+
+      funnel_title: 'Phễu chuyển đổi',
+      split_label: 'Cách xem phễu',
+      split_all: 'Tổng',
+      split_source: 'Theo nguồn',
+      split_journey: 'Theo hành trình',
+      col_stage: 'Giai đoạn',
+      col_current: 'Hiện tại',
+      col_reached: 'Đạt trong kỳ',
+      col_conversion: 'Chuyển sang bước sau',
+      legend_current: 'Hiện tại: số lead đang ở giai đoạn',
+      legend_reached: 'Đạt trong kỳ: số lead bước vào giai đoạn trong khoảng thời gian đã chọn',
+      outside_funnel: 'Ngoài phễu (hiện tại)',
+      split_caption: 'Số lead đạt từng giai đoạn trong kỳ, {by}',
+      by_source: 'theo nguồn',
+      by_journey: 'theo hành trình',
+      col_source: 'Nguồn',
+      col_journey: 'Hành trình',
+
+      journeys_title: 'Hành trình',
+      col_name: 'Tên',
+      col_active: 'Đang tham gia',
+      col_entered: 'Đã vào',
+      col_completed: 'Hoàn tất',
+      col_exited: 'Đã rời',
+      col_goal: 'Đạt mục tiêu',
+      show_diagram: 'Xem sơ đồ hành trình {name}',
+      diagram_title: 'Sơ đồ: {name}',
+      diagram_hint: 'Số lead đang chờ ở từng bước và tỉ lệ rẽ nhánh.',
+      diagram_loading: 'Đang tải sơ đồ…',
+      diagram_error: 'Không tải được sơ đồ.',
+      diagram_alt: 'Sơ đồ hành trình {name}',
+      no_journeys: 'Chương trình chưa có hành trình nào.',
+
+      email_title: 'Email',
+      col_template: 'Mẫu email',
+      col_sent: 'Đã gửi',
+      col_opened: 'Đã mở',
+      col_clicked: 'Đã nhấp',
+      col_bounced: 'Bị trả về',
+      col_suppressed: 'Bị chặn',
+      col_open_rate: 'Tỉ lệ mở',
+      col_click_rate: 'Tỉ lệ nhấp',
+
+      handoff_title: 'Bàn giao cho Sales',
+      reps_caption: 'Việc theo nhóm và người phụ trách',
+      col_team: 'Nhóm',
+      col_assignee: 'Người phụ trách',
+      col_open: 'Đang mở',
+      col_accepted: 'Đã nhận',
+      col_rejected: 'Từ chối',
+      col_overdue: 'Quá hạn',
+      median_title: 'Thời gian nhận việc (trung vị)',
+      col_median: 'Trung vị',
+      reasons_title: 'Phản hồi cho Marketing: lý do Sales trả lead về',
+      reasons_hint: 'Dùng để điều chỉnh nguồn và hành trình tạo ra lead chưa phù hợp.',
+      col_reason: 'Lý do',
+      col_count: 'Số lượng',
+
+      recent_title: 'Hoạt động gần đây',
+      col_time: 'Thời gian',
+      col_lead: 'Lead',
+      col_kind: 'Loại',
+      col_details: 'Chi tiết',
+      find_lead: 'Mở lead theo mã',
+      find_lead_go: 'Mở',
+
+      back: '← Tổng quan',
+      lead_title: 'Lead {id}',
+      lead_not_found: 'Không tìm thấy lead “{id}”.',
+      lead_stage: 'Giai đoạn',
+      stage_cause: 'Vì sao',
+      fields_title: 'Thông tin lead',
+      col_field: 'Trường',
+      col_value: 'Giá trị',
+      scores_title: 'Điểm số',
+      score_value: 'Điểm',
+      attribute_part: 'Phần thuộc tính',
+      event_part: 'Phần sự kiện',
+      col_points: 'Điểm',
+      col_condition: 'Điều kiện (if)',
+      col_counted: 'Được tính',
+      counted: 'được tính',
+      not_counted: 'không tính',
+      no_if_lines: 'Không có dòng if: điểm này chỉ đến từ sự kiện.',
+      no_scores: 'Chương trình không có điểm số.',
+      history_title: 'Lịch sử giai đoạn',
+      history_hint: 'Trong các dòng thời gian gần nhất.',
+      no_history: 'Chưa đổi giai đoạn trong các dòng gần đây.',
+      col_from_to: 'Thay đổi',
+      lead_journeys_title: 'Hành trình của lead',
+      col_step: 'Bước',
+      col_state: 'Trạng thái',
+      no_lead_journeys: 'Lead không ở trong hành trình nào.',
+      tasks_title: 'Việc của Sales',
+      col_task: 'Mã việc',
+      col_handoff: 'Bàn giao',
+      col_status: 'Trạng thái',
+      col_created: 'Tạo lúc',
+      col_accepted_at: 'Nhận lúc',
+      no_tasks: 'Chưa có việc nào.',
+      timeline_title: 'Dòng thời gian',
+      no_timeline: 'Chưa có dòng nào.',
+
+      footer_version: 'Phiên bản dữ liệu',
+      footer_generated: 'cập nhật lúc',
+      footer_tz: 'múi giờ',
+
+      status_open: 'đang mở',
+      status_accepted: 'đã nhận',
+      status_rejected: 'bị từ chối',
+      status_completed: 'hoàn thành',
+
+      state_running: 'đang chạy',
+      state_waiting: 'đang chờ',
+      state_wait_for: 'chờ {d}',
+      state_wait_until: 'chờ đến {t}',
+      state_wait_event: 'chờ sự kiện {e}',
+      state_wait_cond: 'chờ đến khi điều kiện đúng',
+
+      cause_creation: 'khi tạo lead',
+      cause_update: 'do một lần cập nhật dữ liệu',
+      cause_rule: 'quy tắc {x}',
+      cause_journey: 'hành trình {x}',
+      cause_schedule: 'lịch {x}',
+      cause_handoff: 'bàn giao {x}',
+
+      exit_completed: 'hoàn tất',
+      exit_exit: 'thoát',
+      exit_goal: 'đạt mục tiêu',
+
+      dur_d: 'ngày',
+      dur_h: 'giờ',
+      dur_m: 'phút',
+      dur_s: 'giây',
+
+      kind: {
+        lead_created: 'Tạo lead',
+        lead_updated: 'Cập nhật lead',
+        event: 'Sự kiện',
+        score_changed: 'Đổi điểm',
+        stage_changed: 'Đổi giai đoạn',
+        tag_added: 'Gắn thẻ',
+        tag_removed: 'Gỡ thẻ',
+        rule_fired: 'Quy tắc chạy',
+        journey_entered: 'Vào hành trình',
+        journey_exited: 'Rời hành trình',
+        email_sent: 'Gửi email',
+        email_suppressed: 'Chặn email',
+        email_deferred: 'Hoãn email',
+        notified: 'Thông báo',
+        webhook_called: 'Gọi webhook',
+        task_created: 'Tạo việc',
+        task_escalated: 'Báo cấp trên',
+        task_reassigned: 'Giao lại việc',
+        task_accepted: 'Nhận việc',
+        task_completed: 'Xong việc',
+        task_rejected: 'Trả lead về',
+        report_sent: 'Gửi báo cáo',
+        error: 'Lỗi',
+      },
+    },
+    en: {
+      skip: 'Skip to the main content',
+      tagline: 'Lead nurturing dashboard',
+      period: 'Period',
+      period_from: 'From',
+      period_to: 'To',
+      period_reset: 'Last 30 days',
+      period_invalid: 'The start date must not be after the end date',
+      lang_group: 'Language',
+      live_on: 'Live',
+      live_off: 'Disconnected',
+      live_connecting: 'Connecting…',
+      live_title_on: 'Receiving live updates',
+      live_title_off: 'Not receiving live updates; reconnecting',
+      login_title: 'Enter the access token',
+      login_help: 'The service prints the token when it starts and keeps it in the file tandem.token.',
+      login_label: 'Access token',
+      login_submit: 'Sign in',
+      login_refused: 'The token was refused. Please enter it again.',
+      net_error: 'Cannot reach the server. Retrying…',
+      server_error: 'Server error ({status}): {msg}',
+      loading: 'Loading…',
+      empty: 'No data in this period yet.',
+      none: 'None.',
+      unknown_key: '(unknown)',
+      total: 'Total',
+      yes: 'yes',
+      no: 'no',
+
+      funnel_title: 'Funnel',
+      split_label: 'Funnel view',
+      split_all: 'All',
+      split_source: 'By source',
+      split_journey: 'By journey',
+      col_stage: 'Stage',
+      col_current: 'Now',
+      col_reached: 'Reached in period',
+      col_conversion: 'Conversion to next',
+      legend_current: 'Now: leads currently in the stage',
+      legend_reached: 'Reached in period: leads that entered the stage in the selected period',
+      outside_funnel: 'Outside the funnel (now)',
+      split_caption: 'Leads that reached each stage in the period, {by}',
+      by_source: 'by source',
+      by_journey: 'by journey',
+      col_source: 'Source',
+      col_journey: 'Journey',
+
+      journeys_title: 'Journeys',
+      col_name: 'Name',
+      col_active: 'Active',
+      col_entered: 'Entered',
+      col_completed: 'Completed',
+      col_exited: 'Exited',
+      col_goal: 'Goal reached',
+      show_diagram: 'Show the diagram of journey {name}',
+      diagram_title: 'Diagram: {name}',
+      diagram_hint: 'Leads waiting at each step and branch shares.',
+      diagram_loading: 'Loading the diagram…',
+      diagram_error: 'Could not load the diagram.',
+      diagram_alt: 'Diagram of journey {name}',
+      no_journeys: 'The program has no journeys.',
+
+      email_title: 'Email',
+      col_template: 'Template',
+      col_sent: 'Sent',
+      col_opened: 'Opened',
+      col_clicked: 'Clicked',
+      col_bounced: 'Bounced',
+      col_suppressed: 'Suppressed',
+      col_open_rate: 'Open rate',
+      col_click_rate: 'Click rate',
+
+      handoff_title: 'Handoff to Sales',
+      reps_caption: 'Tasks by team and rep',
+      col_team: 'Team',
+      col_assignee: 'Rep',
+      col_open: 'Open',
+      col_accepted: 'Accepted',
+      col_rejected: 'Rejected',
+      col_overdue: 'Overdue',
+      median_title: 'Median time to accept',
+      col_median: 'Median',
+      reasons_title: 'Feedback loop to Marketing: why Sales sent leads back',
+      reasons_hint: 'Use it to tune the sources and journeys that produce leads Sales cannot use.',
+      col_reason: 'Reason',
+      col_count: 'Count',
+
+      recent_title: 'Recent activity',
+      col_time: 'Time',
+      col_lead: 'Lead',
+      col_kind: 'Kind',
+      col_details: 'Details',
+      find_lead: 'Open a lead by id',
+      find_lead_go: 'Open',
+
+      back: '← Overview',
+      lead_title: 'Lead {id}',
+      lead_not_found: 'There is no lead “{id}”.',
+      lead_stage: 'Stage',
+      stage_cause: 'Why',
+      fields_title: 'Lead fields',
+      col_field: 'Field',
+      col_value: 'Value',
+      scores_title: 'Scores',
+      score_value: 'Score',
+      attribute_part: 'Attribute part',
+      event_part: 'Event part',
+      col_points: 'Points',
+      col_condition: 'Condition (if)',
+      col_counted: 'Counted',
+      counted: 'counted',
+      not_counted: 'not counted',
+      no_if_lines: 'No if lines: this score comes from events only.',
+      no_scores: 'The program has no scores.',
+      history_title: 'Stage history',
+      history_hint: 'Within the most recent timeline lines.',
+      no_history: 'No stage change in the recent lines.',
+      col_from_to: 'Change',
+      lead_journeys_title: 'Journeys of this lead',
+      col_step: 'Step',
+      col_state: 'State',
+      no_lead_journeys: 'The lead is in no journey.',
+      tasks_title: 'Sales tasks',
+      col_task: 'Task',
+      col_handoff: 'Handoff',
+      col_status: 'Status',
+      col_created: 'Created',
+      col_accepted_at: 'Accepted',
+      no_tasks: 'No tasks yet.',
+      timeline_title: 'Timeline',
+      no_timeline: 'No lines yet.',
+
+      footer_version: 'Data version',
+      footer_generated: 'generated at',
+      footer_tz: 'time zone',
+
+      status_open: 'open',
+      status_accepted: 'accepted',
+      status_rejected: 'rejected',
+      status_completed: 'completed',
+
+      state_running: 'running',
+      state_waiting: 'waiting',
+      state_wait_for: 'waiting {d}',
+      state_wait_until: 'waiting until {t}',
+      state_wait_event: 'waiting for event {e}',
+      state_wait_cond: 'waiting until a condition holds',
+
+      cause_creation: "the lead's creation",
+      cause_update: 'an update input',
+      cause_rule: 'rule {x}',
+      cause_journey: 'journey {x}',
+      cause_schedule: 'schedule {x}',
+      cause_handoff: 'handoff {x}',
+
+      exit_completed: 'completed',
+      exit_exit: 'exit',
+      exit_goal: 'goal reached',
+
+      dur_d: 'd',
+      dur_h: 'h',
+      dur_m: 'min',
+      dur_s: 's',
+
+      kind: {
+        lead_created: 'Lead created',
+        lead_updated: 'Lead updated',
+        event: 'Event',
+        score_changed: 'Score changed',
+        stage_changed: 'Stage changed',
+        tag_added: 'Tag added',
+        tag_removed: 'Tag removed',
+        rule_fired: 'Rule fired',
+        journey_entered: 'Entered journey',
+        journey_exited: 'Left journey',
+        email_sent: 'Email sent',
+        email_suppressed: 'Email suppressed',
+        email_deferred: 'Email deferred',
+        notified: 'Notified',
+        webhook_called: 'Webhook called',
+        task_created: 'Task created',
+        task_escalated: 'Task escalated',
+        task_reassigned: 'Task reassigned',
+        task_accepted: 'Task accepted',
+        task_completed: 'Task completed',
+        task_rejected: 'Lead sent back',
+        report_sent: 'Report sent',
+        error: 'Error',
+      },
+    },
+  };
+
+  // ---------------------------------------------------------------- state
+
+  const state = {
+    token: null,
+    lang: 'vi',
+    summary: null,
+    version: null,
+    lead: null,
+    leadId: null,
+    leadMissing: false,
+    route: { name: 'overview' },
+    period: { from: '', to: '', custom: false },
+    split: 'all',
+    journey: null,
+    diagram: { key: null, name: null, status: 'idle' },
+    es: null,
+    reconnectTimer: null,
+    sig: {},
+    recentSeen: null,
+  };
+
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+  function lsGet(key) {
+    try { return window.localStorage.getItem(key); } catch (_) { return null; }
+  }
+  function lsSet(key, value) {
+    try {
+      if (value == null) window.localStorage.removeItem(key);
+      else window.localStorage.setItem(key, value);
+    } catch (_) { /* storage may be disabled: keep the value in memory only */ }
+  }
+
+  function t(key, vars) {
+    const dict = I18N[state.lang] || I18N.vi;
+    let s = dict[key];
+    if (s == null) s = I18N.vi[key];
+    if (s == null) s = key;
+    if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] == null ? m : String(vars[k])));
+    return s;
+  }
+  function kindLabel(kind) {
+    const k = (I18N[state.lang] || I18N.vi).kind[kind];
+    return k || kind;
+  }
+
+  // Builds an element; children may be nodes, strings, numbers, arrays, null.
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    if (attrs) {
+      for (const [k, v] of Object.entries(attrs)) {
+        if (v == null || v === false) continue;
+        if (k === 'class') el.className = v;
+        else if (k === 'text') el.textContent = v;
+        else if (k === 'style') Object.assign(el.style, v);
+        else if (k === 'dataset') Object.assign(el.dataset, v);
+        else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+        else el.setAttribute(k, v === true ? '' : String(v));
+      }
+    }
+    append(el, children);
+    return el;
+  }
+  function append(el, children) {
+    for (const c of children) {
+      if (c == null || c === false) continue;
+      if (Array.isArray(c)) append(el, c);
+      else el.append(c instanceof Node ? c : String(c));
+    }
+  }
+
+  // ---------------------------------------------------------------- formatting
+
+  function locale() { return state.lang === 'en' ? 'en-US' : 'vi-VN'; }
+  function timezone() { return (state.summary && state.summary.timezone) || undefined; }
+
+  const fmtCache = new Map();
+  function cached(key, make) {
+    let f = fmtCache.get(key);
+    if (!f) { f = make(); fmtCache.set(key, f); }
+    return f;
+  }
+  function fmtNum(n) {
+    if (n == null || typeof n !== 'number' || !Number.isFinite(n)) return '—';
+    return cached('n|' + locale(), () => new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 })).format(n);
+  }
+  function fmtPct(r) {
+    if (r == null || typeof r !== 'number' || !Number.isFinite(r)) return '—';
+    return cached('p|' + locale(), () => new Intl.NumberFormat(locale(), { style: 'percent', maximumFractionDigits: 1 })).format(r);
+  }
+  function ratio(a, b) { return b ? a / b : null; }
+  function dateFmt(kind) {
+    const tz = timezone();
+    return cached(`d|${kind}|${locale()}|${tz}`, () => {
+      const opts = kind === 'clock' ? { hour: '2-digit', minute: '2-digit', second: '2-digit' }
+        : kind === 'day' ? { day: '2-digit', month: '2-digit' }
+          : kind === 'date' ? { year: 'numeric', month: '2-digit', day: '2-digit' }
+            : { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' };
+      try { return new Intl.DateTimeFormat(locale(), { ...opts, timeZone: tz }); } catch (_) { return new Intl.DateTimeFormat(locale(), opts); }
+    });
+  }
+  function toDate(v) {
+    if (v == null || v === '') return null;
+    const d = typeof v === 'number' ? new Date(v * 1000) : new Date(v);
+    return Number.isNaN(d.getTime()) ? null : d;
+  }
+  function fmtTime(v, kind = 'long') {
+    const d = toDate(v);
+    return d ? dateFmt(kind).format(d) : '—';
+  }
+  function timeEl(v, kind = 'long') {
+    const d = toDate(v);
+    if (!d) return '—';
+    return h('time', { datetime: d.toISOString(), title: kind === 'long' ? null : fmtTime(d) }, fmtTime(d, kind));
+  }
+  // Clock time, with the day under it when it is not the day of the summary.
+  function feedTime(v) {
+    const d = toDate(v);
+    if (!d) return '—';
+    const today = state.summary && toDate(state.summary.generated_at);
+    const sameDay = today && fmtTime(today, 'date') === fmtTime(d, 'date');
+    return h('time', { datetime: d.toISOString(), title: fmtTime(d) }, fmtTime(d, 'clock'),
+      sameDay ? null : h('span', { class: 'feed-day' }, fmtTime(d, 'day')));
+  }
+  // 7505 s -> "2 giờ 5 phút" / "2 h 5 min": the two largest non-zero units.
+  function fmtDuration(sec) {
+    if (sec == null || typeof sec !== 'number' || !Number.isFinite(sec)) return '—';
+    let s = Math.max(0, Math.round(sec));
+    const units = [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]];
+    const parts = [];
+    for (const [u, size] of units) {
+      const n = Math.floor(s / size);
+      s -= n * size;
+      if (n > 0) parts.push(`${fmtNum(n)} ${t('dur_' + u)}`);
+      if (parts.length === 2) break;
+      if (parts.length === 1 && n === 0) break; // "2 h" rather than "2 h 0 min … 5 s"
+    }
+    return parts.length ? parts.join(' ') : `0 ${t('dur_s')}`;
+  }
+  function keyLabel(key) { return key === '' || key == null ? t('unknown_key') : key; }
+  function fmtValue(v) {
+    if (v == null || v === '') return '—';
+    if (typeof v === 'boolean') return v ? t('yes') : t('no');
+    if (typeof v === 'number') return fmtNum(v);
+    if (Array.isArray(v)) return v.length ? v.map(fmtValue).join(', ') : '—';
+    if (typeof v === 'object') return JSON.stringify(v);
+    if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v)) return fmtTime(v);
+    return v;
+  }
+  function fmtPoints(p) {
+    if (typeof p !== 'number') return '—';
+    return (p > 0 ? '+' : p < 0 ? '−' : '') + fmtNum(Math.abs(p));
+  }
+  function code(s) { return h('code', null, s); }
+
+  // "rule `qualify_mql`" and friends, in the chosen language.
+  function fmtCause(c) {
+    if (!c) return '—';
+    const strip = (x) => x.replace(/`/g, '');
+    let m;
+    if (c === "the lead's creation") return t('cause_creation');
+    if (c === 'an update input') return t('cause_update');
+    if ((m = /^rule\s+(.+)$/.exec(c))) return t('cause_rule', { x: strip(m[1]) });
+    if ((m = /^journey\s+(.+)$/.exec(c))) return t('cause_journey', { x: strip(m[1]) });
+    if ((m = /^schedule\s+(.+)$/.exec(c))) return t('cause_schedule', { x: strip(m[1]) });
+    if ((m = /^handoff\s+(.+)$/.exec(c))) return t('cause_handoff', { x: strip(m[1]) });
+    return c;
+  }
+  function fmtJourneyState(s) {
+    if (!s) return '—';
+    let m;
+    if (s === 'running') return t('state_running');
+    if (s === 'waiting') return t('state_waiting');
+    if (s === 'waiting until a condition holds') return t('state_wait_cond');
+    if ((m = /^waiting (\d+(?:\.\d+)?) s\b/.exec(s))) return t('state_wait_for', { d: fmtDuration(Number(m[1])) });
+    if ((m = /^waiting until (\d{4}-\d{2}-\d{2}T[^ ]+)/.exec(s)) && toDate(m[1])) return t('state_wait_until', { t: fmtTime(m[1]) });
+    if ((m = /^waiting until (\d{1,2}:\d{2})/.exec(s))) return t('state_wait_until', { t: m[1] });
+    if ((m = /^waiting for `?([^`]+)`?$/.exec(s))) return t('state_wait_event', { e: m[1] });
+    return s;
+  }
+  function fmtStatus(s) { const k = 'status_' + s; const v = t(k); return v === k ? (s || '—') : v; }
+  function fmtExitReason(r) { const k = 'exit_' + r; const v = t(k); return v === k ? r : v; }
+
+  // The details of one timeline line (kind-specific keys), as short text.
+  function lineDetails(l) {
+    const j = l.journey ? ` · ${l.journey}` : '';
+    const props = (o) => Object.entries(o || {}).map(([k, v]) => `${k}=${fmtValue(v)}`).join(', ');
+    switch (l.kind) {
+      case 'lead_created': return '';
+      case 'lead_updated': return props(l.fields);
+      case 'event': return [l.event, props(l.props)].filter(Boolean).join(' · ');
+      case 'score_changed': return `${l.score} = ${fmtNum(l.value)}`;
+      case 'stage_changed': return `${l.from ?? '—'} → ${l.to ?? '—'}`;
+      case 'tag_added': return `+ ${l.tag}`;
+      case 'tag_removed': return `− ${l.tag}`;
+      case 'rule_fired': return l.rule || '';
+      case 'journey_entered': return l.journey || '';
+      case 'journey_exited': return `${l.journey}${l.reason ? ` (${fmtExitReason(l.reason)})` : ''}`;
+      case 'email_sent': return `${l.template}${l.subject ? ` — ${l.subject}` : ''}${j}`;
+      case 'email_suppressed': return `${l.template} (${l.reason})${j}`;
+      case 'email_deferred': return `${l.template} → ${fmtTime(l.until)}${j}`;
+      case 'notified': return `${(l.to || []).join(', ')}: ${l.text || ''}`;
+      case 'webhook_called': return l.webhook || '';
+      case 'task_created': return `${l.task} · ${l.team} · ${l.assignee || '—'}`;
+      case 'task_escalated': return `${l.task} → ${l.to}`;
+      case 'task_reassigned': return `${l.task}: ${l.from} → ${l.to}`;
+      case 'task_accepted':
+      case 'task_completed': return `${l.task}${l.by ? ` · ${l.by}` : ''}`;
+      case 'task_rejected': return `${l.task}${l.by ? ` · ${l.by}` : ''} · ${l.reason}`;
+      case 'report_sent': return `${l.schedule} → ${Array.isArray(l.to) ? l.to.join(', ') : l.to}`;
+      case 'error': return `${l.code}: ${l.message}`;
+      default: {
+        const rest = { ...l };
+        delete rest.at; delete rest.lead; delete rest.kind;
+        return props(rest);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- API
+
+  class AuthError extends Error {}
+  class HttpError extends Error {
+    constructor(status, message) { super(message); this.status = status; }
+  }
+
+  async function api(path, as = 'json') {
+    let res;
+    try {
+      res = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` }, cache: 'no-store' });
+    } catch (e) {
+      throw new HttpError(0, String(e && e.message || e));
+    }
+    if (res.status === 401) throw new AuthError('unauthorized');
+    if (!res.ok) {
+      let msg = res.statusText;
+      try { const body = await res.json(); if (body && body.error && body.error.message) msg = body.error.message; } catch (_) { /* not JSON */ }
+      throw new HttpError(res.status, msg);
+    }
+    return as === 'text' ? res.text() : res.json();
+  }
+
+  function summaryQuery() {
+    const p = state.period;
+    if (!p.custom || !p.from || !p.to) return '';
+    return `?from=${encodeURIComponent(p.from)}&to=${encodeURIComponent(p.to)}`;
+  }
+
+  // ---------------------------------------------------------------- refresh (debounced)
+
+  const refresh = { timer: null, inflight: false, pending: false, last: 0 };
+
+  function requestRefresh() {
+    refresh.pending = true;
+    if (refresh.timer || refresh.inflight) return;
+    const wait = Math.max(0, refresh.last + REFRESH_MIN_MS - Date.now());
+    refresh.timer = setTimeout(runRefresh, wait);
+  }
+
+  async function runRefresh() {
+    refresh.timer = null;
+    if (!refresh.pending || !state.token) return;
+    refresh.pending = false;
+    refresh.inflight = true;
+    refresh.last = Date.now();
+    try {
+      await loadData();
+    } finally {
+      refresh.inflight = false;
+      if (refresh.pending) requestRefresh();
+    }
+  }
+
+  async function loadData() {
+    const route = state.route;
+    const jobs = [api('/api/dashboard/summary' + summaryQuery())];
+    if (route.name === 'lead') jobs.push(api('/api/leads/' + encodeURIComponent(route.id)));
+    const [sum, lead] = await Promise.allSettled(jobs);
+    const failures = [sum, lead].filter((r) => r && r.status === 'rejected').map((r) => r.reason);
+    if (failures.some((e) => e instanceof AuthError)) { onUnauthorized(); return; }
+
+    let problem = null;
+    if (sum.status === 'fulfilled') {
+      applySummary(sum.value);
+    } else {
+      problem = sum.reason;
+    }
+    if (lead && route === state.route) {
+      if (lead.status === 'fulfilled') {
+        state.lead = lead.value; state.leadId = route.id; state.leadMissing = false;
+      } else if (lead.reason instanceof HttpError && lead.reason.status === 404) {
+        state.lead = null; state.leadId = route.id; state.leadMissing = true;
+      } else {
+        problem = problem || lead.reason;
+      }
+    }
+    showProblem(problem);
+    render();
+    if (state.route.name === 'overview') loadDiagram();
+  }
+
+  function applySummary(s) {
+    state.summary = s;
+    state.version = typeof s.version === 'number' ? s.version : state.version;
+    if (!state.period.custom && s.period) {
+      state.period.from = s.period.from || '';
+      state.period.to = s.period.to || '';
+      syncPeriodInputs();
+    }
+    $('#summary-version').textContent = s.version == null ? '—' : String(s.version);
+    $('#summary-tz').textContent = s.timezone || '—';
+    const gen = $('#summary-generated');
+    gen.textContent = fmtTime(s.generated_at);
+    const d = toDate(s.generated_at);
+    if (d) gen.setAttribute('datetime', d.toISOString());
+  }
+
+  function showProblem(err) {
+    const banner = $('#banner');
+    if (!err) { banner.hidden = true; banner.textContent = ''; return; }
+    banner.textContent = err.status ? t('server_error', { status: err.status, msg: err.message }) : t('net_error');
+    banner.hidden = false;
+    if (!err.status) setTimeout(requestRefresh, RECONNECT_MS);
+  }
+
+  // ---------------------------------------------------------------- live stream
+
+  function connectStream() {
+    disconnectStream();
+    if (!state.token) return;
+    setLive('connecting');
+    const es = new EventSource('/api/stream?token=' + encodeURIComponent(state.token));
+    state.es = es;
+    es.addEventListener('open', () => {
+      if (state.es !== es) return;
+      setLive('on');
+      requestRefresh(); // catch up on anything missed while disconnected
+    });
+    es.addEventListener('update', (e) => {
+      if (state.es !== es) return;
+      let v = null;
+      try { v = JSON.parse(e.data).version; } catch (_) { /* refresh anyway */ }
+      if (typeof v === 'number' && typeof state.version === 'number' && v <= state.version && !refresh.inflight) return;
+      requestRefresh();
+    });
+    es.addEventListener('error', () => {
+      if (state.es !== es) return;
+      if (es.readyState === EventSource.CLOSED) {
+        // The browser gave up (for example a non-200 answer): try again ourselves,
+        // and let a summary fetch find out whether the token is still good.
+        setLive('off');
+        es.close();
+        state.es = null;
+        clearTimeout(state.reconnectTimer);
+        state.reconnectTimer = setTimeout(() => { requestRefresh(); connectStream(); }, RECONNECT_MS);
+      } else {
+        setLive('connecting');
+      }
+    });
+  }
+
+  function disconnectStream() {
+    clearTimeout(state.reconnectTimer);
+    if (state.es) { state.es.close(); state.es = null; }
+    setLive('off');
+  }
+
+  function setLive(s) {
+    const el = $('#live');
+    el.dataset.state = s;
+    const label = $('.live-label', el);
+    const key = s === 'on' ? 'live_on' : s === 'connecting' ? 'live_connecting' : 'live_off';
+    label.dataset.i18n = key;
+    label.textContent = t(key);
+    el.title = t(s === 'on' ? 'live_title_on' : 'live_title_off');
+  }
+
+  // ---------------------------------------------------------------- auth
+
+  function onUnauthorized() {
+    const had = !!state.token;
+    state.token = null;
+    lsSet(LS_TOKEN, null);
+    disconnectStream();
+    showLogin(had);
+  }
+
+  function showLogin(refused) {
+    $('#login').hidden = false;
+    $('#login-error').hidden = !refused;
+    $('#view-overview').hidden = true;
+    $('#view-lead').hidden = true;
+    $('#banner').hidden = true;
+    $('#token-input').focus();
+  }
+
+  function onLoginSubmit(e) {
+    e.preventDefault();
+    const v = $('#token-input').value.trim();
+    if (!v) return;
+    setToken(v);
+    $('#token-input').value = '';
+    $('#login').hidden = true;
+    start();
+  }
+
+  function setToken(v) {
+    state.token = v;
+    lsSet(LS_TOKEN, v);
+  }
+
+  // ---------------------------------------------------------------- routing
+
+  function parseRoute() {
+    const hash = window.location.hash || '';
+    const m = /^#\/lead\/(.+)$/.exec(hash);
+    if (m) {
+      let id = m[1];
+      try { id = decodeURIComponent(id); } catch (_) { /* keep it raw */ }
+      return { name: 'lead', id };
+    }
+    return { name: 'overview' };
+  }
+
+  function onRoute() {
+    const r = parseRoute();
+    state.route = r;
+    if (r.name === 'lead' && r.id !== state.leadId) { state.lead = null; state.leadMissing = false; state.leadId = null; }
+    render();
+    window.scrollTo(0, 0);
+    if (state.token) requestRefresh();
+  }
+
+  function leadHref(id) { return '#/lead/' + encodeURIComponent(id); }
+
+  // ---------------------------------------------------------------- i18n
+
+  function applyI18n(root = document) {
+    for (const el of $$('[data-i18n]', root)) el.textContent = t(el.dataset.i18n);
+    for (const el of $$('[data-i18n-label]', root)) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
+    for (const el of $$('[data-i18n-placeholder]', root)) el.setAttribute('placeholder', t(el.dataset.i18nPlaceholder));
+  }
+
+  function setLang(lang) {
+    if (!I18N[lang]) lang = 'vi';
+    state.lang = lang;
+    lsSet(LS_LANG, lang);
+    document.documentElement.lang = lang;
+    for (const b of $$('.lang button')) b.setAttribute('aria-pressed', String(b.dataset.lang === lang));
+    $('.lang').setAttribute('aria-label', lang === 'en' ? 'Language / Ngôn ngữ' : 'Ngôn ngữ / Language');
+    applyI18n();
+    setLive($('#live').dataset.state || 'off');
+    state.sig = {};
+    if (state.summary) applySummary(state.summary);
+    render();
+  }
+
+  // ---------------------------------------------------------------- period
+
+  function syncPeriodInputs() {
+    const f = $('#period-from'), to = $('#period-to');
+    if (document.activeElement !== f) f.value = state.period.from || '';
+    if (document.activeElement !== to) to.value = state.period.to || '';
+    $('#period-reset').disabled = !state.period.custom;
+  }
+
+  function onPeriodChange() {
+    const from = $('#period-from').value, to = $('#period-to').value;
+    const err = $('#period-error');
+    if (!from || !to) return;
+    const bad = from > to;
+    err.hidden = !bad;
+    $('#period-from').setAttribute('aria-invalid', String(bad));
+    $('#period-to').setAttribute('aria-invalid', String(bad));
+    if (bad) return;
+    state.period = { from, to, custom: true };
+    $('#period-reset').disabled = false;
+    requestRefresh();
+  }
+
+  function onPeriodReset() {
+    state.period.custom = false;
+    $('#period-error').hidden = true;
+    $('#period-reset').disabled = true;
+    requestRefresh();
+  }
+
+  // ---------------------------------------------------------------- render: shared bits
+
+  function card(id, titleKey, ...body) {
+    return h('section', { class: 'card', id, 'aria-labelledby': id + '-title' },
+      h('header', { class: 'card-head' }, h('h2', { id: id + '-title', 'data-i18n': titleKey }, t(titleKey))),
+      body);
+  }
+  function table(cls, caption, headers, rows, foot) {
+    return h('div', { class: 'table-wrap' },
+      h('table', { class: cls },
+        caption ? h('caption', { class: caption.visible ? '' : 'sr-only' }, caption.text) : null,
+        h('thead', null, h('tr', null, headers.map((hd) => h('th', { scope: 'col', class: hd.num ? 'num' : null }, hd.text)))),
+        h('tbody', null, rows),
+        foot ? h('tfoot', null, foot) : null));
+  }
+  function num(value, testid, extra) {
+    return h('td', { class: 'num' + (extra ? ' ' + extra : ''), 'data-testid': testid, 'data-value': value == null ? '' : String(value) }, fmtNum(value));
+  }
+  function pctCell(r, testid) {
+    return h('td', { class: 'num', 'data-testid': testid, 'data-value': r == null ? '' : String(r) }, fmtPct(r));
+  }
+  function emptyRow(cols, key = 'empty') {
+    return h('tr', { class: 'empty' }, h('td', { colspan: cols }, t(key)));
+  }
+  function slug(s) { return String(s === '' ? '_unknown' : s).replace(/[^\p{L}\p{N}_.@:-]+/gu, '_'); }
+
+  // Replaces a container's children only when the data it shows changed.
+  function update(container, sigKey, data, build) {
+    const sig = JSON.stringify([state.lang, timezone(), data]);
+    if (state.sig[sigKey] === sig && container.childElementCount) return;
+    state.sig[sigKey] = sig;
+    container.replaceChildren(...[].concat(build()));
+  }
+
+  // ---------------------------------------------------------------- render: overview
+
+  function ensureOverview() {
+    const root = $('#view-overview');
+    if (root.childElementCount) return root;
+    const splitTabs = h('div', { class: 'tabs', role: 'tablist', 'data-i18n-label': 'split_label', 'aria-label': t('split_label') },
+      [['all', 'split_all'], ['source', 'split_source'], ['journey', 'split_journey']].map(([v, k]) =>
+        h('button', {
+          type: 'button', role: 'tab', id: 'split-tab-' + v, 'aria-controls': 'funnel-body',
+          'aria-selected': String(state.split === v), 'data-split': v, 'data-i18n': k,
+          'data-testid': 'split-' + v,
+          onclick: () => { state.split = v; for (const b of $$('[data-split]')) b.setAttribute('aria-selected', String(b.dataset.split === v)); renderFunnel(); },
+        }, t(k))));
+    const funnel = card('funnel', 'funnel_title', h('div', { id: 'funnel-body', class: 'card-body', role: 'tabpanel' }));
+    $('.card-head', funnel).append(splitTabs);
+
+    const journeys = card('journeys', 'journeys_title',
+      h('div', { id: 'journeys-body', class: 'card-body' }),
+      h('div', { class: 'diagram-wrap' },
+        h('h3', { id: 'diagram-title' }),
+        h('p', { class: 'hint', 'data-i18n': 'diagram_hint' }, t('diagram_hint')),
+        h('div', { id: 'journey-diagram', class: 'diagram', 'aria-live': 'polite', 'data-testid': 'journey-diagram' })));
+
+    const email = card('email', 'email_title', h('div', { id: 'email-body', class: 'card-body' }));
+    const handoff = card('handoff', 'handoff_title', h('div', { id: 'handoff-body', class: 'card-body' }));
+
+    const find = h('form', { class: 'find-lead', onsubmit: (e) => {
+      e.preventDefault();
+      const v = $('#find-lead-input').value.trim();
+      if (v) window.location.hash = leadHref(v);
+    } },
+    h('label', { for: 'find-lead-input', 'data-i18n': 'find_lead' }, t('find_lead')),
+    h('div', { class: 'inline' },
+      h('input', { id: 'find-lead-input', type: 'text', autocomplete: 'off', spellcheck: 'false' }),
+      h('button', { type: 'submit', 'data-i18n': 'find_lead_go' }, t('find_lead_go'))));
+    const recent = card('recent', 'recent_title', h('div', { id: 'recent-body', class: 'card-body' }), find);
+
+    root.append(h('div', { class: 'grid overview' }, funnel, recent, journeys, email, handoff));
+    return root;
+  }
+
+  function renderOverview() {
+    ensureOverview();
+    renderFunnel();
+    renderJourneys();
+    renderEmail();
+    renderHandoff();
+    renderRecent();
+  }
+
+  function loadingOr(container, s) {
+    if (s) return false;
+    if (!container.childElementCount) container.replaceChildren(h('p', { class: 'muted' }, t('loading')));
+    return true;
+  }
+
+  function renderFunnel() {
+    const body = $('#funnel-body');
+    const s = state.summary;
+    body.setAttribute('aria-labelledby', 'split-tab-' + state.split);
+    if (loadingOr(body, s)) return;
+    const f = s.funnel || {};
+    const stages = f.stages || [];
+    const current = f.current || {}, reached = f.reached || {};
+    const conv = new Map((f.conversion || []).map((c) => [c.from, c]));
+    const data = [state.split, f];
+    update(body, 'funnel', data, () => {
+      if (state.split !== 'all') {
+        const list = (state.split === 'source' ? f.by_source : f.by_journey) || [];
+        const which = state.split === 'source' ? 'source' : 'journey';
+        const rows = list.map((row) => h('tr', { 'data-testid': `split-row-${which}`, 'data-key': row.key },
+          h('th', { scope: 'row', class: row.key === '' ? 'muted' : null }, keyLabel(row.key)),
+          stages.map((st) => num((row.reached || {})[st] ?? 0, `split-${which}-${slug(row.key)}-${st}`))));
+        return table('data split', { text: t('split_caption', { by: t('by_' + which) }), visible: true },
+          [{ text: t(which === 'source' ? 'col_source' : 'col_journey') }, ...stages.map((st) => ({ text: st, num: true }))],
+          rows.length ? rows : emptyRow(stages.length + 1));
+      }
+      const max = Math.max(1, ...stages.map((st) => Math.max(current[st] || 0, reached[st] || 0)));
+      const rows = stages.map((st) => {
+        const c = conv.get(st);
+        const cur = current[st] ?? 0, rea = reached[st] ?? 0;
+        return h('tr', { 'data-stage': st },
+          h('th', { scope: 'row' }, h('span', { class: 'stage-name' }, st)),
+          h('td', { class: 'bars', 'aria-hidden': 'true' },
+            h('div', { class: 'bar reached', style: { width: `${(rea / max) * 100}%` } }),
+            h('div', { class: 'bar current', style: { width: `${(cur / max) * 100}%` } })),
+          num(cur, `funnel-current-${st}`, 'strong'),
+          num(rea, `funnel-reached-${st}`),
+          c ? h('td', { class: 'num conv', 'data-testid': `funnel-conversion-${st}`, 'data-value': c.rate == null ? '' : String(c.rate) },
+            h('span', { 'aria-hidden': 'true', class: 'arrow' }, '↘ '), fmtPct(c.rate))
+            : h('td', { class: 'num muted' }, ''));
+      });
+      const others = Object.keys(current).filter((k) => !stages.includes(k));
+      return [
+        table('data funnel', null, [
+          { text: t('col_stage') }, { text: '' }, { text: t('col_current'), num: true },
+          { text: t('col_reached'), num: true }, { text: t('col_conversion'), num: true }], rows),
+        h('ul', { class: 'legend' },
+          h('li', null, h('span', { class: 'swatch reached', 'aria-hidden': 'true' }), t('legend_reached')),
+          h('li', null, h('span', { class: 'swatch current', 'aria-hidden': 'true' }), t('legend_current'))),
+        others.length ? h('p', { class: 'outside' }, h('span', { class: 'muted' }, t('outside_funnel') + ': '),
+          others.map((k) => h('span', { class: 'chip' }, k, ' ',
+            h('b', { 'data-testid': `funnel-current-${k}`, 'data-value': String(current[k]) }, fmtNum(current[k]))))) : null,
+      ];
+    });
+  }
+
+  function renderJourneys() {
+    const body = $('#journeys-body');
+    const s = state.summary;
+    if (loadingOr(body, s)) return;
+    const list = s.journeys || [];
+    if (!list.some((j) => j.name === state.journey)) state.journey = list.length ? list[0].name : null;
+    update(body, 'journeys', [list, state.journey], () => {
+      const rows = list.map((j) => {
+        const sel = j.name === state.journey;
+        return h('tr', { class: sel ? 'selected' : null, 'aria-current': sel ? 'true' : null, 'data-journey': j.name },
+          h('th', { scope: 'row' }, h('button', {
+            type: 'button', class: 'link', 'aria-pressed': String(sel),
+            'aria-label': t('show_diagram', { name: j.name }), 'data-testid': `journey-select-${slug(j.name)}`,
+            onclick: () => { state.journey = j.name; renderJourneys(); loadDiagram(); },
+          }, j.name)),
+          ['active', 'entered', 'completed', 'exited', 'goal'].map((k) => num(j[k], `journey-${k}-${slug(j.name)}`)));
+      });
+      return table('data', null, [{ text: t('col_name') }, ...['active', 'entered', 'completed', 'exited', 'goal'].map((k) => ({ text: t('col_' + k), num: true }))],
+        rows.length ? rows : emptyRow(6, 'no_journeys'));
+    });
+    const title = $('#diagram-title');
+    title.textContent = state.journey ? t('diagram_title', { name: state.journey }) : '';
+    $('.diagram-wrap').hidden = !state.journey;
+    const svg = $('#journey-diagram svg');
+    if (svg) svg.setAttribute('aria-label', t('diagram_alt', { name: state.diagram.name || '' }));
+  }
+
+  // Fetches the selected journey's SVG with the bearer token and inlines it (sanitized).
+  async function loadDiagram() {
+    const name = state.journey;
+    const box = $('#journey-diagram');
+    if (!name || !box) return;
+    const key = `${name}@${state.version}`;
+    if (state.diagram.key === key && state.diagram.status !== 'error') return;
+    const switching = state.diagram.name !== name;
+    state.diagram = { key, name, status: 'loading' };
+    if (switching) box.replaceChildren(h('p', { class: 'muted' }, t('diagram_loading')));
+    try {
+      const text = await api('/api/dashboard/journeys/' + encodeURIComponent(name) + '.svg', 'text');
+      if (state.diagram.key !== key) return; // a newer request won
+      const svg = sanitizeSvg(text);
+      svg.setAttribute('aria-label', t('diagram_alt', { name }));
+      box.replaceChildren(svg);
+      state.diagram.status = 'ok';
+    } catch (e) {
+      if (e instanceof AuthError) { onUnauthorized(); return; }
+      if (state.diagram.key !== key) return;
+      state.diagram.status = 'error';
+      box.replaceChildren(h('p', { class: 'field-error' }, t('diagram_error')));
+    }
+  }
+
+  function sanitizeSvg(text) {
+    const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+    const svg = doc.documentElement;
+    if (!svg || svg.localName !== 'svg' || doc.getElementsByTagName('parsererror').length) throw new Error('not an SVG');
+    for (const bad of svg.querySelectorAll('script, foreignObject, iframe')) bad.remove();
+    for (const el of [svg, ...svg.querySelectorAll('*')]) {
+      for (const a of Array.from(el.attributes)) {
+        if (/^on/i.test(a.name) || (/href$/i.test(a.name) && /^\s*javascript:/i.test(a.value))) el.removeAttribute(a.name);
+      }
+    }
+    const w = parseFloat(svg.getAttribute('width')), hh = parseFloat(svg.getAttribute('height'));
+    if (!svg.getAttribute('viewBox') && w > 0 && hh > 0) svg.setAttribute('viewBox', `0 0 ${w} ${hh}`);
+    svg.removeAttribute('width');
+    svg.removeAttribute('height');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('preserveAspectRatio', 'xMidYMin meet');
+    const node = document.importNode(svg, true);
+    // Scale to the card width, but never blow a small diagram up past its natural size.
+    if (w > 0) node.style.maxWidth = `${w}px`;
+    return node;
+  }
+
+  function renderEmail() {
+    const body = $('#email-body');
+    const s = state.summary;
+    if (loadingOr(body, s)) return;
+    const list = s.email || [];
+    update(body, 'email', list, () => {
+      const keys = ['sent', 'opened', 'clicked', 'bounced', 'suppressed'];
+      const rows = list.map((e) => h('tr', { 'data-template': e.template },
+        h('th', { scope: 'row' }, e.template),
+        keys.map((k) => num(e[k], `email-${k}-${slug(e.template)}`)),
+        pctCell(ratio(e.opened, e.sent), `email-open-rate-${slug(e.template)}`),
+        pctCell(ratio(e.clicked, e.sent), `email-click-rate-${slug(e.template)}`)));
+      const tot = Object.fromEntries(keys.map((k) => [k, list.reduce((a, e) => a + (e[k] || 0), 0)]));
+      const foot = list.length > 1 ? h('tr', null, h('th', { scope: 'row' }, t('total')),
+        keys.map((k) => num(tot[k], `email-${k}-total`)),
+        pctCell(ratio(tot.opened, tot.sent), 'email-open-rate-total'),
+        pctCell(ratio(tot.clicked, tot.sent), 'email-click-rate-total')) : null;
+      return table('data', null, [{ text: t('col_template') }, ...keys.map((k) => ({ text: t('col_' + k), num: true })),
+        { text: t('col_open_rate'), num: true }, { text: t('col_click_rate'), num: true }],
+      rows.length ? rows : emptyRow(8), foot);
+    });
+  }
+
+  function renderHandoff() {
+    const body = $('#handoff-body');
+    const s = state.summary;
+    if (loadingOr(body, s)) return;
+    const ho = s.handoff || {};
+    update(body, 'handoff', ho, () => {
+      const reps = ho.reps || [];
+      const keys = ['open', 'accepted', 'rejected', 'overdue'];
+      const repRows = reps.map((r) => h('tr', null,
+        h('td', null, r.team),
+        h('th', { scope: 'row' }, r.assignee || '—'),
+        keys.map((k) => num(r[k], `handoff-${k}-${slug(r.team)}-${slug(r.assignee || '')}`, k === 'overdue' && r[k] > 0 ? 'alert' : null))));
+      const med = Object.entries(ho.median_accept_seconds || {});
+      const medRows = med.map(([team, sec]) => h('tr', null, h('th', { scope: 'row' }, team),
+        h('td', { class: 'num', 'data-testid': `handoff-median-${slug(team)}`, 'data-value': sec == null ? '' : String(sec) }, fmtDuration(sec))));
+      const reasons = ho.reasons || [];
+      const reasonRows = reasons.map((r, i) => h('tr', null,
+        h('th', { scope: 'row' }, code(r.reason)),
+        h('td', { class: r.source ? null : 'muted' }, keyLabel(r.source)),
+        h('td', { class: r.journey ? null : 'muted' }, keyLabel(r.journey)),
+        num(r.count, `handoff-reason-${i}`)));
+      return [
+        table('data', { text: t('reps_caption') }, [{ text: t('col_team') }, { text: t('col_assignee') }, ...keys.map((k) => ({ text: t('col_' + k), num: true }))],
+          repRows.length ? repRows : emptyRow(6, 'none')),
+        h('h3', null, t('median_title')),
+        table('data compact', { text: t('median_title') }, [{ text: t('col_team') }, { text: t('col_median'), num: true }],
+          medRows.length ? medRows : emptyRow(2, 'none')),
+        h('h3', { id: 'reasons-title' }, t('reasons_title')),
+        h('p', { class: 'hint' }, t('reasons_hint')),
+        table('data', { text: t('reasons_title') }, [{ text: t('col_reason') }, { text: t('col_source') }, { text: t('col_journey') }, { text: t('col_count'), num: true }],
+          reasonRows.length ? reasonRows : emptyRow(4, 'none')),
+      ];
+    });
+  }
+
+  function renderRecent() {
+    const body = $('#recent-body');
+    const s = state.summary;
+    if (loadingOr(body, s)) return;
+    const list = (s.recent || []).slice(0, 20);
+    update(body, 'recent', list, () => {
+      if (!list.length) return h('p', { class: 'muted' }, t('empty'));
+      // Lines that were not on the screen before get a short highlight.
+      const keyOf = (r) => JSON.stringify([r.at, r.lead, r.kind, r.text]);
+      const seen = state.recentSeen;
+      state.recentSeen = new Set(list.map(keyOf));
+      return h('ol', { class: 'feed', 'data-testid': 'recent-list' }, list.map((r) => h('li', {
+        class: 'feed-item kind-' + String(r.kind).replace(/[^a-z_]/g, '') + (seen && !seen.has(keyOf(r)) ? ' fresh' : ''),
+        'data-testid': 'recent-row', 'data-lead': r.lead ?? '', 'data-kind': r.kind,
+      },
+      h('span', { class: 'feed-time' }, feedTime(r.at)),
+      h('span', { class: 'feed-main' },
+        r.lead != null ? h('a', { href: leadHref(r.lead), class: 'lead-link', 'data-testid': 'recent-lead-link' }, r.lead) : h('span', { class: 'muted' }, '—'),
+        ' ', h('span', { class: 'badge', title: r.kind }, kindLabel(r.kind)),
+        r.text ? h('span', { class: 'feed-text' }, r.text) : null))));
+    });
+  }
+
+  // ---------------------------------------------------------------- render: lead page
+
+  // The lead's timeline, newest first. docs/api.md says the API sends it oldest first, the
+  // dashboard brief says newest first: look at the first two different instants to tell, and
+  // when every line has the same second, take the documented order (oldest first).
+  function newestFirst(lines) {
+    const a = (lines || []).slice();
+    const first = a.length ? String(a[0].at) : '';
+    const other = a.find((l) => String(l.at) !== first);
+    if (!other || first < String(other.at)) a.reverse();
+    return a;
+  }
+
+  function renderLead() {
+    const root = $('#view-lead');
+    const id = state.route.id;
+    const back = h('a', { href: '#/', class: 'back', 'data-i18n': 'back', 'data-testid': 'back' }, t('back'));
+    if (state.leadMissing && state.leadId === id) {
+      update(root, 'lead', ['missing', id], () => [back, h('h1', null, t('lead_title', { id })), h('p', { class: 'field-error', role: 'alert' }, t('lead_not_found', { id }))]);
+      return;
+    }
+    const L = state.lead && state.leadId === id ? state.lead : null;
+    if (!L) {
+      update(root, 'lead', ['loading', id], () => [back, h('h1', null, t('lead_title', { id })), h('p', { class: 'muted' }, t('loading'))]);
+      return;
+    }
+    update(root, 'lead', L, () => {
+      const fields = L.fields || {};
+      const timeline = newestFirst(L.timeline);
+      const title = fields.name ? `${fields.name}` : t('lead_title', { id: L.id });
+      const sub = [fields.title, fields.company, fields.email].filter((x) => x);
+
+      const head = h('div', { class: 'lead-head' },
+        back,
+        h('h1', { 'data-testid': 'lead-title' }, title),
+        h('p', { class: 'lead-sub' }, h('code', { 'data-testid': 'lead-id' }, L.id), sub.length ? ' · ' + sub.join(' · ') : ''),
+        h('p', { class: 'stage-line' },
+          h('span', { class: 'muted' }, t('lead_stage') + ': '),
+          h('span', { class: 'stage-badge', 'data-testid': 'lead-stage' }, L.stage || '—'),
+          h('span', { class: 'muted' }, ' · ' + t('stage_cause') + ': '),
+          h('span', { 'data-testid': 'lead-stage-cause', title: L.stage_cause || '' }, fmtCause(L.stage_cause))));
+
+      const scores = card('lead-scores', 'scores_title',
+        h('div', { class: 'card-body scores' }, (L.scores || []).length ? (L.scores || []).map(renderScore) : h('p', { class: 'muted' }, t('no_scores'))));
+
+      const fieldRows = Object.keys(fields).sort().map((k) => h('tr', null, h('th', { scope: 'row' }, code(k)), h('td', { 'data-testid': `field-${slug(k)}` }, fmtValue(fields[k]))));
+      const fieldsCard = card('lead-fields', 'fields_title', h('div', { class: 'card-body' },
+        table('data kv', null, [{ text: t('col_field') }, { text: t('col_value') }], fieldRows.length ? fieldRows : emptyRow(2, 'none'))));
+
+      const hist = timeline.filter((l) => l.kind === 'stage_changed');
+      const histCard = card('lead-history', 'history_title', h('div', { class: 'card-body' },
+        h('p', { class: 'hint' }, t('history_hint')),
+        hist.length ? h('ol', { class: 'history' }, hist.map((l) => h('li', { 'data-testid': 'stage-history-row' },
+          timeEl(l.at), ' ', h('span', { class: 'stage-badge muted-badge' }, l.from ?? '—'), ' → ', h('span', { class: 'stage-badge' }, l.to ?? '—'))))
+          : h('p', { class: 'muted' }, t('no_history'))));
+
+      const js = L.journeys || [];
+      const jRows = js.map((j) => h('tr', { 'data-testid': 'lead-journey-row' },
+        h('th', { scope: 'row' }, j.journey),
+        h('td', null, h('code', { class: 'step' }, j.step || '—')),
+        h('td', { title: j.state || '' }, fmtJourneyState(j.state))));
+      const jCard = card('lead-journeys', 'lead_journeys_title', h('div', { class: 'card-body' },
+        table('data', null, [{ text: t('col_journey') }, { text: t('col_step') }, { text: t('col_state') }], jRows.length ? jRows : emptyRow(3, 'no_lead_journeys'))));
+
+      const tasks = L.tasks || [];
+      const tRows = tasks.map((k) => h('tr', { 'data-testid': 'task-row' },
+        h('th', { scope: 'row' }, code(k.id)),
+        h('td', null, k.handoff), h('td', null, k.team), h('td', null, k.assignee || '—'),
+        h('td', null, h('span', { class: 'status status-' + k.status }, fmtStatus(k.status))),
+        h('td', null, k.reason ? code(k.reason) : '—'),
+        h('td', null, timeEl(k.created_at)), h('td', null, timeEl(k.accepted_at))));
+      const tCard = card('lead-tasks', 'tasks_title', h('div', { class: 'card-body' },
+        table('data', null, ['col_task', 'col_handoff', 'col_team', 'col_assignee', 'col_status', 'col_reason', 'col_created', 'col_accepted_at'].map((k) => ({ text: t(k) })),
+          tRows.length ? tRows : emptyRow(8, 'no_tasks'))));
+
+      const tlRows = timeline.map((l) => h('tr', { 'data-testid': 'timeline-row', 'data-kind': l.kind },
+        h('td', { class: 'nowrap' }, timeEl(l.at)),
+        h('td', null, h('span', { class: 'badge', title: l.kind }, kindLabel(l.kind))),
+        h('td', { class: 'details' }, lineDetails(l))));
+      const tlCard = card('lead-timeline', 'timeline_title', h('div', { class: 'card-body' },
+        table('data', null, [{ text: t('col_time') }, { text: t('col_kind') }, { text: t('col_details') }], tlRows.length ? tlRows : emptyRow(3, 'no_timeline'))));
+
+      return [head, h('div', { class: 'grid lead' }, scores, fieldsCard, histCard, jCard, tCard, tlCard)];
+    });
+  }
+
+  function renderScore(sc) {
+    const lines = sc.lines || [];
+    return h('article', { class: 'score', 'data-testid': 'score', 'data-score': sc.name },
+      h('header', { class: 'score-head' },
+        h('h3', null, sc.name),
+        h('span', { class: 'score-value', 'data-testid': `score-value-${slug(sc.name)}`, 'data-value': String(sc.value) }, fmtNum(sc.value))),
+      h('p', { class: 'score-parts' },
+        h('span', null, t('attribute_part') + ': ', h('b', { 'data-testid': `score-attr-${slug(sc.name)}` }, fmtNum(sc.attribute_part))),
+        h('span', null, t('event_part') + ': ', h('b', { 'data-testid': `score-event-${slug(sc.name)}` }, fmtNum(sc.event_part)))),
+      lines.length ? table('data lines', { text: `${sc.name}: ${t('col_condition')}` },
+        [{ text: t('col_counted') }, { text: t('col_points'), num: true }, { text: t('col_condition') }],
+        lines.map((l) => h('tr', { class: l.counted ? 'counted' : 'not-counted', 'data-testid': 'score-line', 'data-counted': String(!!l.counted) },
+          h('td', { class: 'mark' },
+            h('span', { 'aria-hidden': 'true' }, l.counted ? '✓' : '✗'),
+            h('span', { class: 'sr-only' }, l.counted ? t('counted') : t('not_counted'))),
+          h('td', { class: 'num points' + (l.points < 0 ? ' negative' : '') }, fmtPoints(l.points)),
+          h('td', null, code(l.if)))))
+        : h('p', { class: 'muted' }, t('no_if_lines')));
+  }
+
+  // ---------------------------------------------------------------- top-level render
+
+  function render() {
+    const authed = !!state.token;
+    $('#login').hidden = authed;
+    const overview = state.route.name === 'overview';
+    $('#view-overview').hidden = !authed || !overview;
+    $('#view-lead').hidden = !authed || overview;
+    if (!authed) return;
+    if (overview) {
+      renderOverview();
+      document.title = 'Tandem';
+    } else {
+      renderLead();
+      document.title = `${state.route.id} · Tandem`;
+    }
+  }
+
+  // ---------------------------------------------------------------- start
+
+  function start() {
+    render();
+    requestRefresh();
+    connectStream();
+  }
+
+  function init() {
+    setLang(lsGet(LS_LANG) || 'vi');
+
+    // #token=XYZ on first load: keep it, then show the overview.
+    const m = /^#token=([^&]*)/.exec(window.location.hash || '');
+    if (m) {
+      let tok = m[1];
+      try { tok = decodeURIComponent(tok); } catch (_) { /* keep it raw */ }
+      if (tok) setToken(tok);
+      history.replaceState(null, '', window.location.pathname + window.location.search + '#/');
+    } else {
+      state.token = lsGet(LS_TOKEN) || null;
+    }
+    state.route = parseRoute();
+
+    for (const b of $$('.lang button')) b.addEventListener('click', () => setLang(b.dataset.lang));
+    $('#period-from').addEventListener('change', onPeriodChange);
+    $('#period-to').addEventListener('change', onPeriodChange);
+    $('#period-reset').addEventListener('click', onPeriodReset);
+    $('#period-form').addEventListener('submit', (e) => e.preventDefault());
+    $('#login-form').addEventListener('submit', onLoginSubmit);
+    window.addEventListener('hashchange', onRoute);
+    syncPeriodInputs();
+
+    if (state.token) start();
+    else showLogin(false);
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+})();

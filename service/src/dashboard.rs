@@ -1,0 +1,576 @@
+//! The shared picture's numbers, kept up to date line by line: the funnel (leads per stage now, and stage entries per day split by source and journey), journeys, email per template, Sales tasks per team and rep with accept times and reject reasons, and recent activity. Fed every timeline line the engine produces (at start while replaying the log, then live), so a summary never scans the store.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use runtime::timeline::{format_instant, Entry, FieldValue, Line};
+use rustc_hash::FxHashMap;
+use serde_json::{json, Map, Value};
+
+/// A calendar day in the program's time zone as `yyyymmdd`.
+pub type Day = i32;
+
+/// The day of an instant in a time zone.
+pub fn day_of(at: i64, tz: &jiff::tz::TimeZone) -> Day {
+    jiff::Timestamp::from_second(at)
+        .map(|t| {
+            let d = tz.to_datetime(t).date();
+            i32::from(d.year()) * 10_000 + i32::from(d.month()) * 100 + i32::from(d.day())
+        })
+        .unwrap_or(0)
+}
+
+/// `yyyymmdd` → `yyyy-mm-dd`.
+pub fn day_text(d: Day) -> String {
+    format!("{:04}-{:02}-{:02}", d / 10_000, d / 100 % 100, d % 100)
+}
+
+/// `yyyy-mm-dd` → `yyyymmdd`.
+pub fn parse_day(s: &str) -> Option<Day> {
+    let date: jiff::civil::Date = s.parse().ok()?;
+    Some(i32::from(date.year()) * 10_000 + i32::from(date.month()) * 100 + i32::from(date.day()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TaskState {
+    Open,
+    Accepted,
+    Rejected,
+    Completed,
+}
+
+#[derive(Debug, Clone)]
+struct TaskStat {
+    team: String,
+    assignee: String,
+    created: i64,
+    escalated: bool,
+    state: TaskState,
+}
+
+/// Template counters: sent, opened, clicked, bounced, suppressed.
+type EmailCounts = [u64; 5];
+
+/// The aggregates behind `GET /api/dashboard/summary`.
+pub struct Dashboard {
+    tz: jiff::tz::TimeZone,
+    /// Every stage: the funnel's first, in order, then the others.
+    stages: Vec<String>,
+    funnel_len: usize,
+    stage_of: FxHashMap<Arc<str>, usize>,
+    current: Vec<u64>,
+    source_of: FxHashMap<Arc<str>, Arc<str>>,
+    journey_of: FxHashMap<Arc<str>, Arc<str>>,
+    /// (day, stage, source, journey) → leads that entered the stage that day.
+    reached: FxHashMap<(Day, usize, Arc<str>, Arc<str>), u64>,
+    /// journey → entered, completed, exited, goal.
+    journeys: BTreeMap<String, [u64; 4]>,
+    email: BTreeMap<String, EmailCounts>,
+    tasks: FxHashMap<String, TaskStat>,
+    accept_secs: BTreeMap<String, Vec<i64>>,
+    reasons: BTreeMap<(String, Arc<str>, Arc<str>), u64>,
+    recent: VecDeque<Value>,
+    /// Bumped by every observed batch; the live stream sends it.
+    pub version: u64,
+    empty: Arc<str>,
+}
+
+/// What the observer needs to know about a lead beyond the line itself.
+pub trait LeadSource {
+    /// The lead's `source` field now (`""` if the program has none or it is unset).
+    fn source(&self, lead: &str) -> String;
+}
+
+impl Dashboard {
+    /// An empty picture for a program with these stages (`funnel` of them in the funnel).
+    pub fn new(tz: jiff::tz::TimeZone, stages: Vec<String>, funnel_len: usize) -> Dashboard {
+        let n = stages.len();
+        Dashboard {
+            tz,
+            stages,
+            funnel_len,
+            stage_of: FxHashMap::default(),
+            current: vec![0; n],
+            source_of: FxHashMap::default(),
+            journey_of: FxHashMap::default(),
+            reached: FxHashMap::default(),
+            journeys: BTreeMap::new(),
+            email: BTreeMap::new(),
+            tasks: FxHashMap::default(),
+            accept_secs: BTreeMap::new(),
+            reasons: BTreeMap::new(),
+            recent: VecDeque::with_capacity(21),
+            version: 0,
+            empty: Arc::from(""),
+        }
+    }
+
+    fn stage_index(&self, name: &str) -> Option<usize> {
+        self.stages.iter().position(|s| s == name)
+    }
+
+    fn reach(&mut self, lead: &Arc<str>, stage: usize, at: i64) {
+        let day = day_of(at, &self.tz);
+        let source = self
+            .source_of
+            .get(lead)
+            .cloned()
+            .unwrap_or_else(|| self.empty.clone());
+        let journey = self
+            .journey_of
+            .get(lead)
+            .cloned()
+            .unwrap_or_else(|| self.empty.clone());
+        *self
+            .reached
+            .entry((day, stage, source, journey))
+            .or_insert(0) += 1;
+    }
+
+    fn template_counts(&mut self, template: &str) -> &mut EmailCounts {
+        self.email.entry(template.to_owned()).or_insert([0; 5])
+    }
+
+    /// Takes one batch of lines into account.
+    pub fn observe(&mut self, lines: &[Line], leads: &dyn LeadSource) {
+        if lines.is_empty() {
+            return;
+        }
+        self.version += 1;
+        for line in lines {
+            self.observe_line(line, leads);
+        }
+    }
+
+    fn observe_line(&mut self, line: &Line, leads: &dyn LeadSource) {
+        let Some(lead) = line.lead.clone() else {
+            self.remember(line, "");
+            return;
+        };
+        match &line.entry {
+            Entry::LeadCreated => {
+                let source: Arc<str> = Arc::from(leads.source(&lead));
+                self.source_of.insert(lead.clone(), source);
+                // A new lead stands at the first stage until a stage change says otherwise.
+                self.stage_of.insert(lead.clone(), 0);
+                if let Some(c) = self.current.first_mut() {
+                    *c += 1;
+                }
+                self.reach(&lead, 0, line.at);
+            }
+            Entry::LeadUpdated { fields } => {
+                if let Some((_, FieldValue::Text(s))) = fields.iter().find(|(k, _)| k == "source") {
+                    self.source_of.insert(lead.clone(), Arc::from(s.as_str()));
+                }
+            }
+            Entry::StageChanged { to, .. } => {
+                if let Some(to) = self.stage_index(to) {
+                    if let Some(from) = self.stage_of.insert(lead.clone(), to) {
+                        if let Some(c) = self.current.get_mut(from) {
+                            *c = c.saturating_sub(1);
+                        }
+                    }
+                    if let Some(c) = self.current.get_mut(to) {
+                        *c += 1;
+                    }
+                    self.reach(&lead, to, line.at);
+                }
+            }
+            Entry::JourneyEntered { journey } => {
+                self.journey_of
+                    .insert(lead.clone(), Arc::from(journey.as_str()));
+                self.journeys.entry(journey.clone()).or_insert([0; 4])[0] += 1;
+            }
+            Entry::JourneyExited { journey, reason } => {
+                let i = match reason.as_str() {
+                    "completed" => 1,
+                    "goal" => 3,
+                    _ => 2,
+                };
+                self.journeys.entry(journey.clone()).or_insert([0; 4])[i] += 1;
+            }
+            Entry::EmailSent { template, .. } => self.template_counts(template)[0] += 1,
+            Entry::EmailSuppressed { template, .. } => self.template_counts(template)[4] += 1,
+            Entry::Event { event, props } => {
+                let column = match event.as_str() {
+                    "email_opened" => 1,
+                    "email_clicked" => 2,
+                    "email_bounced" => 3,
+                    _ => 0,
+                };
+                if column > 0 {
+                    if let Some((_, FieldValue::Text(t))) =
+                        props.iter().find(|(k, _)| k == "template")
+                    {
+                        let t = t.clone();
+                        self.template_counts(&t)[column] += 1;
+                    }
+                }
+            }
+            Entry::TaskCreated {
+                task,
+                team,
+                assignee,
+                ..
+            } => {
+                self.tasks.insert(
+                    task.clone(),
+                    TaskStat {
+                        team: team.clone(),
+                        assignee: assignee.clone(),
+                        created: line.at,
+                        escalated: false,
+                        state: TaskState::Open,
+                    },
+                );
+            }
+            Entry::TaskEscalated { task, .. } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.escalated = true;
+                }
+            }
+            Entry::TaskReassigned { task, to, .. } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.assignee = to.clone();
+                }
+            }
+            Entry::TaskAccepted { task, .. } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.state = TaskState::Accepted;
+                    let took = line.at - t.created;
+                    self.accept_secs
+                        .entry(t.team.clone())
+                        .or_default()
+                        .push(took);
+                }
+            }
+            Entry::TaskCompleted { task, .. } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.state = TaskState::Completed;
+                }
+            }
+            Entry::TaskRejected { task, reason, .. } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.state = TaskState::Rejected;
+                }
+                let source = self
+                    .source_of
+                    .get(&lead)
+                    .cloned()
+                    .unwrap_or_else(|| self.empty.clone());
+                let journey = self
+                    .journey_of
+                    .get(&lead)
+                    .cloned()
+                    .unwrap_or_else(|| self.empty.clone());
+                *self
+                    .reasons
+                    .entry((reason.clone(), source, journey))
+                    .or_insert(0) += 1;
+            }
+            _ => {}
+        }
+        self.remember(line, &lead);
+    }
+
+    /// Keeps the line among the 20 most recent (newest first).
+    fn remember(&mut self, line: &Line, lead: &str) {
+        let text = match &line.entry {
+            Entry::Event { event, .. } => event.clone(),
+            Entry::ScoreChanged { score, value } => format!("{score} = {value}"),
+            Entry::StageChanged { from, to } => format!("{from} → {to}"),
+            Entry::TagAdded { tag } | Entry::TagRemoved { tag } => tag.clone(),
+            Entry::RuleFired { rule } => rule.clone(),
+            Entry::JourneyEntered { journey } => journey.clone(),
+            Entry::JourneyExited { journey, reason } => format!("{journey} ({reason})"),
+            Entry::EmailSent { template, .. } | Entry::EmailDeferred { template, .. } => {
+                template.clone()
+            }
+            Entry::EmailSuppressed {
+                template, reason, ..
+            } => format!("{template} ({reason})"),
+            Entry::TaskCreated { task, assignee, .. } => format!("{task} → {assignee}"),
+            Entry::TaskRejected { task, reason, .. } => format!("{task} ({reason})"),
+            Entry::TaskEscalated { task, .. }
+            | Entry::TaskReassigned { task, .. }
+            | Entry::TaskAccepted { task, .. }
+            | Entry::TaskCompleted { task, .. } => task.clone(),
+            Entry::ReportSent { schedule, .. } => schedule.clone(),
+            Entry::Error { message, .. } => message.clone(),
+            _ => String::new(),
+        };
+        let kind = line.entry.kind();
+        self.recent.push_front(json!({
+            "at": format_instant(line.at),
+            "lead": if lead.is_empty() { Value::Null } else { Value::String(lead.to_owned()) },
+            "kind": kind,
+            "text": text,
+        }));
+        self.recent.truncate(20);
+    }
+
+    /// The summary for days `from..=to` (`yyyymmdd`); `journeys_active` is the number of
+    /// leads in each journey now (from the engine).
+    pub fn summary(&self, from: Day, to: Day, journeys_active: &BTreeMap<String, u64>) -> Value {
+        let n = self.stages.len();
+        let mut reached = vec![0u64; n];
+        let mut by_source: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+        let mut by_journey: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+        for ((day, stage, source, journey), count) in &self.reached {
+            if *day < from || *day > to {
+                continue;
+            }
+            reached[*stage] += count;
+            by_source.entry(source).or_insert_with(|| vec![0; n])[*stage] += count;
+            by_journey.entry(journey).or_insert_with(|| vec![0; n])[*stage] += count;
+        }
+        let per_stage = |values: &[u64]| -> Map<String, Value> {
+            self.stages
+                .iter()
+                .zip(values)
+                .map(|(s, v)| (s.clone(), json!(v)))
+                .collect()
+        };
+        let split = |m: BTreeMap<&str, Vec<u64>>| -> Vec<Value> {
+            m.into_iter()
+                .map(|(k, v)| json!({ "key": k, "reached": per_stage(&v) }))
+                .collect()
+        };
+        let conversion: Vec<Value> = (1..self.funnel_len)
+            .map(|i| {
+                let rate = (reached[i - 1] > 0).then(|| reached[i] as f64 / reached[i - 1] as f64);
+                json!({ "from": self.stages[i - 1], "to": self.stages[i], "rate": rate })
+            })
+            .collect();
+        let mut names: Vec<&String> = self.journeys.keys().collect();
+        for name in journeys_active.keys() {
+            if !self.journeys.contains_key(name) {
+                names.push(name);
+            }
+        }
+        names.sort();
+        let journeys: Vec<Value> = names
+            .into_iter()
+            .map(|name| {
+                let c = self.journeys.get(name).copied().unwrap_or([0; 4]);
+                json!({
+                    "name": name, "active": journeys_active.get(name).copied().unwrap_or(0),
+                    "entered": c[0], "completed": c[1], "exited": c[2], "goal": c[3],
+                })
+            })
+            .collect();
+        let email: Vec<Value> = self
+            .email
+            .iter()
+            .map(|(t, c)| {
+                json!({ "template": t, "sent": c[0], "opened": c[1], "clicked": c[2], "bounced": c[3], "suppressed": c[4] })
+            })
+            .collect();
+        let mut reps: BTreeMap<(&str, &str), [u64; 4]> = BTreeMap::new();
+        for t in self.tasks.values() {
+            let r = reps.entry((&t.team, &t.assignee)).or_insert([0; 4]);
+            match t.state {
+                TaskState::Open => {
+                    r[0] += 1;
+                    if t.escalated {
+                        r[3] += 1;
+                    }
+                }
+                TaskState::Accepted | TaskState::Completed => r[1] += 1,
+                TaskState::Rejected => r[2] += 1,
+            }
+        }
+        let reps: Vec<Value> = reps
+            .into_iter()
+            .map(|((team, assignee), r)| {
+                json!({ "team": team, "assignee": assignee, "open": r[0], "accepted": r[1], "rejected": r[2], "overdue": r[3] })
+            })
+            .collect();
+        let median: Map<String, Value> = self
+            .accept_secs
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(team, v)| {
+                let mut v = v.clone();
+                v.sort_unstable();
+                (team.clone(), json!(v[v.len() / 2]))
+            })
+            .collect();
+        let reasons: Vec<Value> = self
+            .reasons
+            .iter()
+            .map(|((reason, source, journey), count)| {
+                json!({ "reason": reason, "source": &**source, "journey": &**journey, "count": count })
+            })
+            .collect();
+        json!({
+            "version": self.version,
+            "period": { "from": day_text(from), "to": day_text(to) },
+            "funnel": {
+                "stages": self.stages[..self.funnel_len],
+                "current": per_stage(&self.current),
+                "reached": per_stage(&reached),
+                "conversion": conversion,
+                "by_source": split(by_source),
+                "by_journey": split(by_journey),
+            },
+            "journeys": journeys,
+            "email": email,
+            "handoff": { "reps": reps, "median_accept_seconds": median, "reasons": reasons },
+            "recent": self.recent.iter().cloned().collect::<Vec<_>>(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Sources;
+    impl LeadSource for Sources {
+        fn source(&self, lead: &str) -> String {
+            if lead == "an" {
+                "ebook".into()
+            } else {
+                String::new()
+            }
+        }
+    }
+
+    fn line(at: i64, lead: &str, entry: Entry) -> Line {
+        Line {
+            at,
+            lead: Some(Arc::from(lead)),
+            entry,
+        }
+    }
+
+    #[test]
+    fn the_funnel_counts_stages_now_and_entries_per_period_by_source_and_journey() {
+        let tz = jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").expect("tz");
+        let stages = ["subscriber", "lead", "mql"].map(String::from).to_vec();
+        let mut d = Dashboard::new(tz, stages, 3);
+        let t = 1_767_600_000; // 2026-01-05 in Hà Nội
+        d.observe(
+            &[
+                line(t, "an", Entry::LeadCreated),
+                line(t, "binh", Entry::LeadCreated),
+                line(
+                    t + 10,
+                    "an",
+                    Entry::JourneyEntered {
+                        journey: "ebook".into(),
+                    },
+                ),
+                line(
+                    t + 20,
+                    "an",
+                    Entry::StageChanged {
+                        from: "subscriber".into(),
+                        to: "mql".into(),
+                    },
+                ),
+                line(
+                    t + 30,
+                    "an",
+                    Entry::EmailSent {
+                        template: "hello".into(),
+                        subject: "x".into(),
+                        journey: None,
+                    },
+                ),
+                line(
+                    t + 40,
+                    "an",
+                    Entry::Event {
+                        event: "email_opened".into(),
+                        props: vec![("template".into(), FieldValue::Text("hello".into()))],
+                    },
+                ),
+            ],
+            &Sources,
+        );
+        let day = day_of(t, &d.tz);
+        let s = d.summary(day, day, &BTreeMap::new());
+        assert_eq!(
+            s["funnel"]["current"],
+            json!({"subscriber": 1, "lead": 0, "mql": 1})
+        );
+        assert_eq!(
+            s["funnel"]["reached"],
+            json!({"subscriber": 2, "lead": 0, "mql": 1})
+        );
+        assert_eq!(s["funnel"]["conversion"][0]["rate"], json!(0.0));
+        assert_eq!(s["funnel"]["conversion"][1]["rate"], Value::Null);
+        let by_source = &s["funnel"]["by_source"];
+        assert_eq!(
+            by_source[1],
+            json!({"key": "ebook", "reached": {"subscriber": 1, "lead": 0, "mql": 1}})
+        );
+        assert_eq!(s["funnel"]["by_journey"][1]["key"], "ebook");
+        assert_eq!(
+            s["email"][0],
+            json!({"template": "hello", "sent": 1, "opened": 1, "clicked": 0, "bounced": 0, "suppressed": 0})
+        );
+        assert_eq!(s["recent"][0]["kind"], "event");
+        let next_day = d.summary(day + 1, day + 1, &BTreeMap::new());
+        assert_eq!(next_day["funnel"]["reached"]["subscriber"], 0);
+    }
+
+    #[test]
+    fn tasks_count_per_rep_with_overdue_accept_times_and_reasons() {
+        let tz = jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").expect("tz");
+        let mut d = Dashboard::new(tz, vec!["lead".into()], 1);
+        let created = |task: &str| Entry::TaskCreated {
+            handoff: "h".into(),
+            task: task.into(),
+            team: "hcm".into(),
+            assignee: "an@x.vn".into(),
+        };
+        d.observe(
+            &[
+                line(0, "a", Entry::LeadCreated),
+                line(0, "a", created("a:h:1")),
+                line(0, "b", created("b:h:1")),
+                line(0, "c", created("c:h:1")),
+                line(
+                    600,
+                    "a",
+                    Entry::TaskAccepted {
+                        handoff: "h".into(),
+                        task: "a:h:1".into(),
+                        by: "an@x.vn".into(),
+                    },
+                ),
+                line(
+                    700,
+                    "b",
+                    Entry::TaskRejected {
+                        handoff: "h".into(),
+                        task: "b:h:1".into(),
+                        by: "an@x.vn".into(),
+                        reason: "no_budget".into(),
+                    },
+                ),
+                line(
+                    900,
+                    "c",
+                    Entry::TaskEscalated {
+                        handoff: "h".into(),
+                        task: "c:h:1".into(),
+                        to: "boss@x.vn".into(),
+                    },
+                ),
+            ],
+            &Sources,
+        );
+        let s = d.summary(0, 99_999_999, &BTreeMap::new());
+        assert_eq!(
+            s["handoff"]["reps"][0],
+            json!({"team": "hcm", "assignee": "an@x.vn", "open": 1, "accepted": 1, "rejected": 1, "overdue": 1})
+        );
+        assert_eq!(s["handoff"]["median_accept_seconds"]["hcm"], 600);
+        assert_eq!(s["handoff"]["reasons"][0]["reason"], "no_budget");
+        assert_eq!(d.version, 1);
+    }
+}
