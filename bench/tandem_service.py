@@ -22,7 +22,7 @@ def service(extra_args=()):
         token = open(os.path.join(work, "tandem.token")).read().strip()
         yield port, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     finally:
-        proc.terminate(); proc.wait(timeout=10); shutil.rmtree(work, ignore_errors=True)
+        proc.terminate(); proc.wait(timeout=120); shutil.rmtree(work, ignore_errors=True)
 
 
 def call(conn, hdr, method, path, body=None):

@@ -52,7 +52,7 @@
       col_conversion: 'Chuyển sang bước sau',
       legend_current: 'Hiện tại: số lead đang ở giai đoạn',
       legend_reached: 'Đạt trong kỳ: số lead bước vào giai đoạn trong khoảng thời gian đã chọn',
-      outside_funnel: 'Ngoài phễu (hiện tại)',
+      outside_funnel: 'Ngoài phễu',
       split_caption: 'Số lead đạt từng giai đoạn trong kỳ, {by}',
       by_source: 'theo nguồn',
       by_journey: 'theo hành trình',
@@ -72,6 +72,7 @@
       diagram_loading: 'Đang tải sơ đồ…',
       diagram_error: 'Không tải được sơ đồ.',
       diagram_alt: 'Sơ đồ hành trình {name}',
+      diagram_actual: 'Kích thước thật',
       no_journeys: 'Chương trình chưa có hành trình nào.',
 
       email_title: 'Email',
@@ -242,7 +243,7 @@
       col_conversion: 'Conversion to next',
       legend_current: 'Now: leads currently in the stage',
       legend_reached: 'Reached in period: leads that entered the stage in the selected period',
-      outside_funnel: 'Outside the funnel (now)',
+      outside_funnel: 'Outside the funnel',
       split_caption: 'Leads that reached each stage in the period, {by}',
       by_source: 'by source',
       by_journey: 'by journey',
@@ -262,6 +263,7 @@
       diagram_loading: 'Loading the diagram…',
       diagram_error: 'Could not load the diagram.',
       diagram_alt: 'Diagram of journey {name}',
+      diagram_actual: 'Actual size',
       no_journeys: 'The program has no journeys.',
 
       email_title: 'Email',
@@ -409,6 +411,7 @@
     split: 'all',
     journey: null,
     diagram: { key: null, name: null, status: 'idle' },
+    diagramNatural: false,
     es: null,
     reconnectTimer: null,
     sig: {},
@@ -479,7 +482,7 @@
   }
   function fmtNum(n) {
     if (n == null || typeof n !== 'number' || !Number.isFinite(n)) return '—';
-    return cached('n|' + locale(), () => new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 })).format(n);
+    return cached('n|' + locale(), () => new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 })).format(n + 0); // -0 → 0
   }
   function fmtPct(r) {
     if (r == null || typeof r !== 'number' || !Number.isFinite(r)) return '—';
@@ -733,12 +736,9 @@
       setLive('on');
       requestRefresh(); // catch up on anything missed while disconnected
     });
-    es.addEventListener('update', (e) => {
-      if (state.es !== es) return;
-      let v = null;
-      try { v = JSON.parse(e.data).version; } catch (_) { /* refresh anyway */ }
-      if (typeof v === 'number' && typeof state.version === 'number' && v <= state.version && !refresh.inflight) return;
-      requestRefresh();
+    // Every `update` (data {"version": n}) means something changed: re-fetch, at most once per 300 ms.
+    es.addEventListener('update', () => {
+      if (state.es === es) requestRefresh();
     });
     es.addEventListener('error', () => {
       if (state.es !== es) return;
@@ -783,6 +783,7 @@
   }
 
   function showLogin(refused) {
+    document.body.classList.add('logged-out');
     $('#login').hidden = false;
     $('#login-error').hidden = !refused;
     $('#view-overview').hidden = true;
@@ -819,7 +820,24 @@
     return { name: 'overview' };
   }
 
+  // #token=XYZ: keep the token, then show the overview (on first load or a pasted link).
+  function takeTokenFromHash() {
+    const m = /^#token=([^&]*)/.exec(window.location.hash || '');
+    if (!m) return false;
+    let tok = m[1];
+    try { tok = decodeURIComponent(tok); } catch (_) { /* keep it raw */ }
+    if (tok) setToken(tok);
+    history.replaceState(null, '', window.location.pathname + window.location.search + '#/');
+    return !!tok;
+  }
+
   function onRoute() {
+    if (takeTokenFromHash()) {
+      state.route = parseRoute();
+      $('#login').hidden = true;
+      start();
+      return;
+    }
     const r = parseRoute();
     state.route = r;
     if (r.name === 'lead' && r.id !== state.leadId) { state.lead = null; state.leadMissing = false; state.leadId = null; }
@@ -893,7 +911,7 @@
     return h('div', { class: 'table-wrap' },
       h('table', { class: cls },
         caption ? h('caption', { class: caption.visible ? '' : 'sr-only' }, caption.text) : null,
-        h('thead', null, h('tr', null, headers.map((hd) => h('th', { scope: 'col', class: hd.num ? 'num' : null }, hd.text)))),
+        h('thead', null, h('tr', null, headers.map((hd) => h('th', { scope: 'col', class: [hd.num ? 'num' : '', hd.cls || ''].join(' ').trim() || null }, hd.text)))),
         h('tbody', null, rows),
         foot ? h('tfoot', null, foot) : null));
   }
@@ -935,7 +953,17 @@
     const journeys = card('journeys', 'journeys_title',
       h('div', { id: 'journeys-body', class: 'card-body' }),
       h('div', { class: 'diagram-wrap' },
-        h('h3', { id: 'diagram-title' }),
+        h('div', { class: 'diagram-head' },
+          h('h3', { id: 'diagram-title' }),
+          h('button', {
+            type: 'button', id: 'diagram-size', class: 'ghost small', 'aria-pressed': 'false', 'data-i18n': 'diagram_actual',
+            onclick: (e) => {
+              state.diagramNatural = !state.diagramNatural;
+              e.currentTarget.setAttribute('aria-pressed', String(state.diagramNatural));
+              const svg = $('#journey-diagram svg');
+              if (svg) applyDiagramSize(svg);
+            },
+          }, t('diagram_actual'))),
         h('p', { class: 'hint', 'data-i18n': 'diagram_hint' }, t('diagram_hint')),
         h('div', { id: 'journey-diagram', class: 'diagram', 'aria-live': 'polite', 'data-testid': 'journey-diagram' })));
 
@@ -986,12 +1014,15 @@
       if (state.split !== 'all') {
         const list = (state.split === 'source' ? f.by_source : f.by_journey) || [];
         const which = state.split === 'source' ? 'source' : 'journey';
+        // Funnel stages first, then any other stage the rows carry (e.g. disqualified).
+        const cols = stages.slice();
+        for (const row of list) for (const k of Object.keys(row.reached || {})) if (!cols.includes(k)) cols.push(k);
         const rows = list.map((row) => h('tr', { 'data-testid': `split-row-${which}`, 'data-key': row.key },
           h('th', { scope: 'row', class: row.key === '' ? 'muted' : null }, keyLabel(row.key)),
-          stages.map((st) => num((row.reached || {})[st] ?? 0, `split-${which}-${slug(row.key)}-${st}`))));
+          cols.map((st) => num((row.reached || {})[st] ?? 0, `split-${which}-${slug(row.key)}-${st}`, stages.includes(st) ? null : 'outside-col'))));
         return table('data split', { text: t('split_caption', { by: t('by_' + which) }), visible: true },
-          [{ text: t(which === 'source' ? 'col_source' : 'col_journey') }, ...stages.map((st) => ({ text: st, num: true }))],
-          rows.length ? rows : emptyRow(stages.length + 1));
+          [{ text: t(which === 'source' ? 'col_source' : 'col_journey') }, ...cols.map((st) => ({ text: st, num: true, cls: stages.includes(st) ? '' : 'outside-col' }))],
+          rows.length ? rows : emptyRow(cols.length + 1));
       }
       const max = Math.max(1, ...stages.map((st) => Math.max(current[st] || 0, reached[st] || 0)));
       const rows = stages.map((st) => {
@@ -1008,17 +1039,25 @@
             h('span', { 'aria-hidden': 'true', class: 'arrow' }, '↘ '), fmtPct(c.rate))
             : h('td', { class: 'num muted' }, ''));
       });
-      const others = Object.keys(current).filter((k) => !stages.includes(k));
+      // Stages outside the funnel (e.g. disqualified): their own rows, without bar or conversion.
+      const others = [...new Set([...Object.keys(current), ...Object.keys(reached)])].filter((k) => !stages.includes(k));
+      const outside = others.length ? h('tbody', { class: 'outside' },
+        h('tr', { class: 'group' }, h('th', { scope: 'colgroup', colspan: 5 }, t('outside_funnel'))),
+        others.map((st) => h('tr', { 'data-stage': st },
+          h('th', { scope: 'row' }, h('span', { class: 'stage-name' }, st)),
+          h('td', { class: 'bars', 'aria-hidden': 'true' }),
+          num(current[st] ?? 0, `funnel-current-${st}`, 'strong'),
+          num(reached[st] ?? 0, `funnel-reached-${st}`),
+          h('td', { class: 'num muted' }, '')))) : null;
+      const tbl = table('data funnel', null, [
+        { text: t('col_stage') }, { text: '', cls: 'bars-head' }, { text: t('col_current'), num: true },
+        { text: t('col_reached'), num: true }, { text: t('col_conversion'), num: true }], rows);
+      if (outside) $('table', tbl).append(outside);
       return [
-        table('data funnel', null, [
-          { text: t('col_stage') }, { text: '' }, { text: t('col_current'), num: true },
-          { text: t('col_reached'), num: true }, { text: t('col_conversion'), num: true }], rows),
+        tbl,
         h('ul', { class: 'legend' },
           h('li', null, h('span', { class: 'swatch reached', 'aria-hidden': 'true' }), t('legend_reached')),
           h('li', null, h('span', { class: 'swatch current', 'aria-hidden': 'true' }), t('legend_current'))),
-        others.length ? h('p', { class: 'outside' }, h('span', { class: 'muted' }, t('outside_funnel') + ': '),
-          others.map((k) => h('span', { class: 'chip' }, k, ' ',
-            h('b', { 'data-testid': `funnel-current-${k}`, 'data-value': String(current[k]) }, fmtNum(current[k]))))) : null,
       ];
     });
   }
@@ -1092,9 +1131,16 @@
     svg.setAttribute('role', 'img');
     svg.setAttribute('preserveAspectRatio', 'xMidYMin meet');
     const node = document.importNode(svg, true);
-    // Scale to the card width, but never blow a small diagram up past its natural size.
-    if (w > 0) node.style.maxWidth = `${w}px`;
+    if (w > 0) node.dataset.naturalWidth = String(w);
+    applyDiagramSize(node);
     return node;
+  }
+
+  // Scaled to the card width by default; "actual size" shows it at its own width (scrolls).
+  function applyDiagramSize(svg) {
+    const natural = state.diagramNatural && svg.dataset.naturalWidth;
+    svg.style.width = natural ? `${svg.dataset.naturalWidth}px` : '';
+    svg.style.maxWidth = natural ? 'none' : '';
   }
 
   function renderEmail() {
@@ -1260,7 +1306,10 @@
       const tlCard = card('lead-timeline', 'timeline_title', h('div', { class: 'card-body' },
         table('data', null, [{ text: t('col_time') }, { text: t('col_kind') }, { text: t('col_details') }], tlRows.length ? tlRows : emptyRow(3, 'no_timeline'))));
 
-      return [head, h('div', { class: 'grid lead' }, scores, fieldsCard, histCard, jCard, tCard, tlCard)];
+      return [head, h('div', { class: 'grid lead' },
+        h('div', { class: 'col col-main' }, scores, jCard, tCard),
+        h('div', { class: 'col col-side' }, fieldsCard, histCard),
+        tlCard)];
     });
   }
 
@@ -1288,6 +1337,7 @@
 
   function render() {
     const authed = !!state.token;
+    document.body.classList.toggle('logged-out', !authed);
     $('#login').hidden = authed;
     const overview = state.route.name === 'overview';
     $('#view-overview').hidden = !authed || !overview;
@@ -1313,16 +1363,7 @@
   function init() {
     setLang(lsGet(LS_LANG) || 'vi');
 
-    // #token=XYZ on first load: keep it, then show the overview.
-    const m = /^#token=([^&]*)/.exec(window.location.hash || '');
-    if (m) {
-      let tok = m[1];
-      try { tok = decodeURIComponent(tok); } catch (_) { /* keep it raw */ }
-      if (tok) setToken(tok);
-      history.replaceState(null, '', window.location.pathname + window.location.search + '#/');
-    } else {
-      state.token = lsGet(LS_TOKEN) || null;
-    }
+    if (!takeTokenFromHash()) state.token = lsGet(LS_TOKEN) || null;
     state.route = parseRoute();
 
     for (const b of $$('.lang button')) b.addEventListener('click', () => setLang(b.dataset.lang));

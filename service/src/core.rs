@@ -17,7 +17,6 @@ use tokio::sync::oneshot;
 use crate::dashboard::{Dashboard, LeadSource};
 use crate::sign::Signer;
 use crate::store::{Commit, OutboxMail, Store, StoreError, TaskChange, TaskRow};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// A program's files: `(path, text)`, paths like `main.journey` and `templates/x.md`.
@@ -179,8 +178,8 @@ pub struct Core {
     skip_lines: u64,
     /// The dashboard's numbers, fed every line the world produces.
     dashboard: Dashboard,
-    /// The dashboard's version, read by the live stream without asking this thread.
-    live: Arc<AtomicU64>,
+    /// The dashboard's version, watched by the live streams.
+    live: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// A lead's `source` field, read from the engine (for the dashboard's splits).
@@ -259,7 +258,7 @@ impl Core {
         mut store: Box<dyn Store>,
         files: Files,
         settings: CoreSettings,
-        live: Arc<AtomicU64>,
+        live: Arc<tokio::sync::watch::Sender<u64>>,
     ) -> Result<Core, String> {
         let err = |e: StoreError| e.to_string();
         let latest = store.latest_program().map_err(err)?;
@@ -314,7 +313,7 @@ impl Core {
             core.dashboard
                 .observe(&lines, &EngineLeads(core.world.engine()));
         }
-        core.live.store(core.dashboard.version, Ordering::Relaxed);
+        core.live.send_replace(core.dashboard.version);
         core.inputs_applied = inputs.len() as u64;
         core.lines_total = replayed;
         if new_version {
@@ -441,16 +440,14 @@ impl Core {
         if from_day > to_day {
             return Err("`from` is after `to`".into());
         }
-        let positions = self.world.engine().journey_positions();
-        let active: std::collections::BTreeMap<String, u64> = self
+        let names: Vec<String> = self
             .program
             .lowered()
             .journeys
             .iter()
-            .zip(positions)
-            .map(|(j, p)| (j.name.clone(), p.iter().sum()))
+            .map(|j| j.name.clone())
             .collect();
-        let mut v = self.dashboard.summary(from_day, to_day, &active);
+        let mut v = self.dashboard.summary(from_day, to_day, &names);
         if let Some(o) = v.as_object_mut() {
             o.insert(
                 "generated_at".into(),
@@ -516,7 +513,7 @@ impl Core {
         self.effects(&lines, &mut commit);
         commit.lines_total = self.lines_total;
         self.store.commit(&commit)?;
-        self.live.store(self.dashboard.version, Ordering::Relaxed);
+        self.live.send_replace(self.dashboard.version);
         Ok(())
     }
 
@@ -548,7 +545,7 @@ impl Core {
         commit.lines_total = self.lines_total;
         match self.store.commit(&commit) {
             Ok(()) => {
-                self.live.store(self.dashboard.version, Ordering::Relaxed);
+                self.live.send_replace(self.dashboard.version);
                 self.inputs_applied += commit.inputs.len() as u64;
                 for (reply, n) in replies {
                     let _ = reply.send(Ok(n));
@@ -962,7 +959,7 @@ impl Core {
         self.files = files;
         self.world = world;
         self.dashboard = dashboard;
-        self.live.store(self.dashboard.version, Ordering::Relaxed);
+        self.live.send_replace(self.dashboard.version);
         self.version = version;
         self.lines_total = replayed;
         self.skip_lines = 0;

@@ -309,9 +309,10 @@ impl Dashboard {
         self.recent.truncate(20);
     }
 
-    /// The summary for days `from..=to` (`yyyymmdd`); `journeys_active` is the number of
-    /// leads in each journey now (from the engine).
-    pub fn summary(&self, from: Day, to: Day, journeys_active: &BTreeMap<String, u64>) -> Value {
+    /// The summary for days `from..=to` (`yyyymmdd`); `journey_names` lists the program's
+    /// journeys (those no lead entered yet show with zeros). A journey's `active` count is
+    /// its entries minus its exits, so no lead is scanned.
+    pub fn summary(&self, from: Day, to: Day, journey_names: &[String]) -> Value {
         let n = self.stages.len();
         let mut reached = vec![0u64; n];
         let mut by_source: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
@@ -343,7 +344,7 @@ impl Dashboard {
             })
             .collect();
         let mut names: Vec<&String> = self.journeys.keys().collect();
-        for name in journeys_active.keys() {
+        for name in journey_names {
             if !self.journeys.contains_key(name) {
                 names.push(name);
             }
@@ -354,7 +355,7 @@ impl Dashboard {
             .map(|name| {
                 let c = self.journeys.get(name).copied().unwrap_or([0; 4]);
                 json!({
-                    "name": name, "active": journeys_active.get(name).copied().unwrap_or(0),
+                    "name": name, "active": c[0].saturating_sub(c[1] + c[2] + c[3]),
                     "entered": c[0], "completed": c[1], "exited": c[2], "goal": c[3],
                 })
             })
@@ -491,7 +492,7 @@ mod tests {
             &Sources,
         );
         let day = day_of(t, &d.tz);
-        let s = d.summary(day, day, &BTreeMap::new());
+        let s = d.summary(day, day, &[]);
         assert_eq!(
             s["funnel"]["current"],
             json!({"subscriber": 1, "lead": 0, "mql": 1})
@@ -513,7 +514,7 @@ mod tests {
             json!({"template": "hello", "sent": 1, "opened": 1, "clicked": 0, "bounced": 0, "suppressed": 0})
         );
         assert_eq!(s["recent"][0]["kind"], "event");
-        let next_day = d.summary(day + 1, day + 1, &BTreeMap::new());
+        let next_day = d.summary(day + 1, day + 1, &[]);
         assert_eq!(next_day["funnel"]["reached"]["subscriber"], 0);
     }
 
@@ -564,7 +565,7 @@ mod tests {
             ],
             &Sources,
         );
-        let s = d.summary(0, 99_999_999, &BTreeMap::new());
+        let s = d.summary(0, 99_999_999, &[]);
         assert_eq!(
             s["handoff"]["reps"][0],
             json!({"team": "hcm", "assignee": "an@x.vn", "open": 1, "accepted": 1, "rejected": 1, "overdue": 1})

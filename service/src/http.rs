@@ -32,8 +32,9 @@ pub struct AppState {
     pub tokens: Arc<Vec<(String, Vec<Scope>)>>,
     /// Verifies signed links.
     pub signer: Signer,
-    /// The dashboard's version (bumped by the engine thread after each commit).
-    pub live: Arc<std::sync::atomic::AtomicU64>,
+    /// The dashboard's version (sent by the engine thread after each commit;
+    /// [`STREAM_END`] at shutdown).
+    pub live: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// The largest request body accepted (a batch of events).
@@ -75,6 +76,9 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
+
+/// The version value that ends every live stream (sent at shutdown).
+pub const STREAM_END: u64 = u64::MAX;
 
 /// The dashboard page and its assets, compiled into the binary (no CDN: works offline).
 const INDEX_HTML: &str = include_str!("../assets/index.html");
@@ -153,7 +157,7 @@ async fn journey_svg(
 }
 
 /// `GET /api/stream` (Server-Sent Events): an `update` event with the dashboard's version
-/// whenever it changes (checked every 100 ms). The token may come as `?token=` because
+/// at once and whenever it changes (pushed by the engine thread after each commit). The token may come as `?token=` because
 /// browsers' `EventSource` cannot set headers.
 async fn stream(
     State(state): State<AppState>,
@@ -161,7 +165,6 @@ async fn stream(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
-    use std::sync::atomic::Ordering;
     if let Some(token) = q.get("token") {
         if let Ok(v) = header::HeaderValue::from_str(&format!("Bearer {token}")) {
             headers.insert(header::AUTHORIZATION, v);
@@ -170,22 +173,22 @@ async fn stream(
     if let Err(r) = authorize(&state, &headers, &[Scope::Ingest, Scope::Sales]) {
         return r;
     }
-    let live = state.live.clone();
-    let events = futures_util::stream::unfold((live, u64::MAX), |(live, last)| async move {
-        loop {
-            let version = live.load(Ordering::Relaxed);
-            if version != last {
-                let event = Event::default()
-                    .event("update")
-                    .data(format!("{{\"version\":{version}}}"));
-                return Some((
-                    Ok::<Event, std::convert::Infallible>(event),
-                    (live, version),
-                ));
+    let events = futures_util::stream::unfold(
+        (state.live.subscribe(), true),
+        |(mut rx, first)| async move {
+            if !first && rx.changed().await.is_err() {
+                return None;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    });
+            let version = *rx.borrow_and_update();
+            if version == STREAM_END {
+                return None;
+            }
+            let event = Event::default()
+                .event("update")
+                .data(format!("{{\"version\":{version}}}"));
+            Some((Ok::<Event, std::convert::Infallible>(event), (rx, false)))
+        },
+    );
     Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response()

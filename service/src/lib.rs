@@ -233,7 +233,7 @@ pub fn run(opts: Options) -> Result<(), String> {
             }
         })
         .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
-    let live = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let live = Arc::new(tokio::sync::watch::channel(0u64).0);
     let live_for_core = live.clone();
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
     let tick = std::time::Duration::from_millis(cfg.tick_ms.max(10));
@@ -277,13 +277,14 @@ pub fn run(opts: Options) -> Result<(), String> {
             println!("admin API token (kept in {}): {admin_token}", beside.join("tandem.token").display());
         }
         println!("tandem: serving on http://{local} (store {})", store_path.display());
+        println!("dashboard: http://{local}/#token={admin_token}");
         let reader = SqliteStore::open(&store_path).map_err(|e| e.to_string())?;
         let state = http::AppState {
             core: tx.clone(),
             reader: Arc::new(std::sync::Mutex::new(Box::new(reader) as Box<dyn Store>)),
             tokens: Arc::new(tokens),
             signer,
-            live,
+            live: live.clone(),
         };
         let mailer_store = SqliteStore::open(&store_path).map_err(|e| e.to_string())?;
         // The right part of Message-IDs: the service's public host.
@@ -333,6 +334,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         });
         let app = http::router(state);
         let run_for = opts.run_for;
+        let streams = live.clone();
         let shutdown = async move {
             match run_for {
                 Some(secs) => tokio::time::sleep(std::time::Duration::from_secs(secs)).await,
@@ -358,6 +360,9 @@ pub fn run(opts: Options) -> Result<(), String> {
                     }
                 }
             }
+            // Live streams never end by themselves: tell them to, so the graceful
+            // shutdown does not wait for the browsers.
+            streams.send_replace(http::STREAM_END);
         };
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
