@@ -58,6 +58,23 @@ fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
         .unwrap_or(&[])
 }
 
+/// Table rows from a list of objects: the given keys, texts as they are, numbers grouped.
+fn rows(items: &[Value], keys: &[&str]) -> Vec<Vec<String>> {
+    items
+        .iter()
+        .map(|item| {
+            keys.iter()
+                .map(|k| {
+                    item[*k]
+                        .as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| n(&item[*k]))
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Subject, HTML and text of the report of `schedule` from a dashboard summary.
 pub fn render(schedule: &str, summary: &Value, base_url: &str) -> (String, String, String) {
     let period = format!(
@@ -81,57 +98,27 @@ pub fn render(schedule: &str, summary: &Value, base_url: &str) -> (String, Strin
             ]
         })
         .collect();
-    let email_rows: Vec<Vec<String>> = list(summary, "email")
-        .iter()
-        .map(|e| {
-            [
-                "template",
-                "sent",
-                "opened",
-                "clicked",
-                "bounced",
-                "suppressed",
-            ]
-            .iter()
-            .map(|k| {
-                e[*k]
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| n(&e[*k]))
-            })
-            .collect()
-        })
-        .collect();
-    let rep_rows: Vec<Vec<String>> = list(&summary["handoff"], "reps")
-        .iter()
-        .map(|r| {
-            [
-                "team", "assignee", "open", "accepted", "rejected", "overdue",
-            ]
-            .iter()
-            .map(|k| {
-                r[*k]
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| n(&r[*k]))
-            })
-            .collect()
-        })
-        .collect();
-    let reason_rows: Vec<Vec<String>> = list(&summary["handoff"], "reasons")
-        .iter()
-        .map(|r| {
-            ["reason", "source", "journey", "count"]
-                .iter()
-                .map(|k| {
-                    r[*k]
-                        .as_str()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| n(&r[*k]))
-                })
-                .collect()
-        })
-        .collect();
+    let email_rows = rows(
+        list(summary, "email"),
+        &[
+            "template",
+            "sent",
+            "opened",
+            "clicked",
+            "bounced",
+            "suppressed",
+        ],
+    );
+    let rep_rows = rows(
+        list(&summary["handoff"], "reps"),
+        &[
+            "team", "assignee", "open", "accepted", "rejected", "overdue",
+        ],
+    );
+    let reason_rows = rows(
+        list(&summary["handoff"], "reasons"),
+        &["reason", "source", "journey", "count"],
+    );
     let parts = [
         table(
             "Phễu / Funnel",
