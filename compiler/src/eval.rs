@@ -70,12 +70,53 @@ impl EventRecord {
     }
 }
 
+/// What one `count(…)` counts: every event of a kind (no `where`), or the events its
+/// `where` function accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CountSite {
+    /// `count(EVENT within D)`.
+    Event(u32),
+    /// `count(EVENT where F within D)`: the filter function.
+    Filter(FuncId),
+}
+
 /// The lead's past, which `count`, `opened` and `clicked` read.
 pub trait History {
     /// The lead's events of kind `event` with `from < at <= to`, in any order.
     fn events(&self, event: u32, from: i64, to: i64) -> Vec<&EventRecord>;
     /// Whether the lead ever opened (`clicked` false) or clicked an email of this template.
     fn engaged(&self, template: &str, clicked: bool) -> bool;
+    /// For a count whose filter reads nothing but the event (decided once, when the event
+    /// arrived): the instants of the matching events, ascending. `None` when the history
+    /// keeps whole events for this count instead.
+    fn hits(&self, _site: CountSite) -> Option<&[i64]> {
+        None
+    }
+}
+
+/// Whether a `where` filter reads only the event being counted (and constants): then its
+/// answer for an event never changes, and it can be decided when the event arrives.
+pub fn reads_only_the_event(body: &crate::ir::IrExpr) -> bool {
+    use crate::ir::IrKind;
+    let mut pure = true;
+    body.walk(&mut |x| {
+        if matches!(
+            x.kind,
+            IrKind::Field(_)
+                | IrKind::FieldIsSet(_)
+                | IrKind::Score(_)
+                | IrKind::Now
+                | IrKind::InTags { .. }
+                | IrKind::DaysSince(_)
+                | IrKind::HoursSince(_)
+                | IrKind::Opened(_)
+                | IrKind::Clicked(_)
+                | IrKind::Count { .. }
+        ) {
+            pure = false;
+        }
+    });
+    pure
 }
 
 /// A history with nothing in it.
@@ -523,6 +564,13 @@ pub(crate) unsafe extern "C" fn h_engaged(
 /// `count(EVENT [where F] within W)`: events in (now − W, now].
 pub fn count(ctx: &mut EvalCtx<'_>, event: u32, filter: Option<FuncId>, window: i64) -> f64 {
     let from = ctx.now.saturating_sub(window);
+    let site = filter.map_or(CountSite::Event(event), CountSite::Filter);
+    if let Some(hits) = ctx.history.hits(site) {
+        // Same window as below: `from < at <= now`.
+        let first = hits.partition_point(|&t| t <= from);
+        let last = hits.partition_point(|&t| t <= ctx.now);
+        return last.saturating_sub(first) as f64;
+    }
     let events = ctx.history.events(event, from, ctx.now);
     let mut n = 0u32;
     for ev in events {

@@ -15,7 +15,7 @@ use smallvec::SmallVec;
 use std::collections::VecDeque;
 
 use compiler::engine::{Engine as EvalEngine, EngineKind, Interpreter, JitEngine};
-use compiler::eval::{EvalCtx, EventRecord, History, LeadRecord};
+use compiler::eval::{reads_only_the_event, CountSite, EvalCtx, EventRecord, History, LeadRecord};
 use compiler::graph::{ActionIr, NodeKind, NotifyTo};
 use compiler::ir::{FuncId, IrExpr, IrKind, SlotKind};
 use compiler::program::LoweredProgram;
@@ -146,7 +146,10 @@ enum Waiting {
 
 #[derive(Debug, Clone, Default)]
 struct LeadHistory {
+    /// Whole events, kept only for counts whose filter reads more than the event.
     events: Vec<EventRecord>,
+    /// Per precomputed count: the instants of the events it matched, ascending.
+    hits: Vec<(CountSite, Vec<i64>)>,
     opened: FxHashSet<String>,
     clicked: FxHashSet<String>,
 }
@@ -164,6 +167,12 @@ impl History for LeadHistory {
         } else {
             self.opened.contains(template)
         }
+    }
+    fn hits(&self, site: CountSite) -> Option<&[i64]> {
+        self.hits
+            .iter()
+            .find(|(s, _)| *s == site)
+            .map(|(_, h)| h.as_slice())
     }
 }
 
@@ -291,6 +300,11 @@ pub struct Engine<'p> {
     score_idx: Vec<usize>,
     /// Events some `count(…)` reads: only these are kept in a lead's history.
     counted: FxHashSet<u32>,
+    /// Counted events whose counts all read only the event: their matches are decided on
+    /// arrival (`LeadHistory::hits`) and the events themselves are not kept.
+    precounted: FxHashMap<u32, Vec<CountSite>>,
+    /// Counted events some count of which reads more than the event: kept whole.
+    kept_whole: FxHashSet<u32>,
     out: Vec<Line>,
     tz: jiff::tz::TimeZone,
     tasks: Vec<Task>,
@@ -319,6 +333,15 @@ pub fn split_branch(lead: &str, journey: &str, k: usize, percents: &[u64]) -> us
         }
     }
     percents.len().saturating_sub(1)
+}
+
+/// Every `count(…)` of a condition: its event and its filter.
+fn count_sites(e: &IrExpr, out: &mut Vec<(u32, Option<FuncId>)>) {
+    e.walk(&mut |x| {
+        if let IrKind::Count { event, filter, .. } = x.kind {
+            out.push((event, filter));
+        }
+    });
 }
 
 /// The events a condition counts with `count(…)`.
@@ -382,6 +405,35 @@ impl<'p> Engine<'p> {
             order.push(next);
         }
         let tz = jiff::tz::TimeZone::get(&p.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+        // Counts whose filter reads only the event are decided when the event arrives;
+        // an event with any other count is kept whole.
+        let mut sites: Vec<(u32, Option<FuncId>)> = Vec::new();
+        for f in &p.exprs.funcs {
+            count_sites(&f.body, &mut sites);
+        }
+        let mut precounted: FxHashMap<u32, Vec<CountSite>> = FxHashMap::default();
+        let mut kept_whole: FxHashSet<u32> = FxHashSet::default();
+        for (event, filter) in &sites {
+            let pure = filter.is_none_or(|f| {
+                p.exprs
+                    .funcs
+                    .get(f)
+                    .is_some_and(|func| reads_only_the_event(&func.body))
+            });
+            if !pure {
+                kept_whole.insert(*event);
+            }
+        }
+        for (event, filter) in sites {
+            if kept_whole.contains(&event) {
+                continue;
+            }
+            let site = filter.map_or(CountSite::Event(event), CountSite::Filter);
+            let list = precounted.entry(event).or_default();
+            if !list.contains(&site) {
+                list.push(site);
+            }
+        }
         Ok(Engine {
             p,
             eval,
@@ -414,6 +466,8 @@ impl<'p> Engine<'p> {
                     found
                 })
                 .collect(),
+            precounted,
+            kept_whole,
             out: Vec::new(),
             calendars: p
                 .teams
@@ -1058,7 +1112,7 @@ impl<'p> Engine<'p> {
             }
         }
         if self.counted.contains(&record.event) {
-            self.leads[lead].history.events.push(record.clone());
+            self.record_history(lead, &record);
         }
         self.add_event_points(lead, name, &record);
         let seq = self.next_seq();
@@ -1070,11 +1124,40 @@ impl<'p> Engine<'p> {
         }
     }
 
+    /// Keeps what the program's counts need of an event: its instant for each count that
+    /// matches it (when every count of the event reads only the event), else the event.
+    fn record_history(&mut self, lead: usize, record: &EventRecord) {
+        if self.kept_whole.contains(&record.event) {
+            self.leads[lead].history.events.push(record.clone());
+        }
+        let Some(sites) = self.precounted.get(&record.event).cloned() else {
+            return;
+        };
+        for site in sites {
+            let hit = match site {
+                CountSite::Event(_) => true,
+                CountSite::Filter(f) => self.holds(lead, f, Some(record)),
+            };
+            if !hit {
+                continue;
+            }
+            let hits = &mut self.leads[lead].history.hits;
+            match hits.iter_mut().find(|(s, _)| *s == site) {
+                // Kept ascending even if an input arrives with an earlier instant.
+                Some((_, at)) => {
+                    let i = at.partition_point(|&t| t <= record.at);
+                    at.insert(i, record.at);
+                }
+                None => hits.push((site, vec![record.at])),
+            }
+        }
+    }
+
     /// Raises a runtime event: writes nothing (its own line is written by the caller), records it.
     fn raise(&mut self, lead: usize, name: &str, props: Vec<(String, InputValue)>) -> Raised {
         let record = self.event_record(name, &props);
         if self.counted.contains(&record.event) {
-            self.leads[lead].history.events.push(record.clone());
+            self.record_history(lead, &record);
         }
         let seq = self.next_seq();
         Raised {
