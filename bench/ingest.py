@@ -2,7 +2,7 @@
 """Ingest benchmark for `tandem run`: acknowledged lead events per second through
 POST /api/events batches into SQLite with durable commits.
 
-Usage: python3 bench/ingest.py [--leads 1000] [--batches 200] [--batch 1000] [--workers 4]
+Usage: python3 bench/ingest.py [--leads 1000] [--batches 200] [--batch 1000] [--workers 4] [--store postgres://…]
 Starts target/release/tandem on journeys/ in a temp folder (build it first with
 `cargo build --release`), creates the leads, then posts batches from `workers`
 threads and reports events/s and per-request latency percentiles. Every event is
@@ -16,9 +16,10 @@ ap.add_argument("--leads", type=int, default=1000)
 ap.add_argument("--batches", type=int, default=200)
 ap.add_argument("--batch", type=int, default=1000)
 ap.add_argument("--workers", type=int, default=4)
+ap.add_argument("--store", help="a PostgreSQL URL (an empty database) instead of SQLite")
 a = ap.parse_args()
 
-with service() as (port, hdr):
+with service(store=a.store) as (port, hdr):
     def post(conn, path, body):
         t = time.perf_counter(); call(conn, hdr, "POST", path, body)
         return time.perf_counter() - t

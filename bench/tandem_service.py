@@ -6,9 +6,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @contextlib.contextmanager
-def service(extra_args=()):
+def service(extra_args=(), store=None):
+    """`store`: a PostgreSQL URL instead of the default SQLite file in the temp folder."""
     tandem = os.path.join(ROOT, "target", "release", "tandem")
     work = tempfile.mkdtemp(prefix="tandem-bench-")
+    if store:
+        with open(os.path.join(work, "service.toml"), "w") as f:
+            f.write(f'store = "{store}"\n')
+        extra_args = (*extra_args, "--config", os.path.join(work, "service.toml"))
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
     proc = subprocess.Popen([tandem, "run", os.path.join(ROOT, "journeys"), "--listen", f"127.0.0.1:{port}", *extra_args],
                             cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -450,6 +450,69 @@ fn the_dashboard_serves_its_page_numbers_diagrams_live_updates_and_the_report_em
 }
 
 #[test]
+fn the_service_runs_on_postgresql_and_rebuilds_from_it_after_a_restart() {
+    let admin = std::env::var("TANDEM_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let db = format!("tandem_e2e_{}", std::process::id());
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+        .expect("PostgreSQL on 127.0.0.1:5432 (database test) is reachable");
+    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {db}"));
+    client
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .expect("create database");
+    let url = admin
+        .rsplit_once('/')
+        .map(|(base, _)| format!("{base}/{db}"))
+        .expect("a URL");
+    let dir = temp_dir("postgres");
+    let http = free_port();
+    let config = format!(
+        "listen = \"127.0.0.1:{http}\"\nstore = \"{url}\"\noutbox = \"{}\"\n",
+        dir.join("outbox").display()
+    );
+    {
+        let s = start(&dir, &config, http);
+        let (status, body) = post(
+            &s,
+            "/api/leads",
+            r#"{"id": "an", "fields": {"name": "An", "email": "an@saoviet.vn", "n": 3}}"#,
+        );
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = post(
+            &s,
+            "/api/events",
+            r#"{"lead": "an", "event": "signup", "props": {"plan": "pro"}}"#,
+        );
+        assert_eq!(status, 200, "{body}");
+        wait_for("the welcome email in the outbox folder", 20, || {
+            std::fs::read_dir(dir.join("outbox"))
+                .map(|d| d.count() > 0)
+                .unwrap_or(false)
+        });
+    }
+    // A new process finds the lead again: the engine is rebuilt from PostgreSQL's log.
+    let s = start(&dir, &config, http);
+    let (status, body) = get(&s, "/api/leads/an");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("\"n\":3.0") || body.contains("\"n\":3"),
+        "{body}"
+    );
+    let (_, metrics) = get(&s, "/api/metrics");
+    assert!(
+        metrics.contains("tandem_store_rows{kind=\"inputs\"} 2"),
+        "{metrics}"
+    );
+    let tables: i64 = postgres::Client::connect(&url, postgres::NoTls)
+        .and_then(|mut c| c.query_one("SELECT COUNT(*) FROM timeline WHERE lead = 'an'", &[]))
+        .map(|r| r.get(0))
+        .expect("the timeline is in PostgreSQL");
+    assert!(tables >= 3, "{tables}");
+    drop(s);
+    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+}
+
+#[test]
 fn tandem_import_upserts_good_rows_and_reports_each_bad_one() {
     let dir = temp_dir("import");
     let http = free_port();

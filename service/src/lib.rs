@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod http;
 pub mod mail;
+pub mod pg;
 pub mod report;
 pub mod sign;
 pub mod store;
@@ -28,7 +29,8 @@ pub struct Config {
     /// Where HTTP listens (default `127.0.0.1:8080`).
     #[serde(default = "default_listen")]
     pub listen: String,
-    /// The SQLite store file (default `tandem.db` in the working folder).
+    /// The store: a SQLite file (default `tandem.db` in the working folder), or a
+    /// PostgreSQL URL (`postgres://user@host:5432/db`; migrations run at start).
     #[serde(default = "default_store")]
     pub store: String,
     /// The folder for `.eml` files when there is no `[smtp]` (default `outbox`).
@@ -166,6 +168,24 @@ fn keep_secret(path: &Path) -> Result<(String, bool), String> {
 }
 
 /// Runs the service until a signal (or `run_for`).
+/// Whether the configured store is a PostgreSQL URL rather than a SQLite file.
+fn is_postgres(store: &str) -> bool {
+    store.starts_with("postgres://") || store.starts_with("postgresql://")
+}
+
+/// A connection to the configured store (for readers: the API and the mailer).
+fn open_store(store: &str) -> Result<Box<dyn Store>, String> {
+    if is_postgres(store) {
+        Ok(Box::new(
+            pg::PgStore::open(store).map_err(|e| e.to_string())?,
+        ))
+    } else {
+        Ok(Box::new(
+            SqliteStore::open(Path::new(store)).map_err(|e| e.to_string())?,
+        ))
+    }
+}
+
 pub fn run(opts: Options) -> Result<(), String> {
     let cfg = opts.config.clone();
     let engine = match cfg.engine.as_str() {
@@ -174,9 +194,12 @@ pub fn run(opts: Options) -> Result<(), String> {
         other => return Err(format!("engine must be `jit` or `interp`, not `{other}`")),
     };
     let store_path = PathBuf::from(&cfg.store);
+    let postgres = is_postgres(&cfg.store);
+    // The token and the link-signing secret live beside a SQLite file, or in the working
+    // folder when the store is PostgreSQL.
     let beside = store_path
         .parent()
-        .filter(|p| !p.as_os_str().is_empty())
+        .filter(|p| !p.as_os_str().is_empty() && !postgres)
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     let (admin_token, new_token) = keep_secret(&beside.join("tandem.token"))?;
@@ -222,17 +245,21 @@ pub fn run(opts: Options) -> Result<(), String> {
     };
     let settings_clock = settings.clock;
     let files = (opts.load)()?;
-    let store = SqliteStore::open_writer(&store_path).map_err(|e| e.to_string())?;
-    let checkpointer = SqliteStore::open(&store_path).map_err(|e| e.to_string())?;
-    std::thread::Builder::new()
-        .name("tandem-checkpoint".into())
-        .spawn(move || loop {
-            std::thread::sleep(std::time::Duration::from_millis(500));
-            if let Err(e) = checkpointer.checkpoint() {
-                tracing::warn!(error = %e, "WAL checkpoint");
-            }
-        })
-        .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
+    let store: Box<dyn Store> = if postgres {
+        Box::new(pg::PgStore::open(&cfg.store).map_err(|e| e.to_string())?)
+    } else {
+        let checkpointer = SqliteStore::open(&store_path).map_err(|e| e.to_string())?;
+        std::thread::Builder::new()
+            .name("tandem-checkpoint".into())
+            .spawn(move || loop {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                if let Err(e) = checkpointer.checkpoint() {
+                    tracing::warn!(error = %e, "WAL checkpoint");
+                }
+            })
+            .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
+        Box::new(SqliteStore::open_writer(&store_path).map_err(|e| e.to_string())?)
+    };
     let live = Arc::new(tokio::sync::watch::channel(0u64).0);
     let live_for_core = live.clone();
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
@@ -242,7 +269,7 @@ pub fn run(opts: Options) -> Result<(), String> {
     let core_thread = std::thread::Builder::new()
         .name("tandem-engine".into())
         .spawn(
-            move || match core::Core::open(Box::new(store), files, settings, live_for_core) {
+            move || match core::Core::open(store, files, settings, live_for_core) {
                 Ok(core) => {
                     let _ = opened_tx.send(Ok(()));
                     core.serve(rx, tick);
@@ -261,6 +288,9 @@ pub fn run(opts: Options) -> Result<(), String> {
         Some(smtp) => smtp.transport()?,
         None => mail::Transport::Files(PathBuf::from(&cfg.outbox)),
     };
+    // Opened outside the runtime: the PostgreSQL client blocks on a runtime of its own.
+    let reader = open_store(&cfg.store)?;
+    let mailer_store = open_store(&cfg.store)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -276,24 +306,23 @@ pub fn run(opts: Options) -> Result<(), String> {
         if new_token {
             println!("admin API token (kept in {}): {admin_token}", beside.join("tandem.token").display());
         }
-        println!("tandem: serving on http://{local} (store {})", store_path.display());
+        let shown = if postgres { pg::redact(&cfg.store) } else { store_path.display().to_string() };
+        println!("tandem: serving on http://{local} (store {shown})");
         println!("dashboard: http://{local}/#token={admin_token}");
-        let reader = SqliteStore::open(&store_path).map_err(|e| e.to_string())?;
         let state = http::AppState {
             core: tx.clone(),
-            reader: Arc::new(std::sync::Mutex::new(Box::new(reader) as Box<dyn Store>)),
+            reader: Arc::new(std::sync::Mutex::new(reader)),
             tokens: Arc::new(tokens),
             signer,
             live: live.clone(),
         };
-        let mailer_store = SqliteStore::open(&store_path).map_err(|e| e.to_string())?;
         // The right part of Message-IDs: the service's public host.
         let domain = url::Url::parse(&base_url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_else(|| "localhost".to_owned());
         tokio::spawn(mailer(
-            Box::new(mailer_store),
+            mailer_store,
             transport,
             tx.clone(),
             domain,
@@ -404,15 +433,17 @@ async fn mailer(
             };
             let now = clock.now();
             let outcome = match result {
-                Ok(()) => store.mail_sent(&m.key, now),
+                Ok(()) => tokio::task::block_in_place(|| store.mail_sent(&m.key, now)),
                 Err(mail::SendError::Transient(e)) if pending.attempts + 1 < MAX_ATTEMPTS => {
                     let backoff = 30i64 << pending.attempts.min(10);
                     tracing::warn!(key = %m.key, error = %e, "outbox: will retry");
-                    store.mail_failed(&m.key, &e, Some(now + backoff))
+                    tokio::task::block_in_place(|| {
+                        store.mail_failed(&m.key, &e, Some(now + backoff))
+                    })
                 }
                 Err(mail::SendError::Transient(e) | mail::SendError::Permanent(e)) => {
                     tracing::warn!(key = %m.key, to = %m.to, error = %e, "outbox: gave up; the email bounced");
-                    let r = store.mail_failed(&m.key, &e, None);
+                    let r = tokio::task::block_in_place(|| store.mail_failed(&m.key, &e, None));
                     if !m.lead.is_empty() {
                         let mut body = serde_json::Map::new();
                         body.insert("event".into(), "email_bounced".into());

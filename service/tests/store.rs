@@ -1,0 +1,233 @@
+//! One conformance suite for every `Store`: SQLite (a temp file) and PostgreSQL (the server on 127.0.0.1:5432, database `test`, a fresh schema per run). Both must keep inputs in order, write a commit atomically, keep outbox keys and task ids unique, and answer every query the same.
+
+use runtime::scenario::{Input, InputKind, InputValue};
+use service::store::{Commit, OutboxMail, SqliteStore, Store, TaskChange, TaskRow};
+
+fn input(at: i64, lead: &str) -> Input {
+    Input {
+        index: 0,
+        at,
+        lead: lead.into(),
+        kind: InputKind::Create(vec![("name".into(), InputValue::Text("Nguyễn An".into()))]),
+    }
+}
+
+fn mail(key: &str, at: i64) -> OutboxMail {
+    OutboxMail {
+        key: key.into(),
+        lead: "an".into(),
+        template: "hello".into(),
+        from: "Acme <m@acme.vn>".into(),
+        to: "an@x.vn".into(),
+        subject: "Chào An".into(),
+        html: "<p>Chào</p>".into(),
+        text: "Chào".into(),
+        unsubscribe: "https://x/u".into(),
+        at,
+    }
+}
+
+fn task(id: &str, lead: &str, team: &str, at: i64) -> TaskRow {
+    TaskRow {
+        id: id.into(),
+        lead: lead.into(),
+        handoff: "to_sales".into(),
+        team: team.into(),
+        assignee: "rep@acme.vn".into(),
+        status: "open".into(),
+        reason: None,
+        created_at: at,
+        accepted_at: None,
+    }
+}
+
+/// The contract, step by step.
+fn conformance(store: &mut dyn Store) {
+    assert_eq!(
+        store.meta().expect("meta"),
+        None,
+        "a new store has no start"
+    );
+    store.set_start(1_000).expect("start");
+    store.set_start(2_000).expect("start again is ignored");
+    assert_eq!(store.meta().expect("meta"), Some((1_000, 0)));
+
+    assert_eq!(store.latest_program().expect("program"), None);
+    let files = vec![("main.journey".to_owned(), "lead { n: number }".to_owned())];
+    assert_eq!(store.add_program(&files, 1_000).expect("add"), 1);
+    assert_eq!(store.add_program(&files, 1_001).expect("add"), 2);
+    assert_eq!(store.latest_program().expect("program"), Some((2, files)));
+
+    let first = Commit {
+        inputs: vec![input(1_010, "an"), input(1_020, "binh")],
+        lines: vec![
+            (
+                Some("an".into()),
+                1_010,
+                r#"{"kind":"lead_created"}"#.into(),
+            ),
+            (Some("an".into()), 1_011, r#"{"kind":"email_sent"}"#.into()),
+            (None, 1_012, r#"{"kind":"report_sent"}"#.into()),
+        ],
+        mails: vec![mail("k1", 1_011), mail("k1", 1_011), mail("k2", 1_012)],
+        tasks: vec![
+            TaskChange::Created(task("an:to_sales:1", "an", "hcm", 1_011)),
+            TaskChange::Created(task("an:to_sales:1", "an", "hcm", 1_011)),
+            TaskChange::Created(task("binh:to_sales:1", "binh", "hn", 1_015)),
+        ],
+        lines_total: 3,
+    };
+    store.commit(&first).expect("commit");
+    let inputs = store.inputs().expect("inputs");
+    assert_eq!(
+        inputs.iter().map(|i| i.lead.as_str()).collect::<Vec<_>>(),
+        ["an", "binh"]
+    );
+    assert_eq!(inputs[0], first.inputs[0], "inputs come back exactly");
+    assert_eq!(store.meta().expect("meta"), Some((1_000, 3)));
+    assert_eq!(
+        store.recent_lines("an", 10).expect("lines"),
+        [r#"{"kind":"lead_created"}"#, r#"{"kind":"email_sent"}"#],
+        "oldest first"
+    );
+    assert_eq!(
+        store.recent_lines("an", 1).expect("lines"),
+        [r#"{"kind":"email_sent"}"#]
+    );
+
+    // The outbox: one row per key, due by time, retries and failure.
+    let due = store.due_mail(1_011, 10).expect("due");
+    assert_eq!(due.len(), 1, "k2 is not due yet and k1 was stored once");
+    assert_eq!(
+        (due[0].mail.clone(), due[0].attempts),
+        (mail("k1", 1_011), 0)
+    );
+    store
+        .mail_failed("k1", "421 try later", Some(1_100))
+        .expect("failed");
+    assert!(store
+        .due_mail(1_099, 10)
+        .expect("due")
+        .iter()
+        .all(|m| m.mail.key != "k1"));
+    let due = store.due_mail(1_100, 10).expect("due");
+    assert_eq!(
+        due.iter()
+            .map(|m| (m.mail.key.as_str(), m.attempts))
+            .collect::<Vec<_>>(),
+        [("k2", 0), ("k1", 1)]
+    );
+    store.mail_sent("k1", 1_101).expect("sent");
+    store
+        .mail_failed("k2", "550 no such user", None)
+        .expect("failed for good");
+    assert!(store.due_mail(9_999, 10).expect("due").is_empty());
+
+    // Tasks: unique ids, filters, outcomes.
+    assert_eq!(store.tasks(None, None).expect("tasks").len(), 2);
+    assert_eq!(
+        store.tasks(Some("hn"), None).expect("tasks")[0].id,
+        "binh:to_sales:1"
+    );
+    let second = Commit {
+        tasks: vec![
+            TaskChange::Reassigned {
+                id: "an:to_sales:1".into(),
+                to: "boss@acme.vn".into(),
+            },
+            TaskChange::Accepted {
+                id: "an:to_sales:1".into(),
+                at: 1_200,
+            },
+            TaskChange::Rejected {
+                id: "binh:to_sales:1".into(),
+                reason: "no_budget".into(),
+            },
+        ],
+        lines_total: 3,
+        ..Commit::default()
+    };
+    store.commit(&second).expect("commit");
+    let an = store.task("an:to_sales:1").expect("task").expect("exists");
+    assert_eq!(
+        (an.assignee.as_str(), an.status.as_str(), an.accepted_at),
+        ("boss@acme.vn", "accepted", Some(1_200))
+    );
+    let binh = store
+        .task("binh:to_sales:1")
+        .expect("task")
+        .expect("exists");
+    assert_eq!(
+        (binh.status.as_str(), binh.reason.as_deref()),
+        ("rejected", Some("no_budget"))
+    );
+    assert_eq!(
+        store.tasks(None, Some("open")).expect("tasks"),
+        Vec::<TaskRow>::new()
+    );
+    assert_eq!(store.lead_tasks("an").expect("tasks").len(), 1);
+    assert_eq!(store.task("nope").expect("task"), None);
+    store
+        .commit(&Commit {
+            tasks: vec![TaskChange::Completed {
+                id: "an:to_sales:1".into(),
+            }],
+            lines_total: 3,
+            ..Commit::default()
+        })
+        .expect("commit");
+    assert_eq!(
+        store.task("an:to_sales:1").expect("task").map(|t| t.status),
+        Some("completed".into())
+    );
+
+    store.set_lines_total(7).expect("lines");
+    assert_eq!(store.meta().expect("meta"), Some((1_000, 7)));
+    let counts = store.counts().expect("counts");
+    for want in [
+        ("outbox_sent", 1),
+        ("outbox_failed", 1),
+        ("tasks_completed", 1),
+        ("tasks_rejected", 1),
+        ("inputs", 2),
+    ] {
+        assert!(
+            counts.contains(&(want.0.to_owned(), want.1)),
+            "{want:?} in {counts:?}"
+        );
+    }
+}
+
+#[test]
+fn sqlite_keeps_the_store_contract() {
+    let path = std::env::temp_dir().join(format!("tandem-store-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut store = SqliteStore::open(&path).expect("opens");
+    conformance(&mut store);
+    // Reopening finds everything again.
+    let mut again = SqliteStore::open(&path).expect("reopens");
+    assert_eq!(again.inputs().expect("inputs").len(), 2);
+    let _ = std::fs::remove_file(&path);
+}
+
+/// The PostgreSQL server this machine runs (`TANDEM_TEST_PG` overrides the URL).
+fn pg_url() -> String {
+    std::env::var("TANDEM_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+#[test]
+fn postgres_keeps_the_store_contract() {
+    let schema = format!("tandem_test_{}", std::process::id());
+    let mut store = service::pg::PgStore::open_in(&pg_url(), Some(&schema))
+        .expect("PostgreSQL on 127.0.0.1:5432 (database test) is reachable");
+    conformance(&mut store);
+    // Reopening (migrations already applied) finds everything again.
+    let mut again = service::pg::PgStore::open_in(&pg_url(), Some(&schema)).expect("reopens");
+    assert_eq!(again.inputs().expect("inputs").len(), 2);
+    drop(again);
+    drop(store);
+    if let Ok(mut c) = postgres::Client::connect(&pg_url(), postgres::NoTls) {
+        let _ = c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+    }
+}
