@@ -614,6 +614,22 @@ mod tests {
         assert_eq!(row.fields.get("company_size"), Some(&json!(12.0)));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_cell_of_any_type_converts_or_is_refused_without_panicking(
+            cell in "\\PC{0,24}",
+            ty in proptest::sample::select(vec!["text", "number", "bool", "time", "stage", "tags"]),
+        ) {
+            let _ = cell_value(ty, &cell, Some("Asia/Ho_Chi_Minh"));
+        }
+
+        #[test]
+        fn numbers_written_plainly_come_back_exactly(x in -1e12f64..1e12) {
+            let written = format!("{x}");
+            proptest::prop_assert_eq!(cell_value("number", &written, None), Ok(Some(json!(x))));
+        }
+    }
+
     #[test]
     fn the_error_report_is_csv() {
         let out = errors_csv(&[RowError {
