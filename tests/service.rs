@@ -420,6 +420,8 @@ fn the_dashboard_serves_its_page_numbers_diagrams_live_updates_and_the_report_em
     let (status, svg) = get(&s, "/api/dashboard/journeys/welcome.svg");
     assert_eq!(status, 200);
     assert!(svg.contains("<svg") && svg.contains("1 waiting"), "{svg}");
+    let (_, svg) = get(&s, "/api/dashboard/journeys/welcome.svg?lang=vi");
+    assert!(svg.contains("1 đang chờ"), "{svg}");
     assert_eq!(get(&s, "/api/dashboard/journeys/nope.svg").0, 404);
 
     // The schedule's report reaches the outbox as an HTML summary (a later one counts

@@ -50,6 +50,8 @@ pub struct Counts {
     /// How many times each step ran (indexed like the boxes); a branch arrow's share is
     /// its target's runs over the decision's runs.
     pub visits: FxHashMap<usize, u64>,
+    /// The word after a waiting count (`waiting` when empty; `đang chờ` in Vietnamese).
+    pub waiting_word: String,
 }
 
 /// The first line of a span's source, without a trailing `{`, at most 60 characters.
@@ -140,8 +142,11 @@ pub fn journey(program: &LoweredProgram, ws: &Workspace, j: usize) -> Option<Dia
 /// The label of a box with its live count.
 fn box_label(d: &Diagram, i: usize, counts: Option<&Counts>) -> String {
     let label = d.boxes[i].label.clone();
-    match counts.and_then(|c| c.waiting.get(i)) {
-        Some(n) if *n > 0 => format!("{label}\n{n} waiting"),
+    match counts.and_then(|c| c.waiting.get(i).map(|n| (n, c.waiting_word.as_str()))) {
+        Some((n, word)) if *n > 0 => {
+            let word = if word.is_empty() { "waiting" } else { word };
+            format!("{label}\n{n} {word}")
+        }
         _ => label,
     }
 }
@@ -306,7 +311,7 @@ mod tests {
             .to;
         let mut counts = Counts {
             waiting: vec![0; d.boxes.len()],
-            visits: FxHashMap::default(),
+            ..Counts::default()
         };
         counts.waiting[wait] = 12;
         counts.visits.insert(branch, 4);

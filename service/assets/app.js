@@ -1094,13 +1094,13 @@
     const name = state.journey;
     const box = $('#journey-diagram');
     if (!name || !box) return;
-    const key = `${name}@${state.version}`;
+    const key = `${name}@${state.version}@${state.lang}`;
     if (state.diagram.key === key && state.diagram.status !== 'error') return;
     const switching = state.diagram.name !== name;
     state.diagram = { key, name, status: 'loading' };
     if (switching) box.replaceChildren(h('p', { class: 'muted' }, t('diagram_loading')));
     try {
-      const text = await api('/api/dashboard/journeys/' + encodeURIComponent(name) + '.svg', 'text');
+      const text = await api('/api/dashboard/journeys/' + encodeURIComponent(name) + '.svg?lang=' + encodeURIComponent(state.lang), 'text');
       if (state.diagram.key !== key) return; // a newer request won
       const svg = sanitizeSvg(text);
       svg.setAttribute('aria-label', t('diagram_alt', { name }));

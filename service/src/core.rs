@@ -100,6 +100,8 @@ pub enum Request {
     JourneySvg {
         /// The journey's name.
         name: String,
+        /// `vi` or `en`: the language of the counts' labels.
+        lang: String,
         /// `None` for an unknown journey.
         reply: oneshot::Sender<Option<Result<String, String>>>,
     },
@@ -392,8 +394,8 @@ impl Core {
             Request::Dashboard { from, to, reply } => {
                 let _ = reply.send(self.dashboard_summary(from.as_deref(), to.as_deref()));
             }
-            Request::JourneySvg { name, reply } => {
-                let _ = reply.send(self.journey_svg(&name));
+            Request::JourneySvg { name, lang, reply } => {
+                let _ = reply.send(self.journey_svg(&name, &lang));
             }
             Request::Stats { reply } => {
                 let _ = reply.send(vec![
@@ -459,7 +461,7 @@ impl Core {
     }
 
     /// See [`Request::JourneySvg`].
-    fn journey_svg(&mut self, name: &str) -> Option<Result<String, String>> {
+    fn journey_svg(&mut self, name: &str, lang: &str) -> Option<Result<String, String>> {
         use compiler::diagram;
         let lowered = self.program.lowered();
         let j = lowered.journeys.iter().position(|j| j.name == name)?;
@@ -473,9 +475,19 @@ impl Core {
             .filter(|((jj, _), _)| *jj == j)
             .map(|((_, n), c)| (*n, *c))
             .collect();
+        let waiting_word = if lang == "vi" {
+            "đang chờ"
+        } else {
+            "waiting"
+        }
+        .to_owned();
         Some(diagram::to_svg(
             &d,
-            Some(&diagram::Counts { waiting, visits }),
+            Some(&diagram::Counts {
+                waiting,
+                visits,
+                waiting_word,
+            }),
         ))
     }
 

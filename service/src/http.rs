@@ -127,6 +127,7 @@ async fn journey_svg(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(file): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Err(r) = authorize(&state, &headers, &[Scope::Ingest, Scope::Sales]) {
         return r;
@@ -138,9 +139,11 @@ async fn journey_svg(
             None,
         );
     };
+    let lang = q.get("lang").cloned().unwrap_or_else(|| "en".into());
     let name = name.to_owned();
     match ask(&state, |reply| Request::JourneySvg {
         name: name.clone(),
+        lang: lang.clone(),
         reply,
     })
     .await
