@@ -571,6 +571,12 @@ fn tandem_import_upserts_good_rows_and_reports_each_bad_one() {
         serde_json::json!(["hà nội", "vip"]),
         "{body}"
     );
+    assert!(lead["fields"]["created_at"].is_string(), "{body}");
+    assert_eq!(
+        lead["fields"]["signed_at"],
+        serde_json::Value::Null,
+        "a time never set is null: {body}"
+    );
     assert_eq!(get(&s, "/api/leads/em").0, 200);
     assert_eq!(
         get(&s, "/api/leads/chi").0,

@@ -506,6 +506,17 @@ impl<'p> Engine<'p> {
         Some(self.tasks[t].assignee.clone())
     }
 
+    /// Whether a lead's field was ever given a value (by an input, a default or `set`).
+    pub fn lead_field_is_set(&self, lead: usize, name: &str) -> bool {
+        self.exprs
+            .layout
+            .slots
+            .iter()
+            .position(|(n, _)| n == name)
+            .zip(self.leads.get(lead))
+            .is_some_and(|(slot, l)| l.record.is_set(slot))
+    }
+
     /// One field of a lead by name (`None` for an unknown field or lead).
     pub fn lead_field(&self, lead: usize, name: &str) -> Option<FieldValue> {
         let slot = self

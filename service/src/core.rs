@@ -878,10 +878,16 @@ impl Core {
     fn lead_view(&mut self, id: &str) -> Option<Value> {
         let engine = self.world.engine();
         let index = engine.lead(id)?;
+        // A time never given a value is `null`, not 1970-01-01.
         let fields: Map<String, Value> = engine
             .lead_fields(index)
             .into_iter()
-            .map(|(k, v)| (k, v.to_json()))
+            .map(|(k, v)| {
+                let unset_time = matches!(v, runtime::timeline::FieldValue::Time(0))
+                    && !engine.lead_field_is_set(index, &k);
+                let json = if unset_time { Value::Null } else { v.to_json() };
+                (k, json)
+            })
             .collect();
         let explanation = engine.explain(index);
         let program = self.program;
