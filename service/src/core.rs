@@ -794,14 +794,22 @@ impl Core {
             journey => journey.unwrap_or_default(),
             unsubscribe_url => unsubscribe.clone(),
         };
-        let subject = self
-            .jinja
-            .render_str(&t.subject, &ctx)
-            .unwrap_or_else(|_| t.subject.clone());
-        let body = self
-            .jinja
-            .render_str(&t.body, &ctx)
-            .unwrap_or_else(|_| t.body.clone());
+        // Each template is compiled once per program version (the environment is
+        // replaced on reload), not once per email.
+        let mut render = |part: &str, source: &str| -> String {
+            let name = format!("{part}:{template}");
+            if self.jinja.get_template(&name).is_err() {
+                let _ = self
+                    .jinja
+                    .add_template_owned(name.clone(), source.to_owned());
+            }
+            self.jinja
+                .get_template(&name)
+                .and_then(|tpl| tpl.render(&ctx))
+                .unwrap_or_else(|_| source.to_owned())
+        };
+        let subject = render("subject", &t.subject);
+        let body = render("body", &t.body);
         let (html, text) = if t.html {
             (body.clone(), crate::mail::html_to_text(&body))
         } else {
@@ -976,6 +984,7 @@ impl Core {
         self.program = program;
         self.files = files;
         self.world = world;
+        self.jinja = minijinja::Environment::new();
         self.dashboard = dashboard;
         self.live.send_replace(self.dashboard.version);
         self.version = version;

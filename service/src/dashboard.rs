@@ -48,6 +48,9 @@ struct TaskStat {
     state: TaskState,
 }
 
+/// How many recent timeline lines the summary shows.
+const RECENT: usize = 20;
+
 /// Template counters: sent, opened, clicked, bounced, suppressed.
 type EmailCounts = [u64; 5];
 
@@ -127,8 +130,16 @@ impl Dashboard {
             .or_insert(0) += 1;
     }
 
-    fn template_counts(&mut self, template: &str) -> &mut EmailCounts {
-        self.email.entry(template.to_owned()).or_insert([0; 5])
+    /// Adds one to a template's counter (the key is allocated only the first time).
+    fn count_email(&mut self, template: &str, column: usize) {
+        match self.email.get_mut(template) {
+            Some(c) => c[column] += 1,
+            None => {
+                let mut c = [0; 5];
+                c[column] = 1;
+                self.email.insert(template.to_owned(), c);
+            }
+        }
     }
 
     /// Takes one batch of lines into account.
@@ -140,11 +151,15 @@ impl Dashboard {
         for line in lines {
             self.observe_line(line, leads);
         }
+        // Only the newest lines can stay among the recent ones: format just those.
+        let newest = lines.len().saturating_sub(RECENT);
+        for line in &lines[newest..] {
+            self.remember(line);
+        }
     }
 
     fn observe_line(&mut self, line: &Line, leads: &dyn LeadSource) {
         let Some(lead) = line.lead.clone() else {
-            self.remember(line, "");
             return;
         };
         match &line.entry {
@@ -189,8 +204,8 @@ impl Dashboard {
                 };
                 self.journeys.entry(journey.clone()).or_insert([0; 4])[i] += 1;
             }
-            Entry::EmailSent { template, .. } => self.template_counts(template)[0] += 1,
-            Entry::EmailSuppressed { template, .. } => self.template_counts(template)[4] += 1,
+            Entry::EmailSent { template, .. } => self.count_email(template, 0),
+            Entry::EmailSuppressed { template, .. } => self.count_email(template, 4),
             Entry::Event { event, props } => {
                 let column = match event.as_str() {
                     "email_opened" => 1,
@@ -202,8 +217,7 @@ impl Dashboard {
                     if let Some((_, FieldValue::Text(t))) =
                         props.iter().find(|(k, _)| k == "template")
                     {
-                        let t = t.clone();
-                        self.template_counts(&t)[column] += 1;
+                        self.count_email(t, column);
                     }
                 }
             }
@@ -270,11 +284,11 @@ impl Dashboard {
             }
             _ => {}
         }
-        self.remember(line, &lead);
     }
 
-    /// Keeps the line among the 20 most recent (newest first).
-    fn remember(&mut self, line: &Line, lead: &str) {
+    /// Keeps the line among the [`RECENT`] most recent (newest first).
+    fn remember(&mut self, line: &Line) {
+        let lead = line.lead.as_deref().unwrap_or("");
         let text = match &line.entry {
             Entry::Event { event, .. } => event.clone(),
             Entry::ScoreChanged { score, value } => format!("{score} = {value}"),
@@ -306,7 +320,7 @@ impl Dashboard {
             "kind": kind,
             "text": text,
         }));
-        self.recent.truncate(20);
+        self.recent.truncate(RECENT);
     }
 
     /// The summary for days `from..=to` (`yyyymmdd`); `journey_names` lists the program's
