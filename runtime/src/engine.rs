@@ -191,8 +191,12 @@ struct Lead {
     /// Open task (index into `Engine::tasks`) per handoff, and tasks created per handoff.
     open_task: Vec<Option<usize>>,
     task_counts: Vec<u32>,
-    prev_enter: Vec<Vec<Option<bool>>>,
-    journeys: Vec<Option<Instance>>,
+    /// Every journey's `enter when` conditions' previous values, journey after journey
+    /// (`Engine::enter_offsets` says where each journey's start).
+    prev_enter: Vec<Option<bool>>,
+    /// Boxed: most leads are in few of the program's journeys, and an empty slot is then
+    /// one word instead of a whole instance.
+    journeys: Vec<Option<Box<Instance>>>,
     last_entry: Vec<Option<i64>>,
     entries: u64,
     history: LeadHistory,
@@ -303,6 +307,8 @@ pub struct Engine<'p> {
     /// Counted events whose counts all read only the event: their matches are decided on
     /// arrival (`LeadHistory::hits`) and the events themselves are not kept.
     precounted: FxHashMap<u32, Vec<CountSite>>,
+    /// Where each journey's `enter when` values start in a lead's `prev_enter`.
+    enter_offsets: Vec<usize>,
     /// Counted events some count of which reads more than the event: kept whole.
     kept_whole: FxHashSet<u32>,
     out: Vec<Line>,
@@ -468,6 +474,15 @@ impl<'p> Engine<'p> {
                 .collect(),
             precounted,
             kept_whole,
+            enter_offsets: p
+                .journeys
+                .iter()
+                .scan(0, |next, j| {
+                    let start = *next;
+                    *next += j.enter_when.len();
+                    Some(start)
+                })
+                .collect(),
             out: Vec::new(),
             calendars: p
                 .teams
@@ -977,12 +992,7 @@ impl<'p> Engine<'p> {
             prev_handoffs: vec![None; self.p.handoffs.len()],
             open_task: vec![None; self.p.handoffs.len()],
             task_counts: vec![0; self.p.handoffs.len()],
-            prev_enter: self
-                .p
-                .journeys
-                .iter()
-                .map(|j| vec![None; j.enter_when.len()])
-                .collect(),
+            prev_enter: vec![None; self.p.journeys.iter().map(|j| j.enter_when.len()).sum()],
             journeys: vec![None; self.p.journeys.len()],
             last_entry: vec![None; self.p.journeys.len()],
             entries: 0,
@@ -1349,7 +1359,7 @@ impl<'p> Engine<'p> {
                 if let Some(Instance {
                     wait: Waiting::Until { cond, .. },
                     ..
-                }) = &self.leads[lead].journeys[j]
+                }) = self.leads[lead].journeys[j].as_deref()
                 {
                     funcs.push(*cond);
                 }
@@ -1386,7 +1396,7 @@ impl<'p> Engine<'p> {
                 if let Some(Instance {
                     wait: Waiting::Until { .. },
                     ..
-                }) = &self.leads[lead].journeys[j]
+                }) = self.leads[lead].journeys[j].as_deref()
                 {
                     resumes.push((j, next()));
                 }
@@ -1396,8 +1406,9 @@ impl<'p> Engine<'p> {
                 let mut fire = false;
                 for c in 0..journey.enter_when.len() {
                     let now = next();
-                    let prev = self.leads[lead].prev_enter[j][c];
-                    self.leads[lead].prev_enter[j][c] = Some(now);
+                    let at = self.enter_offsets[j] + c;
+                    let prev = self.leads[lead].prev_enter[at];
+                    self.leads[lead].prev_enter[at] = Some(now);
                     if now && prev != Some(true) {
                         fire = true;
                     }
@@ -1491,12 +1502,12 @@ impl<'p> Engine<'p> {
         self.leads[lead].entries += 1;
         let entry = self.leads[lead].entries;
         self.leads[lead].last_entry[j] = Some(self.now);
-        self.leads[lead].journeys[j] = Some(Instance {
+        self.leads[lead].journeys[j] = Some(Box::new(Instance {
             node: 0,
             entry,
             wait: Waiting::Nothing,
             wait_token: 0,
-        });
+        }));
         let name = self.p.journeys[j].name.clone();
         self.line(lead, Entry::JourneyEntered { journey: name });
         self.continue_at(lead, j, 0, queue);
@@ -1547,7 +1558,7 @@ impl<'p> Engine<'p> {
                         ..
                     },
                 ..
-            }) = &self.leads[lead].journeys[j]
+            }) = self.leads[lead].journeys[j].as_deref()
             {
                 if *event == ev.name && *since < ev.seq {
                     waiting.push((*since, j, *filter));
