@@ -293,7 +293,8 @@ pub struct Engine<'p> {
     /// Lead fields each plain-text template reads.
     template_fields: std::cell::RefCell<FxHashMap<String, Vec<String>>>,
     leads: Vec<Lead>,
-    index: FxHashMap<String, usize>,
+    /// Lead ids to indexes; the keys share the leads' own `Arc<str>` ids.
+    index: FxHashMap<std::sync::Arc<str>, usize>,
     /// Pending timers by (instant, creation sequence). A B-tree rather than a binary heap:
     /// with hundreds of thousands of timers its wide nodes touch far fewer cache lines.
     timers: std::collections::BTreeMap<(i64, u64), (usize, TimerKind)>,
@@ -918,7 +919,7 @@ impl<'p> Engine<'p> {
                 self.process(lead, queue);
             }
             InputKind::Update(fields) => {
-                let Some(&lead) = self.index.get(&input.lead) else {
+                let Some(&lead) = self.index.get(input.lead.as_str()) else {
                     return;
                 };
                 let raised = self.update(lead, fields);
@@ -926,7 +927,7 @@ impl<'p> Engine<'p> {
                 self.process(lead, queue);
             }
             InputKind::Event { event, props } => {
-                let Some(&lead) = self.index.get(&input.lead) else {
+                let Some(&lead) = self.index.get(input.lead.as_str()) else {
                     return;
                 };
                 let ev = self.outside_event(lead, event, props);
@@ -939,7 +940,7 @@ impl<'p> Engine<'p> {
                 by,
                 reason,
             } => {
-                let Some(&lead) = self.index.get(&input.lead) else {
+                let Some(&lead) = self.index.get(input.lead.as_str()) else {
                     return;
                 };
                 let h = self.p.handoffs.iter().position(|x| x.name == *handoff);
@@ -981,9 +982,10 @@ impl<'p> Engine<'p> {
             }
         }
         let id_sym = u64::from(self.exprs.interner.intern(id));
+        let shared_id: std::sync::Arc<str> = id.into();
         let scores = self.exprs.scores.len();
         let lead = Lead {
-            id: id.into(),
+            id: shared_id.clone(),
             record,
             score_a: vec![0.0; scores],
             score_e: vec![0.0; scores],
@@ -1005,7 +1007,7 @@ impl<'p> Engine<'p> {
         };
         self.leads.push(lead);
         let i = self.leads.len() - 1;
-        self.index.insert(id.to_owned(), i);
+        self.index.insert(shared_id, i);
         let second_stage = self.exprs.stages.codes.get(1).copied().unwrap_or(0);
         for (field, w) in [
             ("id", id_sym),
