@@ -95,19 +95,26 @@ pub struct ColumnPlan {
     pub skipped: Vec<String>,
 }
 
-/// A header cell as a field name: trimmed; if that is not a field, lower-cased with
-/// spaces and dashes as `_` (so `Company size` finds `company_size`).
-fn field_name(header: &str, schema: &Schema) -> Option<(String, String)> {
-    let trimmed = header.trim().trim_start_matches('\u{feff}');
-    if let Some(f) = schema.field(trimmed) {
-        return Some(f.clone());
-    }
-    let folded: String = trimmed
+/// A header cell without surrounding space or Excel's byte-order mark.
+fn bare(header: &str) -> &str {
+    header.trim().trim_start_matches('\u{feff}')
+}
+
+/// A header cell lower-cased with spaces and dashes as `_` (`Company size` → `company_size`).
+fn folded(header: &str) -> String {
+    bare(header)
         .to_lowercase()
         .chars()
         .map(|c| if c == ' ' || c == '-' { '_' } else { c })
-        .collect();
-    schema.field(&folded).cloned()
+        .collect()
+}
+
+/// A header cell as a field name: as written if that is a field, else [`folded`].
+fn field_name(header: &str, schema: &Schema) -> Option<(String, String)> {
+    schema
+        .field(bare(header))
+        .or_else(|| schema.field(&folded(header)))
+        .cloned()
 }
 
 /// Maps the header row onto lead fields; the error names every unknown column.
@@ -116,7 +123,6 @@ pub fn plan_columns(
     schema: &Schema,
     ignore_unknown: bool,
 ) -> Result<ColumnPlan, String> {
-    let folded = |h: &str| h.trim().trim_start_matches('\u{feff}').to_lowercase();
     let id_column = headers
         .iter()
         .position(|h| folded(h) == "id")

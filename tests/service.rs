@@ -78,6 +78,22 @@ fn file_outbox_config(dir: &Path, http: u16) -> String {
     )
 }
 
+/// Creates the lead `an` (n = 3) and sends it a `signup`, which enters the welcome journey.
+fn sign_up_an(s: &Service) {
+    let (status, body) = post(
+        s,
+        "/api/leads",
+        r#"{"id": "an", "fields": {"name": "An", "email": "an@saoviet.vn", "n": 3}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(
+        s,
+        "/api/events",
+        r#"{"lead": "an", "event": "signup", "props": {"plan": "pro"}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -364,18 +380,7 @@ fn the_dashboard_serves_its_page_numbers_diagrams_live_updates_and_the_report_em
     };
     let first = next_version();
 
-    let (status, body) = post(
-        &s,
-        "/api/leads",
-        r#"{"id": "an", "fields": {"name": "An", "email": "an@saoviet.vn", "n": 3}}"#,
-    );
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = post(
-        &s,
-        "/api/events",
-        r#"{"lead": "an", "event": "signup", "props": {"plan": "pro"}}"#,
-    );
-    assert_eq!(status, 200, "{body}");
+    sign_up_an(&s);
     assert!(
         next_version() > first,
         "a change is announced on the stream"
@@ -474,18 +479,7 @@ fn the_service_runs_on_postgresql_and_rebuilds_from_it_after_a_restart() {
     );
     {
         let s = start(&dir, &config, http);
-        let (status, body) = post(
-            &s,
-            "/api/leads",
-            r#"{"id": "an", "fields": {"name": "An", "email": "an@saoviet.vn", "n": 3}}"#,
-        );
-        assert_eq!(status, 200, "{body}");
-        let (status, body) = post(
-            &s,
-            "/api/events",
-            r#"{"lead": "an", "event": "signup", "props": {"plan": "pro"}}"#,
-        );
-        assert_eq!(status, 200, "{body}");
+        sign_up_an(&s);
         wait_for("the welcome email in the outbox folder", 20, || {
             std::fs::read_dir(dir.join("outbox"))
                 .map(|d| d.count() > 0)

@@ -351,15 +351,6 @@ fn count_sites(e: &IrExpr, out: &mut Vec<(u32, Option<FuncId>)>) {
     });
 }
 
-/// The events a condition counts with `count(…)`.
-fn counted_events(e: &IrExpr, out: &mut Vec<u32>) {
-    e.walk(&mut |x| {
-        if let IrKind::Count { event, .. } = x.kind {
-            out.push(event);
-        }
-    });
-}
-
 /// The scores a condition reads.
 fn reads_scores(e: &IrExpr, out: &mut FxHashSet<usize>) {
     e.walk(&mut |x| {
@@ -418,6 +409,7 @@ impl<'p> Engine<'p> {
         for f in &p.exprs.funcs {
             count_sites(&f.body, &mut sites);
         }
+        let counted: FxHashSet<u32> = sites.iter().map(|(event, _)| *event).collect();
         let mut precounted: FxHashMap<u32, Vec<CountSite>> = FxHashMap::default();
         let mut kept_whole: FxHashSet<u32> = FxHashSet::default();
         for (event, filter) in &sites {
@@ -463,16 +455,7 @@ impl<'p> Engine<'p> {
             now: 0,
             score_order: order,
             score_idx: idx.clone(),
-            counted: p
-                .exprs
-                .funcs
-                .iter()
-                .flat_map(|f| {
-                    let mut found = Vec::new();
-                    counted_events(&f.body, &mut found);
-                    found
-                })
-                .collect(),
+            counted,
             precounted,
             kept_whole,
             enter_offsets: p
@@ -524,23 +507,14 @@ impl<'p> Engine<'p> {
 
     /// Whether a lead's field was ever given a value (by an input, a default or `set`).
     pub fn lead_field_is_set(&self, lead: usize, name: &str) -> bool {
-        self.exprs
-            .layout
-            .slots
-            .iter()
-            .position(|(n, _)| n == name)
+        self.slot(name)
             .zip(self.leads.get(lead))
             .is_some_and(|(slot, l)| l.record.is_set(slot))
     }
 
     /// One field of a lead by name (`None` for an unknown field or lead).
     pub fn lead_field(&self, lead: usize, name: &str) -> Option<FieldValue> {
-        let slot = self
-            .exprs
-            .layout
-            .slots
-            .iter()
-            .position(|(n, _)| n == name)?;
+        let slot = self.slot(name)?;
         (lead < self.leads.len()).then(|| self.field_value(lead, slot))
     }
 

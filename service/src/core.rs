@@ -200,6 +200,18 @@ impl LeadSource for EngineLeads<'_, '_> {
     }
 }
 
+/// Rebuilds a world from the input log, feeding the dashboard every line; returns the
+/// number of lines the replay produced (no effects: they were produced the first time).
+fn replay(world: &mut World<'static>, inputs: &[Input], dashboard: &mut Dashboard) -> u64 {
+    let mut replayed = 0u64;
+    for input in inputs {
+        let lines = world.input(input);
+        replayed += lines.len() as u64;
+        dashboard.observe(&lines, &EngineLeads(world.engine()));
+    }
+    replayed
+}
+
 /// An empty dashboard for a program: its stages, funnel first.
 fn dashboard_for(program: &Program) -> Dashboard {
     let sym = program.workspace().symbols();
@@ -308,13 +320,7 @@ impl Core {
         };
         let inputs = core.store.inputs().map_err(err)?;
         tracing::info!(inputs = inputs.len(), version, "replaying the input log");
-        let mut replayed = 0u64;
-        for input in &inputs {
-            let lines = core.world.input(input);
-            replayed += lines.len() as u64;
-            core.dashboard
-                .observe(&lines, &EngineLeads(core.world.engine()));
-        }
+        let replayed = replay(&mut core.world, &inputs, &mut core.dashboard);
         core.live.send_replace(core.dashboard.version);
         core.inputs_applied = inputs.len() as u64;
         core.lines_total = replayed;
@@ -429,15 +435,8 @@ impl Core {
         let to_day = day(to, "to")?.unwrap_or_else(|| day_of(now, &tz));
         let from_day = match day(from, "from")? {
             Some(d) => d,
-            None => {
-                let to_date: jiff::civil::Date = crate::dashboard::day_text(to_day)
-                    .parse()
-                    .map_err(|e| format!("{e}"))?;
-                let from_date = to_date
-                    .checked_sub(jiff::Span::new().days(29))
-                    .map_err(|e| format!("{e}"))?;
-                crate::dashboard::parse_day(&from_date.to_string()).unwrap_or(to_day)
-            }
+            None => crate::dashboard::days_before(to_day, 29)
+                .ok_or("the default period would start before the calendar's first day")?,
         };
         if from_day > to_day {
             return Err("`from` is after `to`".into());
@@ -963,13 +962,8 @@ impl Core {
             .map_err(|e| vec![format!("the engine cannot run this program: {}", e.0)])?;
         let inputs = self.store.inputs().map_err(|e| vec![e.to_string()])?;
         world.start(self.start);
-        let mut replayed = 0u64;
         let mut dashboard = dashboard_for(program);
-        for input in &inputs {
-            let lines = world.input(input);
-            replayed += lines.len() as u64;
-            dashboard.observe(&lines, &EngineLeads(world.engine()));
-        }
+        let mut replayed = replay(&mut world, &inputs, &mut dashboard);
         let lines = world.advance_to(self.world.now());
         replayed += lines.len() as u64;
         dashboard.observe(&lines, &EngineLeads(world.engine()));

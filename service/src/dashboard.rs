@@ -10,13 +10,15 @@ use serde_json::{json, Map, Value};
 /// A calendar day in the program's time zone as `yyyymmdd`.
 pub type Day = i32;
 
+/// A calendar date as a [`Day`].
+fn day_of_date(d: jiff::civil::Date) -> Day {
+    i32::from(d.year()) * 10_000 + i32::from(d.month()) * 100 + i32::from(d.day())
+}
+
 /// The day of an instant in a time zone.
 pub fn day_of(at: i64, tz: &jiff::tz::TimeZone) -> Day {
     jiff::Timestamp::from_second(at)
-        .map(|t| {
-            let d = tz.to_datetime(t).date();
-            i32::from(d.year()) * 10_000 + i32::from(d.month()) * 100 + i32::from(d.day())
-        })
+        .map(|t| day_of_date(tz.to_datetime(t).date()))
         .unwrap_or(0)
 }
 
@@ -27,8 +29,20 @@ pub fn day_text(d: Day) -> String {
 
 /// `yyyy-mm-dd` → `yyyymmdd`.
 pub fn parse_day(s: &str) -> Option<Day> {
-    let date: jiff::civil::Date = s.parse().ok()?;
-    Some(i32::from(date.year()) * 10_000 + i32::from(date.month()) * 100 + i32::from(date.day()))
+    s.parse().ok().map(day_of_date)
+}
+
+/// The day `n` calendar days before `d` (`None` out of range).
+pub fn days_before(d: Day, n: i32) -> Option<Day> {
+    let date = jiff::civil::Date::new(
+        i16::try_from(d / 10_000).ok()?,
+        i8::try_from(d / 100 % 100).ok()?,
+        i8::try_from(d % 100).ok()?,
+    )
+    .ok()?;
+    date.checked_sub(jiff::Span::new().days(n))
+        .ok()
+        .map(day_of_date)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -528,6 +542,8 @@ mod tests {
             json!({"template": "hello", "sent": 1, "opened": 1, "clicked": 0, "bounced": 0, "suppressed": 0})
         );
         assert_eq!(s["recent"][0]["kind"], "event");
+        assert_eq!(days_before(20260105, 29), Some(20251207));
+        assert_eq!(days_before(20260301, 1), Some(20260228));
         let next_day = d.summary(day + 1, day + 1, &[]);
         assert_eq!(next_day["funnel"]["reached"]["subscriber"], 0);
     }

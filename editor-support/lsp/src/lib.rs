@@ -30,6 +30,9 @@ pub struct Program {
     pub ws: Workspace,
     /// Paths (relative to `root`) whose diagnostics were last published non-empty.
     published: HashSet<String>,
+    /// Each file's line starts, built on first use after a change (every position of a
+    /// diagnostic or an answer is converted with it).
+    line_indexes: std::cell::RefCell<HashMap<FileId, std::rc::Rc<LineIndex>>>,
 }
 
 impl Program {
@@ -41,6 +44,7 @@ impl Program {
             root,
             ws,
             published: HashSet::new(),
+            line_indexes: Default::default(),
         }
     }
 
@@ -53,6 +57,7 @@ impl Program {
         utf8: bool,
     ) -> Vec<lsp::PublishDiagnosticsParams> {
         self.ws.set_file(rel, text);
+        self.line_indexes.borrow_mut().clear();
         self.ws.check();
         let mut out = self.diagnostics(utf8);
         // The edited file always hears back, even when it is clean and was clean.
@@ -143,10 +148,20 @@ impl Program {
             .and_then(|i| FileId::try_from(i).ok())
     }
 
+    /// The file's line index (built once per version of the file).
+    fn line_index(&self, file: FileId) -> Option<std::rc::Rc<LineIndex>> {
+        let text = &self.ws.file(file)?.text;
+        let mut cache = self.line_indexes.borrow_mut();
+        let index = cache
+            .entry(file)
+            .or_insert_with(|| std::rc::Rc::new(LineIndex::new(text)));
+        Some(index.clone())
+    }
+
     /// A byte offset of a file as an LSP position.
     fn position(&self, file: FileId, offset: usize, utf8: bool) -> Option<lsp::Position> {
         let text = &self.ws.file(file)?.text;
-        let index = LineIndex::new(text);
+        let index = self.line_index(file)?;
         let offset = u32::try_from(text.floor_char_boundary(offset)).ok()?;
         let lc = index.try_line_col(offset.into())?;
         if utf8 {
@@ -159,7 +174,7 @@ impl Program {
     /// An LSP position as a byte offset of a file.
     fn offset(&self, file: FileId, pos: lsp::Position, utf8: bool) -> Option<usize> {
         let text = &self.ws.file(file)?.text;
-        let index = LineIndex::new(text);
+        let index = self.line_index(file)?;
         let lc = if utf8 {
             LineCol {
                 line: pos.line,
