@@ -1,5 +1,9 @@
 //! Simulates N synthetic leads of the `journeys/` program over 30 days (about 10 inputs per lead plus their timers) and reports inputs per second and memory: `cargo run --release -p runtime --example simulate_load -- [N] [jit|interp]`.
 
+/// The same allocator as the `tandem` binary, so the figures are the product's.
+#[global_allocator]
+static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use compiler::engine::EngineKind;
 use compiler::{ProgramSource, SourceText};
 use runtime::embed::Program;
