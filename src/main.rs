@@ -45,6 +45,14 @@ enum GraphFormat {
     Mermaid,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum DiffFormat {
+    /// one line per declaration, indented lines per step
+    Human,
+    /// a JSON object {changes: [...]} for tools
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check a program: syntax, names, types, templates, lints. Exit 0 = no errors, 1 = errors, 2 = usage or I/O problem.
@@ -124,6 +132,21 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// What changed in meaning between two versions of a program (journeys, rules, scores,
+    /// handoffs, schedules) and, with --store, how many leads wait at each journey step
+    /// that changed or disappeared.
+    Diff {
+        /// The program as it runs now
+        old: PathBuf,
+        /// The program about to be deployed
+        new: PathBuf,
+        /// The running service's store (a SQLite file such as `tandem.db`, or a
+        /// `postgres://` URL): count the leads waiting at each affected step
+        #[arg(long)]
+        store: Option<String>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: DiffFormat,
+    },
     /// Rewrite every .journey file in the canonical layout (comments kept).
     Fmt {
         /// The program folder [default: `journeys` if it exists, else the current folder]
@@ -177,6 +200,12 @@ fn main() -> ExitCode {
             demo,
             run_for,
         } => run(dir, config, listen, demo, run_for),
+        Command::Diff {
+            old,
+            new,
+            store,
+            format,
+        } => diff(&old, &new, store.as_deref(), format),
         Command::Fmt { dir, check } => fmt(&program_dir(dir), check),
         Command::Import(args) => import(args),
         Command::Graph {
@@ -857,6 +886,140 @@ fn import(args: ImportArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// `tandem diff OLD NEW [--store S]`.
+fn diff(
+    old_dir: &std::path::Path,
+    new_dir: &std::path::Path,
+    store: Option<&str>,
+    format: DiffFormat,
+) -> ExitCode {
+    use compiler::diff::{diff_programs, StepFate};
+    let old = match prepare(old_dir) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let new = match prepare(new_dir) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let waiting = match store {
+        None => None,
+        Some(s) => match waiting_in_store(&old, s) {
+            Ok(w) => Some(w),
+            Err(e) => return fail(e),
+        },
+    };
+    let changes = diff_programs(
+        (old.lowered(), old.workspace()),
+        (new.lowered(), new.workspace()),
+    );
+    let journey_index = |name: &str| old.lowered().journeys.iter().position(|j| j.name == name);
+    let count = |journey: &str, node: usize| -> Option<u64> {
+        let w = waiting.as_ref()?;
+        let j = journey_index(journey)?;
+        Some(w.get(j).and_then(|n| n.get(node)).copied().unwrap_or(0))
+    };
+    let fate_word = |f: StepFate| match f {
+        StepFate::Same(_) => "unchanged",
+        StepFate::Changed => "changed",
+        StepFate::Removed => "removed",
+    };
+    match format {
+        DiffFormat::Json => {
+            let list: Vec<serde_json::Value> = changes
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "kind": c.kind.keyword(),
+                        "name": c.name,
+                        "change": c.change.word(),
+                        "parts": c.parts,
+                        "steps": c.steps.iter().map(|s| serde_json::json!({
+                            "step": s.label,
+                            "file": s.file,
+                            "line": s.line,
+                            "change": fate_word(s.fate),
+                            "waiting": count(&c.name, s.node),
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "changes": list }))
+                    .unwrap_or_default()
+            );
+        }
+        DiffFormat::Human => {
+            if changes.is_empty() {
+                println!("no change in meaning");
+            }
+            for c in &changes {
+                let parts = if c.parts.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", c.parts.join(", "))
+                };
+                println!(
+                    "{} {}: {}{parts}",
+                    c.kind.keyword(),
+                    c.name,
+                    c.change.word()
+                );
+                for s in &c.steps {
+                    let n = match count(&c.name, s.node) {
+                        Some(1) => " — 1 lead waits here".to_owned(),
+                        Some(n) => format!(" — {n} leads wait here"),
+                        None => String::new(),
+                    };
+                    println!(
+                        "  step `{}` ({}:{}): {}{n}",
+                        s.label,
+                        s.file,
+                        s.line,
+                        fate_word(s.fate)
+                    );
+                }
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Rebuilds the world of a running service's store under `program` (replaying its input
+/// log up to now) and counts the leads waiting at each step of each journey.
+fn waiting_in_store(
+    program: &runtime::embed::Program,
+    location: &str,
+) -> Result<Vec<Vec<u64>>, String> {
+    use service::store::Store;
+    let mut store: Box<dyn Store> = if location.starts_with("postgres://")
+        || location.starts_with("postgresql://")
+    {
+        Box::new(service::pg::PgStore::open(location).map_err(|e| format!("{location}: {e}"))?)
+    } else {
+        let path = std::path::Path::new(location);
+        if !path.is_file() {
+            return Err(format!("no store file at {location}"));
+        }
+        Box::new(service::store::SqliteStore::open(path).map_err(|e| format!("{location}: {e}"))?)
+    };
+    let Some((start, _)) = store.meta().map_err(|e| format!("{location}: {e}"))? else {
+        return Ok(vec![Vec::new(); program.lowered().journeys.len()]);
+    };
+    let inputs = store.inputs().map_err(|e| format!("{location}: {e}"))?;
+    let mut world = program
+        .world(compiler::engine::EngineKind::Jit)
+        .map_err(|e| format!("the engine cannot run the old program: {}", e.0))?;
+    world.start(start);
+    for input in &inputs {
+        world.input(input);
+    }
+    let now = jiff::Timestamp::now().as_second();
+    world.advance_to(now.max(world.now()));
+    Ok(world.engine().journey_positions())
 }
 
 fn graph(

@@ -466,3 +466,147 @@ fn graph_draws_journeys_as_mermaid_dot_and_svg() {
         assert!(!out.stderr.is_empty());
     }
 }
+
+#[test]
+fn diff_reports_changes_in_meaning_and_the_leads_waiting_at_changed_steps() {
+    use service::store::{Commit, SqliteStore, Store};
+    let journey = |first_wait: &str, tail: &str| {
+        format!(
+            "journey j {{\n  enter on demo_booked\n  wait {first_wait}\n  tag \"a\"\n{tail}}}\n"
+        )
+    };
+    // One file: a segment behind rule `r`, scores, journey `j`.
+    let program = |name: &str, segment: &str, scores: &str, j: String| {
+        let text = format!(
+            "{HEADER}event demo_booked\nsegment big = {segment}\n{j}\
+             rule r {{\n  when big\n  then tag \"big\"\n}}\n{scores}"
+        );
+        temp_program(name, &[("main.journey", &text)])
+    };
+    let fit = "score fit {\n  +10 if company_size > 50\n  +5 if name is set\n}\n";
+    let two_waits = "  wait 10 days\n  tag \"b\"\n";
+    let old = program(
+        "diff-old",
+        "company_size > 100",
+        fit,
+        journey("30 days", two_waits),
+    );
+    // Same meaning, other text: comments, layout, score lines in another order.
+    let reformatted = program(
+        "diff-same",
+        "company_size   >   100 # cỡ lớn",
+        "score fit {\n  +5 if name is set\n\n  +10 if company_size > 50\n}\n",
+        journey("30 days", two_waits),
+    );
+    // The segment behind rule `r` changes (its own text does not); the first wait
+    // changes; the second wait and its tag go (so what follows `tag "a"` changes too);
+    // a score is added.
+    let new = program(
+        "diff-new",
+        "company_size > 200",
+        &format!("{fit}score extra {{\n  +1 if name is set\n}}\n"),
+        journey("20 days", ""),
+    );
+
+    let out = tandem()
+        .arg("diff")
+        .arg(&old)
+        .arg(&reformatted)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "no change in meaning\n"
+    );
+
+    // A store where one lead entered `j` an hour ago: it waits at `wait 30 days`.
+    let store_path = old.join("tandem.db");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64;
+    {
+        let mut store = SqliteStore::open(&store_path).expect("store opens");
+        store.set_start(now - 7200).expect("start recorded");
+        let input = |at: i64, kind| runtime::scenario::Input {
+            index: 0,
+            at,
+            lead: "an".into(),
+            kind,
+        };
+        let commit = Commit {
+            inputs: vec![
+                input(
+                    now - 3600,
+                    runtime::scenario::InputKind::Create(vec![(
+                        "company_size".into(),
+                        runtime::scenario::InputValue::Number(150.0),
+                    )]),
+                ),
+                input(
+                    now - 3500,
+                    runtime::scenario::InputKind::Event {
+                        event: "demo_booked".into(),
+                        props: Vec::new(),
+                    },
+                ),
+            ],
+            ..Commit::default()
+        };
+        store.commit(&commit).expect("committed");
+    }
+    let out = tandem()
+        .arg("diff")
+        .arg(&old)
+        .arg(&new)
+        .arg("--store")
+        .arg(&store_path)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        text,
+        "journey j: changed (steps)\n\
+         \x20 step `wait 30 days` (main.journey:7): changed — 1 lead waits here\n\
+         \x20 step `tag \"a\"` (main.journey:8): changed — 0 leads wait here\n\
+         \x20 step `wait 10 days` (main.journey:9): removed — 0 leads wait here\n\
+         \x20 step `tag \"b\"` (main.journey:10): removed — 0 leads wait here\n\
+         rule r: changed (when)\n\
+         score extra: added\n"
+    );
+
+    let out = tandem()
+        .arg("diff")
+        .arg(&old)
+        .arg(&new)
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["changes"][0]["steps"][0]["change"], "changed");
+    assert_eq!(
+        v["changes"][0]["steps"][0]["waiting"],
+        serde_json::Value::Null
+    );
+    assert_eq!(v["changes"][1]["parts"][0], "when");
+
+    let out = tandem()
+        .arg("diff")
+        .arg(&old)
+        .arg(&new)
+        .args(["--store", "/nonexistent/tandem.db"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no store file"));
+    let _ = std::fs::remove_dir_all(&old);
+    let _ = std::fs::remove_dir_all(&reformatted);
+    let _ = std::fs::remove_dir_all(&new);
+}

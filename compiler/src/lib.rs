@@ -8,6 +8,7 @@ pub mod check;
 pub mod codes;
 pub mod cron5;
 pub mod diagram;
+pub mod diff;
 pub mod engine;
 pub mod eval;
 pub mod graph;
