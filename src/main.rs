@@ -895,7 +895,7 @@ fn diff(
     store: Option<&str>,
     format: DiffFormat,
 ) -> ExitCode {
-    use compiler::diff::{diff_programs, StepFate};
+    use compiler::diff::diff_programs;
     let old = match prepare(old_dir) {
         Ok(p) => p,
         Err(code) => return code,
@@ -915,42 +915,16 @@ fn diff(
         (old.lowered(), old.workspace()),
         (new.lowered(), new.workspace()),
     );
-    let journey_index = |name: &str| old.lowered().journeys.iter().position(|j| j.name == name);
+    let lowered = old.lowered();
+    let waiting = waiting.as_deref();
     let count = |journey: &str, node: usize| -> Option<u64> {
-        let w = waiting.as_ref()?;
-        let j = journey_index(journey)?;
-        Some(w.get(j).and_then(|n| n.get(node)).copied().unwrap_or(0))
-    };
-    let fate_word = |f: StepFate| match f {
-        StepFate::Same(_) => "unchanged",
-        StepFate::Changed => "changed",
-        StepFate::Removed => "removed",
+        let j = lowered.journeys.iter().position(|j| j.name == journey);
+        service::deploy::waiting_at(waiting, j, node)
     };
     match format {
         DiffFormat::Json => {
-            let list: Vec<serde_json::Value> = changes
-                .iter()
-                .map(|c| {
-                    serde_json::json!({
-                        "kind": c.kind.keyword(),
-                        "name": c.name,
-                        "change": c.change.word(),
-                        "parts": c.parts,
-                        "steps": c.steps.iter().map(|s| serde_json::json!({
-                            "step": s.label,
-                            "file": s.file,
-                            "line": s.line,
-                            "change": fate_word(s.fate),
-                            "waiting": count(&c.name, s.node),
-                        })).collect::<Vec<_>>(),
-                    })
-                })
-                .collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({ "changes": list }))
-                    .unwrap_or_default()
-            );
+            let v = service::deploy::changes_json(&changes, lowered, waiting);
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
         DiffFormat::Human => {
             if changes.is_empty() {
@@ -979,7 +953,7 @@ fn diff(
                         s.label,
                         s.file,
                         s.line,
-                        fate_word(s.fate)
+                        service::deploy::fate_word(s.fate)
                     );
                 }
             }

@@ -324,6 +324,40 @@ fn a_broken_program_is_refused_on_reload_and_the_old_one_keeps_running() {
         r#"{"id": "b", "fields": {"name": "B", "email": "b@x.vn"}}"#,
     );
     assert_eq!(status, 200, "the old program still runs");
+
+    // A good deploy answers with what it changes and who waits where: `b` signs up and
+    // waits at `wait 1 minute`, which the new version makes two minutes.
+    let (status, body) = post(
+        &s,
+        "/api/events",
+        r#"{"lead": "b", "event": "signup", "props": {"plan": "pro"}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let mut files = serde_json::Map::new();
+    let source = std::fs::read_to_string(program_dir().join("program.journey")).expect("program");
+    files.insert(
+        "program.journey".into(),
+        source.replace("wait 1 minute", "wait 2 minutes").into(),
+    );
+    for name in ["hello.md", "followup.md"] {
+        let text =
+            std::fs::read_to_string(program_dir().join("templates").join(name)).expect("template");
+        files.insert(format!("templates/{name}"), text.into());
+    }
+    let (status, body) = post(
+        &s,
+        "/api/program",
+        &serde_json::json!({ "files": files }).to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(v["changes"][0]["name"], "welcome", "{body}");
+    assert_eq!(
+        v["changes"][0]["steps"][0]["step"], "wait 1 minute",
+        "{body}"
+    );
+    assert_eq!(v["changes"][0]["steps"][0]["change"], "changed", "{body}");
+    assert_eq!(v["changes"][0]["steps"][0]["waiting"], 1, "{body}");
 }
 
 #[test]

@@ -78,8 +78,9 @@ pub enum Request {
     Reload {
         /// The new program's files.
         files: Files,
-        /// The new version's number, or the checker's messages.
-        reply: oneshot::Sender<Result<u32, Vec<String>>>,
+        /// The new version's number and what it changed (see [`crate::deploy`]), or the
+        /// checker's messages.
+        reply: oneshot::Sender<Result<(u32, Value), Vec<String>>>,
     },
     /// What inputs may carry under the running program: settable lead fields with their
     /// types, stages, and the events an input may send with their properties.
@@ -951,12 +952,19 @@ impl Core {
 
     /// Checks the new program; on success stores it as a new version and rebuilds the
     /// world under it (past inputs replayed without producing effects again).
-    fn reload(&mut self, mut files: Files) -> Result<u32, Vec<String>> {
+    fn reload(&mut self, mut files: Files) -> Result<(u32, Value), Vec<String>> {
         files.sort();
         if files == self.files {
-            return Ok(self.version);
+            return Ok((self.version, json!({ "changes": [] })));
         }
         let program = leak(check(&files)?);
+        // What the new version changes, with the leads waiting now at each affected step.
+        let changes = compiler::diff::diff_programs(
+            (self.program.lowered(), self.program.workspace()),
+            (program.lowered(), program.workspace()),
+        );
+        let waiting = self.world.engine().journey_positions();
+        let changes = crate::deploy::changes_json(&changes, self.program.lowered(), Some(&waiting));
         let mut world = program
             .world(self.settings.engine)
             .map_err(|e| vec![format!("the engine cannot run this program: {}", e.0)])?;
@@ -984,7 +992,7 @@ impl Core {
         self.version = version;
         self.lines_total = replayed;
         self.skip_lines = 0;
-        tracing::info!(version, "installed a new program version");
-        Ok(version)
+        tracing::info!(version, changes = %changes["changes"], "installed a new program version");
+        Ok((version, changes))
     }
 }

@@ -635,7 +635,10 @@ async fn post_program(State(state): State<AppState>, headers: HeaderMap, body: B
         list.push((path.clone(), text.to_owned()));
     }
     match ask(&state, |reply| Request::Reload { files: list, reply }).await {
-        Some(Ok(version)) => axum::Json(json!({ "version": version })).into_response(),
+        Some(Ok((version, changes))) => {
+            axum::Json(json!({ "version": version, "changes": changes["changes"] }))
+                .into_response()
+        }
         Some(Err(errors)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             axum::Json(json!({ "error": { "message": "the program has errors; the running version is unchanged", "errors": errors } })),

@@ -8,6 +8,7 @@
 pub mod core;
 pub mod dashboard;
 pub mod demo;
+pub mod deploy;
 pub mod http;
 pub mod mail;
 pub mod pg;
@@ -349,7 +350,7 @@ pub fn run(opts: Options) -> Result<(), String> {
                                 return;
                             }
                             match rx.await {
-                                Ok(Ok(v)) => tracing::info!(version = v, "reloaded the program"),
+                                Ok(Ok((v, _))) => tracing::info!(version = v, "reloaded the program"),
                                 Ok(Err(errors)) => tracing::error!(
                                     errors = %errors.join("; "),
                                     "reload refused: the new program has errors; the old one keeps running"
