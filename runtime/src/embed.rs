@@ -56,13 +56,14 @@ impl Program {
         if workspace.has_errors() {
             return Err(workspace.diagnostics().to_vec());
         }
-        let lowered = compiler::program::lower_program(&workspace).map_err(|e| {
+        let mut lowered = compiler::program::lower_program(&workspace).map_err(|e| {
             vec![Diagnostic::error(
                 "E0099",
                 e.span,
                 format!("cannot compile: {}", e.message),
             )]
         })?;
+        crate::versions::mark_kept(&mut lowered, &workspace);
         let mut templates = FxHashMap::default();
         for t in &source.templates {
             if let (Some(name), Ok(parts)) = (
@@ -184,6 +185,36 @@ impl<'p> World<'p> {
             start: self.start,
             now: self.engine.now(),
             inputs: self.log.clone(),
+        }
+    }
+
+    /// Moves this world onto `next`, a new version of its program put together by
+    /// [`crate::versions::compose`] from this world's program and leads (LANGUAGE.md
+    /// section 12): leads inside a changed journey finish the version they entered with,
+    /// everything else follows `next`, and new or changed triggers take their current
+    /// values as their previous ones. Writes no timeline line. On failure the world comes
+    /// back unchanged with the reason.
+    ///
+    /// The world's [`Snapshot`] lists inputs only: restoring it replays them all under
+    /// the program given to [`Program::restore`], not under the versions deployed between
+    /// them; a service that deploys records where each version began and replays
+    /// version by version.
+    #[allow(clippy::result_large_err)]
+    pub fn deploy<'q>(
+        mut self,
+        next: &'q Program,
+        kind: EngineKind,
+    ) -> Result<World<'q>, (World<'p>, Unsupported)> {
+        match self
+            .engine
+            .migrate(next.lowered(), kind, next.templates().clone())
+        {
+            Ok(engine) => Ok(World {
+                engine,
+                log: self.log,
+                start: self.start,
+            }),
+            Err(e) => Err((self, e)),
         }
     }
 

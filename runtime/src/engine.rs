@@ -24,6 +24,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::scenario::{Input, InputKind, InputValue};
 use crate::timeline::{Entry, FieldValue, Line};
 
+mod migrate;
+
 /// Rounds per settle and handled events per input before `cascade_limit`.
 pub const MAX_ROUNDS: usize = 32;
 /// Handled events per input before `cascade_limit`.
@@ -489,13 +491,21 @@ impl<'p> Engine<'p> {
         self.index.get(id).copied()
     }
 
-    /// Whether the lead is in the journey now.
+    /// Whether the lead is in the journey now (in any of its versions).
     pub fn in_journey(&self, lead: usize, journey: &str) -> bool {
         self.p
             .journeys
             .iter()
-            .position(|j| j.name == journey)
-            .is_some_and(|j| self.leads[lead].journeys[j].is_some())
+            .enumerate()
+            .any(|(j, x)| x.name == journey && self.leads[lead].journeys[j].is_some())
+    }
+
+    /// Whether the lead is inside a kept earlier version of journey `j`.
+    fn inside_kept_version(&self, lead: usize, j: usize) -> bool {
+        let name = &self.p.journeys[j].name;
+        self.p.journeys.iter().enumerate().any(|(k, x)| {
+            x.kept_as.is_some() && x.name == *name && self.leads[lead].journeys[k].is_some()
+        })
     }
 
     /// The assignee of the lead's open task of a handoff.
@@ -1459,6 +1469,10 @@ impl<'p> Engine<'p> {
         if self.leads[lead].journeys[j].is_some() {
             return false;
         }
+        // A lead still inside an earlier version of this journey is inside the journey.
+        if self.p.journeys[j].kept_as.is_none() && self.inside_kept_version(lead, j) {
+            return false;
+        }
         if let Some(prev) = self.leads[lead].last_entry[j] {
             match self.p.journeys[j].reenter_after {
                 None => return false,
@@ -2236,7 +2250,13 @@ impl<'p> Engine<'p> {
         let Some(task) = self.tasks.get(t).cloned() else {
             return;
         };
-        let Some(sla) = self.p.handoffs[task.handoff].slas.get(clause).cloned() else {
+        let Some(sla) = self
+            .p
+            .handoffs
+            .get(task.handoff)
+            .and_then(|h| h.slas.get(clause))
+            .cloned()
+        else {
             return;
         };
         if task.closed || task.fired.get(clause).copied().unwrap_or(true) {

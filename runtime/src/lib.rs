@@ -3,8 +3,9 @@
 //! Start with [`embed`]: check a program, feed inputs with their instants,
 //! read the timeline, snapshot and restore. [`engine`] is the processing
 //! model itself, [`calendar`] the teams' business time, [`scenario`] the
-//! `tandem simulate` input, [`timeline`] its exact output bytes, and
-//! [`testing`] runs a program's `test` blocks.
+//! `tandem simulate` input, [`timeline`] its exact output bytes,
+//! [`testing`] runs a program's `test` blocks, and [`versions`] puts a deploy
+//! together (journey versions kept for the leads inside them).
 
 #![warn(missing_docs)]
 
@@ -14,3 +15,4 @@ pub mod engine;
 pub mod scenario;
 pub mod testing;
 pub mod timeline;
+pub mod versions;

@@ -1,0 +1,611 @@
+//! Carrying a world over to a new version of its program at a deploy (LANGUAGE.md section 12): leads, their fields, scores, histories, journey instances, tasks and timers move to the new program by name; nothing is recomputed and no timeline line is written.
+//!
+//! What moves how:
+//! - fields by name when their type is unchanged (texts re-interned, stages by name); a
+//!   new field gets its default; tags by text;
+//! - scores' parts and values by name (a new score starts at 0; every score is
+//!   recomputed under the new definitions at the lead's next input);
+//! - journey instances: a version the new program keeps (see `crate::versions`) takes
+//!   its kept copy, an unchanged journey its new self, step by step (`compiler::diff`'s
+//!   step matching); a wait's condition is read again from the new step;
+//! - triggers (`rule … when`, `handoff … when`, `enter when`): an unchanged one keeps
+//!   its previous value; a new or changed one takes its current value as its previous
+//!   one, so it fires only on a later change;
+//! - counted history by event and by the meaning of the count's filter (a count whose
+//!   filter changed starts from the deploy);
+//! - tasks by handoff name (a removed handoff's closed tasks stay, its open tasks refuse
+//!   the deploy), timers by what they belong to (a schedule whose cron changed, or a new
+//!   one, is planned from now).
+
+use super::*;
+use compiler::diff::{match_steps, Canon, StepFate};
+
+/// Old journey → (new journey, old node → new node).
+type JourneyMap = Vec<Option<(usize, Vec<Option<usize>>)>>;
+
+impl<'p> Engine<'p> {
+    /// Moves this world onto `q`, a new version of the program (built by
+    /// `crate::versions::compose`); this engine is left empty. Fails, changing nothing,
+    /// when a lead would be left at a stage the new program removes, inside a journey
+    /// step the new program lacks, or an open task's handoff is gone.
+    pub fn migrate<'q>(
+        &mut self,
+        q: &'q LoweredProgram,
+        kind: EngineKind,
+        templates: FxHashMap<String, TemplateParts>,
+    ) -> Result<Engine<'q>, Unsupported> {
+        let p = self.p;
+        let mut n = Engine::new(q, kind, templates)?;
+        let (oc, nc) = (Canon { p }, Canon { p: q });
+        let jmap = journey_map(&oc, &nc);
+
+        // Refusals first, so a refused deploy leaves this world as it was.
+        for t in self.tasks.iter().filter(|t| !t.closed) {
+            if let Some(h) = p.handoffs.get(t.handoff) {
+                if !q.handoffs.iter().any(|x| x.name == h.name) {
+                    return Err(Unsupported(format!(
+                        "the handoff `{}` has open tasks (`{}`); close them before removing it",
+                        h.name, t.id
+                    )));
+                }
+            }
+        }
+        let stage_map: Vec<(u64, Option<u64>)> = self
+            .exprs
+            .stages
+            .names
+            .iter()
+            .zip(&self.exprs.stages.codes)
+            .map(|(name, code)| (*code, n.exprs.stages.code(name)))
+            .collect();
+        if let Some(s) = self.slot("stage") {
+            for l in &self.leads {
+                let code = l.record.words[s];
+                if let Some(pos) = stage_map
+                    .iter()
+                    .position(|(c, x)| *c == code && x.is_none())
+                {
+                    return Err(Unsupported(format!(
+                        "the lead `{}` is at stage `{}`, which the new program removes",
+                        l.id, self.exprs.stages.names[pos]
+                    )));
+                }
+            }
+        }
+        for (j, inst) in self.leads.iter().flat_map(|l| {
+            l.journeys
+                .iter()
+                .enumerate()
+                .filter_map(|(j, i)| i.as_deref().map(|i| (j, i)))
+        }) {
+            let mapped = jmap
+                .get(j)
+                .and_then(|m| m.as_ref())
+                .and_then(|(_, nodes)| nodes.get(inst.node).copied().flatten());
+            if mapped.is_none() {
+                return Err(Unsupported(format!(
+                    "leads are inside journey `{}` at a step the new program does not have",
+                    p.journeys[j].name
+                )));
+            }
+        }
+
+        // Which triggers keep their previous values.
+        let same_rule: Vec<Option<usize>> = q
+            .rules
+            .iter()
+            .map(|r| {
+                p.rules
+                    .iter()
+                    .position(|o| o.name == r.name && oc.func(o.when) == nc.func(r.when))
+            })
+            .collect();
+        let same_handoff: Vec<Option<usize>> = q
+            .handoffs
+            .iter()
+            .map(|h| {
+                p.handoffs.iter().position(|o| {
+                    o.name == h.name && o.when.map(|f| oc.func(f)) == h.when.map(|f| nc.func(f))
+                })
+            })
+            .collect();
+        let same_enter: Vec<Option<usize>> = q
+            .journeys
+            .iter()
+            .map(|j| {
+                p.journeys.iter().position(|o| {
+                    o.kept_as.is_none()
+                        && j.kept_as.is_none()
+                        && o.name == j.name
+                        && o.enter_when.iter().map(|f| oc.func(*f)).collect::<Vec<_>>()
+                            == j.enter_when.iter().map(|f| nc.func(*f)).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let slot_map: Vec<Option<usize>> = n
+            .exprs
+            .layout
+            .slots
+            .iter()
+            .map(|(name, kind)| {
+                self.exprs
+                    .layout
+                    .slot(name)
+                    .filter(|&os| self.exprs.layout.slots[os].1 == *kind)
+            })
+            .collect();
+        let score_map: Vec<Option<usize>> = n
+            .exprs
+            .scores
+            .iter()
+            .map(|s| self.exprs.score_index(s))
+            .collect();
+        let program_score_map: Vec<Option<usize>> = q
+            .scores
+            .iter()
+            .map(|s| p.scores.iter().position(|o| o.name == s.name))
+            .collect();
+        let handoff_map: Vec<Option<usize>> = p
+            .handoffs
+            .iter()
+            .map(|h| q.handoffs.iter().position(|x| x.name == h.name))
+            .collect();
+        let event_map: Vec<Option<u32>> = self
+            .exprs
+            .layout
+            .events
+            .iter()
+            .map(|(name, _)| n.exprs.layout.event(name))
+            .collect();
+        let site_map = self.count_site_map(&n, &oc, &nc, &event_map);
+
+        let mut leads = std::mem::take(&mut self.leads);
+        for old in &mut leads {
+            let lead = self.migrate_lead(
+                &mut n,
+                old,
+                &MigrationMaps {
+                    slots: &slot_map,
+                    stages: &stage_map,
+                    scores: &score_map,
+                    program_scores: &program_score_map,
+                    rules: &same_rule,
+                    handoffs: &same_handoff,
+                    enter: &same_enter,
+                    journeys: &jmap,
+                    events: &event_map,
+                    sites: &site_map,
+                },
+            );
+            n.index.insert(lead.id.clone(), n.leads.len());
+            n.leads.push(lead);
+        }
+
+        n.tasks = std::mem::take(&mut self.tasks)
+            .into_iter()
+            .map(|mut t| {
+                t.handoff = handoff_map
+                    .get(t.handoff)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(usize::MAX);
+                if let Some(h) = q.handoffs.get(t.handoff) {
+                    t.fired.resize(h.slas.len(), false);
+                }
+                t
+            })
+            .collect();
+        n.now = self.now;
+        n.seq = self.seq;
+        n.rr = std::mem::take(&mut self.rr);
+
+        // Timers by what they belong to.
+        let mut planned = vec![false; q.schedules.len()];
+        for ((at, seq), (lead, kind)) in std::mem::take(&mut self.timers) {
+            let kind = match kind {
+                TimerKind::Schedule { schedule } => {
+                    let o = &p.schedules[schedule];
+                    let Some(s) = q.schedules.iter().position(|x| {
+                        x.name == o.name && x.cron == o.cron && x.timezone == o.timezone
+                    }) else {
+                        continue;
+                    };
+                    planned[s] = true;
+                    TimerKind::Schedule { schedule: s }
+                }
+                TimerKind::Sla { task, clause } => {
+                    let ok = n
+                        .tasks
+                        .get(task)
+                        .and_then(|t| q.handoffs.get(t.handoff))
+                        .is_some_and(|h| clause < h.slas.len());
+                    if !ok {
+                        continue;
+                    }
+                    TimerKind::Sla { task, clause }
+                }
+                TimerKind::Decay { score } => {
+                    let Some(s) = q
+                        .scores
+                        .iter()
+                        .position(|x| Some(&x.name) == p.scores.get(score).map(|o| &o.name))
+                        .filter(|&s| q.scores[s].decay.is_some())
+                    else {
+                        continue;
+                    };
+                    TimerKind::Decay { score: s }
+                }
+                TimerKind::Wake { journey, token } => {
+                    let Some((j, _)) = jmap.get(journey).and_then(|m| m.as_ref()) else {
+                        continue;
+                    };
+                    TimerKind::Wake { journey: *j, token }
+                }
+                TimerKind::Deferred { template, journey } => TimerKind::Deferred {
+                    template,
+                    journey: journey.and_then(|(j, entry)| {
+                        jmap.get(j)
+                            .and_then(|m| m.as_ref())
+                            .map(|(nj, _)| (*nj, entry))
+                    }),
+                },
+            };
+            n.timers.insert((at, seq), (lead, kind));
+        }
+        for (s, done) in planned.into_iter().enumerate() {
+            if !done {
+                if let Some(next) = n.next_run(s, n.now) {
+                    n.timer(usize::MAX, next, TimerKind::Schedule { schedule: s });
+                }
+            }
+        }
+
+        // New and changed triggers take their current values as their previous ones.
+        for lead in 0..n.leads.len() {
+            for (r, same) in same_rule.iter().enumerate() {
+                if same.is_none() {
+                    let now = n.holds(lead, q.rules[r].when, None);
+                    n.leads[lead].prev_rules[r] = Some(now);
+                }
+            }
+            for (h, same) in same_handoff.iter().enumerate() {
+                if let (None, Some(f)) = (same, q.handoffs[h].when) {
+                    let now = n.holds(lead, f, None);
+                    n.leads[lead].prev_handoffs[h] = Some(now);
+                }
+            }
+            for (j, same) in same_enter.iter().enumerate() {
+                if same.is_none() {
+                    for (c, f) in q.journeys[j].enter_when.iter().enumerate() {
+                        let now = n.holds(lead, *f, None);
+                        let at = n.enter_offsets[j] + c;
+                        n.leads[lead].prev_enter[at] = Some(now);
+                    }
+                }
+            }
+        }
+        n.take_lines();
+        Ok(n)
+    }
+
+    /// Old count sites → new ones with the same event and the same filter meaning.
+    fn count_site_map(
+        &self,
+        n: &Engine<'_>,
+        oc: &Canon<'_>,
+        nc: &Canon<'_>,
+        event_map: &[Option<u32>],
+    ) -> FxHashMap<CountSite, CountSite> {
+        let mut out = FxHashMap::default();
+        for (event, sites) in &self.precounted {
+            let Some(ne) = event_map.get(*event as usize).copied().flatten() else {
+                continue;
+            };
+            let Some(new_sites) = n.precounted.get(&ne) else {
+                continue;
+            };
+            for site in sites {
+                let found = new_sites.iter().find(|s| match (site, s) {
+                    (CountSite::Event(_), CountSite::Event(_)) => true,
+                    (CountSite::Filter(a), CountSite::Filter(b)) => oc.func(*a) == nc.func(*b),
+                    _ => false,
+                });
+                if let Some(f) = found {
+                    out.insert(*site, *f);
+                }
+            }
+        }
+        out
+    }
+
+    /// One lead, moved onto the new program `n` (see the module doc).
+    fn migrate_lead(&self, n: &mut Engine<'_>, old: &mut Lead, m: &MigrationMaps<'_>) -> Lead {
+        let q = n.p;
+        // Fields.
+        let mut record = LeadRecord::new(&n.exprs);
+        for (name, lit) in &q.defaults {
+            if let Some(slot) = n.exprs.layout.slot(name) {
+                record.words[slot] = match &lit.kind {
+                    grammar::ast::LiteralKind::Number { value, .. } => value.to_bits(),
+                    grammar::ast::LiteralKind::Text(t) => {
+                        u64::from(n.exprs.interner.intern(&t.value))
+                    }
+                    grammar::ast::LiteralKind::Bool(b) => u64::from(*b),
+                    grammar::ast::LiteralKind::Name(x) => n.exprs.stages.code(&x.name).unwrap_or(0),
+                    grammar::ast::LiteralKind::List(_) => 0,
+                };
+            }
+        }
+        for (slot, from) in m.slots.iter().enumerate() {
+            let Some(os) = *from else { continue };
+            let w = old.record.words[os];
+            let w = match n.exprs.layout.slots[slot].1 {
+                SlotKind::Text => {
+                    u64::from(n.exprs.interner.intern(self.exprs.interner.get(w as u32)))
+                }
+                SlotKind::Stage => m
+                    .stages
+                    .iter()
+                    .find(|(c, _)| *c == w)
+                    .and_then(|(_, x)| *x)
+                    .unwrap_or(w),
+                _ => w,
+            };
+            if old.record.is_set(os) {
+                record.set_word(slot, w);
+            } else {
+                record.words[slot] = w;
+            }
+        }
+        for t in &old.record.tags {
+            record
+                .tags
+                .insert(n.exprs.interner.intern(self.exprs.interner.get(*t)));
+        }
+        // Scores.
+        let by_score = |v: &[f64]| -> Vec<f64> {
+            m.scores
+                .iter()
+                .map(|o| o.and_then(|o| v.get(o).copied()).unwrap_or(0.0))
+                .collect()
+        };
+        // Journeys and their entry times (a version's entries count for the journey).
+        let mut journeys: Vec<Option<Box<Instance>>> = vec![None; q.journeys.len()];
+        let mut last_entry: Vec<Option<i64>> = vec![None; q.journeys.len()];
+        for (nj, j) in q.journeys.iter().enumerate() {
+            if j.kept_as.is_none() {
+                last_entry[nj] = self
+                    .p
+                    .journeys
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, o)| o.name == j.name)
+                    .filter_map(|(oj, _)| old.last_entry.get(oj).copied().flatten())
+                    .max();
+            }
+        }
+        for (oj, inst) in old.journeys.iter_mut().enumerate() {
+            let Some(mut inst) = inst.take() else {
+                continue;
+            };
+            let Some((nj, nodes)) = m.journeys.get(oj).and_then(|x| x.as_ref()) else {
+                continue;
+            };
+            let Some(node) = nodes.get(inst.node).copied().flatten() else {
+                continue;
+            };
+            inst.node = node;
+            let step = &q.journeys[*nj].graph.nodes[node].kind;
+            inst.wait = match (inst.wait, step) {
+                (
+                    Waiting::Event { since, .. },
+                    NodeKind::WaitFor {
+                        event,
+                        filter,
+                        timeout,
+                        ..
+                    },
+                ) => Waiting::Event {
+                    event: event.clone(),
+                    filter: *filter,
+                    since,
+                    timeout: *timeout,
+                },
+                (Waiting::Until { .. }, NodeKind::WaitUntil { cond, timeout, .. }) => {
+                    Waiting::Until {
+                        cond: *cond,
+                        timeout: *timeout,
+                    }
+                }
+                (w, _) => w,
+            };
+            journeys[*nj] = Some(inst);
+        }
+        // `enter when` values of unchanged journeys.
+        let mut prev_enter = vec![None; q.journeys.iter().map(|j| j.enter_when.len()).sum()];
+        for (nj, same) in m.enter.iter().enumerate() {
+            if let Some(oj) = same {
+                for c in 0..q.journeys[nj].enter_when.len() {
+                    prev_enter[n.enter_offsets[nj] + c] = old
+                        .prev_enter
+                        .get(self.enter_offsets[*oj] + c)
+                        .copied()
+                        .flatten();
+                }
+            }
+        }
+        // Counted history.
+        let mut history = LeadHistory {
+            opened: std::mem::take(&mut old.history.opened),
+            clicked: std::mem::take(&mut old.history.clicked),
+            ..LeadHistory::default()
+        };
+        for (site, hits) in std::mem::take(&mut old.history.hits) {
+            if let Some(new_site) = m.sites.get(&site) {
+                history.hits.push((*new_site, hits));
+            }
+        }
+        for e in std::mem::take(&mut old.history.events) {
+            let Some(ne) = m.events.get(e.event as usize).copied().flatten() else {
+                continue;
+            };
+            if !n.kept_whole.contains(&ne) {
+                continue;
+            }
+            let mut record = EventRecord::new(&n.exprs, ne, e.at);
+            let old_props = &self.exprs.layout.events[e.event as usize].1;
+            let new_props = n.exprs.layout.events[ne as usize].1.clone();
+            for (i, (name, kind)) in new_props.iter().enumerate() {
+                let Some(oi) = old_props
+                    .iter()
+                    .position(|(on, ok)| on == name && ok == kind)
+                else {
+                    continue;
+                };
+                if oi >= 64 || e.set_bits & (1 << oi) == 0 {
+                    continue;
+                }
+                let w = e.words.get(oi).copied().unwrap_or(0);
+                let w = if *kind == SlotKind::Text {
+                    u64::from(n.exprs.interner.intern(self.exprs.interner.get(w as u32)))
+                } else {
+                    w
+                };
+                record.set_word(i, w);
+            }
+            history.events.push(record);
+        }
+        let per_handoff = |v: &[Option<usize>]| -> Vec<Option<usize>> {
+            q.handoffs
+                .iter()
+                .map(|h| {
+                    self.p
+                        .handoffs
+                        .iter()
+                        .position(|o| o.name == h.name)
+                        .and_then(|o| v.get(o).copied().flatten())
+                })
+                .collect()
+        };
+        Lead {
+            id: old.id.clone(),
+            record,
+            score_a: by_score(&old.score_a),
+            score_e: by_score(&old.score_e),
+            score_value: by_score(&old.score_value),
+            prev_rules: m
+                .rules
+                .iter()
+                .map(|o| o.and_then(|o| old.prev_rules.get(o).copied().flatten()))
+                .collect(),
+            prev_handoffs: m
+                .handoffs
+                .iter()
+                .map(|o| o.and_then(|o| old.prev_handoffs.get(o).copied().flatten()))
+                .collect(),
+            open_task: per_handoff(&old.open_task),
+            task_counts: q
+                .handoffs
+                .iter()
+                .map(|h| {
+                    self.p
+                        .handoffs
+                        .iter()
+                        .position(|o| o.name == h.name)
+                        .and_then(|o| old.task_counts.get(o).copied())
+                        .unwrap_or(0)
+                })
+                .collect(),
+            prev_enter,
+            journeys,
+            last_entry,
+            entries: old.entries,
+            history,
+            sent_at: std::mem::take(&mut old.sent_at),
+            decay_pending: m
+                .program_scores
+                .iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    q.scores[i].decay.is_some()
+                        && o.and_then(|o| old.decay_pending.get(o).copied())
+                            .unwrap_or(false)
+                })
+                .collect(),
+            stage_cause: std::mem::take(&mut old.stage_cause),
+            left_entries: std::mem::take(&mut old.left_entries),
+            dirty: true,
+        }
+    }
+}
+
+/// The name-to-name maps one lead's migration reads (built once per deploy).
+struct MigrationMaps<'a> {
+    slots: &'a [Option<usize>],
+    stages: &'a [(u64, Option<u64>)],
+    scores: &'a [Option<usize>],
+    program_scores: &'a [Option<usize>],
+    rules: &'a [Option<usize>],
+    handoffs: &'a [Option<usize>],
+    enter: &'a [Option<usize>],
+    journeys: &'a JourneyMap,
+    events: &'a [Option<u32>],
+    sites: &'a FxHashMap<CountSite, CountSite>,
+}
+
+/// Where each journey of the old program goes: a kept version to its kept copy; a
+/// journey kept by this deploy to the copy compiled from its text; any other to the new
+/// program's journey of the same name. With the step matching of `compiler::diff`.
+fn journey_map(oc: &Canon<'_>, nc: &Canon<'_>) -> JourneyMap {
+    let (p, q) = (oc.p, nc.p);
+    p.journeys
+        .iter()
+        .map(|oj| {
+            let target = match &oj.kept_as {
+                Some(k) => q
+                    .journeys
+                    .iter()
+                    .position(|x| x.kept_as.as_deref() == Some(k.as_str())),
+                None => q
+                    .journeys
+                    .iter()
+                    .position(|x| {
+                        x.kept_as.is_some() && x.name == oj.name && same_steps(oc, oj, nc, x)
+                    })
+                    .or_else(|| {
+                        q.journeys
+                            .iter()
+                            .position(|x| x.kept_as.is_none() && x.name == oj.name)
+                    }),
+            }?;
+            let fates = match_steps(oc, &oj.graph, nc, &q.journeys[target].graph);
+            let nodes = fates
+                .into_iter()
+                .map(|f| match f {
+                    StepFate::Same(k) => Some(k),
+                    _ => None,
+                })
+                .collect();
+            Some((target, nodes))
+        })
+        .collect()
+}
+
+/// Whether two journey versions run the same steps with the same exit and goal.
+fn same_steps(
+    oc: &Canon<'_>,
+    a: &compiler::program::JourneyIr,
+    nc: &Canon<'_>,
+    b: &compiler::program::JourneyIr,
+) -> bool {
+    a.graph.nodes.len() == b.graph.nodes.len()
+        && match_steps(oc, &a.graph, nc, &b.graph)
+            .iter()
+            .enumerate()
+            .all(|(i, f)| *f == StepFate::Same(i))
+        && a.exit_when.iter().map(|f| oc.func(*f)).collect::<Vec<_>>()
+            == b.exit_when.iter().map(|f| nc.func(*f)).collect::<Vec<_>>()
+        && a.goal.iter().map(|f| oc.func(*f)).collect::<Vec<_>>()
+            == b.goal.iter().map(|f| nc.func(*f)).collect::<Vec<_>>()
+        && a.reenter_after == b.reenter_after
+}

@@ -1,0 +1,223 @@
+//! Journey versions at a deploy (LANGUAGE.md section 12): leads inside a changed journey finish the version they entered with, new entries take the newest, new rules do not fire for every matching lead at once, and a deploy that would break a kept version is refused naming it.
+
+use compiler::ProgramSource;
+use runtime::embed::{EngineKind, Program, World};
+use runtime::scenario::{Input, InputKind, InputValue};
+use runtime::timeline::{Entry, Line};
+use runtime::versions::{compose, DeployError};
+
+const HEAD: &str = "timezone \"Asia/Ho_Chi_Minh\"\nlead { name: text, company_size: number }\nevent signup\nevent demo_booked\n";
+const T0: i64 = 1_767_578_400; // 2026-01-05 09:00 +07
+const DAY: i64 = 86_400;
+
+fn v1() -> String {
+    format!(
+        "{HEAD}journey onboard {{\n  enter on signup\n  wait 2 days\n  tag \"v1_done\"\n}}\n\
+         rule big {{\n  when company_size > 100\n  then tag \"big\"\n}}\n"
+    )
+}
+
+/// v2: `onboard` waits one day and tags `v2_done`; a new rule `mid`.
+fn v2() -> String {
+    format!(
+        "{HEAD}journey onboard {{\n  enter on signup\n  wait 1 day\n  tag \"v2_done\"\n}}\n\
+         rule big {{\n  when company_size > 100\n  then tag \"big\"\n}}\n\
+         rule mid {{\n  when company_size > 10\n  then tag \"mid\"\n}}\n"
+    )
+}
+
+fn create(lead: &str, at: i64, size: f64) -> Input {
+    Input {
+        index: 0,
+        at,
+        lead: lead.into(),
+        kind: InputKind::Create(vec![("company_size".into(), InputValue::Number(size))]),
+    }
+}
+
+fn event(lead: &str, at: i64, name: &str) -> Input {
+    Input {
+        index: 0,
+        at,
+        lead: lead.into(),
+        kind: InputKind::Event {
+            event: name.into(),
+            props: Vec::new(),
+        },
+    }
+}
+
+fn tags(lines: &[Line]) -> Vec<(String, String)> {
+    lines
+        .iter()
+        .filter_map(|l| match &l.entry {
+            Entry::TagAdded { tag } => {
+                Some((l.lead.as_deref().unwrap_or("").to_owned(), tag.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn deploy<'q>(world: World<'_>, next: &'q Program, kind: EngineKind) -> World<'q> {
+    match world.deploy(next, kind) {
+        Ok(w) => w,
+        Err((_, e)) => panic!("deploy refused: {}", e.0),
+    }
+}
+
+#[test]
+fn leads_inside_finish_their_version_and_new_entries_take_the_newest() {
+    for kind in [EngineKind::Jit, EngineKind::Interp] {
+        let old = Program::check(ProgramSource::single("main.journey", v1())).expect("v1 checks");
+        let mut world = old.world(kind).expect("world");
+        world.start(T0);
+        world.input(&create("a", T0, 50.0));
+        world.input(&event("a", T0 + 60, "signup"));
+        assert!(world.engine().in_journey(0, "onboard"));
+
+        let waiting = world.engine().journey_positions();
+        let (next, _) = compose(&old, &waiting, &ProgramSource::single("main.journey", v2()))
+            .expect("v2 composes");
+        // The running version of `onboard` is kept under its own name.
+        let kept: Vec<_> = next
+            .lowered()
+            .journeys
+            .iter()
+            .map(|j| (j.name.clone(), j.kept_as.is_some()))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![("onboard".to_owned(), false), ("onboard".to_owned(), true)]
+        );
+        let mut world = deploy(world, &next, kind);
+
+        // `a` signs up again: it is inside (the old version), so it does not enter twice.
+        let lines = world.input(&event("a", T0 + 120, "signup"));
+        assert!(
+            !lines
+                .iter()
+                .any(|l| matches!(l.entry, Entry::JourneyEntered { .. })),
+            "{kind:?}: {lines:?}"
+        );
+        // The new rule `mid` holds for `a` already: it takes that as its previous value
+        // and does not fire on the next input; a new lead makes it fire.
+        let mut all = lines;
+        all.extend(world.input(&create("b", T0 + DAY / 2, 50.0)));
+        all.extend(world.input(&event("b", T0 + DAY / 2, "signup")));
+        all.extend(world.advance_to(T0 + 3 * DAY));
+        assert_eq!(
+            tags(&all),
+            vec![
+                ("b".to_owned(), "mid".to_owned()),
+                // b: one day after its signup at 12:00 (v2); a: two days after its
+                // signup at T0 (v1, the version it entered).
+                ("b".to_owned(), "v2_done".to_owned()),
+                ("a".to_owned(), "v1_done".to_owned()),
+            ],
+            "{kind:?}"
+        );
+        // Timeline lines name the journey itself, whichever version ran.
+        let exits: Vec<String> = all
+            .iter()
+            .filter_map(|l| match &l.entry {
+                Entry::JourneyExited { journey, .. } => Some(journey.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(exits, vec!["onboard", "onboard"], "{kind:?}");
+    }
+}
+
+#[test]
+fn a_deploy_that_breaks_a_kept_version_is_refused_naming_the_journey() {
+    let src = format!(
+        "{HEAD}journey onboard {{\n  enter on signup\n  wait for demo_booked up to 5 days\n  tag \"done\"\n}}\n"
+    );
+    let old = Program::check(ProgramSource::single("main.journey", src)).expect("checks");
+    let mut world = old.world(EngineKind::Interp).expect("world");
+    world.start(T0);
+    world.input(&create("a", T0, 50.0));
+    world.input(&event("a", T0 + 60, "signup"));
+    let waiting = world.engine().journey_positions();
+    // The new version drops `demo_booked`, which the running version waits for.
+    let new_src =
+        "timezone \"Asia/Ho_Chi_Minh\"\nlead { name: text, company_size: number }\nevent signup\n\
+                   journey onboard {\n  enter on signup\n  tag \"done\"\n}\n";
+    let refused = compose(
+        &old,
+        &waiting,
+        &ProgramSource::single("main.journey", new_src),
+    );
+    match refused {
+        Err(DeployError::KeptVersion {
+            journey,
+            leads,
+            message,
+        }) => {
+            assert_eq!((journey.as_str(), leads), ("onboard", 1));
+            assert!(message.contains("demo_booked"), "{message}");
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+    // With nobody inside, the same deploy is fine.
+    let nobody = vec![vec![0; old.lowered().journeys[0].graph.nodes.len()]];
+    assert!(compose(
+        &old,
+        &nobody,
+        &ProgramSource::single("main.journey", new_src)
+    )
+    .is_ok());
+    // A program with errors is refused as it is.
+    assert!(matches!(
+        compose(
+            &old,
+            &nobody,
+            &ProgramSource::single("main.journey", "lead { x: txt }")
+        ),
+        Err(DeployError::Check(_))
+    ));
+}
+
+#[test]
+fn an_unchanged_journey_keeps_its_leads_at_their_step_and_kept_versions_carry_over() {
+    let old = Program::check(ProgramSource::single("main.journey", v1())).expect("v1");
+    let mut world = old.world(EngineKind::Jit).expect("world");
+    world.start(T0);
+    world.input(&create("a", T0, 50.0));
+    world.input(&event("a", T0 + 60, "signup"));
+    // Only a rule changes: `onboard` is not kept, `a` stays in it.
+    let same_journey = v1().replace("company_size > 100", "company_size > 200");
+    let waiting = world.engine().journey_positions();
+    let (next, _) = compose(
+        &old,
+        &waiting,
+        &ProgramSource::single("main.journey", same_journey),
+    )
+    .expect("composes");
+    assert_eq!(next.lowered().journeys.len(), 1);
+    let world = deploy(world, &next, EngineKind::Jit);
+    // Then `onboard` changes (kept), then something else changes (the kept version
+    // carries over to the third program).
+    let mut world = world;
+    let waiting = world.engine().journey_positions();
+    let (third, _) = compose(
+        &next,
+        &waiting,
+        &ProgramSource::single("main.journey", v2()),
+    )
+    .expect("v2");
+    let mut world = deploy(world, &third, EngineKind::Jit);
+    let waiting = world.engine().journey_positions();
+    let fourth_src = v2().replace("company_size > 10", "company_size > 20");
+    let (fourth, _) = compose(
+        &third,
+        &waiting,
+        &ProgramSource::single("main.journey", fourth_src),
+    )
+    .expect("fourth");
+    assert_eq!(fourth.lowered().journeys.len(), 2);
+    let mut world = deploy(world, &fourth, EngineKind::Jit);
+    let lines = world.advance_to(T0 + 3 * DAY);
+    assert_eq!(tags(&lines), vec![("a".to_owned(), "v1_done".to_owned())]);
+}
