@@ -358,6 +358,50 @@ fn a_broken_program_is_refused_on_reload_and_the_old_one_keeps_running() {
     );
     assert_eq!(v["changes"][0]["steps"][0]["change"], "changed", "{body}");
     assert_eq!(v["changes"][0]["steps"][0]["waiting"], 1, "{body}");
+    assert_eq!(v["version"], 2, "{body}");
+
+    // `b` keeps the version it entered with: it still waits one minute.
+    let step_of_b = |s: &Service| {
+        let (_, body) = get(s, "/api/leads/b");
+        let lead: serde_json::Value = serde_json::from_str(&body).expect("lead JSON");
+        lead["journeys"][0]["step"].clone()
+    };
+    assert_eq!(step_of_b(&s), "wait 1 minute");
+
+    // A version that drops the `followup` email, which `b`'s version still sends, is
+    // refused, naming the journey.
+    let mut broken = files.clone();
+    broken.remove("templates/followup.md");
+    broken.insert(
+        "program.journey".into(),
+        source
+            .replace("wait 1 minute\n  send followup\n", "")
+            .into(),
+    );
+    let (status, body) = post(
+        &s,
+        "/api/program",
+        &serde_json::json!({ "files": broken }).to_string(),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("journey `welcome`") && body.contains("followup"),
+        "{body}"
+    );
+
+    // After a restart on the second version's folder, the log is replayed version by
+    // version: `b` is still in the first version of `welcome`.
+    drop(s);
+    let v2_dir = dir.join("program_v2");
+    for (path, text) in &files {
+        let p = v2_dir.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("dir");
+        std::fs::write(p, text.as_str().unwrap_or_default()).expect("write");
+    }
+    let s = start_program(&dir, &config, http, &v2_dir);
+    assert_eq!(step_of_b(&s), "wait 1 minute");
+    let (_, metrics) = get(&s, "/api/metrics");
+    assert!(metrics.contains("tandem_program_version 2\n"), "{metrics}");
 }
 
 #[test]

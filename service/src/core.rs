@@ -167,8 +167,6 @@ pub struct Core {
     program: &'static Program,
     /// The running version's files, as stored (sorted by path).
     files: Files,
-    /// When the world's clock started (kept in the store).
-    start: i64,
     world: World<'static>,
     jinja: minijinja::Environment<'static>,
     version: u32,
@@ -267,28 +265,26 @@ fn leak(program: Program) -> &'static Program {
 }
 
 impl Core {
-    /// Opens the engine on a store: installs `files` as a new version if they differ
-    /// from the stored latest one, then rebuilds the world by replaying the input log.
+    /// Opens the engine on a store: rebuilds the world by replaying the input log
+    /// version by version (each stored program version from the input where it was
+    /// installed, deployed as it was live), then installs `files` as a new version if
+    /// they differ from the latest stored one (a deploy, as by `POST /api/program`).
     pub fn open(
         mut store: Box<dyn Store>,
-        files: Files,
+        mut files: Files,
         settings: CoreSettings,
         live: Arc<tokio::sync::watch::Sender<u64>>,
     ) -> Result<Core, String> {
         let err = |e: StoreError| e.to_string();
-        let latest = store.latest_program().map_err(err)?;
+        files.sort();
         let clock = settings.clock;
-        let program = check(&files).map_err(|errors| {
+        let kind = settings.engine;
+        let folder = check(&files).map_err(|errors| {
             format!(
                 "the program has errors; fix them first:\n{}",
                 errors.join("\n")
             )
         })?;
-        let (version, new_version) = match latest {
-            Some((v, stored)) if stored == files => (v, false),
-            _ => (store.add_program(&files, clock.now()).map_err(err)?, true),
-        };
-        let program = leak(program);
         let meta = store.meta().map_err(err)?;
         let start = match meta {
             Some((start, _)) => start,
@@ -299,37 +295,87 @@ impl Core {
             }
         };
         let lines_written = meta.map(|(_, n)| n).unwrap_or(0);
+        let mut versions = store.programs().map_err(err)?;
+        // Versions stored before journey versions existed were each replayed over the
+        // whole log: the latest of them is where the replay starts.
+        if let Some(legacy) = versions.iter().rposition(|v| v.inputs_before.is_none()) {
+            versions.drain(..legacy);
+            if let Some(first) = versions.first_mut() {
+                first.inputs_before = Some(0);
+            }
+        }
+        let (mut program, mut version, mut current) = match versions.first() {
+            None => {
+                let v = store.add_program(&files, start, 0).map_err(err)?;
+                (leak(folder), v, files.clone())
+            }
+            Some(first) => {
+                let mut stored = first.files.clone();
+                stored.sort();
+                let p = check(&stored).map_err(|e| {
+                    format!(
+                        "stored program version {} does not check: {}",
+                        first.version,
+                        e.join("; ")
+                    )
+                })?;
+                (leak(p), first.version, stored)
+            }
+        };
         let mut world = program
-            .world(settings.engine)
+            .world(kind)
             .map_err(|e| format!("the engine cannot run this program: {}", e.0))?;
         world.start(start);
+        let mut dashboard = dashboard_for(program);
+        let inputs = store.inputs().map_err(err)?;
+        tracing::info!(
+            inputs = inputs.len(),
+            versions = versions.len(),
+            "replaying the input log"
+        );
+        let mut replayed = 0u64;
+        let mut done = 0usize;
+        for v in versions.iter().skip(1) {
+            let until = usize::try_from(v.inputs_before.unwrap_or(0))
+                .unwrap_or(usize::MAX)
+                .clamp(done, inputs.len());
+            replayed += replay(&mut world, &inputs[done..until], &mut dashboard);
+            done = until;
+            let lines = world.advance_to(v.at);
+            replayed += lines.len() as u64;
+            dashboard.observe(&lines, &EngineLeads(world.engine()));
+            let waiting = world.engine().journey_positions();
+            let mut stored = v.files.clone();
+            stored.sort();
+            let (next, _) =
+                runtime::versions::compose(program, &waiting, &ProgramSource::from_files(&stored))
+                    .map_err(|e| format!("stored program version {}: {e}", v.version))?;
+            let next = leak(next);
+            world = world
+                .deploy(next, kind)
+                .map_err(|(_, e)| format!("stored program version {}: {}", v.version, e.0))?;
+            program = next;
+            version = v.version;
+            current = stored;
+        }
+        replayed += replay(&mut world, &inputs[done..], &mut dashboard);
         let mut core = Core {
             store,
             program,
-            files,
-            start,
+            files: current,
             world,
             jinja: minijinja::Environment::new(),
             version,
-            lines_total: 0,
+            lines_total: replayed,
             settings,
-            inputs_applied: 0,
+            inputs_applied: inputs.len() as u64,
             mails_enqueued: 0,
             skip_lines: 0,
-            dashboard: dashboard_for(program),
+            dashboard,
             live,
         };
-        let inputs = core.store.inputs().map_err(err)?;
-        tracing::info!(inputs = inputs.len(), version, "replaying the input log");
-        let replayed = replay(&mut core.world, &inputs, &mut core.dashboard);
         core.live.send_replace(core.dashboard.version);
-        core.inputs_applied = inputs.len() as u64;
-        core.lines_total = replayed;
-        if new_version {
-            // The past is history of the old version: only the clock going forward
-            // produces effects.
-            core.store.set_lines_total(replayed).map_err(err)?;
-        } else if lines_written >= replayed {
+        if lines_written >= replayed {
             // Lines beyond the replay were committed by timers that fired after the last
             // input; they recur as the clock catches up and are skipped then.
             core.skip_lines = lines_written - replayed;
@@ -340,6 +386,17 @@ impl Core {
                 "the log replays to more lines than were written; continuing from the log"
             );
             core.store.set_lines_total(replayed).map_err(err)?;
+        }
+        if files != core.files {
+            match core.reload(files) {
+                Ok((v, changes)) => {
+                    tracing::info!(version = v, changes = %changes["changes"], "installed the program folder as a new version")
+                }
+                Err(errors) => tracing::error!(
+                    errors = %errors.join("; "),
+                    "the program folder cannot be deployed over the stored version; the stored version keeps running"
+                ),
+            }
         }
         Ok(core)
     }
@@ -447,6 +504,7 @@ impl Core {
             .lowered()
             .journeys
             .iter()
+            .filter(|j| j.kept_as.is_none())
             .map(|j| j.name.clone())
             .collect();
         let mut v = self.dashboard.summary(from_day, to_day, &names);
@@ -957,41 +1015,55 @@ impl Core {
         if files == self.files {
             return Ok((self.version, json!({ "changes": [] })));
         }
-        let program = leak(check(&files)?);
+        // The clock catches up first: the new version starts at the engine's instant.
+        if let Err(e) = self.tick() {
+            tracing::error!(error = %e, "the store refused a commit; stopping");
+            std::process::exit(70);
+        }
+        let at = self.world.now();
+        let waiting = self.world.engine().journey_positions();
+        let (program, _) =
+            runtime::versions::compose(self.program, &waiting, &ProgramSource::from_files(&files))
+                .map_err(|e| match e {
+                    runtime::versions::DeployError::Check(errors) => errors,
+                    other => vec![other.to_string()],
+                })?;
+        let program = leak(program);
         // What the new version changes, with the leads waiting now at each affected step.
         let changes = compiler::diff::diff_programs(
             (self.program.lowered(), self.program.workspace()),
             (program.lowered(), program.workspace()),
         );
-        let waiting = self.world.engine().journey_positions();
         let changes = crate::deploy::changes_json(&changes, self.program.lowered(), Some(&waiting));
-        let mut world = program
-            .world(self.settings.engine)
+        let kind = self.settings.engine;
+        let placeholder = program
+            .world(kind)
             .map_err(|e| vec![format!("the engine cannot run this program: {}", e.0)])?;
-        let inputs = self.store.inputs().map_err(|e| vec![e.to_string()])?;
-        world.start(self.start);
-        let mut dashboard = dashboard_for(program);
-        let mut replayed = replay(&mut world, &inputs, &mut dashboard);
-        let lines = world.advance_to(self.world.now());
-        replayed += lines.len() as u64;
-        dashboard.observe(&lines, &EngineLeads(world.engine()));
-        dashboard.version = self.dashboard.version + 1;
-        let version = self
-            .store
-            .add_program(&files, self.settings.clock.now())
-            .map_err(|e| vec![e.to_string()])?;
-        self.store
-            .set_lines_total(replayed)
-            .map_err(|e| vec![e.to_string()])?;
+        let running = std::mem::replace(&mut self.world, placeholder);
+        match running.deploy(program, kind) {
+            Ok(world) => self.world = world,
+            Err((world, e)) => {
+                self.world = world;
+                return Err(vec![format!(
+                    "the running leads cannot move to the new version: {}",
+                    e.0
+                )]);
+            }
+        }
+        // The world runs the new version now; a store that cannot record it would
+        // disagree with it, so stop and let the restart rebuild from the store.
+        let version = match self.store.add_program(&files, at, self.inputs_applied) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(error = %e, "the store refused the new program version; stopping");
+                std::process::exit(70);
+            }
+        };
         self.program = program;
         self.files = files;
-        self.world = world;
         self.jinja = minijinja::Environment::new();
-        self.dashboard = dashboard;
-        self.live.send_replace(self.dashboard.version);
         self.version = version;
-        self.lines_total = replayed;
-        self.skip_lines = 0;
+        self.live.send_replace(self.dashboard.version);
         tracing::info!(version, changes = %changes["changes"], "installed a new program version");
         Ok((version, changes))
     }

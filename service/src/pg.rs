@@ -5,7 +5,8 @@ use postgres::{Client, NoTls};
 use runtime::scenario::Input;
 
 use crate::store::{
-    Commit, OutboxMail, PendingMail, Store, StoreError, StoredProgram, TaskChange, TaskRow,
+    Commit, OutboxMail, PendingMail, Store, StoreError, StoredProgram, StoredVersion, TaskChange,
+    TaskRow,
 };
 
 impl From<postgres::Error> for StoreError {
@@ -32,6 +33,8 @@ CREATE TABLE tasks (
   accepted_at BIGINT);
 CREATE INDEX tasks_lead ON tasks (lead);
 CREATE TABLE programs (version INTEGER PRIMARY KEY, at BIGINT NOT NULL, files TEXT NOT NULL);
+", "
+ALTER TABLE programs ADD COLUMN inputs_before BIGINT;
 "];
 
 /// A PostgreSQL connection used as the store.
@@ -311,19 +314,46 @@ impl Store for PgStore {
         }
     }
 
-    fn add_program(&mut self, files: &[(String, String)], at: i64) -> Result<u32, StoreError> {
+    fn add_program(
+        &mut self,
+        files: &[(String, String)],
+        at: i64,
+        inputs_before: u64,
+    ) -> Result<u32, StoreError> {
         let json = serde_json::to_string(files)
             .map_err(|e| StoreError(format!("a program does not serialize: {e}")))?;
+        let before = count(inputs_before);
         let version: i32 = self
             .c()?
             .query_one(
-                "INSERT INTO programs (version, at, files)
-                 VALUES ((SELECT COALESCE(MAX(version), 0) + 1 FROM programs), $1, $2)
+                "INSERT INTO programs (version, at, files, inputs_before)
+                 VALUES ((SELECT COALESCE(MAX(version), 0) + 1 FROM programs), $1, $2, $3)
                  RETURNING version",
-                &[&at, &json],
+                &[&at, &json, &before],
             )?
             .get(0);
         Ok(u32::try_from(version).unwrap_or(0))
+    }
+
+    fn programs(&mut self) -> Result<Vec<StoredVersion>, StoreError> {
+        let rows = self.c()?.query(
+            "SELECT version, at, inputs_before, files FROM programs ORDER BY version",
+            &[],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let version: i32 = r.get(0);
+                let before: Option<i64> = r.get(2);
+                let json: String = r.get(3);
+                Ok(StoredVersion {
+                    version: u32::try_from(version).unwrap_or(0),
+                    at: r.get(1),
+                    inputs_before: before.map(|b| u64::try_from(b).unwrap_or(0)),
+                    files: serde_json::from_str(&json)
+                        .map_err(|e| StoreError(format!("a stored program does not parse: {e}")))?,
+                })
+            })
+            .collect()
     }
 
     fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<PendingMail>, StoreError> {

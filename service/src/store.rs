@@ -15,6 +15,21 @@ use runtime::scenario::Input;
 /// A stored program version: its number and its files `(path, text)`.
 pub type StoredProgram = (u32, Vec<(String, String)>);
 
+/// One installed program version, with where it began in the input log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredVersion {
+    /// The version's number (1, 2, …).
+    pub version: u32,
+    /// The engine's instant when it was installed.
+    pub at: i64,
+    /// How many inputs the log held when it was installed (the inputs before it ran
+    /// under the earlier versions). `None` for versions stored before journey versions
+    /// existed: such a version was replayed over the whole log.
+    pub inputs_before: Option<u64>,
+    /// Its files `(path, text)`.
+    pub files: Vec<(String, String)>,
+}
+
 /// A store error: what failed, in words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);
@@ -133,8 +148,16 @@ pub trait Store: Send {
     fn set_lines_total(&mut self, n: u64) -> Result<(), StoreError>;
     /// The latest program version: its number and files (path, text), if any.
     fn latest_program(&mut self) -> Result<Option<StoredProgram>, StoreError>;
-    /// Stores a new program version; returns its number.
-    fn add_program(&mut self, files: &[(String, String)], at: i64) -> Result<u32, StoreError>;
+    /// Stores a new program version installed at `at`, after `inputs_before` inputs of
+    /// the log; returns its number.
+    fn add_program(
+        &mut self,
+        files: &[(String, String)],
+        at: i64,
+        inputs_before: u64,
+    ) -> Result<u32, StoreError>;
+    /// Every program version, oldest first.
+    fn programs(&mut self) -> Result<Vec<StoredVersion>, StoreError>;
     /// Mails due for delivery at `now`, oldest first.
     fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<PendingMail>, StoreError>;
     /// Marks a mail sent.
@@ -193,6 +216,13 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        // Stores made before journey versions lack where each version began.
+        let has_column = conn
+            .prepare("SELECT 1 FROM pragma_table_info('programs') WHERE name = 'inputs_before'")?
+            .exists([])?;
+        if !has_column {
+            conn.execute_batch("ALTER TABLE programs ADD COLUMN inputs_before INTEGER")?;
+        }
         Ok(SqliteStore { conn })
     }
 
@@ -373,16 +403,48 @@ impl Store for SqliteStore {
         }
     }
 
-    fn add_program(&mut self, files: &[(String, String)], at: i64) -> Result<u32, StoreError> {
+    fn add_program(
+        &mut self,
+        files: &[(String, String)],
+        at: i64,
+        inputs_before: u64,
+    ) -> Result<u32, StoreError> {
         let json = serde_json::to_string(files)
             .map_err(|e| StoreError(format!("a program does not serialize: {e}")))?;
+        let before = i64::try_from(inputs_before).unwrap_or(i64::MAX);
         self.conn.execute(
-            "INSERT INTO programs (version, at, files) VALUES ((SELECT COALESCE(MAX(version), 0) + 1 FROM programs), ?1, ?2)",
-            params![at, json],
+            "INSERT INTO programs (version, at, files, inputs_before) VALUES ((SELECT COALESCE(MAX(version), 0) + 1 FROM programs), ?1, ?2, ?3)",
+            params![at, json, before],
         )?;
         Ok(self
             .conn
             .query_row("SELECT MAX(version) FROM programs", [], |r| r.get(0))?)
+    }
+
+    fn programs(&mut self) -> Result<Vec<StoredVersion>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT version, at, inputs_before, files FROM programs ORDER BY version")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (version, at, before, json) = row?;
+            out.push(StoredVersion {
+                version,
+                at,
+                inputs_before: before.map(|b| u64::try_from(b).unwrap_or(0)),
+                files: serde_json::from_str(&json)
+                    .map_err(|e| StoreError(format!("a stored program does not parse: {e}")))?,
+            });
+        }
+        Ok(out)
     }
 
     fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<PendingMail>, StoreError> {

@@ -54,9 +54,21 @@ fn conformance(store: &mut dyn Store) {
 
     assert_eq!(store.latest_program().expect("program"), None);
     let files = vec![("main.journey".to_owned(), "lead { n: number }".to_owned())];
-    assert_eq!(store.add_program(&files, 1_000).expect("add"), 1);
-    assert_eq!(store.add_program(&files, 1_001).expect("add"), 2);
-    assert_eq!(store.latest_program().expect("program"), Some((2, files)));
+    assert_eq!(store.add_program(&files, 1_000, 0).expect("add"), 1);
+    assert_eq!(store.add_program(&files, 1_001, 7).expect("add"), 2);
+    assert_eq!(
+        store.latest_program().expect("program"),
+        Some((2, files.clone()))
+    );
+    let versions = store.programs().expect("programs");
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| (v.version, v.at, v.inputs_before))
+            .collect::<Vec<_>>(),
+        vec![(1, 1_000, Some(0)), (2, 1_001, Some(7))]
+    );
+    assert_eq!(versions[1].files, files);
 
     let first = Commit {
         inputs: vec![input(1_010, "an"), input(1_020, "binh")],
