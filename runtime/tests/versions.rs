@@ -221,3 +221,158 @@ fn an_unchanged_journey_keeps_its_leads_at_their_step_and_kept_versions_carry_ov
     let lines = world.advance_to(T0 + 3 * DAY);
     assert_eq!(tags(&lines), vec![("a".to_owned(), "v1_done".to_owned())]);
 }
+
+/// The example program's files, as the CLI would load them.
+fn example_program() -> ProgramSource {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../journeys");
+    let mut source = ProgramSource::default();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("journeys/")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.extension().is_some_and(|x| x == "journey") {
+            source.journeys.push(compiler::SourceText {
+                path: p.file_name().expect("name").to_string_lossy().into_owned(),
+                text: std::fs::read_to_string(&p).expect("read"),
+            });
+        }
+    }
+    let mut templates: Vec<_> = std::fs::read_dir(dir.join("templates"))
+        .expect("templates/")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    templates.sort();
+    for p in templates {
+        source.templates.push(compiler::SourceText {
+            path: format!(
+                "templates/{}",
+                p.file_name().expect("name").to_string_lossy()
+            ),
+            text: std::fs::read_to_string(&p).expect("read"),
+        });
+    }
+    source
+}
+
+#[test]
+fn deploying_the_same_program_mid_run_changes_nothing_that_follows() {
+    // 300 leads of the example program over 20 days: forms, pricing-page views, opens and
+    // clicks, so scores, stages, journeys, handoffs with SLA timers and decay all run.
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut rnd = move |m: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % m
+    };
+    let mut inputs = Vec::new();
+    for i in 0..300 {
+        let lead = format!("l{i}");
+        let t0 = T0 + rnd(DAY as u64) as i64;
+        inputs.push(Input {
+            index: 0,
+            at: t0,
+            lead: lead.clone(),
+            kind: InputKind::Create(vec![
+                (
+                    "email".into(),
+                    InputValue::Text(format!("l{i}@cty{}.vn", i % 7)),
+                ),
+                (
+                    "company_size".into(),
+                    InputValue::Number((rnd(900) + 20) as f64),
+                ),
+                (
+                    "industry".into(),
+                    InputValue::Text(["saas", "logistics", "edu"][i % 3].into()),
+                ),
+                ("title".into(), InputValue::Text("Giám đốc".into())),
+            ]),
+        });
+        for _ in 0..6 {
+            let at = t0 + 60 + rnd(18 * DAY as u64) as i64;
+            let (event, props) = match rnd(3) {
+                0 => (
+                    "form_submitted",
+                    vec![(
+                        "form",
+                        ["ebook_chuyen_doi_so", "demo_request"][rnd(2) as usize],
+                    )],
+                ),
+                1 => ("page_viewed", vec![("url", "/bang-gia")]),
+                _ => ("email_opened", vec![("template", "ebook_delivery")]),
+            };
+            inputs.push(Input {
+                index: 0,
+                at,
+                lead: lead.clone(),
+                kind: InputKind::Event {
+                    event: event.into(),
+                    props: props
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), InputValue::Text(v.to_owned())))
+                        .collect(),
+                },
+            });
+        }
+    }
+    inputs.sort_by_key(|i| i.at);
+    let half = inputs.len() / 2;
+    let end = T0 + 25 * DAY;
+    let program = Program::check(example_program()).expect("journeys/ checks");
+    for kind in [EngineKind::Jit, EngineKind::Interp] {
+        let run = |deploy_at_half: bool| -> Vec<String> {
+            let mut world = program.world(kind).expect("world");
+            world.start(T0);
+            let mut after = Vec::new();
+            let next_program;
+            for input in &inputs[..half] {
+                world.input(input);
+            }
+            let mut world = if deploy_at_half {
+                let waiting = world.engine().journey_positions();
+                let (next, _) = compose(&program, &waiting, &example_program()).expect("composes");
+                assert_eq!(
+                    next.lowered().journeys.len(),
+                    program.lowered().journeys.len()
+                );
+                next_program = next;
+                match world.deploy(&next_program, kind) {
+                    Ok(w) => w,
+                    Err((_, e)) => panic!("refused: {}", e.0),
+                }
+            } else {
+                world
+            };
+            for input in &inputs[half..] {
+                after.extend(world.input(input).iter().map(|l| l.to_json()));
+            }
+            after.extend(world.advance_to(end).iter().map(|l| l.to_json()));
+            after
+        };
+        let plain = run(false);
+        let deployed = run(true);
+        assert!(
+            plain.len() > 1_000,
+            "the run does something: {} lines",
+            plain.len()
+        );
+        assert!(
+            plain.iter().any(|l| l.contains("task_created")),
+            "handoffs run"
+        );
+        for (i, (a, b)) in plain.iter().zip(&deployed).enumerate() {
+            assert_eq!(
+                a,
+                b,
+                "{kind:?}: line {i} differs; next: {:?}",
+                &deployed[i..(i + 6).min(deployed.len())]
+            );
+        }
+        assert_eq!(plain.len(), deployed.len(), "{kind:?}");
+    }
+}

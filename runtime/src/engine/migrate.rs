@@ -288,15 +288,16 @@ impl<'p> Engine<'p> {
         Ok(n)
     }
 
-    /// Old count sites → new ones with the same event and the same filter meaning.
+    /// For each count site of the new program, a site of this one with the same event
+    /// and the same filter meaning (whose matches are therefore the same).
     fn count_site_map(
         &self,
         n: &Engine<'_>,
         oc: &Canon<'_>,
         nc: &Canon<'_>,
         event_map: &[Option<u32>],
-    ) -> FxHashMap<CountSite, CountSite> {
-        let mut out = FxHashMap::default();
+    ) -> Vec<(CountSite, CountSite)> {
+        let mut out = Vec::new();
         for (event, sites) in &self.precounted {
             let Some(ne) = event_map.get(*event as usize).copied().flatten() else {
                 continue;
@@ -304,14 +305,14 @@ impl<'p> Engine<'p> {
             let Some(new_sites) = n.precounted.get(&ne) else {
                 continue;
             };
-            for site in sites {
-                let found = new_sites.iter().find(|s| match (site, s) {
+            for new_site in new_sites {
+                let found = sites.iter().find(|old_site| match (old_site, new_site) {
                     (CountSite::Event(_), CountSite::Event(_)) => true,
                     (CountSite::Filter(a), CountSite::Filter(b)) => oc.func(*a) == nc.func(*b),
                     _ => false,
                 });
-                if let Some(f) = found {
-                    out.insert(*site, *f);
+                if let Some(old_site) = found {
+                    out.push((*new_site, *old_site));
                 }
             }
         }
@@ -440,9 +441,9 @@ impl<'p> Engine<'p> {
             clicked: std::mem::take(&mut old.history.clicked),
             ..LeadHistory::default()
         };
-        for (site, hits) in std::mem::take(&mut old.history.hits) {
-            if let Some(new_site) = m.sites.get(&site) {
-                history.hits.push((*new_site, hits));
+        for (new_site, old_site) in m.sites {
+            if let Some((_, hits)) = old.history.hits.iter().find(|(s, _)| s == old_site) {
+                history.hits.push((*new_site, hits.clone()));
             }
         }
         for e in std::mem::take(&mut old.history.events) {
@@ -550,7 +551,7 @@ struct MigrationMaps<'a> {
     enter: &'a [Option<usize>],
     journeys: &'a JourneyMap,
     events: &'a [Option<u32>],
-    sites: &'a FxHashMap<CountSite, CountSite>,
+    sites: &'a [(CountSite, CountSite)],
 }
 
 /// Where each journey of the old program goes: a kept version to its kept copy; a
