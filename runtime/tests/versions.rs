@@ -376,3 +376,67 @@ fn deploying_the_same_program_mid_run_changes_nothing_that_follows() {
         assert_eq!(plain.len(), deployed.len(), "{kind:?}");
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, .. Default::default() })]
+
+    /// Any new version — here the example program with random lines taken out — is either
+    /// refused with a reason or deployed, and the world then keeps running: never a panic.
+    #[test]
+    fn any_new_version_is_refused_or_deployed_without_panicking(
+        drops in proptest::collection::vec((0usize..8, 0usize..400), 1..6)
+    ) {
+        let program = Program::check(example_program()).expect("journeys/ checks");
+        let mut world = program.world(EngineKind::Interp).expect("world");
+        world.start(T0);
+        for i in 0..20 {
+            let lead = format!("l{i}");
+            world.input(&Input {
+                index: 0,
+                at: T0 + i,
+                lead: lead.clone(),
+                kind: InputKind::Create(vec![
+                    ("email".into(), InputValue::Text(format!("{lead}@cty.vn"))),
+                    ("company_size".into(), InputValue::Number(300.0)),
+                ]),
+            });
+            let form = if i % 2 == 0 { "ebook_chuyen_doi_so" } else { "demo_request" };
+            world.input(&Input {
+                index: 0,
+                at: T0 + 100 + i,
+                lead,
+                kind: InputKind::Event {
+                    event: "form_submitted".into(),
+                    props: vec![("form".into(), InputValue::Text(form.into()))],
+                },
+            });
+        }
+        let mut next_source = example_program();
+        for (file, line) in drops {
+            let n = next_source.journeys.len();
+            let f = &mut next_source.journeys[file % n];
+            let mut lines: Vec<&str> = f.text.lines().collect();
+            if !lines.is_empty() {
+                let at = line % lines.len();
+                lines.remove(at);
+            }
+            f.text = lines.join("\n");
+        }
+        let waiting = world.engine().journey_positions();
+        match compose(&program, &waiting, &next_source) {
+            Err(e) => proptest::prop_assert!(!e.to_string().is_empty()),
+            Ok((next, _)) => {
+                let mut world = match world.deploy(&next, EngineKind::Interp) {
+                    Ok(w) => w,
+                    Err((w, e)) => {
+                        proptest::prop_assert!(!e.0.is_empty());
+                        let _ = w;
+                        return Ok(());
+                    }
+                };
+                world.input(&create("late", T0 + 3 * DAY, 50.0));
+                world.advance_to(T0 + 40 * DAY);
+            }
+        }
+    }
+}
