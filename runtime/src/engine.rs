@@ -26,6 +26,9 @@ use crate::timeline::{Entry, FieldValue, Line};
 
 mod migrate;
 
+/// `Lead::last_entry` of a journey never entered.
+const NEVER: i64 = i64::MIN;
+
 /// Rounds per settle and handled events per input before `cascade_limit`.
 pub const MAX_ROUNDS: usize = 32;
 /// Handled events per input before `cascade_limit`.
@@ -152,8 +155,9 @@ struct LeadHistory {
     events: Vec<EventRecord>,
     /// Per precomputed count: the instants of the events it matched, ascending.
     hits: Vec<(CountSite, Vec<i64>)>,
-    opened: FxHashSet<String>,
-    clicked: FxHashSet<String>,
+    /// Templates opened and clicked (names shared between leads; few per lead).
+    opened: Vec<std::rc::Rc<str>>,
+    clicked: Vec<std::rc::Rc<str>>,
 }
 
 impl History for LeadHistory {
@@ -165,9 +169,9 @@ impl History for LeadHistory {
     }
     fn engaged(&self, template: &str, clicked: bool) -> bool {
         if clicked {
-            self.clicked.contains(template)
+            self.clicked.iter().any(|t| &**t == template)
         } else {
-            self.opened.contains(template)
+            self.opened.iter().any(|t| &**t == template)
         }
     }
     fn hits(&self, site: CountSite) -> Option<&[i64]> {
@@ -184,31 +188,33 @@ struct Lead {
     id: std::sync::Arc<str>,
     record: LeadRecord,
     /// Attribute part of each score as last recomputed, event part, and value (by score index).
-    score_a: Vec<f64>,
-    score_e: Vec<f64>,
-    score_value: Vec<f64>,
+    score_a: Box<[f64]>,
+    score_e: Box<[f64]>,
+    score_value: Box<[f64]>,
     /// Previous value of each rule's `when` and each journey's `enter when` clauses.
-    prev_rules: Vec<Option<bool>>,
-    prev_handoffs: Vec<Option<bool>>,
+    prev_rules: Box<[Option<bool>]>,
+    prev_handoffs: Box<[Option<bool>]>,
     /// Open task (index into `Engine::tasks`) per handoff, and tasks created per handoff.
-    open_task: Vec<Option<usize>>,
-    task_counts: Vec<u32>,
+    open_task: Box<[Option<usize>]>,
+    task_counts: Box<[u32]>,
     /// Every journey's `enter when` conditions' previous values, journey after journey
     /// (`Engine::enter_offsets` says where each journey's start).
-    prev_enter: Vec<Option<bool>>,
+    prev_enter: Box<[Option<bool>]>,
     /// Boxed: most leads are in few of the program's journeys, and an empty slot is then
     /// one word instead of a whole instance.
-    journeys: Vec<Option<Box<Instance>>>,
-    last_entry: Vec<Option<i64>>,
+    journeys: Box<[Option<Box<Instance>>]>,
+    /// When the lead last entered each journey; [`NEVER`] if it never did (one word
+    /// instead of an `Option`'s two).
+    last_entry: Box<[i64]>,
     entries: u64,
     history: LeadHistory,
     sent_at: Vec<i64>,
     /// Whether a decay step is scheduled, per score (program order).
-    decay_pending: Vec<bool>,
-    /// What last changed the stage (for `tandem explain`).
-    stage_cause: String,
-    /// Journey entries the lead left early (exit or goal), by entry number.
-    left_entries: FxHashSet<u64>,
+    decay_pending: Box<[bool]>,
+    /// What last changed the stage (for `tandem explain`), shared between leads.
+    stage_cause: std::rc::Rc<str>,
+    /// Journey entries the lead left early (exit or goal), by entry number (few).
+    left_entries: Vec<u64>,
     /// Whether anything a condition can see changed since the flag was cleared.
     dirty: bool,
 }
@@ -319,6 +325,8 @@ pub struct Engine<'p> {
     tasks: Vec<Task>,
     /// Round-robin position per team.
     rr: FxHashMap<String, usize>,
+    /// Texts many leads hold (stage causes, template names), one copy each.
+    shared: FxHashMap<String, std::rc::Rc<str>>,
     calendars: FxHashMap<String, crate::calendar::Calendar>,
 }
 
@@ -478,7 +486,18 @@ impl<'p> Engine<'p> {
             tz,
             tasks: Vec::new(),
             rr: FxHashMap::default(),
+            shared: FxHashMap::default(),
         })
+    }
+
+    /// One shared copy of a text many leads hold.
+    fn shared_text(&mut self, text: String) -> std::rc::Rc<str> {
+        if let Some(t) = self.shared.get(&text) {
+            return t.clone();
+        }
+        let t: std::rc::Rc<str> = text.as_str().into();
+        self.shared.insert(text, t.clone());
+        t
     }
 
     /// The current instant.
@@ -640,7 +659,7 @@ impl<'p> Engine<'p> {
         }
         Explanation {
             stage,
-            stage_cause: self.leads[lead].stage_cause.clone(),
+            stage_cause: self.leads[lead].stage_cause.to_string(),
             scores,
             journeys,
         }
@@ -971,22 +990,22 @@ impl<'p> Engine<'p> {
         let lead = Lead {
             id: shared_id.clone(),
             record,
-            score_a: vec![0.0; scores],
-            score_e: vec![0.0; scores],
-            score_value: vec![0.0; scores],
-            prev_rules: vec![None; self.p.rules.len()],
-            prev_handoffs: vec![None; self.p.handoffs.len()],
-            open_task: vec![None; self.p.handoffs.len()],
-            task_counts: vec![0; self.p.handoffs.len()],
-            prev_enter: vec![None; self.p.journeys.iter().map(|j| j.enter_when.len()).sum()],
-            journeys: vec![None; self.p.journeys.len()],
-            last_entry: vec![None; self.p.journeys.len()],
+            score_a: vec![0.0; scores].into(),
+            score_e: vec![0.0; scores].into(),
+            score_value: vec![0.0; scores].into(),
+            prev_rules: vec![None; self.p.rules.len()].into(),
+            prev_handoffs: vec![None; self.p.handoffs.len()].into(),
+            open_task: vec![None; self.p.handoffs.len()].into(),
+            task_counts: vec![0; self.p.handoffs.len()].into(),
+            prev_enter: vec![None; self.p.journeys.iter().map(|j| j.enter_when.len()).sum()].into(),
+            journeys: vec![None; self.p.journeys.len()].into(),
+            last_entry: vec![NEVER; self.p.journeys.len()].into(),
             entries: 0,
             history: LeadHistory::default(),
             sent_at: Vec::new(),
-            decay_pending: vec![false; self.p.scores.len()],
-            stage_cause: "the lead's creation".into(),
-            left_entries: FxHashSet::default(),
+            decay_pending: vec![false; self.p.scores.len()].into(),
+            stage_cause: self.shared_text("the lead's creation".to_owned()),
+            left_entries: Vec::new(),
             dirty: true,
         };
         self.leads.push(lead);
@@ -1103,11 +1122,21 @@ impl<'p> Engine<'p> {
         if let Some(t) = template {
             match name {
                 "email_opened" => {
-                    self.leads[lead].history.opened.insert(t);
+                    let t = self.shared_text(t);
+                    let h = &mut self.leads[lead].history;
+                    if !h.opened.contains(&t) {
+                        h.opened.push(t);
+                    }
                 }
                 "email_clicked" => {
-                    self.leads[lead].history.opened.insert(t.clone());
-                    self.leads[lead].history.clicked.insert(t);
+                    let t = self.shared_text(t);
+                    let h = &mut self.leads[lead].history;
+                    if !h.opened.contains(&t) {
+                        h.opened.push(t.clone());
+                    }
+                    if !h.clicked.contains(&t) {
+                        h.clicked.push(t);
+                    }
                 }
                 _ => {}
             }
@@ -1176,7 +1205,8 @@ impl<'p> Engine<'p> {
     }
 
     fn stage_changed(&mut self, lead: usize, from: u64, to: u64) -> Raised {
-        self.leads[lead].stage_cause = std::mem::take(&mut self.cause);
+        let cause = std::mem::take(&mut self.cause);
+        self.leads[lead].stage_cause = self.shared_text(cause);
         let (f, t) = (
             self.exprs.stages.name(from).to_owned(),
             self.exprs.stages.name(to).to_owned(),
@@ -1473,7 +1503,8 @@ impl<'p> Engine<'p> {
         if self.p.journeys[j].kept_as.is_none() && self.inside_kept_version(lead, j) {
             return false;
         }
-        if let Some(prev) = self.leads[lead].last_entry[j] {
+        let prev = self.leads[lead].last_entry[j];
+        if prev != NEVER {
             match self.p.journeys[j].reenter_after {
                 None => return false,
                 Some(d) if self.now < prev.saturating_add(d) => return false,
@@ -1491,7 +1522,7 @@ impl<'p> Engine<'p> {
         }
         self.leads[lead].entries += 1;
         let entry = self.leads[lead].entries;
-        self.leads[lead].last_entry[j] = Some(self.now);
+        self.leads[lead].last_entry[j] = self.now;
         self.leads[lead].journeys[j] = Some(Box::new(Instance {
             node: 0,
             entry,
@@ -1510,7 +1541,7 @@ impl<'p> Engine<'p> {
         };
         if reason != "completed" {
             // Left early (exit or goal): its deferred sends are dropped when released.
-            self.leads[lead].left_entries.insert(inst.entry);
+            self.leads[lead].left_entries.push(inst.entry);
         }
         let name = self.p.journeys[j].name.clone();
         self.line(

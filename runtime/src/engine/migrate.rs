@@ -372,7 +372,7 @@ impl<'p> Engine<'p> {
         };
         // Journeys and their entry times (a version's entries count for the journey).
         let mut journeys: Vec<Option<Box<Instance>>> = vec![None; q.journeys.len()];
-        let mut last_entry: Vec<Option<i64>> = vec![None; q.journeys.len()];
+        let mut last_entry: Vec<i64> = vec![NEVER; q.journeys.len()];
         for (nj, j) in q.journeys.iter().enumerate() {
             if j.kept_as.is_none() {
                 last_entry[nj] = self
@@ -381,8 +381,9 @@ impl<'p> Engine<'p> {
                     .iter()
                     .enumerate()
                     .filter(|(_, o)| o.name == j.name)
-                    .filter_map(|(oj, _)| old.last_entry.get(oj).copied().flatten())
-                    .max();
+                    .filter_map(|(oj, _)| old.last_entry.get(oj).copied())
+                    .max()
+                    .unwrap_or(NEVER);
             }
         }
         for (oj, inst) in old.journeys.iter_mut().enumerate() {
@@ -491,9 +492,9 @@ impl<'p> Engine<'p> {
         Lead {
             id: old.id.clone(),
             record,
-            score_a: by_score(&old.score_a),
-            score_e: by_score(&old.score_e),
-            score_value: by_score(&old.score_value),
+            score_a: by_score(&old.score_a).into(),
+            score_e: by_score(&old.score_e).into(),
+            score_value: by_score(&old.score_value).into(),
             prev_rules: m
                 .rules
                 .iter()
@@ -504,7 +505,7 @@ impl<'p> Engine<'p> {
                 .iter()
                 .map(|o| o.and_then(|o| old.prev_handoffs.get(o).copied().flatten()))
                 .collect(),
-            open_task: per_handoff(&old.open_task),
+            open_task: per_handoff(&old.open_task).into(),
             task_counts: q
                 .handoffs
                 .iter()
@@ -517,9 +518,9 @@ impl<'p> Engine<'p> {
                         .unwrap_or(0)
                 })
                 .collect(),
-            prev_enter,
-            journeys,
-            last_entry,
+            prev_enter: prev_enter.into(),
+            journeys: journeys.into(),
+            last_entry: last_entry.into(),
             entries: old.entries,
             history,
             sent_at: std::mem::take(&mut old.sent_at),
