@@ -158,6 +158,48 @@ impl<'p> Engine<'p> {
             .map(|(name, _)| n.exprs.layout.event(name))
             .collect();
         let site_map = self.count_site_map(&n, &oc, &nc, &event_map);
+        // New handoff → old one of the same name; new journey → the old journeys (all
+        // versions) of the same name, whose entries count for it.
+        let handoff_from: Vec<Option<usize>> = q
+            .handoffs
+            .iter()
+            .map(|h| p.handoffs.iter().position(|o| o.name == h.name))
+            .collect();
+        let entries_from: Vec<Vec<usize>> = q
+            .journeys
+            .iter()
+            .map(|j| match j.kept_as {
+                Some(_) => Vec::new(),
+                None => (0..p.journeys.len())
+                    .filter(|&o| p.journeys[o].name == j.name)
+                    .collect(),
+            })
+            .collect();
+        // Per old event: (new property, old property, is text) by name and type.
+        let props: Vec<Vec<(usize, usize, bool)>> = self
+            .exprs
+            .layout
+            .events
+            .iter()
+            .zip(&event_map)
+            .map(|((_, old_props), ne)| {
+                let Some(new_props) = ne.and_then(|ne| n.exprs.layout.events.get(ne as usize))
+                else {
+                    return Vec::new();
+                };
+                new_props
+                    .1
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, (name, kind))| {
+                        let oi = old_props
+                            .iter()
+                            .position(|(on, ok)| on == name && ok == kind)?;
+                        Some((i, oi, *kind == SlotKind::Text))
+                    })
+                    .collect()
+            })
+            .collect();
 
         let mut leads = std::mem::take(&mut self.leads);
         for old in &mut leads {
@@ -171,9 +213,12 @@ impl<'p> Engine<'p> {
                     program_scores: &program_score_map,
                     rules: &same_rule,
                     handoffs: &same_handoff,
+                    handoff_from: &handoff_from,
                     enter: &same_enter,
+                    entries_from: &entries_from,
                     journeys: &jmap,
                     events: &event_map,
+                    props: &props,
                     sites: &site_map,
                 },
             );
@@ -372,20 +417,16 @@ impl<'p> Engine<'p> {
         };
         // Journeys and their entry times (a version's entries count for the journey).
         let mut journeys: Vec<Option<Box<Instance>>> = vec![None; q.journeys.len()];
-        let mut last_entry: Vec<i64> = vec![NEVER; q.journeys.len()];
-        for (nj, j) in q.journeys.iter().enumerate() {
-            if j.kept_as.is_none() {
-                last_entry[nj] = self
-                    .p
-                    .journeys
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, o)| o.name == j.name)
-                    .filter_map(|(oj, _)| old.last_entry.get(oj).copied())
+        let last_entry: Vec<i64> = m
+            .entries_from
+            .iter()
+            .map(|olds| {
+                olds.iter()
+                    .filter_map(|&oj| old.last_entry.get(oj).copied())
                     .max()
-                    .unwrap_or(NEVER);
-            }
-        }
+                    .unwrap_or(NEVER)
+            })
+            .collect();
         for (oj, inst) in old.journeys.iter_mut().enumerate() {
             let Some(mut inst) = inst.take() else {
                 continue;
@@ -455,20 +496,12 @@ impl<'p> Engine<'p> {
                 continue;
             }
             let mut record = EventRecord::new(&n.exprs, ne, e.at);
-            let old_props = &self.exprs.layout.events[e.event as usize].1;
-            let new_props = n.exprs.layout.events[ne as usize].1.clone();
-            for (i, (name, kind)) in new_props.iter().enumerate() {
-                let Some(oi) = old_props
-                    .iter()
-                    .position(|(on, ok)| on == name && ok == kind)
-                else {
-                    continue;
-                };
+            for &(i, oi, text) in m.props.get(e.event as usize).into_iter().flatten() {
                 if oi >= 64 || e.set_bits & (1 << oi) == 0 {
                     continue;
                 }
                 let w = e.words.get(oi).copied().unwrap_or(0);
-                let w = if *kind == SlotKind::Text {
+                let w = if text {
                     u64::from(n.exprs.interner.intern(self.exprs.interner.get(w as u32)))
                 } else {
                     w
@@ -477,18 +510,6 @@ impl<'p> Engine<'p> {
             }
             history.events.push(record);
         }
-        let per_handoff = |v: &[Option<usize>]| -> Vec<Option<usize>> {
-            q.handoffs
-                .iter()
-                .map(|h| {
-                    self.p
-                        .handoffs
-                        .iter()
-                        .position(|o| o.name == h.name)
-                        .and_then(|o| v.get(o).copied().flatten())
-                })
-                .collect()
-        };
         Lead {
             id: old.id.clone(),
             record,
@@ -505,18 +526,15 @@ impl<'p> Engine<'p> {
                 .iter()
                 .map(|o| o.and_then(|o| old.prev_handoffs.get(o).copied().flatten()))
                 .collect(),
-            open_task: per_handoff(&old.open_task).into(),
-            task_counts: q
-                .handoffs
+            open_task: m
+                .handoff_from
                 .iter()
-                .map(|h| {
-                    self.p
-                        .handoffs
-                        .iter()
-                        .position(|o| o.name == h.name)
-                        .and_then(|o| old.task_counts.get(o).copied())
-                        .unwrap_or(0)
-                })
+                .map(|o| o.and_then(|o| old.open_task.get(o).copied().flatten()))
+                .collect(),
+            task_counts: m
+                .handoff_from
+                .iter()
+                .map(|o| o.and_then(|o| old.task_counts.get(o).copied()).unwrap_or(0))
                 .collect(),
             prev_enter: prev_enter.into(),
             journeys: journeys.into(),
@@ -549,9 +567,12 @@ struct MigrationMaps<'a> {
     program_scores: &'a [Option<usize>],
     rules: &'a [Option<usize>],
     handoffs: &'a [Option<usize>],
+    handoff_from: &'a [Option<usize>],
     enter: &'a [Option<usize>],
+    entries_from: &'a [Vec<usize>],
     journeys: &'a JourneyMap,
     events: &'a [Option<u32>],
+    props: &'a [Vec<(usize, usize, bool)>],
     sites: &'a [(CountSite, CountSite)],
 }
 
