@@ -346,6 +346,13 @@ fn fail(msg: String) -> ExitCode {
 
 /// Loads and checks a program; on errors prints them and returns exit code 2.
 fn prepare(dir: &std::path::Path) -> Result<runtime::embed::Program, ExitCode> {
+    prepare_source(dir).map(|(program, _)| program)
+}
+
+/// [`prepare`], also giving the files it read.
+fn prepare_source(
+    dir: &std::path::Path,
+) -> Result<(runtime::embed::Program, compiler::ProgramSource), ExitCode> {
     let source = load::load_program(dir).map_err(|e| fail(e.to_string()))?;
     let ws = compiler::check_program(&source);
     if ws.has_errors() {
@@ -355,12 +362,13 @@ fn prepare(dir: &std::path::Path) -> Result<runtime::embed::Program, ExitCode> {
             dir.display()
         )));
     }
-    runtime::embed::Program::from_checked(ws, &source).map_err(|diags| {
+    let program = runtime::embed::Program::from_checked(ws, &source).map_err(|diags| {
         for d in &diags {
             eprintln!("error[{}]: {}", d.code, d.message);
         }
         fail(format!("{} does not compile", dir.display()))
-    })
+    })?;
+    Ok((program, source))
 }
 
 fn engine_kind(engine: &str) -> compiler::engine::EngineKind {
@@ -896,7 +904,7 @@ fn diff(
     format: DiffFormat,
 ) -> ExitCode {
     use compiler::diff::diff_programs;
-    let old = match prepare(old_dir) {
+    let (old, old_source) = match prepare_source(old_dir) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -906,7 +914,7 @@ fn diff(
     };
     let waiting = match store {
         None => None,
-        Some(s) => match waiting_in_store(&old, s) {
+        Some(s) => match waiting_in_store(&old, old_source.files(), s) {
             Ok(w) => Some(w),
             Err(e) => return fail(e),
         },
@@ -962,12 +970,18 @@ fn diff(
     ExitCode::SUCCESS
 }
 
-/// Rebuilds the world of a running service's store under `program` (replaying its input
-/// log up to now) and counts the leads waiting at each step of each journey.
+/// Rebuilds the world of a running service's store up to now, replaying its input log
+/// version by version as the service does at start (a store with no recorded version is
+/// replayed under `program`, whose files are `files`), and counts the leads waiting at
+/// each step of each journey of `program`. The store's leads wait at steps of the version
+/// it runs: a step of `program` counts the leads at the same step there (same text, same
+/// successors); leads still in a kept earlier version of a journey are not counted.
 fn waiting_in_store(
     program: &runtime::embed::Program,
+    files: Vec<(String, String)>,
     location: &str,
 ) -> Result<Vec<Vec<u64>>, String> {
+    use compiler::diff::{match_steps, Canon, StepFate};
     use service::store::Store;
     let mut store: Box<dyn Store> = if location.starts_with("postgres://")
         || location.starts_with("postgresql://")
@@ -980,20 +994,48 @@ fn waiting_in_store(
         }
         Box::new(service::store::SqliteStore::open(path).map_err(|e| format!("{location}: {e}"))?)
     };
+    let lowered = program.lowered();
     let Some((start, _)) = store.meta().map_err(|e| format!("{location}: {e}"))? else {
-        return Ok(vec![Vec::new(); program.lowered().journeys.len()]);
+        return Ok(vec![Vec::new(); lowered.journeys.len()]);
     };
     let inputs = store.inputs().map_err(|e| format!("{location}: {e}"))?;
-    let mut world = program
-        .world(compiler::engine::EngineKind::Jit)
-        .map_err(|e| format!("the engine cannot run the old program: {}", e.0))?;
-    world.start(start);
-    for input in &inputs {
-        world.input(input);
+    let mut versions = store.programs().map_err(|e| format!("{location}: {e}"))?;
+    if versions.is_empty() {
+        versions.push(service::store::StoredVersion {
+            version: 1,
+            at: start,
+            inputs_before: Some(0),
+            files,
+        });
     }
+    let kind = compiler::engine::EngineKind::Jit;
+    let mut rebuilt = service::core::rebuild(versions, &inputs, start, kind, |_, _, _| {})?;
     let now = jiff::Timestamp::now().as_second();
-    world.advance_to(now.max(world.now()));
-    Ok(world.engine().journey_positions())
+    let until = now.max(rebuilt.world.now());
+    rebuilt.world.advance_to(until);
+    let positions = rebuilt.world.engine().journey_positions();
+    let running = rebuilt.program.lowered();
+    let (oc, rc) = (Canon { p: lowered }, Canon { p: running });
+    Ok(lowered
+        .journeys
+        .iter()
+        .map(|oj| {
+            let mut counts = vec![0; oj.graph.nodes.len()];
+            let same = running
+                .journeys
+                .iter()
+                .position(|j| j.kept_as.is_none() && j.name == oj.name);
+            if let Some(rj) = same {
+                let fates = match_steps(&rc, &running.journeys[rj].graph, &oc, &oj.graph);
+                for (node, fate) in fates.into_iter().enumerate() {
+                    if let (StepFate::Same(k), Some(n)) = (fate, positions[rj].get(node)) {
+                        counts[k] += n;
+                    }
+                }
+            }
+            counts
+        })
+        .collect())
 }
 
 fn graph(

@@ -380,11 +380,7 @@ fn step_change(ws: &Workspace, g: &JourneyGraph, i: usize, fate: StepFate) -> St
     let node = &g.nodes[i.min(g.nodes.len().saturating_sub(1))];
     let file = ws.file(node.span.file);
     let text = file.map(|f| f.text.as_str()).unwrap_or("");
-    let start = (node.span.start as usize).min(text.len());
-    let line = text
-        .get(..start)
-        .map(|t| t.matches('\n').count() + 1)
-        .unwrap_or(1);
+    let (line, _) = grammar::span::line_col(text, node.span.start as usize);
     let label = match &node.kind {
         _ if i == 0 => "start".to_owned(),
         NodeKind::End => "end".to_owned(),

@@ -192,30 +192,26 @@ impl<'p> World<'p> {
     /// [`crate::versions::compose`] from this world's program and leads (LANGUAGE.md
     /// section 12): leads inside a changed journey finish the version they entered with,
     /// everything else follows `next`, and new or changed triggers take their current
-    /// values as their previous ones. Writes no timeline line. On failure the world comes
-    /// back unchanged with the reason.
+    /// values as their previous ones. Writes no timeline line. This world is left empty
+    /// on success and unchanged on failure.
     ///
     /// The world's [`Snapshot`] lists inputs only: restoring it replays them all under
     /// the program given to [`Program::restore`], not under the versions deployed between
     /// them; a service that deploys records where each version began and replays
     /// version by version.
-    #[allow(clippy::result_large_err)]
     pub fn deploy<'q>(
-        mut self,
+        &mut self,
         next: &'q Program,
         kind: EngineKind,
-    ) -> Result<World<'q>, (World<'p>, Unsupported)> {
-        match self
+    ) -> Result<World<'q>, Unsupported> {
+        let engine = self
             .engine
-            .migrate(next.lowered(), kind, next.templates().clone())
-        {
-            Ok(engine) => Ok(World {
-                engine,
-                log: self.log,
-                start: self.start,
-            }),
-            Err(e) => Err((self, e)),
-        }
+            .migrate(next.lowered(), kind, next.templates().clone())?;
+        Ok(World {
+            engine,
+            log: std::mem::take(&mut self.log),
+            start: self.start,
+        })
     }
 
     /// The engine, for queries (`in_journey`, `open_task_assignee`, …).

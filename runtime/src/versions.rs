@@ -64,51 +64,65 @@ impl std::fmt::Display for DeployError {
     }
 }
 
-/// The errors of a checked workspace as `path:line: CODE message` (`help: …` appended).
+/// The errors of a checked workspace as `path:line: CODE message`.
 pub fn error_lines(ws: &compiler::Workspace) -> Vec<String> {
     ws.diagnostics()
         .iter()
         .filter(|d| d.severity == compiler::Severity::Error)
         .map(|d| {
-            let file = ws.file(d.span.file);
-            let path = file.map(|f| f.path.as_str()).unwrap_or("?");
-            let line = file
-                .and_then(|f| f.text.get(..(d.span.start as usize).min(f.text.len())))
-                .map(|t| t.matches('\n').count() + 1)
-                .unwrap_or(1);
-            let help = d
-                .help
-                .as_ref()
-                .map(|h| format!(" (help: {h})"))
+            let (path, line) = ws
+                .file(d.span.file)
+                .map(|f| {
+                    let (line, _) = grammar::span::line_col(&f.text, d.span.start as usize);
+                    (f.path.clone(), line)
+                })
                 .unwrap_or_default();
-            format!("{path}:{line}: {} {}{help}", d.code, d.message)
+            format!("{path}:{line}: {} {}", d.code, d.message)
         })
         .collect()
+}
+
+/// Compiles a program its caller has checked into `ws`; the errors as `CODE message`.
+fn compile_checked(
+    ws: compiler::Workspace,
+    source: &ProgramSource,
+) -> Result<Program, Vec<String>> {
+    Program::from_checked(ws, source).map_err(|diags| {
+        diags
+            .iter()
+            .map(|d| format!("{} {}", d.code, d.message))
+            .collect()
+    })
+}
+
+/// Checks and compiles a program; the errors as [`error_lines`] writes them.
+pub fn compile(source: &ProgramSource) -> Result<Program, Vec<String>> {
+    let ws = compiler::check_program(source);
+    if ws.has_errors() {
+        return Err(error_lines(&ws));
+    }
+    compile_checked(ws, source)
 }
 
 /// Puts together the program to deploy: `new` plus every journey version of `old` that
 /// leads are still inside (`waiting`: leads per journey and step of `old`, from
 /// `Engine::journey_positions`) and that `new` changes or removes. Checks it and
-/// compiles it.
+/// compiles it; also gives what `new` changes in meaning (`compiler::diff`).
 pub fn compose(
     old: &Program,
     waiting: &[Vec<u64>],
     new: &ProgramSource,
-) -> Result<(Program, ProgramSource), DeployError> {
-    let alone = compiler::check_program(new);
-    if alone.has_errors() {
-        return Err(DeployError::Check(error_lines(&alone)));
-    }
-    let alone = Program::from_checked(alone, new)
-        .map_err(|d| DeployError::Check(d.into_iter().map(|d| d.message).collect()))?;
-    let changed: Vec<String> = compiler::diff::diff_programs(
+) -> Result<(Program, Vec<compiler::diff::DeclChange>), DeployError> {
+    let alone = compile(new).map_err(DeployError::Check)?;
+    let changes = compiler::diff::diff_programs(
         (old.lowered(), old.workspace()),
         (alone.lowered(), alone.workspace()),
-    )
-    .into_iter()
-    .filter(|c| c.kind == compiler::diff::DeclKind::Journey)
-    .map(|c| c.name)
-    .collect();
+    );
+    let changed: Vec<&String> = changes
+        .iter()
+        .filter(|c| c.kind == compiler::diff::DeclKind::Journey)
+        .map(|c| &c.name)
+        .collect();
     let taken: Vec<&str> = alone
         .lowered()
         .journeys
@@ -119,7 +133,7 @@ pub fn compose(
     let mut kept: Vec<(String, String, u64)> = Vec::new(); // (journey, file, leads)
     for (j, journey) in old.lowered().journeys.iter().enumerate() {
         let leads: u64 = waiting.get(j).map(|n| n.iter().sum()).unwrap_or(0);
-        if leads == 0 || (journey.kept_as.is_none() && !changed.contains(&journey.name)) {
+        if leads == 0 || (journey.kept_as.is_none() && !changed.contains(&&journey.name)) {
             continue;
         }
         let Some(text) = kept_text(old, j, &taken) else {
@@ -156,9 +170,8 @@ pub fn compose(
         }
         return Err(DeployError::Check(error_lines(&ws)));
     }
-    let program = Program::from_checked(ws, &composed)
-        .map_err(|d| DeployError::Check(d.into_iter().map(|d| d.message).collect()))?;
-    Ok((program, composed))
+    let program = compile_checked(ws, &composed).map_err(DeployError::Check)?;
+    Ok((program, changes))
 }
 
 /// The text of journey `j` of `program` as a kept version: its declaration renamed

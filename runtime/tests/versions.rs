@@ -59,10 +59,10 @@ fn tags(lines: &[Line]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn deploy<'q>(world: World<'_>, next: &'q Program, kind: EngineKind) -> World<'q> {
+fn deploy<'q>(mut world: World<'_>, next: &'q Program, kind: EngineKind) -> World<'q> {
     match world.deploy(next, kind) {
         Ok(w) => w,
-        Err((_, e)) => panic!("deploy refused: {}", e.0),
+        Err(e) => panic!("deploy refused: {}", e.0),
     }
 }
 
@@ -343,7 +343,7 @@ fn deploying_the_same_program_mid_run_changes_nothing_that_follows() {
                 next_program = next;
                 match world.deploy(&next_program, kind) {
                     Ok(w) => w,
-                    Err((_, e)) => panic!("refused: {}", e.0),
+                    Err(e) => panic!("refused: {}", e.0),
                 }
             } else {
                 world
@@ -428,9 +428,8 @@ proptest::proptest! {
             Ok((next, _)) => {
                 let mut world = match world.deploy(&next, EngineKind::Interp) {
                     Ok(w) => w,
-                    Err((w, e)) => {
+                    Err(e) => {
                         proptest::prop_assert!(!e.0.is_empty());
-                        let _ = w;
                         return Ok(());
                     }
                 };

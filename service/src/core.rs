@@ -134,31 +134,7 @@ pub struct CoreSettings {
 
 /// Checks a program; the error lists the checker's errors as `path:line: CODE message`.
 pub fn check(files: &Files) -> Result<Program, Vec<String>> {
-    let source = ProgramSource::from_files(files);
-    let ws = compiler::check_program(&source);
-    if ws.has_errors() {
-        return Err(ws
-            .diagnostics()
-            .iter()
-            .filter(|d| d.severity == compiler::Severity::Error)
-            .map(|d| {
-                let (path, line) = ws
-                    .file(d.span.file)
-                    .map(|f| {
-                        let (line, _) = grammar::span::line_col(&f.text, d.span.start as usize);
-                        (f.path.clone(), line)
-                    })
-                    .unwrap_or_default();
-                format!("{path}:{line}: {} {}", d.code, d.message)
-            })
-            .collect());
-    }
-    Program::from_checked(ws, &source).map_err(|diags| {
-        diags
-            .iter()
-            .map(|d| format!("{} {}", d.code, d.message))
-            .collect()
-    })
+    runtime::versions::compile(&ProgramSource::from_files(files))
 }
 
 /// The engine thread's state.
@@ -199,16 +175,118 @@ impl LeadSource for EngineLeads<'_, '_> {
     }
 }
 
-/// Rebuilds a world from the input log, feeding the dashboard every line; returns the
-/// number of lines the replay produced (no effects: they were produced the first time).
-fn replay(world: &mut World<'static>, inputs: &[Input], dashboard: &mut Dashboard) -> u64 {
-    let mut replayed = 0u64;
+/// Applies logged inputs to a world being rebuilt, counting and showing their lines.
+fn replay(
+    world: &mut World<'static>,
+    program: &'static Program,
+    inputs: &[Input],
+    lines: &mut u64,
+    observe: &mut impl FnMut(&'static Program, &[Line], &runtime::engine::Engine<'_>),
+) {
     for input in inputs {
-        let lines = world.input(input);
-        replayed += lines.len() as u64;
-        dashboard.observe(&lines, &EngineLeads(world.engine()));
+        let new = world.input(input);
+        *lines += new.len() as u64;
+        observe(program, &new, world.engine());
     }
-    replayed
+}
+
+/// A world rebuilt from a store's input log (see [`rebuild`]).
+pub struct Rebuilt {
+    /// The latest version's program (with the journey versions it keeps).
+    pub program: &'static Program,
+    /// The world, its clock at the last input (or the last version's installation).
+    pub world: World<'static>,
+    /// The latest version's number.
+    pub version: u32,
+    /// The latest version's files, sorted by path.
+    pub files: Files,
+    /// How many timeline lines the replay produced.
+    pub lines: u64,
+}
+
+/// Rebuilds the world from a store's input log, version by version: each stored program
+/// version runs from the input where it was installed, deployed there as it was live.
+/// `versions` is [`Store::programs`] (at least one); `observe` sees every line the replay
+/// produces, with the program running then (first with no lines, before the first
+/// input). No effects: they were produced the first time.
+pub fn rebuild(
+    mut versions: Vec<crate::store::StoredVersion>,
+    inputs: &[Input],
+    start: i64,
+    kind: EngineKind,
+    mut observe: impl FnMut(&'static Program, &[Line], &runtime::engine::Engine<'_>),
+) -> Result<Rebuilt, String> {
+    // Versions stored before journey versions existed were each replayed over the
+    // whole log: the latest of them is where the replay starts.
+    if let Some(legacy) = versions.iter().rposition(|v| v.inputs_before.is_none()) {
+        versions.drain(..legacy);
+    }
+    let sorted = |v: &crate::store::StoredVersion| {
+        let mut files = v.files.clone();
+        files.sort();
+        files
+    };
+    let first = versions
+        .first()
+        .ok_or("the store holds no program version")?;
+    let mut files = sorted(first);
+    let mut version = first.version;
+    let mut program = leak(check(&files).map_err(|e| {
+        format!(
+            "stored program version {} does not check: {}",
+            first.version,
+            e.join("; ")
+        )
+    })?);
+    let mut world = program
+        .world(kind)
+        .map_err(|e| format!("the engine cannot run this program: {}", e.0))?;
+    world.start(start);
+    observe(program, &[], world.engine());
+    let mut lines = 0u64;
+    let mut done = 0usize;
+    for v in versions.iter().skip(1) {
+        let until = usize::try_from(v.inputs_before.unwrap_or(0))
+            .unwrap_or(usize::MAX)
+            .clamp(done, inputs.len());
+        replay(
+            &mut world,
+            program,
+            &inputs[done..until],
+            &mut lines,
+            &mut observe,
+        );
+        done = until;
+        let new = world.advance_to(v.at);
+        lines += new.len() as u64;
+        observe(program, &new, world.engine());
+        let waiting = world.engine().journey_positions();
+        let next_files = sorted(v);
+        let (next, _) =
+            runtime::versions::compose(program, &waiting, &ProgramSource::from_files(&next_files))
+                .map_err(|e| format!("stored program version {}: {e}", v.version))?;
+        let next = leak(next);
+        world = world
+            .deploy(next, kind)
+            .map_err(|e| format!("stored program version {}: {}", v.version, e.0))?;
+        program = next;
+        version = v.version;
+        files = next_files;
+    }
+    replay(
+        &mut world,
+        program,
+        &inputs[done..],
+        &mut lines,
+        &mut observe,
+    );
+    Ok(Rebuilt {
+        program,
+        world,
+        version,
+        files,
+        lines,
+    })
 }
 
 /// An empty dashboard for a program: its stages, funnel first.
@@ -279,7 +357,8 @@ impl Core {
         files.sort();
         let clock = settings.clock;
         let kind = settings.engine;
-        let folder = check(&files).map_err(|errors| {
+        // A broken folder refuses the start, whatever the store holds.
+        check(&files).map_err(|errors| {
             format!(
                 "the program has errors; fix them first:\n{}",
                 errors.join("\n")
@@ -296,76 +375,36 @@ impl Core {
         };
         let lines_written = meta.map(|(_, n)| n).unwrap_or(0);
         let mut versions = store.programs().map_err(err)?;
-        // Versions stored before journey versions existed were each replayed over the
-        // whole log: the latest of them is where the replay starts.
-        if let Some(legacy) = versions.iter().rposition(|v| v.inputs_before.is_none()) {
-            versions.drain(..legacy);
-            if let Some(first) = versions.first_mut() {
-                first.inputs_before = Some(0);
-            }
+        if versions.is_empty() {
+            let version = store.add_program(&files, start, 0).map_err(err)?;
+            versions.push(crate::store::StoredVersion {
+                version,
+                at: start,
+                inputs_before: Some(0),
+                files: files.clone(),
+            });
         }
-        let (mut program, mut version, mut current) = match versions.first() {
-            None => {
-                let v = store.add_program(&files, start, 0).map_err(err)?;
-                (leak(folder), v, files.clone())
-            }
-            Some(first) => {
-                let mut stored = first.files.clone();
-                stored.sort();
-                let p = check(&stored).map_err(|e| {
-                    format!(
-                        "stored program version {} does not check: {}",
-                        first.version,
-                        e.join("; ")
-                    )
-                })?;
-                (leak(p), first.version, stored)
-            }
-        };
-        let mut world = program
-            .world(kind)
-            .map_err(|e| format!("the engine cannot run this program: {}", e.0))?;
-        world.start(start);
-        let mut dashboard = dashboard_for(program);
         let inputs = store.inputs().map_err(err)?;
         tracing::info!(
             inputs = inputs.len(),
             versions = versions.len(),
             "replaying the input log"
         );
-        let mut replayed = 0u64;
-        let mut done = 0usize;
-        for v in versions.iter().skip(1) {
-            let until = usize::try_from(v.inputs_before.unwrap_or(0))
-                .unwrap_or(usize::MAX)
-                .clamp(done, inputs.len());
-            replayed += replay(&mut world, &inputs[done..until], &mut dashboard);
-            done = until;
-            let lines = world.advance_to(v.at);
-            replayed += lines.len() as u64;
-            dashboard.observe(&lines, &EngineLeads(world.engine()));
-            let waiting = world.engine().journey_positions();
-            let mut stored = v.files.clone();
-            stored.sort();
-            let (next, _) =
-                runtime::versions::compose(program, &waiting, &ProgramSource::from_files(&stored))
-                    .map_err(|e| format!("stored program version {}: {e}", v.version))?;
-            let next = leak(next);
-            world = world
-                .deploy(next, kind)
-                .map_err(|(_, e)| format!("stored program version {}: {}", v.version, e.0))?;
-            program = next;
-            version = v.version;
-            current = stored;
-        }
-        replayed += replay(&mut world, &inputs[done..], &mut dashboard);
+        let mut dashboard: Option<Dashboard> = None;
+        let rebuilt = rebuild(versions, &inputs, start, kind, |program, lines, engine| {
+            dashboard
+                .get_or_insert_with(|| dashboard_for(program))
+                .observe(lines, &EngineLeads(engine));
+        })?;
+        let dashboard = dashboard.unwrap_or_else(|| dashboard_for(rebuilt.program));
+        let replayed = rebuilt.lines;
         let mut core = Core {
             store,
-            program,
-            files: current,
-            world,
+            program: rebuilt.program,
+            files: rebuilt.files,
+            world: rebuilt.world,
             jinja: minijinja::Environment::new(),
-            version,
+            version: rebuilt.version,
             lines_total: replayed,
             settings,
             inputs_applied: inputs.len() as u64,
@@ -1022,7 +1061,7 @@ impl Core {
         }
         let at = self.world.now();
         let waiting = self.world.engine().journey_positions();
-        let (program, _) =
+        let (program, changes) =
             runtime::versions::compose(self.program, &waiting, &ProgramSource::from_files(&files))
                 .map_err(|e| match e {
                     runtime::versions::DeployError::Check(errors) => errors,
@@ -1030,26 +1069,16 @@ impl Core {
                 })?;
         let program = leak(program);
         // What the new version changes, with the leads waiting now at each affected step.
-        let changes = compiler::diff::diff_programs(
-            (self.program.lowered(), self.program.workspace()),
-            (program.lowered(), program.workspace()),
-        );
         let changes = crate::deploy::changes_json(&changes, self.program.lowered(), Some(&waiting));
-        let kind = self.settings.engine;
-        let placeholder = program
-            .world(kind)
-            .map_err(|e| vec![format!("the engine cannot run this program: {}", e.0)])?;
-        let running = std::mem::replace(&mut self.world, placeholder);
-        match running.deploy(program, kind) {
-            Ok(world) => self.world = world,
-            Err((world, e)) => {
-                self.world = world;
-                return Err(vec![format!(
+        self.world = self
+            .world
+            .deploy(program, self.settings.engine)
+            .map_err(|e| {
+                vec![format!(
                     "the running leads cannot move to the new version: {}",
                     e.0
-                )]);
-            }
-        }
+                )]
+            })?;
         // The world runs the new version now; a store that cannot record it would
         // disagree with it, so stop and let the restart rebuild from the store.
         let version = match self.store.add_program(&files, at, self.inputs_applied) {
