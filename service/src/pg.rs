@@ -343,15 +343,13 @@ impl Store for PgStore {
         rows.iter()
             .map(|r| {
                 let version: i32 = r.get(0);
-                let before: Option<i64> = r.get(2);
                 let json: String = r.get(3);
-                Ok(StoredVersion {
-                    version: u32::try_from(version).unwrap_or(0),
-                    at: r.get(1),
-                    inputs_before: before.map(|b| u64::try_from(b).unwrap_or(0)),
-                    files: serde_json::from_str(&json)
-                        .map_err(|e| StoreError(format!("a stored program does not parse: {e}")))?,
-                })
+                StoredVersion::from_row(
+                    u32::try_from(version).unwrap_or(0),
+                    r.get(1),
+                    r.get(2),
+                    &json,
+                )
             })
             .collect()
     }

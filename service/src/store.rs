@@ -30,6 +30,25 @@ pub struct StoredVersion {
     pub files: Vec<(String, String)>,
 }
 
+impl StoredVersion {
+    /// A version from its row `(version, at, inputs_before, files as JSON)`, as both
+    /// backends store it.
+    pub fn from_row(
+        version: u32,
+        at: i64,
+        inputs_before: Option<i64>,
+        files: &str,
+    ) -> Result<StoredVersion, StoreError> {
+        Ok(StoredVersion {
+            version,
+            at,
+            inputs_before: inputs_before.map(|b| u64::try_from(b).unwrap_or(0)),
+            files: serde_json::from_str(files)
+                .map_err(|e| StoreError(format!("a stored program does not parse: {e}")))?,
+        })
+    }
+}
+
 /// A store error: what failed, in words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);
@@ -436,13 +455,7 @@ impl Store for SqliteStore {
         let mut out = Vec::new();
         for row in rows {
             let (version, at, before, json) = row?;
-            out.push(StoredVersion {
-                version,
-                at,
-                inputs_before: before.map(|b| u64::try_from(b).unwrap_or(0)),
-                files: serde_json::from_str(&json)
-                    .map_err(|e| StoreError(format!("a stored program does not parse: {e}")))?,
-            });
+            out.push(StoredVersion::from_row(version, at, before, &json)?);
         }
         Ok(out)
     }
