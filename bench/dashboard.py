@@ -2,10 +2,10 @@
 """Dashboard benchmark for `tandem run`: the first load and each live update with many
 leads in the store.
 
-Usage: python3 bench/dashboard.py [--leads 1000000] [--workers 4]
+Usage: python3 bench/dashboard.py [--leads 1000000] [--workers 4] [--journey-every 10]
 Starts target/release/tandem on journeys/ in a temp folder (build it first with
 `cargo build --release`), creates the leads through POST /api/leads (batches of 1,000;
-every tenth lead also gets a form_submitted event, so journeys, emails and stage
+every tenth lead (or one in --journey-every) also gets a form_submitted event, so journeys, emails and stage
 changes exist), then measures on loopback:
   - first load: GET / plus GET /api/dashboard/summary plus one journey diagram
     (GET /api/dashboard/journeys/ebook_nurture.svg), 10 times;
@@ -18,6 +18,8 @@ from tandem_service import call, service
 ap = argparse.ArgumentParser()
 ap.add_argument("--leads", type=int, default=1_000_000)
 ap.add_argument("--workers", type=int, default=4)
+ap.add_argument("--journey-every", type=int, default=10,
+                help="one lead in this many submits the ebook form and enters a journey")
 a = ap.parse_args()
 
 
@@ -44,7 +46,7 @@ with service() as (port, hdr):
             call(conn, hdr, "POST", "/api/leads", json.dumps(leads))
             events = [{"lead": f"d{i}", "event": "form_submitted",
                        "props": {"form": "ebook_chuyen_doi_so", "page": "/ebook"}}
-                      for i in range(k, min(a.leads, k + 1000), 10)]
+                      for i in range(k, min(a.leads, k + 1000), a.journey_every)]
             call(conn, hdr, "POST", "/api/events", json.dumps(events))
 
     ts = [threading.Thread(target=worker) for _ in range(a.workers)]

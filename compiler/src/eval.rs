@@ -4,25 +4,64 @@
 //! zero or false. The JIT calls the `extern "C"` helpers by address; the
 //! interpreter calls the same Rust functions, so both engines agree bit for bit.
 
-use rustc_hash::FxHashSet;
-
 use crate::ir::{CompiledExprs, FuncId, TextFn, TextHandle, OUTSIDE_STAGE_BASE, SCRATCH_BIT};
 
 /// A lead's fields as words, in [`Layout`](crate::ir::Layout) order, with their "is set" bits and tags.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeadRecord {
-    pub words: Vec<u64>,
-    pub set_bits: Vec<u64>,
-    pub tags: FxHashSet<u32>,
+    pub words: Box<[u64]>,
+    pub set_bits: Box<[u64]>,
+    pub tags: TagSet,
+}
+
+/// A lead's tags (interned symbols): few per lead, so a thin vector (one word, nothing
+/// allocated while empty) searched in order rather than a hash set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TagSet(thin_vec::ThinVec<u32>);
+
+impl TagSet {
+    pub fn contains(&self, tag: &u32) -> bool {
+        self.0.contains(tag)
+    }
+
+    /// Adds a tag; false if it was there already.
+    pub fn insert(&mut self, tag: u32) -> bool {
+        if self.0.contains(&tag) {
+            return false;
+        }
+        self.0.push(tag);
+        true
+    }
+
+    /// Removes a tag; false if it was not there.
+    pub fn remove(&mut self, tag: &u32) -> bool {
+        let before = self.0.len();
+        self.0.retain(|t| t != tag);
+        self.0.len() != before
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &u32> {
+        self.0.iter()
+    }
+}
+
+impl FromIterator<u32> for TagSet {
+    fn from_iter<I: IntoIterator<Item = u32>>(iter: I) -> TagSet {
+        let mut set = TagSet::default();
+        for tag in iter {
+            set.insert(tag);
+        }
+        set
+    }
 }
 
 impl LeadRecord {
     /// A record of zero values for this program's layout.
     pub fn new(exprs: &CompiledExprs) -> LeadRecord {
         LeadRecord {
-            words: vec![0; exprs.layout.slots.len()],
-            set_bits: vec![0; exprs.layout.set_words().max(1)],
-            tags: FxHashSet::default(),
+            words: vec![0; exprs.layout.slots.len()].into_boxed_slice(),
+            set_bits: vec![0; exprs.layout.set_words().max(1)].into_boxed_slice(),
+            tags: TagSet::default(),
         }
     }
 
@@ -169,6 +208,8 @@ pub struct TextMemo {
 /// `matches` with regex `i` (`MATCHES_BASE + i`).
 type MemoOp = u32;
 const FREE_EMAIL_OP: MemoOp = 100;
+/// The most results a [`TextMemo`] keeps of each kind before it starts again.
+const MEMO_LIMIT: usize = 1 << 16;
 const MATCHES_BASE: MemoOp = 1000;
 
 #[derive(Debug, Clone)]
@@ -191,6 +232,15 @@ impl TextMemo {
     }
 
     fn put(&mut self, ctx: &EvalCtx<'_>, op: MemoOp, h: TextHandle, value: Memoized) {
+        // A cache, not a record: most texts are one lead's own (an email, a name), so an
+        // unbounded memo would grow with the number of leads. Forgetting everything now and
+        // then costs a recomputation; the results are the same.
+        if self.results.len() >= MEMO_LIMIT {
+            self.results = rustc_hash::FxHashMap::default();
+        }
+        if self.made.len() >= MEMO_LIMIT {
+            self.made = rustc_hash::FxHashMap::default();
+        }
         if h & SCRATCH_BIT != 0 {
             let ops = self.made.entry(ctx.text(h).into()).or_default();
             if !ops.iter().any(|(o, _)| *o == op) {

@@ -24,50 +24,94 @@ pub const SCRATCH_BIT: u64 = 1 << 63;
 pub const OUTSIDE_STAGE_BASE: u64 = 1 << 16;
 
 /// All distinct texts, interned: equal texts have equal symbols. Symbol 0 is `""`.
-#[derive(Debug, Clone)]
+///
+/// Every text is stored once, back to back in one string (a million leads' emails and
+/// names are a million small texts: one allocation each, twice over, cost more than the
+/// texts themselves); the table holds symbols only and finds a text by hashing its bytes.
+#[derive(Clone)]
 pub struct Interner {
-    map: FxHashMap<Box<str>, u32>,
-    strings: Vec<Box<str>>,
+    /// Every text, one after another.
+    bytes: String,
+    /// Where each symbol's text ends in `bytes` (it starts where the previous one ends).
+    ends: Vec<usize>,
+    /// Symbols, by the hash of their text.
+    table: hashbrown::HashTable<u32>,
+}
+
+impl std::fmt::Debug for Interner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interner")
+            .field("texts", &self.ends.len())
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 impl Default for Interner {
     fn default() -> Interner {
         let mut i = Interner {
-            map: FxHashMap::default(),
-            strings: Vec::new(),
+            bytes: String::new(),
+            ends: Vec::new(),
+            table: hashbrown::HashTable::new(),
         };
         i.intern("");
         i
     }
 }
 
+fn text_hash(s: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(s)
+}
+
 impl Interner {
     pub fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.map.get(s) {
+        if let Some(id) = self.lookup(s) {
             return id;
         }
-        let id = u32::try_from(self.strings.len()).unwrap_or(u32::MAX);
-        self.strings.push(s.into());
-        self.map.insert(s.into(), id);
+        let id = u32::try_from(self.ends.len()).unwrap_or(u32::MAX);
+        self.bytes.push_str(s);
+        self.ends.push(self.bytes.len());
+        let Interner {
+            bytes, ends, table, ..
+        } = self;
+        table.insert_unique(text_hash(s), id, |&sym| {
+            text_hash(text_of(bytes, ends, sym))
+        });
         id
     }
 
     pub fn lookup(&self, s: &str) -> Option<u32> {
-        self.map.get(s).copied()
+        self.table
+            .find(text_hash(s), |&sym| self.get(sym) == s)
+            .copied()
     }
 
     /// The text of a symbol (`""` for an unknown one: evaluation is total).
     pub fn get(&self, sym: u32) -> &str {
-        self.strings.get(sym as usize).map(|s| &**s).unwrap_or("")
+        text_of(&self.bytes, &self.ends, sym)
     }
 
     pub fn len(&self) -> usize {
-        self.strings.len()
+        self.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.strings.is_empty()
+        self.ends.is_empty()
     }
+}
+
+fn text_of<'a>(bytes: &'a str, ends: &[usize], sym: u32) -> &'a str {
+    let i = sym as usize;
+    let Some(&end) = ends.get(i) else {
+        return "";
+    };
+    let start = i
+        .checked_sub(1)
+        .and_then(|j| ends.get(j))
+        .copied()
+        .unwrap_or(0);
+    bytes.get(start..end).unwrap_or("")
 }
 
 /// What a lead slot holds.

@@ -75,7 +75,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Save the state as JSON, restore it into a new world, and check both agree.
-    let saved = serde_json::to_string(&world.snapshot())?;
+    let saved = serde_json::to_string(
+        &world
+            .snapshot()
+            .ok_or("a world made by Program::world keeps its inputs")?,
+    )?;
     let snapshot: Snapshot = serde_json::from_str(&saved)?;
     let mut restored = program.restore(&snapshot, EngineKind::Interp)?;
     let lead = restored

@@ -115,7 +115,18 @@ impl Program {
     pub fn world(&self, kind: EngineKind) -> Result<World<'_>, Unsupported> {
         Ok(World {
             engine: Engine::new(&self.lowered, kind, self.templates.clone())?,
-            log: Vec::new(),
+            log: Some(Vec::new()),
+            start: None,
+        })
+    }
+
+    /// A fresh world that does not keep the inputs it receives, so it has no
+    /// [`World::snapshot`]: for a host that logs inputs itself (the service's store),
+    /// where a second copy of every input in memory would only cost space.
+    pub fn world_without_log(&self, kind: EngineKind) -> Result<World<'_>, Unsupported> {
+        Ok(World {
+            engine: Engine::new(&self.lowered, kind, self.templates.clone())?,
+            log: None,
             start: None,
         })
     }
@@ -138,7 +149,8 @@ impl Program {
 /// A running world: leads, journeys, timers, tasks.
 pub struct World<'p> {
     engine: Engine<'p>,
-    log: Vec<Input>,
+    /// Every input received, for snapshots; `None` for a world made without it.
+    log: Option<Vec<Input>>,
     start: Option<i64>,
 }
 
@@ -163,7 +175,9 @@ impl<'p> World<'p> {
 
     /// Applies one input at its instant, after the timers due by then; returns the new lines.
     pub fn input(&mut self, input: &Input) -> Vec<Line> {
-        self.log.push(input.clone());
+        if let Some(log) = &mut self.log {
+            log.push(input.clone());
+        }
         self.engine.input(input);
         self.engine.take_lines()
     }
@@ -179,13 +193,14 @@ impl<'p> World<'p> {
         self.engine.now()
     }
 
-    /// The state as data (see [`Program::restore`]).
-    pub fn snapshot(&self) -> Snapshot {
-        Snapshot {
+    /// The state as data (see [`Program::restore`]); `None` for a world made by
+    /// [`Program::world_without_log`], which keeps no inputs to replay.
+    pub fn snapshot(&self) -> Option<Snapshot> {
+        Some(Snapshot {
             start: self.start,
             now: self.engine.now(),
-            inputs: self.log.clone(),
-        }
+            inputs: self.log.clone()?,
+        })
     }
 
     /// Moves this world onto `next`, a new version of its program put together by
@@ -209,7 +224,7 @@ impl<'p> World<'p> {
             .migrate(next.lowered(), kind, next.templates().clone())?;
         Ok(World {
             engine,
-            log: std::mem::take(&mut self.log),
+            log: self.log.as_mut().map(std::mem::take),
             start: self.start,
         })
     }

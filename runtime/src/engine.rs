@@ -13,6 +13,7 @@
 
 use smallvec::SmallVec;
 use std::collections::VecDeque;
+use thin_vec::ThinVec;
 
 use compiler::engine::{Engine as EvalEngine, EngineKind, Interpreter, JitEngine};
 use compiler::eval::{reads_only_the_event, CountSite, EvalCtx, EventRecord, History, LeadRecord};
@@ -150,14 +151,15 @@ enum Waiting {
 }
 
 #[derive(Debug, Clone, Default)]
+/// (Thin vectors: one word each, and no allocation while empty, as most are.)
 struct LeadHistory {
     /// Whole events, kept only for counts whose filter reads more than the event.
-    events: Vec<EventRecord>,
+    events: ThinVec<EventRecord>,
     /// Per precomputed count: the instants of the events it matched, ascending.
-    hits: Vec<(CountSite, Vec<i64>)>,
+    hits: ThinVec<(CountSite, ThinVec<i64>)>,
     /// Templates opened and clicked (names shared between leads; few per lead).
-    opened: Vec<std::rc::Rc<str>>,
-    clicked: Vec<std::rc::Rc<str>>,
+    opened: ThinVec<std::rc::Rc<str>>,
+    clicked: ThinVec<std::rc::Rc<str>>,
 }
 
 impl History for LeadHistory {
@@ -187,19 +189,17 @@ struct Lead {
     /// Shared with every timeline line of the lead.
     id: std::sync::Arc<str>,
     record: LeadRecord,
-    /// Attribute part of each score as last recomputed, event part, and value (by score index).
-    score_a: Box<[f64]>,
-    score_e: Box<[f64]>,
+    /// Attribute part of each score as last recomputed and event part (by score index).
+    score_parts: Box<[ScoreParts]>,
+    /// Each score's value (by score index; conditions read this table as it is).
     score_value: Box<[f64]>,
-    /// Previous value of each rule's `when` and each journey's `enter when` clauses.
-    prev_rules: Box<[Option<bool>]>,
-    prev_handoffs: Box<[Option<bool>]>,
-    /// Open task (index into `Engine::tasks`) per handoff, and tasks created per handoff.
-    open_task: Box<[Option<usize>]>,
-    task_counts: Box<[u32]>,
-    /// Every journey's `enter when` conditions' previous values, journey after journey
-    /// (`Engine::enter_offsets` says where each journey's start).
-    prev_enter: Box<[Option<bool>]>,
+    /// Previous value of every trigger: each rule's `when`, then each handoff's `when`,
+    /// then every journey's `enter when` clauses, journey after journey
+    /// (`Engine::enter_offsets` says where each journey's start). One table, not three:
+    /// every lead has one, and each table costs a pointer and an allocation.
+    prev: Box<[Option<bool>]>,
+    /// Per handoff: its open task and how many tasks it has created.
+    handoff_tasks: Box<[HandoffTasks]>,
     /// Boxed: most leads are in few of the program's journeys, and an empty slot is then
     /// one word instead of a whole instance.
     journeys: Box<[Option<Box<Instance>>]>,
@@ -208,15 +208,39 @@ struct Lead {
     last_entry: Box<[i64]>,
     entries: u64,
     history: LeadHistory,
-    sent_at: Vec<i64>,
+    sent_at: ThinVec<i64>,
     /// Whether a decay step is scheduled, per score (program order).
     decay_pending: Box<[bool]>,
     /// What last changed the stage (for `tandem explain`), shared between leads.
     stage_cause: std::rc::Rc<str>,
     /// Journey entries the lead left early (exit or goal), by entry number (few).
-    left_entries: Vec<u64>,
+    left_entries: ThinVec<u64>,
     /// Whether anything a condition can see changed since the flag was cleared.
     dirty: bool,
+}
+
+/// The two parts of a lead's score.
+#[derive(Debug, Clone, Copy, Default)]
+struct ScoreParts {
+    /// From the lead's attributes, as last recomputed.
+    attribute: f64,
+    /// From events (points, decayed).
+    event: f64,
+}
+
+/// A lead's tasks of one handoff.
+#[derive(Debug, Clone, Copy, Default)]
+struct HandoffTasks {
+    /// The open task (index into `Engine::tasks`).
+    open: Option<u32>,
+    /// Tasks created so far.
+    created: u32,
+}
+
+impl HandoffTasks {
+    fn open(&self) -> Option<usize> {
+        self.open.map(|t| t as usize)
+    }
 }
 
 /// A runtime event waiting to be handled.
@@ -263,10 +287,16 @@ enum TimerKind {
         journey: usize,
         token: u64,
     },
-    Deferred {
-        template: String,
-        journey: Option<(usize, u64)>,
-    },
+    /// Boxed: rare, and the largest kind (every pending timer is as large as its kind).
+    Deferred(Box<DeferredSend>),
+}
+
+/// An email held back by quiet hours or a frequency cap until its timer fires.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct DeferredSend {
+    template: String,
+    /// The journey and entry that sent it, if a journey did.
+    journey: Option<(usize, u64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -301,8 +331,8 @@ pub struct Engine<'p> {
     /// Lead fields each plain-text template reads.
     template_fields: std::cell::RefCell<FxHashMap<String, Vec<String>>>,
     leads: Vec<Lead>,
-    /// Lead ids to indexes; the keys share the leads' own `Arc<str>` ids.
-    index: FxHashMap<std::sync::Arc<str>, usize>,
+    /// Lead ids to indexes.
+    index: LeadIndex,
     /// Pending timers by (instant, creation sequence). A B-tree rather than a binary heap:
     /// with hundreds of thousands of timers its wide nodes touch far fewer cache lines.
     timers: std::collections::BTreeMap<(i64, u64), (usize, TimerKind)>,
@@ -316,7 +346,8 @@ pub struct Engine<'p> {
     /// Counted events whose counts all read only the event: their matches are decided on
     /// arrival (`LeadHistory::hits`) and the events themselves are not kept.
     precounted: FxHashMap<u32, Vec<CountSite>>,
-    /// Where each journey's `enter when` values start in a lead's `prev_enter`.
+    /// Where each journey's `enter when` values start in a lead's `prev` (after the
+    /// rules' and handoffs').
     enter_offsets: Vec<usize>,
     /// Counted events some count of which reads more than the event: kept whole.
     kept_whole: FxHashSet<u32>,
@@ -328,6 +359,46 @@ pub struct Engine<'p> {
     /// Texts many leads hold (stage causes, template names), one copy each.
     shared: FxHashMap<String, std::rc::Rc<str>>,
     calendars: FxHashMap<String, crate::calendar::Calendar>,
+}
+
+/// Lead ids to lead indexes: a table of indexes hashed by the lead's own id (four bytes
+/// a lead, where a map keyed by the id would hold a second pointer to it).
+#[derive(Default)]
+pub(crate) struct LeadIndex {
+    table: hashbrown::HashTable<u32>,
+}
+
+fn id_hash(id: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(id)
+}
+
+impl LeadIndex {
+    fn get(&self, leads: &[Lead], id: &str) -> Option<usize> {
+        self.table
+            .find(id_hash(id), |&i| {
+                leads.get(i as usize).is_some_and(|l| &*l.id == id)
+            })
+            .map(|&i| i as usize)
+    }
+
+    /// Adds lead `i` (about to be pushed onto `leads`) with id `id`.
+    fn insert(&mut self, leads: &[Lead], id: &str, i: usize) {
+        let i = u32::try_from(i).unwrap_or(u32::MAX);
+        self.table.insert_unique(id_hash(id), i, |&j| {
+            leads.get(j as usize).map_or(0, |l| id_hash(&l.id))
+        });
+    }
+}
+
+/// Pushes onto a per-lead list growing it by one element only: these lists stay short
+/// (a few emails, opens, entries) and there are a million of them, so doubling's spare
+/// room would cost more than the copies.
+fn push_exact<T>(list: &mut ThinVec<T>, item: T) {
+    if list.len() == list.capacity() {
+        list.reserve_exact(1);
+    }
+    list.push(item);
 }
 
 fn fnv1a64(s: &str) -> u64 {
@@ -459,7 +530,7 @@ impl<'p> Engine<'p> {
             words_buffer: Vec::new(),
             template_fields: std::cell::RefCell::new(FxHashMap::default()),
             leads: Vec::new(),
-            index: FxHashMap::default(),
+            index: LeadIndex::default(),
             timers: std::collections::BTreeMap::new(),
             seq: 0,
             now: 0,
@@ -471,7 +542,7 @@ impl<'p> Engine<'p> {
             enter_offsets: p
                 .journeys
                 .iter()
-                .scan(0, |next, j| {
+                .scan(p.rules.len() + p.handoffs.len(), |next, j| {
                     let start = *next;
                     *next += j.enter_when.len();
                     Some(start)
@@ -505,9 +576,21 @@ impl<'p> Engine<'p> {
         self.now
     }
 
+    /// How many triggers each lead remembers the previous value of (its `prev` table).
+    fn triggers(&self) -> usize {
+        self.p.rules.len()
+            + self.p.handoffs.len()
+            + self
+                .p
+                .journeys
+                .iter()
+                .map(|j| j.enter_when.len())
+                .sum::<usize>()
+    }
+
     /// The index of a lead by id.
     pub fn lead(&self, id: &str) -> Option<usize> {
-        self.index.get(id).copied()
+        self.index.get(&self.leads, id)
     }
 
     /// Whether the lead is in the journey now (in any of its versions).
@@ -530,7 +613,7 @@ impl<'p> Engine<'p> {
     /// The assignee of the lead's open task of a handoff.
     pub fn open_task_assignee(&self, lead: usize, handoff: &str) -> Option<String> {
         let h = self.p.handoffs.iter().position(|x| x.name == handoff)?;
-        let t = self.leads[lead].open_task[h]?;
+        let t = self.leads[lead].handoff_tasks[h].open()?;
         Some(self.tasks[t].assignee.clone())
     }
 
@@ -617,8 +700,8 @@ impl<'p> Engine<'p> {
             scores.push(ScoreExplanation {
                 name: s.name.clone(),
                 value: self.leads[lead].score_value[idx],
-                attribute_part: self.leads[lead].score_a[idx],
-                event_part: self.leads[lead].score_e[idx],
+                attribute_part: self.leads[lead].score_parts[idx].attribute,
+                event_part: self.leads[lead].score_parts[idx].event,
                 min: s.min,
                 max: s.max,
                 decay: s.decay,
@@ -872,12 +955,12 @@ impl<'p> Engine<'p> {
                 continue;
             };
             let idx = self.score_idx[i];
-            let mut e = self.leads[lead].score_e[idx] * (100.0 - pct as f64) / 100.0;
+            let mut e = self.leads[lead].score_parts[idx].event * (100.0 - pct as f64) / 100.0;
             if e.abs() < 0.5 {
                 e = 0.0;
             }
-            self.leads[lead].score_e[idx] = e;
-            let v = self.clamp(i, self.leads[lead].score_a[idx] + e);
+            self.leads[lead].score_parts[idx].event = e;
+            let v = self.clamp(i, self.leads[lead].score_parts[idx].attribute + e);
             self.set_score_value(lead, i, v);
             self.schedule_decay(lead, i);
         }
@@ -893,7 +976,7 @@ impl<'p> Engine<'p> {
             return;
         }
         let idx = self.score_idx[i];
-        if self.leads[lead].score_e[idx] == 0.0 {
+        if self.leads[lead].score_parts[idx].event == 0.0 {
             return;
         }
         if self.leads[lead].decay_pending[i] {
@@ -922,7 +1005,7 @@ impl<'p> Engine<'p> {
                 self.process(lead, queue);
             }
             InputKind::Update(fields) => {
-                let Some(&lead) = self.index.get(input.lead.as_str()) else {
+                let Some(lead) = self.index.get(&self.leads, &input.lead) else {
                     return;
                 };
                 let raised = self.update(lead, fields);
@@ -930,7 +1013,7 @@ impl<'p> Engine<'p> {
                 self.process(lead, queue);
             }
             InputKind::Event { event, props } => {
-                let Some(&lead) = self.index.get(input.lead.as_str()) else {
+                let Some(lead) = self.index.get(&self.leads, &input.lead) else {
                     return;
                 };
                 let ev = self.outside_event(lead, event, props);
@@ -943,11 +1026,11 @@ impl<'p> Engine<'p> {
                 by,
                 reason,
             } => {
-                let Some(&lead) = self.index.get(input.lead.as_str()) else {
+                let Some(lead) = self.index.get(&self.leads, &input.lead) else {
                     return;
                 };
                 let h = self.p.handoffs.iter().position(|x| x.name == *handoff);
-                let task = h.and_then(|h| self.leads[lead].open_task[h]);
+                let task = h.and_then(|h| self.leads[lead].handoff_tasks[h].open());
                 let (Some(h), Some(t)) = (h, task) else {
                     self.line(
                         lead,
@@ -990,27 +1073,23 @@ impl<'p> Engine<'p> {
         let lead = Lead {
             id: shared_id.clone(),
             record,
-            score_a: vec![0.0; scores].into(),
-            score_e: vec![0.0; scores].into(),
+            score_parts: vec![ScoreParts::default(); scores].into(),
             score_value: vec![0.0; scores].into(),
-            prev_rules: vec![None; self.p.rules.len()].into(),
-            prev_handoffs: vec![None; self.p.handoffs.len()].into(),
-            open_task: vec![None; self.p.handoffs.len()].into(),
-            task_counts: vec![0; self.p.handoffs.len()].into(),
-            prev_enter: vec![None; self.p.journeys.iter().map(|j| j.enter_when.len()).sum()].into(),
+            prev: vec![None; self.triggers()].into(),
+            handoff_tasks: vec![HandoffTasks::default(); self.p.handoffs.len()].into(),
             journeys: vec![None; self.p.journeys.len()].into(),
             last_entry: vec![NEVER; self.p.journeys.len()].into(),
             entries: 0,
             history: LeadHistory::default(),
-            sent_at: Vec::new(),
+            sent_at: ThinVec::new(),
             decay_pending: vec![false; self.p.scores.len()].into(),
             stage_cause: self.shared_text("the lead's creation".to_owned()),
-            left_entries: Vec::new(),
+            left_entries: ThinVec::new(),
             dirty: true,
         };
+        self.index.insert(&self.leads, &shared_id, self.leads.len());
         self.leads.push(lead);
         let i = self.leads.len() - 1;
-        self.index.insert(shared_id, i);
         let second_stage = self.exprs.stages.codes.get(1).copied().unwrap_or(0);
         for (field, w) in [
             ("id", id_sym),
@@ -1031,7 +1110,8 @@ impl<'p> Engine<'p> {
 
     fn assign_input(&mut self, lead: usize, name: &str, v: &InputValue) {
         if let InputValue::Tags(tags) = v {
-            let syms: FxHashSet<u32> = tags.iter().map(|t| self.exprs.interner.intern(t)).collect();
+            let syms: compiler::eval::TagSet =
+                tags.iter().map(|t| self.exprs.interner.intern(t)).collect();
             self.leads[lead].record.tags = syms;
             self.leads[lead].dirty = true;
             if let Some(s) = self.slot("tags") {
@@ -1125,17 +1205,17 @@ impl<'p> Engine<'p> {
                     let t = self.shared_text(t);
                     let h = &mut self.leads[lead].history;
                     if !h.opened.contains(&t) {
-                        h.opened.push(t);
+                        push_exact(&mut h.opened, t);
                     }
                 }
                 "email_clicked" => {
                     let t = self.shared_text(t);
                     let h = &mut self.leads[lead].history;
                     if !h.opened.contains(&t) {
-                        h.opened.push(t.clone());
+                        push_exact(&mut h.opened, t.clone());
                     }
                     if !h.clicked.contains(&t) {
-                        h.clicked.push(t);
+                        push_exact(&mut h.clicked, t);
                     }
                 }
                 _ => {}
@@ -1164,7 +1244,7 @@ impl<'p> Engine<'p> {
     /// matches it (when every count of the event reads only the event), else the event.
     fn record_history(&mut self, lead: usize, record: &EventRecord) {
         if self.kept_whole.contains(&record.event) {
-            self.leads[lead].history.events.push(record.clone());
+            push_exact(&mut self.leads[lead].history.events, record.clone());
         }
         let Some(sites) = self.precounted.get(&record.event).cloned() else {
             return;
@@ -1182,9 +1262,12 @@ impl<'p> Engine<'p> {
                 // Kept ascending even if an input arrives with an earlier instant.
                 Some((_, at)) => {
                     let i = at.partition_point(|&t| t <= record.at);
+                    if at.len() == at.capacity() {
+                        at.reserve_exact(1);
+                    }
                     at.insert(i, record.at);
                 }
-                None => hits.push((site, vec![record.at])),
+                None => push_exact(hits, (site, thin_vec::thin_vec![record.at])),
             }
         }
     }
@@ -1281,8 +1364,8 @@ impl<'p> Engine<'p> {
             let i = self.score_order[k];
             let a = self.attribute_part(lead, i);
             let idx = self.score_idx[i];
-            self.leads[lead].score_a[idx] = a;
-            let e = self.leads[lead].score_e[idx];
+            self.leads[lead].score_parts[idx].attribute = a;
+            let e = self.leads[lead].score_parts[idx].event;
             let v = self.clamp(i, a + e);
             self.set_score_value(lead, i, v);
         }
@@ -1305,10 +1388,10 @@ impl<'p> Engine<'p> {
                 continue;
             }
             let idx = self.score_idx[i];
-            let e = self.clamp(i, self.leads[lead].score_e[idx] + delta);
-            self.leads[lead].score_e[idx] = e;
+            let e = self.clamp(i, self.leads[lead].score_parts[idx].event + delta);
+            self.leads[lead].score_parts[idx].event = e;
             // The attribute part stays as last recomputed until the next round.
-            let v = self.clamp(i, self.leads[lead].score_a[idx] + e);
+            let v = self.clamp(i, self.leads[lead].score_parts[idx].attribute + e);
             self.set_score_value(lead, i, v);
             self.schedule_decay(lead, i);
         }
@@ -1423,8 +1506,8 @@ impl<'p> Engine<'p> {
                 for c in 0..journey.enter_when.len() {
                     let now = next();
                     let at = self.enter_offsets[j] + c;
-                    let prev = self.leads[lead].prev_enter[at];
-                    self.leads[lead].prev_enter[at] = Some(now);
+                    let prev = self.leads[lead].prev[at];
+                    self.leads[lead].prev[at] = Some(now);
                     if now && prev != Some(true) {
                         fire = true;
                     }
@@ -1439,8 +1522,9 @@ impl<'p> Engine<'p> {
                     continue;
                 }
                 let now = next();
-                let prev = self.leads[lead].prev_handoffs[h];
-                self.leads[lead].prev_handoffs[h] = Some(now);
+                let at = p.rules.len() + h;
+                let prev = self.leads[lead].prev[at];
+                self.leads[lead].prev[at] = Some(now);
                 if now && prev != Some(true) {
                     fired_handoffs.push(h);
                 }
@@ -1448,8 +1532,8 @@ impl<'p> Engine<'p> {
             self.words_buffer = words;
             let mut fired_rules: SmallVec<[usize; 8]> = SmallVec::new();
             for (r, now) in rules {
-                let prev = self.leads[lead].prev_rules[r];
-                self.leads[lead].prev_rules[r] = Some(now);
+                let prev = self.leads[lead].prev[r];
+                self.leads[lead].prev[r] = Some(now);
                 if now && prev != Some(true) {
                     fired_rules.push(r);
                 }
@@ -1541,7 +1625,7 @@ impl<'p> Engine<'p> {
         };
         if reason != "completed" {
             // Left early (exit or goal): its deferred sends are dropped when released.
-            self.leads[lead].left_entries.push(inst.entry);
+            push_exact(&mut self.leads[lead].left_entries, inst.entry);
         }
         let name = self.p.journeys[j].name.clone();
         self.line(
@@ -1863,8 +1947,8 @@ impl<'p> Engine<'p> {
                 };
                 self.continue_at(lead, journey, next, &mut queue);
             }
-            TimerKind::Deferred { template, journey } => {
-                self.send(lead, &template, journey, true, &mut queue);
+            TimerKind::Deferred(deferred) => {
+                self.send(lead, &deferred.template, deferred.journey, true, &mut queue);
             }
             TimerKind::Decay { score } => self.decay(lead, &[score]),
             TimerKind::Sla { task, clause } => self.sla(task, clause, &mut queue),
@@ -2064,10 +2148,10 @@ impl<'p> Engine<'p> {
                 self.timer(
                     lead,
                     until,
-                    TimerKind::Deferred {
+                    TimerKind::Deferred(Box::new(DeferredSend {
                         template: template.to_owned(),
                         journey,
-                    },
+                    })),
                 );
                 return;
             }
@@ -2079,7 +2163,7 @@ impl<'p> Engine<'p> {
             }
             None => String::new(),
         };
-        self.leads[lead].sent_at.push(self.now);
+        push_exact(&mut self.leads[lead].sent_at, self.now);
         self.line(
             lead,
             Entry::EmailSent {
@@ -2100,7 +2184,7 @@ impl<'p> Engine<'p> {
 
     /// Starts a handoff: a task unless one is open; returns whether one was created.
     fn start_handoff(&mut self, lead: usize, h: usize, queue: &mut VecDeque<Raised>) -> bool {
-        if self.leads[lead].open_task[h].is_some() {
+        if self.leads[lead].handoff_tasks[h].open.is_some() {
             return false;
         }
         let hd = self.p.handoffs[h].clone();
@@ -2137,11 +2221,11 @@ impl<'p> Engine<'p> {
                 }
             }
         };
-        self.leads[lead].task_counts[h] += 1;
+        self.leads[lead].handoff_tasks[h].created += 1;
         self.coverage.handoffs.insert(h);
         let id = format!(
             "{}:{}:{}",
-            self.leads[lead].id, hd.name, self.leads[lead].task_counts[h]
+            self.leads[lead].id, hd.name, self.leads[lead].handoff_tasks[h].created
         );
         let created = self.now;
         let title = self.task_title(lead, h);
@@ -2157,7 +2241,7 @@ impl<'p> Engine<'p> {
             fired: vec![false; hd.slas.len()],
         });
         let t = self.tasks.len() - 1;
-        self.leads[lead].open_task[h] = Some(t);
+        self.leads[lead].handoff_tasks[h].open = u32::try_from(t).ok();
         if let Some(s) = self.slot("owner") {
             let w = u64::from(self.exprs.interner.intern(&assignee));
             self.write_field(lead, s, w);
@@ -2249,14 +2333,14 @@ impl<'p> Engine<'p> {
             TaskOutcome::Complete => {
                 self.tasks[t].accepted = true;
                 self.tasks[t].closed = true;
-                self.leads[lead].open_task[h] = None;
+                self.leads[lead].handoff_tasks[h].open = None;
                 self.line(lead, Entry::TaskCompleted { handoff, task, by });
                 ("task_completed", &self.p.handoffs[h].on_complete)
             }
             TaskOutcome::Reject => {
                 let reason = reason.unwrap_or_default();
                 self.tasks[t].closed = true;
-                self.leads[lead].open_task[h] = None;
+                self.leads[lead].handoff_tasks[h].open = None;
                 props.push(("reason".to_owned(), InputValue::Text(reason.clone())));
                 self.line(
                     lead,

@@ -37,7 +37,8 @@ fn a_restored_world_continues_like_the_original() {
     for input in &parsed.inputs[..half] {
         original.input(input);
     }
-    let saved = serde_json::to_string(&original.snapshot()).expect("serializes");
+    let saved =
+        serde_json::to_string(&original.snapshot().expect("keeps its log")).expect("serializes");
     let snapshot: Snapshot = serde_json::from_str(&saved).expect("deserializes");
     let mut restored = program
         .restore(&snapshot, EngineKind::Interp)

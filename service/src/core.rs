@@ -163,6 +163,9 @@ pub struct Core {
 struct EngineLeads<'a, 'p>(&'a runtime::engine::Engine<'p>);
 
 impl LeadSource for EngineLeads<'_, '_> {
+    fn index(&self, lead: &str) -> Option<usize> {
+        self.0.lead(lead)
+    }
     fn source(&self, lead: &str) -> String {
         let field = self
             .0
@@ -239,7 +242,7 @@ pub fn rebuild(
         )
     })?);
     let mut world = program
-        .world(kind)
+        .world_without_log(kind)
         .map_err(|e| format!("the engine cannot run this program: {}", e.0))?;
     world.start(start);
     observe(program, &[], world.engine());

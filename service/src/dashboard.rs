@@ -74,10 +74,14 @@ pub struct Dashboard {
     /// Every stage: the funnel's first, in order, then the others.
     stages: Vec<String>,
     funnel_len: usize,
-    stage_of: FxHashMap<Arc<str>, usize>,
+    /// Per lead, by the engine's lead index ([`LeadSource::index`]): its stage, source and
+    /// journey (twelve bytes a lead: a million leads are held here too).
+    marks: Vec<LeadMark>,
     current: Vec<u64>,
-    source_of: FxHashMap<Arc<str>, Arc<str>>,
-    journey_of: FxHashMap<Arc<str>, Arc<str>>,
+    /// Sources and journey names, each once; [`LeadMark`] refers to them by index
+    /// (index 0 is the empty text: no source, no journey).
+    names: Vec<Arc<str>>,
+    name_index: FxHashMap<Arc<str>, u32>,
     /// (day, stage, source, journey) → leads that entered the stage that day.
     reached: FxHashMap<(Day, usize, Arc<str>, Arc<str>), u64>,
     /// journey → entered, completed, exited, goal.
@@ -89,11 +93,34 @@ pub struct Dashboard {
     recent: VecDeque<Value>,
     /// Bumped by every observed batch; the live stream sends it.
     pub version: u64,
-    empty: Arc<str>,
+}
+
+/// What the dashboard remembers of one lead (indexes into [`Dashboard::names`]).
+#[derive(Debug, Clone, Copy)]
+struct LeadMark {
+    /// [`NO_STAGE`] until the lead's creation or a stage change is seen.
+    stage: u32,
+    source: u32,
+    journey: u32,
+}
+
+const NO_STAGE: u32 = u32::MAX;
+
+impl Default for LeadMark {
+    fn default() -> LeadMark {
+        LeadMark {
+            stage: NO_STAGE,
+            source: 0,
+            journey: 0,
+        }
+    }
 }
 
 /// What the observer needs to know about a lead beyond the line itself.
 pub trait LeadSource {
+    /// The lead's index: small, dense and never reused (the engine's lead index, which a
+    /// deploy keeps).
+    fn index(&self, lead: &str) -> Option<usize>;
     /// The lead's `source` field now (`""` if the program has none or it is unset).
     fn source(&self, lead: &str) -> String;
 }
@@ -106,10 +133,10 @@ impl Dashboard {
             tz,
             stages,
             funnel_len,
-            stage_of: FxHashMap::default(),
+            marks: Vec::new(),
             current: vec![0; n],
-            source_of: FxHashMap::default(),
-            journey_of: FxHashMap::default(),
+            names: vec![Arc::from("")],
+            name_index: FxHashMap::from_iter([(Arc::from(""), 0)]),
             reached: FxHashMap::default(),
             journeys: BTreeMap::new(),
             email: BTreeMap::new(),
@@ -118,7 +145,6 @@ impl Dashboard {
             reasons: BTreeMap::new(),
             recent: VecDeque::with_capacity(21),
             version: 0,
-            empty: Arc::from(""),
         }
     }
 
@@ -126,18 +152,46 @@ impl Dashboard {
         self.stages.iter().position(|s| s == name)
     }
 
-    fn reach(&mut self, lead: &Arc<str>, stage: usize, at: i64) {
+    /// The index of a source or journey name in `names`, added if new.
+    fn name(&mut self, text: &str) -> u32 {
+        if let Some(&i) = self.name_index.get(text) {
+            return i;
+        }
+        let i = u32::try_from(self.names.len()).unwrap_or(0);
+        let shared: Arc<str> = Arc::from(text);
+        self.names.push(shared.clone());
+        self.name_index.insert(shared, i);
+        i
+    }
+
+    fn name_text(&self, i: u32) -> Arc<str> {
+        self.names
+            .get(i as usize)
+            .or(self.names.first())
+            .cloned()
+            .unwrap_or_else(|| Arc::from(""))
+    }
+
+    /// The lead's source and journey names.
+    fn source_and_journey(&self, lead: Option<usize>) -> (Arc<str>, Arc<str>) {
+        let mark = lead
+            .and_then(|i| self.marks.get(i))
+            .copied()
+            .unwrap_or_default();
+        (self.name_text(mark.source), self.name_text(mark.journey))
+    }
+
+    /// The lead's mark, made if new.
+    fn mark(&mut self, lead: usize) -> &mut LeadMark {
+        if self.marks.len() <= lead {
+            self.marks.resize(lead + 1, LeadMark::default());
+        }
+        &mut self.marks[lead]
+    }
+
+    fn reach(&mut self, lead: Option<usize>, stage: usize, at: i64) {
         let day = day_of(at, &self.tz);
-        let source = self
-            .source_of
-            .get(lead)
-            .cloned()
-            .unwrap_or_else(|| self.empty.clone());
-        let journey = self
-            .journey_of
-            .get(lead)
-            .cloned()
-            .unwrap_or_else(|| self.empty.clone());
+        let (source, journey) = self.source_and_journey(lead);
         *self
             .reached
             .entry((day, stage, source, journey))
@@ -173,41 +227,55 @@ impl Dashboard {
     }
 
     fn observe_line(&mut self, line: &Line, leads: &dyn LeadSource) {
-        let Some(lead) = line.lead.clone() else {
+        let Some(lead_id) = line.lead.as_deref() else {
             return;
         };
+        let lead = leads.index(lead_id);
         match &line.entry {
             Entry::LeadCreated => {
-                let source: Arc<str> = Arc::from(leads.source(&lead));
-                self.source_of.insert(lead.clone(), source);
+                let source = self.name(&leads.source(lead_id));
                 // A new lead stands at the first stage until a stage change says otherwise.
-                self.stage_of.insert(lead.clone(), 0);
+                if let Some(i) = lead {
+                    *self.mark(i) = LeadMark {
+                        stage: 0,
+                        source,
+                        journey: 0,
+                    };
+                }
                 if let Some(c) = self.current.first_mut() {
                     *c += 1;
                 }
-                self.reach(&lead, 0, line.at);
+                self.reach(lead, 0, line.at);
             }
             Entry::LeadUpdated { fields } => {
                 if let Some((_, FieldValue::Text(s))) = fields.iter().find(|(k, _)| k == "source") {
-                    self.source_of.insert(lead.clone(), Arc::from(s.as_str()));
+                    let source = self.name(s);
+                    if let Some(i) = lead {
+                        self.mark(i).source = source;
+                    }
                 }
             }
             Entry::StageChanged { to, .. } => {
                 if let Some(to) = self.stage_index(to) {
-                    if let Some(from) = self.stage_of.insert(lead.clone(), to) {
-                        if let Some(c) = self.current.get_mut(from) {
-                            *c = c.saturating_sub(1);
-                        }
+                    let stage = u32::try_from(to).unwrap_or(0);
+                    let from = lead.map(|i| std::mem::replace(&mut self.mark(i).stage, stage));
+                    if let Some(c) = from
+                        .filter(|&f| f != NO_STAGE)
+                        .and_then(|f| self.current.get_mut(f as usize))
+                    {
+                        *c = c.saturating_sub(1);
                     }
                     if let Some(c) = self.current.get_mut(to) {
                         *c += 1;
                     }
-                    self.reach(&lead, to, line.at);
+                    self.reach(lead, to, line.at);
                 }
             }
             Entry::JourneyEntered { journey } => {
-                self.journey_of
-                    .insert(lead.clone(), Arc::from(journey.as_str()));
+                let name = self.name(journey);
+                if let Some(i) = lead {
+                    self.mark(i).journey = name;
+                }
                 self.journeys.entry(journey.clone()).or_insert([0; 4])[0] += 1;
             }
             Entry::JourneyExited { journey, reason } => {
@@ -281,16 +349,7 @@ impl Dashboard {
                 if let Some(t) = self.tasks.get_mut(task) {
                     t.state = TaskState::Rejected;
                 }
-                let source = self
-                    .source_of
-                    .get(&lead)
-                    .cloned()
-                    .unwrap_or_else(|| self.empty.clone());
-                let journey = self
-                    .journey_of
-                    .get(&lead)
-                    .cloned()
-                    .unwrap_or_else(|| self.empty.clone());
+                let (source, journey) = self.source_and_journey(lead);
                 *self
                     .reasons
                     .entry((reason.clone(), source, journey))
@@ -457,6 +516,9 @@ mod tests {
 
     struct Sources;
     impl LeadSource for Sources {
+        fn index(&self, lead: &str) -> Option<usize> {
+            ["a", "b", "an", "binh"].iter().position(|l| *l == lead)
+        }
         fn source(&self, lead: &str) -> String {
             if lead == "an" {
                 "ebook".into()

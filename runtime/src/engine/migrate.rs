@@ -222,7 +222,7 @@ impl<'p> Engine<'p> {
                     sites: &site_map,
                 },
             );
-            n.index.insert(lead.id.clone(), n.leads.len());
+            n.index.insert(&n.leads, &lead.id, n.leads.len());
             n.leads.push(lead);
         }
 
@@ -286,14 +286,14 @@ impl<'p> Engine<'p> {
                     };
                     TimerKind::Wake { journey: *j, token }
                 }
-                TimerKind::Deferred { template, journey } => TimerKind::Deferred {
-                    template,
-                    journey: journey.and_then(|(j, entry)| {
+                TimerKind::Deferred(deferred) => TimerKind::Deferred(Box::new(DeferredSend {
+                    journey: deferred.journey.and_then(|(j, entry)| {
                         jmap.get(j)
                             .and_then(|m| m.as_ref())
                             .map(|(nj, _)| (*nj, entry))
                     }),
-                },
+                    template: deferred.template,
+                })),
             };
             n.timers.insert((at, seq), (lead, kind));
         }
@@ -310,13 +310,13 @@ impl<'p> Engine<'p> {
             for (r, same) in same_rule.iter().enumerate() {
                 if same.is_none() {
                     let now = n.holds(lead, q.rules[r].when, None);
-                    n.leads[lead].prev_rules[r] = Some(now);
+                    n.leads[lead].prev[r] = Some(now);
                 }
             }
             for (h, same) in same_handoff.iter().enumerate() {
                 if let (None, Some(f)) = (same, q.handoffs[h].when) {
                     let now = n.holds(lead, f, None);
-                    n.leads[lead].prev_handoffs[h] = Some(now);
+                    n.leads[lead].prev[q.rules.len() + h] = Some(now);
                 }
             }
             for (j, same) in same_enter.iter().enumerate() {
@@ -324,7 +324,7 @@ impl<'p> Engine<'p> {
                     for (c, f) in q.journeys[j].enter_when.iter().enumerate() {
                         let now = n.holds(lead, *f, None);
                         let at = n.enter_offsets[j] + c;
-                        n.leads[lead].prev_enter[at] = Some(now);
+                        n.leads[lead].prev[at] = Some(now);
                     }
                 }
             }
@@ -403,7 +403,7 @@ impl<'p> Engine<'p> {
                 record.words[slot] = w;
             }
         }
-        for t in &old.record.tags {
+        for t in old.record.tags.iter() {
             record
                 .tags
                 .insert(n.exprs.interner.intern(self.exprs.interner.get(*t)));
@@ -464,16 +464,21 @@ impl<'p> Engine<'p> {
             };
             journeys[*nj] = Some(inst);
         }
-        // `enter when` values of unchanged journeys.
-        let mut prev_enter = vec![None; q.journeys.iter().map(|j| j.enter_when.len()).sum()];
+        // Previous trigger values: rules', handoffs' and unchanged journeys' `enter when`.
+        let mut prev = vec![None; n.triggers()];
+        let old_handoffs = self.p.rules.len();
+        for (r, o) in m.rules.iter().enumerate() {
+            prev[r] = o.and_then(|o| old.prev.get(o).copied().flatten());
+        }
+        for (h, o) in m.handoffs.iter().enumerate() {
+            prev[q.rules.len() + h] =
+                o.and_then(|o| old.prev.get(old_handoffs + o).copied().flatten());
+        }
         for (nj, same) in m.enter.iter().enumerate() {
             if let Some(oj) = same {
                 for c in 0..q.journeys[nj].enter_when.len() {
-                    prev_enter[n.enter_offsets[nj] + c] = old
-                        .prev_enter
-                        .get(self.enter_offsets[*oj] + c)
-                        .copied()
-                        .flatten();
+                    prev[n.enter_offsets[nj] + c] =
+                        old.prev.get(self.enter_offsets[*oj] + c).copied().flatten();
                 }
             }
         }
@@ -513,30 +518,24 @@ impl<'p> Engine<'p> {
         Lead {
             id: old.id.clone(),
             record,
-            score_a: by_score(&old.score_a).into(),
-            score_e: by_score(&old.score_e).into(),
+            score_parts: m
+                .scores
+                .iter()
+                .map(|o| {
+                    o.and_then(|o| old.score_parts.get(o).copied())
+                        .unwrap_or_default()
+                })
+                .collect(),
             score_value: by_score(&old.score_value).into(),
-            prev_rules: m
-                .rules
-                .iter()
-                .map(|o| o.and_then(|o| old.prev_rules.get(o).copied().flatten()))
-                .collect(),
-            prev_handoffs: m
-                .handoffs
-                .iter()
-                .map(|o| o.and_then(|o| old.prev_handoffs.get(o).copied().flatten()))
-                .collect(),
-            open_task: m
+            prev: prev.into(),
+            handoff_tasks: m
                 .handoff_from
                 .iter()
-                .map(|o| o.and_then(|o| old.open_task.get(o).copied().flatten()))
+                .map(|o| {
+                    o.and_then(|o| old.handoff_tasks.get(o).copied())
+                        .unwrap_or_default()
+                })
                 .collect(),
-            task_counts: m
-                .handoff_from
-                .iter()
-                .map(|o| o.and_then(|o| old.task_counts.get(o).copied()).unwrap_or(0))
-                .collect(),
-            prev_enter: prev_enter.into(),
             journeys: journeys.into(),
             last_entry: last_entry.into(),
             entries: old.entries,
