@@ -9,9 +9,16 @@ use crate::ir::{CompiledExprs, FuncId, TextFn, TextHandle, OUTSIDE_STAGE_BASE, S
 /// A lead's fields as words, in [`Layout`](crate::ir::Layout) order, with their "is set" bits and tags.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeadRecord {
+    /// The fields' words, in layout order, then their "is set" bits (one allocation a
+    /// lead instead of two: see [`LeadRecord::set_bits`]).
     pub words: Box<[u64]>,
-    pub set_bits: Box<[u64]>,
     pub tags: TagSet,
+}
+
+/// How many words of "is set" bits follow `n` fields' words: one bit per field, at least
+/// one word. From the total length `L = n + k` alone: `k = max(1, ceil(L / 65))`.
+fn set_words_in(len: usize) -> usize {
+    len.div_ceil(65).max(1)
 }
 
 /// A lead's tags (interned symbols): few per lead, so a thin vector (one word, nothing
@@ -59,25 +66,38 @@ impl LeadRecord {
     /// A record of zero values for this program's layout.
     pub fn new(exprs: &CompiledExprs) -> LeadRecord {
         LeadRecord {
-            words: vec![0; exprs.layout.slots.len()].into_boxed_slice(),
-            set_bits: vec![0; exprs.layout.set_words().max(1)].into_boxed_slice(),
+            words: vec![0; exprs.layout.slots.len() + exprs.layout.set_words().max(1)]
+                .into_boxed_slice(),
             tags: TagSet::default(),
         }
     }
 
+    /// How many fields the record holds.
+    pub fn fields(&self) -> usize {
+        self.words.len() - set_words_in(self.words.len())
+    }
+
+    /// The "is set" bits, field `i` at bit `i % 64` of word `i / 64`.
+    pub fn set_bits(&self) -> &[u64] {
+        &self.words[self.fields()..]
+    }
+
     pub fn set_word(&mut self, slot: usize, word: u64) {
-        if let Some(w) = self.words.get_mut(slot) {
-            *w = word;
-            if let Some(bits) = self.set_bits.get_mut(slot / 64) {
+        let fields = self.fields();
+        if slot < fields {
+            self.words[slot] = word;
+            if let Some(bits) = self.words.get_mut(fields + slot / 64) {
                 *bits |= 1 << (slot % 64);
             }
         }
     }
 
     pub fn is_set(&self, slot: usize) -> bool {
-        self.set_bits
-            .get(slot / 64)
-            .is_some_and(|b| b & (1 << (slot % 64)) != 0)
+        slot < self.fields()
+            && self
+                .set_bits()
+                .get(slot / 64)
+                .is_some_and(|b| b & (1 << (slot % 64)) != 0)
     }
 }
 
@@ -269,12 +289,12 @@ impl<'a> EvalCtx<'a> {
         history: &'a dyn History,
         filter: &'a dyn Fn(FuncId, &mut EvalCtx<'_>) -> bool,
     ) -> Result<EvalCtx<'a>, LayoutMismatch> {
-        if lead.words.len() != exprs.layout.slots.len()
-            || lead.set_bits.len() < exprs.layout.set_words()
+        if lead.fields() != exprs.layout.slots.len()
+            || lead.set_bits().len() < exprs.layout.set_words()
         {
             return Err(LayoutMismatch(format!(
                 "the lead record has {} fields, the program {}",
-                lead.words.len(),
+                lead.fields(),
                 exprs.layout.slots.len()
             )));
         }
@@ -297,7 +317,7 @@ impl<'a> EvalCtx<'a> {
         }
         Ok(EvalCtx {
             lead_words: lead.words.as_ptr(),
-            lead_set: lead.set_bits.as_ptr(),
+            lead_set: lead.set_bits().as_ptr(),
             event_words: event
                 .map(|e| e.words.as_ptr())
                 .unwrap_or(exprs.zero_event.as_ptr()),
@@ -650,4 +670,36 @@ pub(crate) unsafe extern "C" fn h_count(
     let ctx = unsafe { ctx_mut(ctx) };
     let filter = (filter != u64::MAX).then_some(filter as usize);
     count(ctx, event as u32, filter, window)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_set_bits_start_is_found_from_the_record_length_alone() {
+        for fields in 0..2_000usize {
+            let set_words = fields.div_ceil(64).max(1);
+            let record = LeadRecord {
+                words: vec![0; fields + set_words].into_boxed_slice(),
+                tags: TagSet::default(),
+            };
+            assert_eq!(record.fields(), fields);
+            assert_eq!(record.set_bits().len(), set_words);
+        }
+    }
+
+    #[test]
+    fn setting_a_field_marks_it_set_and_no_other() {
+        let mut record = LeadRecord {
+            words: vec![0; 130 + 3].into_boxed_slice(),
+            tags: TagSet::default(),
+        };
+        record.set_word(129, 7);
+        assert!(record.is_set(129));
+        assert!(!record.is_set(128) && !record.is_set(1));
+        assert_eq!(record.words[129], 7);
+        record.set_word(500, 1); // past the fields: ignored
+        assert!(!record.is_set(500));
+    }
 }

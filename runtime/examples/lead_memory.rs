@@ -1,7 +1,7 @@
 //! Holds N leads shaped like `bench/dashboard.py`'s in one engine, one in K of them in a journey, and reports the heap bytes live per lead (a counting allocator): `cargo run --release -p runtime --example lead_memory -- [N] [K]`.
 
 use compiler::engine::EngineKind;
-use compiler::{ProgramSource, SourceText};
+mod common;
 use runtime::embed::Program;
 use runtime::scenario::{Input, InputKind, InputValue};
 use std::alloc::{GlobalAlloc, Layout};
@@ -37,37 +37,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL_ALLOCATOR: Counting = Counting;
 
-fn load(dir: &std::path::Path) -> ProgramSource {
-    let mut source = ProgramSource::default();
-    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
-    let name = |p: &std::path::Path| {
-        p.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.extension().is_some_and(|x| x == "journey") {
-            source.journeys.push(SourceText {
-                path: name(&p),
-                text: read(&p),
-            });
-        }
-    }
-    for e in std::fs::read_dir(dir.join("templates"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let p = e.path();
-        source.templates.push(SourceText {
-            path: format!("templates/{}", name(&p)),
-            text: read(&p),
-        });
-    }
-    source
-}
-
 fn main() {
     let arg = |i: usize, default: usize| {
         std::env::args()
@@ -78,8 +47,7 @@ fn main() {
     let n = arg(1, 200_000);
     // Every `every`-th lead submits the ebook form and so enters a journey.
     let every = arg(2, 1).max(1);
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../journeys");
-    let program = Program::check(load(&dir)).expect("journeys/ checks");
+    let program = Program::check(common::journeys()).expect("journeys/ checks");
     let mut world = program.world_without_log(EngineKind::Jit).expect("engine");
     let start: i64 = 1_767_578_400;
     world.start(start);

@@ -5,44 +5,10 @@
 static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use compiler::engine::EngineKind;
-use compiler::{ProgramSource, SourceText};
+mod common;
 use runtime::embed::Program;
 use runtime::engine::Engine;
 use runtime::scenario::{Input, InputKind, InputValue};
-
-fn load(dir: &std::path::Path) -> ProgramSource {
-    let mut source = ProgramSource::default();
-    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.extension().is_some_and(|x| x == "journey") {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            source.journeys.push(SourceText {
-                path: name,
-                text: read(&p),
-            });
-        }
-    }
-    for e in std::fs::read_dir(dir.join("templates"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let p = e.path();
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        source.templates.push(SourceText {
-            path: format!("templates/{name}"),
-            text: read(&p),
-        });
-    }
-    source
-}
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -63,8 +29,7 @@ fn main() {
     } else {
         EngineKind::Jit
     };
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../journeys");
-    let source = load(&dir);
+    let source = common::journeys();
     let program = Program::check(source).expect("journeys/ checks");
 
     // Inputs: per lead a create and nine events over 30 days, in time order.

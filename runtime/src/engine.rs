@@ -18,7 +18,7 @@ use thin_vec::ThinVec;
 use compiler::engine::{Engine as EvalEngine, EngineKind, Interpreter, JitEngine};
 use compiler::eval::{reads_only_the_event, CountSite, EvalCtx, EventRecord, History, LeadRecord};
 use compiler::graph::{ActionIr, NodeKind, NotifyTo};
-use compiler::ir::{FuncId, IrExpr, IrKind, SlotKind};
+use compiler::ir::{FuncId, Interner, IrExpr, IrKind, SlotKind};
 use compiler::program::LoweredProgram;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -137,21 +137,28 @@ enum Waiting {
     Nothing,
     /// `wait D` / `wait until H:MM`: continue at `next`.
     Timer,
-    /// `wait for EVENT`: since sequence number `since`.
-    Event {
-        event: String,
-        filter: Option<FuncId>,
-        since: u64,
-        timeout: usize,
-    },
+    /// `wait for EVENT`. Boxed: the largest kind and the rarest, and every journey
+    /// instance is as large as its largest kind.
+    Event(Box<EventWait>),
     Until {
         cond: FuncId,
         timeout: usize,
     },
 }
 
+/// A `wait for EVENT` step's wait: for `event` (passing `filter`) since sequence number
+/// `since`, else on to `timeout`.
+#[derive(Debug, Clone, PartialEq)]
+struct EventWait {
+    event: String,
+    filter: Option<FuncId>,
+    since: u64,
+    timeout: usize,
+}
+
+/// What a lead did that counts read (thin vectors: one word each, and no allocation
+/// while empty, as most are).
 #[derive(Debug, Clone, Default)]
-/// (Thin vectors: one word each, and no allocation while empty, as most are.)
 struct LeadHistory {
     /// Whole events, kept only for counts whose filter reads more than the event.
     events: ThinVec<EventRecord>,
@@ -186,8 +193,8 @@ impl History for LeadHistory {
 
 #[derive(Debug, Clone)]
 struct Lead {
-    /// Shared with every timeline line of the lead.
-    id: std::sync::Arc<str>,
+    /// The lead's id, interned (the `id` field holds the same symbol).
+    id: u32,
     record: LeadRecord,
     /// Attribute part of each score as last recomputed and event part (by score index).
     score_parts: Box<[ScoreParts]>,
@@ -294,17 +301,39 @@ enum TimerKind {
 /// An email held back by quiet hours or a frequency cap until its timer fires.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct DeferredSend {
-    template: String,
+    /// Shared: every lead deferred by the same quiet hours holds the same name.
+    template: std::rc::Rc<str>,
     /// The journey and entry that sent it, if a journey did.
     journey: Option<(usize, u64)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// A pending timer. Ordered by instant, then creation sequence (unique).
+#[derive(Debug, Clone)]
 struct Timer {
     at: i64,
     seq: u64,
     lead: usize,
     kind: TimerKind,
+}
+
+impl PartialEq for Timer {
+    fn eq(&self, other: &Timer) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+
+impl Eq for Timer {}
+
+impl PartialOrd for Timer {
+    fn partial_cmp(&self, other: &Timer) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Timer {
+    fn cmp(&self, other: &Timer) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
 }
 
 /// The state of a simulated world.
@@ -333,9 +362,10 @@ pub struct Engine<'p> {
     leads: Vec<Lead>,
     /// Lead ids to indexes.
     index: LeadIndex,
-    /// Pending timers by (instant, creation sequence). A B-tree rather than a binary heap:
-    /// with hundreds of thousands of timers its wide nodes touch far fewer cache lines.
-    timers: std::collections::BTreeMap<(i64, u64), (usize, TimerKind)>,
+    /// Pending timers, earliest (instant, creation sequence) first. A binary heap: one
+    /// dense array, where a B-tree filled in time order leaves its nodes half empty
+    /// (every active lead has a timer or two, so this is per-lead memory).
+    timers: std::collections::BinaryHeap<std::cmp::Reverse<Timer>>,
     seq: u64,
     now: i64,
     score_order: Vec<usize>,
@@ -374,19 +404,21 @@ fn id_hash(id: &str) -> u64 {
 }
 
 impl LeadIndex {
-    fn get(&self, leads: &[Lead], id: &str) -> Option<usize> {
+    fn get(&self, leads: &[Lead], texts: &Interner, id: &str) -> Option<usize> {
         self.table
             .find(id_hash(id), |&i| {
-                leads.get(i as usize).is_some_and(|l| &*l.id == id)
+                leads.get(i as usize).is_some_and(|l| texts.get(l.id) == id)
             })
             .map(|&i| i as usize)
     }
 
     /// Adds lead `i` (about to be pushed onto `leads`) with id `id`.
-    fn insert(&mut self, leads: &[Lead], id: &str, i: usize) {
+    fn insert(&mut self, leads: &[Lead], texts: &Interner, id: &str, i: usize) {
         let i = u32::try_from(i).unwrap_or(u32::MAX);
         self.table.insert_unique(id_hash(id), i, |&j| {
-            leads.get(j as usize).map_or(0, |l| id_hash(&l.id))
+            leads
+                .get(j as usize)
+                .map_or(0, |l| id_hash(texts.get(l.id)))
         });
     }
 }
@@ -531,7 +563,7 @@ impl<'p> Engine<'p> {
             template_fields: std::cell::RefCell::new(FxHashMap::default()),
             leads: Vec::new(),
             index: LeadIndex::default(),
-            timers: std::collections::BTreeMap::new(),
+            timers: std::collections::BinaryHeap::new(),
             seq: 0,
             now: 0,
             score_order: order,
@@ -588,9 +620,16 @@ impl<'p> Engine<'p> {
                 .sum::<usize>()
     }
 
+    /// The id of lead `lead`.
+    fn lead_id(&self, lead: usize) -> &str {
+        self.leads
+            .get(lead)
+            .map_or("", |l| self.exprs.interner.get(l.id))
+    }
+
     /// The index of a lead by id.
     pub fn lead(&self, id: &str) -> Option<usize> {
-        self.index.get(&self.leads, id)
+        self.index.get(&self.leads, &self.exprs.interner, id)
     }
 
     /// Whether the lead is in the journey now (in any of its versions).
@@ -734,7 +773,7 @@ impl<'p> Engine<'p> {
                         }
                         _ => "waiting".to_owned(),
                     },
-                    Waiting::Event { event, .. } => format!("waiting for `{event}`"),
+                    Waiting::Event(w) => format!("waiting for `{}`", w.event),
                     Waiting::Until { .. } => "waiting until a condition holds".to_owned(),
                 };
                 journeys.push((p.journeys[j].name.clone(), node.span, waiting));
@@ -776,7 +815,10 @@ impl<'p> Engine<'p> {
             // Every line is a change the conditions may see.
             l.dirty = true;
         }
-        let id = self.leads.get(lead).map(|l| l.id.clone());
+        let id = self
+            .leads
+            .get(lead)
+            .map(|l| std::sync::Arc::from(self.exprs.interner.get(l.id)));
         self.out.push(Line {
             at: self.now,
             lead: id,
@@ -892,24 +934,18 @@ impl<'p> Engine<'p> {
 
     /// Runs every timer due at or before `until`, in time order.
     pub fn advance_to(&mut self, until: i64) {
-        while let Some((&(at, _), _)) = self.timers.first_key_value() {
+        while let Some(std::cmp::Reverse(first)) = self.timers.peek() {
+            let at = first.at;
             if at > until {
                 break;
             }
             // Every timer due at this instant, in creation order; a lead's decay
             // steps run first, together, as one input.
             let mut due = Vec::new();
-            while let Some(entry) = self.timers.first_entry() {
-                if entry.key().0 != at {
-                    break;
+            while self.timers.peek().is_some_and(|t| t.0.at == at) {
+                if let Some(std::cmp::Reverse(timer)) = self.timers.pop() {
+                    due.push(timer);
                 }
-                let ((at, seq), (lead, kind)) = entry.remove_entry();
-                due.push(Timer {
-                    at,
-                    seq,
-                    lead,
-                    kind,
-                });
             }
             self.now = at;
             // Each lead's decay steps at this instant, leads in order of first appearance.
@@ -1005,7 +1041,10 @@ impl<'p> Engine<'p> {
                 self.process(lead, queue);
             }
             InputKind::Update(fields) => {
-                let Some(lead) = self.index.get(&self.leads, &input.lead) else {
+                let Some(lead) = self
+                    .index
+                    .get(&self.leads, &self.exprs.interner, &input.lead)
+                else {
                     return;
                 };
                 let raised = self.update(lead, fields);
@@ -1013,7 +1052,10 @@ impl<'p> Engine<'p> {
                 self.process(lead, queue);
             }
             InputKind::Event { event, props } => {
-                let Some(lead) = self.index.get(&self.leads, &input.lead) else {
+                let Some(lead) = self
+                    .index
+                    .get(&self.leads, &self.exprs.interner, &input.lead)
+                else {
                     return;
                 };
                 let ev = self.outside_event(lead, event, props);
@@ -1026,7 +1068,10 @@ impl<'p> Engine<'p> {
                 by,
                 reason,
             } => {
-                let Some(lead) = self.index.get(&self.leads, &input.lead) else {
+                let Some(lead) = self
+                    .index
+                    .get(&self.leads, &self.exprs.interner, &input.lead)
+                else {
                     return;
                 };
                 let h = self.p.handoffs.iter().position(|x| x.name == *handoff);
@@ -1067,11 +1112,10 @@ impl<'p> Engine<'p> {
                 record.words[slot] = w; // a default is not "set"
             }
         }
-        let id_sym = u64::from(self.exprs.interner.intern(id));
-        let shared_id: std::sync::Arc<str> = id.into();
+        let id_sym = self.exprs.interner.intern(id);
         let scores = self.exprs.scores.len();
         let lead = Lead {
-            id: shared_id.clone(),
+            id: id_sym,
             record,
             score_parts: vec![ScoreParts::default(); scores].into(),
             score_value: vec![0.0; scores].into(),
@@ -1087,12 +1131,13 @@ impl<'p> Engine<'p> {
             left_entries: ThinVec::new(),
             dirty: true,
         };
-        self.index.insert(&self.leads, &shared_id, self.leads.len());
+        self.index
+            .insert(&self.leads, &self.exprs.interner, id, self.leads.len());
         self.leads.push(lead);
         let i = self.leads.len() - 1;
         let second_stage = self.exprs.stages.codes.get(1).copied().unwrap_or(0);
         for (field, w) in [
-            ("id", id_sym),
+            ("id", u64::from(id_sym)),
             ("created_at", self.now as u64),
             ("last_activity_at", self.now as u64),
             ("stage", second_stage),
@@ -1655,18 +1700,12 @@ impl<'p> Engine<'p> {
         let mut waiting: Vec<(u64, usize, Option<FuncId>)> = Vec::new();
         for j in 0..self.p.journeys.len() {
             if let Some(Instance {
-                wait:
-                    Waiting::Event {
-                        event,
-                        filter,
-                        since,
-                        ..
-                    },
+                wait: Waiting::Event(w),
                 ..
             }) = self.leads[lead].journeys[j].as_deref()
             {
-                if *event == ev.name && *since < ev.seq {
-                    waiting.push((*since, j, *filter));
+                if w.event == ev.name && w.since < ev.seq {
+                    waiting.push((w.since, j, w.filter));
                 }
             }
         }
@@ -1688,7 +1727,12 @@ impl<'p> Engine<'p> {
 
     fn timer(&mut self, lead: usize, at: i64, kind: TimerKind) {
         let seq = self.next_seq();
-        self.timers.insert((at, seq), (lead, kind));
+        self.timers.push(std::cmp::Reverse(Timer {
+            at,
+            seq,
+            lead,
+            kind,
+        }));
     }
 
     /// Walks the graph from `node` until a wait or the end.
@@ -1781,12 +1825,12 @@ impl<'p> Engine<'p> {
                     let since = self.seq;
                     let token = set_wait(
                         self,
-                        Waiting::Event {
+                        Waiting::Event(Box::new(EventWait {
                             event: ev.clone(),
                             filter: *filter,
                             since,
                             timeout: *timeout,
-                        },
+                        })),
                     );
                     let at = self.now.saturating_add(*up_to_secs);
                     self.timer(lead, at, TimerKind::Wake { journey: j, token });
@@ -1824,8 +1868,8 @@ impl<'p> Engine<'p> {
                 }
                 NodeKind::Split { index, arms } => {
                     let percents: Vec<u64> = arms.iter().map(|a| a.0).collect();
-                    let id = self.leads[lead].id.clone();
-                    let b = split_branch(&id, &journey_name, *index, &percents);
+                    let id = self.lead_id(lead);
+                    let b = split_branch(id, &journey_name, *index, &percents);
                     node = arms.get(b).map(|a| a.1).unwrap_or(n.next);
                 }
             }
@@ -1941,8 +1985,9 @@ impl<'p> Engine<'p> {
                 if inst.wait_token != token {
                     return;
                 }
-                let next = match inst.wait {
-                    Waiting::Event { timeout, .. } | Waiting::Until { timeout, .. } => timeout,
+                let next = match &inst.wait {
+                    Waiting::Event(w) => w.timeout,
+                    Waiting::Until { timeout, .. } => *timeout,
                     _ => self.p.journeys[journey].graph.nodes[inst.node].next,
                 };
                 self.continue_at(lead, journey, next, &mut queue);
@@ -2145,13 +2190,11 @@ impl<'p> Engine<'p> {
                         journey: journey_name,
                     },
                 );
+                let template = self.shared_text(template.to_owned());
                 self.timer(
                     lead,
                     until,
-                    TimerKind::Deferred(Box::new(DeferredSend {
-                        template: template.to_owned(),
-                        journey,
-                    })),
+                    TimerKind::Deferred(Box::new(DeferredSend { template, journey })),
                 );
                 return;
             }
@@ -2225,7 +2268,9 @@ impl<'p> Engine<'p> {
         self.coverage.handoffs.insert(h);
         let id = format!(
             "{}:{}:{}",
-            self.leads[lead].id, hd.name, self.leads[lead].handoff_tasks[h].created
+            self.lead_id(lead),
+            hd.name,
+            self.leads[lead].handoff_tasks[h].created
         );
         let created = self.now;
         let title = self.task_title(lead, h);
@@ -2525,7 +2570,7 @@ impl<'p> Engine<'p> {
         let ctx = minijinja::context! {
             lead => fields,
             journey => journey.map(|j| self.p.journeys[j].name.clone()).unwrap_or_default(),
-            unsubscribe_url => format!("https://tandem.invalid/u/{}", self.leads[lead].id),
+            unsubscribe_url => format!("https://tandem.invalid/u/{}", self.lead_id(lead)),
         };
         let env = self.jinja.borrow();
         let out = match env.get_template(source) {

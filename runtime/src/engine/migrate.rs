@@ -67,7 +67,8 @@ impl<'p> Engine<'p> {
                 {
                     return Err(Unsupported(format!(
                         "the lead `{}` is at stage `{}`, which the new program removes",
-                        l.id, self.exprs.stages.names[pos]
+                        self.exprs.interner.get(l.id),
+                        self.exprs.stages.names[pos]
                     )));
                 }
             }
@@ -222,7 +223,9 @@ impl<'p> Engine<'p> {
                     sites: &site_map,
                 },
             );
-            n.index.insert(&n.leads, &lead.id, n.leads.len());
+            let id = n.exprs.interner.get(lead.id).to_owned();
+            n.index
+                .insert(&n.leads, &n.exprs.interner, &id, n.leads.len());
             n.leads.push(lead);
         }
 
@@ -246,7 +249,13 @@ impl<'p> Engine<'p> {
 
         // Timers by what they belong to.
         let mut planned = vec![false; q.schedules.len()];
-        for ((at, seq), (lead, kind)) in std::mem::take(&mut self.timers) {
+        for std::cmp::Reverse(Timer {
+            at,
+            seq,
+            lead,
+            kind,
+        }) in std::mem::take(&mut self.timers)
+        {
             let kind = match kind {
                 TimerKind::Schedule { schedule } => {
                     let o = &p.schedules[schedule];
@@ -295,7 +304,12 @@ impl<'p> Engine<'p> {
                     template: deferred.template,
                 })),
             };
-            n.timers.insert((at, seq), (lead, kind));
+            n.timers.push(std::cmp::Reverse(Timer {
+                at,
+                seq,
+                lead,
+                kind,
+            }));
         }
         for (s, done) in planned.into_iter().enumerate() {
             if !done {
@@ -441,19 +455,19 @@ impl<'p> Engine<'p> {
             let step = &q.journeys[*nj].graph.nodes[node].kind;
             inst.wait = match (inst.wait, step) {
                 (
-                    Waiting::Event { since, .. },
+                    Waiting::Event(w),
                     NodeKind::WaitFor {
                         event,
                         filter,
                         timeout,
                         ..
                     },
-                ) => Waiting::Event {
+                ) => Waiting::Event(Box::new(EventWait {
                     event: event.clone(),
                     filter: *filter,
-                    since,
+                    since: w.since,
                     timeout: *timeout,
-                },
+                })),
                 (Waiting::Until { .. }, NodeKind::WaitUntil { cond, timeout, .. }) => {
                     Waiting::Until {
                         cond: *cond,
@@ -516,7 +530,7 @@ impl<'p> Engine<'p> {
             history.events.push(record);
         }
         Lead {
-            id: old.id.clone(),
+            id: n.exprs.interner.intern(self.exprs.interner.get(old.id)),
             record,
             score_parts: m
                 .scores
