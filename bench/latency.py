@@ -2,7 +2,7 @@
 """Latency benchmark for `tandem run`: from an event arriving to its email being
 enqueued, at a steady offered load (default 5,000 events/s).
 
-Usage: python3 bench/latency.py [--rate 5000] [--seconds 20] [--batch 10] [--workers 4]
+Usage: python3 bench/latency.py [--rate 5000] [--seconds 20] [--batch 10] [--workers 4] [--no-quiet-hours]
 Starts target/release/tandem on journeys/ in a temp folder (build it first with
 `cargo build --release`), creates one fresh lead per event, then sends
 `form_submitted` (the ebook form) events at the given rate, `batch` events per request,
@@ -12,19 +12,32 @@ transaction that stores the event, and answers HTTP 200 only after that commit. 
 time from a request's scheduled send instant to its answer bounds the event → email
 enqueued latency of every event in it (queueing delay included: a late send counts
 from when it should have gone). Run it outside the program's quiet hours
-(21:00-08:00 Asia/Ho_Chi_Minh), or the emails are deferred instead of enqueued."""
-import argparse, http.client, json, threading, time
-from tandem_service import call, create_leads, service
+(21:00-08:00 Asia/Ho_Chi_Minh), or the emails are deferred instead of enqueued, or
+pass --no-quiet-hours to run a copy of journeys/ whose `sending` block has none."""
+import argparse, http.client, json, os, shutil, tempfile, threading, time
+from tandem_service import ROOT, call, create_leads, service
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--rate", type=int, default=5000)
 ap.add_argument("--seconds", type=float, default=20)
 ap.add_argument("--batch", type=int, default=10)
 ap.add_argument("--workers", type=int, default=4)
+ap.add_argument("--no-quiet-hours", action="store_true",
+                help="run a copy of journeys/ without the sending block's quiet hours")
 a = ap.parse_args()
 
+program = None
+if a.no_quiet_hours:
+    program = os.path.join(tempfile.mkdtemp(prefix="tandem-latency-"), "journeys")
+    shutil.copytree(os.path.join(ROOT, "journeys"), program)
+    path = os.path.join(program, "sending.journey")
+    lines = open(path, encoding="utf-8").read().splitlines(keepends=True)
+    kept = [l for l in lines if not l.strip().startswith("quiet hours")]
+    if len(kept) == len(lines): raise SystemExit("journeys/sending.journey has no quiet hours line")
+    open(path, "w", encoding="utf-8").writelines(kept)
+
 n = int(a.rate * a.seconds)
-with service() as (port, hdr):
+with service(program=program) as (port, hdr):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     create_leads(c, hdr, n, "l")
     mails_before = 0

@@ -6,8 +6,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @contextlib.contextmanager
-def service(extra_args=(), store=None):
-    """`store`: a PostgreSQL URL instead of the default SQLite file in the temp folder."""
+def service(extra_args=(), store=None, program=None):
+    """`store`: a PostgreSQL URL instead of the default SQLite file in the temp folder;
+    `program`: a program folder instead of journeys/."""
     tandem = os.path.join(ROOT, "target", "release", "tandem")
     work = tempfile.mkdtemp(prefix="tandem-bench-")
     if store:
@@ -15,7 +16,7 @@ def service(extra_args=(), store=None):
             f.write(f'store = "{store}"\n')
         extra_args = (*extra_args, "--config", os.path.join(work, "service.toml"))
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-    proc = subprocess.Popen([tandem, "run", os.path.join(ROOT, "journeys"), "--listen", f"127.0.0.1:{port}", *extra_args],
+    proc = subprocess.Popen([tandem, "run", program or os.path.join(ROOT, "journeys"), "--listen", f"127.0.0.1:{port}", *extra_args],
                             cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=dict(os.environ, TANDEM_LOG="warn"))
     try:

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::core::{CoreSettings, Files, Request};
-use crate::store::{SqliteStore, Store};
+use crate::store::{Delivery, DeliveryOutcome, SqliteStore, Store};
 
 /// The service configuration (`--config FILE`, TOML). Every key has a default, so
 /// `tandem run` works with no file at all.
@@ -407,7 +407,9 @@ pub fn run(opts: Options) -> Result<(), String> {
 
 /// Delivers due outbox mail: sent, or retried with backoff (30 s, doubling, six tries),
 /// or — on a permanent failure — marked failed and reported to the engine as
-/// `email_bounced`.
+/// `email_bounced`. Each batch's outcomes are stored in one commit after the batch: a
+/// crash in between resends that batch (the documented in-flight window; the stable
+/// `Message-ID` lets receivers drop the copy).
 async fn mailer(
     mut store: Box<dyn Store>,
     transport: mail::Transport,
@@ -426,6 +428,8 @@ async fn mailer(
             }
         };
         let idle = due.is_empty();
+        let mut deliveries = Vec::with_capacity(due.len());
+        let mut bounced = Vec::new();
         for pending in due {
             let m = &pending.mail;
             let result = match mail::message(m, &domain) {
@@ -434,39 +438,49 @@ async fn mailer(
             };
             let now = clock.now();
             let outcome = match result {
-                Ok(()) => tokio::task::block_in_place(|| store.mail_sent(&m.key, now)),
+                Ok(()) => DeliveryOutcome::Sent { at: now },
                 Err(mail::SendError::Transient(e)) if pending.attempts + 1 < MAX_ATTEMPTS => {
                     let backoff = 30i64 << pending.attempts.min(10);
                     tracing::warn!(key = %m.key, error = %e, "outbox: will retry");
-                    tokio::task::block_in_place(|| {
-                        store.mail_failed(&m.key, &e, Some(now + backoff))
-                    })
+                    DeliveryOutcome::Retry {
+                        error: e,
+                        retry_at: now + backoff,
+                    }
                 }
                 Err(mail::SendError::Transient(e) | mail::SendError::Permanent(e)) => {
                     tracing::warn!(key = %m.key, to = %m.to, error = %e, "outbox: gave up; the email bounced");
-                    let r = tokio::task::block_in_place(|| store.mail_failed(&m.key, &e, None));
-                    if !m.lead.is_empty() {
-                        let mut body = serde_json::Map::new();
-                        body.insert("event".into(), "email_bounced".into());
-                        let mut props = serde_json::Map::new();
-                        props.insert("template".into(), m.template.clone().into());
-                        body.insert("props".into(), props.into());
-                        let (reply, _rx) = tokio::sync::oneshot::channel();
-                        let _ = core.send(Request::Ingest {
-                            items: vec![core::Item {
-                                lead: m.lead.clone(),
-                                action: "event".into(),
-                                body,
-                            }],
-                            reply,
-                        });
-                    }
-                    r
+                    bounced.push(m.clone());
+                    DeliveryOutcome::Failed { error: e }
                 }
             };
-            if let Err(e) = outcome {
-                tracing::error!(error = %e, "outbox: cannot record a delivery");
+            deliveries.push(Delivery {
+                key: m.key.clone(),
+                outcome,
+            });
+        }
+        let outcome = tokio::task::block_in_place(|| store.record_deliveries(&deliveries));
+        if let Err(e) = outcome {
+            tracing::error!(error = %e, "outbox: cannot record deliveries");
+        }
+        // Bounces reach the engine once their failure is stored.
+        for m in bounced {
+            if m.lead.is_empty() {
+                continue;
             }
+            let mut body = serde_json::Map::new();
+            body.insert("event".into(), "email_bounced".into());
+            let mut props = serde_json::Map::new();
+            props.insert("template".into(), m.template.clone().into());
+            body.insert("props".into(), props.into());
+            let (reply, _rx) = tokio::sync::oneshot::channel();
+            let _ = core.send(Request::Ingest {
+                items: vec![core::Item {
+                    lead: m.lead.clone(),
+                    action: "event".into(),
+                    body,
+                }],
+                reply,
+            });
         }
         if idle {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;

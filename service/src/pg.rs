@@ -5,8 +5,8 @@ use postgres::{Client, NoTls};
 use runtime::scenario::Input;
 
 use crate::store::{
-    Commit, OutboxMail, PendingMail, Store, StoreError, StoredProgram, StoredVersion, TaskChange,
-    TaskRow,
+    Commit, Delivery, DeliveryOutcome, OutboxMail, PendingMail, Store, StoreError, StoredProgram,
+    StoredVersion, TaskChange, TaskRow,
 };
 
 impl From<postgres::Error> for StoreError {
@@ -381,30 +381,28 @@ impl Store for PgStore {
             .collect())
     }
 
-    fn mail_sent(&mut self, key: &str, at: i64) -> Result<(), StoreError> {
-        self.c()?.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1 WHERE key = $1",
-            &[&key, &at],
-        )?;
-        Ok(())
-    }
-
-    fn mail_failed(
-        &mut self,
-        key: &str,
-        error: &str,
-        retry_at: Option<i64>,
-    ) -> Result<(), StoreError> {
-        match retry_at {
-            Some(t) => self.c()?.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_at = $2, error = $3 WHERE key = $1",
-                &[&key, &t, &error],
-            )?,
-            None => self.c()?.execute(
-                "UPDATE outbox SET attempts = attempts + 1, status = 'failed', error = $2 WHERE key = $1",
-                &[&key, &error],
-            )?,
-        };
+    fn record_deliveries(&mut self, deliveries: &[Delivery]) -> Result<(), StoreError> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.c()?.transaction()?;
+        for d in deliveries {
+            match &d.outcome {
+                DeliveryOutcome::Sent { at } => tx.execute(
+                    "UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1 WHERE key = $1",
+                    &[&d.key, at],
+                )?,
+                DeliveryOutcome::Retry { error, retry_at } => tx.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, next_at = $2, error = $3 WHERE key = $1",
+                    &[&d.key, retry_at, error],
+                )?,
+                DeliveryOutcome::Failed { error } => tx.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, status = 'failed', error = $2 WHERE key = $1",
+                    &[&d.key, error],
+                )?,
+            };
+        }
+        tx.commit()?;
         Ok(())
     }
 

@@ -179,15 +179,10 @@ pub trait Store: Send {
     fn programs(&mut self) -> Result<Vec<StoredVersion>, StoreError>;
     /// Mails due for delivery at `now`, oldest first.
     fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<PendingMail>, StoreError>;
-    /// Marks a mail sent.
-    fn mail_sent(&mut self, key: &str, at: i64) -> Result<(), StoreError>;
-    /// Records a failed attempt; `retry_at` None marks it failed for good.
-    fn mail_failed(
-        &mut self,
-        key: &str,
-        error: &str,
-        retry_at: Option<i64>,
-    ) -> Result<(), StoreError>;
+    /// Records what became of delivery attempts, all in one transaction (one commit for a
+    /// whole batch: a commit per mail would hold the store's write lock thousands of
+    /// times a second and stall the engine's own commits).
+    fn record_deliveries(&mut self, deliveries: &[Delivery]) -> Result<(), StoreError>;
     /// Tasks, optionally of one team and/or status, newest first.
     fn tasks(
         &mut self,
@@ -202,6 +197,23 @@ pub trait Store: Send {
     fn recent_lines(&mut self, lead: &str, limit: usize) -> Result<Vec<String>, StoreError>;
     /// Counts for `/api/metrics`: outbox by status and tasks by status.
     fn counts(&mut self) -> Result<Vec<(String, i64)>, StoreError>;
+}
+
+/// What became of one delivery attempt of the outbox mail `key`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub key: String,
+    pub outcome: DeliveryOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    /// Delivered at this instant.
+    Sent { at: i64 },
+    /// Failed for now; try again at `retry_at`.
+    Retry { error: String, retry_at: i64 },
+    /// Failed for good.
+    Failed { error: String },
 }
 
 /// The SQLite store: one file, WAL journal, `synchronous = FULL` (each commit is fsynced).
@@ -485,30 +497,28 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn mail_sent(&mut self, key: &str, at: i64) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1 WHERE key = ?1",
-            params![key, at],
-        )?;
-        Ok(())
-    }
-
-    fn mail_failed(
-        &mut self,
-        key: &str,
-        error: &str,
-        retry_at: Option<i64>,
-    ) -> Result<(), StoreError> {
-        match retry_at {
-            Some(t) => self.conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_at = ?2, error = ?3 WHERE key = ?1",
-                params![key, t, error],
-            )?,
-            None => self.conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, status = 'failed', error = ?2 WHERE key = ?1",
-                params![key, error],
-            )?,
-        };
+    fn record_deliveries(&mut self, deliveries: &[Delivery]) -> Result<(), StoreError> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        for d in deliveries {
+            match &d.outcome {
+                DeliveryOutcome::Sent { at } => tx.prepare_cached(
+                    "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1 WHERE key = ?1",
+                )?
+                .execute(params![d.key, at])?,
+                DeliveryOutcome::Retry { error, retry_at } => tx.prepare_cached(
+                    "UPDATE outbox SET attempts = attempts + 1, next_at = ?2, error = ?3 WHERE key = ?1",
+                )?
+                .execute(params![d.key, retry_at, error])?,
+                DeliveryOutcome::Failed { error } => tx.prepare_cached(
+                    "UPDATE outbox SET attempts = attempts + 1, status = 'failed', error = ?2 WHERE key = ?1",
+                )?
+                .execute(params![d.key, error])?,
+            };
+        }
+        tx.commit()?;
         Ok(())
     }
 

@@ -1,7 +1,9 @@
 //! One conformance suite for every `Store`: SQLite (a temp file) and PostgreSQL (the server on 127.0.0.1:5432, database `test`, a fresh schema per run). Both must keep inputs in order, write a commit atomically, keep outbox keys and task ids unique, and answer every query the same.
 
 use runtime::scenario::{Input, InputKind, InputValue};
-use service::store::{Commit, OutboxMail, SqliteStore, Store, TaskChange, TaskRow};
+use service::store::{
+    Commit, Delivery, DeliveryOutcome, OutboxMail, SqliteStore, Store, TaskChange, TaskRow,
+};
 
 fn input(at: i64, lead: &str) -> Input {
     Input {
@@ -115,7 +117,13 @@ fn conformance(store: &mut dyn Store) {
         (mail("k1", 1_011), 0)
     );
     store
-        .mail_failed("k1", "421 try later", Some(1_100))
+        .record_deliveries(&[Delivery {
+            key: "k1".into(),
+            outcome: DeliveryOutcome::Retry {
+                error: "421 try later".into(),
+                retry_at: 1_100,
+            },
+        }])
         .expect("failed");
     assert!(store
         .due_mail(1_099, 10)
@@ -129,10 +137,21 @@ fn conformance(store: &mut dyn Store) {
             .collect::<Vec<_>>(),
         [("k2", 0), ("k1", 1)]
     );
-    store.mail_sent("k1", 1_101).expect("sent");
+    // One batch: one sent, one failed for good.
     store
-        .mail_failed("k2", "550 no such user", None)
-        .expect("failed for good");
+        .record_deliveries(&[
+            Delivery {
+                key: "k1".into(),
+                outcome: DeliveryOutcome::Sent { at: 1_101 },
+            },
+            Delivery {
+                key: "k2".into(),
+                outcome: DeliveryOutcome::Failed {
+                    error: "550 no such user".into(),
+                },
+            },
+        ])
+        .expect("recorded");
     assert!(store.due_mail(9_999, 10).expect("due").is_empty());
 
     // Tasks: unique ids, filters, outcomes.
