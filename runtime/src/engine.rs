@@ -202,8 +202,10 @@ struct Lead {
     score_value: Box<[f64]>,
     /// Previous value of every trigger: each rule's `when`, then each handoff's `when`,
     /// then every journey's `enter when` clauses, journey after journey
-    /// (`Engine::enter_offsets` says where each journey's start). One table, not three:
-    /// every lead has one, and each table costs a pointer and an allocation.
+    /// (`Engine::enter_offsets` says where each journey's start); then, from
+    /// `Engine::decay_flags_at`, one flag per score (program order): `Some(true)` while a
+    /// decay step is scheduled. One table, not four: every lead has one, and each table
+    /// costs a pointer and an allocation.
     prev: Box<[Option<bool>]>,
     /// Per handoff: its open task and how many tasks it has created.
     handoff_tasks: Box<[HandoffTasks]>,
@@ -216,8 +218,6 @@ struct Lead {
     entries: u64,
     history: LeadHistory,
     sent_at: ThinVec<i64>,
-    /// Whether a decay step is scheduled, per score (program order).
-    decay_pending: Box<[bool]>,
     /// What last changed the stage (for `tandem explain`), shared between leads.
     stage_cause: std::rc::Rc<str>,
     /// Journey entries the lead left early (exit or goal), by entry number (few).
@@ -379,6 +379,8 @@ pub struct Engine<'p> {
     /// Where each journey's `enter when` values start in a lead's `prev` (after the
     /// rules' and handoffs').
     enter_offsets: Vec<usize>,
+    /// Where the decay flags start in a lead's `prev` (after every trigger).
+    decay_flags_at: usize,
     /// Counted events some count of which reads more than the event: kept whole.
     kept_whole: FxHashSet<u32>,
     out: Vec<Line>,
@@ -571,6 +573,9 @@ impl<'p> Engine<'p> {
             counted,
             precounted,
             kept_whole,
+            decay_flags_at: p.rules.len()
+                + p.handoffs.len()
+                + p.journeys.iter().map(|j| j.enter_when.len()).sum::<usize>(),
             enter_offsets: p
                 .journeys
                 .iter()
@@ -608,16 +613,9 @@ impl<'p> Engine<'p> {
         self.now
     }
 
-    /// How many triggers each lead remembers the previous value of (its `prev` table).
-    fn triggers(&self) -> usize {
-        self.p.rules.len()
-            + self.p.handoffs.len()
-            + self
-                .p
-                .journeys
-                .iter()
-                .map(|j| j.enter_when.len())
-                .sum::<usize>()
+    /// The length of each lead's `prev` table: its triggers, then its decay flags.
+    fn prev_len(&self) -> usize {
+        self.decay_flags_at + self.p.scores.len()
     }
 
     /// The id of lead `lead`.
@@ -986,7 +984,7 @@ impl<'p> Engine<'p> {
         order.sort_unstable();
         order.dedup();
         for i in order {
-            self.leads[lead].decay_pending[i] = false;
+            self.leads[lead].prev[self.decay_flags_at + i] = None;
             let Some((pct, _)) = self.p.scores[i].decay else {
                 continue;
             };
@@ -1015,10 +1013,10 @@ impl<'p> Engine<'p> {
         if self.leads[lead].score_parts[idx].event == 0.0 {
             return;
         }
-        if self.leads[lead].decay_pending[i] {
+        if self.leads[lead].prev[self.decay_flags_at + i] == Some(true) {
             return;
         }
-        self.leads[lead].decay_pending[i] = true;
+        self.leads[lead].prev[self.decay_flags_at + i] = Some(true);
         let created = self
             .slot("created_at")
             .map(|s| self.leads[lead].record.words[s] as i64)
@@ -1119,14 +1117,13 @@ impl<'p> Engine<'p> {
             record,
             score_parts: vec![ScoreParts::default(); scores].into(),
             score_value: vec![0.0; scores].into(),
-            prev: vec![None; self.triggers()].into(),
+            prev: vec![None; self.prev_len()].into(),
             handoff_tasks: vec![HandoffTasks::default(); self.p.handoffs.len()].into(),
             journeys: vec![None; self.p.journeys.len()].into(),
             last_entry: vec![NEVER; self.p.journeys.len()].into(),
             entries: 0,
             history: LeadHistory::default(),
             sent_at: ThinVec::new(),
-            decay_pending: vec![false; self.p.scores.len()].into(),
             stage_cause: self.shared_text("the lead's creation".to_owned()),
             left_entries: ThinVec::new(),
             dirty: true,

@@ -479,7 +479,13 @@ impl<'p> Engine<'p> {
             journeys[*nj] = Some(inst);
         }
         // Previous trigger values: rules', handoffs' and unchanged journeys' `enter when`.
-        let mut prev = vec![None; n.triggers()];
+        let mut prev = vec![None; n.prev_len()];
+        for (i, o) in m.program_scores.iter().enumerate() {
+            let pending = o.and_then(|o| old.prev.get(self.decay_flags_at + o).copied().flatten());
+            if q.scores[i].decay.is_some() && pending == Some(true) {
+                prev[n.decay_flags_at + i] = Some(true);
+            }
+        }
         let old_handoffs = self.p.rules.len();
         for (r, o) in m.rules.iter().enumerate() {
             prev[r] = o.and_then(|o| old.prev.get(o).copied().flatten());
@@ -555,16 +561,6 @@ impl<'p> Engine<'p> {
             entries: old.entries,
             history,
             sent_at: std::mem::take(&mut old.sent_at),
-            decay_pending: m
-                .program_scores
-                .iter()
-                .enumerate()
-                .map(|(i, o)| {
-                    q.scores[i].decay.is_some()
-                        && o.and_then(|o| old.decay_pending.get(o).copied())
-                            .unwrap_or(false)
-                })
-                .collect(),
             stage_cause: std::mem::take(&mut old.stage_cause),
             left_entries: std::mem::take(&mut old.left_entries),
             dirty: true,
