@@ -5,6 +5,7 @@
 //! consent endpoints), [`mail`] (bodies and delivery), [`sign`] (signed links), and
 //! [`demo`] (synthetic traffic for `--demo`).
 
+pub mod cluster;
 pub mod core;
 pub mod dashboard;
 pub mod demo;

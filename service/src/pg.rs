@@ -41,6 +41,17 @@ ALTER TABLE programs ADD COLUMN inputs_before BIGINT;
 pub struct PgStore {
     /// Always `Some` until the store is dropped.
     client: Option<Client>,
+    /// Set when this store is one partition of a cluster: every commit checks the lease.
+    fence: Option<Fence>,
+}
+
+/// The lease a partition's store commits under (see [`crate::cluster::fence`]).
+#[derive(Debug, Clone)]
+pub struct Fence {
+    /// The schema of the lease table.
+    pub schema: String,
+    pub worker: String,
+    pub lease: crate::cluster::Lease,
 }
 
 impl Drop for PgStore {
@@ -126,7 +137,15 @@ impl PgStore {
         tx.commit()?;
         Ok(PgStore {
             client: Some(client),
+            fence: None,
         })
+    }
+
+    /// This store as one partition of a cluster: from now on each commit is made only
+    /// while `fence.lease` is still held, and fails (writing nothing) once it is lost.
+    pub fn fenced(mut self, fence: Fence) -> PgStore {
+        self.fence = Some(fence);
+        self
     }
 
     fn c(&mut self) -> Result<&mut Client, StoreError> {
@@ -185,7 +204,11 @@ impl Store for PgStore {
     }
 
     fn commit(&mut self, c: &Commit) -> Result<(), StoreError> {
+        let fence = self.fence.clone();
         let mut tx = self.c()?.transaction()?;
+        if let Some(f) = fence {
+            crate::cluster::fence(&mut tx, &f.schema, &f.worker, f.lease)?;
+        }
         // One statement per table for the whole group (arrays unnested server-side):
         // a round trip per row would cap a commit at the network's pace.
         let mut at = Vec::with_capacity(c.inputs.len());

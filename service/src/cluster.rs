@@ -1,0 +1,317 @@
+//! Work sharing between several `tandem run` workers on one PostgreSQL database: leads are split into partitions, and a worker may write a partition only while it holds that partition's lease — a row claimed with `FOR UPDATE SKIP LOCKED`, kept by heartbeats, and fenced by an epoch.
+//!
+//! The clock of every lease is the database server's (`now()`), so workers on machines
+//! whose clocks disagree still agree on who holds what. A lease that is not renewed
+//! within its time to live expires; another worker's next claim takes it and bumps its
+//! epoch. A store commit made under a lease first checks, in the same transaction, that
+//! the lease row still names this worker and epoch, and holds that row (`FOR SHARE`)
+//! until it commits: a takeover either happens before (and the old holder's commit
+//! fails, nothing written) or after (and the new holder reads that commit when it
+//! rebuilds the partition from its log).
+//!
+//! What is built on this (the partition's world rebuilt from its own log by the new
+//! holder, ingest routed to partitions) is described in ARCHITECTURE.md.
+
+use std::time::Duration;
+
+use postgres::{Client, NoTls, Transaction};
+
+use crate::store::StoreError;
+
+/// The schema of the lease table when none is given.
+pub const DEFAULT_SCHEMA: &str = "tandem_cluster";
+
+/// The partition of a lead: a stable hash of its id (FNV-1a), the same in every worker
+/// and every release.
+pub fn partition_of(lead: &str, partitions: u32) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in lead.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let n = u64::from(partitions.max(1));
+    u32::try_from(h % n).unwrap_or(0)
+}
+
+/// A partition held by a worker, at an epoch (bumped by every claim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Lease {
+    pub partition: u32,
+    pub epoch: i64,
+}
+
+/// One worker's view of the lease table.
+pub struct Leases {
+    client: Client,
+    schema: String,
+    worker: String,
+    partitions: u32,
+    ttl_ms: i64,
+}
+
+fn plain_name(schema: &str) -> Result<&str, StoreError> {
+    if !schema.is_empty()
+        && schema
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        Ok(schema)
+    } else {
+        Err(StoreError(format!("`{schema}` is not a plain schema name")))
+    }
+}
+
+fn partition_number(p: i32) -> u32 {
+    u32::try_from(p).unwrap_or(0)
+}
+
+impl Leases {
+    /// Connects as `worker`, creating the lease table in `schema` with `partitions` rows
+    /// if it does not exist yet. Refused if the table exists with another number of
+    /// partitions (the split of leads would change under running workers).
+    pub fn open(
+        url: &str,
+        schema: &str,
+        worker: &str,
+        partitions: u32,
+        ttl: Duration,
+    ) -> Result<Leases, StoreError> {
+        let schema = plain_name(schema)?.to_owned();
+        if partitions == 0 {
+            return Err(StoreError("a cluster needs at least one partition".into()));
+        }
+        let mut client = Client::connect(url, NoTls).map_err(|e| {
+            StoreError(format!("cannot connect to {}: {e}", crate::pg::redact(url)))
+        })?;
+        let mut tx = client.transaction()?;
+        tx.batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock(7297266);
+             CREATE SCHEMA IF NOT EXISTS {schema};
+             CREATE TABLE IF NOT EXISTS {schema}.leases (
+               partition INTEGER PRIMARY KEY,
+               owner TEXT,
+               epoch BIGINT NOT NULL DEFAULT 0,
+               expires_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity');
+             CREATE TABLE IF NOT EXISTS {schema}.workers (
+               name TEXT PRIMARY KEY,
+               expires_at TIMESTAMPTZ NOT NULL)"
+        ))?;
+        let existing: i64 = tx
+            .query_one(&format!("SELECT COUNT(*) FROM {schema}.leases"), &[])?
+            .get(0);
+        if existing == 0 {
+            let n = i32::try_from(partitions).unwrap_or(i32::MAX);
+            tx.execute(
+                &format!(
+                    "INSERT INTO {schema}.leases (partition) SELECT generate_series(0, $1 - 1)"
+                ),
+                &[&n],
+            )?;
+        } else if existing != i64::from(partitions) {
+            return Err(StoreError(format!(
+                "the cluster has {existing} partitions; this worker is configured for {partitions}"
+            )));
+        }
+        tx.commit()?;
+        Ok(Leases {
+            client,
+            schema,
+            worker: worker.to_owned(),
+            partitions,
+            ttl_ms: i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX),
+        })
+    }
+
+    /// This worker's name.
+    pub fn worker(&self) -> &str {
+        &self.worker
+    }
+
+    /// Says this worker is alive for one more time to live (workers that stop saying so
+    /// drop out of everyone's [`Leases::fair_share`]).
+    pub fn heartbeat(&mut self) -> Result<(), StoreError> {
+        self.client.execute(
+            &format!(
+                "INSERT INTO {}.workers (name, expires_at)
+                 VALUES ($1, now() + $2 * interval '1 millisecond')
+                 ON CONFLICT (name) DO UPDATE SET expires_at = EXCLUDED.expires_at",
+                self.schema
+            ),
+            &[&self.worker, &(self.ttl_ms as f64)],
+        )?;
+        Ok(())
+    }
+
+    /// How many partitions this worker should hold: an even share (rounded up) among the
+    /// live workers, this one included.
+    pub fn fair_share(&mut self) -> Result<usize, StoreError> {
+        let others: i64 = self
+            .client
+            .query_one(
+                &format!(
+                    "SELECT COUNT(*) FROM {}.workers WHERE expires_at >= now() AND name <> $1",
+                    self.schema
+                ),
+                &[&self.worker],
+            )?
+            .get(0);
+        let workers = u64::try_from(others).unwrap_or(0) + 1;
+        Ok(usize::try_from(u64::from(self.partitions).div_ceil(workers)).unwrap_or(usize::MAX))
+    }
+
+    /// One round of a worker's lease loop: heartbeat, renew what it holds, give back what
+    /// is over its share (the highest partitions), and claim free ones up to its share.
+    /// Returns the leases held now, sorted; call it well within the time to live.
+    pub fn round(&mut self, held: &[Lease]) -> Result<Vec<Lease>, StoreError> {
+        self.heartbeat()?;
+        let mut kept = self.renew(held)?;
+        let share = self.fair_share()?;
+        while kept.len() > share {
+            if let Some(extra) = kept.pop() {
+                self.release(extra)?;
+            }
+        }
+        let more = self.claim(share - kept.len())?;
+        kept.extend(more);
+        kept.sort();
+        Ok(kept)
+    }
+
+    /// Claims up to `at_most` partitions whose lease has expired (or was never taken),
+    /// skipping rows another worker is claiming or committing under right now. Each
+    /// claimed lease gets a new epoch.
+    pub fn claim(&mut self, at_most: usize) -> Result<Vec<Lease>, StoreError> {
+        if at_most == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(at_most).unwrap_or(i64::MAX);
+        let rows = self.client.query(
+            &format!(
+                "WITH free AS (
+                   SELECT partition FROM {s}.leases WHERE expires_at < now()
+                   ORDER BY partition LIMIT $1 FOR UPDATE SKIP LOCKED)
+                 UPDATE {s}.leases l
+                 SET owner = $2, epoch = l.epoch + 1,
+                     expires_at = now() + $3 * interval '1 millisecond'
+                 FROM free WHERE l.partition = free.partition
+                 RETURNING l.partition, l.epoch",
+                s = self.schema
+            ),
+            &[&limit, &self.worker, &(self.ttl_ms as f64)],
+        )?;
+        let mut leases: Vec<Lease> = rows
+            .iter()
+            .map(|r| Lease {
+                partition: partition_number(r.get(0)),
+                epoch: r.get(1),
+            })
+            .collect();
+        leases.sort();
+        Ok(leases)
+    }
+
+    /// Extends the leases this worker still holds; returns them. A lease missing from the
+    /// answer is lost (it expired, or another worker took it): stop serving it.
+    pub fn renew(&mut self, held: &[Lease]) -> Result<Vec<Lease>, StoreError> {
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let partitions: Vec<i32> = held
+            .iter()
+            .map(|l| i32::try_from(l.partition).unwrap_or(-1))
+            .collect();
+        let epochs: Vec<i64> = held.iter().map(|l| l.epoch).collect();
+        let rows = self.client.query(
+            &format!(
+                "UPDATE {s}.leases l SET expires_at = now() + $1 * interval '1 millisecond'
+                 FROM UNNEST($2::INTEGER[], $3::BIGINT[]) AS h(partition, epoch)
+                 WHERE l.partition = h.partition AND l.epoch = h.epoch
+                   AND l.owner = $4 AND l.expires_at >= now()
+                 RETURNING l.partition, l.epoch",
+                s = self.schema
+            ),
+            &[&(self.ttl_ms as f64), &partitions, &epochs, &self.worker],
+        )?;
+        let mut kept: Vec<Lease> = rows
+            .iter()
+            .map(|r| Lease {
+                partition: partition_number(r.get(0)),
+                epoch: r.get(1),
+            })
+            .collect();
+        kept.sort();
+        Ok(kept)
+    }
+
+    /// Gives a lease back at once (a clean shutdown), so another worker need not wait
+    /// for it to expire.
+    pub fn release(&mut self, lease: Lease) -> Result<(), StoreError> {
+        let partition = i32::try_from(lease.partition).unwrap_or(-1);
+        self.client.execute(
+            &format!(
+                "UPDATE {}.leases SET owner = NULL, expires_at = '-infinity'
+                 WHERE partition = $1 AND epoch = $2 AND owner = $3",
+                self.schema
+            ),
+            &[&partition, &lease.epoch, &self.worker],
+        )?;
+        Ok(())
+    }
+}
+
+/// The check a commit under a lease makes first, inside its transaction: the lease row
+/// still names `worker` at `lease.epoch` and has not expired. The row stays share-locked
+/// until the transaction ends, so no claim can take it in between (claims skip locked
+/// rows). Fails, naming the partition, when the lease is lost.
+pub fn fence(
+    tx: &mut Transaction<'_>,
+    schema: &str,
+    worker: &str,
+    lease: Lease,
+) -> Result<(), StoreError> {
+    let schema = plain_name(schema)?;
+    let partition = i32::try_from(lease.partition).unwrap_or(-1);
+    let held = tx.query_opt(
+        &format!(
+            "SELECT 1 FROM {schema}.leases
+             WHERE partition = $1 AND owner = $2 AND epoch = $3 AND expires_at >= now()
+             FOR SHARE"
+        ),
+        &[&partition, &worker, &lease.epoch],
+    )?;
+    match held {
+        Some(_) => Ok(()),
+        None => Err(StoreError(format!(
+            "the lease of partition {} (epoch {}) is no longer held by `{worker}`: nothing was written",
+            lease.partition, lease.epoch
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_are_stable_and_in_range() {
+        for n in [1u32, 2, 7, 16, 64] {
+            for i in 0..1000 {
+                let id = format!("lead-{i}");
+                let p = partition_of(&id, n);
+                assert!(p < n);
+                assert_eq!(p, partition_of(&id, n), "the same id, the same partition");
+            }
+        }
+        // The hash is fixed: these values must not change between releases.
+        assert_eq!(partition_of("", 16), 0xcbf2_9ce4_8422_2325_u64 as u32 % 16);
+        assert_eq!(partition_of("an", 1), 0);
+        assert_eq!(partition_of("x", 0), 0, "no partitions counts as one");
+    }
+
+    #[test]
+    fn schema_names_must_be_plain() {
+        assert!(plain_name("tandem_cluster").is_ok());
+        assert!(plain_name("a;drop").is_err());
+        assert!(plain_name("").is_err());
+    }
+}

@@ -1,0 +1,186 @@
+//! Partition leases on the PostgreSQL server this machine runs (127.0.0.1:5432, database `test`, a fresh schema per test): workers share the partitions without overlap, a silent worker's partitions are taken over after the time to live, and a store commit under a lost lease writes nothing.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use service::cluster::{Lease, Leases};
+use service::pg::{Fence, PgStore};
+use service::store::{Commit, Store};
+
+/// The PostgreSQL server this machine runs (`TANDEM_TEST_PG` overrides the URL).
+fn pg_url() -> String {
+    std::env::var("TANDEM_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A schema for one test, dropped when the guard goes.
+struct Schema(String);
+
+impl Schema {
+    fn new(test: &str) -> Schema {
+        Schema(format!("tandem_cluster_{test}_{}", std::process::id()))
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&pg_url(), postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0));
+        }
+    }
+}
+
+fn worker(schema: &Schema, name: &str, partitions: u32, ttl_ms: u64) -> Leases {
+    Leases::open(
+        &pg_url(),
+        &schema.0,
+        name,
+        partitions,
+        Duration::from_millis(ttl_ms),
+    )
+    .expect("PostgreSQL on 127.0.0.1:5432 (database test) is reachable")
+}
+
+fn partitions(leases: &[Lease]) -> BTreeSet<u32> {
+    leases.iter().map(|l| l.partition).collect()
+}
+
+#[test]
+fn three_workers_share_every_partition_without_overlap() {
+    let schema = Schema::new("share");
+    let mut workers: Vec<Leases> = ["w1", "w2", "w3"]
+        .iter()
+        .map(|n| worker(&schema, n, 16, 10_000))
+        .collect();
+    let mut held: Vec<Vec<Lease>> = vec![Vec::new(); 3];
+    // The first worker starts alone and takes every partition.
+    held[0] = workers[0].round(&[]).expect("round");
+    assert_eq!(held[0].len(), 16);
+    // The others join; a few rounds of every worker's loop even the load out.
+    for w in &mut workers[1..] {
+        w.heartbeat().expect("heartbeat");
+    }
+    for _round in 0..3 {
+        for (w, leases) in workers.iter_mut().zip(held.iter_mut()) {
+            *leases = w.round(leases).expect("round");
+        }
+    }
+    let all: Vec<u32> = held.iter().flat_map(|h| partitions(h)).collect();
+    let distinct: BTreeSet<u32> = all.iter().copied().collect();
+    assert_eq!(
+        all.len(),
+        distinct.len(),
+        "no partition held twice: {held:?}"
+    );
+    assert_eq!(
+        distinct,
+        (0..16).collect::<BTreeSet<u32>>(),
+        "every partition is held"
+    );
+    let mut sizes: Vec<usize> = held.iter().map(Vec::len).collect();
+    sizes.sort();
+    assert_eq!(sizes, [4, 6, 6], "shares of ceil(16 / 3): {held:?}");
+    // Renewing keeps exactly what each holds.
+    for (w, leases) in workers.iter_mut().zip(&held) {
+        assert_eq!(&w.renew(leases).expect("renews"), leases);
+    }
+}
+
+#[test]
+fn a_silent_workers_partitions_are_taken_over_and_it_is_fenced_out() {
+    let schema = Schema::new("takeover");
+    let mut a = worker(&schema, "a", 4, 400);
+    let mut b = worker(&schema, "b", 4, 400);
+    let held_a = a.claim(4).expect("claims");
+    assert_eq!(partitions(&held_a), (0..4).collect());
+    assert!(b.claim(4).expect("claims").is_empty(), "all are held by a");
+
+    // A store for partition 2 under a's lease commits while the lease holds.
+    let lease = held_a[2];
+    let store_schema = format!("{}_p2", schema.0);
+    let _store_guard = Schema(store_schema.clone());
+    let mut store_a = PgStore::open_in(&pg_url(), Some(&store_schema))
+        .expect("opens")
+        .fenced(Fence {
+            schema: schema.0.clone(),
+            worker: "a".into(),
+            lease,
+        });
+    store_a
+        .commit(&Commit::default())
+        .expect("a holds the lease");
+
+    // a stops renewing; after the time to live b takes everything, at new epochs.
+    std::thread::sleep(Duration::from_millis(600));
+    let held_b = b.claim(4).expect("claims");
+    assert_eq!(partitions(&held_b), (0..4).collect());
+    for (old, new) in held_a.iter().zip(&held_b) {
+        assert_eq!(new.epoch, old.epoch + 1, "a claim bumps the epoch");
+    }
+    assert!(
+        a.renew(&held_a).expect("renews").is_empty(),
+        "a's leases are lost"
+    );
+
+    // a's late commit writes nothing; b's store for the same partition commits.
+    let err = store_a
+        .commit(&Commit::default())
+        .expect_err("a no longer holds the lease");
+    assert!(err.0.contains("partition 2"), "{}", err.0);
+    let mut store_b = PgStore::open_in(&pg_url(), Some(&store_schema))
+        .expect("opens")
+        .fenced(Fence {
+            schema: schema.0.clone(),
+            worker: "b".into(),
+            lease: held_b[2],
+        });
+    store_b
+        .commit(&Commit::default())
+        .expect("b holds the lease");
+
+    // A clean release hands a partition over at once.
+    b.release(held_b[0]).expect("releases");
+    let again = a.claim(1).expect("claims");
+    assert_eq!(partitions(&again), BTreeSet::from([0]));
+}
+
+#[test]
+fn a_worker_configured_for_another_split_is_refused() {
+    let schema = Schema::new("split");
+    let _first = worker(&schema, "w1", 8, 1_000);
+    let err = Leases::open(&pg_url(), &schema.0, "w2", 16, Duration::from_secs(1))
+        .err()
+        .expect("refused");
+    assert!(err.0.contains("8 partitions"), "{}", err.0);
+}
+
+#[test]
+fn concurrent_claims_never_give_a_partition_to_two_workers() {
+    let schema = Schema::new("race");
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let name = format!("w{i}");
+            let schema = schema.0.clone();
+            std::thread::spawn(move || {
+                let mut w = Leases::open(&pg_url(), &schema, &name, 32, Duration::from_secs(30))
+                    .expect("opens");
+                let mut mine = Vec::new();
+                for _ in 0..20 {
+                    mine.extend(w.claim(3).expect("claims"));
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.join().expect("worker thread"));
+    }
+    let distinct: BTreeSet<u32> = all.iter().map(|l| l.partition).collect();
+    assert_eq!(
+        all.len(),
+        distinct.len(),
+        "a partition claimed twice: {all:?}"
+    );
+    assert_eq!(distinct.len(), 32, "every partition claimed once");
+}
