@@ -59,7 +59,8 @@ impl Default for Interner {
     }
 }
 
-fn text_hash(s: &str) -> u64 {
+/// The hash the interner files texts under (also used for other tables keyed by text).
+pub fn text_hash(s: &str) -> u64 {
     use std::hash::BuildHasher;
     rustc_hash::FxBuildHasher.hash_one(s)
 }

@@ -18,7 +18,7 @@ use thin_vec::ThinVec;
 use compiler::engine::{Engine as EvalEngine, EngineKind, Interpreter, JitEngine};
 use compiler::eval::{reads_only_the_event, CountSite, EvalCtx, EventRecord, History, LeadRecord};
 use compiler::graph::{ActionIr, NodeKind, NotifyTo};
-use compiler::ir::{FuncId, Interner, IrExpr, IrKind, SlotKind};
+use compiler::ir::{text_hash, FuncId, Interner, IrExpr, IrKind, SlotKind};
 use compiler::program::LoweredProgram;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -307,33 +307,14 @@ struct DeferredSend {
     journey: Option<(usize, u64)>,
 }
 
-/// A pending timer. Ordered by instant, then creation sequence (unique).
-#[derive(Debug, Clone)]
+/// A pending timer. Ordered by instant, then creation sequence (unique, so the fields
+/// after it never decide).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Timer {
     at: i64,
     seq: u64,
     lead: usize,
     kind: TimerKind,
-}
-
-impl PartialEq for Timer {
-    fn eq(&self, other: &Timer) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-
-impl Eq for Timer {}
-
-impl PartialOrd for Timer {
-    fn partial_cmp(&self, other: &Timer) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Timer {
-    fn cmp(&self, other: &Timer) -> std::cmp::Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
-    }
 }
 
 /// The state of a simulated world.
@@ -400,27 +381,22 @@ pub(crate) struct LeadIndex {
     table: hashbrown::HashTable<u32>,
 }
 
-fn id_hash(id: &str) -> u64 {
-    use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one(id)
-}
-
 impl LeadIndex {
     fn get(&self, leads: &[Lead], texts: &Interner, id: &str) -> Option<usize> {
         self.table
-            .find(id_hash(id), |&i| {
+            .find(text_hash(id), |&i| {
                 leads.get(i as usize).is_some_and(|l| texts.get(l.id) == id)
             })
             .map(|&i| i as usize)
     }
 
-    /// Adds lead `i` (about to be pushed onto `leads`) with id `id`.
-    fn insert(&mut self, leads: &[Lead], texts: &Interner, id: &str, i: usize) {
+    /// Adds lead `i` (about to be pushed onto `leads`), whose id is the symbol `id`.
+    fn insert(&mut self, leads: &[Lead], texts: &Interner, id: u32, i: usize) {
         let i = u32::try_from(i).unwrap_or(u32::MAX);
-        self.table.insert_unique(id_hash(id), i, |&j| {
+        self.table.insert_unique(text_hash(texts.get(id)), i, |&j| {
             leads
                 .get(j as usize)
-                .map_or(0, |l| id_hash(texts.get(l.id)))
+                .map_or(0, |l| text_hash(texts.get(l.id)))
         });
     }
 }
@@ -435,7 +411,9 @@ fn push_exact<T>(list: &mut ThinVec<T>, item: T) {
     list.push(item);
 }
 
-fn fnv1a64(s: &str) -> u64 {
+/// FNV-1a, 64 bits: a hash fixed forever (split branches and cluster partitions are
+/// decided by it, so they must not change between releases).
+pub fn fnv1a64(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.as_bytes() {
         h ^= u64::from(*b);
@@ -548,6 +526,19 @@ impl<'p> Engine<'p> {
                 list.push(site);
             }
         }
+        // A lead's `prev` table: rules, handoffs, each journey's `enter when` clauses,
+        // then the decay flags.
+        let mut next = p.rules.len() + p.handoffs.len();
+        let enter_offsets = p
+            .journeys
+            .iter()
+            .map(|j| {
+                let start = next;
+                next += j.enter_when.len();
+                start
+            })
+            .collect();
+        let decay_flags_at = next;
         Ok(Engine {
             p,
             eval,
@@ -573,18 +564,8 @@ impl<'p> Engine<'p> {
             counted,
             precounted,
             kept_whole,
-            decay_flags_at: p.rules.len()
-                + p.handoffs.len()
-                + p.journeys.iter().map(|j| j.enter_when.len()).sum::<usize>(),
-            enter_offsets: p
-                .journeys
-                .iter()
-                .scan(p.rules.len() + p.handoffs.len(), |next, j| {
-                    let start = *next;
-                    *next += j.enter_when.len();
-                    Some(start)
-                })
-                .collect(),
+            decay_flags_at,
+            enter_offsets,
             out: Vec::new(),
             calendars: p
                 .teams
@@ -1129,7 +1110,7 @@ impl<'p> Engine<'p> {
             dirty: true,
         };
         self.index
-            .insert(&self.leads, &self.exprs.interner, id, self.leads.len());
+            .insert(&self.leads, &self.exprs.interner, id_sym, self.leads.len());
         self.leads.push(lead);
         let i = self.leads.len() - 1;
         let second_stage = self.exprs.stages.codes.get(1).copied().unwrap_or(0);

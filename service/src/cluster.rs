@@ -24,13 +24,8 @@ pub const DEFAULT_SCHEMA: &str = "tandem_cluster";
 /// The partition of a lead: a stable hash of its id (FNV-1a), the same in every worker
 /// and every release.
 pub fn partition_of(lead: &str, partitions: u32) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in lead.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
     let n = u64::from(partitions.max(1));
-    u32::try_from(h % n).unwrap_or(0)
+    u32::try_from(runtime::engine::fnv1a64(lead) % n).unwrap_or(0)
 }
 
 /// A partition held by a worker, at an epoch (bumped by every claim).
@@ -61,8 +56,17 @@ fn plain_name(schema: &str) -> Result<&str, StoreError> {
     }
 }
 
-fn partition_number(p: i32) -> u32 {
-    u32::try_from(p).unwrap_or(0)
+/// The leases a `RETURNING partition, epoch` statement answered, sorted.
+fn leases_of(rows: &[postgres::Row]) -> Vec<Lease> {
+    let mut leases: Vec<Lease> = rows
+        .iter()
+        .map(|r| Lease {
+            partition: u32::try_from(r.get::<_, i32>(0)).unwrap_or(0),
+            epoch: r.get(1),
+        })
+        .collect();
+    leases.sort();
+    leases
 }
 
 impl Leases {
@@ -199,15 +203,7 @@ impl Leases {
             ),
             &[&limit, &self.worker, &(self.ttl_ms as f64)],
         )?;
-        let mut leases: Vec<Lease> = rows
-            .iter()
-            .map(|r| Lease {
-                partition: partition_number(r.get(0)),
-                epoch: r.get(1),
-            })
-            .collect();
-        leases.sort();
-        Ok(leases)
+        Ok(leases_of(&rows))
     }
 
     /// Extends the leases this worker still holds; returns them. A lease missing from the
@@ -232,15 +228,7 @@ impl Leases {
             ),
             &[&(self.ttl_ms as f64), &partitions, &epochs, &self.worker],
         )?;
-        let mut kept: Vec<Lease> = rows
-            .iter()
-            .map(|r| Lease {
-                partition: partition_number(r.get(0)),
-                epoch: r.get(1),
-            })
-            .collect();
-        kept.sort();
-        Ok(kept)
+        Ok(leases_of(&rows))
     }
 
     /// Gives a lease back at once (a clean shutdown), so another worker need not wait

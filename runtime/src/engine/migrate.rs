@@ -223,9 +223,8 @@ impl<'p> Engine<'p> {
                     sites: &site_map,
                 },
             );
-            let id = n.exprs.interner.get(lead.id).to_owned();
             n.index
-                .insert(&n.leads, &n.exprs.interner, &id, n.leads.len());
+                .insert(&n.leads, &n.exprs.interner, lead.id, n.leads.len());
             n.leads.push(lead);
         }
 
