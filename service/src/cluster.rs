@@ -16,10 +16,53 @@ use std::time::Duration;
 
 use postgres::{Client, NoTls, Transaction};
 
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
 /// The schema of the lease table when none is given.
 pub const DEFAULT_SCHEMA: &str = "tandem_cluster";
+
+/// `[cluster]` in the service configuration: present, `tandem run` is one worker of a
+/// cluster sharing one PostgreSQL database with the others.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// How many partitions leads are split into (default 16). Fixed for the life of
+    /// the database: every worker must say the same.
+    #[serde(default = "default_partitions")]
+    pub partitions: u32,
+    /// How long a lease lives without a heartbeat, in milliseconds (default 5000). A
+    /// dead worker's partitions are taken over about this long after it stopped.
+    #[serde(default = "default_ttl")]
+    pub lease_ttl_ms: u64,
+    /// The prefix of the schemas: `PREFIX_cluster` (leases, inbox) and `PREFIX_pN`
+    /// (partition N's store). Default `tandem`.
+    #[serde(default = "default_prefix")]
+    pub schema_prefix: String,
+    /// This worker's name in the lease table (default: host name and process id).
+    pub worker: Option<String>,
+}
+
+fn default_partitions() -> u32 {
+    16
+}
+fn default_ttl() -> u64 {
+    5000
+}
+fn default_prefix() -> String {
+    "tandem".into()
+}
+
+impl ClusterConfig {
+    /// The schema holding the leases, the workers and the inbox.
+    pub fn cluster_schema(&self) -> String {
+        format!("{}_cluster", self.schema_prefix)
+    }
+
+    /// The schema holding partition `p`'s store.
+    pub fn partition_schema(&self, p: u32) -> String {
+        format!("{}_p{p}", self.schema_prefix)
+    }
+}
 
 /// The partition of a lead: a stable hash of its id (FNV-1a), the same in every worker
 /// and every release.
@@ -44,7 +87,8 @@ pub struct Leases {
     ttl_ms: i64,
 }
 
-fn plain_name(schema: &str) -> Result<&str, StoreError> {
+/// `schema` if it is a plain name (letters, digits, `_`), safe to put in SQL text.
+pub fn plain_name(schema: &str) -> Result<&str, StoreError> {
     if !schema.is_empty()
         && schema
             .bytes()
@@ -98,7 +142,20 @@ impl Leases {
                expires_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity');
              CREATE TABLE IF NOT EXISTS {schema}.workers (
                name TEXT PRIMARY KEY,
-               expires_at TIMESTAMPTZ NOT NULL)"
+               expires_at TIMESTAMPTZ NOT NULL);
+             CREATE TABLE IF NOT EXISTS {schema}.inbox (
+               seq BIGSERIAL PRIMARY KEY,
+               partition INTEGER NOT NULL,
+               items TEXT NOT NULL,
+               queued_at TIMESTAMPTZ NOT NULL DEFAULT now());
+             CREATE INDEX IF NOT EXISTS inbox_partition ON {schema}.inbox (partition, seq);
+             CREATE TABLE IF NOT EXISTS {schema}.refused (
+               seq BIGINT PRIMARY KEY,
+               partition INTEGER NOT NULL,
+               status INTEGER NOT NULL,
+               item INTEGER,
+               message TEXT NOT NULL,
+               refused_at TIMESTAMPTZ NOT NULL DEFAULT now())"
         ))?;
         let existing: i64 = tx
             .query_one(&format!("SELECT COUNT(*) FROM {schema}.leases"), &[])?
@@ -274,6 +331,261 @@ pub fn fence(
             lease.partition, lease.epoch
         ))),
     }
+}
+
+/// The cluster's inbox, as the workers that receive API requests write it: every
+/// accepted request is queued here, durably, before it is acknowledged, and the
+/// holder of each partition applies its rows in order (see [`crate::store::InboxRow`]).
+pub struct Inbox {
+    client: Client,
+    schema: String,
+}
+
+impl Inbox {
+    /// Connects to the inbox in `schema` (made by [`Leases::open`]).
+    pub fn open(url: &str, schema: &str) -> Result<Inbox, StoreError> {
+        let schema = plain_name(schema)?.to_owned();
+        let mut client = Client::connect(url, NoTls).map_err(|e| {
+            StoreError(format!("cannot connect to {}: {e}", crate::pg::redact(url)))
+        })?;
+        client.batch_execute("SET synchronous_commit = on")?;
+        Ok(Inbox { client, schema })
+    }
+
+    /// Queues rows `(partition, items as JSON)` in one durable transaction, numbered in
+    /// the order given.
+    pub fn queue(&mut self, rows: &[(u32, String)]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let partitions: Vec<i32> = rows
+            .iter()
+            .map(|(p, _)| i32::try_from(*p).unwrap_or(-1))
+            .collect();
+        let items: Vec<&str> = rows.iter().map(|(_, i)| i.as_str()).collect();
+        self.client.execute(
+            &format!(
+                "INSERT INTO {}.inbox (partition, items)
+                 SELECT p, i FROM UNNEST($1::INTEGER[], $2::TEXT[]) WITH ORDINALITY AS u(p, i, n)
+                 ORDER BY n",
+                self.schema
+            ),
+            &[&partitions, &items],
+        )?;
+        Ok(())
+    }
+
+    /// How many requests are queued and not applied yet.
+    pub fn waiting(&mut self) -> Result<i64, StoreError> {
+        Ok(self
+            .client
+            .query_one(&format!("SELECT COUNT(*) FROM {}.inbox", self.schema), &[])?
+            .get(0))
+    }
+}
+
+/// Which partitions this worker holds now (shared by its lease loop and its mailer).
+pub type Held = std::sync::Arc<std::sync::Mutex<Vec<u32>>>;
+
+/// A [`Store`] over every partition of a cluster, for a worker's readers: the API's
+/// task and timeline reads (all partitions, or the lead's) and the mailer (only the
+/// partitions this worker holds). One connection, switching schemas. Writes other than
+/// delivery outcomes are refused: each partition's engine writes its own store.
+pub struct PartitionReader {
+    store: crate::pg::PgStore,
+    config: ClusterConfig,
+    held: Held,
+    /// The partition of each mail handed to the mailer, until its outcome is recorded.
+    mail_partition: std::collections::HashMap<String, u32>,
+}
+
+impl PartitionReader {
+    /// Connects; the partitions' schemas must exist (see [`prepare`]).
+    pub fn open(url: &str, config: ClusterConfig, held: Held) -> Result<Self, StoreError> {
+        let store = crate::pg::PgStore::open_in(url, Some(&config.partition_schema(0)))?;
+        Ok(PartitionReader {
+            store,
+            config,
+            held,
+            mail_partition: std::collections::HashMap::new(),
+        })
+    }
+
+    fn at(&mut self, p: u32) -> Result<&mut crate::pg::PgStore, StoreError> {
+        let schema = self.config.partition_schema(p);
+        self.store.use_schema(&schema)?;
+        Ok(&mut self.store)
+    }
+
+    fn of_lead(&mut self, lead: &str) -> Result<&mut crate::pg::PgStore, StoreError> {
+        let p = partition_of(&runtime::scenario::normalize(lead), self.config.partitions);
+        self.at(p)
+    }
+
+    fn held_now(&self) -> Vec<u32> {
+        self.held.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+}
+
+fn per_partition(what: &str) -> StoreError {
+    StoreError(format!(
+        "{what} is kept per partition: only the partition's engine reads or writes it"
+    ))
+}
+
+impl Store for PartitionReader {
+    fn meta(&mut self) -> Result<Option<(i64, u64)>, StoreError> {
+        Err(per_partition("the clock's start"))
+    }
+    fn set_start(&mut self, _at: i64) -> Result<(), StoreError> {
+        Err(per_partition("the clock's start"))
+    }
+    fn inputs(&mut self) -> Result<Vec<runtime::scenario::Input>, StoreError> {
+        Err(per_partition("the input log"))
+    }
+    fn commit(&mut self, _c: &crate::store::Commit) -> Result<(), StoreError> {
+        Err(per_partition("the input log"))
+    }
+    fn set_lines_total(&mut self, _n: u64) -> Result<(), StoreError> {
+        Err(per_partition("the timeline"))
+    }
+    fn latest_program(&mut self) -> Result<Option<crate::store::StoredProgram>, StoreError> {
+        self.at(0)?.latest_program()
+    }
+    fn add_program(
+        &mut self,
+        _files: &[(String, String)],
+        _at: i64,
+        _inputs_before: u64,
+    ) -> Result<u32, StoreError> {
+        Err(per_partition("a program version"))
+    }
+    fn programs(&mut self) -> Result<Vec<crate::store::StoredVersion>, StoreError> {
+        self.at(0)?.programs()
+    }
+    fn due_mail(
+        &mut self,
+        now: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::store::PendingMail>, StoreError> {
+        let mut out = Vec::new();
+        for p in self.held_now() {
+            if out.len() >= limit {
+                break;
+            }
+            let due = self.at(p)?.due_mail(now, limit - out.len())?;
+            for m in &due {
+                self.mail_partition.insert(m.mail.key.clone(), p);
+            }
+            out.extend(due);
+        }
+        Ok(out)
+    }
+    fn record_deliveries(
+        &mut self,
+        deliveries: &[crate::store::Delivery],
+    ) -> Result<(), StoreError> {
+        let mut by_partition: std::collections::BTreeMap<u32, Vec<crate::store::Delivery>> =
+            std::collections::BTreeMap::new();
+        for d in deliveries {
+            if let Some(p) = self.mail_partition.remove(&d.key) {
+                by_partition.entry(p).or_default().push(d.clone());
+            }
+        }
+        for (p, list) in by_partition {
+            self.at(p)?.record_deliveries(&list)?;
+        }
+        Ok(())
+    }
+    fn tasks(
+        &mut self,
+        team: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Vec<crate::store::TaskRow>, StoreError> {
+        let mut all = Vec::new();
+        for p in 0..self.config.partitions {
+            all.extend(self.at(p)?.tasks(team, status)?);
+        }
+        all.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        all.truncate(1000);
+        Ok(all)
+    }
+    fn task(&mut self, id: &str) -> Result<Option<crate::store::TaskRow>, StoreError> {
+        for p in 0..self.config.partitions {
+            if let Some(t) = self.at(p)?.task(id)? {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+    fn lead_tasks(&mut self, lead: &str) -> Result<Vec<crate::store::TaskRow>, StoreError> {
+        self.of_lead(lead)?.lead_tasks(lead)
+    }
+    fn recent_lines(&mut self, lead: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.of_lead(lead)?.recent_lines(lead, limit)
+    }
+    fn counts(&mut self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut sums: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+        for p in 0..self.config.partitions {
+            for (k, v) in self.at(p)?.counts()? {
+                *sums.entry(k).or_default() += v;
+            }
+        }
+        Ok(sums.into_iter().collect())
+    }
+}
+
+/// A secret every worker of the cluster shares (the admin token, the link-signing
+/// key), kept in the cluster's schema: the first worker to ask makes it.
+pub fn shared_secret(url: &str, schema: &str, name: &str) -> Result<String, StoreError> {
+    let schema = plain_name(schema)?;
+    let mut client = Client::connect(url, NoTls)
+        .map_err(|e| StoreError(format!("cannot connect to {}: {e}", crate::pg::redact(url))))?;
+    let fresh = crate::sign::random_hex().map_err(StoreError)?;
+    let mut tx = client.transaction()?;
+    tx.batch_execute(&format!(
+        "SELECT pg_advisory_xact_lock(7297266);
+         CREATE SCHEMA IF NOT EXISTS {schema};
+         CREATE TABLE IF NOT EXISTS {schema}.secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+    ))?;
+    tx.execute(
+        &format!(
+            "INSERT INTO {schema}.secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        ),
+        &[&name, &fresh],
+    )?;
+    let value: String = tx
+        .query_one(
+            &format!("SELECT value FROM {schema}.secrets WHERE name = $1"),
+            &[&name],
+        )?
+        .get(0);
+    tx.commit()?;
+    Ok(value)
+}
+
+/// Makes the cluster's tables: the leases and the inbox, and every partition's store
+/// (migrations run once, under the store's advisory lock), so readers find them all.
+pub fn prepare(url: &str, config: &ClusterConfig, worker: &str) -> Result<Leases, StoreError> {
+    let ttl = Duration::from_millis(config.lease_ttl_ms.max(100));
+    let leases = Leases::open(
+        url,
+        &config.cluster_schema(),
+        worker,
+        config.partitions,
+        ttl,
+    )?;
+    for p in 0..config.partitions {
+        drop(crate::pg::PgStore::open_in(
+            url,
+            Some(&config.partition_schema(p)),
+        )?);
+    }
+    Ok(leases)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! engine runs, so inputs are applied in one total order, which is also the order of
 //! the input log the engine is rebuilt from after a restart.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::Duration;
 
 use compiler::ProgramSource;
@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 
 use crate::dashboard::{Dashboard, LeadSource};
 use crate::sign::Signer;
-use crate::store::{Commit, OutboxMail, Store, StoreError, TaskChange, TaskRow};
+use crate::store::{Commit, OutboxMail, Refused, Store, StoreError, TaskChange, TaskRow};
 use std::sync::Arc;
 
 /// A program's files: `(path, text)`, paths like `main.journey` and `templates/x.md`.
@@ -24,7 +24,7 @@ pub type Files = Vec<(String, String)>;
 
 /// One input as the API received it: the lead, the action (`create`, `update`,
 /// `upsert`, `event`, `task`) and the JSON object holding it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Item {
     /// The lead's id.
     pub lead: String,
@@ -57,6 +57,18 @@ impl Refusal {
 
 /// Where the answer to an ingest goes: the number applied, or why nothing was.
 pub type IngestReply = oneshot::Sender<Result<usize, Refusal>>;
+
+/// Where a group's request came from: the API (answered once durable), or a cluster
+/// inbox row (consumed by the commit that applies or refuses it).
+enum Origin {
+    Api(IngestReply),
+    Inbox(i64),
+}
+
+/// How long an idle cluster partition waits before looking at its inbox again.
+pub const INBOX_POLL: Duration = Duration::from_millis(20);
+/// The most inbox rows (queued requests) one group takes.
+const INBOX_ROWS: usize = 200;
 
 /// What the rest of the service asks the engine thread.
 pub enum Request {
@@ -130,6 +142,9 @@ pub struct CoreSettings {
     pub max_group: usize,
     /// The clock.
     pub clock: Clock,
+    /// Whether `report to` schedules email their report. In a cluster only partition
+    /// 0's engine does, so a schedule's report goes out once, not once per partition.
+    pub reports: bool,
 }
 
 /// Checks a program; the error lists the checker's errors as `path:line: CODE message`.
@@ -157,6 +172,9 @@ pub struct Core {
     dashboard: Dashboard,
     /// The dashboard's version, watched by the live streams.
     live: Arc<tokio::sync::watch::Sender<u64>>,
+    /// A commit the store refused outside a group (while installing a program): the
+    /// engine stops at the end of the current step (see [`Core::serve`]).
+    failed: Option<StoreError>,
 }
 
 /// A lead's `source` field, read from the engine (for the dashboard's splits).
@@ -292,6 +310,98 @@ pub fn rebuild(
     })
 }
 
+/// Turns API items into engine inputs, all or none. `known` says whether a lead exists;
+/// `None` when the caller cannot know (a cluster worker queueing a request for another
+/// partition): the checks that need it — a create of an existing lead, an update of an
+/// unknown one — are then left to the engine that applies the request.
+pub fn validate_items(
+    sym: &compiler::symbols::Symbols,
+    items: Vec<Item>,
+    at: i64,
+    known: &dyn Fn(&str) -> Option<bool>,
+) -> Result<Vec<Input>, Refusal> {
+    let mut created: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let lead = runtime::scenario::normalize(&item.lead);
+        if lead.is_empty() {
+            return Err(Refusal::bad(i, "`lead` is missing (the lead's id)"));
+        }
+        if lead.len() > 200 {
+            return Err(Refusal::bad(i, "`lead` is longer than 200 bytes"));
+        }
+        // Earlier requests of a group are applied before later ones are validated, so
+        // the world knows their leads; this request's own creates are not applied yet.
+        let exists = known(&lead).map(|e| e || created.contains(&lead));
+        let mut body = item.body;
+        let action = match item.action.as_str() {
+            "upsert" => {
+                let fields = body.remove("fields").unwrap_or(Value::Object(Map::new()));
+                let key = if exists == Some(false) {
+                    "create"
+                } else {
+                    "update"
+                };
+                body.insert(key.into(), fields);
+                key
+            }
+            other => other,
+        };
+        match (action, exists) {
+            ("create", Some(true)) => {
+                return Err(Refusal {
+                    status: 409,
+                    index: Some(i),
+                    message: format!("the lead `{lead}` exists already"),
+                })
+            }
+            ("create", _) => {
+                created.insert(lead.clone());
+            }
+            (_, Some(false)) => {
+                return Err(Refusal {
+                    status: 404,
+                    index: Some(i),
+                    message: format!("unknown lead `{lead}` (create it first)"),
+                })
+            }
+            _ => {}
+        }
+        let kind =
+            runtime::scenario::parse_action(sym, action, &body).map_err(|m| Refusal::bad(i, m))?;
+        out.push(Input {
+            index: 0,
+            at,
+            lead,
+            kind,
+        });
+    }
+    Ok(out)
+}
+
+/// What inputs may carry under a program (see [`Request::Schema`]).
+pub fn schema_json(program: &Program, version: u32) -> Value {
+    let sym = program.workspace().symbols();
+    let typed = |list: &[(String, stdlib::Type)]| -> Vec<Value> {
+        list.iter()
+            .map(|(name, ty)| json!({ "name": name, "type": ty.to_string() }))
+            .collect()
+    };
+    let mut events: Vec<(&String, &compiler::symbols::EventInfo)> =
+        sym.events.iter().filter(|(_, e)| e.from_outside).collect();
+    events.sort_by(|a, b| a.0.cmp(b.0));
+    json!({
+        "version": version,
+        "timezone": sym.timezone.as_ref().map(|(tz, _)| tz.clone()),
+        "fields": typed(&runtime::scenario::settable_fields(sym)),
+        "stages": sym.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+        "events": events
+            .into_iter()
+            .map(|(name, e)| json!({ "name": name, "props": typed(&e.props) }))
+            .collect::<Vec<_>>(),
+    })
+}
+
 /// An empty dashboard for a program: its stages, funnel first.
 fn dashboard_for(program: &Program) -> Dashboard {
     let sym = program.workspace().symbols();
@@ -415,6 +525,7 @@ impl Core {
             skip_lines: 0,
             dashboard,
             live,
+            failed: None,
         };
         core.live.send_replace(core.dashboard.version);
         if lines_written >= replayed {
@@ -444,27 +555,46 @@ impl Core {
     }
 
     /// Serves requests until `Shutdown` or the channel closes; runs due timers every
-    /// `tick` in between.
-    pub fn serve(mut self, rx: Receiver<Request>, tick: Duration) {
+    /// `tick` in between. A cluster partition's engine also pulls the requests queued in
+    /// its inbox (every [`INBOX_POLL`] while idle, at once while there is more), and
+    /// applies them with the API's in the same group commits.
+    ///
+    /// Returns the store's error when a commit is refused: the world has then applied
+    /// inputs the store does not hold, so this engine must not go on. The caller stops
+    /// the process (one node), or drops the partition (a cluster), and the next engine
+    /// rebuilds the world from the log. Nothing refused was acknowledged.
+    pub fn serve(mut self, rx: Receiver<Request>, tick: Duration) -> Result<(), StoreError> {
+        let pulls = self.store.pulls_inbox();
+        let wait = if pulls { tick.min(INBOX_POLL) } else { tick };
+        let mut more_queued = false;
         loop {
-            let first = match rx.recv_timeout(tick) {
-                Ok(r) => Some(r),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => return,
+            let first = if more_queued {
+                match rx.try_recv() {
+                    Ok(r) => Some(r),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => return Ok(()),
+                }
+            } else {
+                match rx.recv_timeout(wait) {
+                    Ok(r) => Some(r),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                }
             };
-            let mut ingests: Vec<(Vec<Item>, IngestReply)> = Vec::new();
+            let mut group: Vec<(Vec<Item>, Origin)> = Vec::new();
             let mut others = Vec::new();
             let mut queued = 0usize;
+            let mut stop = false;
             let mut next = first;
             while let Some(req) = next {
                 match req {
                     Request::Ingest { items, reply } => {
                         queued += items.len();
-                        ingests.push((items, reply));
+                        group.push((items, Origin::Api(reply)));
                     }
                     Request::Shutdown => {
-                        self.ingest_group(ingests);
-                        return;
+                        stop = true;
+                        break;
                     }
                     other => others.push(other),
                 }
@@ -474,14 +604,28 @@ impl Core {
                     None
                 };
             }
-            if !ingests.is_empty() {
-                self.ingest_group(ingests);
-            } else if let Err(e) = self.tick() {
-                tracing::error!(error = %e, "the store refused a commit; stopping");
-                std::process::exit(70);
+            more_queued = false;
+            if pulls && !stop && queued < self.settings.max_group {
+                let rows = self.store.take_inbox(INBOX_ROWS)?;
+                more_queued = rows.len() == INBOX_ROWS;
+                group.extend(
+                    rows.into_iter()
+                        .map(|row| (row.items, Origin::Inbox(row.seq))),
+                );
+            }
+            if !group.is_empty() {
+                self.ingest_group(group)?;
+            } else if !stop {
+                self.tick()?;
+            }
+            if stop {
+                return Ok(());
             }
             for req in others {
                 self.answer(req);
+            }
+            if let Some(e) = self.failed.take() {
+                return Err(e);
             }
         }
     }
@@ -593,25 +737,7 @@ impl Core {
 
     /// The running program's input schema (see [`Request::Schema`]).
     fn schema(&self) -> Value {
-        let sym = self.program.workspace().symbols();
-        let typed = |list: &[(String, stdlib::Type)]| -> Vec<Value> {
-            list.iter()
-                .map(|(name, ty)| json!({ "name": name, "type": ty.to_string() }))
-                .collect()
-        };
-        let mut events: Vec<(&String, &compiler::symbols::EventInfo)> =
-            sym.events.iter().filter(|(_, e)| e.from_outside).collect();
-        events.sort_by(|a, b| a.0.cmp(b.0));
-        json!({
-            "version": self.version,
-            "timezone": sym.timezone.as_ref().map(|(tz, _)| tz.clone()),
-            "fields": typed(&runtime::scenario::settable_fields(sym)),
-            "stages": sym.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
-            "events": events
-                .into_iter()
-                .map(|(name, e)| json!({ "name": name, "props": typed(&e.props) }))
-                .collect::<Vec<_>>(),
-        })
+        schema_json(self.program, self.version)
     }
 
     /// Runs the timers due by now and commits what they caused.
@@ -630,27 +756,46 @@ impl Core {
     }
 
     /// Validates every item of every request, applies the valid requests in order,
-    /// commits them in one transaction, then answers each.
-    fn ingest_group(&mut self, group: Vec<(Vec<Item>, IngestReply)>) {
+    /// commits them (and the inbox rows they came from) in one transaction, then answers
+    /// each API request. A refused commit is returned (see [`Core::serve`]).
+    fn ingest_group(&mut self, group: Vec<(Vec<Item>, Origin)>) -> Result<(), StoreError> {
         if group.is_empty() {
-            return;
+            return Ok(());
         }
         let mut commit = Commit::default();
         let mut replies = Vec::new();
         let now = self.settings.clock.now().max(self.world.now());
-        for (items, reply) in group {
-            match self.validate(items, now) {
-                Err(refusal) => {
+        for (items, origin) in group {
+            match (self.validate(items, now), origin) {
+                (Err(refusal), Origin::Api(reply)) => {
                     let _ = reply.send(Err(refusal));
                 }
-                Ok(inputs) => {
+                (Err(refusal), Origin::Inbox(seq)) => {
+                    tracing::warn!(
+                        seq,
+                        status = refusal.status,
+                        message = %refusal.message,
+                        "a queued request was refused; nothing of it was applied"
+                    );
+                    commit.inbox_done.push(seq);
+                    commit.refused.push(Refused {
+                        seq,
+                        status: refusal.status,
+                        index: refusal.index,
+                        message: refusal.message,
+                    });
+                }
+                (Ok(inputs), origin) => {
                     for input in &inputs {
                         let lines = self.world.input(input);
                         self.effects(&lines, &mut commit);
                     }
                     let n = inputs.len();
                     commit.inputs.extend(inputs);
-                    replies.push((reply, n));
+                    match origin {
+                        Origin::Api(reply) => replies.push((reply, n)),
+                        Origin::Inbox(seq) => commit.inbox_done.push(seq),
+                    }
                 }
             }
         }
@@ -662,11 +807,10 @@ impl Core {
                 for (reply, n) in replies {
                     let _ = reply.send(Ok(n));
                 }
+                Ok(())
             }
             Err(e) => {
-                // The world has applied inputs the store does not hold: stop, and let the
-                // restart rebuild the world from the log (nothing was acknowledged).
-                tracing::error!(error = %e, "the store refused a commit; stopping");
+                tracing::error!(error = %e, "the store refused a commit; this engine stops");
                 for (reply, _) in replies {
                     let _ = reply.send(Err(Refusal {
                         status: 503,
@@ -674,67 +818,20 @@ impl Core {
                         message: format!("not stored: {e}"),
                     }));
                 }
-                std::process::exit(70);
+                Err(e)
             }
         }
     }
 
     /// Turns API items into engine inputs, all or none.
     fn validate(&mut self, items: Vec<Item>, at: i64) -> Result<Vec<Input>, Refusal> {
-        let sym = self.program.workspace().symbols();
-        let mut created: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
-        let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.into_iter().enumerate() {
-            let lead = runtime::scenario::normalize(&item.lead);
-            if lead.is_empty() {
-                return Err(Refusal::bad(i, "`lead` is missing (the lead's id)"));
-            }
-            if lead.len() > 200 {
-                return Err(Refusal::bad(i, "`lead` is longer than 200 bytes"));
-            }
-            // Earlier requests of a group are applied before later ones are validated,
-            // so the world knows their leads; this request's own creates are not applied yet.
-            let exists = self.world.engine().lead(&lead).is_some() || created.contains(&lead);
-            let mut body = item.body;
-            let action = match item.action.as_str() {
-                "upsert" => {
-                    let fields = body.remove("fields").unwrap_or(Value::Object(Map::new()));
-                    let key = if exists { "update" } else { "create" };
-                    body.insert(key.into(), fields);
-                    key
-                }
-                other => other,
-            };
-            match action {
-                "create" if exists => {
-                    return Err(Refusal {
-                        status: 409,
-                        index: Some(i),
-                        message: format!("the lead `{lead}` exists already"),
-                    })
-                }
-                "create" => {
-                    created.insert(lead.clone());
-                }
-                _ if !exists => {
-                    return Err(Refusal {
-                        status: 404,
-                        index: Some(i),
-                        message: format!("unknown lead `{lead}` (create it first)"),
-                    })
-                }
-                _ => {}
-            }
-            let kind = runtime::scenario::parse_action(sym, action, &body)
-                .map_err(|m| Refusal::bad(i, m))?;
-            out.push(Input {
-                index: 0,
-                at,
-                lead,
-                kind,
-            });
-        }
-        Ok(out)
+        let engine = self.world.engine();
+        validate_items(
+            self.program.workspace().symbols(),
+            items,
+            at,
+            &|lead: &str| Some(engine.lead(lead).is_some()),
+        )
     }
 
     /// Records the lines and derives their effects.
@@ -820,7 +917,7 @@ impl Core {
                 Entry::TaskCompleted { task, .. } => commit
                     .tasks
                     .push(TaskChange::Completed { id: task.clone() }),
-                Entry::ReportSent { schedule, to } => {
+                Entry::ReportSent { schedule, to } if self.settings.reports => {
                     let summary = self.dashboard_summary(None, None).ok();
                     if let Some(summary) = summary {
                         let (subject, html, text) =
@@ -1059,8 +1156,9 @@ impl Core {
         }
         // The clock catches up first: the new version starts at the engine's instant.
         if let Err(e) = self.tick() {
-            tracing::error!(error = %e, "the store refused a commit; stopping");
-            std::process::exit(70);
+            let message = format!("not installed: {e}");
+            self.failed = Some(e);
+            return Err(vec![message]);
         }
         let at = self.world.now();
         let waiting = self.world.engine().journey_positions();

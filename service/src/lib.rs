@@ -16,6 +16,7 @@ pub mod pg;
 pub mod report;
 pub mod sign;
 pub mod store;
+pub mod worker;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -60,6 +61,8 @@ pub struct Config {
     /// API tokens besides the generated admin token.
     #[serde(default)]
     pub tokens: Vec<TokenConfig>,
+    /// Several workers on one PostgreSQL store (see [`cluster::ClusterConfig`]).
+    pub cluster: Option<cluster::ClusterConfig>,
 }
 
 /// An API token: its scopes, and the environment variable holding its value.
@@ -113,6 +116,7 @@ impl Default for Config {
             clock_scale: default_scale(),
             smtp: None,
             tokens: Vec::new(),
+            cluster: None,
         }
     }
 }
@@ -204,8 +208,32 @@ pub fn run(opts: Options) -> Result<(), String> {
         .filter(|p| !p.as_os_str().is_empty() && !postgres)
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let (admin_token, new_token) = keep_secret(&beside.join("tandem.token"))?;
-    let (secret, _) = keep_secret(&beside.join("tandem.secret"))?;
+    if cfg.cluster.is_some() && !postgres {
+        return Err("`[cluster]` needs a PostgreSQL store (`store = \"postgres://…\"`)".into());
+    }
+    let (admin_token, new_token, secret) = match &cfg.cluster {
+        // Every worker signs and checks links with one secret, and takes one admin token:
+        // both are kept in the database, made by the first worker.
+        Some(cc) => {
+            let schema = cc.cluster_schema();
+            let token = cluster::shared_secret(&cfg.store, &schema, "admin_token")
+                .map_err(|e| e.to_string())?;
+            let secret = cluster::shared_secret(&cfg.store, &schema, "link_secret")
+                .map_err(|e| e.to_string())?;
+            std::fs::write(beside.join("tandem.token"), format!("{token}\n")).map_err(|e| {
+                format!(
+                    "cannot write {}: {e}",
+                    beside.join("tandem.token").display()
+                )
+            })?;
+            (token, true, secret)
+        }
+        None => {
+            let (admin_token, new_token) = keep_secret(&beside.join("tandem.token"))?;
+            let (secret, _) = keep_secret(&beside.join("tandem.secret"))?;
+            (admin_token, new_token, secret)
+        }
+    };
     let mut tokens: Vec<(String, Vec<Scope>)> = vec![(admin_token.clone(), vec![Scope::Admin])];
     for t in &cfg.tokens {
         let value = std::env::var(&t.token_env).map_err(|_| {
@@ -244,55 +272,62 @@ pub fn run(opts: Options) -> Result<(), String> {
         engine,
         max_group: cfg.max_group.max(1),
         clock: core::Clock::new(cfg.clock_scale),
+        reports: true,
     };
     let settings_clock = settings.clock;
     let files = (opts.load)()?;
-    let store: Box<dyn Store> = if postgres {
-        Box::new(pg::PgStore::open(&cfg.store).map_err(|e| e.to_string())?)
-    } else {
-        let checkpointer = SqliteStore::open(&store_path).map_err(|e| e.to_string())?;
-        std::thread::Builder::new()
-            .name("tandem-checkpoint".into())
-            .spawn(move || loop {
-                std::thread::sleep(std::time::Duration::from_millis(500));
-                if let Err(e) = checkpointer.checkpoint() {
-                    tracing::warn!(error = %e, "WAL checkpoint");
-                }
-            })
-            .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
-        Box::new(SqliteStore::open_writer(&store_path).map_err(|e| e.to_string())?)
-    };
     let live = Arc::new(tokio::sync::watch::channel(0u64).0);
-    let live_for_core = live.clone();
-    let (tx, rx) = std::sync::mpsc::channel::<Request>();
     let tick = std::time::Duration::from_millis(cfg.tick_ms.max(10));
-    // The engine is not `Send` (compiled code, shared texts): it is built on its own thread.
-    let (opened_tx, opened_rx) = std::sync::mpsc::channel::<Result<(), String>>();
-    let core_thread = std::thread::Builder::new()
-        .name("tandem-engine".into())
-        .spawn(
-            move || match core::Core::open(store, files, settings, live_for_core) {
-                Ok(core) => {
-                    let _ = opened_tx.send(Ok(()));
-                    core.serve(rx, tick);
-                }
-                Err(e) => {
-                    let _ = opened_tx.send(Err(e));
-                }
-            },
-        )
-        .map_err(|e| format!("cannot start the engine thread: {e}"))?;
-    opened_rx
-        .recv()
-        .map_err(|_| "the engine thread stopped while opening".to_owned())??;
+    let (tx, engine, reader, mailer_store): (_, _, Box<dyn Store>, Box<dyn Store>) =
+        match &cfg.cluster {
+            Some(cc) => {
+                let name = cc.worker.clone().unwrap_or_else(default_worker_name);
+                let running = worker::start(worker::WorkerContext {
+                    url: cfg.store.clone(),
+                    config: cc.clone(),
+                    name: name.clone(),
+                    settings,
+                    load: opts.load.clone(),
+                    live: live.clone(),
+                    tick,
+                })?;
+                println!(
+                    "tandem: worker `{name}` of a cluster of {} partitions",
+                    cc.partitions
+                );
+                let held = running.held.clone();
+                let all: cluster::Held = Arc::new(std::sync::Mutex::new(Vec::new()));
+                (
+                    running.router.clone(),
+                    Engine::Cluster(running),
+                    Box::new(
+                        cluster::PartitionReader::open(&cfg.store, cc.clone(), all)
+                            .map_err(|e| e.to_string())?,
+                    ),
+                    Box::new(
+                        cluster::PartitionReader::open(&cfg.store, cc.clone(), held)
+                            .map_err(|e| e.to_string())?,
+                    ),
+                )
+            }
+            None => {
+                let (tx, thread) =
+                    start_engine(&cfg, &store_path, files, settings, live.clone(), tick)?;
+                // Opened outside the runtime: the PostgreSQL client blocks on a runtime of
+                // its own.
+                (
+                    tx,
+                    Engine::Single(thread),
+                    open_store(&cfg.store)?,
+                    open_store(&cfg.store)?,
+                )
+            }
+        };
 
     let transport = match &cfg.smtp {
         Some(smtp) => smtp.transport()?,
         None => mail::Transport::Files(PathBuf::from(&cfg.outbox)),
     };
-    // Opened outside the runtime: the PostgreSQL client blocks on a runtime of its own.
-    let reader = open_store(&cfg.store)?;
-    let mailer_store = open_store(&cfg.store)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -400,10 +435,92 @@ pub fn run(opts: Options) -> Result<(), String> {
             .await
             .map_err(|e| format!("http: {e}"))
     });
-    let _ = tx.send(Request::Shutdown);
-    let _ = core_thread.join();
+    match engine {
+        Engine::Single(thread) => {
+            let _ = tx.send(Request::Shutdown);
+            let _ = thread.join();
+        }
+        Engine::Cluster(running) => running.shutdown(),
+    }
     rt.shutdown_timeout(std::time::Duration::from_secs(2));
     result
+}
+
+/// What runs the engine: one thread (a single node), or a cluster worker's engines.
+enum Engine {
+    Single(std::thread::JoinHandle<()>),
+    Cluster(worker::RunningWorker),
+}
+
+/// A worker's default name: the host's name and the process id.
+fn default_worker_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "worker".into());
+    format!("{host}-{}", std::process::id())
+}
+
+/// Opens the single node's store and starts its engine thread (rebuilt from the log).
+fn start_engine(
+    cfg: &Config,
+    store_path: &Path,
+    files: core::Files,
+    settings: CoreSettings,
+    live: Arc<tokio::sync::watch::Sender<u64>>,
+    tick: std::time::Duration,
+) -> Result<
+    (
+        std::sync::mpsc::Sender<Request>,
+        std::thread::JoinHandle<()>,
+    ),
+    String,
+> {
+    let store: Box<dyn Store> = if is_postgres(&cfg.store) {
+        Box::new(pg::PgStore::open(&cfg.store).map_err(|e| e.to_string())?)
+    } else {
+        let checkpointer = SqliteStore::open(store_path).map_err(|e| e.to_string())?;
+        std::thread::Builder::new()
+            .name("tandem-checkpoint".into())
+            .spawn(move || loop {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                if let Err(e) = checkpointer.checkpoint() {
+                    tracing::warn!(error = %e, "WAL checkpoint");
+                }
+            })
+            .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
+        Box::new(SqliteStore::open_writer(store_path).map_err(|e| e.to_string())?)
+    };
+    let live_for_core = live;
+    let (tx, rx) = std::sync::mpsc::channel::<Request>();
+    // The engine is not `Send` (compiled code, shared texts): it is built on its own thread.
+    let (opened_tx, opened_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+    let core_thread = std::thread::Builder::new()
+        .name("tandem-engine".into())
+        .spawn(
+            move || match core::Core::open(store, files, settings, live_for_core) {
+                Ok(core) => {
+                    let _ = opened_tx.send(Ok(()));
+                    if let Err(e) = core.serve(rx, tick) {
+                        // The world applied inputs the store does not hold: the restart
+                        // rebuilds it from the log (nothing refused was acknowledged).
+                        tracing::error!(error = %e, "the store refused a commit; stopping");
+                        std::process::exit(70);
+                    }
+                }
+                Err(e) => {
+                    let _ = opened_tx.send(Err(e));
+                }
+            },
+        )
+        .map_err(|e| format!("cannot start the engine thread: {e}"))?;
+    opened_rx
+        .recv()
+        .map_err(|_| "the engine thread stopped while opening".to_owned())??;
+
+    Ok((tx, core_thread))
 }
 
 /// Delivers due outbox mail: sent, or retried with backoff (30 s, doubling, six tries),

@@ -5,8 +5,8 @@ use postgres::{Client, NoTls};
 use runtime::scenario::Input;
 
 use crate::store::{
-    Commit, Delivery, DeliveryOutcome, OutboxMail, PendingMail, Store, StoreError, StoredProgram,
-    StoredVersion, TaskChange, TaskRow,
+    Commit, Delivery, DeliveryOutcome, InboxRow, OutboxMail, PendingMail, Store, StoreError,
+    StoredProgram, StoredVersion, TaskChange, TaskRow,
 };
 
 impl From<postgres::Error> for StoreError {
@@ -148,6 +148,31 @@ impl PgStore {
         self
     }
 
+    /// Makes `schema` (a partition's, already migrated) the one unqualified table names
+    /// mean from now on: one connection reads every partition in turn.
+    pub fn use_schema(&mut self, schema: &str) -> Result<(), StoreError> {
+        let schema = crate::cluster::plain_name(schema)?;
+        self.c()?
+            .batch_execute(&format!("SET search_path TO {schema}"))?;
+        Ok(())
+    }
+
+    /// Runs `write` in one transaction which, for a partition's store, first checks the
+    /// lease (see [`crate::cluster::fence`]): a worker that lost it writes nothing.
+    fn guarded<T>(
+        &mut self,
+        write: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let fence = self.fence.clone();
+        let mut tx = self.c()?.transaction()?;
+        if let Some(f) = fence {
+            crate::cluster::fence(&mut tx, &f.schema, &f.worker, f.lease)?;
+        }
+        let out = write(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     fn c(&mut self) -> Result<&mut Client, StoreError> {
         self.client
             .as_mut()
@@ -183,11 +208,13 @@ impl Store for PgStore {
     }
 
     fn set_start(&mut self, at: i64) -> Result<(), StoreError> {
-        self.c()?.execute(
-            "INSERT INTO meta (key, value) VALUES ('start', $1) ON CONFLICT (key) DO NOTHING",
-            &[&at],
-        )?;
-        Ok(())
+        self.guarded(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('start', $1) ON CONFLICT (key) DO NOTHING",
+                &[&at],
+            )?;
+            Ok(())
+        })
     }
 
     fn inputs(&mut self) -> Result<Vec<Input>, StoreError> {
@@ -206,7 +233,7 @@ impl Store for PgStore {
     fn commit(&mut self, c: &Commit) -> Result<(), StoreError> {
         let fence = self.fence.clone();
         let mut tx = self.c()?.transaction()?;
-        if let Some(f) = fence {
+        if let Some(f) = &fence {
             crate::cluster::fence(&mut tx, &f.schema, &f.worker, f.lease)?;
         }
         // One statement per table for the whole group (arrays unnested server-side):
@@ -302,6 +329,31 @@ impl Store for PgStore {
                 }
             }
         }
+        if let Some(f) = &fence {
+            if !c.inbox_done.is_empty() {
+                tx.execute(
+                    &format!("DELETE FROM {}.inbox WHERE seq = ANY($1)", f.schema),
+                    &[&c.inbox_done],
+                )?;
+            }
+            for r in &c.refused {
+                let index = r.index.and_then(|i| i32::try_from(i).ok());
+                tx.execute(
+                    &format!(
+                        "INSERT INTO {}.refused (seq, partition, status, item, message)
+                         VALUES ($1, $2, $3, $4, $5)",
+                        f.schema
+                    ),
+                    &[
+                        &r.seq,
+                        &i32::try_from(f.lease.partition).unwrap_or(-1),
+                        &i32::from(r.status),
+                        &index,
+                        &r.message,
+                    ],
+                )?;
+            }
+        }
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('lines', $1)
              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
@@ -311,13 +363,44 @@ impl Store for PgStore {
         Ok(())
     }
 
-    fn set_lines_total(&mut self, n: u64) -> Result<(), StoreError> {
-        self.c()?.execute(
-            "INSERT INTO meta (key, value) VALUES ('lines', $1)
-             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-            &[&count(n)],
+    fn pulls_inbox(&self) -> bool {
+        self.fence.is_some()
+    }
+
+    fn take_inbox(&mut self, limit: usize) -> Result<Vec<InboxRow>, StoreError> {
+        let Some(f) = self.fence.clone() else {
+            return Ok(Vec::new());
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let partition = i32::try_from(f.lease.partition).unwrap_or(-1);
+        let rows = self.c()?.query(
+            &format!(
+                "SELECT seq, items FROM {}.inbox WHERE partition = $1 ORDER BY seq LIMIT $2",
+                f.schema
+            ),
+            &[&partition, &limit],
         )?;
-        Ok(())
+        rows.iter()
+            .map(|r| {
+                let items: String = r.get(1);
+                Ok(InboxRow {
+                    seq: r.get(0),
+                    items: serde_json::from_str(&items)
+                        .map_err(|e| StoreError(format!("a queued request does not parse: {e}")))?,
+                })
+            })
+            .collect()
+    }
+
+    fn set_lines_total(&mut self, n: u64) -> Result<(), StoreError> {
+        self.guarded(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('lines', $1)
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                &[&count(n)],
+            )?;
+            Ok(())
+        })
     }
 
     fn latest_program(&mut self) -> Result<Option<StoredProgram>, StoreError> {
@@ -346,15 +429,16 @@ impl Store for PgStore {
         let json = serde_json::to_string(files)
             .map_err(|e| StoreError(format!("a program does not serialize: {e}")))?;
         let before = count(inputs_before);
-        let version: i32 = self
-            .c()?
-            .query_one(
-                "INSERT INTO programs (version, at, files, inputs_before)
-                 VALUES ((SELECT COALESCE(MAX(version), 0) + 1 FROM programs), $1, $2, $3)
-                 RETURNING version",
-                &[&at, &json, &before],
-            )?
-            .get(0);
+        let version: i32 = self.guarded(|tx| {
+            Ok(tx
+                .query_one(
+                    "INSERT INTO programs (version, at, files, inputs_before)
+                     VALUES ((SELECT COALESCE(MAX(version), 0) + 1 FROM programs), $1, $2, $3)
+                     RETURNING version",
+                    &[&at, &json, &before],
+                )?
+                .get(0))
+        })?;
         Ok(u32::try_from(version).unwrap_or(0))
     }
 

@@ -141,6 +141,34 @@ pub struct Commit {
     pub tasks: Vec<TaskChange>,
     /// The total number of timeline lines written once this commit lands.
     pub lines_total: u64,
+    /// Cluster inbox rows this commit consumed (applied or refused): deleted in the same
+    /// transaction, so each queued request is applied exactly once.
+    pub inbox_done: Vec<i64>,
+    /// Queued requests the partition's holder refused, kept for operators.
+    pub refused: Vec<Refused>,
+}
+
+/// One request waiting in the cluster inbox: its sequence number and its items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxRow {
+    /// The inbox's sequence number (the order requests were queued in).
+    pub seq: i64,
+    /// The items, as the API received them.
+    pub items: Vec<crate::core::Item>,
+}
+
+/// A queued request the engine refused when it came to apply it (an update of a lead
+/// that does not exist, a create of one that does, …): nothing of it was applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refused {
+    /// The inbox row.
+    pub seq: i64,
+    /// The HTTP status the request would have had.
+    pub status: u16,
+    /// The offending item's position in its request.
+    pub index: Option<usize>,
+    /// What is wrong.
+    pub message: String,
 }
 
 /// An outbox row waiting for delivery.
@@ -197,6 +225,16 @@ pub trait Store: Send {
     fn recent_lines(&mut self, lead: &str, limit: usize) -> Result<Vec<String>, StoreError>;
     /// Counts for `/api/metrics`: outbox by status and tasks by status.
     fn counts(&mut self) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Whether the engine takes its inputs from a cluster inbox (see
+    /// [`Store::take_inbox`]) besides its request channel.
+    fn pulls_inbox(&self) -> bool {
+        false
+    }
+    /// The oldest requests waiting in this partition's cluster inbox (at most `limit`
+    /// rows), not yet consumed by a commit. Empty for a store that is not a partition.
+    fn take_inbox(&mut self, _limit: usize) -> Result<Vec<InboxRow>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 /// What became of one delivery attempt of the outbox mail `key`.
