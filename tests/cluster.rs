@@ -1,0 +1,338 @@
+//! End-to-end test of several `tandem run` workers on one PostgreSQL database: three workers share the partitions, a stream of events goes to all of them, one is killed with SIGKILL midway — every acknowledged event is applied once, each lead's events in order, no task twice, no timer lost.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const PARTITIONS: u32 = 8;
+const LEADS: usize = 48;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn program_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/service_program")
+}
+
+struct Worker {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh database for this test; its URL.
+fn fresh_database(name: &str) -> (String, postgres::Client) {
+    let admin = std::env::var("TANDEM_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let db = format!("{name}_{}", std::process::id());
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+        .expect("PostgreSQL on 127.0.0.1:5432 (database test) is reachable");
+    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    client
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .expect("create database");
+    let url = admin
+        .rsplit_once('/')
+        .map(|(base, _)| format!("{base}/{db}"))
+        .expect("a URL");
+    (url, client)
+}
+
+fn start_worker(url: &str, name: &str) -> Worker {
+    let dir = std::env::temp_dir().join(format!("tandem-cluster-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let port = free_port();
+    let config = format!(
+        "listen = \"127.0.0.1:{port}\"\nstore = \"{url}\"\noutbox = \"{}\"\nclock_scale = 60\ntick_ms = 50\n\
+         [cluster]\npartitions = {PARTITIONS}\nlease_ttl_ms = 2000\nworker = \"{name}\"\n",
+        dir.join("outbox").display()
+    );
+    std::fs::write(dir.join("service.toml"), config).expect("config");
+    let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .arg("run")
+        .arg(program_dir())
+        .arg("--config")
+        .arg(dir.join("service.toml"))
+        .current_dir(&dir)
+        .env("TANDEM_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tandem run starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ureq::get(&format!("{base}/healthz")).call().is_err() {
+        assert!(Instant::now() < deadline, "worker {name} did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Worker { child, base }
+}
+
+fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Posts a batch; `Some(true)` acknowledged, `Some(false)` refused, `None` no answer
+/// (the worker is gone: the outcome is unknown).
+fn post(base: &str, token: &str, path: &str, body: &str) -> Option<bool> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    match agent
+        .post(&format!("{base}{path}"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send(body)
+    {
+        Ok(r) => Some(r.status().as_u16() == 200),
+        Err(_) => None,
+    }
+}
+
+/// The `k` of a stored `ping` input, if it is one.
+fn ping_k(v: &Value) -> Option<i64> {
+    match v {
+        Value::Array(a) if a.len() == 2 && a[0] == "k" => {
+            a[1].get("Number").and_then(Value::as_f64).map(|k| k as i64)
+        }
+        Value::Array(a) => a.iter().find_map(ping_k),
+        Value::Object(o) => o.values().find_map(ping_k),
+        _ => None,
+    }
+}
+
+fn per_partition<T>(
+    db: &mut postgres::Client,
+    sql: &str,
+    mut row: impl FnMut(&postgres::Row) -> T,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for p in 0..PARTITIONS {
+        let q = sql.replace("{p}", &format!("tandem_p{p}"));
+        for r in db.query(&q, &[]).expect("query a partition") {
+            out.push(row(&r));
+        }
+    }
+    out
+}
+
+#[test]
+fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order() {
+    let (url, mut admin) = fresh_database("tandem_cluster_e2e");
+    let mut workers = vec![start_worker(&url, "w0")];
+    workers.push(start_worker(&url, "w1"));
+    workers.push(start_worker(&url, "w2"));
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    wait_for("the three workers to share the partitions", 30, || {
+        let owners: i64 = db
+            .query_one(
+                "SELECT COUNT(DISTINCT owner) FROM tandem_cluster.leases WHERE expires_at > now()",
+                &[],
+            )
+            .map(|r| r.get(0))
+            .unwrap_or(0);
+        owners == 3
+    });
+    let token: String = db
+        .query_one(
+            "SELECT value FROM tandem_cluster.secrets WHERE name = 'admin_token'",
+            &[],
+        )
+        .expect("the shared admin token")
+        .get(0);
+    let leads: Vec<String> = (0..LEADS).map(|i| format!("c{i}")).collect();
+    let creates: Vec<String> = leads
+        .iter()
+        .map(|l| format!(r#"{{"id": "{l}", "fields": {{"name": "{l}", "email": "{l}@x.vn"}}}}"#))
+        .collect();
+    assert_eq!(
+        post(
+            &workers[0].base,
+            &token,
+            "/api/leads",
+            &format!("[{}]", creates.join(","))
+        ),
+        Some(true)
+    );
+
+    // Rounds of one `ping {k: round}` per lead, sent to the workers in turn. Round 8
+    // also signs every lead up (its welcome journey waits one minute — a second here —
+    // before the follow-up) and round 4 sets `n = 10` (a Sales task). Worker w1 is
+    // killed right after round 9: timers of its partitions are due then.
+    let rounds = 30i64;
+    let mut acked: Vec<i64> = Vec::new();
+    let mut unknown: Vec<i64> = Vec::new();
+    let mut alive = [true, true, true];
+    let mut turn = 0usize;
+    for round in 1..=rounds {
+        let mut items: Vec<String> = leads
+            .iter()
+            .map(|l| format!(r#"{{"lead": "{l}", "event": "ping", "props": {{"k": {round}}}}}"#))
+            .collect();
+        if round == 8 {
+            items.extend(leads.iter().map(|l| {
+                format!(r#"{{"lead": "{l}", "event": "signup", "props": {{"plan": "pro"}}}}"#)
+            }));
+        }
+        let path = if round == 4 {
+            "/api/leads"
+        } else {
+            "/api/events"
+        };
+        if round == 4 {
+            items = leads
+                .iter()
+                .map(|l| format!(r#"{{"id": "{l}", "fields": {{"n": 10}}}}"#))
+                .collect();
+        }
+        while !alive[turn % 3] {
+            turn += 1;
+        }
+        let w = turn % 3;
+        turn += 1;
+        match post(
+            &workers[w].base,
+            &token,
+            path,
+            &format!("[{}]", items.join(",")),
+        ) {
+            Some(true) => acked.push(round),
+            Some(false) => panic!("round {round} was refused"),
+            None => unknown.push(round),
+        }
+        if round == 9 {
+            let _ = workers[1].child.kill(); // SIGKILL
+            let _ = workers[1].child.wait();
+            alive[1] = false;
+        }
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    assert!(acked.contains(&4) && acked.contains(&8), "{acked:?}");
+    eprintln!(
+        "{} rounds acknowledged, {} without an answer",
+        acked.len(),
+        unknown.len()
+    );
+
+    // The survivors take w1's partitions over and drain the inbox; every follow-up
+    // (a timer) is sent.
+    wait_for(
+        "the inbox to drain and every follow-up to be sent",
+        90,
+        || {
+            let waiting: i64 = db
+                .query_one("SELECT COUNT(*) FROM tandem_cluster.inbox", &[])
+                .map(|r| r.get(0))
+                .unwrap_or(-1);
+            let followups: i64 = per_partition(
+                &mut db,
+                "SELECT COUNT(*) FROM {p}.timeline WHERE line LIKE '%\"template\":\"followup\"%'",
+                |r| r.get::<_, i64>(0),
+            )
+            .into_iter()
+            .sum();
+            waiting == 0 && followups >= LEADS as i64
+        },
+    );
+    let owners: Vec<String> = db
+        .query(
+            "SELECT DISTINCT owner FROM tandem_cluster.leases WHERE expires_at > now()",
+            &[],
+        )
+        .expect("leases")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!owners.contains(&"w1".to_owned()), "{owners:?}");
+
+    // Every acknowledged ping applied once, each lead's in the order sent.
+    let inputs = per_partition(
+        &mut db,
+        "SELECT lead, input FROM {p}.inputs ORDER BY seq",
+        |r| (r.get::<_, String>(0), r.get::<_, String>(1)),
+    );
+    let mut ks: HashMap<String, Vec<i64>> = HashMap::new();
+    for (lead, input) in &inputs {
+        let v: Value = serde_json::from_str(input).expect("a stored input is JSON");
+        if let Some(k) = ping_k(&v) {
+            ks.entry(lead.clone()).or_default().push(k);
+        }
+    }
+    for lead in &leads {
+        let seen = ks.get(lead).cloned().unwrap_or_default();
+        assert!(
+            seen.windows(2).all(|w| w[0] < w[1]),
+            "{lead}: pings applied out of order or twice: {seen:?}"
+        );
+        for round in &acked {
+            if *round != 4 {
+                assert!(
+                    seen.contains(round),
+                    "{lead}: acknowledged ping {round} lost"
+                );
+            }
+        }
+        for k in &seen {
+            assert!(
+                acked.contains(k) || unknown.contains(k),
+                "{lead}: ping {k} was never sent"
+            );
+        }
+    }
+
+    // One task per lead, one welcome and one follow-up email per lead.
+    let tasks: BTreeMap<String, i64> = per_partition(
+        &mut db,
+        "SELECT lead, COUNT(*) FROM {p}.tasks GROUP BY lead",
+        |r| (r.get::<_, String>(0), r.get::<_, i64>(1)),
+    )
+    .into_iter()
+    .collect();
+    let mails: Vec<(String, String)> =
+        per_partition(&mut db, "SELECT lead, template FROM {p}.outbox", |r| {
+            (r.get::<_, String>(0), r.get::<_, String>(1))
+        });
+    for lead in &leads {
+        assert_eq!(tasks.get(lead), Some(&1), "{lead}: one Sales task");
+        for template in ["hello", "followup"] {
+            let n = mails
+                .iter()
+                .filter(|(l, t)| l == lead && t == template)
+                .count();
+            assert_eq!(n, 1, "{lead}: one `{template}` email");
+        }
+    }
+    // Each lead lives in exactly one partition's log.
+    let mut homes: HashMap<&str, usize> = HashMap::new();
+    for (lead, input) in &inputs {
+        if input.contains("\"Create\"") {
+            *homes.entry(lead.as_str()).or_default() += 1;
+        }
+    }
+    assert!(leads.iter().all(|l| homes.get(l.as_str()) == Some(&1)));
+    drop(workers);
+    drop(db);
+    let _ = admin.batch_execute(&format!(
+        "DROP DATABASE IF EXISTS tandem_cluster_e2e_{} WITH (FORCE)",
+        std::process::id()
+    ));
+}
