@@ -142,8 +142,8 @@ pub struct CoreSettings {
     pub max_group: usize,
     /// The clock.
     pub clock: Clock,
-    /// Whether `report to` schedules email their report. In a cluster only partition
-    /// 0's engine does, so a schedule's report goes out once, not once per partition.
+    /// Whether `report to` schedules email their report (not in a cluster, where each
+    /// partition's engine sees only its own leads).
     pub reports: bool,
 }
 

@@ -188,8 +188,11 @@ impl Runner {
                         });
                     let files = (ctx.load)()?;
                     let mut settings = ctx.settings.clone();
-                    // A schedule's report goes out once: from partition 0's engine.
-                    settings.reports = p == 0;
+                    // A `report to` schedule runs in every partition's world, each with
+                    // the numbers of its own leads only: no partition emails it (one
+                    // report per partition, or one with a fraction of the numbers,
+                    // would mislead). The report of a cluster is not built yet.
+                    settings.reports = false;
                     let core = Core::open(Box::new(store), files, settings, ctx.live.clone())?;
                     tracing::info!(
                         partition = p,

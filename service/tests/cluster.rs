@@ -184,3 +184,94 @@ fn concurrent_claims_never_give_a_partition_to_two_workers() {
     );
     assert_eq!(distinct.len(), 32, "every partition claimed once");
 }
+
+#[test]
+fn a_partitions_inbox_rows_come_in_order_and_go_with_the_commit_that_consumes_them() {
+    let schema = Schema::new("inbox");
+    let mut a = worker(&schema, "a", 2, 10_000);
+    let held = a.claim(2).expect("claims");
+    let mut inbox = service::cluster::Inbox::open(&pg_url(), &schema.0).expect("inbox");
+    let item = |lead: &str, k: u32| {
+        format!(
+            r#"[{{"lead":"{lead}","action":"event","body":{{"event":"ping","props":{{"k":{k}}}}}}}]"#
+        )
+    };
+    inbox
+        .queue(&[(1, item("x", 1)), (0, item("y", 1)), (1, item("x", 2))])
+        .expect("queued");
+    inbox.queue(&[(1, item("x", 3))]).expect("queued");
+    assert_eq!(inbox.waiting().expect("counts"), 4);
+
+    let store_schema = format!("{}_p1", schema.0);
+    let _store_guard = Schema(store_schema.clone());
+    let fence = Fence {
+        schema: schema.0.clone(),
+        worker: "a".into(),
+        lease: held[1],
+    };
+    let mut store = PgStore::open_in(&pg_url(), Some(&store_schema))
+        .expect("opens")
+        .fenced(fence.clone());
+    assert!(store.pulls_inbox());
+    // Partition 1's rows only, oldest first; a limit takes a prefix.
+    let rows = store.take_inbox(2).expect("rows");
+    let ks: Vec<String> = rows
+        .iter()
+        .map(|r| r.items[0].body["props"]["k"].to_string())
+        .collect();
+    assert_eq!(ks, ["1", "2"]);
+    assert!(rows[0].seq < rows[1].seq);
+    // Until a commit consumes them, they are offered again.
+    assert_eq!(store.take_inbox(10).expect("rows").len(), 3);
+    store
+        .commit(&Commit {
+            inbox_done: rows.iter().map(|r| r.seq).collect(),
+            refused: vec![service::store::Refused {
+                seq: rows[1].seq,
+                status: 404,
+                index: Some(0),
+                message: "unknown lead `x`".into(),
+            }],
+            ..Commit::default()
+        })
+        .expect("commits");
+    let left = store.take_inbox(10).expect("rows");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].items[0].body["props"]["k"].to_string(), "3");
+    assert_eq!(
+        inbox.waiting().expect("counts"),
+        2,
+        "partition 0's row stays"
+    );
+
+    // A store whose lease is gone cannot consume rows: the commit fails, the row stays.
+    let mut stale = PgStore::open_in(&pg_url(), Some(&store_schema))
+        .expect("opens")
+        .fenced(Fence {
+            lease: Lease {
+                partition: 1,
+                epoch: held[1].epoch - 1,
+            },
+            ..fence
+        });
+    assert!(stale
+        .commit(&Commit {
+            inbox_done: vec![left[0].seq],
+            ..Commit::default()
+        })
+        .is_err());
+    assert_eq!(store.take_inbox(10).expect("rows").len(), 1);
+    let refused: i64 = postgres::Client::connect(&pg_url(), postgres::NoTls)
+        .and_then(|mut c| {
+            c.query_one(
+                &format!(
+                    "SELECT COUNT(*) FROM {}.refused WHERE status = 404",
+                    schema.0
+                ),
+                &[],
+            )
+        })
+        .map(|r| r.get(0))
+        .expect("refused rows");
+    assert_eq!(refused, 1);
+}
