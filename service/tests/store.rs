@@ -90,6 +90,7 @@ fn conformance(store: &mut dyn Store) {
             TaskChange::Created(task("binh:to_sales:1", "binh", "hn", 1_015)),
         ],
         lines_total: 3,
+        ..Commit::default()
     };
     store.commit(&first).expect("commit");
     let inputs = store.inputs().expect("inputs");
