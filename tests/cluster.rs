@@ -3,6 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -174,64 +176,74 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
         Some(true)
     );
 
-    // Rounds of one `ping {k: round}` per lead, sent to the workers in turn. Round 8
-    // also signs every lead up (its welcome journey waits one minute — a second here —
-    // before the follow-up) and round 4 sets `n = 10` (a Sales task). Worker w1 is
-    // killed right after round 9: timers of its partitions are due then.
+    // Three posting threads, each with its own third of the leads and its own worker,
+    // send rounds of one `ping {k: round}` per lead (a lead's requests one after the
+    // other, so their order is defined). Round 4 sets `n = 10` (a Sales task); round 8
+    // also signs every lead up (the welcome journey waits one minute — a second here —
+    // before its follow-up). Once every thread is past round 9, w1 is killed while
+    // requests are in flight: timers of its partitions are due then. A thread whose
+    // worker is gone moves to the next one.
     let rounds = 30i64;
-    let mut acked: Vec<i64> = Vec::new();
-    let mut unknown: Vec<i64> = Vec::new();
-    let mut alive = [true, true, true];
-    let mut turn = 0usize;
-    for round in 1..=rounds {
-        let mut items: Vec<String> = leads
-            .iter()
-            .map(|l| format!(r#"{{"lead": "{l}", "event": "ping", "props": {{"k": {round}}}}}"#))
-            .collect();
-        if round == 8 {
-            items.extend(leads.iter().map(|l| {
-                format!(r#"{{"lead": "{l}", "event": "signup", "props": {{"plan": "pro"}}}}"#)
-            }));
+    let progress: Arc<Vec<AtomicI64>> = Arc::new((0..3).map(|_| AtomicI64::new(0)).collect());
+    let bases: Vec<String> = workers.iter().map(|w| w.base.clone()).collect();
+    let posters: Vec<_> = (0..3usize)
+        .map(|t| {
+            let mine: Vec<String> = leads.iter().skip(t).step_by(3).cloned().collect();
+            let bases = bases.clone();
+            let token = token.clone();
+            let progress = progress.clone();
+            std::thread::spawn(move || {
+                let (mut acked, mut unknown) = (Vec::new(), Vec::new());
+                let mut w = t;
+                for round in 1..=rounds {
+                    let (path, items): (&str, Vec<String>) = if round == 4 {
+                        let set = |l: &String| format!(r#"{{"id": "{l}", "fields": {{"n": 10}}}}"#);
+                        ("/api/leads", mine.iter().map(set).collect())
+                    } else {
+                        let ping = |l: &String| {
+                            format!(r#"{{"lead": "{l}", "event": "ping", "props": {{"k": {round}}}}}"#)
+                        };
+                        let mut items: Vec<String> = mine.iter().map(ping).collect();
+                        if round == 8 {
+                            items.extend(mine.iter().map(|l| {
+                                format!(r#"{{"lead": "{l}", "event": "signup", "props": {{"plan": "pro"}}}}"#)
+                            }));
+                        }
+                        ("/api/events", items)
+                    };
+                    match post(&bases[w], &token, path, &format!("[{}]", items.join(","))) {
+                        Some(true) => acked.push(round),
+                        Some(false) => panic!("round {round} was refused"),
+                        None => {
+                            unknown.push(round);
+                            w = (w + 1) % 3;
+                        }
+                    }
+                    progress[t].store(round, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(30));
+                }
+                (mine, acked, unknown)
+            })
+        })
+        .collect();
+    wait_for("every poster to pass round 9", 60, || {
+        progress.iter().all(|p| p.load(Ordering::SeqCst) >= 9)
+    });
+    let _ = workers[1].child.kill(); // SIGKILL
+    let _ = workers[1].child.wait();
+    let mut sent: HashMap<String, (Vec<i64>, Vec<i64>)> = HashMap::new();
+    for poster in posters {
+        let (mine, acked, unknown) = poster.join().expect("a poster");
+        assert!(acked.contains(&4) && acked.contains(&8), "{acked:?}");
+        eprintln!(
+            "{} rounds acknowledged, {} without an answer",
+            acked.len(),
+            unknown.len()
+        );
+        for lead in mine {
+            sent.insert(lead, (acked.clone(), unknown.clone()));
         }
-        let path = if round == 4 {
-            "/api/leads"
-        } else {
-            "/api/events"
-        };
-        if round == 4 {
-            items = leads
-                .iter()
-                .map(|l| format!(r#"{{"id": "{l}", "fields": {{"n": 10}}}}"#))
-                .collect();
-        }
-        while !alive[turn % 3] {
-            turn += 1;
-        }
-        let w = turn % 3;
-        turn += 1;
-        match post(
-            &workers[w].base,
-            &token,
-            path,
-            &format!("[{}]", items.join(",")),
-        ) {
-            Some(true) => acked.push(round),
-            Some(false) => panic!("round {round} was refused"),
-            None => unknown.push(round),
-        }
-        if round == 9 {
-            let _ = workers[1].child.kill(); // SIGKILL
-            let _ = workers[1].child.wait();
-            alive[1] = false;
-        }
-        std::thread::sleep(Duration::from_millis(40));
     }
-    assert!(acked.contains(&4) && acked.contains(&8), "{acked:?}");
-    eprintln!(
-        "{} rounds acknowledged, {} without an answer",
-        acked.len(),
-        unknown.len()
-    );
 
     // The survivors take w1's partitions over and drain the inbox; every follow-up
     // (a timer) is sent.
@@ -279,11 +291,12 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
     }
     for lead in &leads {
         let seen = ks.get(lead).cloned().unwrap_or_default();
+        let (acked, unknown) = &sent[lead];
         assert!(
             seen.windows(2).all(|w| w[0] < w[1]),
             "{lead}: pings applied out of order or twice: {seen:?}"
         );
-        for round in &acked {
+        for round in acked {
             if *round != 4 {
                 assert!(
                     seen.contains(round),
