@@ -176,6 +176,17 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
         Some(true)
     );
 
+    // Text PostgreSQL cannot store is refused before anything is queued.
+    assert_eq!(
+        post(
+            &workers[2].base,
+            &token,
+            "/api/events",
+            r#"[{"lead": "c0", "event": "ping", "props": {"k": 0}}, {"lead": "a\u0000b", "event": "ping"}]"#
+        ),
+        Some(false)
+    );
+
     // Three posting threads, each with its own third of the leads and its own worker,
     // send rounds of one `ping {k: round}` per lead (a lead's requests one after the
     // other, so their order is defined). Round 4 sets `n = 10` (a Sales task); round 8

@@ -81,6 +81,7 @@ pub struct Lease {
 /// One worker's view of the lease table.
 pub struct Leases {
     client: Client,
+    url: String,
     schema: String,
     worker: String,
     partitions: u32,
@@ -176,6 +177,7 @@ impl Leases {
         tx.commit()?;
         Ok(Leases {
             client,
+            url: url.to_owned(),
             schema,
             worker: worker.to_owned(),
             partitions,
@@ -191,6 +193,7 @@ impl Leases {
     /// Says this worker is alive for one more time to live (workers that stop saying so
     /// drop out of everyone's [`Leases::fair_share`]).
     pub fn heartbeat(&mut self) -> Result<(), StoreError> {
+        reconnect_if_lost(&mut self.client, &self.url)?;
         self.client.execute(
             &format!(
                 "INSERT INTO {}.workers (name, expires_at)
@@ -288,6 +291,16 @@ impl Leases {
         Ok(leases_of(&rows))
     }
 
+    /// Says this worker is gone (a clean shutdown), so the others' fair shares count
+    /// without it at once instead of after the time to live.
+    pub fn leave(&mut self) -> Result<(), StoreError> {
+        self.client.execute(
+            &format!("DELETE FROM {}.workers WHERE name = $1", self.schema),
+            &[&self.worker],
+        )?;
+        Ok(())
+    }
+
     /// Gives a lease back at once (a clean shutdown), so another worker need not wait
     /// for it to expire.
     pub fn release(&mut self, lease: Lease) -> Result<(), StoreError> {
@@ -338,7 +351,20 @@ pub fn fence(
 /// holder of each partition applies its rows in order (see [`crate::store::InboxRow`]).
 pub struct Inbox {
     client: Client,
+    url: String,
     schema: String,
+}
+
+/// Connects again when `client` was lost (a database restart or a dropped connection).
+fn reconnect_if_lost(client: &mut Client, url: &str) -> Result<(), StoreError> {
+    if client.is_closed() {
+        tracing::warn!("the PostgreSQL connection was lost; connecting again");
+        *client = Client::connect(url, NoTls).map_err(|e| {
+            StoreError(format!("cannot connect to {}: {e}", crate::pg::redact(url)))
+        })?;
+        client.batch_execute("SET synchronous_commit = on")?;
+    }
+    Ok(())
 }
 
 impl Inbox {
@@ -349,7 +375,11 @@ impl Inbox {
             StoreError(format!("cannot connect to {}: {e}", crate::pg::redact(url)))
         })?;
         client.batch_execute("SET synchronous_commit = on")?;
-        Ok(Inbox { client, schema })
+        Ok(Inbox {
+            client,
+            url: url.to_owned(),
+            schema,
+        })
     }
 
     /// Queues rows `(partition, items as JSON)` in one durable transaction, numbered in
@@ -358,6 +388,7 @@ impl Inbox {
         if rows.is_empty() {
             return Ok(());
         }
+        reconnect_if_lost(&mut self.client, &self.url)?;
         let partitions: Vec<i32> = rows
             .iter()
             .map(|(p, _)| i32::try_from(*p).unwrap_or(-1))
@@ -439,6 +470,9 @@ impl Store for PartitionReader {
     }
     fn set_start(&mut self, _at: i64) -> Result<(), StoreError> {
         Err(per_partition("the clock's start"))
+    }
+    fn high_water(&mut self) -> Result<Option<i64>, StoreError> {
+        Err(per_partition("the engine's clock"))
     }
     fn inputs(&mut self) -> Result<Vec<runtime::scenario::Input>, StoreError> {
         Err(per_partition("the input log"))

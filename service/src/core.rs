@@ -330,6 +330,14 @@ pub fn validate_items(
         if lead.len() > 200 {
             return Err(Refusal::bad(i, "`lead` is longer than 200 bytes"));
         }
+        // PostgreSQL texts cannot hold U+0000: such an input could never be stored (and,
+        // queued in a cluster's inbox, would stop its partition at every try).
+        if lead.contains('\0') || item.body.values().any(has_nul) {
+            return Err(Refusal::bad(
+                i,
+                "the item contains a NUL character (U+0000), which cannot be stored",
+            ));
+        }
         // Earlier requests of a group are applied before later ones are validated, so
         // the world knows their leads; this request's own creates are not applied yet.
         let exists = known(&lead).map(|e| e || created.contains(&lead));
@@ -400,6 +408,16 @@ pub fn schema_json(program: &Program, version: u32) -> Value {
             .map(|(name, e)| json!({ "name": name, "props": typed(&e.props) }))
             .collect::<Vec<_>>(),
     })
+}
+
+/// Whether a JSON value holds U+0000 in any text or key.
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
 }
 
 /// An empty dashboard for a program: its stages, funnel first.
@@ -540,6 +558,15 @@ impl Core {
             );
             core.store.set_lines_total(replayed).map_err(err)?;
         }
+        // The world stands at its last input; the engine that committed last may have
+        // run its timers further (its clock ahead of this one's): catch up to the
+        // furthest committed instant first, so those lines recur now, in their order,
+        // and are skipped — not interleaved with new inputs at earlier instants.
+        if let Some(high) = core.store.high_water().map_err(err)? {
+            if high > core.world.now() {
+                core.advance(high).map_err(err)?;
+            }
+        }
         if files != core.files {
             match core.reload(files) {
                 Ok((v, changes)) => {
@@ -567,6 +594,9 @@ impl Core {
         let pulls = self.store.pulls_inbox();
         let wait = if pulls { tick.min(INBOX_POLL) } else { tick };
         let mut more_queued = false;
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         loop {
             let first = if more_queued {
                 match rx.try_recv() {
@@ -608,10 +638,15 @@ impl Core {
             if pulls && !stop && queued < self.settings.max_group {
                 let rows = self.store.take_inbox(INBOX_ROWS)?;
                 more_queued = rows.len() == INBOX_ROWS;
-                group.extend(
-                    rows.into_iter()
-                        .map(|row| (row.items, Origin::Inbox(row.seq))),
-                );
+                for row in rows {
+                    // Rows left out stay in the inbox for the next group.
+                    if queued >= self.settings.max_group && !group.is_empty() {
+                        more_queued = true;
+                        break;
+                    }
+                    queued += row.items.len();
+                    group.push((row.items, Origin::Inbox(row.seq)));
+                }
             }
             if !group.is_empty() {
                 self.ingest_group(group)?;
@@ -743,6 +778,11 @@ impl Core {
     /// Runs the timers due by now and commits what they caused.
     fn tick(&mut self) -> Result<(), StoreError> {
         let now = self.settings.clock.now().max(self.world.now());
+        self.advance(now)
+    }
+
+    /// Runs the timers due by `now` and commits what they caused.
+    fn advance(&mut self, now: i64) -> Result<(), StoreError> {
         let lines = self.world.advance_to(now);
         if lines.is_empty() {
             return Ok(());
@@ -750,6 +790,7 @@ impl Core {
         let mut commit = Commit::default();
         self.effects(&lines, &mut commit);
         commit.lines_total = self.lines_total;
+        commit.now = self.world.now();
         self.store.commit(&commit)?;
         self.live.send_replace(self.dashboard.version);
         Ok(())
@@ -800,6 +841,7 @@ impl Core {
             }
         }
         commit.lines_total = self.lines_total;
+        commit.now = self.world.now();
         match self.store.commit(&commit) {
             Ok(()) => {
                 self.live.send_replace(self.dashboard.version);
@@ -1186,7 +1228,9 @@ impl Core {
             Ok(v) => v,
             Err(e) => {
                 tracing::error!(error = %e, "the store refused the new program version; stopping");
-                std::process::exit(70);
+                let message = format!("not installed: {e}");
+                self.failed = Some(e);
+                return Err(vec![message]);
             }
         };
         self.program = program;

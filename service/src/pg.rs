@@ -43,6 +43,26 @@ pub struct PgStore {
     client: Option<Client>,
     /// Set when this store is one partition of a cluster: every commit checks the lease.
     fence: Option<Fence>,
+    /// Where to connect again when the connection is lost (a database restart).
+    url: String,
+    schema: Option<String>,
+}
+
+/// A connection with every table in `schema` (created, under the migrations' advisory
+/// lock, if needed) and durable commits.
+fn connect(url: &str, schema: Option<&str>) -> Result<Client, StoreError> {
+    let mut client = Client::connect(url, NoTls)
+        .map_err(|e| StoreError(format!("cannot connect to {}: {e}", redact(url))))?;
+    if let Some(schema) = schema {
+        let mut tx = client.transaction()?;
+        tx.batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock(7297265); CREATE SCHEMA IF NOT EXISTS {schema}"
+        ))?;
+        tx.commit()?;
+        client.batch_execute(&format!("SET search_path TO {schema}"))?;
+    }
+    client.batch_execute("SET synchronous_commit = on")?;
+    Ok(client)
 }
 
 /// The lease a partition's store commits under (see [`crate::cluster::fence`]).
@@ -99,20 +119,10 @@ impl PgStore {
     /// Like [`PgStore::open`], with every table in `schema` (created if needed) instead
     /// of the connection's default one: tests and several services share one database.
     pub fn open_in(url: &str, schema: Option<&str>) -> Result<PgStore, StoreError> {
-        let mut client = Client::connect(url, NoTls)
-            .map_err(|e| StoreError(format!("cannot connect to {}: {e}", redact(url))))?;
-        if let Some(schema) = schema {
-            if !schema
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            {
-                return Err(StoreError(format!("`{schema}` is not a plain schema name")));
-            }
-            client.batch_execute(&format!(
-                "CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}"
-            ))?;
-        }
-        client.batch_execute("SET synchronous_commit = on")?;
+        let schema = schema
+            .map(|s| crate::cluster::plain_name(s).map(str::to_owned))
+            .transpose()?;
+        let mut client = connect(url, schema.as_deref())?;
         let mut tx = client.transaction()?;
         tx.batch_execute(
             "SELECT pg_advisory_xact_lock(7297265);
@@ -138,6 +148,8 @@ impl PgStore {
         Ok(PgStore {
             client: Some(client),
             fence: None,
+            url: url.to_owned(),
+            schema,
         })
     }
 
@@ -154,6 +166,7 @@ impl PgStore {
         let schema = crate::cluster::plain_name(schema)?;
         self.c()?
             .batch_execute(&format!("SET search_path TO {schema}"))?;
+        self.schema = Some(schema.to_owned());
         Ok(())
     }
 
@@ -173,7 +186,13 @@ impl PgStore {
         Ok(out)
     }
 
+    /// The connection; a new one when the old one was lost (a database restart), so a
+    /// long-running reader or mailer recovers by itself.
     fn c(&mut self) -> Result<&mut Client, StoreError> {
+        if self.client.as_ref().is_some_and(Client::is_closed) {
+            tracing::warn!("the PostgreSQL connection was lost; connecting again");
+            self.client = Some(connect(&self.url, self.schema.as_deref())?);
+        }
         self.client
             .as_mut()
             .ok_or_else(|| StoreError("the connection is closed".into()))
@@ -199,6 +218,10 @@ pub fn redact(url: &str) -> String {
 }
 
 impl Store for PgStore {
+    fn high_water(&mut self) -> Result<Option<i64>, StoreError> {
+        self.meta_value("now")
+    }
+
     fn meta(&mut self) -> Result<Option<(i64, u64)>, StoreError> {
         let Some(start) = self.meta_value("start")? else {
             return Ok(None);
@@ -355,9 +378,10 @@ impl Store for PgStore {
             }
         }
         tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('lines', $1)
-             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-            &[&count(c.lines_total)],
+            "INSERT INTO meta (key, value) VALUES ('lines', $1), ('now', $2)
+             ON CONFLICT (key) DO UPDATE SET value = CASE WHEN meta.key = 'now'
+               THEN GREATEST(meta.value, EXCLUDED.value) ELSE EXCLUDED.value END",
+            &[&count(c.lines_total), &c.now],
         )?;
         tx.commit()?;
         Ok(())

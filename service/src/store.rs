@@ -141,6 +141,11 @@ pub struct Commit {
     pub tasks: Vec<TaskChange>,
     /// The total number of timeline lines written once this commit lands.
     pub lines_total: u64,
+    /// The engine's instant when the commit was made. The store keeps the highest: a
+    /// world rebuilt from the log catches up to it before it takes new inputs, so lines
+    /// committed by timers are produced again, in the same order, and skipped — even when
+    /// the new engine's clock is behind the old one's (another worker, a sped-up clock).
+    pub now: i64,
     /// Cluster inbox rows this commit consumed (applied or refused): deleted in the same
     /// transaction, so each queued request is applied exactly once.
     pub inbox_done: Vec<i64>,
@@ -187,6 +192,8 @@ pub trait Store: Send {
     fn meta(&mut self) -> Result<Option<(i64, u64)>, StoreError>;
     /// Records the clock's start (once, for a new store).
     fn set_start(&mut self, at: i64) -> Result<(), StoreError>;
+    /// The highest engine instant a commit was made at ([`Commit::now`]), if any.
+    fn high_water(&mut self) -> Result<Option<i64>, StoreError>;
     /// Every input ever accepted, in order.
     fn inputs(&mut self) -> Result<Vec<Input>, StoreError>;
     /// Writes a group of inputs and their effects in one durable transaction.
@@ -338,6 +345,10 @@ const TASK_COLUMNS: &str =
     "id, lead, handoff, team, assignee, status, reason, created_at, accepted_at";
 
 impl Store for SqliteStore {
+    fn high_water(&mut self) -> Result<Option<i64>, StoreError> {
+        self.meta_value("now")
+    }
+
     fn meta(&mut self) -> Result<Option<(i64, u64)>, StoreError> {
         let Some(start) = self.meta_value("start")? else {
             return Ok(None);
@@ -440,6 +451,11 @@ impl Store for SqliteStore {
             }
             tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('lines', ?1)")?
                 .execute([i64::try_from(c.lines_total).unwrap_or(i64::MAX)])?;
+            tx.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES ('now', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
+            )?
+            .execute([c.now])?;
         }
         tx.commit()?;
         Ok(())

@@ -249,9 +249,13 @@ impl LeaseLoop {
                 slept += step;
             }
         }
-        // A clean stop: every engine finishes its group, then the leases are given back.
+        // A clean stop: every engine finishes its group, then the leases are given back
+        // (after leaving the workers' table, so the others' shares grow at once).
         for r in self.runners.values() {
             r.stop();
+        }
+        if let Err(e) = self.leases.leave() {
+            tracing::warn!(error = %e, "cannot leave the workers' table");
         }
         let runners = std::mem::take(&mut self.runners);
         for (_, r) in runners {
