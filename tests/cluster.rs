@@ -1,7 +1,6 @@
 //! End-to-end test of several `tandem run` workers on one PostgreSQL database: three workers share the partitions, a stream of events goes to all of them, one is killed with SIGKILL midway — every acknowledged event is applied once, each lead's events in order, no task twice, no timer lost.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -9,19 +8,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod support;
+use support::{free_port, program_dir, wait_for, FreshDatabase};
+
 const PARTITIONS: u32 = 8;
 const LEADS: usize = 48;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn program_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/service_program")
-}
 
 struct Worker {
     child: Child,
@@ -33,24 +24,6 @@ impl Drop for Worker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A fresh database for this test; its URL.
-fn fresh_database(name: &str) -> (String, postgres::Client) {
-    let admin = std::env::var("TANDEM_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let db = format!("{name}_{}", std::process::id());
-    let mut client = postgres::Client::connect(&admin, postgres::NoTls)
-        .expect("PostgreSQL on 127.0.0.1:5432 (database test) is reachable");
-    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
-    client
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .expect("create database");
-    let url = admin
-        .rsplit_once('/')
-        .map(|(base, _)| format!("{base}/{db}"))
-        .expect("a URL");
-    (url, client)
 }
 
 fn start_worker(url: &str, name: &str) -> Worker {
@@ -82,14 +55,6 @@ fn start_worker(url: &str, name: &str) -> Worker {
         std::thread::sleep(Duration::from_millis(100));
     }
     Worker { child, base }
-}
-
-fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// Posts a batch; `Some(true)` acknowledged, `Some(false)` refused, `None` no answer
@@ -139,7 +104,8 @@ fn per_partition<T>(
 
 #[test]
 fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order() {
-    let (url, mut admin) = fresh_database("tandem_cluster_e2e");
+    let database = FreshDatabase::new("tandem_cluster_e2e");
+    let url = database.url.clone();
     let mut workers = vec![start_worker(&url, "w0")];
     workers.push(start_worker(&url, "w1"));
     workers.push(start_worker(&url, "w2"));
@@ -355,8 +321,5 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
     assert!(leads.iter().all(|l| homes.get(l.as_str()) == Some(&1)));
     drop(workers);
     drop(db);
-    let _ = admin.batch_execute(&format!(
-        "DROP DATABASE IF EXISTS tandem_cluster_e2e_{} WITH (FORCE)",
-        std::process::id()
-    ));
+    drop(database);
 }

@@ -5,22 +5,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+mod support;
+use support::{free_port, program_dir, wait_for, FreshDatabase};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tandem-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
-}
-
-fn program_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/service_program")
 }
 
 struct Service {
@@ -177,14 +169,6 @@ fn received(maildir: &Path) -> Vec<String> {
         }
     }
     out
-}
-
-fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// The decoded subjects (RFC 2047) of the received messages.
@@ -536,19 +520,8 @@ fn the_dashboard_serves_its_page_numbers_diagrams_live_updates_and_the_report_em
 
 #[test]
 fn the_service_runs_on_postgresql_and_rebuilds_from_it_after_a_restart() {
-    let admin = std::env::var("TANDEM_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let db = format!("tandem_e2e_{}", std::process::id());
-    let mut client = postgres::Client::connect(&admin, postgres::NoTls)
-        .expect("PostgreSQL on 127.0.0.1:5432 (database test) is reachable");
-    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {db}"));
-    client
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .expect("create database");
-    let url = admin
-        .rsplit_once('/')
-        .map(|(base, _)| format!("{base}/{db}"))
-        .expect("a URL");
+    let db = FreshDatabase::new("tandem_e2e");
+    let url = db.url.clone();
     let dir = temp_dir("postgres");
     let http = free_port();
     let config = format!(
@@ -583,7 +556,7 @@ fn the_service_runs_on_postgresql_and_rebuilds_from_it_after_a_restart() {
         .expect("the timeline is in PostgreSQL");
     assert!(tables >= 3, "{tables}");
     drop(s);
-    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    drop(db);
 }
 
 #[test]

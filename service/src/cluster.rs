@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use postgres::{Client, NoTls, Transaction};
+use postgres::{Client, Transaction};
 
 use crate::store::{Store, StoreError};
 
@@ -129,9 +129,7 @@ impl Leases {
         if partitions == 0 {
             return Err(StoreError("a cluster needs at least one partition".into()));
         }
-        let mut client = Client::connect(url, NoTls).map_err(|e| {
-            StoreError(format!("cannot connect to {}: {e}", crate::pg::redact(url)))
-        })?;
+        let mut client = crate::pg::connect(url, None)?;
         let mut tx = client.transaction()?;
         tx.batch_execute(&format!(
             "SELECT pg_advisory_xact_lock(7297266);
@@ -359,10 +357,7 @@ pub struct Inbox {
 fn reconnect_if_lost(client: &mut Client, url: &str) -> Result<(), StoreError> {
     if client.is_closed() {
         tracing::warn!("the PostgreSQL connection was lost; connecting again");
-        *client = Client::connect(url, NoTls).map_err(|e| {
-            StoreError(format!("cannot connect to {}: {e}", crate::pg::redact(url)))
-        })?;
-        client.batch_execute("SET synchronous_commit = on")?;
+        *client = crate::pg::connect(url, None)?;
     }
     Ok(())
 }
@@ -371,10 +366,7 @@ impl Inbox {
     /// Connects to the inbox in `schema` (made by [`Leases::open`]).
     pub fn open(url: &str, schema: &str) -> Result<Inbox, StoreError> {
         let schema = plain_name(schema)?.to_owned();
-        let mut client = Client::connect(url, NoTls).map_err(|e| {
-            StoreError(format!("cannot connect to {}: {e}", crate::pg::redact(url)))
-        })?;
-        client.batch_execute("SET synchronous_commit = on")?;
+        let client = crate::pg::connect(url, None)?;
         Ok(Inbox {
             client,
             url: url.to_owned(),
@@ -577,8 +569,7 @@ impl Store for PartitionReader {
 /// key), kept in the cluster's schema: the first worker to ask makes it.
 pub fn shared_secret(url: &str, schema: &str, name: &str) -> Result<String, StoreError> {
     let schema = plain_name(schema)?;
-    let mut client = Client::connect(url, NoTls)
-        .map_err(|e| StoreError(format!("cannot connect to {}: {e}", crate::pg::redact(url))))?;
+    let mut client = crate::pg::connect(url, None)?;
     let fresh = crate::sign::random_hex().map_err(StoreError)?;
     let mut tx = client.transaction()?;
     tx.batch_execute(&format!(

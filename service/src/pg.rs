@@ -49,8 +49,8 @@ pub struct PgStore {
 }
 
 /// A connection with every table in `schema` (created, under the migrations' advisory
-/// lock, if needed) and durable commits.
-fn connect(url: &str, schema: Option<&str>) -> Result<Client, StoreError> {
+/// lock, if needed) and durable commits; the cluster's connections are made here too.
+pub(crate) fn connect(url: &str, schema: Option<&str>) -> Result<Client, StoreError> {
     let mut client = Client::connect(url, NoTls)
         .map_err(|e| StoreError(format!("cannot connect to {}: {e}", redact(url))))?;
     if let Some(schema) = schema {

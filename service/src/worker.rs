@@ -118,7 +118,6 @@ pub fn start(ctx: WorkerContext) -> Result<RunningWorker, String> {
             Router {
                 ctx: router_ctx,
                 program,
-                files,
                 inbox,
                 reader,
                 engines: router_engines,
@@ -370,7 +369,6 @@ struct Router {
     ctx: WorkerContext,
     /// The program folder as this worker read it (for the checks made before queueing).
     program: runtime::embed::Program,
-    files: crate::core::Files,
     inbox: Inbox,
     reader: PartitionReader,
     engines: Engines,
@@ -576,7 +574,6 @@ impl Router {
             ]);
         }
         self.program = crate::core::check(files)?;
-        self.files = files.clone();
         let mut answer: Result<(u32, Value), Vec<String>> =
             Ok((0, json!({ "changes": [], "partitions": 0 })));
         let engines = self.engines();
@@ -585,7 +582,7 @@ impl Router {
             let (tx, rx) = tokio::sync::oneshot::channel();
             if engine
                 .send(Request::Reload {
-                    files: self.files.clone(),
+                    files: files.clone(),
                     reply: tx,
                 })
                 .is_err()
