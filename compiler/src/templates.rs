@@ -104,8 +104,6 @@ pub fn split_front_matter(text: &str) -> Result<ParsedTemplate, (String, std::op
     })
 }
 
-/// The variables a template may read.
-const GLOBALS: &[&str] = &["lead", "journey", "unsubscribe_url"];
 
 /// Checks one MiniJinja source; returns the undeclared variables (nested paths) it reads.
 fn jinja(
@@ -240,7 +238,7 @@ pub fn check_template_file(sym: &Symbols, t: &TemplateSource, diags: &mut Vec<Di
     if let Some(vars) = jinja(&parsed.subject, t.file, 0, Some(subject_span), diags) {
         has_unsubscribe |= vars.iter().any(|v| v == "unsubscribe_url");
         let locate = |n: &str| locate_in(&t.text, 0, t.file, n, subject_span);
-        check_vars(sym, &vars, GLOBALS, &locate, diags);
+        check_vars(sym, &vars, &stdlib::template_vars(stdlib::TemplateKind::Email), &locate, diags);
     } else {
         broken = true;
     }
@@ -248,7 +246,7 @@ pub fn check_template_file(sym: &Symbols, t: &TemplateSource, diags: &mut Vec<Di
         has_unsubscribe |= vars.iter().any(|v| v == "unsubscribe_url");
         let body_span = Span::new(t.file, parsed.body_offset, parsed.body_offset + 1);
         let locate = |n: &str| locate_in(&parsed.body, parsed.body_offset, t.file, n, body_span);
-        check_vars(sym, &vars, GLOBALS, &locate, diags);
+        check_vars(sym, &vars, &stdlib::template_vars(stdlib::TemplateKind::Email), &locate, diags);
     } else {
         broken = true;
     }
@@ -261,11 +259,13 @@ pub fn check_inline_template(sym: &Symbols, text: &TextLit, in_journey: bool) ->
     if !text.value.contains("{{") && !text.value.contains("{%") {
         return diags;
     }
-    let allowed: &[&str] = if in_journey {
-        &["lead", "journey"]
+    // The same definition the renderer builds its context from.
+    let allowed = stdlib::template_vars(if in_journey {
+        stdlib::TemplateKind::InlineInJourney
     } else {
-        &["lead"]
-    };
+        stdlib::TemplateKind::Inline
+    });
+    let allowed: &[&str] = &allowed;
     if let Some(vars) = jinja(&text.value, text.span.file, 0, Some(text.span), &mut diags) {
         let locate = |n: &str| {
             locate_in(

@@ -76,6 +76,7 @@ impl Program {
                         subject: parts.subject,
                         body: parts.body,
                         html: t.path.ends_with(".html"),
+                        from: parts.from,
                     },
                 );
             }

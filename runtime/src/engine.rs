@@ -109,17 +109,7 @@ pub struct Explanation {
     pub journeys: Vec<(String, grammar::Span, String)>,
 }
 
-/// A template's parts: the engine renders the subject into the timeline; a service
-/// renders the body when it delivers the email.
-#[derive(Debug, Clone)]
-pub struct TemplateParts {
-    /// The subject template.
-    pub subject: String,
-    /// The body template (after the front matter).
-    pub body: String,
-    /// Whether the body is HTML (`.html`) rather than Markdown (`.md`).
-    pub html: bool,
-}
+pub use crate::render::TemplateParts;
 
 /// One journey the lead is in.
 #[derive(Debug, Clone)]
@@ -330,16 +320,15 @@ pub struct Engine<'p> {
     effects: FxHashSet<(usize, usize)>,
     effects_at: i64,
     coverage: Coverage,
-    /// Every plain-text template met so far, compiled once (keyed by its source).
-    jinja: std::cell::RefCell<minijinja::Environment<'static>>,
+    /// The one renderer (plain texts here; email bodies for the service), with every
+    /// template met so far compiled once.
+    renderer: crate::render::Renderer,
     memo: std::cell::RefCell<compiler::eval::TextMemo>,
     /// Scratch space of evaluations, kept between them (see `EvalCtx::with_scratch`).
     scratch: Vec<std::rc::Rc<str>>,
     /// Buffers of `settle` and `eval_many`, kept between calls.
     funcs_buffer: Vec<FuncId>,
     words_buffer: Vec<u64>,
-    /// Lead fields each plain-text template reads.
-    template_fields: std::cell::RefCell<FxHashMap<String, Vec<String>>>,
     leads: Vec<Lead>,
     /// Lead ids to indexes.
     index: LeadIndex,
@@ -548,12 +537,11 @@ impl<'p> Engine<'p> {
             effects: FxHashSet::default(),
             effects_at: i64::MIN,
             coverage: Coverage::default(),
-            jinja: std::cell::RefCell::new(minijinja::Environment::new()),
+            renderer: crate::render::Renderer::new(),
             memo: std::cell::RefCell::new(compiler::eval::TextMemo::default()),
             scratch: Vec::new(),
             funcs_buffer: Vec::new(),
             words_buffer: Vec::new(),
-            template_fields: std::cell::RefCell::new(FxHashMap::default()),
             leads: Vec::new(),
             index: LeadIndex::default(),
             timers: std::collections::BinaryHeap::new(),
@@ -2071,7 +2059,14 @@ impl<'p> Engine<'p> {
                         },
                     };
                     let rendered = self.render(lead, text, journey.map(|(j, _)| j));
-                    self.line(lead, Entry::Notified { to, text: rendered });
+                    self.line(
+                        lead,
+                        Entry::Notified {
+                            to,
+                            text: rendered,
+                            task: false,
+                        },
+                    );
                 }
                 ActionIr::Handoff(name) => {
                     if let Some(h) = self.p.handoffs.iter().position(|x| x.name == *name) {
@@ -2079,7 +2074,14 @@ impl<'p> Engine<'p> {
                     }
                 }
                 ActionIr::Webhook(w) => {
-                    self.line(lead, Entry::WebhookCalled { webhook: w.clone() })
+                    let journey = journey.map(|(j, _)| self.p.journeys[j].name.clone());
+                    self.line(
+                        lead,
+                        Entry::WebhookCalled {
+                            webhook: w.clone(),
+                            journey,
+                        },
+                    )
                 }
                 ActionIr::Exit => {
                     if let Some((j, _)) = journey {
@@ -2291,6 +2293,7 @@ impl<'p> Engine<'p> {
             Entry::Notified {
                 to: vec![assignee],
                 text: title,
+                task: true,
             },
         );
         queue.push_back(ev);
@@ -2427,6 +2430,7 @@ impl<'p> Engine<'p> {
                     Entry::Notified {
                         to: vec![manager],
                         text: title,
+                        task: true,
                     },
                 );
             }
@@ -2454,6 +2458,7 @@ impl<'p> Engine<'p> {
                     Entry::Notified {
                         to: vec![next],
                         text: title,
+                        task: true,
                     },
                 );
             }
@@ -2463,98 +2468,70 @@ impl<'p> Engine<'p> {
 
     // ------------------------------------------------------------ templates
 
-    fn template_value(&self, lead: usize, slot: usize) -> minijinja::Value {
-        match self.field_value(lead, slot) {
-            FieldValue::Text(s) | FieldValue::Stage(s) => minijinja::Value::from(s),
-            FieldValue::Number(x) => {
-                if x.fract() == 0.0 && x.abs() < 9.0e15 {
-                    minijinja::Value::from(x as i64)
-                } else {
-                    minijinja::Value::from(x)
-                }
-            }
-            FieldValue::Bool(b) => minijinja::Value::from(b),
-            FieldValue::Time(t) => {
-                let tz = self.lead_tz(lead);
-                let s = jiff::Timestamp::from_second(t)
-                    .map(|ts| {
-                        jiff::ZonedDateTime::new(ts, tz)
-                            .strftime("%Y-%m-%d %H:%M")
-                            .to_string()
-                    })
-                    .unwrap_or_default();
-                minijinja::Value::from(s)
-            }
-            FieldValue::Tags(tags) => minijinja::Value::from(tags),
-        }
+    /// The `lead` variable of the template context, with only the fields `reads` names
+    /// (`score` stands for every score).
+    fn lead_context(&self, lead: usize, reads: &[String]) -> minijinja::Value {
+        let tz = self.lead_tz(lead);
+        let fields = reads.iter().filter_map(|name| {
+            let slot = self.exprs.layout.slot(name)?;
+            Some((name.clone(), crate::render::field(self.field_value(lead, slot), &tz)))
+        });
+        let scores = reads.iter().any(|r| r == "score").then(|| {
+            self.exprs
+                .scores
+                .iter()
+                .enumerate()
+                .map(|(i, name)| (name.clone(), self.leads[lead].score_value[i]))
+                .collect()
+        });
+        crate::render::lead_value(fields, scores)
     }
 
-    /// Renders a plain-text template (a subject, a `notify` text): CR and LF removed.
+    /// Renders a plain-text template (a subject, a `notify` text, a task title) for the
+    /// timeline: CR and LF removed. A template that fails to render reads as its source
+    /// here (the checker refuses the ones it can see); the service never mails one
+    /// (see [`Engine::render_email`]).
     fn render(&self, lead: usize, source: &str, journey: Option<usize>) -> String {
-        if self.jinja.borrow().get_template(source).is_err() {
-            // Checked by the compiler; a template that still fails renders as its source.
-            let _ = self
-                .jinja
-                .borrow_mut()
-                .add_template_owned(source.to_owned(), source.to_owned());
-        }
-        // Only the lead fields the template reads are looked up (computed once per template).
-        let used: Vec<String> = {
-            let cached = self.template_fields.borrow().get(source).cloned();
-            match cached {
-                Some(u) => u,
-                None => {
-                    let env = self.jinja.borrow();
-                    let mut u: Vec<String> = env
-                        .get_template(source)
-                        .map(|t| {
-                            t.undeclared_variables(true)
-                                .into_iter()
-                                .filter_map(|v| {
-                                    v.strip_prefix("lead.")
-                                        .map(|f| f.split('.').next().unwrap_or("").to_owned())
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    u.sort();
-                    u.dedup();
-                    self.template_fields
-                        .borrow_mut()
-                        .insert(source.to_owned(), u.clone());
-                    u
-                }
-            }
-        };
-        let mut fields = std::collections::BTreeMap::new();
-        for name in &used {
-            if let Some(slot) = self.exprs.layout.slot(name) {
-                fields.insert(name.clone(), self.template_value(lead, slot));
-            }
-        }
-        if used.iter().any(|u| u == "score") {
-            let mut scores = std::collections::BTreeMap::new();
-            for (i, name) in self.exprs.scores.iter().enumerate() {
-                let v = self.leads[lead].score_value[i];
-                let value = if v.fract() == 0.0 {
-                    minijinja::Value::from(v as i64)
-                } else {
-                    minijinja::Value::from(v)
-                };
-                scores.insert(name.clone(), value);
-            }
-            fields.insert("score".into(), minijinja::Value::from(scores));
-        }
-        let ctx = minijinja::context! {
-            lead => fields,
-            journey => journey.map(|j| self.p.journeys[j].name.clone()).unwrap_or_default(),
-            unsubscribe_url => format!("https://tandem.invalid/u/{}", self.lead_id(lead)),
-        };
-        let env = self.jinja.borrow();
-        let out = match env.get_template(source) {
-            Ok(t) => t.render(ctx).unwrap_or_else(|_| source.to_owned()),
-            Err(_) => source.to_owned(),
-        };
-        out.replace(['\r', '\n'], "")
+        let reads = self.renderer.fields_read(&[source], None);
+        let ctx = crate::render::context(
+            self.lead_context(lead, &reads),
+            journey.map(|j| self.p.journeys[j].name.as_str()),
+            &format!("https://tandem.invalid/u/{}", self.lead_id(lead)),
+        );
+        self.renderer
+            .plain(source, &ctx)
+            .unwrap_or_else(|_| crate::render::escape::one_line(source))
+    }
+
+    /// Renders the email `template` for a lead as it is now, with the caller's
+    /// unsubscribe link — the same renderer and context as the subject on the timeline.
+    /// `None` for an unknown lead or template.
+    pub fn render_email(
+        &self,
+        lead_id: &str,
+        template: &str,
+        journey: Option<&str>,
+        unsubscribe_url: &str,
+    ) -> Option<Result<crate::render::RenderedEmail, crate::render::RenderError>> {
+        let lead = self.lead(lead_id)?;
+        let parts = self.templates.get(template)?;
+        let reads = self.renderer.fields_read(&[], Some(parts));
+        let ctx = crate::render::context(self.lead_context(lead, &reads), journey, unsubscribe_url);
+        Some(self.renderer.email(parts, &ctx))
+    }
+
+    /// The lead as a webhook payload shows it: every field and score.
+    pub fn lead_snapshot(&self, lead_id: &str) -> Option<crate::render::payload::LeadSnapshot> {
+        let lead = self.lead(lead_id)?;
+        Some(crate::render::payload::LeadSnapshot {
+            id: lead_id.to_owned(),
+            fields: self.lead_fields(lead),
+            scores: self.lead_scores(lead),
+        })
+    }
+
+    /// The program's templates by name.
+    pub fn templates(&self) -> &FxHashMap<String, TemplateParts> {
+        &self.templates
     }
 }

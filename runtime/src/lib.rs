@@ -11,6 +11,7 @@
 
 pub mod calendar;
 pub mod embed;
+pub mod render;
 pub mod engine;
 pub mod scenario;
 pub mod testing;

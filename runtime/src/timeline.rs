@@ -112,11 +112,17 @@ pub enum Entry {
         to: Vec<String>,
         /// The rendered text (for task emails, the task title).
         text: String,
+        /// Whether this is a Sales task's notice (created, escalated, reassigned), which
+        /// the service mails with the task's accept/reject links, rather than a `notify`
+        /// action. Not written in the line.
+        task: bool,
     },
     /// A webhook was called (`webhook_called`).
     WebhookCalled {
         /// The webhook's name.
         webhook: String,
+        /// The journey the action ran in, if any (in the payload; not written in the line).
+        journey: Option<String>,
     },
     /// A handoff created a task (`task_created`).
     TaskCreated {
@@ -341,11 +347,11 @@ impl Entry {
                 put("until", text(&format_instant(*until)));
                 journey(&mut put, j);
             }
-            Entry::Notified { to, text: t } => {
+            Entry::Notified { to, text: t, .. } => {
                 put("to", Value::Array(to.iter().map(|s| text(s)).collect()));
                 put("text", text(t));
             }
-            Entry::WebhookCalled { webhook } => put("webhook", text(webhook)),
+            Entry::WebhookCalled { webhook, .. } => put("webhook", text(webhook)),
             Entry::TaskCreated {
                 handoff,
                 task,

@@ -145,6 +145,23 @@ pub struct CoreSettings {
     /// Whether `report to` schedules email their report (not in a cluster, where each
     /// partition's engine sees only its own leads).
     pub reports: bool,
+    /// The running program's webhook endpoints, shared with the deliverer.
+    pub webhooks: crate::delivery::webhook::SharedEndpoints,
+    /// A webhook attempt's timeout when the webhook sets none.
+    pub webhook_timeout_ms: u64,
+}
+
+/// The webhook endpoints a program's `tandem.toml` declares (secrets read from the
+/// environment); every problem named.
+pub fn endpoints_of(
+    files: &Files,
+    default_timeout_ms: u64,
+) -> Result<crate::effects::webhook::Endpoints, Vec<String>> {
+    let config = files
+        .iter()
+        .find(|(p, _)| p == "tandem.toml" || p.ends_with("/tandem.toml"))
+        .map(|(_, t)| t.as_str());
+    crate::effects::webhook::endpoints(config, default_timeout_ms, &|v| std::env::var(v).ok())
 }
 
 /// Checks a program; the error lists the checker's errors as `path:line: CODE message`.
@@ -159,12 +176,18 @@ pub struct Core {
     /// The running version's files, as stored (sorted by path).
     files: Files,
     world: World<'static>,
-    jinja: minijinja::Environment<'static>,
+    /// The running version's webhook endpoints (a copy of `settings.webhooks`).
+    endpoints: crate::effects::webhook::Endpoints,
     version: u32,
     lines_total: u64,
     settings: CoreSettings,
     inputs_applied: u64,
     mails_enqueued: u64,
+    /// Emails not sent because their template failed to render.
+    render_failures: u64,
+    /// Webhook deliveries queued, and `webhook NAME` lines naming no endpoint.
+    webhooks_enqueued: u64,
+    webhooks_unknown: u64,
     /// Lines the world will produce again that were committed before a restart (timers
     /// that fired after the last input): skipped, with their effects, when they recur.
     skip_lines: u64,
@@ -461,9 +484,13 @@ impl Clock {
 
     /// Now, in seconds since 1970.
     pub fn now(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+
+    /// Now, in milliseconds since 1970.
+    pub fn now_ms(&self) -> i64 {
         let real = jiff::Timestamp::now().as_millisecond();
-        let ms = self.origin_ms + (real - self.origin_ms).saturating_mul(self.scale);
-        ms.div_euclid(1000)
+        self.origin_ms + (real - self.origin_ms).saturating_mul(self.scale)
     }
 }
 
@@ -492,6 +519,12 @@ impl Core {
         check(&files).map_err(|errors| {
             format!(
                 "the program has errors; fix them first:\n{}",
+                errors.join("\n")
+            )
+        })?;
+        endpoints_of(&files, settings.webhook_timeout_ms).map_err(|errors| {
+            format!(
+                "the program's webhooks cannot be used; fix them first:\n{}",
                 errors.join("\n")
             )
         })?;
@@ -534,18 +567,28 @@ impl Core {
             program: rebuilt.program,
             files: rebuilt.files,
             world: rebuilt.world,
-            jinja: minijinja::Environment::new(),
+            endpoints: Default::default(),
             version: rebuilt.version,
             lines_total: replayed,
             settings,
             inputs_applied: inputs.len() as u64,
             mails_enqueued: 0,
+            render_failures: 0,
+            webhooks_enqueued: 0,
+            webhooks_unknown: 0,
             skip_lines: 0,
             dashboard,
             live,
             failed: None,
         };
         core.live.send_replace(core.dashboard.version);
+        match endpoints_of(&core.files, core.settings.webhook_timeout_ms) {
+            Ok(e) => core.set_endpoints(e),
+            Err(errors) => tracing::error!(
+                errors = %errors.join("; "),
+                "the stored program's webhooks cannot be used; its deliveries wait"
+            ),
+        }
         if lines_written >= replayed {
             // Lines beyond the replay were committed by timers that fired after the last
             // input; they recur as the clock catches up and are skipped then.
@@ -690,6 +733,18 @@ impl Core {
                     ),
                     ("tandem_inputs_applied".into(), self.inputs_applied as f64),
                     ("tandem_mail_enqueued".into(), self.mails_enqueued as f64),
+                    (
+                        "tandem_mail_render_failures".into(),
+                        self.render_failures as f64,
+                    ),
+                    (
+                        "tandem_webhooks_enqueued".into(),
+                        self.webhooks_enqueued as f64,
+                    ),
+                    (
+                        "tandem_webhooks_unknown".into(),
+                        self.webhooks_unknown as f64,
+                    ),
                     ("tandem_program_version".into(), f64::from(self.version)),
                 ]);
             }
@@ -889,15 +944,39 @@ impl Core {
             let lead = line.lead.as_deref().map(str::to_owned);
             commit.lines.push((lead.clone(), line.at, line.to_json()));
             let lead = lead.unwrap_or_default();
+            self.webhook_rows(line, commit);
             match &line.entry {
                 Entry::EmailSent {
-                    template, journey, ..
+                    template,
+                    journey,
+                    subject,
                 } => {
-                    if let Some(mail) = self.lead_mail(&lead, template, journey.as_deref(), line.at)
+                    if let Some(mail) =
+                        self.lead_mail(&lead, template, subject, journey.as_deref(), line.at)
                     {
                         self.mails_enqueued += 1;
                         commit.mails.push(mail);
                     }
+                }
+                Entry::Notified {
+                    to,
+                    text,
+                    task: false,
+                } => {
+                    let notice = crate::effects::notify::Notice {
+                        lead: &lead,
+                        to,
+                        text,
+                        at: line.at,
+                        line_no: self.lines_total,
+                    };
+                    let mails = crate::effects::notify::mails(
+                        &notice,
+                        &self.sender(),
+                        &self.settings.base_url,
+                    );
+                    self.mails_enqueued += mails.len() as u64;
+                    commit.mails.extend(mails);
                 }
                 Entry::TaskCreated {
                     handoff,
@@ -999,26 +1078,57 @@ impl Core {
             .unwrap_or_else(|| self.settings.default_from.clone())
     }
 
-    /// Renders a template for the lead as it is now.
+    /// The webhook deliveries a line causes (its `webhook` action, subscriptions).
+    fn webhook_rows(&mut self, line: &Line, commit: &mut Commit) {
+        let subscribed = self
+            .endpoints
+            .values()
+            .any(|e| e.events.iter().any(|k| k == line.entry.kind()));
+        if !subscribed && !matches!(line.entry, Entry::WebhookCalled { .. }) {
+            return;
+        }
+        let snapshot = line
+            .lead
+            .as_deref()
+            .and_then(|id| self.world.engine().lead_snapshot(id));
+        let ctx = crate::effects::webhook::LineContext {
+            line,
+            line_no: self.lines_total,
+            lead: snapshot.as_ref(),
+            queued_ms: self.settings.clock.now_ms(),
+        };
+        let (rows, unknown) = crate::effects::webhook::rows(&self.endpoints, &ctx);
+        if let Some(name) = unknown {
+            self.webhooks_unknown += 1;
+            tracing::error!(webhook = %name, "`webhook {name}`: tandem.toml names no such webhook; nothing was sent");
+        }
+        self.webhooks_enqueued += rows.len() as u64;
+        commit.webhooks.extend(rows);
+    }
+
+    /// Installs the running version's webhook endpoints (here and for the deliverer).
+    fn set_endpoints(&mut self, endpoints: crate::effects::webhook::Endpoints) {
+        if let Ok(mut shared) = self.settings.webhooks.write() {
+            shared.clone_from(&endpoints);
+        }
+        self.endpoints = endpoints;
+    }
+
+    /// The email a `send` line stands for: rendered by the engine's renderer for the
+    /// lead as it is now, with the subject the timeline shows. A template that fails to
+    /// render is not mailed (counted in `tandem_mail_render_failures` and logged).
     fn lead_mail(
         &mut self,
         lead: &str,
         template: &str,
+        subject: &str,
         journey: Option<&str>,
         at: i64,
     ) -> Option<OutboxMail> {
-        let program = self.program;
-        let t = program.templates().get(template)?;
-        let index = self.world.engine().lead(lead)?;
-        let fields: std::collections::BTreeMap<String, Value> = self
-            .world
-            .engine()
-            .lead_fields(index)
-            .into_iter()
-            .map(|(k, v)| (k, v.to_json()))
-            .collect();
-        let to = match fields.get("email") {
-            Some(Value::String(e)) if !e.is_empty() => e.clone(),
+        let engine = self.world.engine();
+        let index = engine.lead(lead)?;
+        let to = match engine.lead_field(index, "email") {
+            Some(runtime::timeline::FieldValue::Text(e)) if !e.is_empty() => e,
             _ => return None,
         };
         let base = &self.settings.base_url;
@@ -1028,49 +1138,36 @@ impl Core {
             crate::sign::encode(lead),
             signer.sign(&["u", lead])
         );
-        let ctx = minijinja::context! {
-            lead => minijinja::Value::from(minijinja::value::Serde(&fields)),
-            journey => journey.unwrap_or_default(),
-            unsubscribe_url => unsubscribe.clone(),
-        };
-        // Each template is compiled once per program version (the environment is
-        // replaced on reload), not once per email.
-        let mut render = |part: &str, source: &str| -> String {
-            let name = format!("{part}:{template}");
-            if self.jinja.get_template(&name).is_err() {
-                let _ = self
-                    .jinja
-                    .add_template_owned(name.clone(), source.to_owned());
+        let rendered = match engine.render_email(lead, template, journey, &unsubscribe)? {
+            Ok(r) => r,
+            Err(e) => {
+                self.render_failures += 1;
+                tracing::error!(lead, template, error = %e, "an email was not sent: its template does not render");
+                return None;
             }
-            self.jinja
-                .get_template(&name)
-                .and_then(|tpl| tpl.render(&ctx))
-                .unwrap_or_else(|_| source.to_owned())
         };
-        let subject = render("subject", &t.subject);
-        let body = render("body", &t.body);
-        let (html, text) = if t.html {
-            (body.clone(), crate::mail::html_to_text(&body))
-        } else {
-            (crate::mail::markdown_to_html(&body), body)
-        };
-        // Tracking: links go through the signed click redirect, plus an open pixel.
-        let html = crate::mail::track_links(&html, base, signer, lead, template);
+        // Only the links the template's author wrote go through the click redirect.
+        let html = crate::mail::track_links(&rendered.html, base, signer, lead, template, &rendered.links);
         let pixel = format!(
-            "<img src=\"{base}/t/o?l={}&t={}&s={}\" width=\"1\" height=\"1\" alt=\"\">",
+            "<img src=\"{base}/t/o?l={}&amp;t={}&amp;s={}\" width=\"1\" height=\"1\" alt=\"\">",
             crate::sign::encode(lead),
             crate::sign::encode(template),
             signer.sign(&["o", lead, template])
         );
+        let from = engine
+            .templates()
+            .get(template)
+            .and_then(|t| t.from.clone())
+            .unwrap_or_else(|| self.sender());
         Some(OutboxMail {
             key: crate::sign::key(&[lead, template, &at.to_string()]),
             lead: lead.to_owned(),
             template: template.to_owned(),
-            from: self.sender(),
+            from,
             to,
-            subject,
+            subject: subject.to_owned(),
             html: format!("{html}\n{pixel}"),
-            text,
+            text: rendered.text,
             unsubscribe,
             at,
         })
@@ -1196,6 +1293,7 @@ impl Core {
         if files == self.files {
             return Ok((self.version, json!({ "changes": [] })));
         }
+        let endpoints = endpoints_of(&files, self.settings.webhook_timeout_ms)?;
         // The clock catches up first: the new version starts at the engine's instant.
         if let Err(e) = self.tick() {
             let message = format!("not installed: {e}");
@@ -1235,7 +1333,7 @@ impl Core {
         };
         self.program = program;
         self.files = files;
-        self.jinja = minijinja::Environment::new();
+        self.set_endpoints(endpoints);
         self.version = version;
         self.live.send_replace(self.dashboard.version);
         tracing::info!(version, changes = %changes["changes"], "installed a new program version");

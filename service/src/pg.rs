@@ -35,7 +35,7 @@ CREATE INDEX tasks_lead ON tasks (lead);
 CREATE TABLE programs (version INTEGER PRIMARY KEY, at BIGINT NOT NULL, files TEXT NOT NULL);
 ", "
 ALTER TABLE programs ADD COLUMN inputs_before BIGINT;
-"];
+", crate::store::webhooks::pg::MIGRATION];
 
 /// A PostgreSQL connection used as the store.
 pub struct PgStore {
@@ -316,6 +316,7 @@ impl Store for PgStore {
                 ],
             )?;
         }
+        crate::store::webhooks::pg::insert(&mut tx, &c.webhooks)?;
         for t in &c.tasks {
             match t {
                 TaskChange::Created(row) => {
@@ -586,7 +587,11 @@ impl Store for PgStore {
 
     fn counts(&mut self) -> Result<Vec<(String, i64)>, StoreError> {
         let mut out = Vec::new();
-        for (table, prefix) in [("outbox", "outbox"), ("tasks", "tasks")] {
+        for (table, prefix) in [
+            ("outbox", "outbox"),
+            ("tasks", "tasks"),
+            ("webhook_outbox", "webhooks"),
+        ] {
             let rows = self.c()?.query(
                 &format!("SELECT status, COUNT(*) FROM {table} GROUP BY status ORDER BY status"),
                 &[],
@@ -601,5 +606,53 @@ impl Store for PgStore {
             .get(0);
         out.push(("inputs".into(), inputs));
         Ok(out)
+    }
+    fn due_webhooks(
+        &mut self,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::store::WebhookRow>, StoreError> {
+        crate::store::webhooks::pg::due(self.c()?, now_ms, limit)
+    }
+    fn record_webhook_attempts(
+        &mut self,
+        attempts: &[crate::store::WebhookAttempt],
+    ) -> Result<(), StoreError> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.c()?.transaction()?;
+        crate::store::webhooks::pg::record(&mut tx, attempts)?;
+        tx.commit()?;
+        Ok(())
+    }
+    fn webhook_rows(
+        &mut self,
+        status: Option<&str>,
+        since_ms: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<crate::store::WebhookRow>, StoreError> {
+        crate::store::webhooks::pg::list(self.c()?, status, since_ms, limit)
+    }
+    fn webhook_row(&mut self, key: &str) -> Result<Option<crate::store::WebhookRow>, StoreError> {
+        crate::store::webhooks::pg::get(self.c()?, key)
+    }
+    fn requeue_webhooks(
+        &mut self,
+        key: Option<&str>,
+        since_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        crate::store::webhooks::pg::requeue(self.c()?, key, since_ms, now_ms)
+    }
+    fn webhook_pauses(&mut self) -> Result<Vec<crate::store::WebhookPause>, StoreError> {
+        crate::store::webhooks::pg::pauses(self.c()?)
+    }
+    fn set_webhook_pause(
+        &mut self,
+        webhook: &str,
+        pause: Option<(i64, &str)>,
+    ) -> Result<(), StoreError> {
+        crate::store::webhooks::pg::set_pause(self.c()?, webhook, pause)
     }
 }

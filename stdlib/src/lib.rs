@@ -5,8 +5,10 @@
 //! [`functions`], and the editor shows [`Builtin::doc`] on hover.
 
 pub mod functions;
+pub mod template_vars;
 pub mod types;
 
+pub use template_vars::{template_vars, TemplateKind, TemplateVar, TEMPLATE_VARS};
 pub use types::{ElemType, Type};
 
 /// What a parameter of a built-in accepts.

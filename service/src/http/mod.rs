@@ -21,6 +21,8 @@ use crate::sign::Signer;
 use crate::store::Store;
 use crate::Scope;
 
+mod webhooks;
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -35,6 +37,12 @@ pub struct AppState {
     /// The dashboard's version (sent by the engine thread after each commit;
     /// [`STREAM_END`] at shutdown).
     pub live: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The service clock (instants of webhook deliveries).
+    pub clock: crate::core::Clock,
+    /// The running program's webhook endpoints.
+    pub webhooks: crate::delivery::webhook::SharedEndpoints,
+    /// Webhook delivery counters.
+    pub webhook_stats: Arc<crate::delivery::webhook::WebhookStats>,
 }
 
 /// The largest request body accepted (a batch of events).
@@ -69,6 +77,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/schema", get(schema))
         .route("/api/metrics", get(metrics))
         .route("/api/program", post(post_program))
+        .route("/api/webhooks", get(webhooks::list))
+        .route("/api/webhooks/failures", get(webhooks::failures))
+        .route("/api/webhooks/deliveries/{id}", get(webhooks::delivery))
+        .route(
+            "/api/webhooks/deliveries/{id}/redeliver",
+            post(webhooks::redeliver),
+        )
+        .route("/api/webhooks/recover", post(webhooks::recover))
+        .route(
+            "/api/webhooks/endpoints/{name}/resume",
+            post(webhooks::resume),
+        )
         .route("/t/o", get(open_pixel))
         .route("/t/c", get(click))
         .route("/u", get(unsubscribe_page).post(unsubscribe))
@@ -81,9 +101,9 @@ pub fn router(state: AppState) -> Router {
 pub const STREAM_END: u64 = u64::MAX;
 
 /// The dashboard page and its assets, compiled into the binary (no CDN: works offline).
-const INDEX_HTML: &str = include_str!("../assets/index.html");
-const APP_JS: &str = include_str!("../assets/app.js");
-const APP_CSS: &str = include_str!("../assets/app.css");
+const INDEX_HTML: &str = include_str!("../../assets/index.html");
+const APP_JS: &str = include_str!("../../assets/app.js");
+const APP_CSS: &str = include_str!("../../assets/app.css");
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
@@ -593,6 +613,16 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let mut out = String::new();
     for (name, v) in engine {
         out.push_str(&format!("# TYPE {name} gauge\n{name} {v}\n"));
+    }
+    let w = &state.webhook_stats;
+    for (name, v) in [
+        ("tandem_webhook_attempts_total", &w.attempts),
+        ("tandem_webhook_sent_total", &w.sent),
+        ("tandem_webhook_retries_total", &w.retried),
+        ("tandem_webhook_failed_total", &w.failed),
+    ] {
+        let v = v.load(std::sync::atomic::Ordering::Relaxed);
+        out.push_str(&format!("# TYPE {name} counter\n{name} {v}\n"));
     }
     out.push_str("# TYPE tandem_store_rows gauge\n");
     for (name, v) in counts {

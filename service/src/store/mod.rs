@@ -10,6 +10,9 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
+pub mod webhooks;
+pub use webhooks::{NewWebhook, WebhookAttempt, WebhookNext, WebhookPause, WebhookRow};
+
 use runtime::scenario::Input;
 
 /// A stored program version: its number and its files `(path, text)`.
@@ -137,6 +140,8 @@ pub struct Commit {
     pub lines: Vec<(Option<String>, i64, String)>,
     /// Emails to send.
     pub mails: Vec<OutboxMail>,
+    /// Webhook deliveries to make.
+    pub webhooks: Vec<NewWebhook>,
     /// Task changes.
     pub tasks: Vec<TaskChange>,
     /// The total number of timeline lines written once this commit lands.
@@ -242,6 +247,54 @@ pub trait Store: Send {
     fn take_inbox(&mut self, _limit: usize) -> Result<Vec<InboxRow>, StoreError> {
         Ok(Vec::new())
     }
+    /// Webhook deliveries due at `now_ms` (service clock, milliseconds), oldest first.
+    fn due_webhooks(&mut self, _now_ms: i64, _limit: usize) -> Result<Vec<WebhookRow>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Records what became of webhook attempts, all in one transaction.
+    fn record_webhook_attempts(&mut self, _attempts: &[WebhookAttempt]) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Webhook deliveries of one status (all when `None`) whose retry window started at
+    /// or after `since_ms`, newest first.
+    fn webhook_rows(
+        &mut self,
+        _status: Option<&str>,
+        _since_ms: Option<i64>,
+        _limit: usize,
+    ) -> Result<Vec<WebhookRow>, StoreError> {
+        Err(no_webhooks())
+    }
+    /// One webhook delivery by key.
+    fn webhook_row(&mut self, _key: &str) -> Result<Option<WebhookRow>, StoreError> {
+        Err(no_webhooks())
+    }
+    /// Puts failed deliveries back in the queue (one by key, or all since an instant);
+    /// returns how many.
+    fn requeue_webhooks(
+        &mut self,
+        _key: Option<&str>,
+        _since_ms: Option<i64>,
+        _now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        Err(no_webhooks())
+    }
+    /// Paused webhook endpoints.
+    fn webhook_pauses(&mut self) -> Result<Vec<WebhookPause>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Pauses (`Some((since_ms, reason))`) or resumes (`None`) an endpoint.
+    fn set_webhook_pause(
+        &mut self,
+        _webhook: &str,
+        _pause: Option<(i64, &str)>,
+    ) -> Result<(), StoreError> {
+        Err(no_webhooks())
+    }
+}
+
+fn no_webhooks() -> StoreError {
+    StoreError("this store keeps no webhook deliveries".into())
 }
 
 /// What became of one delivery attempt of the outbox mail `key`.
@@ -292,6 +345,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(webhooks::SCHEMA)?;
         // Stores made before journey versions lack where each version began.
         let has_column = conn
             .prepare("SELECT 1 FROM pragma_table_info('programs') WHERE name = 'inputs_before'")?
@@ -411,6 +465,7 @@ impl Store for SqliteStore {
                     m.at
                 ])?;
             }
+            webhooks::insert(&tx, &c.webhooks)?;
             for t in &c.tasks {
                 match t {
                     TaskChange::Created(row) => {
@@ -620,7 +675,11 @@ impl Store for SqliteStore {
 
     fn counts(&mut self) -> Result<Vec<(String, i64)>, StoreError> {
         let mut out = Vec::new();
-        for (table, prefix) in [("outbox", "outbox"), ("tasks", "tasks")] {
+        for (table, prefix) in [
+            ("outbox", "outbox"),
+            ("tasks", "tasks"),
+            ("webhook_outbox", "webhooks"),
+        ] {
             let mut stmt = self.conn.prepare_cached(&format!(
                 "SELECT status, COUNT(*) FROM {table} GROUP BY status ORDER BY status"
             ))?;
@@ -636,5 +695,40 @@ impl Store for SqliteStore {
             .query_row("SELECT COUNT(*) FROM inputs", [], |r| r.get(0))?;
         out.push(("inputs".into(), inputs));
         Ok(out)
+    }
+    fn due_webhooks(&mut self, now_ms: i64, limit: usize) -> Result<Vec<WebhookRow>, StoreError> {
+        webhooks::due(&self.conn, now_ms, limit)
+    }
+    fn record_webhook_attempts(&mut self, attempts: &[WebhookAttempt]) -> Result<(), StoreError> {
+        webhooks::record(&mut self.conn, attempts)
+    }
+    fn webhook_rows(
+        &mut self,
+        status: Option<&str>,
+        since_ms: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<WebhookRow>, StoreError> {
+        webhooks::list(&self.conn, status, since_ms, limit)
+    }
+    fn webhook_row(&mut self, key: &str) -> Result<Option<WebhookRow>, StoreError> {
+        webhooks::get(&self.conn, key)
+    }
+    fn requeue_webhooks(
+        &mut self,
+        key: Option<&str>,
+        since_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        webhooks::requeue(&self.conn, key, since_ms, now_ms)
+    }
+    fn webhook_pauses(&mut self) -> Result<Vec<WebhookPause>, StoreError> {
+        webhooks::pauses(&self.conn)
+    }
+    fn set_webhook_pause(
+        &mut self,
+        webhook: &str,
+        pause: Option<(i64, &str)>,
+    ) -> Result<(), StoreError> {
+        webhooks::set_pause(&self.conn, webhook, pause)
     }
 }
