@@ -1,4 +1,6 @@
-//! The `tandem` command-line interface: check, format, simulate, test and explain a journey program, and run it as a service (`tandem run`).
+//! The `tandem` command-line interface: check, format, simulate, test and explain a journey program, preview its emails, and run it as a service (`tandem run`).
+
+mod preview;
 
 use tandem::{load, render};
 
@@ -116,6 +118,13 @@ enum Command {
         #[arg(long, hide = true)]
         run_for: Option<u64>,
     },
+    /// Print what `tandem run` would send a lead from one email template: the HTML part
+    /// (default), the text part, or the whole message. The unsubscribe link is the
+    /// placeholder https://example.invalid/unsubscribe?preview, and links are shown as the
+    /// template wrote them (the service adds click tracking and an open pixel when it
+    /// sends). Exit 1 if the template does not render for this lead, 2 for a usage or file
+    /// problem (bad program or lead file, unknown template).
+    Preview(preview::PreviewArgs),
     /// Import leads from a CSV file into a running `tandem run` (creates or updates each lead; one row per lead, a header row naming the fields). Exit 1 if any row was rejected, 2 if the import could not run.
     Import(ImportArgs),
     /// The language server for editors (Language Server Protocol over stdin/stdout).
@@ -208,6 +217,7 @@ fn main() -> ExitCode {
         } => diff(&old, &new, store.as_deref(), format),
         Command::Fmt { dir, check } => fmt(&program_dir(dir), check),
         Command::Import(args) => import(args),
+        Command::Preview(args) => preview::preview(args),
         Command::Graph {
             dir,
             journey,

@@ -610,3 +610,212 @@ fn diff_reports_changes_in_meaning_and_the_leads_waiting_at_changed_steps() {
     let _ = std::fs::remove_dir_all(&reformatted);
     let _ = std::fs::remove_dir_all(&new);
 }
+
+/// `tandem preview journeys TEMPLATE --lead tests/fixtures/preview/LEAD [ARGS…]`.
+fn preview(template: &str, lead: &str, args: &[&str]) -> std::process::Output {
+    tandem()
+        .arg("preview")
+        .arg(root().join("journeys"))
+        .arg(template)
+        .arg("--lead")
+        .arg(root().join("tests/fixtures/preview").join(lead))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn preview_escapes_a_hostile_lead_in_the_html_part() {
+    for template in ["ebook_delivery", "webinar_invite_a"] {
+        let out = preview(template, "hostile_lead.json", &[]);
+        let html = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{template}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            html.contains("Chào &lt;script&gt;alert("),
+            "{template}: {html}"
+        );
+        assert!(!html.contains("<script"), "{template}: {html}");
+        // The URLs typed into the name stay text; only the author's links are links.
+        assert!(
+            html.contains("https://evil.example/login"),
+            "{template}: {html}"
+        );
+        assert!(
+            !html.contains("href=\"https://evil.example"),
+            "{template}: {html}"
+        );
+        assert!(
+            html.contains("href=\"https://example.invalid/unsubscribe?preview\""),
+            "{template}: {html}"
+        );
+    }
+    let out = preview("ebook_delivery", "hostile_lead.json", &["--format", "html"]);
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        html.contains(
+            "<a href=\"https://acme.vn/tai-lieu/chuyen-doi-so.pdf\">Tải ebook (PDF, 42 trang)</a>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("<strong>“Chuyển đổi số cho doanh nghiệp vừa”</strong>"),
+        "{html}"
+    );
+}
+
+#[test]
+fn preview_prints_the_text_part() {
+    let out = preview("ebook_delivery", "hostile_lead.json", &["--format", "text"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Plain text: the name as typed, no markup, the author's link spelt out.
+    assert!(
+        text.contains("Chào <script>alert(\"pwned\")</script> Mallory"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Cảm ơn bạn đã quan tâm đến Acme Cloud."),
+        "{text}"
+    );
+    assert!(
+        text.contains("https://acme.vn/tai-lieu/chuyen-doi-so.pdf"),
+        "{text}"
+    );
+    assert!(
+        text.contains("https://example.invalid/unsubscribe?preview"),
+        "{text}"
+    );
+    assert!(!text.contains("<p>") && !text.contains("**"), "{text}");
+}
+
+#[test]
+fn preview_eml_is_the_whole_message() {
+    let out = preview("ebook_delivery", "hostile_lead.json", &["--format", "eml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mail = mailparse::parse_mail(&out.stdout).expect("a MIME message");
+    let header = |name: &str| {
+        mail.headers
+            .iter()
+            .find(|h| h.get_key().eq_ignore_ascii_case(name))
+            .map(|h| h.get_value())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        header("Subject"),
+        "<script>alert(\"pwned\")</script> Mallory https://evil.example/login \
+         [thắng giải](https://evil.example/win), ebook “Chuyển đổi số cho doanh nghiệp vừa” \
+         của bạn đây"
+    );
+    // The program's `sending { from }`: the template sets none.
+    assert!(
+        header("From").contains("<marketing@acme.vn>"),
+        "{}",
+        header("From")
+    );
+    assert_eq!(header("To"), "mallory@example.com");
+    assert_eq!(
+        header("List-Unsubscribe"),
+        "<https://example.invalid/unsubscribe?preview>"
+    );
+    assert_eq!(mail.ctype.mimetype, "multipart/alternative");
+    let parts: Vec<(String, String)> = mail
+        .subparts
+        .iter()
+        .map(|p| {
+            (
+                p.ctype.mimetype.clone(),
+                p.get_body().expect("a decodable body"),
+            )
+        })
+        .collect();
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    assert_eq!(parts[0].0, "text/plain");
+    assert!(parts[0].1.contains("Chào <script>"), "{}", parts[0].1);
+    assert_eq!(parts[1].0, "text/html");
+    assert!(parts[1].1.contains("Chào &lt;script&gt;"), "{}", parts[1].1);
+}
+
+#[test]
+fn preview_names_an_unknown_template_and_bad_lead_files() {
+    let out = preview("ebook_delivry", "hostile_lead.json", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no template `ebook_delivry`; did you mean `ebook_delivery`?"),
+        "{err}"
+    );
+    for (lead, message) in [
+        ("unknown_field_lead.json", "the lead has no field `nmae`"),
+        (
+            "wrong_type_lead.json",
+            "`company_size` must be a number, not \"many\"",
+        ),
+        ("bad_json_lead.json", "the lead is not valid JSON"),
+    ] {
+        let out = preview("ebook_delivery", lead, &[]);
+        assert_eq!(out.status.code(), Some(2), "{lead}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(lead) && err.contains(message), "{lead}: {err}");
+    }
+}
+
+#[test]
+fn preview_exits_one_when_the_template_does_not_render_for_this_lead() {
+    let dir = temp_program(
+        "preview-render",
+        &[
+            ("main.journey", HEADER),
+            (
+                "templates/size.md",
+                "+++\nsubject = \"Hi {{ lead.name }}\"\n+++\n\
+                 {{ lead.name | int }} people\n[Unsubscribe]({{ unsubscribe_url }})\n",
+            ),
+            ("number.json", r#"{"name": "250"}"#),
+            ("word.json", r#"{"name": "An"}"#),
+        ],
+    );
+    let run = |lead: &str| {
+        tandem()
+            .arg("preview")
+            .arg(&dir)
+            .arg("size")
+            .arg("--lead")
+            .arg(dir.join(lead))
+            .args(["--format", "text"])
+            .output()
+            .expect("runs")
+    };
+    let out = run("number.json");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("250 people\n"));
+    let out = run("word.json");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("template `size`: the body does not render"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,14 +2,16 @@
 //!
 //! Pieces: [`store`] (what is kept, and the `Store` boundary), [`core`] (the engine
 //! thread: validate, apply, derive effects, commit), [`http`] (the API, tracking and
-//! consent endpoints), [`mail`] (bodies and delivery), [`sign`] (signed links), and
+//! consent endpoints), [`mail`] (bodies, DKIM), [`delivery`] (sending), [`sign`] (signed links), and
 //! [`demo`] (synthetic traffic for `--demo`).
 
 pub mod cluster;
 pub mod core;
 pub mod dashboard;
+pub mod delivery;
 pub mod demo;
 pub mod deploy;
+pub mod effects;
 pub mod http;
 pub mod mail;
 pub mod pg;
@@ -22,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::core::{CoreSettings, Files, Request};
-use crate::store::{Delivery, DeliveryOutcome, SqliteStore, Store};
+use crate::store::{SqliteStore, Store};
 
 /// The service configuration (`--config FILE`, TOML). Every key has a default, so
 /// `tandem run` works with no file at all.
@@ -58,11 +60,16 @@ pub struct Config {
     pub clock_scale: u32,
     /// SMTP relay; without it mail goes to `outbox` as `.eml` files.
     pub smtp: Option<mail::SmtpConfig>,
+    /// DKIM signing of every outgoing email.
+    pub dkim: Option<mail::DkimSettings>,
     /// API tokens besides the generated admin token.
     #[serde(default)]
     pub tokens: Vec<TokenConfig>,
     /// Several workers on one PostgreSQL store (see [`cluster::ClusterConfig`]).
     pub cluster: Option<cluster::ClusterConfig>,
+    /// How webhook deliveries are retried and timed out.
+    #[serde(default)]
+    pub webhook_delivery: delivery::webhook::DeliveryConfig,
 }
 
 /// An API token: its scopes, and the environment variable holding its value.
@@ -115,8 +122,10 @@ impl Default for Config {
             tick_ms: default_tick(),
             clock_scale: default_scale(),
             smtp: None,
+            dkim: None,
             tokens: Vec::new(),
             cluster: None,
+            webhook_delivery: delivery::webhook::DeliveryConfig::default(),
         }
     }
 }
@@ -199,6 +208,8 @@ pub fn run(opts: Options) -> Result<(), String> {
         "interp" => runtime::embed::EngineKind::Interp,
         other => return Err(format!("engine must be `jit` or `interp`, not `{other}`")),
     };
+    // A bad DKIM key stops the start, before anything is opened.
+    let dkim = cfg.dkim.as_ref().map(|d| d.load().map(Arc::new)).transpose()?;
     let store_path = PathBuf::from(&cfg.store);
     let postgres = is_postgres(&cfg.store);
     // The token and the link-signing secret live beside a SQLite file, or in the working
@@ -273,12 +284,24 @@ pub fn run(opts: Options) -> Result<(), String> {
         max_group: cfg.max_group.max(1),
         clock: core::Clock::new(cfg.clock_scale),
         reports: true,
+        webhooks: Arc::new(std::sync::RwLock::new(Default::default())),
+        webhook_timeout_ms: cfg.webhook_delivery.timeout_ms,
     };
+    cfg.webhook_delivery.validate()?;
+    let webhook_endpoints = settings.webhooks.clone();
+    let webhook_endpoints_api = settings.webhooks.clone();
     let settings_clock = settings.clock;
     let files = (opts.load)()?;
     let live = Arc::new(tokio::sync::watch::channel(0u64).0);
     let tick = std::time::Duration::from_millis(cfg.tick_ms.max(10));
-    let (tx, engine, reader, mailer_store): (_, _, Box<dyn Store>, Box<dyn Store>) =
+    #[allow(clippy::type_complexity)]
+    let (tx, engine, reader, mailer_store, webhook_store): (
+        _,
+        _,
+        Box<dyn Store>,
+        Box<dyn Store>,
+        Box<dyn Store>,
+    ) =
         match &cfg.cluster {
             Some(cc) => {
                 let name = cc.worker.clone().unwrap_or_else(default_worker_name);
@@ -305,6 +328,10 @@ pub fn run(opts: Options) -> Result<(), String> {
                             .map_err(|e| e.to_string())?,
                     ),
                     Box::new(
+                        cluster::PartitionReader::open(&cfg.store, cc.clone(), held.clone())
+                            .map_err(|e| e.to_string())?,
+                    ),
+                    Box::new(
                         cluster::PartitionReader::open(&cfg.store, cc.clone(), held)
                             .map_err(|e| e.to_string())?,
                     ),
@@ -318,6 +345,7 @@ pub fn run(opts: Options) -> Result<(), String> {
                 (
                     tx,
                     Engine::Single(thread),
+                    open_store(&cfg.store)?,
                     open_store(&cfg.store)?,
                     open_store(&cfg.store)?,
                 )
@@ -346,7 +374,18 @@ pub fn run(opts: Options) -> Result<(), String> {
         let shown = if postgres { pg::redact(&cfg.store) } else { store_path.display().to_string() };
         println!("tandem: serving on http://{local} (store {shown})");
         println!("dashboard: http://{local}/#token={admin_token}");
+        let webhook_stats = Arc::new(delivery::webhook::WebhookStats::default());
+        tokio::spawn(delivery::webhook::run(
+            webhook_store,
+            webhook_endpoints,
+            settings_clock,
+            cfg.webhook_delivery.clone(),
+            webhook_stats.clone(),
+        ));
         let state = http::AppState {
+            clock: settings_clock,
+            webhooks: webhook_endpoints_api,
+            webhook_stats,
             core: tx.clone(),
             reader: Arc::new(std::sync::Mutex::new(reader)),
             tokens: Arc::new(tokens),
@@ -358,9 +397,10 @@ pub fn run(opts: Options) -> Result<(), String> {
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_else(|| "localhost".to_owned());
-        tokio::spawn(mailer(
+        tokio::spawn(delivery::smtp::mailer(
             mailer_store,
             transport,
+            dkim,
             tx.clone(),
             domain,
             settings_clock,
@@ -521,87 +561,4 @@ fn start_engine(
         .map_err(|_| "the engine thread stopped while opening".to_owned())??;
 
     Ok((tx, core_thread))
-}
-
-/// Delivers due outbox mail: sent, or retried with backoff (30 s, doubling, six tries),
-/// or — on a permanent failure — marked failed and reported to the engine as
-/// `email_bounced`. Each batch's outcomes are stored in one commit after the batch: a
-/// crash in between resends that batch (the documented in-flight window; the stable
-/// `Message-ID` lets receivers drop the copy).
-async fn mailer(
-    mut store: Box<dyn Store>,
-    transport: mail::Transport,
-    core: std::sync::mpsc::Sender<Request>,
-    domain: String,
-    clock: core::Clock,
-) {
-    const MAX_ATTEMPTS: u32 = 6;
-    loop {
-        let now = clock.now();
-        let due = match tokio::task::block_in_place(|| store.due_mail(now, 200)) {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!(error = %e, "outbox: cannot read");
-                Vec::new()
-            }
-        };
-        let idle = due.is_empty();
-        let mut deliveries = Vec::with_capacity(due.len());
-        let mut bounced = Vec::new();
-        for pending in due {
-            let m = &pending.mail;
-            let result = match mail::message(m, &domain) {
-                Ok(msg) => mail::send(&transport, msg).await,
-                Err(e) => Err(e),
-            };
-            let now = clock.now();
-            let outcome = match result {
-                Ok(()) => DeliveryOutcome::Sent { at: now },
-                Err(mail::SendError::Transient(e)) if pending.attempts + 1 < MAX_ATTEMPTS => {
-                    let backoff = 30i64 << pending.attempts.min(10);
-                    tracing::warn!(key = %m.key, error = %e, "outbox: will retry");
-                    DeliveryOutcome::Retry {
-                        error: e,
-                        retry_at: now + backoff,
-                    }
-                }
-                Err(mail::SendError::Transient(e) | mail::SendError::Permanent(e)) => {
-                    tracing::warn!(key = %m.key, to = %m.to, error = %e, "outbox: gave up; the email bounced");
-                    bounced.push(m.clone());
-                    DeliveryOutcome::Failed { error: e }
-                }
-            };
-            deliveries.push(Delivery {
-                key: m.key.clone(),
-                outcome,
-            });
-        }
-        let outcome = tokio::task::block_in_place(|| store.record_deliveries(&deliveries));
-        if let Err(e) = outcome {
-            tracing::error!(error = %e, "outbox: cannot record deliveries");
-        }
-        // Bounces reach the engine once their failure is stored.
-        for m in bounced {
-            if m.lead.is_empty() {
-                continue;
-            }
-            let mut body = serde_json::Map::new();
-            body.insert("event".into(), "email_bounced".into());
-            let mut props = serde_json::Map::new();
-            props.insert("template".into(), m.template.clone().into());
-            body.insert("props".into(), props.into());
-            let (reply, _rx) = tokio::sync::oneshot::channel();
-            let _ = core.send(Request::Ingest {
-                items: vec![core::Item {
-                    lead: m.lead.clone(),
-                    action: "event".into(),
-                    body,
-                }],
-                reply,
-            });
-        }
-        if idle {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    }
 }
