@@ -2474,7 +2474,10 @@ impl<'p> Engine<'p> {
         let tz = self.lead_tz(lead);
         let fields = reads.iter().filter_map(|name| {
             let slot = self.exprs.layout.slot(name)?;
-            Some((name.clone(), crate::render::field(self.field_value(lead, slot), &tz)))
+            Some((
+                name.clone(),
+                crate::render::field(self.field_value(lead, slot), &tz),
+            ))
         });
         let scores = reads.iter().any(|r| r == "score").then(|| {
             self.exprs

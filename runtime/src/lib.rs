@@ -11,8 +11,8 @@
 
 pub mod calendar;
 pub mod embed;
-pub mod render;
 pub mod engine;
+pub mod render;
 pub mod scenario;
 pub mod testing;
 pub mod timeline;

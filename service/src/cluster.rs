@@ -420,6 +420,8 @@ pub struct PartitionReader {
     held: Held,
     /// The partition of each mail handed to the mailer, until its outcome is recorded.
     mail_partition: std::collections::HashMap<String, u32>,
+    /// The same for webhook deliveries handed to the deliverer.
+    webhook_partition: std::collections::HashMap<String, u32>,
 }
 
 impl PartitionReader {
@@ -431,6 +433,7 @@ impl PartitionReader {
             config,
             held,
             mail_partition: std::collections::HashMap::new(),
+            webhook_partition: std::collections::HashMap::new(),
         })
     }
 
@@ -554,6 +557,12 @@ impl Store for PartitionReader {
     fn recent_lines(&mut self, lead: &str, limit: usize) -> Result<Vec<String>, StoreError> {
         self.of_lead(lead)?.recent_lines(lead, limit)
     }
+    fn last_mail(
+        &mut self,
+        lead: &str,
+    ) -> Result<Option<(crate::store::OutboxMail, String)>, StoreError> {
+        self.of_lead(lead)?.last_mail(lead)
+    }
     fn counts(&mut self) -> Result<Vec<(String, i64)>, StoreError> {
         let mut sums: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
         for p in 0..self.config.partitions {
@@ -562,6 +571,89 @@ impl Store for PartitionReader {
             }
         }
         Ok(sums.into_iter().collect())
+    }
+    fn due_webhooks(
+        &mut self,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::store::WebhookRow>, StoreError> {
+        let mut out = Vec::new();
+        for p in self.held_now() {
+            if out.len() >= limit {
+                break;
+            }
+            let due = self.at(p)?.due_webhooks(now_ms, limit - out.len())?;
+            for w in &due {
+                self.webhook_partition.insert(w.key.clone(), p);
+            }
+            out.extend(due);
+        }
+        Ok(out)
+    }
+    fn record_webhook_attempts(
+        &mut self,
+        attempts: &[crate::store::WebhookAttempt],
+    ) -> Result<(), StoreError> {
+        let mut by_partition: std::collections::BTreeMap<u32, Vec<crate::store::WebhookAttempt>> =
+            std::collections::BTreeMap::new();
+        for a in attempts {
+            if let Some(p) = self.webhook_partition.remove(&a.key) {
+                by_partition.entry(p).or_default().push(a.clone());
+            }
+        }
+        for (p, list) in by_partition {
+            self.at(p)?.record_webhook_attempts(&list)?;
+        }
+        Ok(())
+    }
+    fn webhook_rows(
+        &mut self,
+        status: Option<&str>,
+        since_ms: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<crate::store::WebhookRow>, StoreError> {
+        let mut all = Vec::new();
+        for p in 0..self.config.partitions {
+            all.extend(self.at(p)?.webhook_rows(status, since_ms, limit)?);
+        }
+        all.sort_by(|a, b| {
+            b.window_ms
+                .cmp(&a.window_ms)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        all.truncate(limit);
+        Ok(all)
+    }
+    fn webhook_row(&mut self, key: &str) -> Result<Option<crate::store::WebhookRow>, StoreError> {
+        for p in 0..self.config.partitions {
+            if let Some(w) = self.at(p)?.webhook_row(key)? {
+                return Ok(Some(w));
+            }
+        }
+        Ok(None)
+    }
+    fn requeue_webhooks(
+        &mut self,
+        key: Option<&str>,
+        since_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for p in 0..self.config.partitions {
+            n += self.at(p)?.requeue_webhooks(key, since_ms, now_ms)?;
+        }
+        Ok(n)
+    }
+    // Pauses are per endpoint, for the whole cluster: kept in partition 0's schema.
+    fn webhook_pauses(&mut self) -> Result<Vec<crate::store::WebhookPause>, StoreError> {
+        self.at(0)?.webhook_pauses()
+    }
+    fn set_webhook_pause(
+        &mut self,
+        webhook: &str,
+        pause: Option<(i64, &str)>,
+    ) -> Result<(), StoreError> {
+        self.at(0)?.set_webhook_pause(webhook, pause)
     }
 }
 

@@ -790,6 +790,7 @@ impl Core {
                 json!(runtime::timeline::format_instant(now)),
             );
             o.insert("timezone".into(), json!(self.program.lowered().timezone));
+            o.insert("mail_render_failures".into(), json!(self.render_failures));
         }
         Ok(v)
     }
@@ -1147,7 +1148,14 @@ impl Core {
             }
         };
         // Only the links the template's author wrote go through the click redirect.
-        let html = crate::mail::track_links(&rendered.html, base, signer, lead, template, &rendered.links);
+        let html = crate::mail::track_links(
+            &rendered.html,
+            base,
+            signer,
+            lead,
+            template,
+            &rendered.links,
+        );
         let pixel = format!(
             "<img src=\"{base}/t/o?l={}&amp;t={}&amp;s={}\" width=\"1\" height=\"1\" alt=\"\">",
             crate::sign::encode(lead),

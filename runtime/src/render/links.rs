@@ -11,7 +11,11 @@ pub fn written_links(source: &str) -> Vec<String> {
         let tail = &rest[pos..];
         let end = tail
             .find(|c: char| {
-                c.is_whitespace() || matches!(c, '"' | '\'' | '(' | ')' | '<' | '>' | '[' | ']' | '{' | '}' | '`')
+                c.is_whitespace()
+                    || matches!(
+                        c,
+                        '"' | '\'' | '(' | ')' | '<' | '>' | '[' | ']' | '{' | '}' | '`'
+                    )
             })
             .unwrap_or(tail.len());
         let url = &tail[..end];

@@ -121,7 +121,11 @@ impl Renderer {
             })
         };
         Renderer {
-            targets: [make(Target::Plain), make(Target::Html), make(Target::Markdown)],
+            targets: [
+                make(Target::Plain),
+                make(Target::Html),
+                make(Target::Markdown),
+            ],
         }
     }
 
@@ -189,7 +193,10 @@ impl Renderer {
     pub fn plain(&self, source: &str, ctx: &Value) -> Result<String, RenderError> {
         self.render(Target::Plain, source, ctx)
             .map(|s| escape::one_line(&s))
-            .map_err(|message| RenderError { part: "text", message })
+            .map_err(|message| RenderError {
+                part: "text",
+                message,
+            })
     }
 
     /// A whole email: subject, HTML part, text part, and the links its author wrote.
@@ -197,10 +204,16 @@ impl Renderer {
         let subject = self
             .render(Target::Plain, &t.subject, ctx)
             .map(|s| escape::one_line(&s))
-            .map_err(|message| RenderError { part: "subject", message })?;
+            .map_err(|message| RenderError {
+                part: "subject",
+                message,
+            })?;
         let body = self
             .render(body_target(t), &t.body, ctx)
-            .map_err(|message| RenderError { part: "body", message })?;
+            .map_err(|message| RenderError {
+                part: "body",
+                message,
+            })?;
         let (html, text) = if t.html {
             let text = text::html_to_text(&body);
             (body, text)
@@ -305,7 +318,11 @@ mod tests {
         let ctx = context(lead("An"), Some("ebook"), "https://x/u");
         for var in stdlib::TEMPLATE_VARS {
             let v = ctx.get_attr(var.name).unwrap_or(Value::UNDEFINED);
-            assert!(!v.is_undefined(), "`{}` is missing from the context", var.name);
+            assert!(
+                !v.is_undefined(),
+                "`{}` is missing from the context",
+                var.name
+            );
         }
     }
 
@@ -314,7 +331,10 @@ mod tests {
         let r = Renderer::new();
         let ctx = context(lead("An"), None, "");
         assert_eq!(
-            r.plain("{{ lead.company_size }} {{ lead.score.fit }} {{ lead.score.engagement }}", &ctx),
+            r.plain(
+                "{{ lead.company_size }} {{ lead.score.fit }} {{ lead.score.engagement }}",
+                &ctx
+            ),
             Ok("350 45 12.5".to_owned())
         );
     }
@@ -326,14 +346,23 @@ mod tests {
         let ctx = context(lead(hostile), None, "https://svc/u?l=1&s=2");
         let md = TemplateParts {
             subject: "Chào {{ lead.name }}\r\nBcc: a@b".into(),
-            body: "Chào {{ lead.name }}\n\n[Xem](https://acme.vn/x) [Hủy]({{ unsubscribe_url }})".into(),
+            body: "Chào {{ lead.name }}\n\n[Xem](https://acme.vn/x) [Hủy]({{ unsubscribe_url }})"
+                .into(),
             html: false,
             from: None,
         };
         let e = r.email(&md, &ctx).expect("renders");
         assert!(!e.html.contains("<script>"), "{}", e.html);
-        assert!(!e.html.contains("href=\"https://evil.example"), "{}", e.html);
-        assert!(e.html.contains("href=\"https://svc/u?l=1&amp;s=2\""), "{}", e.html);
+        assert!(
+            !e.html.contains("href=\"https://evil.example"),
+            "{}",
+            e.html
+        );
+        assert!(
+            e.html.contains("href=\"https://svc/u?l=1&amp;s=2\""),
+            "{}",
+            e.html
+        );
         assert!(!e.subject.contains('\n') && !e.subject.contains('\r'));
         assert_eq!(e.links, ["https://acme.vn/x"]);
         let html = TemplateParts {
@@ -344,7 +373,11 @@ mod tests {
         let e = r.email(&html, &ctx).expect("renders");
         assert!(e.html.starts_with("<p>&lt;script&gt;"), "{}", e.html);
         assert_eq!(e.links, ["https://acme.vn/y"]);
-        assert!(e.text.contains("<script>alert(1)</script>"), "the text part reads as written: {}", e.text);
+        assert!(
+            e.text.contains("<script>alert(1)</script>"),
+            "the text part reads as written: {}",
+            e.text
+        );
     }
 
     #[test]

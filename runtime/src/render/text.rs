@@ -19,7 +19,9 @@ pub fn markdown_to_text(md: &str) -> String {
     let mut ordered: Vec<Option<u64>> = Vec::new();
     for event in Parser::new(md) {
         match event {
-            Event::Start(Tag::Link { dest_url, .. }) => links.push((dest_url.to_string(), out.len())),
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                links.push((dest_url.to_string(), out.len()))
+            }
             Event::End(TagEnd::Link) => {
                 if let Some((url, start)) = links.pop() {
                     let text = out[start..].trim().to_owned();
@@ -55,7 +57,9 @@ pub fn markdown_to_text(md: &str) -> String {
                     block_break(&mut out);
                 }
             }
-            Event::Start(Tag::Image { dest_url, .. }) => links.push((dest_url.to_string(), out.len())),
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                links.push((dest_url.to_string(), out.len()))
+            }
             Event::End(TagEnd::Image) => {
                 if let Some((url, start)) = links.pop() {
                     let alt = out[start..].trim().to_owned();
@@ -129,9 +133,11 @@ pub fn html_to_text(html: &str) -> String {
                 }
                 out.push_str("- ");
             }
-            ("p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "ul" | "ol" | "table" | "tr" | "blockquote", _) => {
-                block_break(&mut out)
-            }
+            (
+                "p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "ul" | "ol" | "table"
+                | "tr" | "blockquote",
+                _,
+            ) => block_break(&mut out),
             ("img", false) => {
                 if let Some(alt) = attribute(tag, "alt").filter(|a| !a.is_empty()) {
                     out.push_str(&format!("[{alt}]"));
@@ -165,7 +171,11 @@ fn tidy(s: &str) -> String {
     for line in s.lines() {
         let collapsed = line.split_whitespace().collect::<Vec<_>>().join(" ");
         let keep_indent = line.starts_with("- ");
-        let line = if keep_indent { collapsed } else { collapsed.trim().to_owned() };
+        let line = if keep_indent {
+            collapsed
+        } else {
+            collapsed.trim().to_owned()
+        };
         if line.is_empty() && lines.last().is_some_and(|l: &String| l.is_empty()) {
             continue;
         }
@@ -239,6 +249,9 @@ mod tests {
 
     #[test]
     fn markdown_becomes_html() {
-        assert_eq!(markdown_to_html("**Chào** bạn"), "<p><strong>Chào</strong> bạn</p>\n");
+        assert_eq!(
+            markdown_to_html("**Chào** bạn"),
+            "<p><strong>Chào</strong> bạn</p>\n"
+        );
     }
 }

@@ -69,10 +69,15 @@ impl DeliveryConfig {
     /// Checks the values; the error names the key.
     pub fn validate(&self) -> Result<(), String> {
         if !(self.retry_window_hours > 0.0 && self.retry_window_hours <= 192.0) {
-            return Err("webhook_delivery.retry_window_hours must be above 0 and at most 192 (8 days)".into());
+            return Err(
+                "webhook_delivery.retry_window_hours must be above 0 and at most 192 (8 days)"
+                    .into(),
+            );
         }
         if self.retry_base_ms == 0 || self.max_delay_ms < self.retry_base_ms {
-            return Err("webhook_delivery.retry_base_ms must be above 0 and at most max_delay_ms".into());
+            return Err(
+                "webhook_delivery.retry_base_ms must be above 0 and at most max_delay_ms".into(),
+            );
         }
         if !(100..=120_000).contains(&self.timeout_ms) {
             return Err("webhook_delivery.timeout_ms must be between 100 and 120000".into());
@@ -217,7 +222,10 @@ async fn attempt(client: &reqwest::Client, e: &Endpoint, row: &WebhookRow) -> Ve
         .header("webhook-id", &row.key)
         .header("webhook-timestamp", now_unix.to_string());
     if let Some(key) = &e.secret {
-        req = req.header("webhook-signature", signature(key, &row.key, now_unix, &row.body));
+        req = req.header(
+            "webhook-signature",
+            signature(key, &row.key, now_unix, &row.body),
+        );
     }
     for (k, v) in &e.headers {
         req = req.header(k, v);
@@ -264,7 +272,10 @@ fn outcome(
         } => {
             let at = now_ms + backoff(cfg, attempts, retry_after_ms, unit);
             if at > row.window_ms.saturating_add(cfg.window_ms()) {
-                let error = format!("{error}; retried for {} hours, giving up", cfg.retry_window_hours);
+                let error = format!(
+                    "{error}; retried for {} hours, giving up",
+                    cfg.retry_window_hours
+                );
                 (status, Some(error), WebhookNext::Failed, true)
             } else {
                 (status, Some(error), WebhookNext::Retry(at), false)
@@ -347,7 +358,9 @@ pub async fn run(
                     cfg.retry_window_hours
                 );
                 tracing::error!(webhook = %endpoint, "webhook endpoint paused: {reason}");
-                let r = tokio::task::block_in_place(|| store.set_webhook_pause(&endpoint, Some((now_ms, &reason))));
+                let r = tokio::task::block_in_place(|| {
+                    store.set_webhook_pause(&endpoint, Some((now_ms, &reason)))
+                });
                 if let Err(e) = r {
                     tracing::error!(error = %e, "webhooks: cannot pause an endpoint");
                 }
@@ -417,7 +430,8 @@ pub async fn run(
         //    batches), or idle a little when nothing is going on.
         if in_flight.is_empty() && started == 0 {
             tokio::time::sleep(Duration::from_millis(100)).await;
-        } else if let Ok(Some(x)) = tokio::time::timeout(Duration::from_millis(50), rx.recv()).await {
+        } else if let Ok(Some(x)) = tokio::time::timeout(Duration::from_millis(50), rx.recv()).await
+        {
             // Put it back for step 1 (the channel is ours alone).
             let _ = tx.send(x);
         }
@@ -453,10 +467,19 @@ mod tests {
         assert!(matches!(verdict(503, None, 0), Verdict::Again { .. }));
         assert!(matches!(
             verdict(429, Some("120"), 0),
-            Verdict::Again { retry_after_ms: Some(120_000), .. }
+            Verdict::Again {
+                retry_after_ms: Some(120_000),
+                ..
+            }
         ));
-        assert!(matches!(verdict(410, None, 0), Verdict::Fail { status: 410, .. }));
-        assert!(matches!(verdict(302, None, 0), Verdict::Fail { status: 302, .. }));
+        assert!(matches!(
+            verdict(410, None, 0),
+            Verdict::Fail { status: 410, .. }
+        ));
+        assert!(matches!(
+            verdict(302, None, 0),
+            Verdict::Fail { status: 302, .. }
+        ));
         assert_eq!(
             parse_retry_after("Thu, 01 Jan 1970 00:01:40 GMT", 40),
             Some(60_000)

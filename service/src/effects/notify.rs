@@ -28,8 +28,7 @@ pub fn mails(n: &Notice<'_>, from: &str, base_url: &str) -> Vec<OutboxMail> {
         runtime::render::escape::html(&link),
         runtime::render::escape::html(n.lead),
     );
-    n.to
-        .iter()
+    n.to.iter()
         .filter(|a| !a.trim().is_empty())
         .map(|address| OutboxMail {
             key: crate::sign::key(&["notify", n.lead, address, &n.line_no.to_string()]),
@@ -77,6 +76,9 @@ mod tests {
         assert_ne!(m[0].key, m[1].key);
         assert_eq!(m[0].subject, "[Tandem] <b>An</b> xem bảng giá");
         assert!(m[0].html.contains("&lt;b&gt;An"));
-        assert!(m[0].unsubscribe.is_empty(), "internal mail has no list headers");
+        assert!(
+            m[0].unsubscribe.is_empty(),
+            "internal mail has no list headers"
+        );
     }
 }

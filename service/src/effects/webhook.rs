@@ -109,7 +109,8 @@ pub fn endpoints(
     let Some(text) = config else {
         return Ok(Endpoints::new());
     };
-    let parsed: Config = toml::from_str(text).map_err(|e| vec![format!("tandem.toml: {}", e.message())])?;
+    let parsed: Config =
+        toml::from_str(text).map_err(|e| vec![format!("tandem.toml: {}", e.message())])?;
     let mut out = Endpoints::new();
     let mut errors = Vec::new();
     for (name, value) in parsed.webhooks {
@@ -158,18 +159,24 @@ fn endpoint(
     };
     let url = url::Url::parse(&t.url).map_err(|e| format!("`url` is not a URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("`url` must be http or https, not `{}`", url.scheme()));
+        return Err(format!(
+            "`url` must be http or https, not `{}`",
+            url.scheme()
+        ));
     }
-    let secret_text = match (t.secret, t.secret_env) {
-        (Some(_), Some(_)) => return Err("give `secret` or `secret_env`, not both".into()),
-        (Some(s), None) => Some(s),
-        (None, Some(var)) => Some(env(&var).ok_or_else(|| {
-            format!("the environment variable `{var}` (secret_env) is not set")
-        })?),
-        (None, None) => None,
-    };
+    let secret_text =
+        match (t.secret, t.secret_env) {
+            (Some(_), Some(_)) => return Err("give `secret` or `secret_env`, not both".into()),
+            (Some(s), None) => Some(s),
+            (None, Some(var)) => Some(env(&var).ok_or_else(|| {
+                format!("the environment variable `{var}` (secret_env) is not set")
+            })?),
+            (None, None) => None,
+        };
     let secret = match secret_text {
-        Some(s) => Some(crate::delivery::webhook::decode_secret(&s).map_err(|e| format!("the secret {e}"))?),
+        Some(s) => Some(
+            crate::delivery::webhook::decode_secret(&s).map_err(|e| format!("the secret {e}"))?,
+        ),
         None => None,
     };
     for kind in &t.events {
@@ -183,7 +190,10 @@ fn endpoint(
     let mut headers = Vec::new();
     for (k, v) in t.headers {
         let reserved = k.to_ascii_lowercase();
-        if reserved.starts_with("webhook-") || reserved == "content-type" || reserved == "content-length" {
+        if reserved.starts_with("webhook-")
+            || reserved == "content-type"
+            || reserved == "content-length"
+        {
             return Err(format!("header `{k}` is set by Tandem itself"));
         }
         if http_header_ok(&k, &v) {
@@ -210,8 +220,12 @@ fn endpoint(
 
 fn http_header_ok(name: &str, value: &str) -> bool {
     !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-        && value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && value
+            .bytes()
+            .all(|b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
 }
 
 /// What the service knows when a line is committed.
@@ -246,8 +260,9 @@ pub fn rows(endpoints: &Endpoints, c: &LineContext<'_>) -> (Vec<NewWebhook>, Opt
             at: c.line.at,
             journey,
             lead: c.lead,
-            line: with_line
-                .then(|| serde_json::from_str(&c.line.to_json()).unwrap_or(serde_json::Value::Null)),
+            line: with_line.then(|| {
+                serde_json::from_str(&c.line.to_json()).unwrap_or(serde_json::Value::Null)
+            }),
         });
         out.push(NewWebhook {
             key,
@@ -269,8 +284,12 @@ pub fn rows(endpoints: &Endpoints, c: &LineContext<'_>) -> (Vec<NewWebhook>, Opt
     for e in endpoints.values() {
         if e.events.iter().any(|k| k == kind) {
             let journey = match &c.line.entry {
-                Entry::EmailSent { journey, .. } | Entry::EmailSuppressed { journey, .. } => journey.as_deref(),
-                Entry::JourneyEntered { journey } | Entry::JourneyExited { journey, .. } => Some(journey.as_str()),
+                Entry::EmailSent { journey, .. } | Entry::EmailSuppressed { journey, .. } => {
+                    journey.as_deref()
+                }
+                Entry::JourneyEntered { journey } | Entry::JourneyExited { journey, .. } => {
+                    Some(journey.as_str())
+                }
                 _ => None,
             };
             push(e, kind, journey, true);

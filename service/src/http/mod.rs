@@ -71,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/stream", get(stream))
         .route("/api/leads", post(post_leads))
         .route("/api/leads/{id}", get(get_lead))
+        .route("/api/leads/{id}/last_email", get(get_last_email))
         .route("/api/events", post(post_events))
         .route("/api/tasks", get(get_tasks))
         .route("/api/tasks/{id}/{action}", post(post_task))
@@ -436,6 +437,108 @@ async fn get_lead(
         Some(None) => error(StatusCode::NOT_FOUND, format!("unknown lead `{id}`"), None),
         None => error(StatusCode::SERVICE_UNAVAILABLE, "the engine stopped", None),
     }
+}
+
+/// `GET /api/leads/{id}/last_email`: the newest email the lead was sent (or is about to
+/// be), as rendered: subject, sender, recipient, outbox status, HTML and text parts.
+async fn get_last_email(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers, &[Scope::Sales]) {
+        return r;
+    }
+    let reader = state.reader.clone();
+    let lead = runtime::scenario::normalize(&id);
+    let found = tokio::task::spawn_blocking(move || {
+        reader
+            .lock()
+            .map_err(|_| "the store lock is poisoned".to_owned())?
+            .last_mail(&lead)
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    match found {
+        Ok(Ok(Some((m, status)))) => axum::Json(json!({
+            "template": m.template,
+            "subject": m.subject,
+            "from": m.from,
+            "to": m.to,
+            "status": status,
+            "at": runtime::timeline::format_instant(m.at),
+            "html": untracked(&m.html, &state.signer),
+            "text": m.text,
+        }))
+        .into_response(),
+        Ok(Ok(None)) => error(
+            StatusCode::NOT_FOUND,
+            format!("no email was sent to the lead `{id}` (or there is no such lead)"),
+            None,
+        ),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e, None),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), None),
+    }
+}
+
+/// The query of `url` when it is this service's `path` (`/t/o` or `/t/c`), decoded.
+fn tracking_query(url: &str, path: &str) -> Option<HashMap<String, String>> {
+    let (_, query) = url.split_once(&format!("{path}?"))?;
+    Some(url_form(query.replace("&amp;", "&").as_bytes()))
+}
+
+/// A sent email's HTML as the dashboard shows it: without the open pixel, and with each
+/// click redirect replaced by the address it leads to, so looking at the email records
+/// no open and no click. Only pixels and redirects signed by this service are touched.
+fn untracked(html: &str, signer: &Signer) -> String {
+    // The open pixel: the whole `<img …>` tag goes.
+    let mut no_pixel = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(pos) = rest.find("<img src=\"") {
+        let (before, tag) = rest.split_at(pos);
+        no_pixel.push_str(before);
+        let src = &tag[10..];
+        let is_pixel = src
+            .find('"')
+            .and_then(|end| tracking_query(&src[..end], "/t/o"));
+        let signed = is_pixel.is_some_and(|q| {
+            let p = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+            signer.verify(&["o", p("l"), p("t")], p("s"))
+        });
+        match tag.find('>') {
+            Some(end) if signed => rest = &tag[end + 1..],
+            _ => {
+                no_pixel.push_str(&tag[..10]);
+                rest = &tag[10..];
+            }
+        }
+    }
+    no_pixel.push_str(rest);
+    // Click redirects: back to the address the template's author wrote.
+    let mut out = String::with_capacity(no_pixel.len());
+    let mut rest = no_pixel.as_str();
+    while let Some(pos) = rest.find("href=\"") {
+        let (before, after) = rest.split_at(pos + 6);
+        out.push_str(before);
+        let Some(end) = after.find('"') else {
+            rest = after;
+            break;
+        };
+        let url = &after[..end];
+        let target = tracking_query(url, "/t/c").and_then(|q| {
+            let p = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+            signer
+                .verify(&["c", p("l"), p("t"), p("u")], p("s"))
+                .then(|| p("u").to_owned())
+        });
+        match target {
+            Some(u) => out.push_str(&crate::mail::escape(&u)),
+            None => out.push_str(url),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `GET /api/schema`: the fields, stages and events inputs may carry (used by `tandem import`).
@@ -830,4 +933,28 @@ async fn act(
 /// Decodes an `application/x-www-form-urlencoded` body.
 fn url_form(body: &[u8]) -> HashMap<String, String> {
     form_urlencoded::parse(body).into_owned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shown_email_records_no_open_and_no_click() {
+        let signer = Signer::new(b"the service's secret");
+        let written = vec!["https://acme.vn/x?a=1&b=2".to_owned()];
+        let body = "<p><a href=\"https://acme.vn/x?a=1&amp;b=2\">x</a> <a href=\"https://other.vn/\">o</a> <img src=\"https://acme.vn/logo.png\" alt=\"\"></p>";
+        let tracked = crate::mail::track_links(body, "http://me", &signer, "l1", "ebook", &written);
+        assert!(tracked.contains("http://me/t/c?l=l1"), "{tracked}");
+        let pixel = format!(
+            "<img src=\"http://me/t/o?l=l1&amp;t=ebook&amp;s={}\" width=\"1\" height=\"1\" alt=\"\">",
+            signer.sign(&["o", "l1", "ebook"])
+        );
+        // Look-alikes not signed by this service stay as they are.
+        let forged = "<img src=\"http://me/t/o?l=l1&amp;t=ebook&amp;s=00\" alt=\"\"><a href=\"http://me/t/c?l=l1&amp;t=ebook&amp;u=https%3A%2F%2Fevil.vn&amp;s=00\">e</a>";
+        let shown = untracked(&format!("{tracked}{forged}\n{pixel}"), &signer);
+        assert_eq!(shown, format!("{body}{forged}\n"));
+        assert_eq!(untracked("<img src=\"", &signer), "<img src=\"");
+        assert_eq!(untracked("<a href=\"x", &signer), "<a href=\"x");
+    }
 }

@@ -27,7 +27,11 @@ async fn with_store<T: Send + 'static>(
     match result {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e, None)),
-        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), None)),
+        Err(e) => Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            e.to_string(),
+            None,
+        )),
     }
 }
 
@@ -94,11 +98,7 @@ pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> R
         Ok(v) => v,
         Err(r) => return r,
     };
-    let endpoints = state
-        .webhooks
-        .read()
-        .map(|e| e.clone())
-        .unwrap_or_default();
+    let endpoints = state.webhooks.read().map(|e| e.clone()).unwrap_or_default();
     let list: Vec<Value> = endpoints
         .values()
         .map(|e| {
@@ -188,7 +188,11 @@ pub(super) async fn delivery(
         return r;
     }
     let key = id.clone();
-    match with_store(&state, move |s| s.webhook_row(&key).map_err(|e| e.to_string())).await {
+    match with_store(&state, move |s| {
+        s.webhook_row(&key).map_err(|e| e.to_string())
+    })
+    .await
+    {
         Ok(Some(row)) => axum::Json(row_json(&row)).into_response(),
         Ok(None) => error(
             StatusCode::NOT_FOUND,

@@ -237,6 +237,9 @@ pub trait Store: Send {
     fn recent_lines(&mut self, lead: &str, limit: usize) -> Result<Vec<String>, StoreError>;
     /// Counts for `/api/metrics`: outbox by status and tasks by status.
     fn counts(&mut self) -> Result<Vec<(String, i64)>, StoreError>;
+    /// The newest email of the lead's outbox (by instant, then key) and its status
+    /// (`pending`, `sent` or `failed`), if the lead was ever mailed.
+    fn last_mail(&mut self, lead: &str) -> Result<Option<(OutboxMail, String)>, StoreError>;
     /// Whether the engine takes its inputs from a cluster inbox (see
     /// [`Store::take_inbox`]) besides its request channel.
     fn pulls_inbox(&self) -> bool {
@@ -330,6 +333,7 @@ CREATE TABLE IF NOT EXISTS outbox (
   unsubscribe TEXT NOT NULL, at INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
   attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, sent_at INTEGER, error TEXT);
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_at);
+CREATE INDEX IF NOT EXISTS outbox_lead ON outbox (lead, at);
 CREATE TABLE IF NOT EXISTS tasks (
   id TEXT PRIMARY KEY, lead TEXT NOT NULL, handoff TEXT NOT NULL, team TEXT NOT NULL,
   assignee TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, created_at INTEGER NOT NULL,
@@ -695,6 +699,33 @@ impl Store for SqliteStore {
             .query_row("SELECT COUNT(*) FROM inputs", [], |r| r.get(0))?;
         out.push(("inputs".into(), inputs));
         Ok(out)
+    }
+    fn last_mail(&mut self, lead: &str) -> Result<Option<(OutboxMail, String)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT key, lead, template, sender, recipient, subject, html, body, unsubscribe, at, status
+                 FROM outbox WHERE lead = ?1 ORDER BY at DESC, key DESC LIMIT 1",
+                [lead],
+                |r| {
+                    Ok((
+                        OutboxMail {
+                            key: r.get(0)?,
+                            lead: r.get(1)?,
+                            template: r.get(2)?,
+                            from: r.get(3)?,
+                            to: r.get(4)?,
+                            subject: r.get(5)?,
+                            html: r.get(6)?,
+                            text: r.get(7)?,
+                            unsubscribe: r.get(8)?,
+                            at: r.get(9)?,
+                        },
+                        r.get(10)?,
+                    ))
+                },
+            )
+            .optional()?)
     }
     fn due_webhooks(&mut self, now_ms: i64, limit: usize) -> Result<Vec<WebhookRow>, StoreError> {
         webhooks::due(&self.conn, now_ms, limit)

@@ -152,13 +152,25 @@ pub(super) fn insert(tx: &Connection, rows: &[NewWebhook]) -> Result<(), StoreEr
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
     )?;
     for w in rows {
-        put.execute(params![w.key, w.webhook, w.lead, w.kind, w.body, w.at, w.queued_ms])?;
+        put.execute(params![
+            w.key,
+            w.webhook,
+            w.lead,
+            w.kind,
+            w.body,
+            w.at,
+            w.queued_ms
+        ])?;
     }
     Ok(())
 }
 
 /// Deliveries due at `now_ms`, oldest first.
-pub(super) fn due(conn: &Connection, now_ms: i64, limit: usize) -> Result<Vec<WebhookRow>, StoreError> {
+pub(super) fn due(
+    conn: &Connection,
+    now_ms: i64,
+    limit: usize,
+) -> Result<Vec<WebhookRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM webhook_outbox WHERE status = 'pending' AND next_ms <= ?1
          ORDER BY next_ms, key LIMIT ?2"
@@ -308,7 +320,10 @@ CREATE TABLE webhook_pauses (webhook TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, re
     }
 
     /// Inserts a commit's deliveries (one statement for all of them).
-    pub(crate) fn insert(tx: &mut impl GenericClient, rows: &[NewWebhook]) -> Result<(), StoreError> {
+    pub(crate) fn insert(
+        tx: &mut impl GenericClient,
+        rows: &[NewWebhook],
+    ) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -393,7 +408,10 @@ CREATE TABLE webhook_pauses (webhook TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, re
         Ok(rows.iter().map(row).collect())
     }
 
-    pub(crate) fn get(c: &mut impl GenericClient, key: &str) -> Result<Option<WebhookRow>, StoreError> {
+    pub(crate) fn get(
+        c: &mut impl GenericClient,
+        key: &str,
+    ) -> Result<Option<WebhookRow>, StoreError> {
         let rows = c.query(
             &format!("SELECT {COLUMNS} FROM webhook_outbox WHERE key = $1"),
             &[&key],
