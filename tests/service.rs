@@ -558,3 +558,57 @@ fn the_embedded_default_program_is_the_journeys_folder() {
         "regenerate src/embedded.rs from journeys/"
     );
 }
+
+#[test]
+fn a_second_service_on_the_same_store_is_refused_and_changes_nothing() {
+    let dir = temp_dir("one-writer");
+    let http = free_port();
+    let s = start(&dir, &file_outbox_config(&dir, http), http);
+    sign_up_an(&s);
+    let inputs = |s: &Service| {
+        let (_, m) = get(s, "/api/metrics");
+        m.lines()
+            .find(|l| l.starts_with("tandem_store_rows{kind=\"inputs\"}"))
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    let before = inputs(&s);
+    assert!(!before.is_empty());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["tandem.db", "tandem.token", "tandem.secret"] {
+            let mode = std::fs::metadata(dir.join(f)).expect("exists").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{f} is private");
+        }
+    }
+    // The second one, on another port, same store.
+    let other = free_port();
+    std::fs::write(dir.join("second.toml"), file_outbox_config(&dir, other)).expect("config");
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .arg("run")
+        .arg(program_dir())
+        .arg("--config")
+        .arg(dir.join("second.toml"))
+        .current_dir(&dir)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "refused with the usage/start error code");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tandem.db") && stderr.contains("in use by another `tandem run`"),
+        "names the store and the holder: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("pid {}", s.child.id())),
+        "names the holder's pid: {stderr}"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", other)).is_err(),
+        "the second never listened"
+    );
+    assert_eq!(inputs(&s), before, "the store's log is untouched");
+    // The first goes on serving.
+    let (status, _) = get(&s, "/api/leads/an");
+    assert_eq!(status, 200);
+}

@@ -1002,6 +1002,12 @@ impl<'p> Engine<'p> {
         let mut queue: VecDeque<Raised> = VecDeque::new();
         match &input.kind {
             InputKind::Create(fields) => {
+                // A second `create` of an id is refused before it reaches the engine; one
+                // that reaches it anyway (a log written by two processes) changes nothing,
+                // so no lead id ever exists twice.
+                if self.lead(&input.lead).is_some() {
+                    return;
+                }
                 let lead = self.create(&input.lead, fields);
                 let ev = self.raise(lead, "lead_created", Vec::new());
                 queue.push_back(ev);
