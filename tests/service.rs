@@ -608,6 +608,21 @@ fn a_second_service_on_the_same_store_is_refused_and_changes_nothing() {
         "the second never listened"
     );
     assert_eq!(inputs(&s), before, "the store's log is untouched");
+    // Read-only tools keep working beside the running service.
+    let diff = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .arg("diff")
+        .arg(program_dir())
+        .arg(program_dir())
+        .arg("--store")
+        .arg(dir.join("tandem.db"))
+        .output()
+        .expect("runs");
+    assert_eq!(
+        diff.status.code(),
+        Some(0),
+        "tandem diff --store reads the store while it is locked: {}",
+        String::from_utf8_lossy(&diff.stderr)
+    );
     // The first goes on serving.
     let (status, _) = get(&s, "/api/leads/an");
     assert_eq!(status, 200);

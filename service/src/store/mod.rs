@@ -360,6 +360,17 @@ impl SqliteStore {
         Ok(SqliteStore { conn })
     }
 
+    /// Opens an existing store for reading only (`tandem diff --store`, tools that run
+    /// beside the service): no schema change, no writer lock, no write of any kind.
+    pub fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(SqliteStore { conn })
+    }
+
     /// The engine's writer: commits never run a WAL checkpoint themselves (a checkpoint
     /// copies pages into the database file and would sit in an ingest's latency);
     /// [`SqliteStore::checkpoint`] runs them from another connection instead.
