@@ -12,7 +12,8 @@ them; each acknowledged event has put one email in the outbox. The relay counts 
 messages it accepts (and those carrying a DKIM-Signature header) with the time of each.
 Reported per run: the relay's rate from its first to its last message, and the time from
 the first event posted to the last message received. For DKIM a fresh key is made with
-openssl (RSA 2048, or Ed25519). Everything runs on this machine: the service, the relay
+openssl (RSA 2048, or Ed25519), and when dkimpy is installed (`pip install dkimpy pynacl`)
+one signed message is verified against the public key. Everything runs on this machine: the service, the relay
 and this driver share its cores."""
 import argparse, http.client, json, os, shutil, socket, subprocess, sys, tempfile, textwrap, time
 from tandem_service import ROOT, call, create_leads, service
@@ -37,6 +38,8 @@ RELAY = textwrap.dedent("""
             seen["count"] += 1
             if b"\\nDKIM-Signature:" in envelope.original_content or envelope.original_content.startswith(b"DKIM-Signature:"):
                 seen["signed"] += 1
+                if seen["signed"] == 1:
+                    with open(status + ".sample.eml", "wb") as f: f.write(envelope.original_content)
             if seen["first"] is None: seen["first"] = now
             seen["last"] = now
             return "250 OK"
@@ -87,6 +90,29 @@ def make_key(kind, folder):
     return path
 
 
+def dns_record(key_file):
+    """The TXT record for a PEM private key (python cryptography), as RFC 6376/8463 want it."""
+    import base64
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    key = serialization.load_pem_private_key(open(key_file, "rb").read(), password=None)
+    pub = key.public_key()
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return b"v=DKIM1; k=ed25519; p=" + base64.b64encode(raw)
+    der = pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
+
+
+def verify(sample, key_file):
+    try:
+        import dkim
+    except ImportError:
+        return "not verified (pip install dkimpy pynacl)"
+    ok = dkim.verify(open(sample, "rb").read(), dnsfunc=lambda name, timeout=5: dns_record(key_file))
+    return "a sample verified by dkimpy" if ok else "THE SAMPLE'S SIGNATURE DOES NOT VERIFY"
+
+
 def run(kind, work):
     program = os.path.join(work, f"program-{kind}")
     os.makedirs(os.path.join(program, "templates"))
@@ -104,8 +130,9 @@ def run(kind, work):
         config = os.path.join(work, f"service-{kind}.toml")
         with open(config, "w") as f:
             f.write(f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\nconnections = {a.connections}\n')
-            if kind != "off":
-                f.write(f'\n[dkim]\nselector = "bench"\ndomain = "acme.vn"\nprivate_key_file = "{make_key(kind, work)}"\n')
+            key = make_key(kind, work) if kind != "off" else None
+            if key:
+                f.write(f'\n[dkim]\nselector = "bench"\ndomain = "acme.vn"\nprivate_key_file = "{key}"\n')
         with service(extra_args=("--config", config), program=program) as (port, hdr):
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
             create_leads(c, hdr, a.leads, "m")
@@ -122,12 +149,13 @@ def run(kind, work):
                 time.sleep(0.2)
             if seen.get("count", 0) < a.leads:
                 raise SystemExit(f"dkim {kind}: only {seen.get('count', 0)} of {a.leads} emails arrived in {a.timeout:g} s")
+        checked = f"; {verify(status + '.sample.eml', key)}" if key else ""
         span = seen["last"] - seen["first"]
         rate = (seen["count"] - 1) / span if span > 0 else float("nan")
         print(f"DKIM {kind:7}: {seen['count']:,} emails ({seen['signed']:,} signed) over {a.connections} connections; "
               f"relay received them at {rate:,.0f} emails/s (first to last message {span:.2f} s); "
               f"first event posted -> last email received {seen['last'] - t0:.2f} s "
-              f"(all {a.leads:,} events acknowledged after {posted:.2f} s)", flush=True)
+              f"(all {a.leads:,} events acknowledged after {posted:.2f} s){checked}", flush=True)
     finally:
         relay.terminate(); relay.wait(timeout=30)
 

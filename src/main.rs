@@ -1002,7 +1002,10 @@ fn waiting_in_store(
         if !path.is_file() {
             return Err(format!("no store file at {location}"));
         }
-        Box::new(service::store::SqliteStore::open(path).map_err(|e| format!("{location}: {e}"))?)
+        Box::new(
+            service::store::SqliteStore::open_read_only(path)
+                .map_err(|e| format!("{location}: {e}"))?,
+        )
     };
     let lowered = program.lowered();
     let Some((start, _)) = store.meta().map_err(|e| format!("{location}: {e}"))? else {

@@ -81,13 +81,21 @@ fn create_and_sign_up(s: &Service, ids: &[String]) {
             serde_json::json!({"id": id, "fields": {"name": format!("Lead {id}"), "email": format!("{id}@saoviet.vn"), "n": 3, "website": "https://saoviet.vn"}})
         })
         .collect();
-    let (status, body) = post(s, "/api/leads", &serde_json::Value::Array(leads).to_string());
+    let (status, body) = post(
+        s,
+        "/api/leads",
+        &serde_json::Value::Array(leads).to_string(),
+    );
     assert_eq!(status, 200, "{body}");
     let events: Vec<serde_json::Value> = ids
         .iter()
         .map(|id| serde_json::json!({"lead": id, "event": "signup", "props": {"plan": "pro"}}))
         .collect();
-    let (status, body) = post(s, "/api/events", &serde_json::Value::Array(events).to_string());
+    let (status, body) = post(
+        s,
+        "/api/events",
+        &serde_json::Value::Array(events).to_string(),
+    );
     assert_eq!(status, 200, "{body}");
 }
 
@@ -95,7 +103,10 @@ fn create_and_sign_up(s: &Service, ids: &[String]) {
 fn ids_by_type(log: &Path) -> BTreeMap<(String, String), BTreeSet<String>> {
     let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     for d in deliveries(log) {
-        assert_eq!(d["verified"], true, "every delivery is signed as Standard Webhooks says: {d}");
+        assert_eq!(
+            d["verified"], true,
+            "every delivery is signed as Standard Webhooks says: {d}"
+        );
         let key = (
             d["path"].as_str().unwrap_or("").to_owned(),
             d["body"]["type"].as_str().unwrap_or("").to_owned(),
@@ -144,8 +155,13 @@ fn notify_webhooks_and_email_reach_real_receivers_and_survive_outages_and_a_kill
     let _receiver = receiver(hook_port, &log);
     wait_for("the queued deliveries", 60, || {
         let ids = ids_by_type(&log);
-        ids.get(&("/ok".into(), "tandem.webhook_called".into())).map_or(0, BTreeSet::len) == 21
-            && ids.get(&("/ok".into(), "tandem.lead_created".into())).map_or(0, BTreeSet::len) == 21
+        ids.get(&("/ok".into(), "tandem.webhook_called".into()))
+            .map_or(0, BTreeSet::len)
+            == 21
+            && ids
+                .get(&("/ok".into(), "tandem.lead_created".into()))
+                .map_or(0, BTreeSet::len)
+                == 21
     });
 
     // 3. More leads, and a SIGKILL as soon as they are acknowledged: the deliveries
@@ -156,8 +172,13 @@ fn notify_webhooks_and_email_reach_real_receivers_and_survive_outages_and_a_kill
     let s = start_program(&dir, &config, http, &program);
     wait_for("every delivery after the restart", 60, || {
         let ids = ids_by_type(&log);
-        ids.get(&("/ok".into(), "tandem.webhook_called".into())).map_or(0, BTreeSet::len) == 41
-            && ids.get(&("/ok".into(), "tandem.lead_created".into())).map_or(0, BTreeSet::len) == 41
+        ids.get(&("/ok".into(), "tandem.webhook_called".into()))
+            .map_or(0, BTreeSet::len)
+            == 41
+            && ids
+                .get(&("/ok".into(), "tandem.lead_created".into()))
+                .map_or(0, BTreeSet::len)
+                == 41
     });
     // Exactly once by idempotency key: 41 distinct ids per kind (copies share an id),
     // one `webhook_called` per lead, each carrying its lead and score.
@@ -167,20 +188,39 @@ fn notify_webhooks_and_email_reach_real_receivers_and_survive_outages_and_a_kill
             assert_eq!(d["id"], d["body"]["data"]["idempotency_key"]);
             assert_eq!(d["body"]["data"]["journey"], "welcome");
             assert_eq!(d["body"]["data"]["lead"]["scores"]["fit"], 45);
-            leads_called.insert(d["body"]["data"]["lead"]["id"].as_str().unwrap_or("").to_owned());
+            leads_called.insert(
+                d["body"]["data"]["lead"]["id"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
+            );
         }
     }
     assert_eq!(leads_called.len(), 41);
     // A subscription is an outbox row only: no `webhook_called` line for it.
     let (_, view) = get(&s, "/api/leads/a0");
     let view: serde_json::Value = serde_json::from_str(&view).expect("lead view");
-    let lines: Vec<&serde_json::Value> = view["timeline"].as_array().expect("timeline").iter().collect();
-    let webhook_lines = lines.iter().filter(|l| l["kind"] == "webhook_called").count();
-    assert_eq!(webhook_lines, 1, "only the journey's `webhook crm` is a line: {lines:?}");
+    let lines: Vec<&serde_json::Value> = view["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .collect();
+    let webhook_lines = lines
+        .iter()
+        .filter(|l| l["kind"] == "webhook_called")
+        .count();
+    assert_eq!(
+        webhook_lines, 1,
+        "only the journey's `webhook crm` is a line: {lines:?}"
+    );
 
     // 4. A receiver that refuses (410): failed at once, listed with its attempt, and
     //    re-delivered on request — one by one, and every failure since an instant.
-    let (status, body) = post(&s, "/api/leads", r#"{"id": "big", "fields": {"name": "Big", "email": "big@saoviet.vn", "n": 100}}"#);
+    let (status, body) = post(
+        &s,
+        "/api/leads",
+        r#"{"id": "big", "fields": {"name": "Big", "email": "big@saoviet.vn", "n": 100}}"#,
+    );
     assert_eq!(status, 200, "{body}");
     let mut failure = serde_json::Value::Null;
     wait_for("the refused delivery in the failures", 30, || {
@@ -197,7 +237,11 @@ fn notify_webhooks_and_email_reach_real_receivers_and_survive_outages_and_a_kill
     let (status, body) = post(&s, &format!("/api/webhooks/deliveries/{id}/redeliver"), "");
     assert_eq!(status, 200, "{body}");
     wait_for("the re-delivery", 30, || {
-        deliveries(&log).iter().filter(|d| d["id"] == id.as_str()).count() == 2
+        deliveries(&log)
+            .iter()
+            .filter(|d| d["id"] == id.as_str())
+            .count()
+            == 2
     });
     wait_for("the second failure recorded", 30, || {
         let (_, body) = get(&s, &format!("/api/webhooks/deliveries/{id}"));
@@ -208,14 +252,20 @@ fn notify_webhooks_and_email_reach_real_receivers_and_survive_outages_and_a_kill
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"requeued\":1"), "{body}");
     wait_for("the recovered delivery", 30, || {
-        deliveries(&log).iter().filter(|d| d["id"] == id.as_str()).count() == 3
+        deliveries(&log)
+            .iter()
+            .filter(|d| d["id"] == id.as_str())
+            .count()
+            == 3
     });
     let (status, _) = post(&s, "/api/webhooks/deliveries/nope/redeliver", "");
     assert_eq!(status, 404);
 
     // 5. Mail: one welcome email per lead, and `notify team crew` to each member and
     //    the manager, all through SMTP.
-    wait_for("the emails", 60, || received(&smtp.maildir).len() >= 41 + 41 * 3);
+    wait_for("the emails", 60, || {
+        received(&smtp.maildir).len() >= 41 + 41 * 3
+    });
     let mails = received(&smtp.maildir);
     let to_of = |m: &str| {
         mailparse::parse_mail(m.as_bytes())
@@ -233,7 +283,9 @@ fn notify_webhooks_and_email_reach_real_receivers_and_survive_outages_and_a_kill
             .map(|m| mail_subject(m))
             .collect();
         assert!(
-            notices.iter().any(|s| s == "[Tandem] Lead mới Lead a0 (fit 45)"),
+            notices
+                .iter()
+                .any(|s| s == "[Tandem] Lead mới Lead a0 (fit 45)"),
             "{rep} gets the notice with the score: {notices:?}"
         );
         let distinct: BTreeSet<&String> = notices.iter().collect();
@@ -258,7 +310,10 @@ fn notify_webhooks_and_email_reach_real_receivers_and_survive_outages_and_a_kill
     {
         use mailparse::MailHeaderMap;
         let from = parsed.headers.get_first_value("From").unwrap_or_default();
-        assert!(from.contains("sales@acme.vn"), "the template's `from`: {from}");
+        assert!(
+            from.contains("sales@acme.vn"),
+            "the template's `from`: {from}"
+        );
     }
 
     // 7. Hostile lead data: escaped in the HTML part, never a link, never a redirect.
@@ -274,17 +329,32 @@ fn notify_webhooks_and_email_reach_real_receivers_and_survive_outages_and_a_kill
         .and_then(|p| p.get_body().ok())
         .expect("an HTML part");
     assert!(!html.contains("<script>"), "{html}");
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
-    assert!(!html.contains("href=\"https://evil.example"), "no link from lead data: {html}");
-    assert!(!html.contains("evil.example%2F"), "no click redirect to lead data: {html}");
-    assert!(html.contains("acme.vn%2Fhuong-dan"), "the author's link is tracked: {html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("href=\"https://evil.example"),
+        "no link from lead data: {html}"
+    );
+    assert!(
+        !html.contains("evil.example%2F"),
+        "no click redirect to lead data: {html}"
+    );
+    assert!(
+        html.contains("acme.vn%2Fhuong-dan"),
+        "the author's link is tracked: {html}"
+    );
     let text = parsed
         .subparts
         .iter()
         .find(|p| p.ctype.mimetype == "text/plain")
         .and_then(|p| p.get_body().ok())
         .expect("a text part");
-    assert!(text.contains("Xem hướng dẫn (https://acme.vn/huong-dan)"), "readable text: {text}");
+    assert!(
+        text.contains("Xem hướng dẫn (https://acme.vn/huong-dan)"),
+        "readable text: {text}"
+    );
     assert!(!text.contains("**"), "no Markdown in the text part: {text}");
     drop(smtp);
 }

@@ -60,6 +60,7 @@ fn a_lead_gets_its_emails_through_smtp_after_a_real_wait_and_sales_get_a_task() 
         .find(|m| mail_subject(m) == "Chào Nguyễn An")
         .expect("the hello mail");
     assert!(hello.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    assert!(hello.contains("List-Id: <tandem.acme.vn>"));
     assert!(hello.contains("multipart/alternative"));
     assert!(hello.contains("Message-ID: <"));
     // The 1-minute wait passes (one second at 60×), then the follow-up goes out.
@@ -578,7 +579,10 @@ fn a_second_service_on_the_same_store_is_refused_and_changes_nothing() {
     {
         use std::os::unix::fs::PermissionsExt;
         for f in ["tandem.db", "tandem.token", "tandem.secret"] {
-            let mode = std::fs::metadata(dir.join(f)).expect("exists").permissions().mode();
+            let mode = std::fs::metadata(dir.join(f))
+                .expect("exists")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "{f} is private");
         }
     }
@@ -593,7 +597,11 @@ fn a_second_service_on_the_same_store_is_refused_and_changes_nothing() {
         .current_dir(&dir)
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(2), "refused with the usage/start error code");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "refused with the usage/start error code"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("tandem.db") && stderr.contains("in use by another `tandem run`"),
@@ -626,4 +634,136 @@ fn a_second_service_on_the_same_store_is_refused_and_changes_nothing() {
     // The first goes on serving.
     let (status, _) = get(&s, "/api/leads/an");
     assert_eq!(status, 200);
+}
+
+#[test]
+fn unknown_routes_and_methods_answer_json_errors() {
+    let dir = temp_dir("routes");
+    let http = free_port();
+    let s = start(&dir, &file_outbox_config(&dir, http), http);
+    let (status, body) = get(&s, "/api/lead/an");
+    assert_eq!(status, 404);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+    let message = v["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("GET /api/lead/an"), "{body}");
+    let (status, body) = get(&s, "/api/lead");
+    assert_eq!(status, 404);
+    assert!(body.contains("did you mean `/api/leads`"), "{body}");
+    let (status, body) = get(&s, "/api/events");
+    assert_eq!(status, 405);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+    assert!(
+        v["error"]["message"].as_str().unwrap_or("").contains("GET"),
+        "{body}"
+    );
+}
+
+#[test]
+fn a_bad_dkim_key_stops_the_start_with_a_message_naming_the_key() {
+    let dir = temp_dir("dkim-bad");
+    let http = free_port();
+    let key = dir.join("dkim.pem");
+    std::fs::write(
+        &key,
+        "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n",
+    )
+    .expect("key file");
+    let config = format!(
+        "{}\n[dkim]\nselector = \"s1\"\ndomain = \"acme.vn\"\nprivate_key_file = \"{}\"\n",
+        file_outbox_config(&dir, http),
+        key.display()
+    );
+    std::fs::write(dir.join("service.toml"), config).expect("config");
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .arg("run")
+        .arg(program_dir())
+        .arg("--config")
+        .arg(dir.join("service.toml"))
+        .current_dir(&dir)
+        .env("TANDEM_LOG", "warn")
+        .output()
+        .expect("tandem run runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("dkim.private_key_file {}", key.display())),
+        "{stderr}"
+    );
+    // Nothing was started: no store was made.
+    assert!(!dir.join("tandem.db").exists());
+}
+
+#[test]
+fn on_sigterm_the_outcomes_of_sent_mail_are_stored_before_the_exit() {
+    let dir = temp_dir("mail-term");
+    let (http, smtp_port) = (free_port(), free_port());
+    let smtp = smtp_server(&dir, smtp_port);
+    let config = format!(
+        "listen = \"127.0.0.1:{http}\"\nstore = \"{}\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"none\"\nconnections = 4\n",
+        dir.join("tandem.db").display()
+    );
+    let mut s = start(&dir, &config, http);
+    let n = 2000;
+    let leads: Vec<String> = (0..n)
+        .map(|i| format!(r#"{{"id": "l{i}", "fields": {{"name": "L{i}", "email": "l{i}@x.vn"}}}}"#))
+        .collect();
+    let (status, body) = post(&s, "/api/leads", &format!("[{}]", leads.join(",")));
+    assert_eq!(status, 200, "{body}");
+    let events: Vec<String> = (0..n)
+        .map(|i| format!(r#"{{"lead": "l{i}", "event": "signup", "props": {{"plan": "p"}}}}"#))
+        .collect();
+    let (status, body) = post(&s, "/api/events", &format!("[{}]", events.join(",")));
+    assert_eq!(status, 200, "{body}");
+    // Stop it while it sends.
+    wait_for("the first emails", 30, || {
+        received(&smtp.maildir).len() >= 50
+    });
+    let pid = s.child.id().to_string();
+    let term = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(term.is_ok_and(|t| t.success()));
+    let exited = s.child.wait().expect("tandem run exits");
+    assert!(exited.success(), "{exited:?}");
+    let got = received(&smtp.maildir).len();
+    let conn = rusqlite::Connection::open(dir.join("tandem.db")).expect("store");
+    let sent: usize = conn
+        .query_row(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'sent'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .expect("count") as usize;
+    drop(conn);
+    // Every message the relay took is stored as sent, but for those still on the wire
+    // at the stop (at most one per connection).
+    assert!(
+        sent <= got && got - sent <= 4,
+        "relay got {got}, store says {sent} sent"
+    );
+    assert!(
+        sent < n,
+        "the stop came before the end ({sent} of {n} sent)"
+    );
+    // After a restart the rest goes out, and no stored email goes twice.
+    drop(s);
+    let _s = start(&dir, &config, http);
+    // (Only the welcome emails: the follow-up a minute later is not part of this.)
+    let hellos = || {
+        received(&smtp.maildir)
+            .into_iter()
+            .filter(|m| mail_subject(m).starts_with("Chào"))
+            .collect::<Vec<_>>()
+    };
+    wait_for("every email", 60, || hellos().len() >= n);
+    std::thread::sleep(Duration::from_millis(500));
+    let all = hellos();
+    let ids: std::collections::HashSet<String> = all
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find(|l| l.starts_with("Message-ID:"))
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(ids.len(), n, "one Message-ID per lead");
+    assert!(all.len() - n <= 4, "{} copies sent twice", all.len() - n);
 }

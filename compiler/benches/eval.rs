@@ -144,9 +144,12 @@ fn run_native(exprs: &CompiledExprs, recs: &[LeadRecord]) -> usize {
         let (origin, country) = (w[o], w[c]);
         let (value, adults) = (f64::from_bits(w[v]), f64::from_bits(w[a]));
         hits += usize::from((origin == mow || country == ru) && (value >= 100.0 || adults == 1.0));
-        hits += usize::from(value >= 50.0 && value <= 300.0 && origin != led);
+        hits += usize::from((50.0..=300.0).contains(&value) && origin != led);
         hits += usize::from((country == vn || country == th) && value * adults > 400.0);
-        hits += usize::from(!(adults >= 3.0) || value < 20.0);
+        // `not (adults >= 3)` as the language means it: true for NaN too.
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
+        let few_adults = !(adults >= 3.0);
+        hits += usize::from(few_adults || value < 20.0);
     }
     hits
 }

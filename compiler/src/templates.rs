@@ -104,7 +104,6 @@ pub fn split_front_matter(text: &str) -> Result<ParsedTemplate, (String, std::op
     })
 }
 
-
 /// Checks one MiniJinja source; returns the undeclared variables (nested paths) it reads.
 fn jinja(
     source: &str,
@@ -238,7 +237,13 @@ pub fn check_template_file(sym: &Symbols, t: &TemplateSource, diags: &mut Vec<Di
     if let Some(vars) = jinja(&parsed.subject, t.file, 0, Some(subject_span), diags) {
         has_unsubscribe |= vars.iter().any(|v| v == "unsubscribe_url");
         let locate = |n: &str| locate_in(&t.text, 0, t.file, n, subject_span);
-        check_vars(sym, &vars, &stdlib::template_vars(stdlib::TemplateKind::Email), &locate, diags);
+        check_vars(
+            sym,
+            &vars,
+            &stdlib::template_vars(stdlib::TemplateKind::Email),
+            &locate,
+            diags,
+        );
     } else {
         broken = true;
     }
@@ -246,7 +251,13 @@ pub fn check_template_file(sym: &Symbols, t: &TemplateSource, diags: &mut Vec<Di
         has_unsubscribe |= vars.iter().any(|v| v == "unsubscribe_url");
         let body_span = Span::new(t.file, parsed.body_offset, parsed.body_offset + 1);
         let locate = |n: &str| locate_in(&parsed.body, parsed.body_offset, t.file, n, body_span);
-        check_vars(sym, &vars, &stdlib::template_vars(stdlib::TemplateKind::Email), &locate, diags);
+        check_vars(
+            sym,
+            &vars,
+            &stdlib::template_vars(stdlib::TemplateKind::Email),
+            &locate,
+            diags,
+        );
     } else {
         broken = true;
     }

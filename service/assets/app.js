@@ -1,6 +1,7 @@
 // Tandem dashboard: plain JavaScript, no framework, no build step.
 // Routes: #/ (overview) and #/lead/<id> (one lead). Data: /api/dashboard/summary,
-// /api/dashboard/journeys/<name>.svg, /api/leads/<id>; live updates from /api/stream (SSE).
+// /api/dashboard/journeys/<name>.svg, /api/leads/<id>, /api/leads/<id>/last_email,
+// /api/webhooks and /api/webhooks/failures (admin); live updates from /api/stream (SSE).
 'use strict';
 
 (() => {
@@ -144,6 +145,45 @@
       no_tasks: 'Chưa có việc nào.',
       timeline_title: 'Dòng thời gian',
       no_timeline: 'Chưa có dòng nào.',
+
+      delivery_title: 'Tình trạng gửi đi',
+      webhook_paused: 'Webhook “{name}” đang tạm dừng',
+      webhook_paused_since: 'Tạm dừng từ {since}. Lý do: {reason}',
+      webhook_paused_hint: 'Các lần gửi tới webhook này đang chờ và sẽ tiếp tục khi bạn bật lại.',
+      webhook_resume: 'Tiếp tục gửi',
+      webhook_resumed: 'Đã bật lại webhook “{name}”.',
+      webhooks_pending: 'Đang chờ gửi',
+      webhooks_sent: 'Đã gửi',
+      webhooks_failed: 'Thất bại',
+      webhooks_none: 'Chương trình không có webhook nào.',
+      webhooks_forbidden: 'Cần mã quản trị (admin) để xem tình trạng webhook.',
+      webhooks_error: 'Không tải được tình trạng webhook: {msg}',
+      failures_title: 'Các lần gửi webhook thất bại gần nhất',
+      failures_more: 'Hiển thị {n} trong số {total} lần thất bại.',
+      col_webhook: 'Webhook',
+      col_last_status: 'Mã phản hồi cuối',
+      col_error: 'Lỗi',
+      col_attempts: 'Số lần thử',
+      col_action: 'Thao tác',
+      redeliver: 'Gửi lại',
+      redeliver_label: 'Gửi lại lần gửi {id} tới webhook {name}',
+      redelivered: 'Đã xếp lần gửi {id} vào hàng đợi để gửi lại.',
+      action_failed: 'Không thực hiện được: {msg}',
+      render_failures: '{n} email không được gửi vì mẫu email bị lỗi khi tạo nội dung (tính từ lúc dịch vụ khởi động; xem nhật ký dịch vụ).',
+
+      last_email_title: 'Email gần nhất',
+      email_subject: 'Tiêu đề',
+      email_from: 'Người gửi',
+      email_to: 'Người nhận',
+      email_view: 'Xem email dạng',
+      email_view_html: 'HTML',
+      email_view_text: 'Văn bản',
+      email_frame_title: 'Nội dung email: {subject}',
+      email_untracked: 'Hiển thị không kèm theo dõi: xem ở đây không được tính là mở hay nhấp email.',
+      no_email: 'Chưa có email nào gửi cho lead này.',
+      mail_pending: 'đang chờ gửi',
+      mail_sent: 'đã gửi',
+      mail_failed: 'gửi thất bại',
 
       footer_version: 'Phiên bản dữ liệu',
       footer_generated: 'cập nhật lúc',
@@ -336,6 +376,45 @@
       timeline_title: 'Timeline',
       no_timeline: 'No lines yet.',
 
+      delivery_title: 'Delivery health',
+      webhook_paused: 'Webhook “{name}” is paused',
+      webhook_paused_since: 'Paused since {since}. Reason: {reason}',
+      webhook_paused_hint: 'Deliveries to this webhook wait until you resume it.',
+      webhook_resume: 'Resume',
+      webhook_resumed: 'Webhook “{name}” is resumed.',
+      webhooks_pending: 'Pending',
+      webhooks_sent: 'Sent',
+      webhooks_failed: 'Failed',
+      webhooks_none: 'The program has no webhooks.',
+      webhooks_forbidden: 'An admin token is needed to see webhook deliveries.',
+      webhooks_error: 'Could not load the webhook deliveries: {msg}',
+      failures_title: 'Latest failed webhook deliveries',
+      failures_more: 'Showing {n} of {total} failed deliveries.',
+      col_webhook: 'Webhook',
+      col_last_status: 'Last status',
+      col_error: 'Error',
+      col_attempts: 'Attempts',
+      col_action: 'Action',
+      redeliver: 'Re-deliver',
+      redeliver_label: 'Re-deliver {id} to webhook {name}',
+      redelivered: 'Delivery {id} is queued again.',
+      action_failed: 'Could not do it: {msg}',
+      render_failures: '{n} emails were not sent because their template failed to render (since the service started; see the service log).',
+
+      last_email_title: 'Last email',
+      email_subject: 'Subject',
+      email_from: 'From',
+      email_to: 'To',
+      email_view: 'Show the email as',
+      email_view_html: 'HTML',
+      email_view_text: 'Text',
+      email_frame_title: 'Email body: {subject}',
+      email_untracked: 'Shown without tracking: viewing it here counts as no open and no click.',
+      no_email: 'No email was sent to this lead yet.',
+      mail_pending: 'waiting to be sent',
+      mail_sent: 'sent',
+      mail_failed: 'failed',
+
       footer_version: 'Data version',
       footer_generated: 'generated at',
       footer_tz: 'time zone',
@@ -416,6 +495,11 @@
     reconnectTimer: null,
     sig: {},
     recentSeen: null,
+    // Webhook endpoints and latest failures (admin scope): status idle | ok | error | forbidden.
+    hooks: { status: 'idle' },
+    // The lead's last email: { id, status: 'ok' | 'none' | 'forbidden' | 'error', mail }.
+    lastEmail: null,
+    emailView: 'html',
   };
 
   const $ = (sel, root = document) => root.querySelector(sel);
@@ -624,10 +708,10 @@
     constructor(status, message) { super(message); this.status = status; }
   }
 
-  async function api(path, as = 'json') {
+  async function api(path, as = 'json', method = 'GET') {
     let res;
     try {
-      res = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` }, cache: 'no-store' });
+      res = await fetch(path, { method, headers: { Authorization: `Bearer ${state.token}` }, cache: 'no-store' });
     } catch (e) {
       throw new HttpError(0, String(e && e.message || e));
     }
@@ -675,7 +759,9 @@
     const route = state.route;
     const jobs = [api('/api/dashboard/summary' + summaryQuery())];
     if (route.name === 'lead') jobs.push(api('/api/leads/' + encodeURIComponent(route.id)));
+    const hooks = route.name === 'overview' ? loadHooks() : null;
     const [sum, lead] = await Promise.allSettled(jobs);
+    await hooks;
     const failures = [sum, lead].filter((r) => r && r.status === 'rejected').map((r) => r.reason);
     if (failures.some((e) => e instanceof AuthError)) { onUnauthorized(); return; }
 
@@ -693,10 +779,50 @@
       } else {
         problem = problem || lead.reason;
       }
+      if (state.lead && state.leadId === route.id) await loadLastEmail(route.id, state.lead);
     }
     showProblem(problem);
     render();
     if (state.route.name === 'overview') loadDiagram();
+  }
+
+  // Webhook endpoints and the latest failures, for the delivery-health panel. They need the
+  // admin scope: after a 403 the panel stops asking (until another token is entered).
+  const FAILURES_SHOWN = 5;
+  async function loadHooks() {
+    if (state.hooks.status === 'forbidden') return;
+    try {
+      const [list, fails] = await Promise.all([
+        api('/api/webhooks'),
+        api('/api/webhooks/failures?limit=' + FAILURES_SHOWN),
+      ]);
+      state.hooks = { status: 'ok', list, failures: (fails && fails.failures) || [], notice: state.hooks.notice };
+    } catch (e) {
+      if (e instanceof AuthError) return; // the summary's answer signs out
+      if (e instanceof HttpError && e.status === 403) state.hooks = { status: 'forbidden' };
+      else state.hooks = { ...state.hooks, status: 'error', error: e.message };
+    }
+  }
+
+  // The lead's last email. Asked only when there can be one: an email_sent line in the lead's
+  // recent timeline, a timeline cut at its limit (older lines may hold one), or one shown
+  // before — so a lead never mailed costs no request (and no 404 in the console).
+  const TIMELINE_LIMIT = 50;
+  async function loadLastEmail(id, lead) {
+    const tl = lead.timeline || [];
+    const prev = state.lastEmail && state.lastEmail.id === id ? state.lastEmail : null;
+    if (prev && prev.status === 'forbidden') return;
+    const maybe = tl.some((l) => l.kind === 'email_sent') || tl.length >= TIMELINE_LIMIT || (prev && prev.status === 'ok');
+    if (!maybe) { state.lastEmail = { id, status: 'none' }; return; }
+    try {
+      const mail = await api('/api/leads/' + encodeURIComponent(id) + '/last_email');
+      if (state.route.id === id) state.lastEmail = { id, status: 'ok', mail };
+    } catch (e) {
+      if (e instanceof AuthError || state.route.id !== id) return;
+      const status = e instanceof HttpError && e.status === 404 ? 'none'
+        : e instanceof HttpError && e.status === 403 ? 'forbidden' : 'error';
+      state.lastEmail = { id, status, error: e.message, mail: prev && prev.mail };
+    }
   }
 
   function applySummary(s) {
@@ -805,6 +931,8 @@
   function setToken(v) {
     state.token = v;
     lsSet(LS_TOKEN, v);
+    state.hooks = { status: 'idle' }; // another token may have other scopes
+    state.lastEmail = null;
   }
 
   // ---------------------------------------------------------------- routing
@@ -981,7 +1109,15 @@
       h('button', { type: 'submit', 'data-i18n': 'find_lead_go' }, t('find_lead_go'))));
     const recent = card('recent', 'recent_title', h('div', { id: 'recent-body', class: 'card-body' }), find);
 
-    root.append(h('div', { class: 'grid overview' }, funnel, recent, journeys, email, handoff));
+    // Delivery health: each part re-rendered on its own, so an alert is announced once.
+    const delivery = card('delivery', 'delivery_title', h('div', { id: 'delivery-body', class: 'card-body', 'data-testid': 'delivery-panel' },
+      h('div', { id: 'delivery-alerts' }),
+      h('div', { id: 'delivery-render' }),
+      h('div', { id: 'delivery-counts' }),
+      h('div', { id: 'delivery-failures' }),
+      h('p', { id: 'delivery-notice', role: 'status', 'data-testid': 'delivery-notice' })));
+    delivery.hidden = true;
+    root.append(h('div', { class: 'grid overview' }, delivery, funnel, recent, journeys, email, handoff));
     return root;
   }
 
@@ -992,6 +1128,101 @@
     renderEmail();
     renderHandoff();
     renderRecent();
+    renderDelivery();
+  }
+
+  // Delivery health: paused webhook endpoints (with Resume), failed deliveries (with
+  // Re-deliver) and emails whose template did not render. Hidden while all is quiet.
+  function renderDelivery() {
+    const panel = $('#delivery');
+    if (!panel) return;
+    const s = state.summary;
+    const hk = state.hooks;
+    const ok = hk.status === 'ok';
+    const endpoints = (ok && hk.list && hk.list.endpoints) || [];
+    const counts = (ok && hk.list && hk.list.deliveries) || {};
+    const failures = (ok && hk.failures) || [];
+    const rendered = s && typeof s.mail_render_failures === 'number' ? s.mail_render_failures : 0;
+    const paused = endpoints.filter((e) => e.paused);
+    panel.hidden = !(rendered > 0 || endpoints.length || counts.failed > 0 || counts.pending > 0 || hk.status === 'error' || hk.notice);
+    if (panel.hidden) return;
+
+    update($('#delivery-alerts'), 'delivery-alerts', paused.map((e) => [e.name, e.paused]), () => paused.map((e) =>
+      h('div', { class: 'alert alert-danger', role: 'alert', 'data-testid': 'webhook-paused', 'data-webhook': e.name },
+        h('p', { class: 'alert-title' }, t('webhook_paused', { name: e.name })),
+        h('p', null, t('webhook_paused_since', { since: fmtTime(e.paused.since), reason: e.paused.reason || '—' })),
+        h('p', { class: 'hint' }, t('webhook_paused_hint')),
+        h('button', {
+          type: 'button', class: 'primary', 'data-testid': 'webhook-resume',
+          onclick: (ev) => hookAction(ev.currentTarget, `/api/webhooks/endpoints/${encodeURIComponent(e.name)}/resume`, 'webhook_resumed', { name: e.name }),
+        }, t('webhook_resume')))));
+
+    update($('#delivery-render'), 'delivery-render', rendered, () => (rendered > 0
+      ? h('p', { class: 'alert alert-warn', 'data-testid': 'mail-render-failures', 'data-value': String(rendered) }, t('render_failures', { n: fmtNum(rendered) }))
+      : []));
+
+    update($('#delivery-counts'), 'delivery-counts', [hk.status, hk.error, endpoints.length, counts], () => {
+      if (hk.status === 'forbidden') return h('p', { class: 'muted' }, t('webhooks_forbidden'));
+      if (hk.status === 'error') return h('p', { class: 'field-error' }, t('webhooks_error', { msg: hk.error }));
+      if (!ok) return [];
+      const item = (k) => h('li', null, t('webhooks_' + k) + ': ',
+        h('b', { class: k === 'failed' && counts[k] > 0 ? 'bad' : null, 'data-testid': 'webhooks-' + k, 'data-value': String(counts[k] ?? 0) }, fmtNum(counts[k] ?? 0)));
+      return [
+        endpoints.length ? null : h('p', { class: 'muted' }, t('webhooks_none')),
+        h('ul', { class: 'delivery-counts' }, item('pending'), item('sent'), item('failed')),
+      ].filter(Boolean);
+    });
+
+    update($('#delivery-failures'), 'delivery-failures', [failures, counts.failed], () => {
+      if (!failures.length) return [];
+      const rows = failures.map((f) => {
+        const log = f.attempt_log || [];
+        const last = log.length ? log[log.length - 1] : null;
+        return h('tr', { 'data-testid': 'webhook-failure-row', 'data-id': f.id },
+          h('td', { class: 'nowrap' }, timeEl((last && last.at) || f.at)),
+          h('td', null, code(f.webhook)),
+          h('td', { class: 'details' }, f.lead != null && f.lead !== ''
+            ? h('a', { href: leadHref(f.lead), class: 'lead-link', 'data-testid': 'webhook-failure-lead' }, f.lead) : '—'),
+          h('td', null, h('span', { class: 'badge', title: f.kind }, kindLabel(f.kind))),
+          h('td', { class: 'num', 'data-testid': 'webhook-failure-status' }, f.last_status == null ? '—' : String(f.last_status)),
+          h('td', { class: 'details', 'data-testid': 'webhook-failure-error' }, f.error || '—'),
+          num(f.attempts, null),
+          h('td', null, h('button', {
+            type: 'button', class: 'small', 'data-testid': 'webhook-redeliver', 'aria-label': t('redeliver_label', { id: f.id, name: f.webhook }),
+            onclick: (ev) => hookAction(ev.currentTarget, `/api/webhooks/deliveries/${encodeURIComponent(f.id)}/redeliver`, 'redelivered', { id: f.id }),
+          }, t('redeliver'))));
+      });
+      return [
+        h('h3', null, t('failures_title')),
+        table('data failures', { text: t('failures_title') },
+          ['col_time', 'col_webhook', 'col_lead', 'col_kind', 'col_last_status', 'col_error', 'col_attempts', 'col_action']
+            .map((k) => ({ text: t(k), num: k === 'col_last_status' || k === 'col_attempts' })),
+          rows),
+        counts.failed > failures.length ? h('p', { class: 'hint' }, t('failures_more', { n: fmtNum(failures.length), total: fmtNum(counts.failed) })) : null,
+      ].filter(Boolean);
+    });
+
+    const notice = $('#delivery-notice');
+    notice.textContent = hk.notice ? t(hk.notice.key, hk.notice.vars) : '';
+    notice.className = hk.notice && !hk.notice.ok ? 'field-error' : 'hint';
+  }
+
+  // Resume / Re-deliver: POST, say what happened, then refresh the panel (these change the
+  // store, not the engine, so no live update follows by itself).
+  async function hookAction(button, path, doneKey, vars) {
+    button.disabled = true;
+    let notice;
+    try {
+      await api(path, 'json', 'POST');
+      notice = { ok: true, key: doneKey, vars };
+    } catch (e) {
+      if (e instanceof AuthError) { onUnauthorized(); return; }
+      notice = { ok: false, key: 'action_failed', vars: { msg: e.message } };
+      button.disabled = false;
+    }
+    state.hooks = { ...state.hooks, notice };
+    renderDelivery();
+    requestRefresh();
   }
 
   function loadingOr(container, s) {
@@ -1307,9 +1538,67 @@
         table('data', null, [{ text: t('col_time') }, { text: t('col_kind') }, { text: t('col_details') }], tlRows.length ? tlRows : emptyRow(3, 'no_timeline'))));
 
       return [head, h('div', { class: 'grid lead' },
-        h('div', { class: 'col col-main' }, scores, jCard, tCard),
+        h('div', { class: 'col col-main' }, scores, jCard, tCard, h('div', { id: 'lead-email-slot' })),
         h('div', { class: 'col col-side' }, fieldsCard, histCard),
         tlCard)];
+    });
+    renderLastEmail();
+  }
+
+  function fmtMailStatus(s) { const k = 'mail_' + s; const v = t(k); return v === k ? (s || '—') : v; }
+
+  // The lead's last email: who, what, when, its outbox status, and the message itself — the
+  // HTML part in a sandboxed frame (no allowances: nothing in the mail runs or navigates the
+  // dashboard) or the text part.
+  function renderLastEmail() {
+    const slot = $('#lead-email-slot');
+    if (!slot) return;
+    const id = state.route.id;
+    const le = state.lastEmail && state.lastEmail.id === id ? state.lastEmail : null;
+    if (!le || le.status === 'forbidden') {
+      slot.replaceChildren();
+      return;
+    }
+    update(slot, 'lead-email', [id, le.status, le.error || null, le.mail || null], () => {
+      const m = le.mail;
+      if (!m) {
+        const msg = le.status === 'error' ? h('p', { class: 'field-error' }, t('server_error', { status: '—', msg: le.error }))
+          : h('p', { class: 'muted', 'data-testid': 'no-email' }, t('no_email'));
+        return card('lead-email', 'last_email_title', h('div', { class: 'card-body' }, msg));
+      }
+      const frame = h('iframe', {
+        sandbox: true, class: 'email-frame', id: 'last-email-html', referrerpolicy: 'no-referrer',
+        title: t('email_frame_title', { subject: m.subject || '' }), 'data-testid': 'last-email-html',
+      });
+      frame.srcdoc = m.html || ''; // a DOM property: the mail's HTML is never parsed into this page
+      const text = h('pre', { class: 'email-text', id: 'last-email-text', 'data-testid': 'last-email-text' }, m.text || '');
+      const show = (v) => {
+        state.emailView = v;
+        frame.hidden = v !== 'html';
+        text.hidden = v === 'html';
+        for (const b of $$('[data-view]', slot)) b.setAttribute('aria-selected', String(b.dataset.view === v));
+      };
+      const tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': t('email_view') },
+        [['html', 'email_view_html', 'last-email-html'], ['text', 'email_view_text', 'last-email-text']].map(([v, k, panel]) => h('button', {
+          type: 'button', role: 'tab', 'aria-controls': panel, 'aria-selected': String(state.emailView === v),
+          'data-view': v, 'data-testid': 'email-view-' + v, onclick: () => show(v),
+        }, t(k))));
+      frame.hidden = state.emailView === 'text';
+      text.hidden = state.emailView !== 'text';
+      const rows = [
+        ['email_subject', h('span', { 'data-testid': 'last-email-subject' }, m.subject || '—')],
+        ['email_from', h('span', { 'data-testid': 'last-email-from' }, m.from || '—')],
+        ['email_to', m.to || '—'],
+        ['col_status', h('span', { class: 'status status-' + m.status, 'data-testid': 'last-email-status', 'data-value': m.status }, fmtMailStatus(m.status))],
+        ['col_time', timeEl(m.at)],
+        ['col_template', code(m.template)],
+      ].map(([k, v]) => h('tr', null, h('th', { scope: 'row' }, t(k)), h('td', null, v)));
+      const c = card('lead-email', 'last_email_title', h('div', { class: 'card-body' },
+        table('data kv', null, [{ text: t('col_field') }, { text: t('col_value') }], rows),
+        h('p', { class: 'hint email-hint' }, t('email_untracked')),
+        frame, text));
+      $('.card-head', c).append(tabs);
+      return c;
     });
   }
 

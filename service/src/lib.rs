@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod demo;
 pub mod deploy;
 pub mod effects;
+pub mod guard;
 pub mod http;
 pub mod mail;
 pub mod pg;
@@ -164,7 +165,10 @@ pub enum Scope {
 }
 
 /// Reads a file beside the store, or creates it with a fresh random value.
+/// The file is readable by its owner only, whatever rights it had (tightened, or the
+/// start is refused with the reason).
 fn keep_secret(path: &Path) -> Result<(String, bool), String> {
+    guard::make_private(path)?;
     if let Ok(text) = std::fs::read_to_string(path) {
         let t = text.trim().to_owned();
         if !t.is_empty() {
@@ -172,13 +176,15 @@ fn keep_secret(path: &Path) -> Result<(String, bool), String> {
         }
     }
     let value = sign::random_hex()?;
-    std::fs::write(path, format!("{value}\n"))
+    use std::io::Write;
+    guard::private_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(format!("{value}\n").as_bytes()))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-    }
+    guard::make_private(path)?;
     Ok((value, true))
 }
 
@@ -209,7 +215,11 @@ pub fn run(opts: Options) -> Result<(), String> {
         other => return Err(format!("engine must be `jit` or `interp`, not `{other}`")),
     };
     // A bad DKIM key stops the start, before anything is opened.
-    let dkim = cfg.dkim.as_ref().map(|d| d.load().map(Arc::new)).transpose()?;
+    let dkim = cfg
+        .dkim
+        .as_ref()
+        .map(|d| d.load().map(Arc::new))
+        .transpose()?;
     let store_path = PathBuf::from(&cfg.store);
     let postgres = is_postgres(&cfg.store);
     // The token and the link-signing secret live beside a SQLite file, or in the working
@@ -222,6 +232,15 @@ pub fn run(opts: Options) -> Result<(), String> {
     if cfg.cluster.is_some() && !postgres {
         return Err("`[cluster]` needs a PostgreSQL store (`store = \"postgres://…\"`)".into());
     }
+    // One writer per SQLite store, taken before anything of it is read or written, held
+    // until this function returns; the store file holds every lead's data: owner only.
+    let _store_lock = if postgres {
+        None
+    } else {
+        let lock = guard::lock_store(&store_path)?;
+        guard::private_store(&store_path)?;
+        Some(lock)
+    };
     let (admin_token, new_token, secret) = match &cfg.cluster {
         // Every worker signs and checks links with one secret, and takes one admin token:
         // both are kept in the database, made by the first worker.
@@ -301,56 +320,55 @@ pub fn run(opts: Options) -> Result<(), String> {
         Box<dyn Store>,
         Box<dyn Store>,
         Box<dyn Store>,
-    ) =
-        match &cfg.cluster {
-            Some(cc) => {
-                let name = cc.worker.clone().unwrap_or_else(default_worker_name);
-                let running = worker::start(worker::WorkerContext {
-                    url: cfg.store.clone(),
-                    config: cc.clone(),
-                    name: name.clone(),
-                    settings,
-                    load: opts.load.clone(),
-                    live: live.clone(),
-                    tick,
-                })?;
-                println!(
-                    "tandem: worker `{name}` of a cluster of {} partitions",
-                    cc.partitions
-                );
-                let held = running.held.clone();
-                let all: cluster::Held = Arc::new(std::sync::Mutex::new(Vec::new()));
-                (
-                    running.router.clone(),
-                    Engine::Cluster(running),
-                    Box::new(
-                        cluster::PartitionReader::open(&cfg.store, cc.clone(), all)
-                            .map_err(|e| e.to_string())?,
-                    ),
-                    Box::new(
-                        cluster::PartitionReader::open(&cfg.store, cc.clone(), held.clone())
-                            .map_err(|e| e.to_string())?,
-                    ),
-                    Box::new(
-                        cluster::PartitionReader::open(&cfg.store, cc.clone(), held)
-                            .map_err(|e| e.to_string())?,
-                    ),
-                )
-            }
-            None => {
-                let (tx, thread) =
-                    start_engine(&cfg, &store_path, files, settings, live.clone(), tick)?;
-                // Opened outside the runtime: the PostgreSQL client blocks on a runtime of
-                // its own.
-                (
-                    tx,
-                    Engine::Single(thread),
-                    open_store(&cfg.store)?,
-                    open_store(&cfg.store)?,
-                    open_store(&cfg.store)?,
-                )
-            }
-        };
+    ) = match &cfg.cluster {
+        Some(cc) => {
+            let name = cc.worker.clone().unwrap_or_else(default_worker_name);
+            let running = worker::start(worker::WorkerContext {
+                url: cfg.store.clone(),
+                config: cc.clone(),
+                name: name.clone(),
+                settings,
+                load: opts.load.clone(),
+                live: live.clone(),
+                tick,
+            })?;
+            println!(
+                "tandem: worker `{name}` of a cluster of {} partitions",
+                cc.partitions
+            );
+            let held = running.held.clone();
+            let all: cluster::Held = Arc::new(std::sync::Mutex::new(Vec::new()));
+            (
+                running.router.clone(),
+                Engine::Cluster(running),
+                Box::new(
+                    cluster::PartitionReader::open(&cfg.store, cc.clone(), all)
+                        .map_err(|e| e.to_string())?,
+                ),
+                Box::new(
+                    cluster::PartitionReader::open(&cfg.store, cc.clone(), held.clone())
+                        .map_err(|e| e.to_string())?,
+                ),
+                Box::new(
+                    cluster::PartitionReader::open(&cfg.store, cc.clone(), held)
+                        .map_err(|e| e.to_string())?,
+                ),
+            )
+        }
+        None => {
+            let (tx, thread) =
+                start_engine(&cfg, &store_path, files, settings, live.clone(), tick)?;
+            // Opened outside the runtime: the PostgreSQL client blocks on a runtime of
+            // its own.
+            (
+                tx,
+                Engine::Single(thread),
+                open_store(&cfg.store)?,
+                open_store(&cfg.store)?,
+                open_store(&cfg.store)?,
+            )
+        }
+    };
 
     let transport = match &cfg.smtp {
         Some(smtp) => smtp.transport()?,
@@ -373,7 +391,14 @@ pub fn run(opts: Options) -> Result<(), String> {
         }
         let shown = if postgres { pg::redact(&cfg.store) } else { store_path.display().to_string() };
         println!("tandem: serving on http://{local} (store {shown})");
-        println!("dashboard: http://{local}/#token={admin_token}");
+        if new_token {
+            println!("dashboard: http://{local}/#token={admin_token}");
+        } else {
+            println!(
+                "dashboard: http://{local}/ (sign in with the admin token kept in {})",
+                beside.join("tandem.token").display()
+            );
+        }
         let webhook_stats = Arc::new(delivery::webhook::WebhookStats::default());
         tokio::spawn(delivery::webhook::run(
             webhook_store,

@@ -7,8 +7,9 @@ use lettre::message::dkim::{
     DkimSigningKey,
 };
 use lettre::message::{header, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::{AsyncSmtpTransportBuilder, PoolConfig};
-use lettre::{AsyncSmtpTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::TlsParameters;
+use lettre::Message;
 
 use crate::sign::{encode, Signer};
 use crate::store::OutboxMail;
@@ -43,7 +44,7 @@ pub fn track_links(
         let plain = url.replace("&amp;", "&");
         let tracked = (url.starts_with("http://") || url.starts_with("https://"))
             && !url.starts_with(base)
-            && written.iter().any(|w| *w == plain);
+            && written.contains(&plain);
         if tracked {
             let url = plain;
             out.push_str(&format!(
@@ -67,14 +68,39 @@ pub fn track_links(
 pub enum Transport {
     /// `.eml` files in a folder (the default: a newcomer sees the emails).
     Files(PathBuf),
-    /// An SMTP relay. The pooled transport itself is built by the mailer, inside the
-    /// async runtime (its pool keeps a cleanup task there).
+    /// An SMTP relay.
     Smtp {
         /// The relay's address, security and credentials.
-        relay: AsyncSmtpTransportBuilder,
-        /// The most messages sent at once, each on a connection of the pool.
+        relay: Relay,
+        /// The most messages sent at once, each on a connection of its own (kept open
+        /// between messages).
         connections: u32,
     },
+}
+
+/// An SMTP relay, checked: where it is, how the connection is protected, and the
+/// credentials.
+#[derive(Clone)]
+pub struct Relay {
+    /// The host name (also the name its TLS certificate must have).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// No TLS, STARTTLS (required), or TLS from the first byte.
+    pub security: Security,
+    /// The user name and password, if the relay wants them.
+    pub credentials: Option<Credentials>,
+}
+
+/// How the connection to the relay is protected.
+#[derive(Clone)]
+pub enum Security {
+    /// Plain text (a relay on loopback only).
+    None,
+    /// STARTTLS, required: a relay that does not offer it is not used.
+    StartTls(TlsParameters),
+    /// Implicit TLS (SMTPS).
+    Tls(TlsParameters),
 }
 
 /// How many messages are written at once to the `.eml` folder, and the default number
@@ -139,22 +165,18 @@ impl SmtpConfig {
                 self.connections
             ));
         }
-        let builder = match self.security.as_str() {
-            "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&self.host)
-                .map_err(|e| format!("smtp: {e}"))?
-                .port(self.port.unwrap_or(587)),
-            "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(&self.host)
-                .map_err(|e| format!("smtp: {e}"))?
-                .port(self.port.unwrap_or(465)),
-            "none" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host)
-                .port(self.port.unwrap_or(25)),
+        let tls = || TlsParameters::new(self.host.clone()).map_err(|e| format!("smtp: {e}"));
+        let (security, port) = match self.security.as_str() {
+            "starttls" => (Security::StartTls(tls()?), 587),
+            "tls" => (Security::Tls(tls()?), 465),
+            "none" => (Security::None, 25),
             other => {
                 return Err(format!(
                     "smtp.security must be `starttls`, `tls` or `none`, not `{other}`"
                 ))
             }
         };
-        let builder = match (&self.username_env, &self.password_env) {
+        let credentials = match (&self.username_env, &self.password_env) {
             (Some(u), Some(p)) => {
                 let user = std::env::var(u).map_err(|_| {
                     format!("the environment variable `{u}` (smtp.username_env) is not set")
@@ -162,18 +184,18 @@ impl SmtpConfig {
                 let pass = std::env::var(p).map_err(|_| {
                     format!("the environment variable `{p}` (smtp.password_env) is not set")
                 })?;
-                builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
-                    user, pass,
-                ))
+                Some(Credentials::new(user, pass))
             }
-            (None, None) => builder,
+            (None, None) => None,
             _ => return Err("smtp.username_env and smtp.password_env go together".into()),
         };
-        // Connections stay open between messages (up to `connections` of them, closed
-        // after a minute unused).
-        let relay = builder.pool_config(PoolConfig::new().max_size(self.connections));
         Ok(Transport::Smtp {
-            relay,
+            relay: Relay {
+                host: self.host.clone(),
+                port: self.port.unwrap_or(port),
+                security,
+                credentials,
+            },
             connections: self.connections,
         })
     }
@@ -213,15 +235,15 @@ impl std::fmt::Debug for Dkim {
 
 /// The headers a DKIM signature covers. A header a message lacks is still listed, which
 /// stops anyone adding it later (RFC 6376 §5.4); the List-Unsubscribe pair must be
-/// signed for one-click unsubscribe (RFC 8058 §4).
-const SIGNED_HEADERS: [&str; 10] = [
+/// signed for one-click unsubscribe (RFC 8058 §4). Not `Content-Type`: lettre writes the
+/// top-level one with the body, where its signer does not see it.
+const SIGNED_HEADERS: [&str; 9] = [
     "From",
     "To",
     "Subject",
     "Date",
     "Message-ID",
     "MIME-Version",
-    "Content-Type",
     "List-Id",
     "List-Unsubscribe",
     "List-Unsubscribe-Post",

@@ -35,7 +35,9 @@ CREATE INDEX tasks_lead ON tasks (lead);
 CREATE TABLE programs (version INTEGER PRIMARY KEY, at BIGINT NOT NULL, files TEXT NOT NULL);
 ", "
 ALTER TABLE programs ADD COLUMN inputs_before BIGINT;
-", crate::store::webhooks::pg::MIGRATION];
+", crate::store::webhooks::pg::MIGRATION, "
+CREATE INDEX IF NOT EXISTS outbox_lead ON outbox (lead, at);
+"];
 
 /// A PostgreSQL connection used as the store.
 pub struct PgStore {
@@ -606,6 +608,30 @@ impl Store for PgStore {
             .get(0);
         out.push(("inputs".into(), inputs));
         Ok(out)
+    }
+    fn last_mail(&mut self, lead: &str) -> Result<Option<(OutboxMail, String)>, StoreError> {
+        let row = self.c()?.query_opt(
+            "SELECT key, lead, template, sender, recipient, subject, html, body, unsubscribe, at, status
+             FROM outbox WHERE lead = $1 ORDER BY at DESC, key DESC LIMIT 1",
+            &[&lead],
+        )?;
+        Ok(row.map(|r| {
+            (
+                OutboxMail {
+                    key: r.get(0),
+                    lead: r.get(1),
+                    template: r.get(2),
+                    from: r.get(3),
+                    to: r.get(4),
+                    subject: r.get(5),
+                    html: r.get(6),
+                    text: r.get(7),
+                    unsubscribe: r.get(8),
+                    at: r.get(9),
+                },
+                r.get(10),
+            )
+        }))
     }
     fn due_webhooks(
         &mut self,

@@ -228,6 +228,51 @@ fn conformance(store: &mut dyn Store) {
             "{want:?} in {counts:?}"
         );
     }
+
+    // The lead's last email: the newest by instant, then by key, with its outbox status.
+    assert_eq!(
+        store.last_mail("an").expect("last mail"),
+        Some((mail("k2", 1_012), "failed".to_owned()))
+    );
+    assert_eq!(store.last_mail("nobody").expect("last mail"), None);
+    let mut other = mail("b1", 1_500);
+    other.lead = "binh".into();
+    other.html = "<p>Chào Bình</p>".into();
+    store
+        .commit(&Commit {
+            mails: vec![mail("k3", 1_012), other.clone()],
+            lines_total: 7,
+            ..Commit::default()
+        })
+        .expect("commit");
+    assert_eq!(
+        store.last_mail("an").expect("last mail"),
+        Some((mail("k3", 1_012), "pending".to_owned())),
+        "the same instant: the greater key"
+    );
+    assert_eq!(
+        store.last_mail("binh").expect("last mail"),
+        Some((other, "pending".to_owned())),
+        "another lead's mail is not an's"
+    );
+    store
+        .commit(&Commit {
+            mails: vec![mail("a0", 1_300)],
+            lines_total: 7,
+            ..Commit::default()
+        })
+        .expect("commit");
+    store
+        .record_deliveries(&[Delivery {
+            key: "a0".into(),
+            outcome: DeliveryOutcome::Sent { at: 1_301 },
+        }])
+        .expect("recorded");
+    assert_eq!(
+        store.last_mail("an").expect("last mail"),
+        Some((mail("a0", 1_300), "sent".to_owned())),
+        "a later instant wins over a greater key"
+    );
 }
 
 #[test]

@@ -73,6 +73,10 @@ const leads = new Map();
 const timeline = []; // every line, oldest first
 const tasks = [];
 let version = 1;
+let programVersion = 1;
+const mails = new Map(); // the last email of each lead (GET /api/leads/{id}/last_email)
+const hookEndpoints = new Map(); // webhooks of the tandem.toml given to POST /api/program
+const deliveries = []; // their deliveries, oldest first
 let rr = 0;
 let simClock = null; // set while the history is seeded; otherwise the real clock
 const nowS = () => simClock ?? Math.floor(Date.now() / 1000);
@@ -82,6 +86,7 @@ function line(lead, kind, extra = {}) {
   const l = { at: iso(nowS()), lead, kind, ...extra };
   l._t = nowS();
   timeline.push(l);
+  afterLine(l);
   return l;
 }
 
@@ -353,7 +358,7 @@ function summary(from, to) {
   }
   const recent = timeline.slice(-20).reverse().map((l) => ({ at: l.at, lead: l.lead, kind: l.kind, text: shortText(l) }));
   return {
-    generated_at: iso(nowS()), timezone: TZ, version,
+    generated_at: iso(nowS()), timezone: TZ, version, mail_render_failures: 0,
     period: { from, to },
     funnel: {
       stages: STAGES, current, reached, conversion,
@@ -431,6 +436,83 @@ ${body}
 
 const to0 = (url, today) => url.searchParams.get('to') || today;
 
+// ------------------------------------------------------------------ emails and webhooks
+
+const WINDOW_MS = 2000; // the webhook retry window (the real default is 28 hours)
+function escHtml(s) { return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'); }
+
+function afterLine(l) {
+  const L = leads.get(l.lead);
+  if (l.kind === 'email_sent' && L) {
+    const name = L.fields.name || L.id;
+    mails.set(L.id, {
+      template: l.template, subject: l.subject, from: 'Acme Cloud Việt Nam <marketing@acme.vn>', to: L.fields.email || '',
+      status: 'sent', at: l.at,
+      html: `<p>Chào ${escHtml(name)},</p>\n<p>Email <strong>${escHtml(l.template)}</strong> từ Acme Cloud. <a href="https://acme.vn/tai-lieu">Xem thêm</a></p>`,
+      text: `Chào ${name},\n\nEmail ${l.template} từ Acme Cloud. Xem thêm: https://acme.vn/tai-lieu`,
+    });
+  }
+  for (const e of hookEndpoints.values()) {
+    if (!e.events.includes(l.kind)) continue;
+    const now = Date.now();
+    deliveries.push({
+      id: crypto.createHash('sha256').update(`${e.name}|${l.kind}|${l.lead}|${timeline.length}`).digest('hex').slice(0, 32),
+      webhook: e.name, lead: l.lead ?? null, kind: l.kind, at: l.at, status: 'pending', attempts: 0,
+      last_status: null, error: null, window: now, next: now, log: [], inFlight: false,
+      payload: { type: `lead.${l.kind}`, data: { lead: l.lead } },
+    });
+  }
+}
+
+// `name = { url = "…", events = ["…"] }` lines of [webhooks]: enough for the browser test.
+function parseWebhooks(toml) {
+  hookEndpoints.clear();
+  let inTable = false;
+  for (const raw of String(toml || '').split('\n')) {
+    const ln = raw.trim();
+    if (/^\[.*\]$/.test(ln)) { inTable = ln === '[webhooks]'; continue; }
+    const m = inTable && /^(\w+)\s*=\s*\{\s*url\s*=\s*"([^"]+)"(?:\s*,\s*events\s*=\s*\[([^\]]*)\])?/.exec(ln);
+    if (m) hookEndpoints.set(m[1], { name: m[1], url: m[2], events: (m[3] || '').split(',').map((x) => x.trim().replace(/^"|"$/g, '')).filter(Boolean), paused: null });
+  }
+}
+
+// Delivers like the real service: 2xx sent, 4xx (but 408 and 429) failed at once, anything
+// else retried until the window ends — then failed, and the endpoint paused.
+setInterval(() => {
+  const now = Date.now();
+  for (const d of deliveries) {
+    const e = hookEndpoints.get(d.webhook);
+    if (d.status !== 'pending' || d.inFlight || d.next > now || !e || e.paused) continue;
+    d.inFlight = true;
+    fetch(e.url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(d.payload), signal: AbortSignal.timeout(1000) })
+      .then((r) => ({ status: r.status }), (x) => ({ status: null, error: String(x && x.cause && x.cause.code || x.message || x) }))
+      .then(({ status, error }) => {
+        const at = Date.now();
+        d.inFlight = false;
+        d.attempts++;
+        d.last_status = status;
+        let outcome;
+        if (status != null && status >= 200 && status < 300) { d.status = 'sent'; d.error = null; outcome = 'sent'; }
+        else if (status != null && status >= 400 && status < 500 && status !== 408 && status !== 429) { d.status = 'failed'; d.error = `the receiver answered ${status}`; outcome = 'failed'; }
+        else if (at + 300 > d.window + WINDOW_MS) {
+          d.status = 'failed';
+          d.error = `${error || `HTTP ${status}`}; retried for ${WINDOW_MS / 1000} s, giving up`;
+          outcome = 'failed';
+          e.paused = { since: new Date(at).toISOString(), reason: `every attempt failed for ${WINDOW_MS / 1000} s; deliveries wait until the endpoint is resumed` };
+        } else { d.error = error || `HTTP ${status}`; d.next = at + 300; outcome = 'retry'; }
+        d.log.push({ at_ms: at, at: new Date(at).toISOString(), status, error: d.status === 'sent' ? null : d.error, outcome });
+      });
+  }
+}, 100).unref();
+
+function deliveryJson(d) {
+  return {
+    id: d.id, webhook: d.webhook, lead: d.lead, kind: d.kind, at: d.at, status: d.status, attempts: d.attempts,
+    last_status: d.last_status, error: d.error, retry_window_started: new Date(d.window).toISOString(),
+    next_attempt: d.status === 'pending' ? new Date(d.next).toISOString() : null, attempt_log: d.log, payload: d.payload,
+  };
+}
+
 // ------------------------------------------------------------------ SSE
 
 const clients = new Set();
@@ -500,6 +582,44 @@ const server = http.createServer(async (req, res) => {
       const name = decodeURIComponent(m[1]);
       if (!JOURNEYS[name]) return err(res, 404, `unknown journey \`${name}\``);
       return send(res, 200, svgFor(name), 'image/svg+xml');
+    }
+    if (req.method === 'GET' && (m = /^\/api\/leads\/(.+)\/last_email$/.exec(p))) {
+      const id = decodeURIComponent(m[1]);
+      const mail = mails.get(id);
+      if (!mail) return err(res, 404, `no email was sent to the lead \`${id}\` (or there is no such lead)`);
+      return send(res, 200, mail);
+    }
+    if (req.method === 'GET' && p === '/api/webhooks') {
+      const count = (st) => deliveries.filter((d) => d.status === st).length;
+      return send(res, 200, {
+        endpoints: [...hookEndpoints.values()].map((e) => ({ name: e.name, url: e.url, signed: false, events: e.events, timeout_ms: 10000, max_in_flight: 4, per_second: null, paused: e.paused })),
+        deliveries: { pending: count('pending'), sent: count('sent'), failed: count('failed') },
+      });
+    }
+    if (req.method === 'GET' && p === '/api/webhooks/failures') {
+      const limit = Number(url.searchParams.get('limit') || 100);
+      const list = deliveries.filter((d) => d.status === 'failed').sort((a, b) => b.window - a.window || a.id.localeCompare(b.id));
+      return send(res, 200, { failures: list.slice(0, limit).map(deliveryJson) });
+    }
+    if (req.method === 'POST' && (m = /^\/api\/webhooks\/deliveries\/([^/]+)\/redeliver$/.exec(p))) {
+      const d = deliveries.find((x) => x.id === decodeURIComponent(m[1]));
+      if (!d) return err(res, 404, `there is no webhook delivery \`${m[1]}\``);
+      if (d.status !== 'failed') return err(res, 409, `delivery \`${d.id}\` is ${d.status}, not failed: only failed deliveries are re-delivered`);
+      Object.assign(d, { status: 'pending', window: Date.now(), next: Date.now() });
+      return send(res, 200, { requeued: 1 });
+    }
+    if (req.method === 'POST' && (m = /^\/api\/webhooks\/endpoints\/([^/]+)\/resume$/.exec(p))) {
+      const e = hookEndpoints.get(decodeURIComponent(m[1]));
+      if (!e) return err(res, 404, `the running program has no webhook \`${decodeURIComponent(m[1])}\``);
+      e.paused = null;
+      return send(res, 200, { resumed: e.name });
+    }
+    if (req.method === 'POST' && p === '/api/program') {
+      const body = JSON.parse(await readBody(req));
+      if (!body || typeof body.files !== 'object') return err(res, 400, '`files` is missing: an object of path → text');
+      parseWebhooks(body.files['tandem.toml']);
+      changed();
+      return send(res, 200, { version: ++programVersion, changes: [] });
     }
     if (req.method === 'GET' && (m = /^\/api\/leads\/(.+)$/.exec(p))) {
       const id = decodeURIComponent(m[1]);

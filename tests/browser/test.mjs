@@ -7,7 +7,13 @@
 //   3. a lead posted by the test shows up in "recent activity" within 2 s, without a reload;
 //   4. clicking it opens the lead page with a score breakdown (counted / not counted lines);
 //   5. switching to English changes the headings;
-//   6. no console error or warning happened during all of it.
+//   6. a webhook answering 400 and one that is down (after the program is reloaded with a
+//      tandem.toml subscribing both to lead_updated) show in the delivery-health panel: the
+//      paused endpoint as an alert with Resume, the failures with Re-deliver, a hostile lead
+//      id rendered as text; both buttons work;
+//   7. the hostile lead's page shows its last email: the HTML in a sandboxed iframe (set via
+//      srcdoc, without the open pixel, so viewing records no open) and the text part;
+//   8. no console error or warning happened during all of it.
 // Screenshots go to artifacts/. Exit code 0 only when every check passed.
 //
 // Env: TANDEM_BIN (default <repo>/target/debug/tandem), CHROMIUM (default /usr/bin/chromium),
@@ -19,7 +25,8 @@ import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync, mkdirSync, createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +40,7 @@ const MOCK = process.env.TANDEM_MOCK === '1';
 const DISK_ASSETS = process.env.TANDEM_ASSETS === 'disk';
 const BIN = process.env.TANDEM_BIN || join(REPO, 'target/debug/tandem');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TOTAL_MS = 55_000;
+const TOTAL_MS = 90_000;
 const LIVE_MS = 2_000;
 const FUNNEL_MS = 5_000;
 
@@ -72,7 +79,9 @@ async function startServer() {
   const listen = `127.0.0.1:${port}`;
   const [cmd, args] = MOCK
     ? [process.execPath, [join(HERE, 'mock-server.mjs'), 'run', '--demo', '--listen', listen]]
-    : [BIN, ['run', '--demo', '--listen', listen]];
+    : [BIN, ['run', '--demo', '--listen', listen, '--config', join(dir, 'service.toml')]];
+  // Webhook retries over a 1.8 s window, so an endpoint that is down gets paused within the test.
+  await writeFile(join(dir, 'service.toml'), '[webhook_delivery]\nretry_window_hours = 0.0005\nretry_base_ms = 200\nmax_delay_ms = 400\n');
   log(`starting ${MOCK ? 'the MOCK server' : BIN} on ${listen} in ${dir}`);
   const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = createWriteStream(join(ART, 'server.log'));
@@ -135,9 +144,39 @@ async function api(method, path, body) {
   return text ? JSON.parse(text) : null;
 }
 
+// ------------------------------------------------------------------ webhook receiver, program
+
+// A webhook receiver that refuses every delivery with 400 (a failure at the first attempt).
+function startReceiver() {
+  const r = { count: 0, server: null, port: 0 };
+  r.server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => { r.count++; res.writeHead(400, { 'Content-Type': 'text/plain' }); res.end('no thanks'); });
+  });
+  return new Promise((ok) => r.server.listen(0, '127.0.0.1', () => { r.port = r.server.address().port; ok(r); }));
+}
+
+// The example program `tandem run` runs without a folder (the files src/embedded.rs compiles in).
+async function programFiles() {
+  const dir = join(REPO, 'journeys');
+  const files = {};
+  for (const name of await readdir(dir)) if (name.endsWith('.journey')) files[name] = await readFile(join(dir, name), 'utf8');
+  for (const name of await readdir(join(dir, 'templates'))) files[`templates/${name}`] = await readFile(join(dir, 'templates', name), 'utf8');
+  return files;
+}
+
+// A fixed-offset zone where it is now early afternoon: a lead there is outside the program's
+// quiet hours (21:00–8:00 of the lead's local time) whenever the test runs.
+function daytimeZone() {
+  let off = (14 - new Date().getUTCHours() + 24) % 24;
+  if (off > 14) off -= 24;
+  return off === 0 ? 'Etc/GMT' : `Etc/GMT${off > 0 ? '-' : '+'}${Math.abs(off)}`; // POSIX signs: Etc/GMT-7 is UTC+7
+}
+
 // ------------------------------------------------------------------ browser helpers
 
 let browser = null;
+let receiver = null; // the webhook receiver of the delivery-health check
 const consoleProblems = [];
 
 // Reads the funnel as the page shows it: version, period and every [data-testid=funnel-…] cell.
@@ -301,6 +340,104 @@ async function run() {
     await shot(page, 'overview-en');
   });
 
+  // A lead whose id and name are markup: wherever the page shows them, they must stay text.
+  const HOSTILE = '<img src=x onerror=alert(1)>';
+  await step('webhook trouble shows in the delivery-health panel, escaped; Re-deliver and Resume work', async () => {
+    receiver = await startReceiver();
+    const down = await freePort(); // nothing listens there: every attempt fails until the window ends
+    const files = await programFiles();
+    files['tandem.toml'] = '[webhooks]\n'
+      + `crm_bounce = { url = "http://127.0.0.1:${receiver.port}/hook", events = ["lead_updated"] }\n`
+      + `crm_down = { url = "http://127.0.0.1:${down}/hook", events = ["lead_updated"] }\n`;
+    const reload = await api('POST', '/api/program', { files });
+    log(`   program version ${reload.version}: two webhooks subscribed to lead_updated`);
+    await api('POST', '/api/leads', {
+      id: HOSTILE,
+      fields: { name: HOSTILE, email: 'hostile@saoviet.vn', company: 'Sao Việt Logistics', company_size: 120, industry: 'logistics', source: 'website', timezone: daytimeZone() },
+    });
+    await api('POST', '/api/events', { lead: HOSTILE, event: 'form_submitted', props: { form: 'ebook_chuyen_doi_so', page: '/ebook' } });
+    await api('POST', '/api/leads', { id: HOSTILE, fields: { title: 'Giám đốc' } }); // lead_updated: one delivery per webhook
+
+    await page.waitForSelector('[data-testid="webhook-paused"][data-webhook="crm_down"]', { timeout: 10_000 })
+      .catch(() => { throw new Failure('no alert for the paused webhook crm_down within 10 s'); });
+    const alert = await page.textContent('[data-testid="webhook-paused"][data-webhook="crm_down"]');
+    check(alert.includes('crm_down') && /Paused since/.test(alert) && /every attempt failed/.test(alert), `the alert does not say which webhook is paused, since when and why: ${alert}`);
+    const readRows = () => page.$$eval('[data-testid="webhook-failure-row"]', (els) => els.map((tr) => {
+      const a = tr.querySelector('[data-testid="webhook-failure-lead"]');
+      return {
+        id: tr.dataset.id, webhook: tr.querySelector('code').textContent, lead: a && a.textContent, href: a && a.getAttribute('href'),
+        status: tr.querySelector('[data-testid="webhook-failure-status"]').textContent.trim(),
+        error: tr.querySelector('[data-testid="webhook-failure-error"]').textContent,
+      };
+    }));
+    let rows = [];
+    let fails = null;
+    for (const deadline = Date.now() + 5_000; ;) {
+      rows = await readRows();
+      fails = await api('GET', '/api/webhooks/failures?limit=5');
+      const same = rows.length === fails.failures.length && rows.every((r, i) => r.id === fails.failures[i].id);
+      if (same && ['crm_bounce', 'crm_down'].every((w) => rows.some((r) => r.webhook === w))) break;
+      check(Date.now() < deadline, `the failures on the page ${JSON.stringify(rows.map((r) => [r.webhook, r.id]))} differ from the API's ${JSON.stringify(fails.failures.map((f) => [f.webhook, f.id]))}`);
+      await sleep(100);
+    }
+    const bounce = rows.find((r) => r.webhook === 'crm_bounce');
+    check(bounce.lead === HOSTILE, `the failure's lead shows as ${JSON.stringify(bounce.lead)}, not as the text ${HOSTILE}`);
+    check(bounce.href === '#/lead/' + encodeURIComponent(HOSTILE), `the failure's lead link is ${bounce.href}`);
+    check(bounce.status === '400', `the refused delivery's last status shows as ${bounce.status}`);
+    check(await page.$$eval('#delivery img', (els) => els.length) === 0, 'an <img> element is in the delivery panel: data from the API was parsed as HTML');
+    const failed = await page.getAttribute('[data-testid="webhooks-failed"]', 'data-value');
+    check(Number(failed) >= 2, `the panel counts ${failed} failed deliveries`);
+    log(`   ${rows.length} failure(s) shown, ${failed} failed in all; crm_down paused`);
+    await shot(page, 'delivery-health');
+
+    const before = receiver.count;
+    const row = page.locator('[data-testid="webhook-failure-row"]').filter({ has: page.locator('code', { hasText: 'crm_bounce' }) });
+    await row.locator('[data-testid="webhook-redeliver"]').click();
+    await page.waitForFunction(() => /queued again/.test(document.querySelector('[data-testid="delivery-notice"]').textContent), null, { timeout: 3_000 })
+      .catch(() => { throw new Failure('no confirmation after Re-deliver'); });
+    for (const t0 = Date.now(); receiver.count <= before;) {
+      check(Date.now() - t0 < 5_000, 'the re-delivered webhook was not POSTed again within 5 s');
+      await sleep(50);
+    }
+    await page.click('[data-testid="webhook-paused"][data-webhook="crm_down"] [data-testid="webhook-resume"]');
+    await page.waitForSelector('[data-testid="webhook-paused"][data-webhook="crm_down"]', { state: 'detached', timeout: 5_000 })
+      .catch(() => { throw new Failure('the paused alert stayed after Resume'); });
+    const hooks = await api('GET', '/api/webhooks');
+    check(hooks.endpoints.find((e) => e.name === 'crm_down').paused === null, 'crm_down is still paused after Resume');
+  });
+
+  await step("the hostile lead's page shows its last email in a sandboxed iframe and as text", async () => {
+    const lead = await api('GET', `/api/leads/${encodeURIComponent(HOSTILE)}`);
+    check(lead.timeline.some((l) => l.kind === 'email_sent'), `no email was sent to the test lead (its timeline: ${lead.timeline.map((l) => l.kind).join(', ')})`);
+    const mail = await api('GET', `/api/leads/${encodeURIComponent(HOSTILE)}/last_email`);
+    check(!/\/t\/[oc]\?/.test(mail.html), 'the last email\'s HTML still carries the open pixel or click redirects');
+    await page.locator('[data-testid="webhook-failure-lead"]').first().click();
+    await page.waitForFunction((v) => decodeURIComponent(window.location.hash) === `#/lead/${v}`, HOSTILE, { timeout: 2_000 });
+    await page.waitForSelector('[data-testid="last-email-html"]', { timeout: 5_000 })
+      .catch(() => { throw new Failure('the lead page shows no last email'); });
+    const frame = await page.$eval('[data-testid="last-email-html"]', (el) => ({ tag: el.tagName, sandbox: el.getAttribute('sandbox'), srcdoc: el.srcdoc }));
+    check(frame.tag === 'IFRAME' && frame.sandbox === '', `the email is not in an iframe sandboxed without allowances: ${frame.tag} sandbox=${frame.sandbox}`);
+    check(frame.srcdoc === mail.html, 'the iframe does not hold the HTML GET /api/leads/{id}/last_email answered');
+    check((await page.textContent('[data-testid="last-email-subject"]')) === mail.subject, 'the subject differs from the API\'s');
+    check((await page.getAttribute('[data-testid="last-email-status"]', 'data-value')) === mail.status, 'the status differs from the API\'s');
+    check((await page.textContent('[data-testid="lead-title"]')).trim() === HOSTILE, 'the lead\'s name is not shown as text');
+    check(await page.$$eval('#view-lead img', (els) => els.length) === 0, 'an <img> element is on the lead page: lead data was parsed as HTML');
+    const inside = page.frameLocator('[data-testid="last-email-html"]');
+    const body = await inside.locator('body').textContent({ timeout: 3_000 });
+    check(body.includes(`Chào ${HOSTILE}`), `the email does not greet the lead by its name as text: ${body.slice(0, 200)}`);
+    check(await inside.locator('img').count() === 0, 'the shown email holds an <img> (the open pixel, or the name parsed as HTML)');
+    await page.click('[data-testid="email-view-text"]');
+    check(await page.isHidden('[data-testid="last-email-html"]') && await page.isVisible('[data-testid="last-email-text"]'), 'the text toggle does not show the text part instead of the HTML');
+    check((await page.textContent('[data-testid="last-email-text"]')) === mail.text, 'the text part differs from the API\'s');
+    await page.click('[data-testid="email-view-html"]');
+    check(await page.isVisible('[data-testid="last-email-html"]'), 'the HTML toggle does not bring the iframe back');
+    await sleep(500);
+    const after = await api('GET', `/api/leads/${encodeURIComponent(HOSTILE)}`);
+    check(!after.timeline.some((l) => l.kind === 'event' && l.event === 'email_opened'), 'showing the email on the dashboard recorded an open');
+    log(`   ${mail.template} (${mail.status}): "${mail.subject}"`);
+    await shot(page, 'lead-email');
+  });
+
   await step('no console error or warning', async () => {
     check(consoleProblems.length === 0, `the page logged:\n  ${consoleProblems.join('\n  ')}`);
   });
@@ -308,6 +445,7 @@ async function run() {
 
 async function cleanup() {
   if (browser) { await browser.close().catch(() => {}); browser = null; }
+  if (receiver) { receiver.server.closeAllConnections(); receiver.server.close(); receiver = null; }
   await stopServer();
 }
 

@@ -189,4 +189,3 @@ pub fn mail_subject(message: &str) -> String {
         })
         .unwrap_or_default()
 }
-

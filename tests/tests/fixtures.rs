@@ -156,6 +156,8 @@ fn all_journey_files() -> Vec<std::path::PathBuf> {
 fn fmt_is_idempotent_and_keeps_meaning_and_comments() {
     let files = all_journey_files();
     assert!(files.len() >= 20);
+    let spans =
+        regex::Regex::new(r"Span \{ file: \d+, start: \d+, end: \d+ \}").expect("valid regex");
     for path in files {
         let text = std::fs::read_to_string(&path).expect("readable fixture");
         let Ok(once) = grammar::format::format_source(&text) else {
@@ -174,8 +176,6 @@ fn fmt_is_idempotent_and_keeps_meaning_and_comments() {
         for (a, b) in before.comments.iter().zip(&after.comments) {
             assert_eq!(a.text.trim_end(), b.text.trim_end(), "{}", path.display());
         }
-        let spans =
-            regex::Regex::new(r"Span \{ file: \d+, start: \d+, end: \d+ \}").expect("valid regex");
         let shape = |f: &grammar::ast::SourceFile| {
             spans
                 .replace_all(&format!("{:?}", f.decls), "_")

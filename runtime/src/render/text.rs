@@ -52,10 +52,10 @@ pub fn markdown_to_text(md: &str) -> String {
                     _ => out.push_str("- "),
                 }
             }
-            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::CodeBlock) => {
-                if ordered.is_empty() {
-                    block_break(&mut out);
-                }
+            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::CodeBlock)
+                if ordered.is_empty() =>
+            {
+                block_break(&mut out);
             }
             Event::Start(Tag::Image { dest_url, .. }) => {
                 links.push((dest_url.to_string(), out.len()))

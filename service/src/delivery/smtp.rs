@@ -17,10 +17,13 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::DEFAULT_MECHANISMS;
+use lettre::transport::smtp::client::AsyncSmtpConnection;
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::core::{self, Request};
-use crate::mail::{self, Dkim, SendError, Transport};
+use crate::mail::{self, Dkim, Relay, Security, SendError, Transport};
 use crate::store::{Delivery, DeliveryOutcome, OutboxMail, PendingMail, Store};
 
 /// Attempts before a transient failure counts as a bounce.
@@ -40,6 +43,13 @@ const MAX_UNRECORDED: usize = 20_000;
 const IDLE: Duration = Duration::from_millis(100);
 /// How long to wait before committing again after the store refused.
 const RETRY_RECORD: Duration = Duration::from_secs(1);
+/// The longest wait for a connection to the relay to be ready (TCP, greeting, TLS, login).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest one message may take once connected.
+const SEND_TIMEOUT: Duration = Duration::from_secs(120);
+/// A connection unused this long is closed rather than used again (relays drop idle
+/// clients after a while; RFC 5321 asks them to wait at least five minutes).
+const IDLE_CLOSE: Duration = Duration::from_secs(60);
 
 /// Delivers due outbox mail until the runtime stops: sent, or retried with backoff
 /// (30 s, doubling, six tries in all), or — on a permanent failure — marked failed and
@@ -98,10 +108,10 @@ pub async fn mailer(
     }
 }
 
-/// The configured transport, built inside the runtime.
+/// The configured transport, made inside the runtime.
 enum Sender {
     Files(std::path::PathBuf, AsyncFileTransport<Tokio1Executor>),
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Connections),
 }
 
 impl Sender {
@@ -114,7 +124,11 @@ impl Sender {
                 let files = AsyncFileTransport::<Tokio1Executor>::new(&dir);
                 Sender::Files(dir, files)
             }
-            Transport::Smtp { relay, .. } => Sender::Smtp(relay.build()),
+            Transport::Smtp { relay, .. } => Sender::Smtp(Connections {
+                relay,
+                hello: ClientId::default(),
+                idle: std::sync::Mutex::new(Vec::new()),
+            }),
         }
     }
 
@@ -134,14 +148,136 @@ impl Sender {
                     .map(|_| ())
                     .map_err(|e| SendError::Transient(e.to_string()))
             }
-            Sender::Smtp(smtp) => smtp.send(msg).await.map(|_| ()).map_err(|e| {
-                if e.is_permanent() {
-                    SendError::Permanent(e.to_string())
-                } else {
-                    SendError::Transient(e.to_string())
+            Sender::Smtp(connections) => {
+                match tokio::time::timeout(SEND_TIMEOUT, connections.send(&msg)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(SendError::Transient(format!(
+                        "no answer from the relay within {} s",
+                        SEND_TIMEOUT.as_secs()
+                    ))),
                 }
-            }),
+            }
         }
+    }
+}
+
+/// Open connections to the relay, reused from one message to the next. The dispatcher
+/// runs at most `connections` sends at once, so at most that many are ever open.
+///
+/// Not lettre's own pool: its sockets keep Nagle's algorithm on, so the end-of-data
+/// line (written apart from the message) waits for the relay's delayed ACK — about
+/// 40 ms per message on every connection. These sockets set `TCP_NODELAY`, and a
+/// connection is reused without lettre's extra `NOOP` before every message.
+struct Connections {
+    relay: Relay,
+    hello: ClientId,
+    idle: std::sync::Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
+}
+
+impl Connections {
+    async fn send(&self, msg: &Message) -> Result<(), SendError> {
+        let envelope = msg.envelope();
+        let bytes = msg.formatted();
+        if let Some(mut conn) = self.take_idle() {
+            match conn.send(envelope, &bytes).await {
+                Ok(_) => {
+                    self.put_back(conn);
+                    return Ok(());
+                }
+                // The relay answered: that is its verdict on this message.
+                Err(e) if e.is_transient() || e.is_permanent() => return Err(verdict(e)),
+                // The connection had died while idle: a fresh one below.
+                Err(_) => {}
+            }
+        }
+        let mut conn = self.connect().await?;
+        match conn.send(envelope, &bytes).await {
+            Ok(_) => {
+                self.put_back(conn);
+                Ok(())
+            }
+            Err(e) => Err(verdict(e)),
+        }
+    }
+
+    /// The most recently used idle connection, if one is fresh enough.
+    fn take_idle(&self) -> Option<AsyncSmtpConnection> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        // Older connections sit at the front; those idle too long are dropped (closed).
+        idle.retain(|(_, since)| since.elapsed() < IDLE_CLOSE);
+        idle.pop().map(|(conn, _)| conn)
+    }
+
+    fn put_back(&self, conn: AsyncSmtpConnection) {
+        if conn.has_broken() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.push((conn, Instant::now()));
+    }
+
+    /// A new connection, greeted, encrypted and logged in as configured. Any failure
+    /// here is the relay's, not the message's: always worth a retry.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let relay = &self.relay;
+        let connecting = async {
+            let mut conn = match &relay.security {
+                // lettre makes this socket itself (TLS from the first byte).
+                Security::Tls(tls) => AsyncSmtpConnection::connect_tokio1(
+                    (relay.host.as_str(), relay.port),
+                    Some(CONNECT_TIMEOUT),
+                    &self.hello,
+                    Some(tls.clone()),
+                    None,
+                )
+                .await
+                .map_err(|e| e.to_string())?,
+                Security::None | Security::StartTls(_) => {
+                    let tcp = tokio::net::TcpStream::connect((relay.host.as_str(), relay.port))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+                    let mut conn =
+                        AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    if let Security::StartTls(tls) = &relay.security {
+                        conn.starttls(tls.clone(), &self.hello)
+                            .await
+                            .map_err(|e| format!("STARTTLS: {e}"))?;
+                    }
+                    conn
+                }
+            };
+            if let Some(credentials) = &relay.credentials {
+                conn.auth(DEFAULT_MECHANISMS, credentials)
+                    .await
+                    .map_err(|e| format!("login: {e}"))?;
+            }
+            Ok::<_, String>(conn)
+        };
+        match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(SendError::Transient(format!(
+                "relay {}:{}: {e}",
+                relay.host, relay.port
+            ))),
+            Err(_) => Err(SendError::Transient(format!(
+                "relay {}:{}: not ready within {} s",
+                relay.host,
+                relay.port,
+                CONNECT_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+}
+
+/// What the relay's refusal means for the message: 5xx never, anything else later.
+fn verdict(e: lettre::transport::smtp::Error) -> SendError {
+    if e.is_permanent() {
+        SendError::Permanent(e.to_string())
+    } else {
+        SendError::Transient(e.to_string())
     }
 }
 
@@ -228,7 +364,10 @@ async fn deliver(
         }
         Err(SendError::Transient(e) | SendError::Permanent(e)) => {
             tracing::warn!(key = %m.key, to = %m.to, error = %e, "outbox: gave up; the email bounced");
-            (DeliveryOutcome::Failed { error: e }, Some(Box::new(m.clone())))
+            (
+                DeliveryOutcome::Failed { error: e },
+                Some(Box::new(m.clone())),
+            )
         }
     };
     Note::Done {

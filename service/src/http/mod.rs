@@ -94,8 +94,48 @@ pub fn router(state: AppState) -> Router {
         .route("/t/c", get(click))
         .route("/u", get(unsubscribe_page).post(unsubscribe))
         .route("/act", get(act_page).post(act))
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
+}
+
+/// The fixed paths of the API, for "did you mean" on an unknown one.
+const PATHS: &[&str] = &[
+    "/healthz",
+    "/api/dashboard/summary",
+    "/api/stream",
+    "/api/leads",
+    "/api/events",
+    "/api/tasks",
+    "/api/schema",
+    "/api/metrics",
+    "/api/program",
+    "/api/webhooks",
+    "/api/webhooks/failures",
+    "/api/webhooks/recover",
+];
+
+/// 404 for a path no route serves: a JSON error like every other, with the closest path.
+async fn no_route(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    let hint = compiler::suggest::did_you_mean(path, PATHS.iter().copied())
+        .map(|p| format!("; did you mean `{p}`?"))
+        .unwrap_or_default();
+    error(
+        StatusCode::NOT_FOUND,
+        format!("there is no `{method} {path}`{hint} (the API is described in docs/api.md)"),
+        None,
+    )
+}
+
+/// 405 for a known path asked with a method it does not take.
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("`{}` does not take {method}", uri.path()),
+        None,
+    )
 }
 
 /// The version value that ends every live stream (sent at shutdown).
