@@ -114,6 +114,10 @@ enum Command {
         /// Feed synthetic leads and events so the numbers move
         #[arg(long)]
         demo: bool,
+        /// When the folder cannot be installed over the version the store runs, keep
+        /// running that version (with a warning on the dashboard) instead of refusing to start
+        #[arg(long)]
+        keep_running_version: bool,
         /// Stop after this many seconds (for tests and benchmarks)
         #[arg(long, hide = true)]
         run_for: Option<u64>,
@@ -207,8 +211,9 @@ fn main() -> ExitCode {
             config,
             listen,
             demo,
+            keep_running_version,
             run_for,
-        } => run(dir, config, listen, demo, run_for),
+        } => run(dir, config, listen, demo, keep_running_version, run_for),
         Command::Diff {
             old,
             new,
@@ -259,6 +264,7 @@ fn run(
     config: Option<PathBuf>,
     listen: Option<String>,
     demo: bool,
+    keep_running_version: bool,
     run_for: Option<u64>,
 ) -> ExitCode {
     let mut cfg = match &config {
@@ -280,6 +286,7 @@ fn run(
     if let Some(l) = listen {
         cfg.listen = l;
     }
+    cfg.keep_running_version |= keep_running_version;
     let folder = dir.or_else(|| Some(PathBuf::from("journeys")).filter(|d| d.is_dir()));
     let load: service::ProgramLoader = match folder {
         Some(dir) => std::sync::Arc::new(move || {

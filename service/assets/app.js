@@ -170,6 +170,7 @@
       redelivered: 'Đã xếp lần gửi {id} vào hàng đợi để gửi lại.',
       action_failed: 'Không thực hiện được: {msg}',
       render_failures: '{n} email không được gửi vì mẫu email bị lỗi khi tạo nội dung (tính từ lúc dịch vụ khởi động; xem nhật ký dịch vụ).',
+      program_refused: 'Chương trình trong thư mục bị từ chối: phiên bản {v} đang chạy vẫn được giữ. Sửa các lỗi sau rồi nạp lại:',
 
       last_email_title: 'Email gần nhất',
       email_subject: 'Tiêu đề',
@@ -400,6 +401,7 @@
       redelivered: 'Delivery {id} is queued again.',
       action_failed: 'Could not do it: {msg}',
       render_failures: '{n} emails were not sent because their template failed to render (since the service started; see the service log).',
+      program_refused: 'The program folder was refused: version {v} keeps running. Fix these errors, then reload:',
 
       last_email_title: 'Last email',
       email_subject: 'Subject',
@@ -1129,6 +1131,20 @@
     renderHandoff();
     renderRecent();
     renderDelivery();
+    renderProgramRefused();
+  }
+
+  // A program folder refused at start (`--keep-running-version`): a red banner with the
+  // checker's errors, until a version is installed.
+  function renderProgramRefused() {
+    const box = $('#program-refused');
+    if (!box) return;
+    const r = state.summary && state.summary.program_refused;
+    box.hidden = !r;
+    box.replaceChildren();
+    if (!r) return;
+    box.append(h('p', { class: 'alert-title' }, t('program_refused', { v: String(r.running_version) })));
+    box.append(h('ul', null, ...(r.errors || []).map((e) => h('li', null, e))));
   }
 
   // Delivery health: paused webhook endpoints (with Resume), failed deliveries (with

@@ -149,6 +149,10 @@ pub struct CoreSettings {
     pub webhooks: crate::delivery::webhook::SharedEndpoints,
     /// A webhook attempt's timeout when the webhook sets none.
     pub webhook_timeout_ms: u64,
+    /// When the program folder cannot be installed over the stored version at start:
+    /// keep running the stored version (with a warning on the dashboard) instead of
+    /// refusing to start.
+    pub keep_running_version: bool,
 }
 
 /// The webhook endpoints a program's `tandem.toml` declares (secrets read from the
@@ -185,6 +189,9 @@ pub struct Core {
     mails_enqueued: u64,
     /// Emails not sent because their template failed to render.
     render_failures: u64,
+    /// Why the program folder was refused while an older version keeps running (shown
+    /// on the dashboard until a version is installed).
+    refused_program: Option<Vec<String>>,
     /// Webhook deliveries queued, and `webhook NAME` lines naming no endpoint.
     webhooks_enqueued: u64,
     webhooks_unknown: u64,
@@ -574,6 +581,7 @@ impl Core {
             inputs_applied: inputs.len() as u64,
             mails_enqueued: 0,
             render_failures: 0,
+            refused_program: None,
             webhooks_enqueued: 0,
             webhooks_unknown: 0,
             skip_lines: 0,
@@ -615,10 +623,22 @@ impl Core {
                 Ok((v, changes)) => {
                     tracing::info!(version = v, changes = %changes["changes"], "installed the program folder as a new version")
                 }
-                Err(errors) => tracing::error!(
-                    errors = %errors.join("; "),
-                    "the program folder cannot be deployed over the stored version; the stored version keeps running"
-                ),
+                Err(errors) if core.settings.keep_running_version => {
+                    tracing::error!(
+                        errors = %errors.join("; "),
+                        version = core.version,
+                        "THE PROGRAM FOLDER WAS REFUSED: it cannot be deployed over the stored version, which keeps running (--keep-running-version)"
+                    );
+                    core.refused_program = Some(errors);
+                }
+                Err(errors) => {
+                    return Err(format!(
+                        "the program folder cannot be deployed over the stored version {}:\n{}\nFix the folder, or start with --keep-running-version to keep running version {} anyway",
+                        core.version,
+                        errors.join("\n"),
+                        core.version
+                    ))
+                }
             }
         }
         Ok(core)
@@ -791,6 +811,13 @@ impl Core {
             );
             o.insert("timezone".into(), json!(self.program.lowered().timezone));
             o.insert("mail_render_failures".into(), json!(self.render_failures));
+            o.insert(
+                "program_refused".into(),
+                match &self.refused_program {
+                    Some(errors) => json!({ "running_version": self.version, "errors": errors }),
+                    None => Value::Null,
+                },
+            );
         }
         Ok(v)
     }
@@ -1341,6 +1368,7 @@ impl Core {
         };
         self.program = program;
         self.files = files;
+        self.refused_program = None;
         self.set_endpoints(endpoints);
         self.version = version;
         self.live.send_replace(self.dashboard.version);

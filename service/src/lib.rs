@@ -71,6 +71,10 @@ pub struct Config {
     /// How webhook deliveries are retried and timed out.
     #[serde(default)]
     pub webhook_delivery: delivery::webhook::DeliveryConfig,
+    /// Keep running the stored program version when the folder is refused at start
+    /// (`--keep-running-version`); by default such a start fails.
+    #[serde(default)]
+    pub keep_running_version: bool,
 }
 
 /// An API token: its scopes, and the environment variable holding its value.
@@ -127,6 +131,7 @@ impl Default for Config {
             tokens: Vec::new(),
             cluster: None,
             webhook_delivery: delivery::webhook::DeliveryConfig::default(),
+            keep_running_version: false,
         }
     }
 }
@@ -305,6 +310,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         reports: true,
         webhooks: Arc::new(std::sync::RwLock::new(Default::default())),
         webhook_timeout_ms: cfg.webhook_delivery.timeout_ms,
+        keep_running_version: cfg.keep_running_version,
     };
     cfg.webhook_delivery.validate()?;
     let webhook_endpoints = settings.webhooks.clone();

@@ -32,12 +32,18 @@ pub fn start(dir: &Path, config: &str, port: u16) -> Service {
 }
 
 pub fn start_program(dir: &Path, config: &str, port: u16, program: &Path) -> Service {
+    start_with(dir, config, port, program, &[])
+}
+
+/// Starts `tandem run PROGRAM --config DIR/service.toml ARGS…` and waits until it serves.
+pub fn start_with(dir: &Path, config: &str, port: u16, program: &Path, args: &[&str]) -> Service {
     std::fs::write(dir.join("service.toml"), config).expect("config");
     let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
         .arg("run")
         .arg(program)
         .arg("--config")
         .arg(dir.join("service.toml"))
+        .args(args)
         .current_dir(dir)
         .env("TANDEM_LOG", "warn")
         .stdout(Stdio::null())
