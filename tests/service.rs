@@ -237,9 +237,16 @@ fn the_dashboard_serves_its_page_numbers_diagrams_live_updates_and_the_report_em
     assert!(page.contains("app.js"), "{page}");
     assert_eq!(get(&s, "/app.js").0, 200);
 
+    // A token in the stream's URL is refused (URLs end up in logs).
+    let refused = agent()
+        .get(&format!("{}/api/stream?token={}", s.base, s.token))
+        .call()
+        .expect("answered");
+    assert_eq!(refused.status().as_u16(), 400);
     // The live stream answers with the current version at once, then with each change.
     let mut stream = agent()
-        .get(&format!("{}/api/stream?token={}", s.base, s.token))
+        .get(&format!("{}/api/stream", s.base))
+        .header("Authorization", &format!("Bearer {}", s.token))
         .call()
         .expect("the stream opens");
     assert_eq!(stream.status().as_u16(), 200);

@@ -853,35 +853,50 @@
 
   // ---------------------------------------------------------------- live stream
 
+  // The stream is read with fetch, so the token travels in the Authorization header
+  // (an EventSource could only put it in the URL, where proxies and logs keep it).
   function connectStream() {
     disconnectStream();
     if (!state.token) return;
     setLive('connecting');
-    const es = new EventSource('/api/stream?token=' + encodeURIComponent(state.token));
+    const ctrl = new AbortController();
+    const es = { close: () => ctrl.abort() };
     state.es = es;
-    es.addEventListener('open', () => {
+    const retry = () => {
       if (state.es !== es) return;
+      setLive('off');
+      state.es = null;
+      clearTimeout(state.reconnectTimer);
+      // Try again, and let a summary fetch find out whether the token is still good.
+      state.reconnectTimer = setTimeout(() => { requestRefresh(); connectStream(); }, RECONNECT_MS);
+    };
+    fetch('/api/stream', {
+      headers: { Authorization: `Bearer ${state.token}`, Accept: 'text/event-stream' },
+      cache: 'no-store',
+      signal: ctrl.signal,
+    }).then(async (res) => {
+      if (state.es !== es) return;
+      if (!res.ok || !res.body) { retry(); return; }
       setLive('on');
       requestRefresh(); // catch up on anything missed while disconnected
-    });
-    // Every `update` (data {"version": n}) means something changed: re-fetch, at most once per 300 ms.
-    es.addEventListener('update', () => {
-      if (state.es === es) requestRefresh();
-    });
-    es.addEventListener('error', () => {
-      if (state.es !== es) return;
-      if (es.readyState === EventSource.CLOSED) {
-        // The browser gave up (for example a non-200 answer): try again ourselves,
-        // and let a summary fetch find out whether the token is still good.
-        setLive('off');
-        es.close();
-        state.es = null;
-        clearTimeout(state.reconnectTimer);
-        state.reconnectTimer = setTimeout(() => { requestRefresh(); connectStream(); }, RECONNECT_MS);
-      } else {
-        setLive('connecting');
+      const reader = res.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+        let end;
+        // Every `update` event ({"version": n}) means something changed: re-fetch, at
+        // most once per 300 ms.
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (/^event: ?update$/m.test(block) && state.es === es) requestRefresh();
+        }
       }
-    });
+      retry();
+    }).catch(retry);
   }
 
   function disconnectStream() {

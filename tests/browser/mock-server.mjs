@@ -558,7 +558,7 @@ const server = http.createServer(async (req, res) => {
     }
     if (p === '/healthz') return send(res, 200, 'ok', 'text/plain');
     if (p === '/api/stream') {
-      if (url.searchParams.get('token') !== token) return err(res, 401, 'unknown token');
+      if ((req.headers.authorization || '') !== `Bearer ${token}`) return err(res, 401, 'unknown token');
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
       res.write(': hello\n\n');
       clients.add(res);
