@@ -1000,20 +1000,19 @@ fn waiting_in_store(
 ) -> Result<Vec<Vec<u64>>, String> {
     use compiler::diff::{match_steps, Canon, StepFate};
     use service::store::Store;
-    let mut store: Box<dyn Store> = if location.starts_with("postgres://")
-        || location.starts_with("postgresql://")
-    {
-        Box::new(service::pg::PgStore::open(location).map_err(|e| format!("{location}: {e}"))?)
-    } else {
-        let path = std::path::Path::new(location);
-        if !path.is_file() {
-            return Err(format!("no store file at {location}"));
-        }
-        Box::new(
-            service::store::SqliteStore::open_read_only(path)
-                .map_err(|e| format!("{location}: {e}"))?,
-        )
-    };
+    let mut store: Box<dyn Store> =
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            Box::new(service::pg::PgStore::open(location).map_err(|e| format!("{location}: {e}"))?)
+        } else {
+            let path = std::path::Path::new(location);
+            if !path.is_file() {
+                return Err(format!("no store file at {location}"));
+            }
+            Box::new(
+                service::store::SqliteStore::open_read_only(path)
+                    .map_err(|e| format!("{location}: {e}"))?,
+            )
+        };
     let lowered = program.lowered();
     let Some((start, _)) = store.meta().map_err(|e| format!("{location}: {e}"))? else {
         return Ok(vec![Vec::new(); lowered.journeys.len()]);

@@ -788,7 +788,9 @@ fn a_folder_refused_at_start_stops_the_start_unless_the_running_version_is_kept(
             r#"{"id": "an", "fields": {"name": "An", "email": "an@saoviet.vn", "n": 10}}"#,
         );
         assert_eq!(status, 200, "{body}");
-        wait_for("the open task", 20, || get(&s, "/api/tasks").1.contains("an:review:1"));
+        wait_for("the open task", 20, || {
+            get(&s, "/api/tasks").1.contains("an:review:1")
+        });
     }
     // The same program without the handoff that has an open task: it cannot be installed.
     let folder = dir.join("without-review");
@@ -797,8 +799,11 @@ fn a_folder_refused_at_start_stops_the_start_unless_the_running_version_is_kept(
     let cut = text.find("handoff review").expect("the handoff");
     std::fs::write(folder.join("program.journey"), &text[..cut]).expect("write");
     for t in ["hello.md", "followup.md"] {
-        std::fs::copy(program_dir().join("templates").join(t), folder.join("templates").join(t))
-            .expect("copy");
+        std::fs::copy(
+            program_dir().join("templates").join(t),
+            folder.join("templates").join(t),
+        )
+        .expect("copy");
     }
     let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
         .arg("run")
@@ -810,11 +815,19 @@ fn a_folder_refused_at_start_stops_the_start_unless_the_running_version_is_kept(
         .expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "refused: {stderr}");
-    assert!(stderr.contains("review") && stderr.contains("--keep-running-version"), "{stderr}");
+    assert!(
+        stderr.contains("review") && stderr.contains("--keep-running-version"),
+        "{stderr}"
+    );
     // With the flag the stored version keeps running, and the dashboard says why.
     let s = start_with(&dir, &config, http, &folder, &["--keep-running-version"]);
     let (_, body) = get(&s, "/api/dashboard/summary");
     let v: serde_json::Value = serde_json::from_str(&body).expect("summary");
     assert_eq!(v["program_refused"]["running_version"], 1, "{body}");
-    assert!(v["program_refused"]["errors"].to_string().contains("review"), "{body}");
+    assert!(
+        v["program_refused"]["errors"]
+            .to_string()
+            .contains("review"),
+        "{body}"
+    );
 }

@@ -152,7 +152,10 @@ mod tests {
         let store = dir.join("tandem.db");
         let first = lock_store(&store).expect("the first writer locks");
         let second = lock_store(&store).expect_err("the second is refused");
-        assert!(second.contains("tandem.db") && second.contains(&format!("pid {}", std::process::id())), "{second}");
+        assert!(
+            second.contains("tandem.db") && second.contains(&format!("pid {}", std::process::id())),
+            "{second}"
+        );
         drop(first);
         assert!(lock_store(&store).is_ok(), "released with the first");
         let _ = std::fs::remove_dir_all(&dir);
@@ -172,7 +175,11 @@ mod tests {
         assert_eq!(mode, 0o600);
         let store = dir.join("new.db");
         private_store(&store).expect("created");
-        let mode = std::fs::metadata(&store).expect("meta").permissions().mode() & 0o777;
+        let mode = std::fs::metadata(&store)
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o600);
         let _ = std::fs::remove_dir_all(&dir);
     }

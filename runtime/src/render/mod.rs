@@ -146,7 +146,7 @@ impl Renderer {
         let mut c = cell.borrow_mut();
         c.env
             .add_template_owned(source.to_owned(), source.to_owned())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| describe(&e))?;
         let mut reads: Vec<String> = c
             .env
             .get_template(source)
@@ -185,8 +185,8 @@ impl Renderer {
     fn render(&self, target: Target, source: &str, ctx: &Value) -> Result<String, String> {
         self.prepare(target, source)?;
         let c = self.compiled(target).borrow();
-        let t = c.env.get_template(source).map_err(|e| e.to_string())?;
-        t.render(ctx).map_err(|e| e.to_string())
+        let t = c.env.get_template(source).map_err(|e| describe(&e))?;
+        t.render(ctx).map_err(|e| describe(&e))
     }
 
     /// A plain one-line text (a subject, a task title, a `notify` text), CR and LF removed.
@@ -226,6 +226,19 @@ impl Renderer {
             text,
             links: links::written_links(&t.body),
         })
+    }
+}
+
+/// MiniJinja's error without the template's name (which here is its whole source): what
+/// went wrong, and on which line.
+fn describe(e: &minijinja::Error) -> String {
+    let what = match e.detail() {
+        Some(d) => format!("{}: {d}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    match e.line() {
+        Some(line) => format!("{what} (line {line})"),
+        None => what,
     }
 }
 
