@@ -48,8 +48,8 @@ fn deliveries(log: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// The test program with a `tandem.toml` pointing at the receiver.
-fn program(dir: &Path, receiver_port: u16) -> PathBuf {
+/// The test program with a `tandem.toml` pointing at the receiver (`crm` at `crm_path`).
+fn program(dir: &Path, receiver_port: u16, crm_path: &str) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/actions_program");
     let dst = dir.join("program");
     std::fs::create_dir_all(dst.join("templates")).expect("program dir");
@@ -59,7 +59,7 @@ fn program(dir: &Path, receiver_port: u16) -> PathBuf {
     std::fs::write(
         dst.join("tandem.toml"),
         format!(
-            "[webhooks]\ncrm = {{ url = \"http://127.0.0.1:{receiver_port}/ok\", secret = \"{SECRET}\", events = [\"lead_created\"], max_in_flight = 16 }}\ngone = {{ url = \"http://127.0.0.1:{receiver_port}/gone\", secret = \"{SECRET}\" }}\n"
+            "[webhooks]\ncrm = {{ url = \"http://127.0.0.1:{receiver_port}{crm_path}\", secret = \"{SECRET}\", events = [\"lead_created\"], max_in_flight = 16 }}\ngone = {{ url = \"http://127.0.0.1:{receiver_port}/gone\", secret = \"{SECRET}\" }}\n"
         ),
     )
     .expect("tandem.toml");
@@ -123,7 +123,7 @@ fn notify_webhooks_and_email_reach_real_receivers_and_survive_outages_and_a_kill
     let dir = temp_dir("actions");
     let (http, smtp_port, hook_port) = (free_port(), free_port(), free_port());
     let smtp = smtp_server(&dir, smtp_port);
-    let program = program(&dir, hook_port);
+    let program = program(&dir, hook_port, "/ok");
     let log = dir.join("received.jsonl");
     let config = format!(
         "listen = \"127.0.0.1:{http}\"\nstore = \"{}\"\ntick_ms = 50\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"none\"\n\n[webhook_delivery]\nretry_base_ms = 300\nmax_delay_ms = 600\n",
@@ -357,4 +357,57 @@ fn notify_webhooks_and_email_reach_real_receivers_and_survive_outages_and_a_kill
     );
     assert!(!text.contains("**"), "no Markdown in the text part: {text}");
     drop(smtp);
+}
+
+#[test]
+fn a_clean_stop_finishes_the_deliveries_in_flight_and_sends_nothing_twice() {
+    let dir = temp_dir("clean-stop");
+    let (http, hook_port) = (free_port(), free_port());
+    let log = dir.join("received.jsonl");
+    let _receiver = receiver(hook_port, &log);
+    // The receiver answers after 2 s: the deliveries are in flight when SIGTERM comes.
+    let program = program(&dir, hook_port, "/slow");
+    let config = format!("{}tick_ms = 50\n", file_outbox_config(&dir, http));
+    let mut s = start_program(&dir, &config, http, &program);
+    let ids: Vec<String> = (0..4).map(|i| format!("c{i}")).collect();
+    create_and_sign_up(&s, &ids);
+    wait_for("deliveries in flight", 20, || {
+        metric(&s, "tandem_webhooks_enqueued") >= 8.0
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let term = Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(term.success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = s.child.try_wait().expect("wait") {
+            break st;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the service stops within a bounded time"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0), "a clean stop exits 0");
+    let before = deliveries(&log).len();
+    assert!(before > 0, "some deliveries were in flight at the stop");
+    // After a restart everything is delivered, and what was delivered before the stop is
+    // not delivered again.
+    let s = start_program(&dir, &config, http, &program);
+    wait_for("every delivery", 60, || {
+        let ids = ids_by_type(&log);
+        ids.values().map(BTreeSet::len).sum::<usize>() == 8
+    });
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let all = deliveries(&log);
+    let distinct: BTreeSet<&str> = all.iter().filter_map(|d| d["id"].as_str()).collect();
+    assert_eq!(
+        all.len(),
+        distinct.len(),
+        "no delivery was sent twice: {all:?}"
+    );
+    drop(s);
 }

@@ -315,6 +315,7 @@ pub fn run(opts: Options) -> Result<(), String> {
     cfg.webhook_delivery.validate()?;
     let webhook_endpoints = settings.webhooks.clone();
     let webhook_endpoints_api = settings.webhooks.clone();
+    let webhook_endpoints_stop = settings.webhooks.clone();
     let settings_clock = settings.clock;
     let files = (opts.load)()?;
     let live = Arc::new(tokio::sync::watch::channel(0u64).0);
@@ -406,12 +407,14 @@ pub fn run(opts: Options) -> Result<(), String> {
             );
         }
         let webhook_stats = Arc::new(delivery::webhook::WebhookStats::default());
-        tokio::spawn(delivery::webhook::run(
+        let (stop_webhooks, webhooks_stop) = tokio::sync::watch::channel(false);
+        let webhooks = tokio::spawn(delivery::webhook::run(
             webhook_store,
             webhook_endpoints,
             settings_clock,
             cfg.webhook_delivery.clone(),
             webhook_stats.clone(),
+            webhooks_stop,
         ));
         let state = http::AppState {
             clock: settings_clock,
@@ -501,10 +504,23 @@ pub fn run(opts: Options) -> Result<(), String> {
             // shutdown does not wait for the browsers.
             streams.send_replace(http::STREAM_END);
         };
-        axum::serve(listener, app)
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
-            .map_err(|e| format!("http: {e}"))
+            .map_err(|e| format!("http: {e}"));
+        // A clean stop: webhook attempts in flight finish (each within its timeout) and
+        // are recorded, so nothing is sent twice after the restart.
+        let _ = stop_webhooks.send(true);
+        let longest = webhook_endpoints_stop
+            .read()
+            .ok()
+            .and_then(|e| e.values().map(|x| x.timeout_ms).max())
+            .unwrap_or(cfg.webhook_delivery.timeout_ms);
+        let bound = std::time::Duration::from_millis(longest + 1_000);
+        if tokio::time::timeout(bound, webhooks).await.is_err() {
+            tracing::warn!("webhooks: attempts still in flight at the stop; they will be made again");
+        }
+        served
     });
     match engine {
         Engine::Single(thread) => {

@@ -294,13 +294,16 @@ fn outcome(
     )
 }
 
-/// Drains the webhook outbox until the process ends.
+/// Drains the webhook outbox until `stop` turns true; then starts nothing new, waits
+/// for the attempts in flight (at most their timeout), records their outcomes and
+/// returns — so a clean stop sends nothing twice.
 pub async fn run(
     mut store: Box<dyn Store>,
     endpoints: SharedEndpoints,
     clock: Clock,
     cfg: DeliveryConfig,
     stats: Arc<WebhookStats>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let client = match client() {
         Ok(c) => c,
@@ -318,6 +321,7 @@ pub async fn run(
     let mut paused: HashSet<String> = HashSet::new();
     let mut paused_read = tokio::time::Instant::now() - Duration::from_secs(10);
     loop {
+        let stopping = *stop.borrow();
         // 1. Outcomes that came in: one commit for all of them.
         let mut done = Vec::new();
         while let Ok(x) = rx.try_recv() {
@@ -374,6 +378,17 @@ pub async fn run(
             }
             paused_read = tokio::time::Instant::now();
         }
+        if stopping {
+            if in_flight.is_empty() {
+                tracing::info!("webhooks: stopped, every attempt recorded");
+                return;
+            }
+            // Wait for the attempts in flight (each ends by its timeout).
+            if let Ok(Some(x)) = tokio::time::timeout(Duration::from_millis(50), rx.recv()).await {
+                let _ = tx.send(x);
+            }
+            continue;
+        }
         // 3. What is due and can start now.
         let now_ms = clock.now_ms();
         let due = match tokio::task::block_in_place(|| store.due_webhooks(now_ms, 500)) {
@@ -429,7 +444,10 @@ pub async fn run(
         // 4. Wait for an outcome (at most 50 ms, so outcomes are committed in small
         //    batches), or idle a little when nothing is going on.
         if in_flight.is_empty() && started == 0 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = stop.changed() => {}
+            }
         } else if let Ok(Some(x)) = tokio::time::timeout(Duration::from_millis(50), rx.recv()).await
         {
             // Put it back for step 1 (the channel is ours alone).
