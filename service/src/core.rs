@@ -149,6 +149,8 @@ pub struct CoreSettings {
     pub webhooks: crate::delivery::webhook::SharedEndpoints,
     /// A webhook attempt's timeout when the webhook sets none.
     pub webhook_timeout_ms: u64,
+    /// Whether lead emails carry the open pixel (`opened()` and `email_opened` need it).
+    pub open_tracking: bool,
     /// When the program folder cannot be installed over the stored version at start:
     /// keep running the stored version (with a warning on the dashboard) instead of
     /// refusing to start.
@@ -1159,13 +1161,12 @@ impl Core {
             Some(runtime::timeline::FieldValue::Text(e)) if !e.is_empty() => e,
             _ => return None,
         };
-        let base = &self.settings.base_url;
-        let signer = &self.settings.signer;
-        let unsubscribe = format!(
-            "{base}/u?l={}&s={}",
-            crate::sign::encode(lead),
-            signer.sign(&["u", lead])
-        );
+        let tracking = crate::effects::mail::Tracking {
+            base_url: &self.settings.base_url,
+            signer: &self.settings.signer,
+            open_pixel: self.settings.open_tracking,
+        };
+        let unsubscribe = crate::effects::mail::unsubscribe_url(&tracking, lead);
         let rendered = match engine.render_email(lead, template, journey, &unsubscribe)? {
             Ok(r) => r,
             Err(e) => {
@@ -1174,38 +1175,22 @@ impl Core {
                 return None;
             }
         };
-        // Only the links the template's author wrote go through the click redirect.
-        let html = crate::mail::track_links(
-            &rendered.html,
-            base,
-            signer,
-            lead,
-            template,
-            &rendered.links,
-        );
-        let pixel = format!(
-            "<img src=\"{base}/t/o?l={}&amp;t={}&amp;s={}\" width=\"1\" height=\"1\" alt=\"\">",
-            crate::sign::encode(lead),
-            crate::sign::encode(template),
-            signer.sign(&["o", lead, template])
-        );
         let from = engine
             .templates()
             .get(template)
             .and_then(|t| t.from.clone())
             .unwrap_or_else(|| self.sender());
-        Some(OutboxMail {
-            key: crate::sign::key(&[lead, template, &at.to_string()]),
-            lead: lead.to_owned(),
-            template: template.to_owned(),
+        let envelope = crate::effects::mail::Envelope {
+            lead,
+            template,
             from,
             to,
-            subject: subject.to_owned(),
-            html: format!("{html}\n{pixel}"),
-            text: rendered.text,
-            unsubscribe,
+            subject,
             at,
-        })
+        };
+        Some(crate::effects::mail::lead_mail(
+            rendered, envelope, &tracking,
+        ))
     }
 
     /// The email to a Sales rep about a task, with signed one-click accept/reject links.

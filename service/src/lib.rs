@@ -75,6 +75,15 @@ pub struct Config {
     /// (`--keep-running-version`); by default such a start fails.
     #[serde(default)]
     pub keep_running_version: bool,
+    /// Add the open-tracking pixel to lead emails (default true). Without it
+    /// `opened(TEMPLATE)` and `email_opened` never happen; spam filters score a lone image
+    /// in a short email (SpamAssassin's `HTML_IMAGE_ONLY_*`).
+    #[serde(default = "default_true")]
+    pub open_tracking: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// An API token: its scopes, and the environment variable holding its value.
@@ -132,6 +141,7 @@ impl Default for Config {
             cluster: None,
             webhook_delivery: delivery::webhook::DeliveryConfig::default(),
             keep_running_version: false,
+            open_tracking: true,
         }
     }
 }
@@ -311,6 +321,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         webhooks: Arc::new(std::sync::RwLock::new(Default::default())),
         webhook_timeout_ms: cfg.webhook_delivery.timeout_ms,
         keep_running_version: cfg.keep_running_version,
+        open_tracking: cfg.open_tracking,
     };
     cfg.webhook_delivery.validate()?;
     let webhook_endpoints = settings.webhooks.clone();
