@@ -219,6 +219,23 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// An outbox row's mail, from the columns `key, lead, template, sender, recipient,
+/// subject, html, body, unsubscribe, at` (the first ten of the query).
+fn outbox_mail(r: &postgres::Row) -> OutboxMail {
+    OutboxMail {
+        key: r.get(0),
+        lead: r.get(1),
+        template: r.get(2),
+        from: r.get(3),
+        to: r.get(4),
+        subject: r.get(5),
+        html: r.get(6),
+        text: r.get(7),
+        unsubscribe: r.get(8),
+        at: r.get(9),
+    }
+}
+
 impl Store for PgStore {
     fn high_water(&mut self) -> Result<Option<i64>, StoreError> {
         self.meta_value("now")
@@ -498,18 +515,7 @@ impl Store for PgStore {
         Ok(rows
             .iter()
             .map(|r| PendingMail {
-                mail: OutboxMail {
-                    key: r.get(0),
-                    lead: r.get(1),
-                    template: r.get(2),
-                    from: r.get(3),
-                    to: r.get(4),
-                    subject: r.get(5),
-                    html: r.get(6),
-                    text: r.get(7),
-                    unsubscribe: r.get(8),
-                    at: r.get(9),
-                },
+                mail: outbox_mail(r),
                 attempts: u32::try_from(r.get::<_, i32>(10)).unwrap_or(0),
             })
             .collect())
@@ -615,23 +621,7 @@ impl Store for PgStore {
              FROM outbox WHERE lead = $1 ORDER BY at DESC, key DESC LIMIT 1",
             &[&lead],
         )?;
-        Ok(row.map(|r| {
-            (
-                OutboxMail {
-                    key: r.get(0),
-                    lead: r.get(1),
-                    template: r.get(2),
-                    from: r.get(3),
-                    to: r.get(4),
-                    subject: r.get(5),
-                    html: r.get(6),
-                    text: r.get(7),
-                    unsubscribe: r.get(8),
-                    at: r.get(9),
-                },
-                r.get(10),
-            )
-        }))
+        Ok(row.map(|r| (outbox_mail(&r), r.get(10))))
     }
     fn due_webhooks(
         &mut self,

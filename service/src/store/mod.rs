@@ -410,6 +410,23 @@ impl SqliteStore {
     }
 }
 
+/// An outbox row's mail, from the columns `key, lead, template, sender, recipient,
+/// subject, html, body, unsubscribe, at` (the first ten of the query).
+fn outbox_mail(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxMail> {
+    Ok(OutboxMail {
+        key: r.get(0)?,
+        lead: r.get(1)?,
+        template: r.get(2)?,
+        from: r.get(3)?,
+        to: r.get(4)?,
+        subject: r.get(5)?,
+        html: r.get(6)?,
+        text: r.get(7)?,
+        unsubscribe: r.get(8)?,
+        at: r.get(9)?,
+    })
+}
+
 const TASK_COLUMNS: &str =
     "id, lead, handoff, team, assignee, status, reason, created_at, accepted_at";
 
@@ -603,18 +620,7 @@ impl Store for SqliteStore {
         )?;
         let rows = stmt.query_map(params![now, limit as i64], |r| {
             Ok(PendingMail {
-                mail: OutboxMail {
-                    key: r.get(0)?,
-                    lead: r.get(1)?,
-                    template: r.get(2)?,
-                    from: r.get(3)?,
-                    to: r.get(4)?,
-                    subject: r.get(5)?,
-                    html: r.get(6)?,
-                    text: r.get(7)?,
-                    unsubscribe: r.get(8)?,
-                    at: r.get(9)?,
-                },
+                mail: outbox_mail(r)?,
                 attempts: r.get(10)?,
             })
         })?;
@@ -720,18 +726,7 @@ impl Store for SqliteStore {
                 [lead],
                 |r| {
                     Ok((
-                        OutboxMail {
-                            key: r.get(0)?,
-                            lead: r.get(1)?,
-                            template: r.get(2)?,
-                            from: r.get(3)?,
-                            to: r.get(4)?,
-                            subject: r.get(5)?,
-                            html: r.get(6)?,
-                            text: r.get(7)?,
-                            unsubscribe: r.get(8)?,
-                            at: r.get(9)?,
-                        },
+                        outbox_mail(r)?,
                         r.get(10)?,
                     ))
                 },
