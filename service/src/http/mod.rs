@@ -267,7 +267,25 @@ fn error(status: StatusCode, message: impl Into<String>, index: Option<usize>) -
     if let Some(i) = index {
         e.insert("index".into(), json!(i));
     }
-    (status, axum::Json(json!({ "error": e }))).into_response()
+    let mut r = (status, axum::Json(json!({ "error": e }))).into_response();
+    // A 503 is a failure of the store or the engine, not of the request: try again.
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    }
+    r
+}
+
+/// The store or the engine failed (not the request): 503 with `Retry-After`, never a 404
+/// or a 400 that would make a client give up.
+fn unavailable(message: impl Into<String>) -> Response {
+    let message = message.into();
+    tracing::error!(error = %message, "a request failed on the store or the engine");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("the service cannot answer now ({message}); try again"),
+        None,
+    )
 }
 
 fn refusal(r: Refusal) -> Response {
@@ -519,8 +537,8 @@ async fn get_last_email(
             format!("no email was sent to the lead `{id}` (or there is no such lead)"),
             None,
         ),
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e, None),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), None),
+        Ok(Err(e)) => unavailable(e),
+        Err(e) => unavailable(e.to_string()),
     }
 }
 
@@ -635,8 +653,8 @@ async fn get_tasks(
     .await;
     match rows {
         Ok(Ok(rows)) => axum::Json(json!({ "tasks": rows })).into_response(),
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e, None),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), None),
+        Ok(Err(e)) => unavailable(e),
+        Err(e) => unavailable(e.to_string()),
     }
 }
 
@@ -668,8 +686,8 @@ async fn task_outcome(
     let task = match task {
         Ok(Ok(Some(t))) => t,
         Ok(Ok(None)) => return error(StatusCode::NOT_FOUND, format!("unknown task `{id}`"), None),
-        Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, e, None),
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), None),
+        Ok(Err(e)) => return unavailable(e),
+        Err(e) => return unavailable(e.to_string()),
     };
     if task.status != "open" && !(task.status == "accepted" && action == "complete") {
         return error(
@@ -743,19 +761,23 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     if let Err(r) = authorize(&state, &headers, &[Scope::Admin]) {
         return r;
     }
-    let engine = ask(&state, |reply| Request::Stats { reply })
-        .await
-        .unwrap_or_default();
+    let Some(engine) = ask(&state, |reply| Request::Stats { reply }).await else {
+        return unavailable("the engine stopped");
+    };
     let reader = state.reader.clone();
     let counts = tokio::task::spawn_blocking(move || {
         reader
             .lock()
-            .ok()
-            .and_then(|mut s| s.counts().ok())
-            .unwrap_or_default()
+            .map_err(|_| "the store lock is poisoned".to_owned())?
+            .counts()
+            .map_err(|e| e.to_string())
     })
-    .await
-    .unwrap_or_default();
+    .await;
+    let counts = match counts {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return unavailable(e),
+        Err(e) => return unavailable(e.to_string()),
+    };
     let mut out = String::new();
     for (name, v) in engine {
         out.push_str(&format!("# TYPE {name} gauge\n{name} {v}\n"));

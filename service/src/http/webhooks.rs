@@ -26,12 +26,8 @@ async fn with_store<T: Send + 'static>(
     .await;
     match result {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e, None)),
-        Err(e) => Err(error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            e.to_string(),
-            None,
-        )),
+        Ok(Err(e)) => Err(super::unavailable(e)),
+        Err(e) => Err(super::unavailable(e.to_string())),
     }
 }
 
