@@ -831,3 +831,69 @@ fn a_folder_refused_at_start_stops_the_start_unless_the_running_version_is_kept(
         "{body}"
     );
 }
+
+#[test]
+fn mail_waits_while_the_smtp_relay_is_down_and_arrives_once_when_it_is_back() {
+    let dir = temp_dir("smtp-down");
+    let (http, smtp_port) = (free_port(), free_port());
+    let config = format!(
+        "listen = \"127.0.0.1:{http}\"\nstore = \"{}\"\nclock_scale = 60\ntick_ms = 50\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"none\"\n",
+        dir.join("tandem.db").display()
+    );
+    let s = start(&dir, &config, http);
+    let leads: Vec<serde_json::Value> = (0..10)
+        .map(|i| serde_json::json!({"id": format!("d{i}"), "fields": {"name": format!("D{i}"), "email": format!("d{i}@saoviet.vn"), "n": 1}}))
+        .collect();
+    let (status, body) = post(
+        &s,
+        "/api/leads",
+        &serde_json::Value::Array(leads).to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let events: Vec<serde_json::Value> = (0..10)
+        .map(|i| serde_json::json!({"lead": format!("d{i}"), "event": "signup", "props": {"plan": "pro"}}))
+        .collect();
+    let (status, body) = post(
+        &s,
+        "/api/events",
+        &serde_json::Value::Array(events).to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    // Nothing listens: every attempt fails and is put off; none is given up yet.
+    std::thread::sleep(Duration::from_secs(2));
+    let (_, metrics) = get(&s, "/api/metrics");
+    assert!(
+        metrics.contains("tandem_store_rows{kind=\"outbox_pending\"}"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("outbox_failed"), "{metrics}");
+    // The relay comes up: each welcome email (and the follow-up) arrives, once.
+    let smtp = smtp_server(&dir, smtp_port);
+    wait_for("the emails after the outage", 60, || {
+        subjects(&smtp.maildir)
+            .iter()
+            .filter(|s| s.starts_with("Chào"))
+            .count()
+            >= 10
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let mut ids: Vec<String> = received(&smtp.maildir)
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find(|l| l.starts_with("Message-ID:"))
+                .map(str::to_owned)
+        })
+        .collect();
+    let total = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "no email twice");
+    assert_eq!(
+        subjects(&smtp.maildir)
+            .iter()
+            .filter(|s| s.starts_with("Chào"))
+            .count(),
+        10
+    );
+}
