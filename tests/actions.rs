@@ -50,19 +50,23 @@ fn deliveries(log: &Path) -> Vec<serde_json::Value> {
 
 /// The test program with a `tandem.toml` pointing at the receiver (`crm` at `crm_path`).
 fn program(dir: &Path, receiver_port: u16, crm_path: &str) -> PathBuf {
+    program_with(
+        dir,
+        &format!(
+            "[webhooks]\ncrm = {{ url = \"http://127.0.0.1:{receiver_port}{crm_path}\", secret = \"{SECRET}\", events = [\"lead_created\"], max_in_flight = 16 }}\ngone = {{ url = \"http://127.0.0.1:{receiver_port}/gone\", secret = \"{SECRET}\" }}\n"
+        ),
+    )
+}
+
+/// The test program with this `tandem.toml`.
+fn program_with(dir: &Path, toml: &str) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/actions_program");
     let dst = dir.join("program");
     std::fs::create_dir_all(dst.join("templates")).expect("program dir");
     for f in ["program.journey", "templates/hello.md"] {
         std::fs::copy(src.join(f), dst.join(f)).expect("copy the program");
     }
-    std::fs::write(
-        dst.join("tandem.toml"),
-        format!(
-            "[webhooks]\ncrm = {{ url = \"http://127.0.0.1:{receiver_port}{crm_path}\", secret = \"{SECRET}\", events = [\"lead_created\"], max_in_flight = 16 }}\ngone = {{ url = \"http://127.0.0.1:{receiver_port}/gone\", secret = \"{SECRET}\" }}\n"
-        ),
-    )
-    .expect("tandem.toml");
+    std::fs::write(dst.join("tandem.toml"), toml).expect("tandem.toml");
     dst
 }
 
@@ -410,4 +414,55 @@ fn a_clean_stop_finishes_the_deliveries_in_flight_and_sends_nothing_twice() {
         "no delivery was sent twice: {all:?}"
     );
     drop(s);
+}
+
+#[test]
+fn a_paused_endpoint_with_a_backlog_does_not_hold_up_another() {
+    let dir = temp_dir("no-stall");
+    let (http, hook_port, dead) = (free_port(), free_port(), free_port());
+    let log = dir.join("received.jsonl");
+    let _receiver = receiver(hook_port, &log);
+    // `down` never answers and soon pauses with 600 deliveries waiting; `ok` must still
+    // get its delivery at once.
+    let program = program_with(
+        &dir,
+        &format!(
+            "[webhooks]\ndown = {{ url = \"http://127.0.0.1:{dead}/x\", events = [\"lead_created\"], max_in_flight = 1 }}\nok = {{ url = \"http://127.0.0.1:{hook_port}/ok\", secret = \"{SECRET}\", events = [\"event\"] }}\ncrm = {{ url = \"http://127.0.0.1:{hook_port}/ok\", secret = \"{SECRET}\" }}\ngone = \"http://127.0.0.1:{hook_port}/gone\"\n"
+        ),
+    );
+    let config = format!(
+        "{}tick_ms = 50\n\n[webhook_delivery]\nretry_base_ms = 100\nmax_delay_ms = 200\nretry_window_hours = 0.0005\n",
+        file_outbox_config(&dir, http)
+    );
+    let s = start_program(&dir, &config, http, &program);
+    let leads: Vec<serde_json::Value> = (0..600)
+        .map(|i| serde_json::json!({"id": format!("p{i}"), "fields": {"name": "P", "n": 1}}))
+        .collect();
+    let (status, body) = post(
+        &s,
+        "/api/leads",
+        &serde_json::Value::Array(leads).to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_for("`down` paused", 60, || {
+        let (_, body) = get(&s, "/api/webhooks");
+        body.contains("\"paused\":{")
+    });
+    let (status, body) = post(
+        &s,
+        "/api/events",
+        r#"{"lead": "p1", "event": "signup", "props": {"plan": "pro"}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_for("the other endpoint's delivery", 15, || {
+        deliveries(&log)
+            .iter()
+            .any(|d| d["body"]["type"] == "tandem.event")
+    });
+    let (_, body) = get(&s, "/api/webhooks");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert!(
+        v["deliveries"]["pending"].as_i64().unwrap_or(0) >= 590,
+        "the backlog waits: {body}"
+    );
 }

@@ -574,6 +574,7 @@ impl Store for PartitionReader {
     }
     fn due_webhooks(
         &mut self,
+        webhook: &str,
         now_ms: i64,
         limit: usize,
     ) -> Result<Vec<crate::store::WebhookRow>, StoreError> {
@@ -582,7 +583,9 @@ impl Store for PartitionReader {
             if out.len() >= limit {
                 break;
             }
-            let due = self.at(p)?.due_webhooks(now_ms, limit - out.len())?;
+            let due = self
+                .at(p)?
+                .due_webhooks(webhook, now_ms, limit - out.len())?;
             for w in &due {
                 self.webhook_partition.insert(w.key.clone(), p);
             }
@@ -652,8 +655,16 @@ impl Store for PartitionReader {
         &mut self,
         webhook: &str,
         pause: Option<(i64, &str)>,
+        now_ms: i64,
     ) -> Result<(), StoreError> {
-        self.at(0)?.set_webhook_pause(webhook, pause)
+        // Pauses live with partition 0; the waiting deliveries are in every partition.
+        self.at(0)?.set_webhook_pause(webhook, pause, now_ms)?;
+        if pause.is_none() {
+            for p in 1..self.config.partitions {
+                self.at(p)?.set_webhook_pause(webhook, None, now_ms)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -965,7 +965,14 @@ impl Core {
     fn effects(&mut self, lines: &[Line], commit: &mut Commit) {
         self.dashboard
             .observe(lines, &EngineLeads(self.world.engine()));
-        for line in lines {
+        for (i, line) in lines.iter().enumerate() {
+            // A task line is followed by the `notified` line with the task's rendered title.
+            let title = match lines.get(i + 1).map(|l| &l.entry) {
+                Some(Entry::Notified {
+                    text, task: true, ..
+                }) => Some(text.as_str()),
+                _ => None,
+            };
             self.lines_total += 1;
             if self.skip_lines > 0 {
                 self.skip_lines -= 1;
@@ -1025,9 +1032,9 @@ impl Core {
                         created_at: line.at,
                         accepted_at: None,
                     }));
-                    commit
-                        .mails
-                        .push(self.task_mail(&lead, handoff, task, assignee, line.at, "mới"));
+                    commit.mails.push(
+                        self.task_mail(&lead, handoff, task, assignee, line.at, "mới", title),
+                    );
                 }
                 Entry::TaskReassigned {
                     task, to, handoff, ..
@@ -1043,6 +1050,7 @@ impl Core {
                         to,
                         line.at,
                         "chuyển cho bạn",
+                        title,
                     ));
                 }
                 Entry::TaskEscalated { task, to, handoff } => {
@@ -1053,6 +1061,7 @@ impl Core {
                         to,
                         line.at,
                         "quá hạn SLA",
+                        title,
                     ));
                 }
                 Entry::TaskAccepted { task, .. } => commit.tasks.push(TaskChange::Accepted {
@@ -1194,6 +1203,7 @@ impl Core {
     }
 
     /// The email to a Sales rep about a task, with signed one-click accept/reject links.
+    #[allow(clippy::too_many_arguments)]
     fn task_mail(
         &self,
         lead: &str,
@@ -1202,41 +1212,23 @@ impl Core {
         to: &str,
         at: i64,
         what: &str,
+        title: Option<&str>,
     ) -> OutboxMail {
-        let base = &self.settings.base_url;
-        let s = &self.settings.signer;
-        let accept = format!(
-            "{base}/act?task={}&do=accept&s={}",
-            crate::sign::encode(task),
-            s.sign(&["act", task, "accept"])
-        );
-        let reject = format!(
-            "{base}/act?task={}&do=reject&s={}",
-            crate::sign::encode(task),
-            s.sign(&["act", task, "reject"])
-        );
-        let subject = format!("[Tandem] Task {what}: {lead} ({handoff})");
-        let text = format!(
-            "Lead {lead} — handoff {handoff}, task {task}.\n\nNhận lead / Accept: {accept}\nTừ chối / Reject: {reject}\n"
-        );
-        let html = format!(
-            "<p>Lead <b>{}</b> — handoff {}, task {}.</p><p><a href=\"{accept}\">Nhận lead / Accept</a> · <a href=\"{reject}\">Từ chối / Reject</a></p>",
-            crate::mail::escape(lead),
-            crate::mail::escape(handoff),
-            crate::mail::escape(task)
-        );
-        OutboxMail {
-            key: crate::sign::key(&[task, to, what, &at.to_string()]),
-            lead: String::new(),
-            template: "task".into(),
-            from: self.sender(),
-            to: to.to_owned(),
-            subject,
-            html,
-            text,
-            unsubscribe: String::new(),
+        let notice = crate::effects::task::TaskNotice {
+            lead,
+            handoff,
+            task,
+            title,
+            to,
             at,
-        }
+            what,
+        };
+        crate::effects::task::task_mail(
+            &notice,
+            &self.settings.base_url,
+            &self.settings.signer,
+            self.sender(),
+        )
     }
 
     fn lead_view(&mut self, id: &str) -> Option<Value> {

@@ -31,28 +31,42 @@ pub fn track_links(
     template: &str,
     written: &[String],
 ) -> String {
+    // The same address as written in the source and as it comes out of the renderer
+    // (`&amp;`, percent-encoded non-ASCII, numeric references): compared decoded.
+    let same = |a: &str| -> String {
+        let decoded = runtime::render::text::decode_entities(a);
+        percent_encoding::percent_decode_str(&decoded)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let written: Vec<String> = written.iter().map(|w| same(w)).collect();
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
-    while let Some(pos) = rest.find("href=\"") {
-        let (before, after) = rest.split_at(pos + 6);
+    loop {
+        let next = ["href=\"", "href='"]
+            .iter()
+            .filter_map(|p| rest.find(p).map(|i| (i, p.len())))
+            .min();
+        let Some((pos, len)) = next else { break };
+        let quote = rest.as_bytes()[pos + len - 1] as char;
+        let (before, after) = rest.split_at(pos + len);
         out.push_str(before);
-        let Some(end) = after.find('"') else {
+        let Some(end) = after.find(quote) else {
             rest = after;
             break;
         };
         let url = &after[..end];
-        let plain = url.replace("&amp;", "&");
-        let tracked = (url.starts_with("http://") || url.starts_with("https://"))
-            && !url.starts_with(base)
-            && written.contains(&plain);
+        let plain = runtime::render::text::decode_entities(url);
+        let tracked = (plain.starts_with("http://") || plain.starts_with("https://"))
+            && !plain.starts_with(base)
+            && written.contains(&same(&plain));
         if tracked {
-            let url = plain;
             out.push_str(&format!(
                 "{base}/t/c?l={}&amp;t={}&amp;u={}&amp;s={}",
                 encode(lead),
                 encode(template),
-                encode(&url),
-                signer.sign(&["c", lead, template, &url])
+                encode(&plain),
+                signer.sign(&["c", lead, template, &plain])
             ));
         } else {
             out.push_str(url);
@@ -541,5 +555,15 @@ mod tests {
             "http://me/t/c?l=l1&amp;t=ebook&amp;u=https%3A%2F%2Facme.vn%2Fx%3Fa%3D1%26b%3D2&amp;s="
         ));
         assert!(out.contains(r#"href="http://me/u?l=1""#));
+        // As the renderer writes them: `&amp;` in the source, single quotes, non-ASCII
+        // percent-encoded by Markdown.
+        let written = vec![
+            "https://acme.vn/x?q=1&amp;r=2".to_owned(),
+            "https://acme.vn/single".to_owned(),
+            "https://acme.vn/hội-thảo".to_owned(),
+        ];
+        let html = r#"<a href="https://acme.vn/x?q=1&amp;r=2">a</a><a href='https://acme.vn/single'>b</a><a href="https://acme.vn/h%E1%BB%99i-th%E1%BA%A3o">c</a>"#;
+        let out = track_links(html, "http://me", &s, "l1", "t", &written);
+        assert_eq!(out.matches("http://me/t/c?").count(), 3, "{out}");
     }
 }

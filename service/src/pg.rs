@@ -625,10 +625,11 @@ impl Store for PgStore {
     }
     fn due_webhooks(
         &mut self,
+        webhook: &str,
         now_ms: i64,
         limit: usize,
     ) -> Result<Vec<crate::store::WebhookRow>, StoreError> {
-        crate::store::webhooks::pg::due(self.c()?, now_ms, limit)
+        crate::store::webhooks::pg::due(self.c()?, webhook, now_ms, limit)
     }
     fn record_webhook_attempts(
         &mut self,
@@ -668,7 +669,11 @@ impl Store for PgStore {
         &mut self,
         webhook: &str,
         pause: Option<(i64, &str)>,
+        now_ms: i64,
     ) -> Result<(), StoreError> {
-        crate::store::webhooks::pg::set_pause(self.c()?, webhook, pause)
+        let mut tx = self.c()?.transaction()?;
+        crate::store::webhooks::pg::set_pause(&mut tx, webhook, pause, now_ms)?;
+        tx.commit()?;
+        Ok(())
     }
 }

@@ -24,24 +24,21 @@ pub fn html(s: &str) -> String {
     out
 }
 
-/// Escapes a value so that Markdown reads it as literal text: the characters HTML gives
-/// meaning to become entity references (decoded back in text and link destinations,
-/// left to the browser inside raw HTML, so a value can close no attribute), and every
-/// other ASCII punctuation character is backslash-escaped, so a value can start no link,
-/// emphasis, heading, list or code span. Line breaks become spaces: a value cannot start
-/// a block of its own.
+/// Escapes a value so that Markdown reads it as literal text: every ASCII punctuation
+/// character becomes a numeric character reference (`&#91;` for `[`). CommonMark decodes
+/// references in text and link destinations but never reads them as syntax, so a value
+/// can start no link, emphasis, heading, list, code span or tag; inside raw HTML the
+/// browser decodes them, so a value can close no attribute and shows as typed (no stray
+/// backslashes). Line breaks become spaces: a value cannot start a block of its own.
 pub fn markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if let Some(e) = entity(c) {
-            out.push_str(e);
-            continue;
-        }
         match c {
             '\r' | '\n' => out.push(' '),
             c if c.is_ascii_punctuation() => {
-                out.push('\\');
-                out.push(c);
+                out.push_str("&#");
+                out.push_str(&u32::from(c).to_string());
+                out.push(';');
             }
             _ => out.push(c),
         }
@@ -68,11 +65,13 @@ mod tests {
 
     #[test]
     fn markdown_values_cannot_make_links_or_markup() {
-        let v = markdown("[bấm](https://evil.example) **x** <b>\n# h");
+        let v = markdown("[bấm](https://x.vn) **x** <b>\n# h");
         assert_eq!(
             v,
-            "\\[bấm\\]\\(https\\:\\/\\/evil\\.example\\) \\*\\*x\\*\\* &lt;b&gt; \\# h"
+            "&#91;bấm&#93;&#40;https&#58;&#47;&#47;x&#46;vn&#41; &#42;&#42;x&#42;&#42; &#60;b&#62; &#35; h"
         );
+        let html = crate::render::text::markdown_to_html(&v);
+        assert_eq!(html, "<p>[bấm](https://x.vn) **x** &lt;b&gt; # h</p>\n");
     }
 
     #[test]

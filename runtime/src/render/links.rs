@@ -29,6 +29,48 @@ pub fn written_links(source: &str) -> Vec<String> {
     out
 }
 
+/// Replaces a `href`/`src` value whose scheme runs code or embeds content
+/// (`javascript:`, `vbscript:`, `data:`) with `#`: a template may build an address from a
+/// lead's value (`href="{{ lead.website }}"`), and escaping alone does not stop a
+/// `javascript:` URL.
+pub fn neutralize_script_urls(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let next = ["href=\"", "href='", "src=\"", "src='"]
+            .iter()
+            .filter_map(|p| lower.find(p).map(|i| (i, p.len())))
+            .min();
+        let Some((at, len)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        let quote = rest.as_bytes()[at + len - 1] as char;
+        out.push_str(&rest[..at + len]);
+        let value_start = at + len;
+        let end = rest[value_start..]
+            .find(quote)
+            .map_or(rest.len(), |e| value_start + e);
+        let value = &rest[value_start..end];
+        let scheme: String = crate::render::text::decode_entities(value)
+            .chars()
+            .filter(|c| !c.is_whitespace() && !c.is_control())
+            .take(11)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if ["javascript:", "vbscript:", "data:"]
+            .iter()
+            .any(|s| scheme.starts_with(s))
+        {
+            out.push('#');
+        } else {
+            out.push_str(value);
+        }
+        rest = &rest[end..];
+    }
+}
+
 fn find_scheme(s: &str) -> Option<usize> {
     match (s.find("http://"), s.find("https://")) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -39,6 +81,15 @@ fn find_scheme(s: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn script_urls_become_harmless() {
+        let html = r#"<a href="javascript:alert(1)">a</a> <a href=' JaVa&#83;cript:x'>b</a> <img src="data:text/html,x"> <a href="https://acme.vn">ok</a>"#;
+        assert_eq!(
+            neutralize_script_urls(html),
+            r##"<a href="#">a</a> <a href='#'>b</a> <img src="#"> <a href="https://acme.vn">ok</a>"##
+        );
+    }
 
     #[test]
     fn only_whole_addresses_written_by_the_author_count() {

@@ -92,6 +92,11 @@ impl Default for Renderer {
 fn environment(target: Target) -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    // `escape`/`e` would mark a value safe (HTML-escaped), which in Markdown would let it
+    // through unescaped for Markdown: here they leave the value to the formatter, which
+    // escapes it once for the target. Only `safe` says "this is markup".
+    env.add_filter("escape", |v: Value| v);
+    env.add_filter("e", |v: Value| v);
     env.set_formatter(move |out, _state, value| {
         // Values the caller built itself (the unsubscribe link) are marked safe; every
         // value that came from a lead or an event is escaped for the target.
@@ -220,6 +225,7 @@ impl Renderer {
         } else {
             (text::markdown_to_html(&body), text::markdown_to_text(&body))
         };
+        let html = links::neutralize_script_urls(&html);
         Ok(RenderedEmail {
             subject,
             html,
@@ -391,6 +397,28 @@ mod tests {
             "the text part reads as written: {}",
             e.text
         );
+    }
+
+    #[test]
+    fn the_escape_filter_never_lets_lead_data_through() {
+        let r = Renderer::new();
+        let ctx = context(lead("[bấm](https://evil.example/x) **x**"), None, "");
+        for html in [false, true] {
+            let t = TemplateParts {
+                subject: "x".into(),
+                body: "A: {{ lead.name | e }} B: {{ lead.name | escape }}".into(),
+                html,
+                from: None,
+            };
+            let e = r.email(&t, &ctx).expect("renders");
+            assert!(!e.html.contains("<a href=\"https://evil"), "{}", e.html);
+            assert!(!e.html.contains("<strong>"), "{}", e.html);
+            assert!(
+                !e.html.contains("&amp;#"),
+                "escaped once, not twice: {}",
+                e.html
+            );
+        }
     }
 
     #[test]

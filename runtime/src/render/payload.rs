@@ -41,7 +41,13 @@ pub fn payload(p: &PayloadInput<'_>) -> Value {
         let fields: Map<String, Value> = l
             .fields
             .iter()
-            .map(|(k, v)| (k.clone(), v.to_json()))
+            .map(|(k, v)| {
+                let value = match v {
+                    FieldValue::Number(x) => number(*x),
+                    other => other.to_json(),
+                };
+                (k.clone(), value)
+            })
             .collect();
         let scores: Map<String, Value> = l
             .scores
@@ -101,6 +107,7 @@ mod tests {
                 ("name".into(), FieldValue::Text("Nguyễn An".into())),
                 ("stage".into(), FieldValue::Stage("mql".into())),
                 ("tags".into(), FieldValue::Tags(vec!["hot".into()])),
+                ("company_size".into(), FieldValue::Number(350.0)),
             ],
             scores: vec![("fit".into(), 45.0)],
         };
@@ -120,5 +127,9 @@ mod tests {
         assert_eq!(v["data"]["lead"]["scores"]["fit"], 45);
         assert_eq!(v["data"]["lead"]["fields"]["name"], "Nguyễn An");
         assert_eq!(v["data"]["journey"], "ebook");
+        assert_eq!(
+            v["data"]["lead"]["fields"]["company_size"].to_string(),
+            "350"
+        );
     }
 }

@@ -78,11 +78,58 @@ pub fn markdown_to_text(md: &str) -> String {
                 block_break(&mut out);
                 out.push_str("----\n\n");
             }
-            Event::Html(h) | Event::InlineHtml(h) => out.push_str(&html_to_text(&h)),
+            Event::Html(h) | Event::InlineHtml(h) => inline_html(&h, &mut out, &mut links),
             _ => {}
         }
     }
     tidy(&out)
+}
+
+/// Raw HTML inside Markdown, read into the text part as it goes: `<a href>`…`</a>` as a
+/// link (`text (url)`), `<br>` as a line break, block tags as paragraph breaks, other tags
+/// dropped, text decoded.
+fn inline_html(h: &str, out: &mut String, links: &mut Vec<(String, usize)>) {
+    let mut rest = h;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&decode(&rest[..lt]));
+        let after = &rest[lt..];
+        let Some(gt) = after.find('>') else {
+            out.push_str(&decode(after));
+            return;
+        };
+        let tag = &after[1..gt];
+        rest = &after[gt + 1..];
+        let lower = tag.to_ascii_lowercase();
+        let closing = lower.starts_with('/');
+        let name: String = lower
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        match (name.as_str(), closing) {
+            ("a", false) => links.push((attribute(tag, "href").unwrap_or_default(), out.len())),
+            ("a", true) => {
+                if let Some((url, start)) = links.pop() {
+                    let text = out[start..].trim().to_owned();
+                    if text.is_empty() {
+                        out.push_str(&url);
+                    } else if text != url && !url.is_empty() {
+                        out.push_str(&format!(" ({url})"));
+                    }
+                }
+            }
+            ("br", _) => out.push('\n'),
+            ("p" | "div" | "table" | "tr" | "ul" | "ol" | "blockquote", _) => block_break(out),
+            ("li", false) => {
+                if !out.ends_with('\n') && !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str("- ");
+            }
+            _ => {}
+        }
+    }
+    out.push_str(&decode(rest));
 }
 
 /// HTML to readable text: tags dropped, `<a href="u">t</a>` as `t (u)`, block tags and
@@ -211,18 +258,54 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
     None
 }
 
-/// Decodes the entities HTML escaping produces, and `&nbsp;`.
+/// Decodes the entities HTML escaping produces, `&nbsp;`, and numeric references
+/// (`&#91;`, `&#x5B;`).
+pub fn decode_entities(s: &str) -> String {
+    decode(s)
+}
+
 fn decode(s: &str) -> String {
     if !s.contains('&') {
         return s.to_owned();
     }
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&nbsp;", " ")
-        .replace("&amp;", "&")
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let tail = &rest[amp..];
+        let end = tail.find(';').filter(|e| *e <= 10);
+        let decoded = end.and_then(|e| {
+            let name = &tail[1..e];
+            let c = match name {
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "amp" => Some('&'),
+                "nbsp" => Some(' '),
+                "apos" => Some('\''),
+                _ => name.strip_prefix('#').and_then(|n| {
+                    let code = match n.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                        None => n.parse::<u32>().ok(),
+                    };
+                    code.and_then(char::from_u32)
+                }),
+            };
+            c.map(|c| (c, e))
+        });
+        match decoded {
+            Some((c, e)) => {
+                out.push(c);
+                rest = &tail[e + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -244,6 +327,18 @@ mod tests {
         assert_eq!(
             html_to_text(html),
             "A & B\n\nXem (https://a.vn/?x=1&y=2)\ndòng\n\n- x\n"
+        );
+    }
+
+    #[test]
+    fn raw_html_links_in_markdown_read_as_links() {
+        assert_eq!(
+            markdown_to_text("Xem <a href=\"https://acme.vn/bang-gia\">bảng giá</a> nhé.\n"),
+            "Xem bảng giá (https://acme.vn/bang-gia) nhé.\n"
+        );
+        assert_eq!(
+            markdown_to_text("<div>Công ty: Sao Việt Co&#46;&#44; Ltd&#46;</div>\n"),
+            "Công ty: Sao Việt Co., Ltd.\n"
         );
     }
 

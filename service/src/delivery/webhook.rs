@@ -317,7 +317,6 @@ pub async fn run(
     let mut per_endpoint: HashMap<String, usize> = HashMap::new();
     let mut next_slot: HashMap<String, tokio::time::Instant> = HashMap::new();
     let mut jitter = Jitter::new();
-    let mut warned: HashSet<String> = HashSet::new();
     let mut paused: HashSet<String> = HashSet::new();
     let mut paused_read = tokio::time::Instant::now() - Duration::from_secs(10);
     loop {
@@ -363,7 +362,7 @@ pub async fn run(
                 );
                 tracing::error!(webhook = %endpoint, "webhook endpoint paused: {reason}");
                 let r = tokio::task::block_in_place(|| {
-                    store.set_webhook_pause(&endpoint, Some((now_ms, &reason)))
+                    store.set_webhook_pause(&endpoint, Some((now_ms, &reason)), now_ms)
                 });
                 if let Err(e) = r {
                     tracing::error!(error = %e, "webhooks: cannot pause an endpoint");
@@ -389,25 +388,37 @@ pub async fn run(
             }
             continue;
         }
-        // 3. What is due and can start now.
+        // 3. What is due and can start now: asked endpoint by endpoint, for the free
+        //    places of each, so a paused, slow or busy endpoint (or a backlog of one)
+        //    never hides another's deliveries. Rows of an endpoint the program no longer
+        //    names are not asked for: they wait until it names it again.
         let now_ms = clock.now_ms();
-        let due = match tokio::task::block_in_place(|| store.due_webhooks(now_ms, 500)) {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!(error = %e, "webhooks: cannot read the outbox");
-                Vec::new()
-            }
-        };
         let current = endpoints.read().map(|e| e.clone()).unwrap_or_default();
+        let mut due = Vec::new();
+        for e in current.values() {
+            let busy = per_endpoint.get(&e.name).copied().unwrap_or(0);
+            if paused.contains(&e.name) || busy >= e.max_in_flight {
+                continue;
+            }
+            let free = e.max_in_flight - busy;
+            // Rows in flight are still pending in the store: ask for them too.
+            match tokio::task::block_in_place(|| store.due_webhooks(&e.name, now_ms, free + busy)) {
+                Ok(rows) => due.extend(
+                    rows.into_iter()
+                        .filter(|r| !in_flight.contains(&r.key))
+                        .take(free),
+                ),
+                Err(err) => {
+                    tracing::error!(webhook = %e.name, error = %err, "webhooks: cannot read the outbox")
+                }
+            }
+        }
         let mut started = 0;
         for row in due {
             if in_flight.contains(&row.key) || paused.contains(&row.webhook) {
                 continue;
             }
             let Some(e) = current.get(&row.webhook) else {
-                if warned.insert(row.webhook.clone()) {
-                    tracing::error!(webhook = %row.webhook, "webhook: the program names no such webhook any more; its deliveries wait");
-                }
                 continue;
             };
             let busy = per_endpoint.entry(e.name.clone()).or_insert(0);

@@ -2,4 +2,5 @@
 
 pub mod mail;
 pub mod notify;
+pub mod task;
 pub mod webhook;

@@ -70,8 +70,7 @@ impl std::fmt::Debug for Endpoint {
 /// The program's endpoints by name.
 pub type Endpoints = BTreeMap<String, Endpoint>;
 
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
+/// A webhook as written: a URL, or a table.
 enum Spec {
     Url(String),
     Table(Table),
@@ -114,12 +113,23 @@ pub fn endpoints(
     let mut out = Endpoints::new();
     let mut errors = Vec::new();
     for (name, value) in parsed.webhooks {
-        let spec: Spec = match value.try_into() {
+        // Read as a URL or as a table, so an error names the key that is wrong.
+        let spec = match value {
+            toml::Value::String(url) => Ok(Spec::Url(url)),
+            toml::Value::Table(_) => value
+                .try_into::<Table>()
+                .map(Spec::Table)
+                .map_err(|e| e.message().to_owned()),
+            other => Err(format!(
+                "a {} is neither a URL nor a table",
+                other.type_str()
+            )),
+        };
+        let spec = match spec {
             Ok(s) => s,
             Err(e) => {
                 errors.push(format!(
-                    "tandem.toml: webhook `{name}`: {} (write `{name} = \"https://…\"` or a table with `url`, `secret` or `secret_env`, `timeout_ms`, `headers`, `events`, `max_in_flight`, `per_second`)",
-                    e.message()
+                    "tandem.toml: webhook `{name}`: {e} (write `{name} = \"https://…\"` or a table with `url`, `secret` or `secret_env`, `timeout_ms`, `headers`, `events`, `max_in_flight`, `per_second`)"
                 ));
                 continue;
             }
@@ -318,9 +328,14 @@ hubspot = { url = "http://127.0.0.1:9/x", secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILP
         assert!(e["crm_sync"].secret.is_none());
         assert_eq!(e["hubspot"].events, ["stage_changed"]);
         assert!(e["hubspot"].secret.is_some());
-        let bad = "[webhooks]\nx = { url = \"ftp://a\" }\ny = { url = \"https://a\", events = [\"stage_change\"] }\nz = { url = \"https://a\", secret_env = \"NOPE\" }\n";
+        let bad = "[webhooks]\nx = { url = \"ftp://a\" }\ny = { url = \"https://a\", events = [\"stage_change\"] }\nz = { url = \"https://a\", secret_env = \"NOPE\" }\nzz = { url = \"https://a\", timeout = 5 }\n";
         let errs = endpoints(Some(bad), 10_000, &no_env).expect_err("invalid");
-        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert_eq!(errs.len(), 4, "{errs:?}");
+        assert!(
+            errs[3].contains("`timeout`"),
+            "the unknown key is named: {}",
+            errs[3]
+        );
         assert!(errs[0].contains("`x`") && errs[0].contains("ftp"));
         assert!(errs[1].contains("stage_change"));
         assert!(errs[2].contains("NOPE"));

@@ -302,8 +302,10 @@ pub(super) async fn resume(
         );
     }
     let n = name.clone();
+    let now = state.clock.now_ms();
     match with_store(&state, move |s| {
-        s.set_webhook_pause(&n, None).map_err(|e| e.to_string())
+        s.set_webhook_pause(&n, None, now)
+            .map_err(|e| e.to_string())
     })
     .await
     {

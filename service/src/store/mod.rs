@@ -251,7 +251,12 @@ pub trait Store: Send {
         Ok(Vec::new())
     }
     /// Webhook deliveries due at `now_ms` (service clock, milliseconds), oldest first.
-    fn due_webhooks(&mut self, _now_ms: i64, _limit: usize) -> Result<Vec<WebhookRow>, StoreError> {
+    fn due_webhooks(
+        &mut self,
+        _webhook: &str,
+        _now_ms: i64,
+        _limit: usize,
+    ) -> Result<Vec<WebhookRow>, StoreError> {
         Ok(Vec::new())
     }
     /// Records what became of webhook attempts, all in one transaction.
@@ -291,6 +296,7 @@ pub trait Store: Send {
         &mut self,
         _webhook: &str,
         _pause: Option<(i64, &str)>,
+        _now_ms: i64,
     ) -> Result<(), StoreError> {
         Err(no_webhooks())
     }
@@ -733,8 +739,13 @@ impl Store for SqliteStore {
             )
             .optional()?)
     }
-    fn due_webhooks(&mut self, now_ms: i64, limit: usize) -> Result<Vec<WebhookRow>, StoreError> {
-        webhooks::due(&self.conn, now_ms, limit)
+    fn due_webhooks(
+        &mut self,
+        webhook: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<WebhookRow>, StoreError> {
+        webhooks::due(&self.conn, webhook, now_ms, limit)
     }
     fn record_webhook_attempts(&mut self, attempts: &[WebhookAttempt]) -> Result<(), StoreError> {
         webhooks::record(&mut self.conn, attempts)
@@ -765,7 +776,8 @@ impl Store for SqliteStore {
         &mut self,
         webhook: &str,
         pause: Option<(i64, &str)>,
+        now_ms: i64,
     ) -> Result<(), StoreError> {
-        webhooks::set_pause(&self.conn, webhook, pause)
+        webhooks::set_pause(&mut self.conn, webhook, pause, now_ms)
     }
 }

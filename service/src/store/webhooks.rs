@@ -120,6 +120,7 @@ CREATE TABLE IF NOT EXISTS webhook_outbox (
   window_ms INTEGER NOT NULL, next_ms INTEGER NOT NULL, last_status INTEGER, error TEXT,
   log TEXT NOT NULL DEFAULT '[]');
 CREATE INDEX IF NOT EXISTS webhook_due ON webhook_outbox (status, next_ms);
+CREATE INDEX IF NOT EXISTS webhook_endpoint_due ON webhook_outbox (webhook, status, next_ms);
 CREATE TABLE IF NOT EXISTS webhook_pauses (webhook TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, reason TEXT NOT NULL);
 ";
 
@@ -165,17 +166,19 @@ pub(super) fn insert(tx: &Connection, rows: &[NewWebhook]) -> Result<(), StoreEr
     Ok(())
 }
 
-/// Deliveries due at `now_ms`, oldest first.
+/// One endpoint's deliveries due at `now_ms`, oldest first (asked per endpoint, so a
+/// backlog of one never hides the others').
 pub(super) fn due(
     conn: &Connection,
+    webhook: &str,
     now_ms: i64,
     limit: usize,
 ) -> Result<Vec<WebhookRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM webhook_outbox WHERE status = 'pending' AND next_ms <= ?1
-         ORDER BY next_ms, key LIMIT ?2"
+        "SELECT {COLUMNS} FROM webhook_outbox WHERE webhook = ?1 AND status = 'pending'
+           AND next_ms <= ?2 ORDER BY next_ms, key LIMIT ?3"
     ))?;
-    let rows = stmt.query_map(params![now_ms, limit as i64], row)?;
+    let rows = stmt.query_map(params![webhook, now_ms, limit as i64], row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -266,20 +269,32 @@ pub(super) fn pauses(conn: &Connection) -> Result<Vec<WebhookPause>, StoreError>
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Pauses an endpoint (`Some`) or resumes it (`None`).
+/// Pauses an endpoint (`Some`) or resumes it (`None`): its waiting deliveries get a
+/// fresh retry window from `now_ms` and are due at once (the time paused does not count
+/// against them).
 pub(super) fn set_pause(
-    conn: &Connection,
+    conn: &mut Connection,
     webhook: &str,
     pause: Option<(i64, &str)>,
+    now_ms: i64,
 ) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
     match pause {
-        Some((at, reason)) => conn.execute(
+        Some((at, reason)) => tx.execute(
             "INSERT INTO webhook_pauses (webhook, at_ms, reason) VALUES (?1, ?2, ?3)
              ON CONFLICT (webhook) DO UPDATE SET at_ms = excluded.at_ms, reason = excluded.reason",
             params![webhook, at, reason],
         )?,
-        None => conn.execute("DELETE FROM webhook_pauses WHERE webhook = ?1", [webhook])?,
+        None => {
+            tx.execute(
+                "UPDATE webhook_outbox SET window_ms = ?2, next_ms = MIN(next_ms, ?2)
+                 WHERE webhook = ?1 AND status = 'pending'",
+                params![webhook, now_ms],
+            )?;
+            tx.execute("DELETE FROM webhook_pauses WHERE webhook = ?1", [webhook])?
+        }
     };
+    tx.commit()?;
     Ok(())
 }
 
@@ -298,6 +313,7 @@ CREATE TABLE webhook_outbox (
   window_ms BIGINT NOT NULL, next_ms BIGINT NOT NULL, last_status BIGINT, error TEXT,
   log TEXT NOT NULL DEFAULT '[]');
 CREATE INDEX webhook_due ON webhook_outbox (status, next_ms);
+CREATE INDEX webhook_endpoint_due ON webhook_outbox (webhook, status, next_ms);
 CREATE TABLE webhook_pauses (webhook TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, reason TEXT NOT NULL);
 ";
 
@@ -351,15 +367,16 @@ CREATE TABLE webhook_pauses (webhook TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, re
 
     pub(crate) fn due(
         c: &mut impl GenericClient,
+        webhook: &str,
         now_ms: i64,
         limit: usize,
     ) -> Result<Vec<WebhookRow>, StoreError> {
         let rows = c.query(
             &format!(
-                "SELECT {COLUMNS} FROM webhook_outbox WHERE status = 'pending' AND next_ms <= $1
-                 ORDER BY next_ms, key LIMIT $2"
+                "SELECT {COLUMNS} FROM webhook_outbox WHERE webhook = $1 AND status = 'pending'
+                   AND next_ms <= $2 ORDER BY next_ms, key LIMIT $3"
             ),
-            &[&now_ms, &(limit as i64)],
+            &[&webhook, &now_ms, &(limit as i64)],
         )?;
         Ok(rows.iter().map(row).collect())
     }
@@ -452,6 +469,7 @@ CREATE TABLE webhook_pauses (webhook TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, re
         c: &mut impl GenericClient,
         webhook: &str,
         pause: Option<(i64, &str)>,
+        now_ms: i64,
     ) -> Result<(), StoreError> {
         match pause {
             Some((at, reason)) => c.execute(
@@ -459,7 +477,14 @@ CREATE TABLE webhook_pauses (webhook TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, re
                  ON CONFLICT (webhook) DO UPDATE SET at_ms = excluded.at_ms, reason = excluded.reason",
                 &[&webhook, &at, &reason],
             )?,
-            None => c.execute("DELETE FROM webhook_pauses WHERE webhook = $1", &[&webhook])?,
+            None => {
+                c.execute(
+                    "UPDATE webhook_outbox SET window_ms = $2, next_ms = LEAST(next_ms, $2)
+                     WHERE webhook = $1 AND status = 'pending'",
+                    &[&webhook, &now_ms],
+                )?;
+                c.execute("DELETE FROM webhook_pauses WHERE webhook = $1", &[&webhook])?
+            }
         };
         Ok(())
     }
