@@ -592,6 +592,17 @@ fn a_second_service_on_the_same_store_is_refused_and_changes_nothing() {
                 .mode();
             assert_eq!(mode & 0o777, 0o600, "{f} is private");
         }
+        // Once the mailer has recorded it sent, the `.eml` is written and tightened.
+        wait_for("the welcome .eml", 20, || {
+            get(&s, "/api/metrics").1.contains("outbox_sent")
+        });
+        for e in std::fs::read_dir(dir.join("outbox"))
+            .expect("outbox")
+            .flatten()
+        {
+            let mode = e.metadata().expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{} is private", e.path().display());
+        }
     }
     // The second one, on another port, same store.
     let other = free_port();

@@ -98,11 +98,19 @@ pub fn private_options() -> OpenOptions {
 /// or by hand with wider rights is tightened); `Ok` when it does not exist. Refuses, with
 /// the path and the reason, when the rights cannot be changed.
 pub fn make_private(path: &Path) -> Result<(), String> {
+    if tighten(path)? {
+        tracing::warn!(file = %path.display(), "made private (it was readable by other users)");
+    }
+    Ok(())
+}
+
+/// Makes a file owner-only; whether it had to (its rights were wider).
+pub fn tighten(path: &Path) -> Result<bool, String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let Ok(meta) = std::fs::metadata(path) else {
-            return Ok(());
+            return Ok(false);
         };
         let mode = meta.permissions().mode();
         if mode & 0o077 != 0 {
@@ -114,12 +122,12 @@ pub fn make_private(path: &Path) -> Result<(), String> {
                     path.display()
                 )
             })?;
-            tracing::warn!(file = %path.display(), "made private (it was readable by other users)");
+            return Ok(true);
         }
     }
     #[cfg(not(unix))]
     let _ = path;
-    Ok(())
+    Ok(false)
 }
 
 /// Creates the SQLite store file (and tightens it and its journal files) so lead data is

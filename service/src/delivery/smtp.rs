@@ -135,18 +135,24 @@ impl Sender {
     async fn send(&self, msg: Message) -> Result<(), SendError> {
         match self {
             Sender::Files(dir, files) => {
-                if files.send(msg.clone()).await.is_ok() {
-                    return Ok(());
+                // An `.eml` holds the lead's data and signed links: owner only, like the store.
+                let private = |id: String| {
+                    crate::guard::tighten(&dir.join(format!("{id}.eml")))
+                        .map(|_| ())
+                        .map_err(SendError::Transient)
+                };
+                if let Ok(id) = files.send(msg.clone()).await {
+                    return private(id);
                 }
                 // The folder may have been removed: make it again, and try once more.
                 tokio::fs::create_dir_all(dir)
                     .await
                     .map_err(|e| SendError::Transient(format!("{}: {e}", dir.display())))?;
-                files
+                let id = files
                     .send(msg)
                     .await
-                    .map(|_| ())
-                    .map_err(|e| SendError::Transient(e.to_string()))
+                    .map_err(|e| SendError::Transient(e.to_string()))?;
+                private(id)
             }
             Sender::Smtp(connections) => {
                 match tokio::time::timeout(SEND_TIMEOUT, connections.send(&msg)).await {
