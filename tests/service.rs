@@ -674,6 +674,23 @@ fn unknown_routes_and_methods_answer_json_errors() {
         v["error"]["message"].as_str().unwrap_or("").contains("GET"),
         "{body}"
     );
+    // Misspelt fields and events get the closest name.
+    let (status, body) = post(
+        &s,
+        "/api/leads",
+        r#"{"id": "an", "fields": {"nmae": "An"}}"#,
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("did you mean `name`"), "{body}");
+    let (status, body) = post(
+        &s,
+        "/api/leads",
+        r#"{"id": "an", "fields": {"name": "An"}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(&s, "/api/events", r#"{"lead": "an", "event": "signpu"}"#);
+    assert_eq!(status, 400);
+    assert!(body.contains("did you mean `signup`"), "{body}");
 }
 
 #[test]

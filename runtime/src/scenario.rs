@@ -138,8 +138,24 @@ fn settable_field(sym: &Symbols, name: &str) -> Result<Type, String> {
     match sym.bare.get(name) {
         Some(Bare::Field(f)) if f.writable || name == "tags" => Ok(f.ty),
         Some(Bare::Field(_)) => Err(format!("`{name}` is read-only; the runtime sets it")),
-        _ => Err(format!("the lead has no field `{name}`")),
+        _ => {
+            let fields = sym.bare.iter().filter_map(|(n, b)| match b {
+                Bare::Field(f) if f.writable || n == "tags" => Some(n.as_str()),
+                _ => None,
+            });
+            Err(format!(
+                "the lead has no field `{name}`{}",
+                hint(compiler::suggest::did_you_mean(name, fields))
+            ))
+        }
     }
+}
+
+/// `; did you mean `x`?` when there is a close name.
+fn hint(close: Option<&str>) -> String {
+    close
+        .map(|c| format!("; did you mean `{c}`?"))
+        .unwrap_or_default()
 }
 
 fn value_of(sym: &Symbols, ty: Type, what: &str, v: &Value) -> Result<InputValue, String> {
@@ -224,7 +240,15 @@ pub fn parse_action(
                 return Err("`event` must be the event's name".into());
             };
             let Some(info) = sym.events.get(name) else {
-                return Err(format!("unknown event `{name}`"));
+                let outside = sym
+                    .events
+                    .iter()
+                    .filter(|(_, e)| e.from_outside)
+                    .map(|(n, _)| n.as_str());
+                return Err(format!(
+                    "unknown event `{name}`{}",
+                    hint(compiler::suggest::did_you_mean(name, outside))
+                ));
             };
             if !info.from_outside {
                 return Err(format!(
@@ -237,7 +261,11 @@ pub fn parse_action(
                 Some(Value::Object(p)) => {
                     for (k, v) in p {
                         let Some(ty) = info.prop(k) else {
-                            return Err(format!("the event `{name}` has no property `{k}`"));
+                            let known = info.props.iter().map(|(n, _)| n.as_str());
+                            return Err(format!(
+                                "the event `{name}` has no property `{k}`{}",
+                                hint(compiler::suggest::did_you_mean(k, known))
+                            ));
                         };
                         props.push((k.clone(), value_of(sym, ty, &format!("`{k}`"), v)?));
                     }
