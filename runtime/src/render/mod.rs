@@ -422,6 +422,24 @@ mod tests {
     }
 
     #[test]
+    fn a_value_in_a_link_address_goes_through_urlencode() {
+        let r = Renderer::new();
+        let ctx = context(lead("Sao Việt Co., Ltd. & [x]"), None, "");
+        let t = TemplateParts {
+            subject: "x".into(),
+            body: "[Xem](https://acme.vn/p?c={{ lead.name | urlencode }})".into(),
+            html: false,
+            from: None,
+        };
+        let e = r.email(&t, &ctx).expect("renders");
+        assert!(
+            e.html.contains("<a href=\"https://acme.vn/p?c=Sao%20Vi%E1%BB%87t%20Co.%2C%20Ltd.%20%26%20%5Bx%5D\">"),
+            "{}",
+            e.html
+        );
+    }
+
+    #[test]
     fn a_failing_template_is_an_error_not_its_source() {
         let r = Renderer::new();
         let ctx = context(lead("An"), None, "");
