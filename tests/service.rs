@@ -435,6 +435,11 @@ fn tandem_import_upserts_good_rows_and_reports_each_bad_one() {
     assert_eq!(status, 200, "{body}");
     let lead: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(lead["fields"]["n"], 350.0, "{body}");
+    assert_eq!(
+        lead["fields"]["n"].to_string(),
+        "350",
+        "whole numbers without decimals"
+    );
     assert_eq!(lead["fields"]["name"], "Nguyễn An", "{body}");
     assert_eq!(
         lead["fields"]["tags"],

@@ -1241,7 +1241,11 @@ impl Core {
             .map(|(k, v)| {
                 let unset_time = matches!(v, runtime::timeline::FieldValue::Time(0))
                     && !engine.lead_field_is_set(index, &k);
-                let json = if unset_time { Value::Null } else { v.to_json() };
+                let json = if unset_time {
+                    Value::Null
+                } else {
+                    runtime::render::payload::field_json(&v)
+                };
                 (k, json)
             })
             .collect();

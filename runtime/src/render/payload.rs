@@ -41,13 +41,7 @@ pub fn payload(p: &PayloadInput<'_>) -> Value {
         let fields: Map<String, Value> = l
             .fields
             .iter()
-            .map(|(k, v)| {
-                let value = match v {
-                    FieldValue::Number(x) => number(*x),
-                    other => other.to_json(),
-                };
-                (k.clone(), value)
-            })
+            .map(|(k, v)| (k.clone(), field_json(v)))
             .collect();
         let scores: Map<String, Value> = l
             .scores
@@ -84,6 +78,15 @@ pub fn payload(p: &PayloadInput<'_>) -> Value {
         "timestamp": format_instant(p.at),
         "data": data,
     })
+}
+
+/// A field as the API and webhooks show it: like the timeline (times as RFC 3339 in UTC,
+/// tags sorted), whole numbers as integers (`350`, not `350.0`).
+pub fn field_json(v: &FieldValue) -> Value {
+    match v {
+        FieldValue::Number(x) => number(*x),
+        other => other.to_json(),
+    }
 }
 
 /// Whole numbers as integers, others as they are; a non-finite score as `null`.
