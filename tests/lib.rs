@@ -56,6 +56,10 @@ pub fn with_base(fixture: &Path) -> (ProgramSource, Vec<String>) {
             program.templates.retain(|b| b.path != t.path);
             program.templates.push(t);
         }
+        if let Some(config) = extra.config {
+            own.push(config.path.clone());
+            program.config = Some(config);
+        }
     } else {
         let text = std::fs::read_to_string(fixture).unwrap_or_default();
         // Under `fixture/`, so the base program comes first in program order.

@@ -60,6 +60,9 @@ pub const BAD_CONST: &str = "E0056";
 pub const BAD_TEST_INPUT: &str = "E0060";
 /// Not an email address where one is needed.
 pub const BAD_ADDRESS: &str = "E0061";
+/// A webhook of `tandem.toml` written wrong (not a URL or a table, an unknown key, a bad
+/// `url`, an unknown timeline kind in `events`, a limit out of range).
+pub const WEBHOOK_CONFIG: &str = "E0062";
 
 /// A condition that can only become true as time passes (spec 6.2).
 pub const W_CLOCK: &str = "W-CLOCK";

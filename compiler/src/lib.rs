@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod codes;
+pub mod config;
 pub mod cron5;
 pub mod diagram;
 pub mod diff;

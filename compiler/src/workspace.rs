@@ -154,6 +154,13 @@ impl Workspace {
         let mut webhooks = None;
         for (i, f) in self.files.iter().enumerate() {
             if f.kind == FileKind::Config {
+                for (msg, range) in crate::config::webhook_problems(&f.text) {
+                    diags.push(Diagnostic::error(
+                        codes::WEBHOOK_CONFIG,
+                        Span::new(i as FileId, range.start, range.end.max(range.start + 1)),
+                        msg,
+                    ));
+                }
                 match config_webhooks(&f.text) {
                     Ok(w) => webhooks = w,
                     Err((msg, range)) => diags.push(Diagnostic::error(

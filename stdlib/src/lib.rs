@@ -6,9 +6,11 @@
 
 pub mod functions;
 pub mod template_vars;
+pub mod timeline_kinds;
 pub mod types;
 
 pub use template_vars::{template_vars, TemplateKind, TemplateVar, TEMPLATE_VARS};
+pub use timeline_kinds::TIMELINE_KINDS;
 pub use types::{ElemType, Type};
 
 /// What a parameter of a built-in accepts.

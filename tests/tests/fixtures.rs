@@ -38,7 +38,12 @@ fn invalid_fixtures_report_exactly_their_marked_diagnostics() {
         let name = fixture_name(&fixture);
         let (program, own) = with_base(&fixture);
         let mut expected: BTreeSet<Marker> = BTreeSet::new();
-        for f in program.journeys.iter().chain(program.templates.iter()) {
+        for f in program
+            .journeys
+            .iter()
+            .chain(program.templates.iter())
+            .chain(program.config.iter())
+        {
             if own.contains(&f.path) {
                 expected.extend(markers(&f.path, &f.text));
             }
@@ -122,6 +127,7 @@ fn invalid_fixtures_report_exactly_their_marked_diagnostics() {
         "E0056",
         "E0060",
         "E0061",
+        "E0062",
         "W-CLOCK",
         "W-NO-ENTRY",
         "W-REJECT-LOOP",

@@ -8,31 +8,7 @@ use runtime::timeline::{Entry, Line};
 use crate::store::NewWebhook;
 
 /// The timeline kinds a webhook may subscribe to (every kind a line can have).
-pub const KINDS: &[&str] = &[
-    "lead_created",
-    "lead_updated",
-    "event",
-    "score_changed",
-    "stage_changed",
-    "tag_added",
-    "tag_removed",
-    "rule_fired",
-    "journey_entered",
-    "journey_exited",
-    "email_sent",
-    "email_suppressed",
-    "email_deferred",
-    "notified",
-    "webhook_called",
-    "task_created",
-    "task_escalated",
-    "task_reassigned",
-    "task_accepted",
-    "task_completed",
-    "task_rejected",
-    "report_sent",
-    "error",
-];
+pub use stdlib::TIMELINE_KINDS as KINDS;
 
 /// One endpoint, ready to deliver to.
 #[derive(Clone, PartialEq)]
