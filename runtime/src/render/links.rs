@@ -34,25 +34,29 @@ pub fn written_links(source: &str) -> Vec<String> {
 /// lead's value (`href="{{ lead.website }}"`), and escaping alone does not stop a
 /// `javascript:` URL.
 pub fn neutralize_script_urls(html: &str) -> String {
+    // One lowercase copy for the search (ASCII lowercasing keeps every byte offset).
+    let lower = html.to_ascii_lowercase();
+    if !lower.contains("href=") && !lower.contains("src=") {
+        return html.to_owned();
+    }
     let mut out = String::with_capacity(html.len());
-    let mut rest = html;
+    let mut pos = 0;
     loop {
-        let lower = rest.to_ascii_lowercase();
         let next = ["href=\"", "href='", "src=\"", "src='"]
             .iter()
-            .filter_map(|p| lower.find(p).map(|i| (i, p.len())))
+            .filter_map(|p| lower[pos..].find(p).map(|i| (pos + i, p.len())))
             .min();
         let Some((at, len)) = next else {
-            out.push_str(rest);
+            out.push_str(&html[pos..]);
             return out;
         };
-        let quote = rest.as_bytes()[at + len - 1] as char;
-        out.push_str(&rest[..at + len]);
+        let quote = html.as_bytes()[at + len - 1] as char;
+        out.push_str(&html[pos..at + len]);
         let value_start = at + len;
-        let end = rest[value_start..]
+        let end = html[value_start..]
             .find(quote)
-            .map_or(rest.len(), |e| value_start + e);
-        let value = &rest[value_start..end];
+            .map_or(html.len(), |e| value_start + e);
+        let value = &html[value_start..end];
         let scheme: String = crate::render::text::decode_entities(value)
             .chars()
             .filter(|c| !c.is_whitespace() && !c.is_control())
@@ -67,7 +71,7 @@ pub fn neutralize_script_urls(html: &str) -> String {
         } else {
             out.push_str(value);
         }
-        rest = &rest[end..];
+        pos = end;
     }
 }
 
