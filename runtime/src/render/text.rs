@@ -22,16 +22,7 @@ pub fn markdown_to_text(md: &str) -> String {
             Event::Start(Tag::Link { dest_url, .. }) => {
                 links.push((dest_url.to_string(), out.len()))
             }
-            Event::End(TagEnd::Link) => {
-                if let Some((url, start)) = links.pop() {
-                    let text = out[start..].trim().to_owned();
-                    if text.is_empty() {
-                        out.push_str(&url);
-                    } else if text != url && !url.is_empty() {
-                        out.push_str(&format!(" ({url})"));
-                    }
-                }
-            }
+            Event::End(TagEnd::Link) => close_link(&mut out, links.pop()),
             Event::Start(Tag::List(first)) => {
                 block_break(&mut out);
                 ordered.push(first);
@@ -78,23 +69,36 @@ pub fn markdown_to_text(md: &str) -> String {
                 block_break(&mut out);
                 out.push_str("----\n\n");
             }
-            Event::Html(h) | Event::InlineHtml(h) => inline_html(&h, &mut out, &mut links),
+            Event::Html(h) | Event::InlineHtml(h) => read_html(&h, &mut out, &mut links),
             _ => {}
         }
     }
     tidy(&out)
 }
 
-/// Raw HTML inside Markdown, read into the text part as it goes: `<a href>`…`</a>` as a
-/// link (`text (url)`), `<br>` as a line break, block tags as paragraph breaks, other tags
-/// dropped, text decoded.
-fn inline_html(h: &str, out: &mut String, links: &mut Vec<(String, usize)>) {
-    let mut rest = h;
+/// Ends a link opened at `start` with address `url`: `text (url)`, just `url` when the
+/// link has no text, just the text when it is the address or there is none.
+fn close_link(out: &mut String, opened: Option<(String, usize)>) {
+    let Some((url, start)) = opened else { return };
+    let text = out[start..].trim().to_owned();
+    if text.is_empty() {
+        out.push_str(&url);
+    } else if text != url && !url.is_empty() {
+        out.push_str(&format!(" ({url})"));
+    }
+}
+
+/// Reads HTML into text as it goes (a whole `.html` body, or raw HTML inside Markdown):
+/// `<a href>`…`</a>` as a link, `<br>` as a line break, block tags as paragraph breaks,
+/// `<li>` as `- `, `<img alt>` as `[alt]`, `<script>`/`<style>` contents dropped, other
+/// tags dropped, text decoded. Links opened and not yet closed wait in `links`.
+fn read_html(html: &str, out: &mut String, links: &mut Vec<(String, usize)>) {
+    let mut rest = html;
     while let Some(lt) = rest.find('<') {
-        out.push_str(&decode(&rest[..lt]));
+        out.push_str(&decode_entities(&rest[..lt]));
         let after = &rest[lt..];
         let Some(gt) = after.find('>') else {
-            out.push_str(&decode(after));
+            out.push_str(&decode_entities(after));
             return;
         };
         let tag = &after[1..gt];
@@ -107,72 +111,13 @@ fn inline_html(h: &str, out: &mut String, links: &mut Vec<(String, usize)>) {
             .take_while(|c| c.is_ascii_alphanumeric())
             .collect();
         match (name.as_str(), closing) {
-            ("a", false) => links.push((attribute(tag, "href").unwrap_or_default(), out.len())),
-            ("a", true) => {
-                if let Some((url, start)) = links.pop() {
-                    let text = out[start..].trim().to_owned();
-                    if text.is_empty() {
-                        out.push_str(&url);
-                    } else if text != url && !url.is_empty() {
-                        out.push_str(&format!(" ({url})"));
-                    }
-                }
-            }
-            ("br", _) => out.push('\n'),
-            ("p" | "div" | "table" | "tr" | "ul" | "ol" | "blockquote", _) => block_break(out),
-            ("li", false) => {
-                if !out.ends_with('\n') && !out.is_empty() {
-                    out.push('\n');
-                }
-                out.push_str("- ");
-            }
-            _ => {}
-        }
-    }
-    out.push_str(&decode(rest));
-}
-
-/// HTML to readable text: tags dropped, `<a href="u">t</a>` as `t (u)`, block tags and
-/// `<br>` as line breaks, `<li>` as `- `, `<script>`/`<style>` contents dropped, the
-/// common entities decoded.
-pub fn html_to_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    let mut href: Vec<(Option<String>, usize)> = Vec::new();
-    while let Some(lt) = rest.find('<') {
-        out.push_str(&decode(&rest[..lt]));
-        let after = &rest[lt..];
-        let Some(gt) = after.find('>') else {
-            out.push_str(&decode(after));
-            rest = "";
-            break;
-        };
-        let tag = &after[1..gt];
-        rest = &after[gt + 1..];
-        let lower = tag.to_ascii_lowercase();
-        let name: String = lower
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect();
-        let closing = lower.starts_with('/');
-        match (name.as_str(), closing) {
             ("script" | "style", false) => {
                 let end = format!("</{name}");
                 let cut = rest.to_ascii_lowercase().find(&end).unwrap_or(rest.len());
                 rest = &rest[cut..];
             }
-            ("a", false) => href.push((attribute(tag, "href"), out.len())),
-            ("a", true) => {
-                if let Some((Some(url), start)) = href.pop() {
-                    let text = out[start..].trim().to_owned();
-                    if text.is_empty() {
-                        out.push_str(&url);
-                    } else if text != url {
-                        out.push_str(&format!(" ({url})"));
-                    }
-                }
-            }
+            ("a", false) => links.push((attribute(tag, "href").unwrap_or_default(), out.len())),
+            ("a", true) => close_link(out, links.pop()),
             ("br", _) => out.push('\n'),
             ("li", false) => {
                 if !out.ends_with('\n') && !out.is_empty() {
@@ -184,7 +129,7 @@ pub fn html_to_text(html: &str) -> String {
                 "p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "ul" | "ol" | "table"
                 | "tr" | "blockquote",
                 _,
-            ) => block_break(&mut out),
+            ) => block_break(out),
             ("img", false) => {
                 if let Some(alt) = attribute(tag, "alt").filter(|a| !a.is_empty()) {
                     out.push_str(&format!("[{alt}]"));
@@ -193,7 +138,13 @@ pub fn html_to_text(html: &str) -> String {
             _ => {}
         }
     }
-    out.push_str(&decode(rest));
+    out.push_str(&decode_entities(rest));
+}
+
+/// HTML to readable text: see [`read_html`]; then spaces and blank lines tidied.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    read_html(html, &mut out, &mut Vec::new());
     tidy(&out)
 }
 
@@ -251,7 +202,7 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
                 Some(q) => body.find(q).unwrap_or(body.len()),
                 None => body.find(char::is_whitespace).unwrap_or(body.len()),
             };
-            return Some(decode(&body[..end]));
+            return Some(decode_entities(&body[..end]));
         }
         from = at + name.len();
     }
@@ -261,10 +212,6 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 /// Decodes the entities HTML escaping produces, `&nbsp;`, and numeric references
 /// (`&#91;`, `&#x5B;`).
 pub fn decode_entities(s: &str) -> String {
-    decode(s)
-}
-
-fn decode(s: &str) -> String {
     if !s.contains('&') {
         return s.to_owned();
     }
