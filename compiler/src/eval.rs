@@ -7,7 +7,7 @@
 use crate::ir::{CompiledExprs, FuncId, TextFn, TextHandle, OUTSIDE_STAGE_BASE, SCRATCH_BIT};
 
 /// A lead's fields as words, in [`Layout`](crate::ir::Layout) order, with their "is set" bits and tags.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LeadRecord {
     /// The fields' words, in layout order, then their "is set" bits (one allocation a
     /// lead instead of two: see [`LeadRecord::set_bits`]).
@@ -23,7 +23,7 @@ fn set_words_in(len: usize) -> usize {
 
 /// A lead's tags (interned symbols): few per lead, so a thin vector (one word, nothing
 /// allocated while empty) searched in order rather than a hash set.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TagSet(thin_vec::ThinVec<u32>);
 
 impl TagSet {
@@ -102,7 +102,7 @@ impl LeadRecord {
 }
 
 /// One event: its id, its instant, its properties as words and their "is set" bits.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EventRecord {
     pub event: u32,
     pub at: i64,
@@ -131,7 +131,7 @@ impl EventRecord {
 
 /// What one `count(…)` counts: every event of a kind (no `where`), or the events its
 /// `where` function accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CountSite {
     /// `count(EVENT within D)`.
     Event(u32),

@@ -34,6 +34,8 @@ use crate::timeline::Line;
 /// A checked, compiled program: the unit an application loads and runs.
 pub struct Program {
     workspace: Workspace,
+    /// The files it was built from (with the kept journey versions of a deploy).
+    source: ProgramSource,
     lowered: compiler::program::LoweredProgram,
     templates: FxHashMap<String, TemplateParts>,
 }
@@ -83,6 +85,7 @@ impl Program {
         }
         Ok(Program {
             workspace,
+            source: source.clone(),
             lowered,
             templates,
         })
@@ -100,6 +103,23 @@ impl Program {
     /// The checked workspace (symbols, files), e.g. to validate scenarios.
     pub fn workspace(&self) -> &Workspace {
         &self.workspace
+    }
+
+    /// The files the program was built from: a folder's, plus the journey versions a
+    /// deploy kept (`crate::versions`). Building them again gives the same program.
+    pub fn source(&self) -> &ProgramSource {
+        &self.source
+    }
+
+    /// A world in the state [`World::checkpoint`] wrote for this same program (see
+    /// `crate::engine` checkpoints), keeping no inputs (as [`Program::world_without_log`]),
+    /// or why the bytes do not fit this program.
+    pub fn resume(&self, bytes: &[u8], kind: EngineKind) -> Result<World<'_>, Unsupported> {
+        Ok(World {
+            engine: Engine::resume(&self.lowered, kind, self.templates.clone(), bytes)?,
+            log: None,
+            start: None,
+        })
     }
 
     /// The compiled program the engine runs.
@@ -202,6 +222,12 @@ impl<'p> World<'p> {
             now: self.engine.now(),
             inputs: self.log.clone()?,
         })
+    }
+
+    /// The world's state as bytes, for [`Program::resume`] with the same program: what a
+    /// host that logs inputs stores so a start replays only the inputs after it.
+    pub fn checkpoint(&self) -> Result<Vec<u8>, Unsupported> {
+        self.engine.checkpoint()
     }
 
     /// Moves this world onto `next`, a new version of its program put together by

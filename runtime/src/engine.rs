@@ -25,7 +25,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::scenario::{Input, InputKind, InputValue};
 use crate::timeline::{Entry, FieldValue, Line};
 
+mod checkpoint;
 mod migrate;
+
+pub use checkpoint::CHECKPOINT_FORMAT;
 
 /// `Lead::last_entry` of a journey never entered.
 const NEVER: i64 = i64::MIN;
@@ -112,7 +115,7 @@ pub struct Explanation {
 pub use crate::render::TemplateParts;
 
 /// One journey the lead is in.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Instance {
     node: usize,
     /// Increases with every entry of this lead (a deferred send checks it).
@@ -122,7 +125,7 @@ struct Instance {
     wait_token: u64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 enum Waiting {
     Nothing,
     /// `wait D` / `wait until H:MM`: continue at `next`.
@@ -138,7 +141,7 @@ enum Waiting {
 
 /// A `wait for EVENT` step's wait: for `event` (passing `filter`) since sequence number
 /// `since`, else on to `timeout`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct EventWait {
     event: String,
     filter: Option<FuncId>,
@@ -148,7 +151,7 @@ struct EventWait {
 
 /// What a lead did that counts read (thin vectors: one word each, and no allocation
 /// while empty, as most are).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct LeadHistory {
     /// Whole events, kept only for counts whose filter reads more than the event.
     events: ThinVec<EventRecord>,
@@ -181,7 +184,7 @@ impl History for LeadHistory {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Lead {
     /// The lead's id, interned (the `id` field holds the same symbol).
     id: u32,
@@ -217,7 +220,7 @@ struct Lead {
 }
 
 /// The two parts of a lead's score.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 struct ScoreParts {
     /// From the lead's attributes, as last recomputed.
     attribute: f64,
@@ -226,7 +229,7 @@ struct ScoreParts {
 }
 
 /// A lead's tasks of one handoff.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 struct HandoffTasks {
     /// The open task (index into `Engine::tasks`).
     open: Option<u32>,
@@ -251,7 +254,7 @@ struct Raised {
 }
 
 /// A Sales task of a handoff.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Task {
     id: String,
     lead: usize,
@@ -265,7 +268,7 @@ struct Task {
     fired: Vec<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 enum TimerKind {
     /// A schedule's run (not tied to a lead).
     Schedule {
@@ -289,7 +292,7 @@ enum TimerKind {
 }
 
 /// An email held back by quiet hours or a frequency cap until its timer fires.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 struct DeferredSend {
     /// Shared: every lead deferred by the same quiet hours holds the same name.
     template: std::rc::Rc<str>,
@@ -299,7 +302,7 @@ struct DeferredSend {
 
 /// A pending timer. Ordered by instant, then creation sequence (unique, so the fields
 /// after it never decide).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 struct Timer {
     at: i64,
     seq: u64,
