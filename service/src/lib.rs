@@ -331,6 +331,8 @@ pub fn run(opts: Options) -> Result<(), String> {
     let files = (opts.load)()?;
     let live = Arc::new(tokio::sync::watch::channel(0u64).0);
     let tick = std::time::Duration::from_millis(cfg.tick_ms.max(10));
+    // Set by the engine thread when the store refused a commit (a single node).
+    let (engine_failed, engine_failed_rx) = tokio::sync::watch::channel(false);
     #[allow(clippy::type_complexity)]
     let (tx, engine, reader, mailer_store, webhook_store): (
         _,
@@ -374,8 +376,15 @@ pub fn run(opts: Options) -> Result<(), String> {
             )
         }
         None => {
-            let (tx, thread) =
-                start_engine(&cfg, &store_path, files, settings, live.clone(), tick)?;
+            let (tx, thread) = start_engine(
+                &cfg,
+                &store_path,
+                files,
+                settings,
+                live.clone(),
+                tick,
+                engine_failed,
+            )?;
             // Opened outside the runtime: the PostgreSQL client blocks on a runtime of
             // its own.
             (
@@ -486,30 +495,19 @@ pub fn run(opts: Options) -> Result<(), String> {
         let app = http::router(state);
         let run_for = opts.run_for;
         let streams = live.clone();
+        let mut failed = engine_failed_rx.clone();
         let shutdown = async move {
-            match run_for {
-                Some(secs) => tokio::time::sleep(std::time::Duration::from_secs(secs)).await,
-                None => {
-                    #[cfg(unix)]
-                    {
-                        use tokio::signal::unix::{signal, SignalKind};
-                        match signal(SignalKind::terminate()) {
-                            Ok(mut term) => {
-                                tokio::select! {
-                                    _ = tokio::signal::ctrl_c() => {}
-                                    _ = term.recv() => {}
-                                }
-                            }
-                            Err(_) => {
-                                let _ = tokio::signal::ctrl_c().await;
-                            }
-                        }
-                    }
-                    #[cfg(not(unix))]
-                    {
-                        let _ = tokio::signal::ctrl_c().await;
-                    }
+            let signal = stop_signal(run_for);
+            // The store refused a commit (the engine thread has stopped): stop taking
+            // requests and let those in flight get their answers (503) before the exit.
+            let engine_failed = async move {
+                if failed.wait_for(|f| *f).await.is_err() {
+                    std::future::pending::<()>().await;
                 }
+            };
+            tokio::select! {
+                () = signal => {}
+                () = engine_failed => {}
             }
             // Live streams never end by themselves: tell them to, so the graceful
             // shutdown does not wait for the browsers.
@@ -519,6 +517,12 @@ pub fn run(opts: Options) -> Result<(), String> {
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(|e| format!("http: {e}"));
+        if *engine_failed_rx.borrow() {
+            // Every request the engine held has its 503 on the wire: exit now, so that a
+            // supervisor restarts the service, which rebuilds the engine from the log.
+            tracing::error!("the store refused a commit; stopped (exit code {EXIT_STORE_REFUSED})");
+            std::process::exit(EXIT_STORE_REFUSED);
+        }
         // A clean stop: webhook attempts in flight finish (each within its timeout) and
         // are recorded, so nothing is sent twice after the restart.
         let _ = stop_webhooks.send(true);
@@ -544,6 +548,34 @@ pub fn run(opts: Options) -> Result<(), String> {
     result
 }
 
+/// Waits for the end of a run: `run_for` seconds, or SIGTERM / Ctrl-C.
+async fn stop_signal(run_for: Option<u64>) {
+    match run_for {
+        Some(secs) => tokio::time::sleep(std::time::Duration::from_secs(secs)).await,
+        None => {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{signal, SignalKind};
+                match signal(SignalKind::terminate()) {
+                    Ok(mut term) => {
+                        tokio::select! {
+                            _ = tokio::signal::ctrl_c() => {}
+                            _ = term.recv() => {}
+                        }
+                    }
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+}
+
 /// What runs the engine: one thread (a single node), or a cluster worker's engines.
 enum Engine {
     Single(std::thread::JoinHandle<()>),
@@ -561,7 +593,18 @@ fn default_worker_name() -> String {
     format!("{host}-{}", std::process::id())
 }
 
+/// The exit code after the store refused a commit (`EX_SOFTWARE`): the engine applied
+/// inputs the store does not hold, so the process stops and a restart replays the log.
+pub const EXIT_STORE_REFUSED: i32 = 70;
+
+/// How long the HTTP side has, after the store refused a commit, to answer the requests
+/// it holds (503) before the engine thread ends the process itself.
+const STORE_REFUSED_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Opens the single node's store and starts its engine thread (rebuilt from the log).
+/// When the store refuses a commit, the thread sets `failed` (the HTTP side then stops
+/// taking requests, answers those it holds and exits with [`EXIT_STORE_REFUSED`]) and,
+/// should that not happen within [`STORE_REFUSED_GRACE`], exits itself.
 fn start_engine(
     cfg: &Config,
     store_path: &Path,
@@ -569,6 +612,7 @@ fn start_engine(
     settings: CoreSettings,
     live: Arc<tokio::sync::watch::Sender<u64>>,
     tick: std::time::Duration,
+    failed: tokio::sync::watch::Sender<bool>,
 ) -> Result<
     (
         std::sync::mpsc::Sender<Request>,
@@ -604,8 +648,12 @@ fn start_engine(
                     if let Err(e) = core.serve(rx, tick) {
                         // The world applied inputs the store does not hold: the restart
                         // rebuilds it from the log (nothing refused was acknowledged).
+                        // `serve` answered its group 503 and dropped the queue (503
+                        // too); the HTTP side sends those answers, then exits.
                         tracing::error!(error = %e, "the store refused a commit; stopping");
-                        std::process::exit(70);
+                        let _ = failed.send(true);
+                        std::thread::sleep(STORE_REFUSED_GRACE);
+                        std::process::exit(EXIT_STORE_REFUSED);
                     }
                 }
                 Err(e) => {

@@ -37,6 +37,19 @@ pub fn start_program(dir: &Path, config: &str, port: u16, program: &Path) -> Ser
 
 /// Starts `tandem run PROGRAM --config DIR/service.toml ARGS…` and waits until it serves.
 pub fn start_with(dir: &Path, config: &str, port: u16, program: &Path, args: &[&str]) -> Service {
+    start_store_in(dir, config, port, program, args, dir)
+}
+
+/// [`start_with`] for a configuration whose store is in `store_dir` (where the admin
+/// token is kept) rather than in `dir`.
+pub fn start_store_in(
+    dir: &Path,
+    config: &str,
+    port: u16,
+    program: &Path,
+    args: &[&str],
+    store_dir: &Path,
+) -> Service {
     std::fs::write(dir.join("service.toml"), config).expect("config");
     let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
         .arg("run")
@@ -59,7 +72,7 @@ pub fn start_with(dir: &Path, config: &str, port: u16, program: &Path, args: &[&
         assert!(Instant::now() < deadline, "tandem run did not come up");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let token = std::fs::read_to_string(dir.join("tandem.token"))
+    let token = std::fs::read_to_string(store_dir.join("tandem.token"))
         .expect("the admin token is written on first start")
         .trim()
         .to_owned();
