@@ -1017,7 +1017,6 @@ fn waiting_in_store(
     let Some((start, _)) = store.meta().map_err(|e| format!("{location}: {e}"))? else {
         return Ok(vec![Vec::new(); lowered.journeys.len()]);
     };
-    let inputs = store.inputs().map_err(|e| format!("{location}: {e}"))?;
     let mut versions = store.programs().map_err(|e| format!("{location}: {e}"))?;
     if versions.is_empty() {
         versions.push(service::store::StoredVersion {
@@ -1028,7 +1027,19 @@ fn waiting_in_store(
         });
     }
     let kind = compiler::engine::EngineKind::Jit;
-    let mut rebuilt = service::core::rebuild(versions, &inputs, start, kind, |_, _, _| {})?;
+    // The newest snapshot the service wrote, then the inputs after it.
+    let resumed = service::snapshot::resume_newest(
+        &mut *store,
+        &versions,
+        kind,
+        &service::core::dashboard_for,
+    );
+    let (inputs, from) = match resumed {
+        Some(r) => (store.inputs_after(r.after_seq), Some(r.from)),
+        None => (store.inputs(), None),
+    };
+    let inputs = inputs.map_err(|e| format!("{location}: {e}"))?;
+    let mut rebuilt = service::core::rebuild(versions, &inputs, start, kind, from, |_, _, _| {})?;
     let now = jiff::Timestamp::now().as_second();
     let until = now.max(rebuilt.world.now());
     rebuilt.world.advance_to(until);

@@ -472,6 +472,9 @@ impl Store for PartitionReader {
     fn inputs(&mut self) -> Result<Vec<runtime::scenario::Input>, StoreError> {
         Err(per_partition("the input log"))
     }
+    fn inputs_after(&mut self, _after: i64) -> Result<Vec<runtime::scenario::Input>, StoreError> {
+        Err(per_partition("the input log"))
+    }
     fn commit(&mut self, _c: &crate::store::Commit) -> Result<(), StoreError> {
         Err(per_partition("the input log"))
     }

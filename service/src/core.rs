@@ -155,6 +155,8 @@ pub struct CoreSettings {
     /// keep running the stored version (with a warning on the dashboard) instead of
     /// refusing to start.
     pub keep_running_version: bool,
+    /// When snapshots are written and whether a start reads them.
+    pub snapshots: crate::snapshot::SnapshotConfig,
 }
 
 /// The webhook endpoints a program's `tandem.toml` declares (secrets read from the
@@ -207,6 +209,14 @@ pub struct Core {
     /// A commit the store refused outside a group (while installing a program): the
     /// engine stops at the end of the current step (see [`Core::serve`]).
     failed: Option<StoreError>,
+    /// Writes snapshots in the background (`None` when they are off).
+    writer: Option<crate::snapshot::Writer>,
+    /// The log position and time of the last snapshot taken (at start: of the snapshot
+    /// the world was restored from, 0 without one, so a long replay is followed by one).
+    snapshot_at: (u64, std::time::Instant),
+    /// At start: the position of the snapshot the world was restored from (0: none) and
+    /// how many inputs were replayed after it.
+    started_from: (u64, u64),
 }
 
 /// A lead's `source` field, read from the engine (for the dashboard's splits).
@@ -253,7 +263,18 @@ pub struct Rebuilt {
     pub version: u32,
     /// The latest version's files, sorted by path.
     pub files: Files,
-    /// How many timeline lines the replay produced.
+    /// How many timeline lines the world has produced (the snapshot's, then the replay's).
+    pub lines: u64,
+}
+
+/// Where a rebuild starts: a world restored from a snapshot, `position` inputs into
+/// the log, with `lines` timeline lines produced (see [`crate::snapshot`]).
+pub struct StartFrom {
+    pub program: &'static Program,
+    pub world: World<'static>,
+    pub version: u32,
+    pub files: Files,
+    pub position: u64,
     pub lines: u64,
 }
 
@@ -261,45 +282,57 @@ pub struct Rebuilt {
 /// version runs from the input where it was installed, deployed there as it was live.
 /// `versions` is [`Store::programs`] (at least one); `observe` sees every line the replay
 /// produces, with the program running then (first with no lines, before the first
-/// input). No effects: they were produced the first time.
+/// input, when the rebuild starts from nothing). No effects: they were produced the
+/// first time. With `from`, the rebuild starts from that world and `inputs` are the
+/// log's inputs after its position.
 pub fn rebuild(
     mut versions: Vec<crate::store::StoredVersion>,
     inputs: &[Input],
     start: i64,
     kind: EngineKind,
+    from: Option<StartFrom>,
     mut observe: impl FnMut(&'static Program, &[Line], &runtime::engine::Engine<'_>),
 ) -> Result<Rebuilt, String> {
-    // Versions stored before journey versions existed were each replayed over the
-    // whole log: the latest of them is where the replay starts.
-    if let Some(legacy) = versions.iter().rposition(|v| v.inputs_before.is_none()) {
-        versions.drain(..legacy);
-    }
     let sorted = |v: &crate::store::StoredVersion| {
         let mut files = v.files.clone();
         files.sort();
         files
     };
-    let first = versions
-        .first()
-        .ok_or("the store holds no program version")?;
-    let mut files = sorted(first);
-    let mut version = first.version;
-    let mut program = leak(check(&files).map_err(|e| {
-        format!(
-            "stored program version {} does not check: {}",
-            first.version,
-            e.join("; ")
-        )
-    })?);
-    let mut world = program
-        .world_without_log(kind)
-        .map_err(|e| format!("the engine cannot run this program: {}", e.0))?;
-    world.start(start);
-    observe(program, &[], world.engine());
-    let mut lines = 0u64;
+    let (mut world, mut program, mut version, mut files, offset, mut lines) = match from {
+        Some(f) => {
+            versions.retain(|v| v.version > f.version);
+            (f.world, f.program, f.version, f.files, f.position, f.lines)
+        }
+        None => {
+            // Versions stored before journey versions existed were each replayed over
+            // the whole log: the latest of them is where the replay starts.
+            if let Some(legacy) = versions.iter().rposition(|v| v.inputs_before.is_none()) {
+                versions.drain(..legacy);
+            }
+            let first = versions
+                .first()
+                .ok_or("the store holds no program version")?;
+            let files = sorted(first);
+            let program = leak(check(&files).map_err(|e| {
+                format!(
+                    "stored program version {} does not check: {}",
+                    first.version,
+                    e.join("; ")
+                )
+            })?);
+            let mut world = program
+                .world_without_log(kind)
+                .map_err(|e| format!("the engine cannot run this program: {}", e.0))?;
+            world.start(start);
+            observe(program, &[], world.engine());
+            let version = first.version;
+            versions.remove(0);
+            (world, program, version, files, 0, 0u64)
+        }
+    };
     let mut done = 0usize;
-    for v in versions.iter().skip(1) {
-        let until = usize::try_from(v.inputs_before.unwrap_or(0))
+    for v in &versions {
+        let until = usize::try_from(v.inputs_before.unwrap_or(0).saturating_sub(offset))
             .unwrap_or(usize::MAX)
             .clamp(done, inputs.len());
         replay(
@@ -453,7 +486,7 @@ fn has_nul(v: &Value) -> bool {
 }
 
 /// An empty dashboard for a program: its stages, funnel first.
-fn dashboard_for(program: &Program) -> Dashboard {
+pub fn dashboard_for(program: &Program) -> Dashboard {
     let sym = program.workspace().symbols();
     let mut funnel: Vec<(usize, String)> = sym
         .stages
@@ -557,18 +590,37 @@ impl Core {
                 files: files.clone(),
             });
         }
-        let inputs = store.inputs().map_err(err)?;
+        let resumed = if settings.snapshots.enabled {
+            crate::snapshot::resume_newest(&mut *store, &versions, kind, &dashboard_for)
+        } else {
+            None
+        };
+        let (inputs, from, mut dashboard, position) = match resumed {
+            Some(r) => {
+                let position = r.from.position;
+                let inputs = store.inputs_after(r.after_seq).map_err(err)?;
+                (inputs, Some(r.from), Some(r.dashboard), position)
+            }
+            None => (store.inputs().map_err(err)?, None, None, 0),
+        };
         tracing::info!(
             inputs = inputs.len(),
+            after = position,
             versions = versions.len(),
             "replaying the input log"
         );
-        let mut dashboard: Option<Dashboard> = None;
-        let rebuilt = rebuild(versions, &inputs, start, kind, |program, lines, engine| {
-            dashboard
-                .get_or_insert_with(|| dashboard_for(program))
-                .observe(lines, &EngineLeads(engine));
-        })?;
+        let rebuilt = rebuild(
+            versions,
+            &inputs,
+            start,
+            kind,
+            from,
+            |program, lines, engine| {
+                dashboard
+                    .get_or_insert_with(|| dashboard_for(program))
+                    .observe(lines, &EngineLeads(engine));
+            },
+        )?;
         let dashboard = dashboard.unwrap_or_else(|| dashboard_for(rebuilt.program));
         let replayed = rebuilt.lines;
         let mut core = Core {
@@ -580,7 +632,7 @@ impl Core {
             version: rebuilt.version,
             lines_total: replayed,
             settings,
-            inputs_applied: inputs.len() as u64,
+            inputs_applied: position + inputs.len() as u64,
             mails_enqueued: 0,
             render_failures: 0,
             refused_program: None,
@@ -590,7 +642,21 @@ impl Core {
             dashboard,
             live,
             failed: None,
+            writer: None,
+            snapshot_at: (position, std::time::Instant::now()),
+            started_from: (position, inputs.len() as u64),
         };
+        if core.settings.snapshots.enabled {
+            match core.store.reopen() {
+                Ok(other) => {
+                    core.writer = Some(crate::snapshot::Writer::start(
+                        other,
+                        core.settings.snapshots.keep,
+                    )?)
+                }
+                Err(e) => tracing::warn!(error = %e, "snapshots cannot be written to this store"),
+            }
+        }
         core.live.send_replace(core.dashboard.version);
         match endpoints_of(&core.files, core.settings.webhook_timeout_ms) {
             Ok(e) => core.set_endpoints(e),
@@ -719,14 +785,71 @@ impl Core {
                 self.tick()?;
             }
             if stop {
+                self.final_snapshot();
                 return Ok(());
             }
             for req in others {
                 self.answer(req);
             }
+            self.maybe_snapshot(false);
             if let Some(e) = self.failed.take() {
                 return Err(e);
             }
+        }
+    }
+
+    /// Takes a snapshot when enough inputs or time went by since the last (or, with
+    /// `now`, whenever any input came since) and hands it to the writer. The engine pays
+    /// for putting the bytes together; the writer thread stores them.
+    fn maybe_snapshot(&mut self, now: bool) {
+        let Some(writer) = &self.writer else {
+            return;
+        };
+        let cfg = &self.settings.snapshots;
+        let (position, at) = self.snapshot_at;
+        let new = self.inputs_applied.saturating_sub(position);
+        let due = new >= cfg.every_inputs
+            || (new > 0 && at.elapsed() >= Duration::from_secs(cfg.every_seconds));
+        if (!now && !due) || new == 0 || writer.busy() {
+            return;
+        }
+        let started = std::time::Instant::now();
+        let taking = crate::snapshot::Taking {
+            program: self.program,
+            world: &self.world,
+            dashboard: &self.dashboard,
+            version: self.version,
+            files: &self.files,
+            position: self.inputs_applied,
+            lines: self.lines_total,
+        };
+        self.snapshot_at = (self.inputs_applied, std::time::Instant::now());
+        match crate::snapshot::take(&taking, self.settings.clock.now_ms()) {
+            Ok((info, bytes)) => {
+                tracing::debug!(
+                    position = info.position,
+                    bytes = bytes.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "snapshot taken"
+                );
+                writer.submit(info, bytes);
+            }
+            Err(e) => tracing::warn!(error = %e, "no snapshot was taken"),
+        }
+    }
+
+    /// At a clean stop: the state as it stands, so the next start replays nothing; waits
+    /// until it is written.
+    fn final_snapshot(&mut self) {
+        let Some(writer) = &self.writer else {
+            return;
+        };
+        while writer.busy() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.maybe_snapshot(true);
+        if let Some(writer) = self.writer.take() {
+            writer.finish();
         }
     }
 
@@ -768,6 +891,14 @@ impl Core {
                         self.webhooks_unknown as f64,
                     ),
                     ("tandem_program_version".into(), f64::from(self.version)),
+                    (
+                        "tandem_start_snapshot_position".into(),
+                        self.started_from.0 as f64,
+                    ),
+                    (
+                        "tandem_start_replayed_inputs".into(),
+                        self.started_from.1 as f64,
+                    ),
                 ]);
             }
             Request::Ingest { .. } | Request::Shutdown => {}

@@ -7,6 +7,8 @@ use runtime::timeline::{format_instant, Entry, FieldValue, Line};
 use rustc_hash::FxHashMap;
 use serde_json::{json, Map, Value};
 
+mod saved;
+
 /// A calendar day in the program's time zone as `yyyymmdd`.
 pub type Day = i32;
 
@@ -45,7 +47,7 @@ pub fn days_before(d: Day, n: i32) -> Option<Day> {
         .map(day_of_date)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum TaskState {
     Open,
     Accepted,
@@ -53,7 +55,7 @@ enum TaskState {
     Completed,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct TaskStat {
     team: String,
     assignee: String,

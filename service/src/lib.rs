@@ -18,6 +18,7 @@ pub mod mail;
 pub mod pg;
 pub mod report;
 pub mod sign;
+pub mod snapshot;
 pub mod store;
 pub mod worker;
 
@@ -80,6 +81,9 @@ pub struct Config {
     /// in a short email (SpamAssassin's `HTML_IMAGE_ONLY_*`).
     #[serde(default = "default_true")]
     pub open_tracking: bool,
+    /// When snapshots of the world are written, and whether a start reads them.
+    #[serde(default)]
+    pub snapshots: snapshot::SnapshotConfig,
 }
 
 fn default_true() -> bool {
@@ -142,6 +146,7 @@ impl Default for Config {
             webhook_delivery: delivery::webhook::DeliveryConfig::default(),
             keep_running_version: false,
             open_tracking: true,
+            snapshots: snapshot::SnapshotConfig::default(),
         }
     }
 }
@@ -321,9 +326,11 @@ pub fn run(opts: Options) -> Result<(), String> {
         webhooks: Arc::new(std::sync::RwLock::new(Default::default())),
         webhook_timeout_ms: cfg.webhook_delivery.timeout_ms,
         keep_running_version: cfg.keep_running_version,
+        snapshots: cfg.snapshots.clone(),
         open_tracking: cfg.open_tracking,
     };
     cfg.webhook_delivery.validate()?;
+    cfg.snapshots.validate()?;
     let webhook_endpoints = settings.webhooks.clone();
     let webhook_endpoints_api = settings.webhooks.clone();
     let webhook_endpoints_stop = settings.webhooks.clone();

@@ -37,7 +37,7 @@ CREATE TABLE programs (version INTEGER PRIMARY KEY, at BIGINT NOT NULL, files TE
 ALTER TABLE programs ADD COLUMN inputs_before BIGINT;
 ", crate::store::webhooks::pg::MIGRATION, "
 CREATE INDEX IF NOT EXISTS outbox_lead ON outbox (lead, at);
-"];
+", crate::store::snapshots::pg::MIGRATION];
 
 /// A PostgreSQL connection used as the store.
 pub struct PgStore {
@@ -260,16 +260,35 @@ impl Store for PgStore {
     }
 
     fn inputs(&mut self) -> Result<Vec<Input>, StoreError> {
-        let rows = self
-            .c()?
-            .query("SELECT input FROM inputs ORDER BY seq", &[])?;
-        rows.iter()
-            .map(|r| {
-                let json: String = r.get(0);
-                serde_json::from_str(&json)
-                    .map_err(|e| StoreError(format!("a stored input does not parse: {e}")))
-            })
-            .collect()
+        self.inputs_after(i64::MIN)
+    }
+
+    fn inputs_after(&mut self, after_seq: i64) -> Result<Vec<Input>, StoreError> {
+        crate::store::snapshots::pg::inputs_after(self.c()?, after_seq)
+    }
+
+    fn reopen(&self) -> Result<Box<dyn Store>, StoreError> {
+        Ok(Box::new(PgStore::open_in(
+            &self.url,
+            self.schema.as_deref(),
+        )?))
+    }
+
+    fn snapshots(&mut self) -> Result<Vec<crate::store::SnapshotInfo>, StoreError> {
+        crate::store::snapshots::pg::list(self.c()?)
+    }
+
+    fn read_snapshot(&mut self, id: i64) -> Result<Vec<u8>, StoreError> {
+        crate::store::snapshots::pg::read(self.c()?, id)
+    }
+
+    fn write_snapshot(
+        &mut self,
+        snapshot: &crate::store::SnapshotInfo,
+        bytes: &[u8],
+        keep: usize,
+    ) -> Result<i64, StoreError> {
+        crate::store::snapshots::pg::write(self.c()?, snapshot, bytes, keep)
     }
 
     fn commit(&mut self, c: &Commit) -> Result<(), StoreError> {

@@ -10,7 +10,9 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
+pub mod snapshots;
 pub mod webhooks;
+pub use snapshots::SnapshotInfo;
 pub use webhooks::{NewWebhook, WebhookAttempt, WebhookNext, WebhookPause, WebhookRow};
 
 use runtime::scenario::Input;
@@ -201,6 +203,30 @@ pub trait Store: Send {
     fn high_water(&mut self) -> Result<Option<i64>, StoreError>;
     /// Every input ever accepted, in order.
     fn inputs(&mut self) -> Result<Vec<Input>, StoreError>;
+    /// The inputs after sequence number `after_seq` (a [`SnapshotInfo::after_seq`]), in
+    /// order: the tail a start replays after a snapshot.
+    fn inputs_after(&mut self, after_seq: i64) -> Result<Vec<Input>, StoreError>;
+    /// Another connection to the same store (for the snapshot writer's thread).
+    fn reopen(&self) -> Result<Box<dyn Store>, StoreError> {
+        Err(StoreError("this store cannot be opened twice".into()))
+    }
+    /// The snapshots of the world, newest first (see [`snapshots`]).
+    fn snapshots(&mut self) -> Result<Vec<SnapshotInfo>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// The bytes of one snapshot (checked by the caller against its checksum).
+    fn read_snapshot(&mut self, _id: i64) -> Result<Vec<u8>, StoreError> {
+        Err(StoreError("this store keeps no snapshots".into()))
+    }
+    /// Stores a snapshot and keeps only the newest `keep`; returns its id.
+    fn write_snapshot(
+        &mut self,
+        _snapshot: &SnapshotInfo,
+        _bytes: &[u8],
+        _keep: usize,
+    ) -> Result<i64, StoreError> {
+        Err(StoreError("this store keeps no snapshots".into()))
+    }
     /// Writes a group of inputs and their effects in one durable transaction.
     fn commit(&mut self, c: &Commit) -> Result<(), StoreError>;
     /// Resets the count of timeline lines written (after a program reload's replay).
@@ -356,6 +382,7 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(webhooks::SCHEMA)?;
+        conn.execute_batch(snapshots::SCHEMA)?;
         // Stores made before journey versions lack where each version began.
         let has_column = conn
             .prepare("SELECT 1 FROM pragma_table_info('programs') WHERE name = 'inputs_before'")?
@@ -458,16 +485,37 @@ impl Store for SqliteStore {
     }
 
     fn inputs(&mut self) -> Result<Vec<Input>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT input FROM inputs ORDER BY seq")?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let json = row?;
-            let input: Input = serde_json::from_str(&json)
-                .map_err(|e| StoreError(format!("a stored input does not parse: {e}")))?;
-            out.push(input);
-        }
-        Ok(out)
+        self.inputs_after(i64::MIN)
+    }
+
+    fn inputs_after(&mut self, after_seq: i64) -> Result<Vec<Input>, StoreError> {
+        snapshots::inputs_after(&self.conn, after_seq)
+    }
+
+    fn reopen(&self) -> Result<Box<dyn Store>, StoreError> {
+        let path = self
+            .conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| StoreError("an in-memory store cannot be opened twice".into()))?;
+        Ok(Box::new(SqliteStore::open(Path::new(path))?))
+    }
+
+    fn snapshots(&mut self) -> Result<Vec<SnapshotInfo>, StoreError> {
+        snapshots::list(&self.conn)
+    }
+
+    fn read_snapshot(&mut self, id: i64) -> Result<Vec<u8>, StoreError> {
+        snapshots::read(&self.conn, id)
+    }
+
+    fn write_snapshot(
+        &mut self,
+        snapshot: &SnapshotInfo,
+        bytes: &[u8],
+        keep: usize,
+    ) -> Result<i64, StoreError> {
+        snapshots::write(&mut self.conn, snapshot, bytes, keep)
     }
 
     fn commit(&mut self, c: &Commit) -> Result<(), StoreError> {

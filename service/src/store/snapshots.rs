@@ -1,0 +1,301 @@
+//! Snapshots in the store: one row of what a snapshot is (log position, program version, format, checksum) and its bytes in chunks, written so a half-written snapshot is never read, with the inputs after a position for the replay of the tail; for SQLite and (submodule `pg`) PostgreSQL, so a cluster partition's store keeps its own.
+//!
+//! Writing: the chunks first, each in a short transaction of its own (the engine's
+//! commits interleave with them rather than wait behind hundreds of megabytes), then
+//! the row, in one transaction that also removes the snapshots beyond the newest `keep`
+//! and every chunk no row names (left by a write that stopped halfway). A row exists
+//! only once all its chunks do; a reader checks the checksum anyway.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use runtime::scenario::Input;
+
+use super::StoreError;
+
+/// The bytes of a snapshot are stored in pieces of this size (SQLite and PostgreSQL both
+/// cap one value well below a large world's state).
+pub const CHUNK: usize = 4 << 20;
+
+/// What a snapshot is, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    /// Its number in the store (0 before it is written).
+    pub id: i64,
+    /// How many inputs of the log the state has applied.
+    pub position: u64,
+    /// The log's sequence number of the last of them (0: none), so the tail is read
+    /// from there whatever gaps the numbering has.
+    pub after_seq: i64,
+    /// The program version the state ran.
+    pub version: u32,
+    /// The layout of the bytes (see `crate::snapshot`).
+    pub format: u32,
+    /// The release that wrote it (`tandem --version`).
+    pub release: String,
+    /// CRC-32 of the bytes.
+    pub checksum: u32,
+    /// The bytes' length.
+    pub size: u64,
+    /// When it was written (service clock, milliseconds).
+    pub created_ms: i64,
+}
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS snapshots (
+  id INTEGER PRIMARY KEY, position INTEGER NOT NULL, after_seq INTEGER NOT NULL,
+  version INTEGER NOT NULL, format INTEGER NOT NULL, release TEXT NOT NULL,
+  checksum INTEGER NOT NULL, size INTEGER NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshot_chunks (
+  snapshot INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY (snapshot, n));
+";
+
+const COLUMNS: &str =
+    "id, position, after_seq, version, format, release, checksum, size, created_ms";
+
+fn info(r: &rusqlite::Row<'_>) -> rusqlite::Result<SnapshotInfo> {
+    Ok(SnapshotInfo {
+        id: r.get(0)?,
+        position: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+        after_seq: r.get(2)?,
+        version: r.get(3)?,
+        format: r.get(4)?,
+        release: r.get(5)?,
+        checksum: u32::try_from(r.get::<_, i64>(6)?).unwrap_or(0),
+        size: u64::try_from(r.get::<_, i64>(7)?).unwrap_or(0),
+        created_ms: r.get(8)?,
+    })
+}
+
+fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Parses stored inputs (JSON), failing on the first that does not parse.
+pub(super) fn parse_inputs(rows: impl Iterator<Item = String>) -> Result<Vec<Input>, StoreError> {
+    rows.map(|json| {
+        serde_json::from_str(&json)
+            .map_err(|e| StoreError(format!("a stored input does not parse: {e}")))
+    })
+    .collect()
+}
+
+/// Every snapshot, newest first.
+pub(super) fn list(conn: &Connection) -> Result<Vec<SnapshotInfo>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM snapshots ORDER BY position DESC, id DESC"
+    ))?;
+    let rows = stmt.query_map([], info)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The bytes of snapshot `id`, chunks in order.
+pub(super) fn read(conn: &Connection, id: i64) -> Result<Vec<u8>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT data FROM snapshot_chunks WHERE snapshot = ?1 ORDER BY n")?;
+    let mut rows = stmt.query([id])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let chunk = r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+        out.extend_from_slice(chunk);
+    }
+    Ok(out)
+}
+
+/// Writes a snapshot (see the module documentation); returns its id.
+pub(super) fn write(
+    conn: &mut Connection,
+    snapshot: &SnapshotInfo,
+    bytes: &[u8],
+    keep: usize,
+) -> Result<i64, StoreError> {
+    let after_seq = seq_at(conn, snapshot.position)?;
+    let id: i64 = conn.query_row(
+        "SELECT MAX(COALESCE((SELECT MAX(id) FROM snapshots), 0),
+                    COALESCE((SELECT MAX(snapshot) FROM snapshot_chunks), 0)) + 1",
+        [],
+        |r| r.get(0),
+    )?;
+    for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
+        conn.execute(
+            "INSERT INTO snapshot_chunks (snapshot, n, data) VALUES (?1, ?2, ?3)",
+            params![id, int(n as u64), chunk],
+        )?;
+    }
+    let tx = conn.transaction()?;
+    tx.execute(
+        &format!("INSERT INTO snapshots ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+        params![
+            id,
+            int(snapshot.position),
+            after_seq,
+            snapshot.version,
+            snapshot.format,
+            snapshot.release,
+            i64::from(snapshot.checksum),
+            int(bytes.len() as u64),
+            snapshot.created_ms
+        ],
+    )?;
+    tx.execute(
+        "DELETE FROM snapshots WHERE id NOT IN
+           (SELECT id FROM snapshots ORDER BY position DESC, id DESC LIMIT ?1)",
+        [int(keep.max(1) as u64)],
+    )?;
+    tx.execute(
+        "DELETE FROM snapshot_chunks WHERE snapshot NOT IN (SELECT id FROM snapshots)",
+        [],
+    )?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// The sequence number of the `position`-th input (0 for none); an error if the log
+/// holds fewer.
+fn seq_at(conn: &Connection, position: u64) -> Result<i64, StoreError> {
+    if position == 0 {
+        return Ok(0);
+    }
+    conn.query_row(
+        "SELECT seq FROM inputs ORDER BY seq LIMIT 1 OFFSET ?1",
+        [int(position - 1)],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| StoreError(format!("the log holds fewer than {position} inputs")))
+}
+
+/// The inputs after sequence number `after_seq`, in order.
+pub(super) fn inputs_after(conn: &Connection, after_seq: i64) -> Result<Vec<Input>, StoreError> {
+    let mut stmt = conn.prepare("SELECT input FROM inputs WHERE seq > ?1 ORDER BY seq")?;
+    let rows = stmt.query_map([after_seq], |r| r.get::<_, String>(0))?;
+    parse_inputs(rows.collect::<Result<Vec<_>, _>>()?.into_iter())
+}
+
+/// The same for PostgreSQL.
+pub(crate) mod pg {
+    use postgres::{Client, Row};
+
+    use super::{int, SnapshotInfo, CHUNK, COLUMNS};
+    use crate::store::StoreError;
+    use runtime::scenario::Input;
+
+    pub const MIGRATION: &str = "
+CREATE TABLE snapshots (
+  id BIGINT PRIMARY KEY, position BIGINT NOT NULL, after_seq BIGINT NOT NULL,
+  version INTEGER NOT NULL, format INTEGER NOT NULL, release TEXT NOT NULL,
+  checksum BIGINT NOT NULL, size BIGINT NOT NULL, created_ms BIGINT NOT NULL);
+CREATE TABLE snapshot_chunks (
+  snapshot BIGINT NOT NULL, n INTEGER NOT NULL, data BYTEA NOT NULL,
+  PRIMARY KEY (snapshot, n));
+";
+
+    fn info(r: &Row) -> SnapshotInfo {
+        SnapshotInfo {
+            id: r.get(0),
+            position: u64::try_from(r.get::<_, i64>(1)).unwrap_or(0),
+            after_seq: r.get(2),
+            version: u32::try_from(r.get::<_, i32>(3)).unwrap_or(0),
+            format: u32::try_from(r.get::<_, i32>(4)).unwrap_or(0),
+            release: r.get(5),
+            checksum: u32::try_from(r.get::<_, i64>(6)).unwrap_or(0),
+            size: u64::try_from(r.get::<_, i64>(7)).unwrap_or(0),
+            created_ms: r.get(8),
+        }
+    }
+
+    pub fn list(c: &mut Client) -> Result<Vec<SnapshotInfo>, StoreError> {
+        let rows = c.query(
+            &format!("SELECT {COLUMNS} FROM snapshots ORDER BY position DESC, id DESC"),
+            &[],
+        )?;
+        Ok(rows.iter().map(info).collect())
+    }
+
+    pub fn read(c: &mut Client, id: i64) -> Result<Vec<u8>, StoreError> {
+        let rows = c.query(
+            "SELECT data FROM snapshot_chunks WHERE snapshot = $1 ORDER BY n",
+            &[&id],
+        )?;
+        let mut out = Vec::new();
+        for r in &rows {
+            out.extend_from_slice(r.get::<_, &[u8]>(0));
+        }
+        Ok(out)
+    }
+
+    pub fn write(
+        c: &mut Client,
+        snapshot: &SnapshotInfo,
+        bytes: &[u8],
+        keep: usize,
+    ) -> Result<i64, StoreError> {
+        let after_seq: i64 = if snapshot.position == 0 {
+            0
+        } else {
+            c.query_opt(
+                "SELECT seq FROM inputs ORDER BY seq LIMIT 1 OFFSET $1",
+                &[&int(snapshot.position - 1)],
+            )?
+            .map(|r| r.get(0))
+            .ok_or_else(|| {
+                StoreError(format!(
+                    "the log holds fewer than {} inputs",
+                    snapshot.position
+                ))
+            })?
+        };
+        let id: i64 = c
+            .query_one(
+                "SELECT GREATEST(COALESCE((SELECT MAX(id) FROM snapshots), 0),
+                                 COALESCE((SELECT MAX(snapshot) FROM snapshot_chunks), 0)) + 1",
+                &[],
+            )?
+            .get(0);
+        for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
+            let n = i32::try_from(n).unwrap_or(i32::MAX);
+            c.execute(
+                "INSERT INTO snapshot_chunks (snapshot, n, data) VALUES ($1, $2, $3)",
+                &[&id, &n, &chunk],
+            )?;
+        }
+        let mut tx = c.transaction()?;
+        let version = i32::try_from(snapshot.version).unwrap_or(i32::MAX);
+        let format = i32::try_from(snapshot.format).unwrap_or(i32::MAX);
+        tx.execute(
+            &format!(
+                "INSERT INTO snapshots ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ),
+            &[
+                &id,
+                &int(snapshot.position),
+                &after_seq,
+                &version,
+                &format,
+                &snapshot.release,
+                &i64::from(snapshot.checksum),
+                &int(bytes.len() as u64),
+                &snapshot.created_ms,
+            ],
+        )?;
+        tx.execute(
+            "DELETE FROM snapshots WHERE id NOT IN
+               (SELECT id FROM snapshots ORDER BY position DESC, id DESC LIMIT $1)",
+            &[&int(keep.max(1) as u64)],
+        )?;
+        tx.execute(
+            "DELETE FROM snapshot_chunks WHERE snapshot NOT IN (SELECT id FROM snapshots)",
+            &[],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    pub fn inputs_after(c: &mut Client, after_seq: i64) -> Result<Vec<Input>, StoreError> {
+        let rows = c.query(
+            "SELECT input FROM inputs WHERE seq > $1 ORDER BY seq",
+            &[&after_seq],
+        )?;
+        super::parse_inputs(rows.iter().map(|r| r.get::<_, String>(0)))
+    }
+}
