@@ -11,9 +11,11 @@ use support::service::*;
 use support::{free_port, program_dir};
 
 /// The filesystem's size. With 4 KiB blocks ext4 keeps 4 MiB of it for its journal.
-const IMAGE_MIB: u64 = 16;
-/// A file taking room on the disk from the start: deleting it is "freeing space".
-const BALLAST_MIB: usize = 3;
+const IMAGE_MIB: u64 = 48;
+/// The room left for the store at first: a ballast file takes the rest, and deleting it
+/// is "freeing space" — enough for the snapshots a clean stop writes (about as large as
+/// the leads' data again) and more ingest.
+const FILL_ROOM_MIB: u64 = 6;
 /// Leads per ingest request, and the bytes of each one's `name`.
 const LEADS_PER_BATCH: usize = 40;
 const NAME_BYTES: usize = 8 * 1024;
@@ -194,6 +196,30 @@ impl Disk {
         let ok = std::fs::write(&probe, b"x").is_ok();
         let _ = std::fs::remove_file(&probe);
         ok
+    }
+
+    /// Bytes available to unprivileged users (`df`; root may use a few more).
+    fn available(&self) -> u64 {
+        let out = run("df", &["-B1", "--output=avail", self.mnt_str()]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or_else(|| panic!("df: {}", String::from_utf8_lossy(&out.stderr)))
+    }
+
+    /// Writes `bytes` bytes into `path` (synced).
+    fn write_file(&self, path: &Path, bytes: u64) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(path).expect("a file on the disk");
+        let chunk = vec![0x5au8; 1024 * 1024];
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(chunk.len() as u64) as usize;
+            f.write_all(&chunk[..n]).expect("the ballast fits");
+            left -= n as u64;
+        }
+        f.sync_all().expect("the ballast is synced");
     }
 
     /// Writes `path` until the disk refuses (all the space that is left).
@@ -547,7 +573,13 @@ fn a_full_or_read_only_disk_is_answered_503_and_loses_nothing_acknowledged() {
     let program = program_dir();
     let db = disk.mnt.join("tandem.db");
     let ballast = disk.mnt.join("ballast");
-    std::fs::write(&ballast, vec![0x5au8; BALLAST_MIB * 1024 * 1024]).expect("the ballast");
+    let room = FILL_ROOM_MIB * 1024 * 1024;
+    let available = disk.available();
+    assert!(
+        available > 4 * room,
+        "the new filesystem has {available} bytes free"
+    );
+    disk.write_file(&ballast, available - room);
     // The store (with the token and the secret beside it) on the small disk; the
     // working folder and the outbox elsewhere.
     let config = format!(

@@ -63,20 +63,29 @@ pub fn start_store_in(
         .stderr(Stdio::null())
         .spawn()
         .expect("tandem run starts");
-    let base = format!("http://127.0.0.1:{port}");
+    // Owned from here: a start that fails the test kills the process (Service's Drop).
+    let mut service = Service {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        token: String::new(),
+    };
+    let health = format!("{}/healthz", service.base);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if ureq::get(&format!("{base}/healthz")).call().is_ok() {
+        if ureq::get(&health).call().is_ok() {
             break;
+        }
+        if let Ok(Some(status)) = service.child.try_wait() {
+            panic!("tandem run exited ({status}) instead of serving");
         }
         assert!(Instant::now() < deadline, "tandem run did not come up");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let token = std::fs::read_to_string(store_dir.join("tandem.token"))
+    service.token = std::fs::read_to_string(store_dir.join("tandem.token"))
         .expect("the admin token is written on first start")
         .trim()
         .to_owned();
-    Service { child, base, token }
+    service
 }
 
 /// A configuration with the store and a `.eml` outbox in `dir`, HTTP on `http`.
