@@ -1,5 +1,6 @@
 """Shared by the bench scripts: starts target/release/tandem run on journeys/ in a
-temporary folder (fresh store) and gives its port and authorization header."""
+temporary folder (fresh store) and gives its port and authorization header. Set
+TANDEM_BIN to run another build (an A/B against a copy of an earlier binary)."""
 import contextlib, http.client, json, os, shutil, socket, subprocess, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -9,7 +10,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def service(extra_args=(), store=None, program=None):
     """`store`: a PostgreSQL URL instead of the default SQLite file in the temp folder;
     `program`: a program folder instead of journeys/."""
-    tandem = os.path.join(ROOT, "target", "release", "tandem")
+    tandem = os.environ.get("TANDEM_BIN") or os.path.join(ROOT, "target", "release", "tandem")
     work = tempfile.mkdtemp(prefix="tandem-bench-")
     if store:
         with open(os.path.join(work, "service.toml"), "w") as f:

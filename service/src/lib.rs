@@ -6,6 +6,7 @@
 //! [`demo`] (synthetic traffic for `--demo`).
 
 pub mod cluster;
+pub mod commit;
 pub mod core;
 pub mod dashboard;
 pub mod delivery;

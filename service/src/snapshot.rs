@@ -141,8 +141,37 @@ pub struct Taking<'a> {
     pub lines: u64,
 }
 
-/// A snapshot's bytes, and what the store's row says of them.
-pub fn take(t: &Taking<'_>, now_ms: i64) -> Result<(SnapshotInfo, Vec<u8>), String> {
+/// A snapshot as the engine thread takes it: its parts, put together (and checksummed)
+/// by the writer thread, so the engine pays only for writing its own state.
+pub struct Taken {
+    info: SnapshotInfo,
+    head: Vec<u8>,
+    engine: Vec<u8>,
+    dashboard: Vec<u8>,
+}
+
+impl Taken {
+    /// The envelope's bytes, and the store's row with their checksum and size.
+    pub fn into_bytes(self) -> (SnapshotInfo, Vec<u8>) {
+        let mut bytes =
+            Vec::with_capacity(12 + self.head.len() + self.engine.len() + self.dashboard.len());
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&(self.head.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&self.head);
+        bytes.extend_from_slice(&self.engine);
+        drop(self.engine);
+        bytes.extend_from_slice(&self.dashboard);
+        let info = SnapshotInfo {
+            checksum: crc32fast::hash(&bytes),
+            size: bytes.len() as u64,
+            ..self.info
+        };
+        (info, bytes)
+    }
+}
+
+/// Takes a snapshot of a running world (see [`Taken`]).
+pub fn take(t: &Taking<'_>, now_ms: i64) -> Result<Taken, String> {
     let engine = t
         .world
         .checkpoint()
@@ -166,26 +195,25 @@ pub fn take(t: &Taking<'_>, now_ms: i64) -> Result<(SnapshotInfo, Vec<u8>), Stri
     };
     let head =
         postcard::to_allocvec(&header).map_err(|e| format!("the header cannot be written: {e}"))?;
-    let head_len = u32::try_from(head.len()).map_err(|_| "the program is too large".to_string())?;
-    let mut bytes = Vec::with_capacity(12 + head.len() + engine.len() + dashboard.len());
-    bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(&head_len.to_le_bytes());
-    bytes.extend_from_slice(&head);
-    bytes.extend_from_slice(&engine);
-    drop(engine);
-    bytes.extend_from_slice(&dashboard);
-    let info = SnapshotInfo {
-        id: 0,
-        position: t.position,
-        after_seq: 0,
-        version: t.version,
-        format: FORMAT,
-        release: RELEASE.into(),
-        checksum: crc32fast::hash(&bytes),
-        size: bytes.len() as u64,
-        created_ms: now_ms,
-    };
-    Ok((info, bytes))
+    if u32::try_from(head.len()).is_err() {
+        return Err("the program is too large".into());
+    }
+    Ok(Taken {
+        info: SnapshotInfo {
+            id: 0,
+            position: t.position,
+            after_seq: 0,
+            version: t.version,
+            format: FORMAT,
+            release: RELEASE.into(),
+            checksum: 0,
+            size: 0,
+            created_ms: now_ms,
+        },
+        head,
+        engine,
+        dashboard,
+    })
 }
 
 /// The header and the two states of an envelope, or why it does not read.
@@ -325,7 +353,7 @@ fn resume(
 /// Writes snapshots on a thread of its own, through a store connection of its own, so
 /// the engine only pays for putting the bytes together.
 pub struct Writer {
-    jobs: Option<std::sync::mpsc::SyncSender<(SnapshotInfo, Vec<u8>)>>,
+    jobs: Option<std::sync::mpsc::SyncSender<Taken>>,
     busy: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -333,14 +361,15 @@ pub struct Writer {
 impl Writer {
     /// Starts the thread; it keeps the newest `keep` snapshots.
     pub fn start(mut store: Box<dyn Store>, keep: usize) -> Result<Writer, String> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(SnapshotInfo, Vec<u8>)>(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Taken>(1);
         let busy = Arc::new(AtomicBool::new(false));
         let flag = busy.clone();
         let thread = std::thread::Builder::new()
             .name("tandem-snapshots".into())
             .spawn(move || {
-                for (info, bytes) in rx {
+                for taken in rx {
                     let started = Instant::now();
+                    let (info, bytes) = taken.into_bytes();
                     match store.write_snapshot(&info, &bytes, keep) {
                         Ok(id) => tracing::info!(
                             snapshot = id,
@@ -373,7 +402,7 @@ impl Writer {
     }
 
     /// Hands a snapshot to the thread; `false` (nothing done) while one is being written.
-    pub fn submit(&self, info: SnapshotInfo, bytes: Vec<u8>) -> bool {
+    pub fn submit(&self, taken: Taken) -> bool {
         if self.busy() {
             return false;
         }
@@ -381,7 +410,7 @@ impl Writer {
             return false;
         };
         self.busy.store(true, Ordering::Release);
-        if jobs.send((info, bytes)).is_err() {
+        if jobs.send(taken).is_err() {
             self.busy.store(false, Ordering::Release);
             return false;
         }

@@ -2,7 +2,8 @@
 
 use runtime::scenario::{Input, InputKind, InputValue};
 use service::store::{
-    Commit, Delivery, DeliveryOutcome, OutboxMail, SqliteStore, Store, TaskChange, TaskRow,
+    Commit, Delivery, DeliveryOutcome, OutboxMail, SnapshotInfo, SqliteStore, Store, TaskChange,
+    TaskRow,
 };
 
 fn input(at: i64, lead: &str) -> Input {
@@ -275,12 +276,72 @@ fn conformance(store: &mut dyn Store) {
     );
 }
 
+/// Snapshots: chunked bytes read back whole, the tail after a snapshot's position, the
+/// newest `keep` kept (with their chunks), a position beyond the log refused. Run on a
+/// store whose log holds two inputs.
+fn snapshot_contract(store: &mut dyn Store) {
+    assert!(store.snapshots().expect("list").is_empty());
+    let info = |position: u64| SnapshotInfo {
+        id: 0,
+        position,
+        after_seq: 0,
+        version: 1,
+        format: 1,
+        release: "test".into(),
+        checksum: 7,
+        size: 0,
+        created_ms: 1_000 + position as i64,
+    };
+    // Three chunks, the last one short.
+    let big: Vec<u8> = (0..(2 * service::store::snapshots::CHUNK + 123))
+        .map(|i| (i % 251) as u8)
+        .collect();
+    let first = store.write_snapshot(&info(1), &big, 2).expect("written");
+    let list = store.snapshots().expect("list");
+    assert_eq!(list.len(), 1);
+    assert_eq!(
+        (list[0].id, list[0].position, list[0].size),
+        (first, 1, big.len() as u64)
+    );
+    assert_eq!(list[0].checksum, 7);
+    assert_eq!(store.read_snapshot(first).expect("read"), big);
+    let tail = store.inputs_after(list[0].after_seq).expect("tail");
+    assert_eq!(tail.len(), 1, "one input after the first");
+    assert_eq!(tail[0].at, store.inputs().expect("inputs")[1].at);
+
+    let second = store.write_snapshot(&info(2), b"two", 2).expect("written");
+    let third = store
+        .write_snapshot(&info(2), b"three", 2)
+        .expect("written");
+    let ids: Vec<i64> = store
+        .snapshots()
+        .expect("list")
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(ids, vec![third, second], "the newest two, newest first");
+    assert!(
+        store.read_snapshot(first).expect("read").is_empty(),
+        "its chunks are gone"
+    );
+    let newest = store.snapshots().expect("list")[0].after_seq;
+    assert!(store.inputs_after(newest).expect("tail").is_empty());
+    assert!(
+        store.write_snapshot(&info(3), b"x", 2).is_err(),
+        "a position beyond the log is refused"
+    );
+    let mut other = store.reopen().expect("a second connection");
+    assert_eq!(other.snapshots().expect("list").len(), 2);
+    assert_eq!(other.read_snapshot(third).expect("read"), b"three");
+}
+
 #[test]
 fn sqlite_keeps_the_store_contract() {
     let path = std::env::temp_dir().join(format!("tandem-store-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let mut store = SqliteStore::open(&path).expect("opens");
     conformance(&mut store);
+    snapshot_contract(&mut store);
     // Reopening finds everything again.
     let mut again = SqliteStore::open(&path).expect("reopens");
     assert_eq!(again.inputs().expect("inputs").len(), 2);
@@ -299,6 +360,7 @@ fn postgres_keeps_the_store_contract() {
     let mut store = service::pg::PgStore::open_in(&pg_url(), Some(&schema))
         .expect("PostgreSQL on 127.0.0.1:5432 (database test) is reachable");
     conformance(&mut store);
+    snapshot_contract(&mut store);
     // Reopening (migrations already applied) finds everything again.
     let mut again = service::pg::PgStore::open_in(&pg_url(), Some(&schema)).expect("reopens");
     assert_eq!(again.inputs().expect("inputs").len(), 2);

@@ -181,21 +181,49 @@ pub fn smtp_server(dir: &Path, port: u16) -> Smtp {
 
 /// Every message the SMTP server received, as text.
 pub fn received(maildir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for sub in ["new", "cur"] {
-        for e in std::fs::read_dir(maildir.join(sub))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
+    maildir_files(maildir)
+        .into_iter()
+        .map(|path| {
             let mut text = String::new();
-            if let Ok(mut f) = std::fs::File::open(e.path()) {
+            if let Ok(mut f) = std::fs::File::open(path) {
                 let _ = f.read_to_string(&mut text);
             }
-            out.push(text);
-        }
-    }
-    out
+            text
+        })
+        .collect()
+}
+
+/// The message files of a maildir (`new` and `cur`).
+fn maildir_files(maildir: &Path) -> Vec<PathBuf> {
+    ["new", "cur"]
+        .iter()
+        .flat_map(|sub| {
+            std::fs::read_dir(maildir.join(sub))
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Every received message's `Message-ID`, with when it landed (the file's time).
+pub fn received_ids(maildir: &Path) -> Vec<(String, std::time::SystemTime)> {
+    maildir_files(maildir)
+        .into_iter()
+        .filter_map(|path| {
+            let text = std::fs::read(&path).ok()?;
+            let landed = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+            let id = mailparse::parse_headers(&text)
+                .ok()
+                .and_then(|(h, _)| {
+                    use mailparse::MailHeaderMap;
+                    h.get_first_value("Message-ID")
+                })
+                .unwrap_or_default();
+            Some((id, landed))
+        })
+        .collect()
 }
 
 /// The decoded subjects (RFC 2047) of the received messages.

@@ -31,6 +31,7 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:  # noqa: BLE001 - any failure means "not verified"
             verified = False
         record = {
+            "t": time.time(),
             "path": self.path,
             "id": headers.get("webhook-id"),
             "verified": verified,

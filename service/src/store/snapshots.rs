@@ -116,12 +116,22 @@ pub(super) fn write(
         [],
         |r| r.get(0),
     )?;
-    for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
+    // The chunks' transactions are not flushed one by one: the row's transaction below
+    // is (`synchronous = FULL`), and flushing the WAL file then flushes every frame
+    // written before it. A crash before that leaves chunks no row names, removed by the
+    // next write. This connection never checkpoints (a checkpoint without a flush could
+    // let the WAL start over before the file holds what it copied).
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update(None, "synchronous", "OFF")?;
+    let chunks = bytes.chunks(CHUNK).enumerate().try_for_each(|(n, chunk)| {
         conn.execute(
             "INSERT INTO snapshot_chunks (snapshot, n, data) VALUES (?1, ?2, ?3)",
             params![id, int(n as u64), chunk],
-        )?;
-    }
+        )
+        .map(|_| ())
+    });
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    chunks?;
     let tx = conn.transaction()?;
     tx.execute(
         &format!("INSERT INTO snapshots ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
@@ -252,13 +262,19 @@ CREATE TABLE snapshot_chunks (
                 &[],
             )?
             .get(0);
-        for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
+        // As for SQLite: the chunks are made durable by the row's commit (the WAL is
+        // flushed in order), not each on its own.
+        c.batch_execute("SET synchronous_commit = off")?;
+        let chunks = bytes.chunks(CHUNK).enumerate().try_for_each(|(n, chunk)| {
             let n = i32::try_from(n).unwrap_or(i32::MAX);
             c.execute(
                 "INSERT INTO snapshot_chunks (snapshot, n, data) VALUES ($1, $2, $3)",
                 &[&id, &n, &chunk],
-            )?;
-        }
+            )
+            .map(|_| ())
+        });
+        c.batch_execute("SET synchronous_commit = on")?;
+        chunks?;
         let mut tx = c.transaction()?;
         let version = i32::try_from(snapshot.version).unwrap_or(i32::MAX);
         let format = i32::try_from(snapshot.format).unwrap_or(i32::MAX);
