@@ -739,7 +739,15 @@ impl Core {
             Some(c) => c.finish(),
             None => Ok(()),
         };
-        result.and(written)
+        let result = result.and(written);
+        if result.is_ok() {
+            // A clean stop: the next start reads the store's main file, not a long WAL
+            // (the final snapshot went through it).
+            if let Err(e) = self.store.close_log() {
+                tracing::warn!(error = %e, "the WAL could not be emptied at the stop");
+            }
+        }
+        result
     }
 
     /// Commits from now on go through a committer thread on the store's writing

@@ -212,6 +212,11 @@ pub trait Store: Send {
     fn checkpoint_log(&mut self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// At a clean stop: copies the whole log into the main file and empties it, so the
+    /// next start does not read it back (SQLite's WAL; nothing elsewhere).
+    fn close_log(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Another connection to the same store (for the snapshot writer's thread).
     fn reopen(&self) -> Result<Box<dyn Store>, StoreError> {
         Err(StoreError("this store cannot be opened twice".into()))
@@ -503,6 +508,18 @@ impl Store for SqliteStore {
 
     fn checkpoint_log(&mut self) -> Result<(), StoreError> {
         self.checkpoint()
+    }
+
+    fn close_log(&mut self) -> Result<(), StoreError> {
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy != 0 {
+            return Err(StoreError(
+                "another connection was reading; the WAL is emptied at the next checkpoint".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn reopen(&self) -> Result<Box<dyn Store>, StoreError> {
