@@ -51,8 +51,8 @@ pub struct JourneyIr {
     /// Seconds after the previous entry; `None` is `reenter never` (the default).
     pub reenter_after: Option<i64>,
     pub graph: JourneyGraph,
-    /// For an earlier version of a journey kept for the leads still inside it (LANGUAGE.md
-    /// section 12): the name it was compiled under. `name` is then the journey's own name,
+    /// For an earlier version of a journey kept for the leads still inside it (docs/language.md,
+    /// "Deploying a new version"): the name it was compiled under. `name` is then the journey's own name,
     /// and nothing enters it. `None` for the program's own journeys.
     pub kept_as: Option<String>,
 }

@@ -6,7 +6,7 @@ use jiff::tz::TimeZone;
 
 /// A local date-time as an instant (seconds): a time in a daylight-saving gap
 /// moves forward to the first valid instant (the transition); an ambiguous
-/// one (a fold) takes the earlier instant (LANGUAGE.md 4.1).
+/// one (a fold) takes the earlier instant (docs/language.md, section 4.10).
 pub fn local_to_instant(tz: &TimeZone, dt: jiff::civil::DateTime) -> Option<i64> {
     use jiff::tz::AmbiguousOffset;
     match tz.to_ambiguous_timestamp(dt).offset() {

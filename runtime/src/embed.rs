@@ -231,8 +231,8 @@ impl<'p> World<'p> {
     }
 
     /// Moves this world onto `next`, a new version of its program put together by
-    /// [`crate::versions::compose`] from this world's program and leads (LANGUAGE.md
-    /// section 12): leads inside a changed journey finish the version they entered with,
+    /// [`crate::versions::compose`] from this world's program and leads (docs/language.md,
+    /// "Deploying a new version"): leads inside a changed journey finish the version they entered with,
     /// everything else follows `next`, and new or changed triggers take their current
     /// values as their previous ones. Writes no timeline line. This world is left empty
     /// on success and unchanged on failure.

@@ -1,4 +1,4 @@
-//! The engine: the processing model of LANGUAGE.md section 11 over a lowered program. Pure: inputs with their instants go in, timeline lines come out.
+//! The engine: the processing model (docs/language.md, section 8) over a lowered program. Pure: inputs with their instants go in, timeline lines come out.
 //!
 //! Covered so far: lead creation and updates, outside events, scores (the
 //! attribute part recomputed each settle round in dependency order, the event

@@ -1,4 +1,4 @@
-//! Timeline lines and their exact bytes (SIMULATION.md): compact JSON, keys in the documented order, raw UTF-8, numbers as ECMAScript writes them.
+//! Timeline lines and their exact bytes (docs/simulate.md): compact JSON, keys in the documented order, raw UTF-8, numbers as ECMAScript writes them.
 
 use std::io;
 

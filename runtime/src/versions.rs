@@ -1,4 +1,4 @@
-//! Journey versions (LANGUAGE.md section 12): at a deploy, every journey version that leads are still inside is kept — compiled into the new program under a name of its own, with no entry — so those leads finish the version they entered with while new entries use the newest.
+//! Journey versions (docs/language.md, "Deploying a new version"): at a deploy, every journey version that leads are still inside is kept — compiled into the new program under a name of its own, with no entry — so those leads finish the version they entered with while new entries use the newest.
 //!
 //! How a deploy is put together ([`compose`]):
 //!

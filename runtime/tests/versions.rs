@@ -1,4 +1,4 @@
-//! Journey versions at a deploy (LANGUAGE.md section 12): leads inside a changed journey finish the version they entered with, new entries take the newest, new rules do not fire for every matching lead at once, and a deploy that would break a kept version is refused naming it.
+//! Journey versions at a deploy (docs/language.md, "Deploying a new version"): leads inside a changed journey finish the version they entered with, new entries take the newest, new rules do not fire for every matching lead at once, and a deploy that would break a kept version is refused naming it.
 
 use compiler::ProgramSource;
 use runtime::embed::{EngineKind, Program, World};

@@ -1,4 +1,4 @@
-//! Carrying a world over to a new version of its program at a deploy (LANGUAGE.md section 12): leads, their fields, scores, histories, journey instances, tasks and timers move to the new program by name; nothing is recomputed and no timeline line is written.
+//! Carrying a world over to a new version of its program at a deploy (docs/language.md, "Deploying a new version"): leads, their fields, scores, histories, journey instances, tasks and timers move to the new program by name; nothing is recomputed and no timeline line is written.
 //!
 //! What moves how:
 //! - fields by name when their type is unchanged (texts re-interned, stages by name); a
