@@ -659,6 +659,42 @@ fn a_second_service_on_the_same_store_is_refused_and_changes_nothing() {
     assert_eq!(status, 200);
 }
 
+/// A store that cannot answer is a 503 with `Retry-After`, never "no such lead" and never
+/// a lead view with its timeline silently missing: the timeline table is taken away
+/// under the running service (renamed by another connection), then given back.
+#[test]
+fn a_lead_view_the_store_cannot_read_is_a_503_not_a_404() {
+    let dir = temp_dir("lead-503");
+    let http = free_port();
+    let config = file_outbox_config(&dir, http);
+    let s = start(&dir, &config, http);
+    sign_up_an(&s);
+    assert_eq!(get(&s, "/api/leads/an").0, 200);
+    let db = rusqlite::Connection::open(dir.join("tandem.db")).expect("store");
+    db.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("timeout");
+    db.execute_batch("ALTER TABLE timeline RENAME TO timeline_away")
+        .expect("rename");
+    let mut resp = agent()
+        .get(&format!("{}/api/leads/an", s.base))
+        .header("Authorization", &format!("Bearer {}", s.token))
+        .call()
+        .expect("answered");
+    let status = resp.status().as_u16();
+    let retry = resp.headers().get("retry-after").is_some();
+    let body = resp.body_mut().read_to_string().unwrap_or_default();
+    assert_eq!(status, 503, "{body}");
+    assert!(retry, "a 503 says when to try again");
+    assert!(body.contains("\"error\""), "{body}");
+    // A lead that does not exist is still a 404 (the engine knows without the store).
+    assert_eq!(get(&s, "/api/leads/nobody").0, 404);
+    db.execute_batch("ALTER TABLE timeline_away RENAME TO timeline")
+        .expect("rename back");
+    let (status, body) = get(&s, "/api/leads/an");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("journey_entered"), "{body}");
+}
+
 #[test]
 fn unknown_routes_and_methods_answer_json_errors() {
     let dir = temp_dir("routes");

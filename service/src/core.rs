@@ -87,8 +87,9 @@ pub enum Request {
     Lead {
         /// The lead's id.
         id: String,
-        /// `None` if there is no such lead.
-        reply: oneshot::Sender<Option<Value>>,
+        /// `Ok(None)` if there is no such lead; `Err` when the store failed (a 503,
+        /// never "not found").
+        reply: oneshot::Sender<Result<Option<Value>, String>>,
     },
     /// Check and install a new program version.
     Reload {
@@ -1451,9 +1452,11 @@ impl Core {
         )
     }
 
-    fn lead_view(&mut self, id: &str) -> Option<Value> {
+    fn lead_view(&mut self, id: &str) -> Result<Option<Value>, String> {
         let engine = self.world.engine();
-        let index = engine.lead(id)?;
+        let Some(index) = engine.lead(id) else {
+            return Ok(None);
+        };
         // A time never given a value is `null`, not 1970-01-01.
         let fields: Map<String, Value> = engine
             .lead_fields(index)
@@ -1505,12 +1508,12 @@ impl Core {
         let timeline: Vec<Value> = self
             .store
             .recent_lines(id, 50)
-            .unwrap_or_default()
+            .map_err(|e| e.to_string())?
             .into_iter()
             .filter_map(|l| serde_json::from_str(&l).ok())
             .collect();
-        let tasks = self.store.lead_tasks(id).unwrap_or_default();
-        Some(json!({
+        let tasks = self.store.lead_tasks(id).map_err(|e| e.to_string())?;
+        Ok(Some(json!({
             "id": id,
             "tasks": tasks,
             "fields": fields,
@@ -1519,7 +1522,7 @@ impl Core {
             "scores": scores,
             "journeys": journeys,
             "timeline": timeline,
-        }))
+        })))
     }
 
     /// Checks the new program; on success stores it as a new version and rebuilds the

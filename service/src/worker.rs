@@ -538,24 +538,28 @@ impl Router {
 
     /// A lead of a partition another worker serves, as the store shows it: its recent
     /// timeline and its tasks (its fields and scores live in that worker's engine).
-    fn stored_lead(&mut self, id: &str, partition: u32) -> Option<Value> {
+    fn stored_lead(&mut self, id: &str, partition: u32) -> Result<Option<Value>, String> {
         let lead = runtime::scenario::normalize(id);
-        let lines = self.reader.recent_lines(&lead, 50).ok()?;
+        // A store that fails is a 503, never "no such lead".
+        let lines = self
+            .reader
+            .recent_lines(&lead, 50)
+            .map_err(|e| e.to_string())?;
         if lines.is_empty() {
-            return None;
+            return Ok(None);
         }
         let timeline: Vec<Value> = lines
             .iter()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
-        let tasks = self.reader.lead_tasks(&lead).unwrap_or_default();
-        Some(json!({
+        let tasks = self.reader.lead_tasks(&lead).map_err(|e| e.to_string())?;
+        Ok(Some(json!({
             "id": lead,
             "partition": partition,
             "served_elsewhere": true,
             "timeline": timeline,
             "tasks": tasks,
-        }))
+        })))
     }
 
     /// A reload (`SIGHUP`, or `POST /api/program` with the folder's own files): checked

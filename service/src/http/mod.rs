@@ -497,8 +497,9 @@ async fn get_lead(
     })
     .await
     {
-        Some(Some(view)) => axum::Json(view).into_response(),
-        Some(None) => error(StatusCode::NOT_FOUND, format!("unknown lead `{id}`"), None),
+        Some(Ok(Some(view))) => axum::Json(view).into_response(),
+        Some(Ok(None)) => error(StatusCode::NOT_FOUND, format!("unknown lead `{id}`"), None),
+        Some(Err(e)) => unavailable(e),
         None => error(StatusCode::SERVICE_UNAVAILABLE, "the engine stopped", None),
     }
 }
