@@ -127,6 +127,20 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
         )
         .expect("the shared admin token")
         .get(0);
+    // Each worker keeps the shared token beside it, readable by its owner only.
+    for name in ["w0", "w1", "w2"] {
+        use std::os::unix::fs::PermissionsExt;
+        let path = std::env::temp_dir()
+            .join(format!("tandem-cluster-{name}-{}", std::process::id()))
+            .join("tandem.token");
+        let held = std::fs::read_to_string(&path).expect("the token file");
+        assert_eq!(held.trim(), token, "{}", path.display());
+        let mode = std::fs::metadata(&path)
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    }
     let leads: Vec<String> = (0..LEADS).map(|i| format!("c{i}")).collect();
     let creates: Vec<String> = leads
         .iter()

@@ -271,13 +271,22 @@ pub fn run(opts: Options) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             let secret = cluster::shared_secret(&cfg.store, &schema, "link_secret")
                 .map_err(|e| e.to_string())?;
-            std::fs::write(beside.join("tandem.token"), format!("{token}\n")).map_err(|e| {
-                format!(
-                    "cannot write {}: {e}",
-                    beside.join("tandem.token").display()
-                )
-            })?;
-            (token, true, secret)
+            // The file is owner-only like a single node's, and rewritten (and the token
+            // printed) only when it does not hold the cluster's token yet.
+            let path = beside.join("tandem.token");
+            guard::make_private(&path)?;
+            let fresh = std::fs::read_to_string(&path).map_or(true, |held| held.trim() != token);
+            if fresh {
+                use std::io::Write;
+                guard::private_options()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&path)
+                    .and_then(|mut f| f.write_all(format!("{token}\n").as_bytes()))
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
+            (token, fresh, secret)
         }
         None => {
             let (admin_token, new_token) = keep_secret(&beside.join("tandem.token"))?;
