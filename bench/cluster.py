@@ -4,7 +4,7 @@
 
 Usage:
   python3 bench/cluster.py throughput [--workers 1,2] [--leads 1000] [--batches 200] [--batch 1000] [--clients 4]
-  python3 bench/cluster.py failover [--leads 1000] [--ttl-ms 5000]
+  python3 bench/cluster.py failover [--leads 1000] [--ttl-ms 2000]
 
 Needs target/release/tandem (`cargo build --release`) and `psql`; each run makes a fresh
 database on 127.0.0.1:5432 (user postgres), `synchronous_commit = on` (the default).
@@ -168,6 +168,6 @@ ap.add_argument("--batches", type=int, default=200)
 ap.add_argument("--batch", type=int, default=1000)
 ap.add_argument("--clients", type=int, default=4)
 ap.add_argument("--partitions", type=int, default=16)
-ap.add_argument("--ttl-ms", type=int, default=5000)
+ap.add_argument("--ttl-ms", type=int, default=2000)
 a = ap.parse_args()
 throughput(a) if a.mode == "throughput" else failover(a)

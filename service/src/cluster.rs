@@ -30,7 +30,7 @@ pub struct ClusterConfig {
     /// the database: every worker must say the same.
     #[serde(default = "default_partitions")]
     pub partitions: u32,
-    /// How long a lease lives without a heartbeat, in milliseconds (default 5000). A
+    /// How long a lease lives without a heartbeat, in milliseconds (default 2000). A
     /// dead worker's partitions are taken over about this long after it stopped.
     #[serde(default = "default_ttl")]
     pub lease_ttl_ms: u64,
@@ -46,7 +46,7 @@ fn default_partitions() -> u32 {
     16
 }
 fn default_ttl() -> u64 {
-    5000
+    2000
 }
 fn default_prefix() -> String {
     "tandem".into()
