@@ -22,7 +22,7 @@ the events (their inbox rows gone)."""
 import argparse, http.client, json, os, shutil, signal, socket, subprocess, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TANDEM = os.path.join(ROOT, "target", "release", "tandem")
+TANDEM = os.environ.get("TANDEM_BIN") or os.path.join(ROOT, "target", "release", "tandem")
 ADMIN = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-qtA"]
 
 

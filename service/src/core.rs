@@ -69,13 +69,16 @@ enum Origin {
 /// engine: taking snapshots costs the engine at most 0.5 % of its time, however many leads.
 const SNAPSHOT_BUDGET: u32 = 200;
 
-/// How long an idle cluster partition waits before looking at its inbox again.
-pub const INBOX_POLL: Duration = Duration::from_millis(20);
+/// How long an idle cluster partition waits before looking at its inbox again when no
+/// notification woke it ([`Request::Wake`]; a fallback for a lost notification).
+pub const INBOX_POLL: Duration = Duration::from_millis(500);
 /// The most inbox rows (queued requests) one group takes.
 const INBOX_ROWS: usize = 200;
 
 /// What the rest of the service asks the engine thread.
 pub enum Request {
+    /// Rows were queued in this partition's cluster inbox: look now (nothing else).
+    Wake,
     /// Apply these inputs (all or none); the reply comes once they are durable.
     Ingest {
         /// The inputs.
@@ -813,7 +816,9 @@ impl Core {
     fn serve_loop(&mut self, rx: Receiver<Request>, tick: Duration) -> Result<(), StoreError> {
         let pulls = self.store.pulls_inbox();
         let wait = if pulls { tick.min(INBOX_POLL) } else { tick };
-        let mut more_queued = false;
+        // A partition's engine looks at its inbox as soon as it serves (rows may have
+        // waited while it was being rebuilt).
+        let mut more_queued = pulls;
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
@@ -1007,7 +1012,7 @@ impl Core {
                     ),
                 ]);
             }
-            Request::Ingest { .. } | Request::Shutdown => {}
+            Request::Ingest { .. } | Request::Shutdown | Request::Wake => {}
         }
     }
 

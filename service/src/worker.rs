@@ -129,6 +129,15 @@ pub fn start(ctx: WorkerContext) -> Result<RunningWorker, String> {
         .recv()
         .map_err(|_| "the router stopped while opening".to_owned())??;
 
+    let listen_url = ctx.url.clone();
+    let listen_schema = ctx.config.cluster_schema();
+    let listen_engines = engines.clone();
+    let listen_stop = stop.clone();
+    std::thread::Builder::new()
+        .name("tandem-listen".into())
+        .spawn(move || listen(&listen_url, &listen_schema, &listen_engines, &listen_stop))
+        .map_err(|e| format!("cannot start the inbox listener: {e}"))?;
+
     let loop_stop = stop.clone();
     let loop_held = held.clone();
     let lease_thread = std::thread::Builder::new()
@@ -152,6 +161,53 @@ pub fn start(ctx: WorkerContext) -> Result<RunningWorker, String> {
         lease_thread,
         router_thread,
     })
+}
+
+/// Wakes the engine of a partition this worker holds when rows are queued in its inbox
+/// (`LISTEN` on [`crate::cluster::inbox_channel`]), so an idle engine does not poll. On
+/// a lost connection it connects again and wakes every engine (notifications sent
+/// meanwhile are lost; the engines' slow poll is the last resort). Stops with `stop`.
+fn listen(url: &str, schema: &str, engines: &Engines, stop: &AtomicBool) {
+    let wake = |p: Option<u32>| {
+        if let Ok(map) = engines.lock() {
+            for (partition, engine) in map.iter() {
+                if p.is_none_or(|p| p == *partition) {
+                    let _ = engine.send(Request::Wake);
+                }
+            }
+        }
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let mut client = match crate::pg::connect(url, None).and_then(|mut c| {
+            c.batch_execute(&format!("LISTEN {}", crate::cluster::inbox_channel(schema)))?;
+            Ok(c)
+        }) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "the inbox listener cannot connect; engines poll meanwhile");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        wake(None);
+        while !stop.load(Ordering::Relaxed) {
+            let next = {
+                use postgres::fallible_iterator::FallibleIterator;
+                let mut notes = client.notifications();
+                let mut waiting = notes.timeout_iter(Duration::from_millis(500));
+                waiting.next()
+            };
+            match next {
+                Ok(Some(note)) => wake(note.payload().parse().ok()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the inbox listener lost its connection");
+                    break;
+                }
+                Ok(None) if client.is_closed() => break,
+                Ok(None) => {}
+            }
+        }
+    }
 }
 
 /// The engine of one held partition, on its own thread.
@@ -532,7 +588,7 @@ impl Router {
                 sums.insert("tandem_partitions_served".into(), engines.len() as f64);
                 let _ = reply.send(sums.into_iter().collect());
             }
-            Request::Ingest { .. } | Request::Shutdown => {}
+            Request::Ingest { .. } | Request::Shutdown | Request::Wake => {}
         }
     }
 
