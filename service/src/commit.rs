@@ -75,7 +75,11 @@ impl Committer {
                         .unwrap_or_else(|_| Some("the committer failed".into()));
                     let outcome = match failed {
                         Some(e) => Err(StoreError(e)),
-                        None => store.commit(&job.commit),
+                        // A panic in the store is a refused commit, not a hung engine.
+                        None => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            store.commit(&job.commit)
+                        }))
+                        .unwrap_or_else(|_| Err(StoreError("the store panicked".into()))),
                     };
                     match outcome {
                         Ok(()) => {

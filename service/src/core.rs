@@ -886,10 +886,10 @@ impl Core {
             for req in others {
                 self.answer(req);
             }
-            self.maybe_snapshot(false);
             if let Some(e) = self.failed.take() {
                 return Err(e);
             }
+            self.maybe_snapshot(false);
             if let Some(e) = self.committer.as_ref().and_then(|c| c.failed()) {
                 return Err(e);
             }

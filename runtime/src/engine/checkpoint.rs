@@ -214,12 +214,18 @@ impl<'p> Engine<'p> {
     fn validate(&self, s: &StateIn) -> Result<(), Unsupported> {
         let p = self.p;
         let texts = (self.exprs.interner.len()) as u64;
-        let words = self.exprs.layout.slots.len();
+        // Exact lengths: the JIT reads these tables through raw pointers.
+        let words = LeadRecord::new(&self.exprs).words.len();
+        let event_words = self.exprs.layout.max_event_props.max(1);
         let (scores, journeys) = (self.score_idx.len(), p.journeys.len());
         let leads = s.leads.len();
         for l in &s.leads {
             let sized = u64::from(l.id) < texts
-                && l.record.words.len() >= words
+                && l.record.words.len() == words
+                && l.history
+                    .events
+                    .iter()
+                    .all(|e| e.words.len() == event_words)
                 && l.score_parts.len() == scores
                 && l.score_value.len() == scores
                 && l.prev.len() == self.prev_len()
@@ -252,11 +258,13 @@ impl<'p> Engine<'p> {
         for t in &s.timers {
             let fits = match &t.kind {
                 TimerKind::Schedule { schedule } => *schedule < p.schedules.len(),
-                TimerKind::Sla { task, clause } => s
-                    .tasks
-                    .get(*task)
-                    .and_then(|t| p.handoffs.get(t.handoff))
-                    .is_some_and(|h| *clause < h.slas.len()),
+                TimerKind::Sla { task, clause } => {
+                    t.lead < leads
+                        && s.tasks
+                            .get(*task)
+                            .and_then(|t| p.handoffs.get(t.handoff))
+                            .is_some_and(|h| *clause < h.slas.len())
+                }
                 TimerKind::Decay { score } => *score < scores && t.lead < leads,
                 TimerKind::Wake { journey, .. } => *journey < journeys && t.lead < leads,
                 TimerKind::Deferred(d) => {

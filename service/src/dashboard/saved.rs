@@ -102,6 +102,9 @@ impl Dashboard {
             .collect();
         self.current = s.current;
         for ((d, stage, src, j), n) in s.reached {
+            if stage >= self.stages.len() as u64 {
+                return Err("the dashboard's tables have another shape".into());
+            }
             let (src, j) = (self.name(&src), self.name(&j));
             let key = (d, stage as usize, self.name_text(src), self.name_text(j));
             self.reached.insert(key, n);
