@@ -379,22 +379,7 @@ fn a_clean_stop_finishes_the_deliveries_in_flight_and_sends_nothing_twice() {
         metric(&s, "tandem_webhooks_enqueued") >= 8.0
     });
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let term = Command::new("kill")
-        .args(["-TERM", &s.child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(term.success());
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(st) = s.child.try_wait().expect("wait") {
-            break st;
-        }
-        assert!(
-            started.elapsed().as_secs() < 30,
-            "the service stops within a bounded time"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let status = stop_with_sigterm(&mut s);
     assert_eq!(status.code(), Some(0), "a clean stop exits 0");
     let before = deliveries(&log).len();
     assert!(before > 0, "some deliveries were in flight at the stop");

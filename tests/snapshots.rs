@@ -1,8 +1,6 @@
 //! Snapshots end to end, with the real binary: a start from a periodic snapshot after a SIGKILL, from the final snapshot of a clean stop, and from the whole log (snapshots off) gives the same world and the same dashboard; a damaged snapshot or one from another release is skipped for an older one or a full replay, with the same result.
 
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -91,22 +89,7 @@ fn assert_same(a: &Value, b: &Value, what: &str) {
 }
 
 fn stop_cleanly(s: &mut Service) {
-    let term = Command::new("kill")
-        .args(["-TERM", &s.child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(term.success());
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(st) = s.child.try_wait().expect("wait") {
-            break st;
-        }
-        assert!(
-            started.elapsed().as_secs() < 30,
-            "the service stops within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = stop_with_sigterm(s);
     assert!(status.success(), "a clean stop exits 0: {status}");
 }
 

@@ -88,6 +88,26 @@ pub fn start_store_in(
     service
 }
 
+/// Sends `SIGTERM` and waits for the exit, at most 30 s (a clean stop is bounded).
+pub fn stop_with_sigterm(s: &mut Service) -> std::process::ExitStatus {
+    let term = Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(term.success());
+    let started = Instant::now();
+    loop {
+        if let Some(status) = s.child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the service stops within a bounded time"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A configuration with the store and a `.eml` outbox in `dir`, HTTP on `http`.
 pub fn file_outbox_config(dir: &Path, http: u16) -> String {
     format!(
