@@ -1,4 +1,4 @@
-//! End-to-end test of several `tandem run` workers on one PostgreSQL database: three workers share the partitions, a stream of events goes to all of them, one is killed with SIGKILL midway — every acknowledged event is applied once, each lead's events in order, no task twice, no timer lost.
+//! End-to-end test of several `tandem run` workers on one PostgreSQL database: three workers share the partitions, a stream of events goes to all of them, one is killed with SIGKILL midway while dashboards are open — every acknowledged event is applied once, each lead's events in order, no task twice, no timer lost, and every worker's dashboard adds up to the store's totals.
 
 use std::collections::{BTreeMap, HashMap};
 use std::process::{Child, Command, Stdio};
@@ -26,7 +26,25 @@ impl Drop for Worker {
     }
 }
 
-fn start_worker(url: &str, name: &str) -> Worker {
+/// The service tests' program with a report every minute (every second at the test's
+/// 60× clock), in a folder of its own.
+fn program_with_report() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tandem-cluster-program-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("templates")).expect("program dir");
+    for entry in std::fs::read_dir(program_dir().join("templates")).expect("templates") {
+        let path = entry.expect("a template").path();
+        if let Some(name) = path.file_name() {
+            std::fs::copy(&path, dir.join("templates").join(name)).expect("copy a template");
+        }
+    }
+    let main = std::fs::read_to_string(program_dir().join("program.journey")).expect("program");
+    let report = "\nschedule minutely every \"* * * * *\" {\n  report to \"boss@acme.vn\"\n}\n";
+    std::fs::write(dir.join("program.journey"), format!("{main}{report}")).expect("program");
+    dir
+}
+
+fn start_worker(url: &str, name: &str, program: &std::path::Path) -> Worker {
     let dir = std::env::temp_dir().join(format!("tandem-cluster-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -39,7 +57,7 @@ fn start_worker(url: &str, name: &str) -> Worker {
     std::fs::write(dir.join("service.toml"), config).expect("config");
     let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
         .arg("run")
-        .arg(program_dir())
+        .arg(program)
         .arg("--config")
         .arg(dir.join("service.toml"))
         .current_dir(&dir)
@@ -57,14 +75,19 @@ fn start_worker(url: &str, name: &str) -> Worker {
     Worker { child, base }
 }
 
-/// Posts a batch; `Some(true)` acknowledged, `Some(false)` refused, `None` no answer
-/// (the worker is gone: the outcome is unknown).
-fn post(base: &str, token: &str, path: &str, body: &str) -> Option<bool> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+/// An HTTP client that returns every status as an answer, waiting at most 10 s.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
         .build()
-        .into();
+        .into()
+}
+
+/// Posts a batch; `Some(true)` acknowledged, `Some(false)` refused, `None` no answer
+/// (the worker is gone: the outcome is unknown).
+fn post(base: &str, token: &str, path: &str, body: &str) -> Option<bool> {
+    let agent = agent();
     match agent
         .post(&format!("{base}{path}"))
         .header("Authorization", &format!("Bearer {token}"))
@@ -72,6 +95,22 @@ fn post(base: &str, token: &str, path: &str, body: &str) -> Option<bool> {
     {
         Ok(r) => Some(r.status().as_u16() == 200),
         Err(_) => None,
+    }
+}
+
+/// A GET with the token: the status and the body (`0` when there is no answer).
+fn get(base: &str, token: &str, path: &str) -> (u16, String) {
+    let agent = agent();
+    match agent
+        .get(&format!("{base}{path}"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+    {
+        Ok(mut r) => (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        ),
+        Err(e) => (0, e.to_string()),
     }
 }
 
@@ -106,9 +145,10 @@ fn per_partition<T>(
 fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order() {
     let database = FreshDatabase::new("tandem_cluster_e2e");
     let url = database.url.clone();
-    let mut workers = vec![start_worker(&url, "w0")];
-    workers.push(start_worker(&url, "w1"));
-    workers.push(start_worker(&url, "w2"));
+    let program = program_with_report();
+    let mut workers = vec![start_worker(&url, "w0", &program)];
+    workers.push(start_worker(&url, "w1", &program));
+    workers.push(start_worker(&url, "w2", &program));
     let mut db = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
     wait_for("the three workers to share the partitions", 30, || {
         let owners: i64 = db
@@ -217,6 +257,47 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
             })
         })
         .collect();
+    // Dashboards stay open on the two workers that live through: w0's summary is read
+    // over and over (every answer must be a 200), w2's live stream is followed.
+    let watching = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let summary_watch = {
+        let (base, token, watching) = (bases[0].clone(), token.clone(), watching.clone());
+        std::thread::spawn(move || {
+            let (mut ok, mut bad) = (0u32, Vec::new());
+            while watching.load(Ordering::SeqCst) {
+                match get(&base, &token, "/api/dashboard/summary") {
+                    (200, _) => ok += 1,
+                    (status, body) => bad.push(format!("{status}: {body}")),
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            (ok, bad)
+        })
+    };
+    let stream_watch = {
+        let (base, token) = (bases[2].clone(), token.clone());
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .timeout_global(Some(Duration::from_secs(20)))
+                .build()
+                .into();
+            let Ok(response) = agent
+                .get(&format!("{base}/api/stream"))
+                .header("Authorization", &format!("Bearer {token}"))
+                .call()
+            else {
+                return 0;
+            };
+            let reader = std::io::BufReader::new(response.into_body().into_reader());
+            reader
+                .lines()
+                .map_while(Result::ok)
+                .filter(|l| l.starts_with("event: update"))
+                .take(5)
+                .count()
+        })
+    };
     wait_for("every poster to pass round 9", 60, || {
         progress.iter().all(|p| p.load(Ordering::SeqCst) >= 9)
     });
@@ -333,6 +414,124 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
         }
     }
     assert!(leads.iter().all(|l| homes.get(l.as_str()) == Some(&1)));
+
+    // The dashboard was there on w0 all along; w2's live stream moved on.
+    watching.store(false, Ordering::SeqCst);
+    let (answered, failed) = summary_watch.join().expect("the summary watcher");
+    assert!(
+        answered > 0 && failed.is_empty(),
+        "{answered} answers, failures: {failed:?}"
+    );
+    assert_eq!(
+        stream_watch.join().expect("the stream watcher"),
+        5,
+        "live updates on w2"
+    );
+
+    // Every worker's dashboard adds up to the store's totals (the partitions publish
+    // their figures within a second of a change).
+    let sent_per_template = |db: &mut postgres::Client, t: &str| -> u64 {
+        per_partition(
+            db,
+            &format!("SELECT COUNT(*) FROM {{p}}.timeline WHERE line LIKE '%\"email_sent\"%' AND line LIKE '%\"template\":\"{t}\"%'"),
+            |r| r.get::<_, i64>(0),
+        )
+        .into_iter()
+        .sum::<i64>() as u64
+    };
+    let (hello, followup) = (
+        sent_per_template(&mut db, "hello"),
+        sent_per_template(&mut db, "followup"),
+    );
+    assert_eq!((hello, followup), (LEADS as u64, LEADS as u64));
+    for w in [&workers[0], &workers[2]] {
+        wait_for("the dashboard to add up to the store", 30, || {
+            let (status, body) = get(&w.base, &token, "/api/dashboard/summary");
+            let Ok(v) = serde_json::from_str::<Value>(&body) else {
+                return false;
+            };
+            let sum = |v: &Value| -> u64 {
+                v.as_object()
+                    .map(|o| o.values().filter_map(Value::as_u64).sum())
+                    .unwrap_or(0)
+            };
+            let email = |t: &str| {
+                v["email"]
+                    .as_array()
+                    .and_then(|a| a.iter().find(|e| e["template"] == t))
+                    .and_then(|e| e["sent"].as_u64())
+            };
+            let reps: u64 = v["handoff"]["reps"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|r| {
+                            ["open", "accepted", "rejected"]
+                                .iter()
+                                .filter_map(|k| r[*k].as_u64())
+                                .sum::<u64>()
+                        })
+                        .sum()
+                })
+                .unwrap_or(0);
+            let welcome = v["journeys"]
+                .as_array()
+                .and_then(|a| a.iter().find(|j| j["name"] == "welcome"))
+                .and_then(|j| j["entered"].as_u64());
+            status == 200
+                && sum(&v["funnel"]["current"]) == LEADS as u64
+                && welcome == Some(LEADS as u64)
+                && email("hello") == Some(hello)
+                && email("followup") == Some(followup)
+                && reps == tasks.values().sum::<i64>() as u64
+                && v["cluster"]["published"] == PARTITIONS
+        });
+        let (status, svg) = get(&w.base, &token, "/api/dashboard/journeys/welcome.svg");
+        assert_eq!(status, 200, "{svg}");
+        assert!(svg.contains("<svg"), "{svg}");
+    }
+
+    // A report every schedule run, sent once by partition 0's engine, never by another.
+    // A report adds up the figures the partitions published last: wait for two more
+    // runs after the dashboard added up, then the newest counts every lead.
+    let count_reports = |db: &mut postgres::Client| -> i64 {
+        db.query_one(
+            "SELECT COUNT(*) FROM tandem_p0.outbox WHERE template = 'report'",
+            &[],
+        )
+        .map(|r| r.get(0))
+        .unwrap_or(0)
+    };
+    let before = count_reports(&mut db);
+    wait_for("two more report runs", 30, || {
+        count_reports(&mut db) >= before + 2
+    });
+    let reports = per_partition(
+        &mut db,
+        "SELECT COUNT(*) FROM {p}.outbox WHERE template = 'report'",
+        |r| r.get::<_, i64>(0),
+    );
+    let runs: i64 = db
+        .query_one(
+            "SELECT COUNT(*) FROM tandem_p0.timeline WHERE line LIKE '%\"report_sent\"%'",
+            &[],
+        )
+        .expect("report runs")
+        .get(0);
+    assert!(runs > 0, "the minutely schedule ran");
+    assert_eq!(reports[0], runs, "one report per run, from partition 0");
+    assert!(reports[1..].iter().all(|n| *n == 0), "{reports:?}");
+    let last: String = db
+        .query_one(
+            "SELECT body FROM tandem_p0.outbox WHERE template = 'report' ORDER BY at DESC, key LIMIT 1",
+            &[],
+        )
+        .expect("the last report")
+        .get(0);
+    assert!(
+        last.contains(&LEADS.to_string()),
+        "the report counts every partition's leads: {last}"
+    );
     drop(workers);
     drop(db);
     drop(database);

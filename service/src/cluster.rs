@@ -18,6 +18,9 @@ use postgres::{Client, Transaction};
 
 use crate::store::{Store, StoreError};
 
+mod board;
+pub use board::{figures_channel, start_pictures, Ask, PartitionBoard};
+
 /// The schema of the lease table when none is given.
 pub const DEFAULT_SCHEMA: &str = "tandem_cluster";
 
@@ -154,7 +157,12 @@ impl Leases {
                status INTEGER NOT NULL,
                item INTEGER,
                message TEXT NOT NULL,
-               refused_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+               refused_at TIMESTAMPTZ NOT NULL DEFAULT now());
+             CREATE TABLE IF NOT EXISTS {schema}.figures (
+               partition INTEGER PRIMARY KEY,
+               epoch BIGINT NOT NULL,
+               body TEXT NOT NULL,
+               published_at TIMESTAMPTZ NOT NULL DEFAULT now())"
         ))?;
         let existing: i64 = tx
             .query_one(&format!("SELECT COUNT(*) FROM {schema}.leases"), &[])?

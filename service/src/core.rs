@@ -19,6 +19,9 @@ use crate::sign::Signer;
 use crate::store::{Commit, OutboxMail, Refused, Store, StoreError, TaskChange, TaskRow};
 use std::sync::Arc;
 
+mod picture;
+pub use picture::{step_counts, summary_of, svg_of, Board};
+
 /// A program's files: `(path, text)`, paths like `main.journey` and `templates/x.md`.
 pub type Files = Vec<(String, String)>;
 
@@ -114,8 +117,8 @@ pub enum Request {
         from: Option<String>,
         /// Last day (default: today).
         to: Option<String>,
-        /// The summary, or what is wrong with the period.
-        reply: oneshot::Sender<Result<Value, String>>,
+        /// The summary, or what is wrong with the period (400) or the store (503).
+        reply: oneshot::Sender<Result<Value, Refusal>>,
     },
     /// A journey's diagram with live counts, as SVG.
     JourneySvg {
@@ -124,7 +127,7 @@ pub enum Request {
         /// `vi` or `en`: the language of the counts' labels.
         lang: String,
         /// `None` for an unknown journey.
-        reply: oneshot::Sender<Option<Result<String, String>>>,
+        reply: oneshot::Sender<Option<Result<String, Refusal>>>,
     },
     /// Engine figures for `/api/metrics`.
     Stats {
@@ -150,8 +153,8 @@ pub struct CoreSettings {
     pub max_group: usize,
     /// The clock.
     pub clock: Clock,
-    /// Whether `report to` schedules email their report (not in a cluster, where each
-    /// partition's engine sees only its own leads).
+    /// Whether `report to` schedules email their report (in a cluster, only partition
+    /// 0's engine does, with the figures of every partition from the board).
     pub reports: bool,
     /// The running program's webhook endpoints, shared with the deliverer.
     pub webhooks: crate::delivery::webhook::SharedEndpoints,
@@ -229,6 +232,10 @@ pub struct Core {
     committer: Option<crate::commit::Committer>,
     /// How long taking the last snapshot held the engine.
     snapshot_pause: Duration,
+    /// Where a cluster partition publishes its figures (see [`Board`]).
+    board: Option<Box<dyn Board>>,
+    /// The dashboard version last published on the board, and when.
+    published: (u64, std::time::Instant),
 }
 
 /// A lead's `source` field, read from the engine (for the dashboard's splits).
@@ -659,6 +666,8 @@ impl Core {
             started_from: (position, inputs.len() as u64),
             committer: None,
             snapshot_pause: Duration::ZERO,
+            board: None,
+            published: (0, std::time::Instant::now()),
         };
         if core.settings.snapshots.enabled {
             match core.store.reopen() {
@@ -881,6 +890,7 @@ impl Core {
             if stop {
                 self.flush()?;
                 self.final_snapshot();
+                self.maybe_publish(true);
                 return Ok(());
             }
             for req in others {
@@ -890,6 +900,7 @@ impl Core {
                 return Err(e);
             }
             self.maybe_snapshot(false);
+            self.maybe_publish(false);
             if let Some(e) = self.committer.as_ref().and_then(|c| c.failed()) {
                 return Err(e);
             }
@@ -979,7 +990,14 @@ impl Core {
                 let _ = reply.send(self.dashboard_summary(from.as_deref(), to.as_deref()));
             }
             Request::JourneySvg { name, lang, reply } => {
-                let _ = reply.send(self.journey_svg(&name, &lang));
+                let svg = self.journey_svg(&name, &lang).map(|r| {
+                    r.map_err(|message| Refusal {
+                        status: 500,
+                        index: None,
+                        message,
+                    })
+                });
+                let _ = reply.send(svg);
             }
             Request::Stats { reply } => {
                 let _ = reply.send(vec![
@@ -1014,87 +1032,6 @@ impl Core {
             }
             Request::Ingest { .. } | Request::Shutdown | Request::Wake => {}
         }
-    }
-
-    /// See [`Request::Dashboard`].
-    fn dashboard_summary(&mut self, from: Option<&str>, to: Option<&str>) -> Result<Value, String> {
-        use crate::dashboard::{day_of, parse_day};
-        let tz = jiff::tz::TimeZone::get(&self.program.lowered().timezone)
-            .unwrap_or(jiff::tz::TimeZone::UTC);
-        let now = self.settings.clock.now().max(self.world.now());
-        let day = |s: Option<&str>, name: &str| -> Result<Option<i32>, String> {
-            match s {
-                None | Some("") => Ok(None),
-                Some(s) => parse_day(s)
-                    .map(Some)
-                    .ok_or_else(|| format!("`{name}` must be a date like 2026-01-31, not `{s}`")),
-            }
-        };
-        let to_day = day(to, "to")?.unwrap_or_else(|| day_of(now, &tz));
-        let from_day = match day(from, "from")? {
-            Some(d) => d,
-            None => crate::dashboard::days_before(to_day, 29)
-                .ok_or("the default period would start before the calendar's first day")?,
-        };
-        if from_day > to_day {
-            return Err("`from` is after `to`".into());
-        }
-        let names: Vec<String> = self
-            .program
-            .lowered()
-            .journeys
-            .iter()
-            .filter(|j| j.kept_as.is_none())
-            .map(|j| j.name.clone())
-            .collect();
-        let mut v = self.dashboard.summary(from_day, to_day, &names);
-        if let Some(o) = v.as_object_mut() {
-            o.insert(
-                "generated_at".into(),
-                json!(runtime::timeline::format_instant(now)),
-            );
-            o.insert("timezone".into(), json!(self.program.lowered().timezone));
-            o.insert("mail_render_failures".into(), json!(self.render_failures));
-            o.insert(
-                "program_refused".into(),
-                match &self.refused_program {
-                    Some(errors) => json!({ "running_version": self.version, "errors": errors }),
-                    None => Value::Null,
-                },
-            );
-        }
-        Ok(v)
-    }
-
-    /// See [`Request::JourneySvg`].
-    fn journey_svg(&mut self, name: &str, lang: &str) -> Option<Result<String, String>> {
-        use compiler::diagram;
-        let lowered = self.program.lowered();
-        let j = lowered.journeys.iter().position(|j| j.name == name)?;
-        let d = diagram::journey(lowered, self.program.workspace(), j)?;
-        let engine = self.world.engine();
-        let waiting = engine.journey_positions().swap_remove(j);
-        let visits = engine
-            .coverage()
-            .nodes
-            .iter()
-            .filter(|((jj, _), _)| *jj == j)
-            .map(|((_, n), c)| (*n, *c))
-            .collect();
-        let waiting_word = if lang == "vi" {
-            "đang chờ"
-        } else {
-            "waiting"
-        }
-        .to_owned();
-        Some(diagram::to_svg(
-            &d,
-            Some(&diagram::Counts {
-                waiting,
-                visits,
-                waiting_word,
-            }),
-        ))
     }
 
     /// The running program's input schema (see [`Request::Schema`]).
@@ -1304,7 +1241,13 @@ impl Core {
                     .tasks
                     .push(TaskChange::Completed { id: task.clone() }),
                 Entry::ReportSent { schedule, to } if self.settings.reports => {
-                    let summary = self.dashboard_summary(None, None).ok();
+                    let summary = match self.dashboard_summary(None, None) {
+                        Ok(s) => Some(s),
+                        Err(e) => {
+                            tracing::error!(schedule = %schedule, error = %e.message, "the report was not sent");
+                            None
+                        }
+                    };
                     if let Some(summary) = summary {
                         let (subject, html, text) =
                             crate::report::render(schedule, &summary, &self.settings.base_url);

@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use runtime::timeline::{format_instant, Entry, FieldValue, Line};
 use rustc_hash::FxHashMap;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
+mod figures;
 mod saved;
+
+pub use figures::{period, Figures, StepCounts};
 
 /// A calendar day in the program's time zone as `yyyymmdd`.
 pub type Day = i32;
@@ -398,67 +401,24 @@ impl Dashboard {
         self.recent.truncate(RECENT);
     }
 
-    /// The summary for days `from..=to` (`yyyymmdd`); `journey_names` lists the program's
-    /// journeys (those no lead entered yet show with zeros). A journey's `active` count is
-    /// its entries minus its exits, so no lead is scanned.
-    pub fn summary(&self, from: Day, to: Day, journey_names: &[String]) -> Value {
-        let n = self.stages.len();
-        let mut reached = vec![0u64; n];
-        let mut by_source: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-        let mut by_journey: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-        for ((day, stage, source, journey), count) in &self.reached {
-            if *day < from || *day > to {
-                continue;
-            }
-            reached[*stage] += count;
-            by_source.entry(source).or_insert_with(|| vec![0; n])[*stage] += count;
-            by_journey.entry(journey).or_insert_with(|| vec![0; n])[*stage] += count;
+    /// The figures counted so far (without the per-lead marks), to be summarised or
+    /// published; the journeys' step counts and render failures are the engine's to add.
+    pub fn figures(&self) -> Figures {
+        let mut reached: BTreeMap<(Day, String, String, String), u64> = BTreeMap::new();
+        for ((day, stage, source, journey), n) in &self.reached {
+            let key = (
+                *day,
+                self.stages.get(*stage).cloned().unwrap_or_default(),
+                source.to_string(),
+                journey.to_string(),
+            );
+            *reached.entry(key).or_insert(0) += n;
         }
-        let per_stage = |values: &[u64]| -> Map<String, Value> {
-            self.stages
-                .iter()
-                .zip(values)
-                .map(|(s, v)| (s.clone(), json!(v)))
-                .collect()
-        };
-        let split = |m: BTreeMap<&str, Vec<u64>>| -> Vec<Value> {
-            m.into_iter()
-                .map(|(k, v)| json!({ "key": k, "reached": per_stage(&v) }))
-                .collect()
-        };
-        let conversion: Vec<Value> = (1..self.funnel_len)
-            .map(|i| {
-                let rate = (reached[i - 1] > 0).then(|| reached[i] as f64 / reached[i - 1] as f64);
-                json!({ "from": self.stages[i - 1], "to": self.stages[i], "rate": rate })
-            })
-            .collect();
-        let mut names: Vec<&String> = self.journeys.keys().collect();
-        for name in journey_names {
-            if !self.journeys.contains_key(name) {
-                names.push(name);
-            }
-        }
-        names.sort();
-        let journeys: Vec<Value> = names
-            .into_iter()
-            .map(|name| {
-                let c = self.journeys.get(name).copied().unwrap_or([0; 4]);
-                json!({
-                    "name": name, "active": c[0].saturating_sub(c[1] + c[2] + c[3]),
-                    "entered": c[0], "completed": c[1], "exited": c[2], "goal": c[3],
-                })
-            })
-            .collect();
-        let email: Vec<Value> = self
-            .email
-            .iter()
-            .map(|(t, c)| {
-                json!({ "template": t, "sent": c[0], "opened": c[1], "clicked": c[2], "bounced": c[3], "suppressed": c[4] })
-            })
-            .collect();
-        let mut reps: BTreeMap<(&str, &str), [u64; 4]> = BTreeMap::new();
+        let mut reps: BTreeMap<(String, String), [u64; 4]> = BTreeMap::new();
         for t in self.tasks.values() {
-            let r = reps.entry((&t.team, &t.assignee)).or_insert([0; 4]);
+            let r = reps
+                .entry((t.team.clone(), t.assignee.clone()))
+                .or_insert([0; 4]);
             match t.state {
                 TaskState::Open => {
                     r[0] += 1;
@@ -470,45 +430,38 @@ impl Dashboard {
                 TaskState::Rejected => r[2] += 1,
             }
         }
-        let reps: Vec<Value> = reps
-            .into_iter()
-            .map(|((team, assignee), r)| {
-                json!({ "team": team, "assignee": assignee, "open": r[0], "accepted": r[1], "rejected": r[2], "overdue": r[3] })
-            })
-            .collect();
-        let median: Map<String, Value> = self
-            .accept_secs
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(team, v)| {
-                let mut v = v.clone();
-                v.sort_unstable();
-                (team.clone(), json!(v[v.len() / 2]))
-            })
-            .collect();
-        let reasons: Vec<Value> = self
-            .reasons
-            .iter()
-            .map(|((reason, source, journey), count)| {
-                json!({ "reason": reason, "source": &**source, "journey": &**journey, "count": count })
-            })
-            .collect();
-        json!({
-            "version": self.version,
-            "period": { "from": day_text(from), "to": day_text(to) },
-            "funnel": {
-                "stages": self.stages[..self.funnel_len],
-                "current": per_stage(&self.current),
-                "reached": per_stage(&reached),
-                "conversion": conversion,
-                "by_source": split(by_source),
-                "by_journey": split(by_journey),
-            },
-            "journeys": journeys,
-            "email": email,
-            "handoff": { "reps": reps, "median_accept_seconds": median, "reasons": reasons },
-            "recent": self.recent.iter().cloned().collect::<Vec<_>>(),
-        })
+        Figures {
+            program_version: 0,
+            stages: self.stages.clone(),
+            funnel_len: self.funnel_len,
+            current: self
+                .stages
+                .iter()
+                .cloned()
+                .zip(self.current.iter().copied())
+                .collect(),
+            reached: reached.into_iter().collect(),
+            journeys: self.journeys.clone(),
+            email: self.email.clone(),
+            reps: reps.into_iter().collect(),
+            accept_secs: self.accept_secs.clone(),
+            reasons: self
+                .reasons
+                .iter()
+                .map(|((r, s, j), n)| ((r.clone(), s.to_string(), j.to_string()), *n))
+                .collect(),
+            recent: self.recent.iter().cloned().collect(),
+            steps: BTreeMap::new(),
+            render_failures: 0,
+            program_refused: Value::Null,
+            version: self.version,
+        }
+    }
+
+    /// The summary for days `from..=to` (`yyyymmdd`) of this dashboard's own figures
+    /// (see [`Figures::summary`]).
+    pub fn summary(&self, from: Day, to: Day, journey_names: &[String]) -> Value {
+        self.figures().summary(from, to, journey_names)
     }
 }
 

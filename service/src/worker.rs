@@ -94,6 +94,13 @@ pub fn start(ctx: WorkerContext) -> Result<RunningWorker, String> {
         .map_err(|e| e.to_string())?;
     let engines: Engines = Arc::new(Mutex::new(HashMap::new()));
     let files = (ctx.load)()?;
+    let pictures = crate::cluster::start_pictures(
+        &ctx.url,
+        &ctx.config.cluster_schema(),
+        ctx.config.partitions,
+        files.clone(),
+        ctx.settings.clock,
+    )?;
     let stop = Arc::new(AtomicBool::new(false));
 
     let (router_tx, router_rx) = std::sync::mpsc::channel::<Request>();
@@ -121,6 +128,7 @@ pub fn start(ctx: WorkerContext) -> Result<RunningWorker, String> {
                 inbox,
                 reader,
                 engines: router_engines,
+                pictures,
             }
             .serve(router_rx);
         })
@@ -133,9 +141,18 @@ pub fn start(ctx: WorkerContext) -> Result<RunningWorker, String> {
     let listen_schema = ctx.config.cluster_schema();
     let listen_engines = engines.clone();
     let listen_stop = stop.clone();
+    let listen_live = ctx.live.clone();
     std::thread::Builder::new()
         .name("tandem-listen".into())
-        .spawn(move || listen(&listen_url, &listen_schema, &listen_engines, &listen_stop))
+        .spawn(move || {
+            listen(
+                &listen_url,
+                &listen_schema,
+                &listen_engines,
+                &listen_live,
+                &listen_stop,
+            )
+        })
         .map_err(|e| format!("cannot start the inbox listener: {e}"))?;
 
     let loop_stop = stop.clone();
@@ -164,10 +181,29 @@ pub fn start(ctx: WorkerContext) -> Result<RunningWorker, String> {
 }
 
 /// Wakes the engine of a partition this worker holds when rows are queued in its inbox
-/// (`LISTEN` on [`crate::cluster::inbox_channel`]), so an idle engine does not poll. On
-/// a lost connection it connects again and wakes every engine (notifications sent
-/// meanwhile are lost; the engines' slow poll is the last resort). Stops with `stop`.
-fn listen(url: &str, schema: &str, engines: &Engines, stop: &AtomicBool) {
+/// (`LISTEN` on [`crate::cluster::inbox_channel`]), so an idle engine does not poll, and
+/// moves this worker's live streams on when a partition published new figures
+/// ([`crate::cluster::figures_channel`]; at most every [`LIVE_EVERY`]). On a lost
+/// connection it connects again and wakes every engine (notifications sent meanwhile
+/// are lost; the engines' slow poll is the last resort). Stops with `stop`.
+fn listen(
+    url: &str,
+    schema: &str,
+    engines: &Engines,
+    live: &tokio::sync::watch::Sender<u64>,
+    stop: &AtomicBool,
+) {
+    let inbox = crate::cluster::inbox_channel(schema);
+    let figures = crate::cluster::figures_channel(schema);
+    let mut changed = false;
+    let mut told = std::time::Instant::now();
+    let mut tell = |changed: &mut bool| {
+        if *changed && told.elapsed() >= LIVE_EVERY {
+            live.send_modify(|v| *v = v.wrapping_add(1) % crate::http::STREAM_END);
+            told = std::time::Instant::now();
+            *changed = false;
+        }
+    };
     let wake = |p: Option<u32>| {
         if let Ok(map) = engines.lock() {
             for (partition, engine) in map.iter() {
@@ -179,7 +215,7 @@ fn listen(url: &str, schema: &str, engines: &Engines, stop: &AtomicBool) {
     };
     while !stop.load(Ordering::Relaxed) {
         let mut client = match crate::pg::connect(url, None).and_then(|mut c| {
-            c.batch_execute(&format!("LISTEN {}", crate::cluster::inbox_channel(schema)))?;
+            c.batch_execute(&format!("LISTEN {inbox}; LISTEN {figures}"))?;
             Ok(c)
         }) {
             Ok(c) => c,
@@ -194,10 +230,11 @@ fn listen(url: &str, schema: &str, engines: &Engines, stop: &AtomicBool) {
             let next = {
                 use postgres::fallible_iterator::FallibleIterator;
                 let mut notes = client.notifications();
-                let mut waiting = notes.timeout_iter(Duration::from_millis(500));
+                let mut waiting = notes.timeout_iter(LIVE_EVERY);
                 waiting.next()
             };
             match next {
+                Ok(Some(note)) if note.channel() == figures => changed = true,
                 Ok(Some(note)) => wake(note.payload().parse().ok()),
                 Err(e) => {
                     tracing::warn!(error = %e, "the inbox listener lost its connection");
@@ -206,9 +243,13 @@ fn listen(url: &str, schema: &str, engines: &Engines, stop: &AtomicBool) {
                 Ok(None) if client.is_closed() => break,
                 Ok(None) => {}
             }
+            tell(&mut changed);
         }
     }
 }
+
+/// How often, at most, a worker's live streams say the picture changed.
+const LIVE_EVERY: Duration = Duration::from_millis(500);
 
 /// The engine of one held partition, on its own thread.
 struct Runner {
@@ -243,12 +284,20 @@ impl Runner {
                         });
                     let files = (ctx.load)()?;
                     let mut settings = ctx.settings.clone();
-                    // A `report to` schedule runs in every partition's world, each with
-                    // the numbers of its own leads only: no partition emails it (one
-                    // report per partition, or one with a fraction of the numbers,
-                    // would mislead). The report of a cluster is not built yet.
-                    settings.reports = false;
-                    let core = Core::open(Box::new(store), files, settings, ctx.live.clone())?;
+                    // A `report to` schedule runs in every partition's world: partition
+                    // 0's engine alone emails it, with the figures of every partition
+                    // from the board (one report per schedule run, on all the leads).
+                    settings.reports = settings.reports && p == 0;
+                    let board = crate::cluster::PartitionBoard::open(
+                        &ctx.url,
+                        &ctx.config.cluster_schema(),
+                        lease,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    // The worker's live streams follow the board, not one engine.
+                    let own_live = Arc::new(tokio::sync::watch::channel(0u64).0);
+                    let mut core = Core::open(Box::new(store), files, settings, own_live)?;
+                    core.set_board(Box::new(board));
                     tracing::info!(
                         partition = p,
                         epoch = lease.epoch,
@@ -428,6 +477,8 @@ struct Router {
     inbox: Inbox,
     reader: PartitionReader,
     engines: Engines,
+    /// The picture thread (dashboard and diagrams from the board).
+    pictures: Sender<crate::cluster::Ask>,
 }
 
 impl Router {
@@ -553,7 +604,11 @@ impl Router {
                 }
             }
             Request::Reload { mut files, reply } => {
-                let _ = reply.send(self.reload(&mut files));
+                let answer = self.reload(&mut files);
+                if answer.is_ok() {
+                    let _ = self.pictures.send(crate::cluster::Ask::Program(files));
+                }
+                let _ = reply.send(answer);
             }
             Request::Schema { reply } => match self.engines().values().next() {
                 Some(engine) => {
@@ -563,11 +618,15 @@ impl Router {
                     let _ = reply.send(crate::core::schema_json(&self.program, 0));
                 }
             },
-            Request::Dashboard { reply, .. } => {
-                let _ = reply.send(Err(NOT_AGGREGATED.into()));
+            Request::Dashboard { from, to, reply } => {
+                let _ = self
+                    .pictures
+                    .send(crate::cluster::Ask::Summary { from, to, reply });
             }
-            Request::JourneySvg { reply, .. } => {
-                let _ = reply.send(Some(Err(NOT_AGGREGATED.into())));
+            Request::JourneySvg { name, lang, reply } => {
+                let _ = self
+                    .pictures
+                    .send(crate::cluster::Ask::Svg { name, lang, reply });
             }
             Request::Stats { reply } => {
                 let mut sums: BTreeMap<String, f64> = BTreeMap::new();
@@ -665,7 +724,3 @@ impl Router {
         answer
     }
 }
-
-/// What the dashboard answers in a cluster (its numbers live in each partition's engine).
-const NOT_AGGREGATED: &str = "the dashboard is not available in a cluster yet: each worker's \
-    engines hold only their partitions' numbers (see docs/api.md, \"Several workers\")";

@@ -180,7 +180,7 @@ async fn dashboard_summary(
     let (from, to) = (q.get("from").cloned(), q.get("to").cloned());
     match ask(&state, |reply| Request::Dashboard { from, to, reply }).await {
         Some(Ok(v)) => axum::Json(v).into_response(),
-        Some(Err(e)) => error(StatusCode::BAD_REQUEST, e, None),
+        Some(Err(r)) => refusal(r),
         None => error(StatusCode::SERVICE_UNAVAILABLE, "the engine stopped", None),
     }
 }
@@ -213,7 +213,7 @@ async fn journey_svg(
     .await
     {
         Some(Some(Ok(svg))) => ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
-        Some(Some(Err(e))) => error(StatusCode::INTERNAL_SERVER_ERROR, e, None),
+        Some(Some(Err(r))) => refusal(r),
         Some(None) => error(
             StatusCode::NOT_FOUND,
             format!("unknown journey `{name}`"),

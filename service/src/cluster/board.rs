@@ -1,0 +1,230 @@
+//! The board: one row of figures per partition in the cluster's schema, published by the partition's engine as its numbers change, added up by any worker for the dashboard, the diagrams and the reports — the one picture of all leads, whichever worker answers.
+//!
+//! A publication is fenced by its epoch: a row is replaced only by figures of the same
+//! or a newer lease, so a deposed worker cannot overwrite its successor's. Each one
+//! announces its partition on [`figures_channel`], which the workers' listeners turn
+//! into live-stream updates. Reading the board is one query of one row per partition:
+//! a page load scans no store.
+
+use std::sync::mpsc::{Receiver, Sender};
+
+use postgres::Client;
+use serde_json::{json, Value};
+
+use super::{plain_name, reconnect_if_lost, Lease};
+use crate::core::{Files, Refusal};
+use crate::dashboard::Figures;
+use crate::store::StoreError;
+
+/// The `LISTEN` channel on which a publication announces its partition.
+pub fn figures_channel(schema: &str) -> String {
+    format!("{schema}_figures")
+}
+
+/// The newest figures of every partition that published any (but `except`).
+fn read_all(
+    client: &mut Client,
+    schema: &str,
+    except: Option<u32>,
+) -> Result<Vec<Figures>, StoreError> {
+    let except = except.and_then(|p| i32::try_from(p).ok()).unwrap_or(-1);
+    let rows = client.query(
+        &format!(
+            "SELECT partition, body FROM {schema}.figures WHERE partition <> $1 ORDER BY partition"
+        ),
+        &[&except],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let body: String = r.get(1);
+        match serde_json::from_str::<Figures>(&body) {
+            Ok(f) => out.push(f),
+            // Written by another release: left out until its partition publishes again.
+            Err(e) => {
+                tracing::warn!(partition = r.get::<_, i32>(0), error = %e, "a partition's figures do not read")
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A partition engine's side of the board (see [`crate::core::Board`]).
+pub struct PartitionBoard {
+    client: Client,
+    url: String,
+    schema: String,
+    lease: Lease,
+}
+
+impl PartitionBoard {
+    /// Connects for the partition held under `lease`; `schema` is the cluster's.
+    pub fn open(url: &str, schema: &str, lease: Lease) -> Result<PartitionBoard, StoreError> {
+        Ok(PartitionBoard {
+            client: crate::pg::connect(url, None)?,
+            url: url.to_owned(),
+            schema: plain_name(schema)?.to_owned(),
+            lease,
+        })
+    }
+}
+
+impl crate::core::Board for PartitionBoard {
+    fn publish(&mut self, figures: &Figures) -> Result<(), String> {
+        reconnect_if_lost(&mut self.client, &self.url).map_err(|e| e.0)?;
+        let body = serde_json::to_string(figures).map_err(|e| e.to_string())?;
+        let partition = i32::try_from(self.lease.partition).unwrap_or(-1);
+        self.client
+            .execute(
+                &format!(
+                    "WITH up AS (
+                       INSERT INTO {s}.figures AS f (partition, epoch, body) VALUES ($1, $2, $3)
+                       ON CONFLICT (partition) DO UPDATE
+                         SET epoch = EXCLUDED.epoch, body = EXCLUDED.body, published_at = now()
+                         WHERE f.epoch <= EXCLUDED.epoch
+                       RETURNING partition)
+                     SELECT pg_notify($4, partition::text) FROM up",
+                    s = self.schema
+                ),
+                &[
+                    &partition,
+                    &self.lease.epoch,
+                    &body,
+                    &figures_channel(&self.schema),
+                ],
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    fn others(&mut self) -> Result<Vec<Figures>, String> {
+        reconnect_if_lost(&mut self.client, &self.url).map_err(|e| e.0)?;
+        read_all(&mut self.client, &self.schema, Some(self.lease.partition)).map_err(|e| e.0)
+    }
+}
+
+/// What a worker's picture thread is asked.
+pub enum Ask {
+    /// `GET /api/dashboard/summary` (see [`crate::core::Request::Dashboard`]).
+    Summary {
+        from: Option<String>,
+        to: Option<String>,
+        reply: tokio::sync::oneshot::Sender<Result<Value, Refusal>>,
+    },
+    /// A journey's diagram (see [`crate::core::Request::JourneySvg`]).
+    Svg {
+        name: String,
+        lang: String,
+        reply: tokio::sync::oneshot::Sender<Option<Result<String, Refusal>>>,
+    },
+    /// The program folder was deployed anew: journeys, stages and the time zone follow.
+    Program(Files),
+}
+
+/// Starts a worker's picture thread: it answers the dashboard's questions from the
+/// board, on a connection of its own, so a page load never waits behind ingest. `files`
+/// is the program as the worker checked it.
+pub fn start_pictures(
+    url: &str,
+    schema: &str,
+    partitions: u32,
+    files: Files,
+    clock: crate::core::Clock,
+) -> Result<Sender<Ask>, String> {
+    let (tx, rx) = std::sync::mpsc::channel::<Ask>();
+    let url = url.to_owned();
+    let schema = plain_name(schema).map_err(|e| e.0)?.to_owned();
+    std::thread::Builder::new()
+        .name("tandem-pictures".into())
+        .spawn(move || {
+            // The program is not `Send` (compiled code): it is checked on this thread.
+            let Ok(program) = crate::core::check(&files) else {
+                return;
+            };
+            Pictures {
+                client: None,
+                url,
+                schema,
+                partitions,
+                program,
+                clock,
+            }
+            .serve(rx);
+        })
+        .map_err(|e| format!("cannot start the picture thread: {e}"))?;
+    Ok(tx)
+}
+
+struct Pictures {
+    client: Option<Client>,
+    url: String,
+    schema: String,
+    partitions: u32,
+    program: runtime::embed::Program,
+    clock: crate::core::Clock,
+}
+
+impl Pictures {
+    fn serve(mut self, rx: Receiver<Ask>) {
+        while let Ok(ask) = rx.recv() {
+            match ask {
+                Ask::Summary { from, to, reply } => {
+                    let _ = reply.send(self.summary(from.as_deref(), to.as_deref()));
+                }
+                Ask::Svg { name, lang, reply } => {
+                    let _ = reply.send(self.svg(&name, &lang));
+                }
+                Ask::Program(files) => match crate::core::check(&files) {
+                    Ok(p) => self.program = p,
+                    Err(errors) => {
+                        tracing::warn!(errors = %errors.join("; "), "the picture thread keeps the previous program")
+                    }
+                },
+            }
+        }
+    }
+
+    /// Every partition's figures, on a connection made again when it was lost.
+    fn board(&mut self) -> Result<Vec<Figures>, Refusal> {
+        let unavailable = |e: StoreError| Refusal {
+            status: 503,
+            index: None,
+            message: format!("the partitions' figures cannot be read: {e}"),
+        };
+        let client = match self.client.as_mut() {
+            Some(c) if !c.is_closed() => c,
+            _ => self
+                .client
+                .insert(crate::pg::connect(&self.url, None).map_err(unavailable)?),
+        };
+        read_all(client, &self.schema, None).map_err(unavailable)
+    }
+
+    fn summary(&mut self, from: Option<&str>, to: Option<&str>) -> Result<Value, Refusal> {
+        let parts = self.board()?;
+        let published = parts.len();
+        let figures = Figures::merge(&parts);
+        let mut v = crate::core::summary_of(&self.program, &figures, from, to, self.clock.now())?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "cluster".into(),
+                json!({ "partitions": self.partitions, "published": published }),
+            );
+        }
+        Ok(v)
+    }
+
+    fn svg(&mut self, name: &str, lang: &str) -> Option<Result<String, Refusal>> {
+        let parts = match self.board() {
+            Ok(p) => p,
+            Err(r) => return Some(Err(r)),
+        };
+        let figures = Figures::merge(&parts);
+        crate::core::svg_of(&self.program, name, lang, figures.steps.get(name)).map(|r| {
+            r.map_err(|message| Refusal {
+                status: 500,
+                index: None,
+                message,
+            })
+        })
+    }
+}
