@@ -333,6 +333,24 @@ pub fn fence(
     worker: &str,
     lease: Lease,
 ) -> Result<(), StoreError> {
+    if holds(tx, schema, worker, lease)? {
+        Ok(())
+    } else {
+        Err(StoreError(format!(
+            "the lease of partition {} (epoch {}) is no longer held by `{worker}`: nothing was written",
+            lease.partition, lease.epoch
+        )))
+    }
+}
+
+/// Whether `worker` still holds `lease` (same epoch, not expired); the row stays
+/// share-locked until the transaction ends (see [`fence`]).
+pub fn holds(
+    tx: &mut Transaction<'_>,
+    schema: &str,
+    worker: &str,
+    lease: Lease,
+) -> Result<bool, StoreError> {
     let schema = plain_name(schema)?;
     let partition = i32::try_from(lease.partition).unwrap_or(-1);
     let held = tx.query_opt(
@@ -343,13 +361,7 @@ pub fn fence(
         ),
         &[&partition, &worker, &lease.epoch],
     )?;
-    match held {
-        Some(_) => Ok(()),
-        None => Err(StoreError(format!(
-            "the lease of partition {} (epoch {}) is no longer held by `{worker}`: nothing was written",
-            lease.partition, lease.epoch
-        ))),
-    }
+    Ok(held.is_some())
 }
 
 /// The cluster's inbox, as the workers that receive API requests write it: every
@@ -427,8 +439,8 @@ impl Inbox {
     }
 }
 
-/// Which partitions this worker holds now (shared by its lease loop and its mailer).
-pub type Held = std::sync::Arc<std::sync::Mutex<Vec<u32>>>;
+/// The leases this worker holds now (shared by its lease loop and its deliverers).
+pub type Held = std::sync::Arc<std::sync::Mutex<Vec<Lease>>>;
 
 /// A [`Store`] over every partition of a cluster, for a worker's readers: the API's
 /// task and timeline reads (all partitions, or the lead's) and the mailer (only the
@@ -438,6 +450,8 @@ pub struct PartitionReader {
     store: crate::pg::PgStore,
     config: ClusterConfig,
     held: Held,
+    /// This worker's name in the lease table (deliveries are read under its leases).
+    worker: String,
     /// The partition of each mail handed to the mailer, until its outcome is recorded.
     mail_partition: std::collections::HashMap<String, u32>,
     /// The same for webhook deliveries handed to the deliverer.
@@ -446,12 +460,18 @@ pub struct PartitionReader {
 
 impl PartitionReader {
     /// Connects; the partitions' schemas must exist (see [`prepare`]).
-    pub fn open(url: &str, config: ClusterConfig, held: Held) -> Result<Self, StoreError> {
+    pub fn open(
+        url: &str,
+        config: ClusterConfig,
+        held: Held,
+        worker: &str,
+    ) -> Result<Self, StoreError> {
         let store = crate::pg::PgStore::open_in(url, Some(&config.partition_schema(0)))?;
         Ok(PartitionReader {
             store,
             config,
             held,
+            worker: worker.to_owned(),
             mail_partition: std::collections::HashMap::new(),
             webhook_partition: std::collections::HashMap::new(),
         })
@@ -468,8 +488,31 @@ impl PartitionReader {
         self.at(p)
     }
 
-    fn held_now(&self) -> Vec<u32> {
+    fn held_now(&self) -> Vec<Lease> {
         self.held.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    /// Reads a held partition's due deliveries with `read`, under its lease (checked in
+    /// the same transaction): `None` when the lease is lost by now, so a worker that
+    /// lost a partition sends nothing more for it.
+    fn due_under_lease<T>(
+        &mut self,
+        lease: Lease,
+        read: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<Vec<T>, StoreError>,
+    ) -> Result<Option<Vec<T>>, StoreError> {
+        let fence = crate::pg::Fence {
+            schema: self.config.cluster_schema(),
+            worker: self.worker.clone(),
+            lease,
+        };
+        let rows = self.at(lease.partition)?.under_lease(&fence, read)?;
+        if rows.is_none() {
+            tracing::info!(
+                partition = lease.partition,
+                "not delivering: the lease is lost"
+            );
+        }
+        Ok(rows)
     }
 }
 
@@ -521,13 +564,19 @@ impl Store for PartitionReader {
         limit: usize,
     ) -> Result<Vec<crate::store::PendingMail>, StoreError> {
         let mut out = Vec::new();
-        for p in self.held_now() {
+        for lease in self.held_now() {
             if out.len() >= limit {
                 break;
             }
-            let due = self.at(p)?.due_mail(now, limit - out.len())?;
+            let room = limit - out.len();
+            let Some(due) =
+                self.due_under_lease(lease, |tx| crate::pg::due_mail_in(tx, now, room))?
+            else {
+                continue;
+            };
             for m in &due {
-                self.mail_partition.insert(m.mail.key.clone(), p);
+                self.mail_partition
+                    .insert(m.mail.key.clone(), lease.partition);
             }
             out.extend(due);
         }
@@ -602,15 +651,20 @@ impl Store for PartitionReader {
         limit: usize,
     ) -> Result<Vec<crate::store::WebhookRow>, StoreError> {
         let mut out = Vec::new();
-        for p in self.held_now() {
+        for lease in self.held_now() {
             if out.len() >= limit {
                 break;
             }
-            let due = self
-                .at(p)?
-                .due_webhooks(webhook, now_ms, limit - out.len())?;
+            let room = limit - out.len();
+            let Some(due) = self.due_under_lease(lease, |tx| {
+                crate::store::webhooks::pg::due(tx, webhook, now_ms, room)
+            })?
+            else {
+                continue;
+            };
             for w in &due {
-                self.webhook_partition.insert(w.key.clone(), p);
+                self.webhook_partition
+                    .insert(w.key.clone(), lease.partition);
             }
             out.extend(due);
         }

@@ -379,15 +379,15 @@ pub fn run(opts: Options) -> Result<(), String> {
                 running.router.clone(),
                 Engine::Cluster(running),
                 Box::new(
-                    cluster::PartitionReader::open(&cfg.store, cc.clone(), all)
+                    cluster::PartitionReader::open(&cfg.store, cc.clone(), all, &name)
                         .map_err(|e| e.to_string())?,
                 ),
                 Box::new(
-                    cluster::PartitionReader::open(&cfg.store, cc.clone(), held.clone())
+                    cluster::PartitionReader::open(&cfg.store, cc.clone(), held.clone(), &name)
                         .map_err(|e| e.to_string())?,
                 ),
                 Box::new(
-                    cluster::PartitionReader::open(&cfg.store, cc.clone(), held)
+                    cluster::PartitionReader::open(&cfg.store, cc.clone(), held, &name)
                         .map_err(|e| e.to_string())?,
                 ),
             )

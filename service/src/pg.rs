@@ -76,6 +76,46 @@ pub struct Fence {
     pub lease: crate::cluster::Lease,
 }
 
+/// The mail due at `now`, oldest first, at most `limit`.
+pub(crate) fn due_mail_in(
+    c: &mut impl postgres::GenericClient,
+    now: i64,
+    limit: usize,
+) -> Result<Vec<PendingMail>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = c.query(
+        "SELECT key, lead, template, sender, recipient, subject, html, body, unsubscribe, at, attempts
+         FROM outbox WHERE status = 'pending' AND next_at <= $1 ORDER BY next_at, key LIMIT $2",
+        &[&now, &limit],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| PendingMail {
+            mail: outbox_mail(r),
+            attempts: u32::try_from(r.get::<_, i32>(10)).unwrap_or(0),
+        })
+        .collect())
+}
+
+impl PgStore {
+    /// Runs `f` in one transaction that first checks the lease `fence` names (and
+    /// share-locks its row until the end; see [`crate::cluster::fence`]): a worker that
+    /// lost the partition reads nothing to deliver from it (`None`).
+    pub fn under_lease<T>(
+        &mut self,
+        fence: &Fence,
+        f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let mut tx = self.c()?.transaction()?;
+        if !crate::cluster::holds(&mut tx, &fence.schema, &fence.worker, fence.lease)? {
+            return Ok(None);
+        }
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(Some(out))
+    }
+}
+
 impl Drop for PgStore {
     fn drop(&mut self) {
         // The synchronous client closes by blocking on a runtime of its own, which tokio
@@ -525,19 +565,7 @@ impl Store for PgStore {
     }
 
     fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<PendingMail>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self.c()?.query(
-            "SELECT key, lead, template, sender, recipient, subject, html, body, unsubscribe, at, attempts
-             FROM outbox WHERE status = 'pending' AND next_at <= $1 ORDER BY next_at, key LIMIT $2",
-            &[&now, &limit],
-        )?;
-        Ok(rows
-            .iter()
-            .map(|r| PendingMail {
-                mail: outbox_mail(r),
-                attempts: u32::try_from(r.get::<_, i32>(10)).unwrap_or(0),
-            })
-            .collect())
+        due_mail_in(self.c()?, now, limit)
     }
 
     fn record_deliveries(&mut self, deliveries: &[Delivery]) -> Result<(), StoreError> {

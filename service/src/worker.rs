@@ -90,7 +90,7 @@ pub fn start(ctx: WorkerContext) -> Result<RunningWorker, String> {
         crate::cluster::prepare(&ctx.url, &ctx.config, &ctx.name).map_err(|e| e.to_string())?;
     let inbox = Inbox::open(&ctx.url, &ctx.config.cluster_schema()).map_err(|e| e.to_string())?;
     let held: Held = Arc::new(Mutex::new(Vec::new()));
-    let reader = PartitionReader::open(&ctx.url, ctx.config.clone(), held.clone())
+    let reader = PartitionReader::open(&ctx.url, ctx.config.clone(), held.clone(), &ctx.name)
         .map_err(|e| e.to_string())?;
     let engines: Engines = Arc::new(Mutex::new(HashMap::new()));
     let files = (ctx.load)()?;
@@ -459,7 +459,7 @@ impl LeaseLoop {
             .filter(|(_, r)| r.ready.load(Ordering::SeqCst) && !r.draining)
             .map(|(p, r)| (*p, r.requests.clone()))
             .collect();
-        let held: Vec<u32> = self.runners.keys().copied().collect();
+        let held: Vec<Lease> = self.runners.values().map(|r| r.lease).collect();
         if let Ok(mut e) = self.engines.lock() {
             *e = ready;
         }

@@ -1,4 +1,4 @@
-//! Partition leases on the PostgreSQL server this machine runs (127.0.0.1:5432, database `test`, a fresh schema per test): workers share the partitions without overlap, a silent worker's partitions are taken over after the time to live, and a store commit under a lost lease writes nothing.
+//! Partition leases on the PostgreSQL server this machine runs (127.0.0.1:5432, database `test`, a fresh schema per test): workers share the partitions without overlap, a silent worker's partitions are taken over after the time to live, a store commit under a lost lease writes nothing, and a worker that lost a lease reads nothing more to deliver from the partition.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -274,4 +274,88 @@ fn a_partitions_inbox_rows_come_in_order_and_go_with_the_commit_that_consumes_th
         .map(|r| r.get(0))
         .expect("refused rows");
     assert_eq!(refused, 1);
+}
+
+/// The cluster of `prefix`: its schemas dropped when the guard goes.
+struct Cluster(service::cluster::ClusterConfig);
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&pg_url(), postgres::NoTls) {
+            let mut drop = format!("DROP SCHEMA IF EXISTS {} CASCADE;", self.0.cluster_schema());
+            for p in 0..self.0.partitions {
+                drop.push_str(&format!(
+                    "DROP SCHEMA IF EXISTS {} CASCADE;",
+                    self.0.partition_schema(p)
+                ));
+            }
+            let _ = c.batch_execute(&drop);
+        }
+    }
+}
+
+#[test]
+fn a_worker_that_lost_a_partition_reads_nothing_to_deliver_from_it() {
+    use service::cluster::{prepare, ClusterConfig, PartitionReader};
+    use std::sync::{Arc, Mutex};
+    let cluster = Cluster(ClusterConfig {
+        partitions: 2,
+        lease_ttl_ms: 400,
+        schema_prefix: format!("tandem_fence_{}", std::process::id()),
+        worker: None,
+    });
+    let config = &cluster.0;
+    let mut a = prepare(&pg_url(), config, "a").expect("PostgreSQL is reachable");
+    let held_a = a.claim(2).expect("claims");
+    assert_eq!(held_a.len(), 2);
+    // One email waits in partition 1's outbox, written under a's lease.
+    let mut store = PgStore::open_in(&pg_url(), Some(&config.partition_schema(1)))
+        .expect("opens")
+        .fenced(Fence {
+            schema: config.cluster_schema(),
+            worker: "a".into(),
+            lease: held_a[1],
+        });
+    store
+        .commit(&Commit {
+            mails: vec![service::store::OutboxMail {
+                key: "k1".into(),
+                lead: "an".into(),
+                template: "hello".into(),
+                from: "m@acme.vn".into(),
+                to: "an@x.vn".into(),
+                subject: "Xin chào".into(),
+                html: "<p>hi</p>".into(),
+                text: "hi".into(),
+                unsubscribe: String::new(),
+                at: 1,
+            }],
+            ..Commit::default()
+        })
+        .expect("a holds the lease");
+    let a_view = Arc::new(Mutex::new(held_a.clone()));
+    let mut reader_a =
+        PartitionReader::open(&pg_url(), config.clone(), a_view, "a").expect("opens");
+    assert_eq!(reader_a.due_mail(i64::MAX, 10).expect("reads").len(), 1);
+
+    // a goes silent; b takes both partitions over at new epochs. a's own view still
+    // names its old leases (it has not noticed yet): the fence, not the view, decides.
+    std::thread::sleep(Duration::from_millis(600));
+    let mut b = prepare(&pg_url(), config, "b").expect("opens");
+    let held_b = b.claim(2).expect("claims");
+    assert_eq!(held_b.len(), 2);
+    assert!(
+        reader_a.due_mail(i64::MAX, 10).expect("reads").is_empty(),
+        "a worker that lost the lease must not send for the partition"
+    );
+    assert!(reader_a
+        .due_webhooks("crm", i64::MAX, 10)
+        .expect("reads")
+        .is_empty());
+    let mut reader_b =
+        PartitionReader::open(&pg_url(), config.clone(), Arc::new(Mutex::new(held_b)), "b")
+            .expect("opens");
+    let due = reader_b.due_mail(i64::MAX, 10).expect("reads");
+    assert_eq!(due.len(), 1, "the new holder delivers it");
+    assert_eq!(due[0].mail.key, "k1");
 }
