@@ -491,6 +491,58 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
         assert!(svg.contains("<svg"), "{svg}");
     }
 
+    // A queued request that cannot be applied is set aside (here: one that does not
+    // parse, as a corrupted row would be); its partition goes on, and the dashboard
+    // of any worker counts it; a retry puts it back (it fails again: set aside again).
+    db.batch_execute(
+        "INSERT INTO tandem_cluster.inbox (partition, items) VALUES (0, '[{\"lead\":');
+         SELECT pg_notify('tandem_cluster_inbox', '0')",
+    )
+    .expect("a broken row");
+    let aside = |w: &Worker| -> Vec<Value> {
+        let (_, body) = get(&w.base, &token, "/api/inbox/quarantine");
+        serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v["requests"].as_array().cloned())
+            .unwrap_or_default()
+    };
+    wait_for("the broken row to be set aside", 30, || {
+        aside(&workers[2]).len() == 1
+    });
+    let seq = aside(&workers[0])[0]["seq"]
+        .as_i64()
+        .expect("a sequence number");
+    wait_for("the dashboard to count it", 10, || {
+        let (_, body) = get(&workers[0].base, &token, "/api/dashboard/summary");
+        serde_json::from_str::<Value>(&body).is_ok_and(|v| v["cluster"]["quarantined"] == 1)
+    });
+    assert_eq!(
+        post(
+            &workers[0].base,
+            &token,
+            &format!("/api/inbox/quarantine/{seq}/retry"),
+            ""
+        ),
+        Some(true)
+    );
+    wait_for("the retried row to be set aside again", 30, || {
+        aside(&workers[0]).first().is_some_and(|r| r["seq"] == seq)
+    });
+    assert_eq!(
+        post(
+            &workers[0].base,
+            &token,
+            "/api/inbox/quarantine/999999/retry",
+            ""
+        ),
+        Some(false)
+    );
+    let inbox_left: i64 = db
+        .query_one("SELECT COUNT(*) FROM tandem_cluster.inbox", &[])
+        .expect("inbox")
+        .get(0);
+    assert_eq!(inbox_left, 0, "the partition moved on");
+
     // A report every schedule run, sent once by partition 0's engine, never by another.
     // A report adds up the figures the partitions published last: wait for two more
     // runs after the dashboard added up, then the newest counts every lead.

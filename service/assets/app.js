@@ -170,6 +170,7 @@
       redelivered: 'Đã xếp lần gửi {id} vào hàng đợi để gửi lại.',
       action_failed: 'Không thực hiện được: {msg}',
       render_failures: '{n} email không được gửi vì mẫu email bị lỗi khi tạo nội dung (tính từ lúc dịch vụ khởi động; xem nhật ký dịch vụ).',
+      quarantined: '{n} yêu cầu trong hàng đợi bị tạm gác lại vì lỗi lặp lại; các yêu cầu khác vẫn được xử lý. Xem và thử lại: GET /api/inbox/quarantine.',
       program_refused: 'Chương trình trong thư mục bị từ chối: phiên bản {v} đang chạy vẫn được giữ. Sửa các lỗi sau rồi nạp lại:',
 
       last_email_title: 'Email gần nhất',
@@ -401,6 +402,7 @@
       redelivered: 'Delivery {id} is queued again.',
       action_failed: 'Could not do it: {msg}',
       render_failures: '{n} emails were not sent because their template failed to render (since the service started; see the service log).',
+      quarantined: '{n} queued requests were set aside after failing repeatedly; the others go on. See and retry them: GET /api/inbox/quarantine.',
       program_refused: 'The program folder was refused: version {v} keeps running. Fix these errors, then reload:',
 
       last_email_title: 'Last email',
@@ -1147,6 +1149,7 @@
     renderRecent();
     renderDelivery();
     renderProgramRefused();
+    renderQuarantine();
   }
 
   // A program folder refused at start (`--keep-running-version`): a red banner with the
@@ -1160,6 +1163,17 @@
     if (!r) return;
     box.append(h('p', { class: 'alert-title' }, t('program_refused', { v: String(r.running_version) })));
     box.append(h('ul', null, ...(r.errors || []).map((e) => h('li', null, e))));
+  }
+
+  // Requests a cluster set aside after failing repeatedly (quarantine): a warning with
+  // their number, until an operator retries them.
+  function renderQuarantine() {
+    const box = $('#quarantine');
+    if (!box) return;
+    const n = (state.summary && state.summary.cluster && state.summary.cluster.quarantined) || 0;
+    box.hidden = !(n > 0);
+    box.dataset.value = String(n);
+    box.textContent = n > 0 ? t('quarantined', { n: fmtNum(n) }) : '';
   }
 
   // Delivery health: paused webhook endpoints (with Resume), failed deliveries (with

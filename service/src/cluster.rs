@@ -19,6 +19,7 @@ use postgres::{Client, Transaction};
 use crate::store::{Store, StoreError};
 
 mod board;
+pub mod quarantine;
 pub use board::{figures_channel, start_pictures, Ask, PartitionBoard};
 
 /// The schema of the lease table when none is given.
@@ -158,6 +159,15 @@ impl Leases {
                item INTEGER,
                message TEXT NOT NULL,
                refused_at TIMESTAMPTZ NOT NULL DEFAULT now());
+             ALTER TABLE {schema}.inbox ADD COLUMN IF NOT EXISTS attempts INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE {schema}.inbox ADD COLUMN IF NOT EXISTS error TEXT;
+             CREATE TABLE IF NOT EXISTS {schema}.quarantine (
+               seq BIGINT PRIMARY KEY,
+               partition INTEGER NOT NULL,
+               items TEXT NOT NULL,
+               attempts INTEGER NOT NULL,
+               error TEXT NOT NULL,
+               quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now());
              CREATE TABLE IF NOT EXISTS {schema}.figures (
                partition INTEGER PRIMARY KEY,
                epoch BIGINT NOT NULL,
@@ -643,6 +653,14 @@ impl Store for PartitionReader {
             }
         }
         Ok(sums.into_iter().collect())
+    }
+    fn quarantine(&mut self) -> Result<Vec<serde_json::Value>, StoreError> {
+        let schema = self.config.cluster_schema();
+        quarantine::list(self.store.client()?, &schema)
+    }
+    fn retry_quarantined(&mut self, seq: i64) -> Result<bool, StoreError> {
+        let schema = self.config.cluster_schema();
+        quarantine::retry(self.store.client()?, &schema, seq)
     }
     fn due_webhooks(
         &mut self,

@@ -871,7 +871,8 @@ impl Core {
             more_queued = false;
             if pulls && !stop && queued < self.settings.max_group {
                 let rows = self.store.take_inbox(INBOX_ROWS)?;
-                more_queued = rows.len() == INBOX_ROWS;
+                // A batch can end early (before a row that failed once): look again.
+                more_queued = !rows.is_empty();
                 for row in rows {
                     // Rows left out stay in the inbox for the next group.
                     if queued >= self.settings.max_group && !group.is_empty() {
@@ -883,7 +884,23 @@ impl Core {
                 }
             }
             if !group.is_empty() {
-                self.ingest_group(group)?;
+                let seqs: Vec<i64> = group
+                    .iter()
+                    .filter_map(|(_, o)| match o {
+                        Origin::Inbox(seq) => Some(*seq),
+                        Origin::Api(_) => None,
+                    })
+                    .collect();
+                if let Err(e) = self.ingest_group(group) {
+                    // Counted against the rows (only while the lease and the database
+                    // allow it): a request that keeps failing is set aside.
+                    if !seqs.is_empty() {
+                        if let Err(not) = self.store.inbox_failed(&seqs, &e.0) {
+                            tracing::warn!(error = %not, "the failed rows were not counted");
+                        }
+                    }
+                    return Err(e);
+                }
             } else if !stop {
                 self.tick()?;
             }

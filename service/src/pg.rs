@@ -98,6 +98,11 @@ pub(crate) fn due_mail_in(
 }
 
 impl PgStore {
+    /// The connection (made again if it was lost), for the cluster's own tables.
+    pub(crate) fn client(&mut self) -> Result<&mut Client, StoreError> {
+        self.c()
+    }
+
     /// Runs `f` in one transaction that first checks the lease `fence` names (and
     /// share-locks its row until the end; see [`crate::cluster::fence`]): a worker that
     /// lost the partition reads nothing to deliver from it (`None`).
@@ -474,25 +479,14 @@ impl Store for PgStore {
         let Some(f) = self.fence.clone() else {
             return Ok(Vec::new());
         };
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let partition = i32::try_from(f.lease.partition).unwrap_or(-1);
-        let rows = self.c()?.query(
-            &format!(
-                "SELECT seq, items FROM {}.inbox WHERE partition = $1 ORDER BY seq LIMIT $2",
-                f.schema
-            ),
-            &[&partition, &limit],
-        )?;
-        rows.iter()
-            .map(|r| {
-                let items: String = r.get(1);
-                Ok(InboxRow {
-                    seq: r.get(0),
-                    items: serde_json::from_str(&items)
-                        .map_err(|e| StoreError(format!("a queued request does not parse: {e}")))?,
-                })
-            })
-            .collect()
+        crate::cluster::quarantine::take(self.c()?, &f, limit)
+    }
+
+    fn inbox_failed(&mut self, seqs: &[i64], error: &str) -> Result<(), StoreError> {
+        let Some(f) = self.fence.clone() else {
+            return Ok(());
+        };
+        crate::cluster::quarantine::failed(self.c()?, &f, seqs, error)
     }
 
     fn set_lines_total(&mut self, n: u64) -> Result<(), StoreError> {

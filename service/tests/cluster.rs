@@ -294,19 +294,27 @@ impl Drop for Cluster {
     }
 }
 
-#[test]
-fn a_worker_that_lost_a_partition_reads_nothing_to_deliver_from_it() {
-    use service::cluster::{prepare, ClusterConfig, PartitionReader};
-    use std::sync::{Arc, Mutex};
-    let cluster = Cluster(ClusterConfig {
+/// A cluster of two partitions (schemas `tandem_{name}_PID_…`), both claimed by worker `a`.
+fn two_partitions_held_by_a(name: &str, ttl_ms: u64) -> (Cluster, Vec<Lease>) {
+    let cluster = Cluster(service::cluster::ClusterConfig {
         partitions: 2,
-        lease_ttl_ms: 400,
-        schema_prefix: format!("tandem_fence_{}", std::process::id()),
+        lease_ttl_ms: ttl_ms,
+        schema_prefix: format!("tandem_{name}_{}", std::process::id()),
         worker: None,
     });
+    let mut a =
+        service::cluster::prepare(&pg_url(), &cluster.0, "a").expect("PostgreSQL is reachable");
+    let held = a.claim(2).expect("claims");
+    assert_eq!(held.len(), 2);
+    (cluster, held)
+}
+
+#[test]
+fn a_worker_that_lost_a_partition_reads_nothing_to_deliver_from_it() {
+    use service::cluster::{prepare, PartitionReader};
+    use std::sync::{Arc, Mutex};
+    let (cluster, held_a) = two_partitions_held_by_a("fence", 400);
     let config = &cluster.0;
-    let mut a = prepare(&pg_url(), config, "a").expect("PostgreSQL is reachable");
-    let held_a = a.claim(2).expect("claims");
     assert_eq!(held_a.len(), 2);
     // One email waits in partition 1's outbox, written under a's lease.
     let mut store = PgStore::open_in(&pg_url(), Some(&config.partition_schema(1)))
@@ -358,4 +366,84 @@ fn a_worker_that_lost_a_partition_reads_nothing_to_deliver_from_it() {
     let due = reader_b.due_mail(i64::MAX, 10).expect("reads");
     assert_eq!(due.len(), 1, "the new holder delivers it");
     assert_eq!(due[0].mail.key, "k1");
+}
+
+#[test]
+fn a_request_that_keeps_failing_is_set_aside_and_can_be_retried() {
+    use service::cluster::PartitionReader;
+    use std::sync::{Arc, Mutex};
+    let (cluster, held) = two_partitions_held_by_a("quarantine", 10_000);
+    let config = &cluster.0;
+    let ping = |k: u32| {
+        format!(
+            r#"[{{"lead":"x","action":"event","body":{{"event":"ping","props":{{"k":{k}}}}}}}]"#
+        )
+    };
+    let mut inbox =
+        service::cluster::Inbox::open(&pg_url(), &config.cluster_schema()).expect("inbox");
+    inbox.queue(&[(1, ping(1))]).expect("queued");
+    let mut db = postgres::Client::connect(&pg_url(), postgres::NoTls).expect("connects");
+    db.execute(
+        &format!(
+            "INSERT INTO {}.inbox (partition, items) VALUES (1, 'not json')",
+            config.cluster_schema()
+        ),
+        &[],
+    )
+    .expect("a row that does not parse");
+    inbox.queue(&[(1, ping(3))]).expect("queued");
+    let mut store = PgStore::open_in(&pg_url(), Some(&config.partition_schema(1)))
+        .expect("opens")
+        .fenced(Fence {
+            schema: config.cluster_schema(),
+            worker: "a".into(),
+            lease: held[1],
+        });
+    let k = |rows: &[service::store::InboxRow]| -> Vec<String> {
+        rows.iter()
+            .map(|r| r.items[0].body["props"]["k"].to_string())
+            .collect()
+    };
+    // The row that does not parse is set aside on the way; the others come.
+    let rows = store.take_inbox(10).expect("rows");
+    assert_eq!(k(&rows), ["1", "3"]);
+    let (first, third) = (rows[0].seq, rows[1].seq);
+    // Both fail once: from then on each comes alone.
+    store
+        .inbox_failed(&[first, third], "value too long")
+        .expect("counted");
+    assert_eq!(k(&store.take_inbox(10).expect("rows")), ["1"]);
+    store
+        .inbox_failed(&[first], "value too long")
+        .expect("counted");
+    store
+        .inbox_failed(&[first], "value too long")
+        .expect("counted");
+    // The third failure sets it aside: the partition moves on to the next.
+    assert_eq!(k(&store.take_inbox(10).expect("rows")), ["3"]);
+
+    let mut reader =
+        PartitionReader::open(&pg_url(), config.clone(), Arc::new(Mutex::new(held)), "a")
+            .expect("opens");
+    let aside = reader.quarantine().expect("lists");
+    assert_eq!(aside.len(), 2, "{aside:?}");
+    // Oldest first: the ping queued first, then the row that does not parse.
+    assert_eq!(aside[0]["seq"], first);
+    assert_eq!(aside[0]["attempts"], 3);
+    assert_eq!(aside[0]["error"], "value too long");
+    assert!(
+        aside[1]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("does not parse")),
+        "{aside:?}"
+    );
+    assert_eq!(aside[1]["request"], "not json");
+    // A retry puts it back in its old place, with no failed attempts.
+    assert!(reader.retry_quarantined(first).expect("retries"));
+    assert!(
+        !reader.retry_quarantined(first).expect("answers"),
+        "no longer set aside"
+    );
+    assert_eq!(k(&store.take_inbox(10).expect("rows")), ["1"]);
+    assert_eq!(reader.quarantine().expect("lists").len(), 1);
 }

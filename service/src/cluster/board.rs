@@ -202,12 +202,20 @@ impl Pictures {
     fn summary(&mut self, from: Option<&str>, to: Option<&str>) -> Result<Value, Refusal> {
         let parts = self.board()?;
         let published = parts.len();
+        let quarantined = match self.client.as_mut() {
+            Some(c) => super::quarantine::count(c, &self.schema).map_err(|e| Refusal {
+                status: 503,
+                index: None,
+                message: format!("the quarantine cannot be read: {e}"),
+            })?,
+            None => 0,
+        };
         let figures = Figures::merge(&parts);
         let mut v = crate::core::summary_of(&self.program, &figures, from, to, self.clock.now())?;
         if let Some(o) = v.as_object_mut() {
             o.insert(
                 "cluster".into(),
-                json!({ "partitions": self.partitions, "published": published }),
+                json!({ "partitions": self.partitions, "published": published, "quarantined": quarantined }),
             );
         }
         Ok(v)

@@ -21,6 +21,7 @@ use crate::sign::Signer;
 use crate::store::Store;
 use crate::Scope;
 
+mod inbox;
 mod tracking;
 mod webhooks;
 
@@ -93,6 +94,8 @@ pub fn router(state: AppState) -> Router {
             "/api/webhooks/endpoints/{name}/resume",
             post(webhooks::resume),
         )
+        .route("/api/inbox/quarantine", get(inbox::list))
+        .route("/api/inbox/quarantine/{seq}/retry", post(inbox::retry))
         .route("/t/o", get(open_pixel))
         .route("/t/c", get(click))
         .route("/u", get(unsubscribe_page).post(unsubscribe))
@@ -117,6 +120,7 @@ const PATHS: &[&str] = &[
     "/api/webhooks",
     "/api/webhooks/failures",
     "/api/webhooks/recover",
+    "/api/inbox/quarantine",
 ];
 
 /// 404 for a path no route serves: a JSON error like every other, with the closest path.

@@ -12,7 +12,7 @@ use crate::store::{Store, WebhookRow};
 use crate::Scope;
 
 /// Runs `f` on the reader's store connection, off the async threads.
-async fn with_store<T: Send + 'static>(
+pub(super) async fn with_store<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&mut dyn Store) -> Result<T, String> + Send + 'static,
 ) -> Result<T, Response> {

@@ -287,6 +287,18 @@ pub trait Store: Send {
     fn take_inbox(&mut self, _limit: usize) -> Result<Vec<InboxRow>, StoreError> {
         Ok(Vec::new())
     }
+    /// Counts one failed application of inbox rows `seqs` (see `cluster/quarantine.rs`).
+    fn inbox_failed(&mut self, _seqs: &[i64], _error: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// The cluster's requests set aside after failing (none on a single node).
+    fn quarantine(&mut self) -> Result<Vec<serde_json::Value>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Puts a request set aside back in its inbox; `false` when there is none.
+    fn retry_quarantined(&mut self, _seq: i64) -> Result<bool, StoreError> {
+        Ok(false)
+    }
     /// Webhook deliveries due at `now_ms` (service clock, milliseconds), oldest first.
     fn due_webhooks(
         &mut self,
