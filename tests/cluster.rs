@@ -1,145 +1,21 @@
 //! End-to-end test of several `tandem run` workers on one PostgreSQL database: three workers share the partitions, a stream of events goes to all of them, one is killed with SIGKILL midway while dashboards are open — every acknowledged event is applied once, each lead's events in order, no task twice, no timer lost, and every worker's dashboard adds up to the store's totals.
 
-use std::collections::{BTreeMap, HashMap};
-use std::process::{Child, Command, Stdio};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 mod support;
-use support::{free_port, program_dir, wait_for, FreshDatabase};
+use support::cluster::{
+    assert_delivered, assert_one_task_and_email_each, assert_pings, create_leads, get,
+    per_partition, post, program_with_report, round_items, shared_token, start_worker,
+    wait_drained, worker_dir, Worker, PARTITIONS,
+};
+use support::{wait_for, FreshDatabase};
 
-const PARTITIONS: u32 = 8;
 const LEADS: usize = 48;
-
-struct Worker {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The service tests' program with a report every minute (every second at the test's
-/// 60× clock), in a folder of its own.
-fn program_with_report() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("tandem-cluster-program-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("templates")).expect("program dir");
-    for entry in std::fs::read_dir(program_dir().join("templates")).expect("templates") {
-        let path = entry.expect("a template").path();
-        if let Some(name) = path.file_name() {
-            std::fs::copy(&path, dir.join("templates").join(name)).expect("copy a template");
-        }
-    }
-    let main = std::fs::read_to_string(program_dir().join("program.journey")).expect("program");
-    let report = "\nschedule minutely every \"* * * * *\" {\n  report to \"boss@acme.vn\"\n}\n";
-    std::fs::write(dir.join("program.journey"), format!("{main}{report}")).expect("program");
-    dir
-}
-
-fn start_worker(url: &str, name: &str, program: &std::path::Path) -> Worker {
-    let dir = std::env::temp_dir().join(format!("tandem-cluster-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let port = free_port();
-    let config = format!(
-        "listen = \"127.0.0.1:{port}\"\nstore = \"{url}\"\noutbox = \"{}\"\nclock_scale = 60\ntick_ms = 50\n\
-         [cluster]\npartitions = {PARTITIONS}\nlease_ttl_ms = 2000\nworker = \"{name}\"\n",
-        dir.join("outbox").display()
-    );
-    std::fs::write(dir.join("service.toml"), config).expect("config");
-    let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .arg("run")
-        .arg(program)
-        .arg("--config")
-        .arg(dir.join("service.toml"))
-        .current_dir(&dir)
-        .env("TANDEM_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("tandem run starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while ureq::get(&format!("{base}/healthz")).call().is_err() {
-        assert!(Instant::now() < deadline, "worker {name} did not come up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Worker { child, base }
-}
-
-/// An HTTP client that returns every status as an answer, waiting at most 10 s.
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
-/// Posts a batch; `Some(true)` acknowledged, `Some(false)` refused, `None` no answer
-/// (the worker is gone: the outcome is unknown).
-fn post(base: &str, token: &str, path: &str, body: &str) -> Option<bool> {
-    let agent = agent();
-    match agent
-        .post(&format!("{base}{path}"))
-        .header("Authorization", &format!("Bearer {token}"))
-        .send(body)
-    {
-        Ok(r) => Some(r.status().as_u16() == 200),
-        Err(_) => None,
-    }
-}
-
-/// A GET with the token: the status and the body (`0` when there is no answer).
-fn get(base: &str, token: &str, path: &str) -> (u16, String) {
-    let agent = agent();
-    match agent
-        .get(&format!("{base}{path}"))
-        .header("Authorization", &format!("Bearer {token}"))
-        .call()
-    {
-        Ok(mut r) => (
-            r.status().as_u16(),
-            r.body_mut().read_to_string().unwrap_or_default(),
-        ),
-        Err(e) => (0, e.to_string()),
-    }
-}
-
-/// The `k` of a stored `ping` input, if it is one.
-fn ping_k(v: &Value) -> Option<i64> {
-    match v {
-        Value::Array(a) if a.len() == 2 && a[0] == "k" => {
-            a[1].get("Number").and_then(Value::as_f64).map(|k| k as i64)
-        }
-        Value::Array(a) => a.iter().find_map(ping_k),
-        Value::Object(o) => o.values().find_map(ping_k),
-        _ => None,
-    }
-}
-
-fn per_partition<T>(
-    db: &mut postgres::Client,
-    sql: &str,
-    mut row: impl FnMut(&postgres::Row) -> T,
-) -> Vec<T> {
-    let mut out = Vec::new();
-    for p in 0..PARTITIONS {
-        let q = sql.replace("{p}", &format!("tandem_p{p}"));
-        for r in db.query(&q, &[]).expect("query a partition") {
-            out.push(row(&r));
-        }
-    }
-    out
-}
 
 #[test]
 fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order() {
@@ -160,19 +36,11 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
             .unwrap_or(0);
         owners == 3
     });
-    let token: String = db
-        .query_one(
-            "SELECT value FROM tandem_cluster.secrets WHERE name = 'admin_token'",
-            &[],
-        )
-        .expect("the shared admin token")
-        .get(0);
+    let token = shared_token(&mut db);
     // Each worker keeps the shared token beside it, readable by its owner only.
     for name in ["w0", "w1", "w2"] {
         use std::os::unix::fs::PermissionsExt;
-        let path = std::env::temp_dir()
-            .join(format!("tandem-cluster-{name}-{}", std::process::id()))
-            .join("tandem.token");
+        let path = worker_dir(name).join("tandem.token");
         let held = std::fs::read_to_string(&path).expect("the token file");
         assert_eq!(held.trim(), token, "{}", path.display());
         let mode = std::fs::metadata(&path)
@@ -182,19 +50,7 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
         assert_eq!(mode & 0o777, 0o600, "{}", path.display());
     }
     let leads: Vec<String> = (0..LEADS).map(|i| format!("c{i}")).collect();
-    let creates: Vec<String> = leads
-        .iter()
-        .map(|l| format!(r#"{{"id": "{l}", "fields": {{"name": "{l}", "email": "{l}@x.vn"}}}}"#))
-        .collect();
-    assert_eq!(
-        post(
-            &workers[0].base,
-            &token,
-            "/api/leads",
-            &format!("[{}]", creates.join(","))
-        ),
-        Some(true)
-    );
+    create_leads(&workers[0].base, &token, &leads);
 
     // Text PostgreSQL cannot store is refused before anything is queued.
     assert_eq!(
@@ -227,21 +83,7 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
                 let (mut acked, mut unknown) = (Vec::new(), Vec::new());
                 let mut w = t;
                 for round in 1..=rounds {
-                    let (path, items): (&str, Vec<String>) = if round == 4 {
-                        let set = |l: &String| format!(r#"{{"id": "{l}", "fields": {{"n": 10}}}}"#);
-                        ("/api/leads", mine.iter().map(set).collect())
-                    } else {
-                        let ping = |l: &String| {
-                            format!(r#"{{"lead": "{l}", "event": "ping", "props": {{"k": {round}}}}}"#)
-                        };
-                        let mut items: Vec<String> = mine.iter().map(ping).collect();
-                        if round == 8 {
-                            items.extend(mine.iter().map(|l| {
-                                format!(r#"{{"lead": "{l}", "event": "signup", "props": {{"plan": "pro"}}}}"#)
-                            }));
-                        }
-                        ("/api/events", items)
-                    };
+                    let (path, items) = round_items(round, &mine);
                     match post(&bases[w], &token, path, &format!("[{}]", items.join(","))) {
                         Some(true) => acked.push(round),
                         Some(false) => panic!("round {round} was refused"),
@@ -319,24 +161,7 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
 
     // The survivors take w1's partitions over and drain the inbox; every follow-up
     // (a timer) is sent.
-    wait_for(
-        "the inbox to drain and every follow-up to be sent",
-        90,
-        || {
-            let waiting: i64 = db
-                .query_one("SELECT COUNT(*) FROM tandem_cluster.inbox", &[])
-                .map(|r| r.get(0))
-                .unwrap_or(-1);
-            let followups: i64 = per_partition(
-                &mut db,
-                "SELECT COUNT(*) FROM {p}.timeline WHERE line LIKE '%\"template\":\"followup\"%'",
-                |r| r.get::<_, i64>(0),
-            )
-            .into_iter()
-            .sum();
-            waiting == 0 && followups >= LEADS as i64
-        },
-    );
+    wait_drained(&mut db, LEADS);
     let owners: Vec<String> = db
         .query(
             "SELECT DISTINCT owner FROM tandem_cluster.leases WHERE expires_at > now()",
@@ -348,64 +173,10 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
         .collect();
     assert!(!owners.contains(&"w1".to_owned()), "{owners:?}");
 
-    // Every acknowledged ping applied once, each lead's in the order sent.
-    let inputs = per_partition(
-        &mut db,
-        "SELECT lead, input FROM {p}.inputs ORDER BY seq",
-        |r| (r.get::<_, String>(0), r.get::<_, String>(1)),
-    );
-    let mut ks: HashMap<String, Vec<i64>> = HashMap::new();
-    for (lead, input) in &inputs {
-        let v: Value = serde_json::from_str(input).expect("a stored input is JSON");
-        if let Some(k) = ping_k(&v) {
-            ks.entry(lead.clone()).or_default().push(k);
-        }
-    }
-    for lead in &leads {
-        let seen = ks.get(lead).cloned().unwrap_or_default();
-        let (acked, unknown) = &sent[lead];
-        assert!(
-            seen.windows(2).all(|w| w[0] < w[1]),
-            "{lead}: pings applied out of order or twice: {seen:?}"
-        );
-        for round in acked {
-            if *round != 4 {
-                assert!(
-                    seen.contains(round),
-                    "{lead}: acknowledged ping {round} lost"
-                );
-            }
-        }
-        for k in &seen {
-            assert!(
-                acked.contains(k) || unknown.contains(k),
-                "{lead}: ping {k} was never sent"
-            );
-        }
-    }
-
-    // One task per lead, one welcome and one follow-up email per lead.
-    let tasks: BTreeMap<String, i64> = per_partition(
-        &mut db,
-        "SELECT lead, COUNT(*) FROM {p}.tasks GROUP BY lead",
-        |r| (r.get::<_, String>(0), r.get::<_, i64>(1)),
-    )
-    .into_iter()
-    .collect();
-    let mails: Vec<(String, String)> =
-        per_partition(&mut db, "SELECT lead, template FROM {p}.outbox", |r| {
-            (r.get::<_, String>(0), r.get::<_, String>(1))
-        });
-    for lead in &leads {
-        assert_eq!(tasks.get(lead), Some(&1), "{lead}: one Sales task");
-        for template in ["hello", "followup"] {
-            let n = mails
-                .iter()
-                .filter(|(l, t)| l == lead && t == template)
-                .count();
-            assert_eq!(n, 1, "{lead}: one `{template}` email");
-        }
-    }
+    // Every acknowledged ping applied once, each lead's in the order sent; one task
+    // per lead, one welcome and one follow-up email per lead.
+    let inputs = assert_pings(&mut db, &leads, &sent);
+    let tasks = assert_one_task_and_email_each(&mut db, &leads);
     // Each lead lives in exactly one partition's log.
     let mut homes: HashMap<&str, usize> = HashMap::new();
     for (lead, input) in &inputs {
@@ -588,43 +359,8 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
     // Every email is delivered; the ones delivered twice are those a dying worker had
     // sent but not yet marked sent (the documented window: at most one fetch of the
     // mailer, 256), each with the same Message-ID.
-    wait_for("every email to be delivered", 30, || {
-        per_partition(
-            &mut db,
-            "SELECT COUNT(*) FROM {p}.outbox WHERE status <> 'sent'",
-            |r| r.get::<_, i64>(0),
-        )
-        .into_iter()
-        .sum::<i64>()
-            == 0
-    });
-    let rows: i64 = per_partition(&mut db, "SELECT COUNT(*) FROM {p}.outbox", |r| {
-        r.get::<_, i64>(0)
-    })
-    .into_iter()
-    .sum();
-    let mut ids: HashMap<String, usize> = HashMap::new();
-    for name in ["w0", "w1", "w2"] {
-        let outbox = std::env::temp_dir()
-            .join(format!("tandem-cluster-{name}-{}", std::process::id()))
-            .join("outbox");
-        for entry in std::fs::read_dir(&outbox).into_iter().flatten().flatten() {
-            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            if let Some(id) = text
-                .lines()
-                .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
-            {
-                *ids.entry(id.to_owned()).or_default() += 1;
-            }
-        }
-    }
-    let twice: usize = ids.values().map(|n| n - 1).sum();
-    eprintln!(
-        "{rows} emails, {} delivered, {twice} delivered again across the takeover",
-        ids.len()
-    );
-    assert_eq!(ids.len() as i64, rows, "every email delivered");
-    assert!(twice <= 256, "{twice} duplicates");
+    let (emails, twice) = assert_delivered(&mut db, &["w0", "w1", "w2"], 256);
+    eprintln!("{emails} emails delivered, {twice} again across the takeover");
     drop(workers);
     drop(db);
     drop(database);

@@ -2,7 +2,9 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod service;
+pub mod throwaway_pg;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
