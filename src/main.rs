@@ -1041,10 +1041,10 @@ fn waiting_in_store(
     let inputs = inputs.map_err(|e| format!("{location}: {e}"))?;
     let mut rebuilt = service::core::rebuild(versions, &inputs, start, kind, from, |_, _, _| {})?;
     let now = jiff::Timestamp::now().as_second();
-    let until = now.max(rebuilt.world.now());
-    rebuilt.world.advance_to(until);
-    let positions = rebuilt.world.engine().journey_positions();
-    let running = rebuilt.program.lowered();
+    let until = now.max(rebuilt.running.world().now());
+    rebuilt.running.with(|_, world| world.advance_to(until));
+    let positions = rebuilt.running.world().engine_ref().journey_positions();
+    let running = rebuilt.running.program().lowered();
     let (oc, rc) = (Canon { p: lowered }, Canon { p: running });
     Ok(lowered
         .journeys

@@ -260,4 +260,9 @@ impl<'p> World<'p> {
     pub fn engine(&mut self) -> &mut Engine<'p> {
         &mut self.engine
     }
+
+    /// The engine, for the queries that only read (leads, fields, positions, coverage).
+    pub fn engine_ref(&self) -> &Engine<'p> {
+        &self.engine
+    }
 }

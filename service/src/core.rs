@@ -8,7 +8,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::Duration;
 
 use compiler::ProgramSource;
-use runtime::embed::{EngineKind, Program, World};
+use runtime::embed::{EngineKind, Program};
 use runtime::scenario::Input;
 use runtime::timeline::{Entry, Line};
 use serde_json::{json, Map, Value};
@@ -20,7 +20,9 @@ use crate::store::{Commit, OutboxMail, Refused, Store, StoreError, TaskChange, T
 use std::sync::Arc;
 
 mod picture;
+mod running;
 pub use picture::{step_counts, summary_of, svg_of, Board};
+pub use running::Running;
 
 /// A program's files: `(path, text)`, paths like `main.journey` and `templates/x.md`.
 pub type Files = Vec<(String, String)>;
@@ -191,10 +193,10 @@ pub fn check(files: &Files) -> Result<Program, Vec<String>> {
 /// The engine thread's state.
 pub struct Core {
     store: Box<dyn Store>,
-    program: &'static Program,
+    /// The running program and its world.
+    running: Running,
     /// The running version's files, as stored (sorted by path).
     files: Files,
-    world: World<'static>,
     /// The running version's webhook endpoints (a copy of `settings.webhooks`).
     endpoints: crate::effects::webhook::Endpoints,
     version: u32,
@@ -259,25 +261,25 @@ impl LeadSource for EngineLeads<'_, '_> {
 
 /// Applies logged inputs to a world being rebuilt, counting and showing their lines.
 fn replay(
-    world: &mut World<'static>,
-    program: &'static Program,
+    running: &mut Running,
     inputs: &[Input],
     lines: &mut u64,
-    observe: &mut impl FnMut(&'static Program, &[Line], &runtime::engine::Engine<'_>),
+    observe: &mut impl FnMut(&Program, &[Line], &runtime::engine::Engine<'_>),
 ) {
-    for input in inputs {
-        let new = world.input(input);
-        *lines += new.len() as u64;
-        observe(program, &new, world.engine());
-    }
+    running.with(|program, world| {
+        for input in inputs {
+            let new = world.input(input);
+            *lines += new.len() as u64;
+            observe(program, &new, world.engine_ref());
+        }
+    });
 }
 
 /// A world rebuilt from a store's input log (see [`rebuild`]).
 pub struct Rebuilt {
-    /// The latest version's program (with the journey versions it keeps).
-    pub program: &'static Program,
-    /// The world, its clock at the last input (or the last version's installation).
-    pub world: World<'static>,
+    /// The latest version's program (with the journey versions it keeps) and the world,
+    /// its clock at the last input (or the last version's installation).
+    pub running: Running,
     /// The latest version's number.
     pub version: u32,
     /// The latest version's files, sorted by path.
@@ -289,8 +291,7 @@ pub struct Rebuilt {
 /// Where a rebuild starts: a world restored from a snapshot, `position` inputs into
 /// the log, with `lines` timeline lines produced (see [`crate::snapshot`]).
 pub struct StartFrom {
-    pub program: &'static Program,
-    pub world: World<'static>,
+    pub running: Running,
     pub version: u32,
     pub files: Files,
     pub position: u64,
@@ -310,17 +311,17 @@ pub fn rebuild(
     start: i64,
     kind: EngineKind,
     from: Option<StartFrom>,
-    mut observe: impl FnMut(&'static Program, &[Line], &runtime::engine::Engine<'_>),
+    mut observe: impl FnMut(&Program, &[Line], &runtime::engine::Engine<'_>),
 ) -> Result<Rebuilt, String> {
     let sorted = |v: &crate::store::StoredVersion| {
         let mut files = v.files.clone();
         files.sort();
         files
     };
-    let (mut world, mut program, mut version, mut files, offset, mut lines) = match from {
+    let (mut running, mut version, mut files, offset, mut lines) = match from {
         Some(f) => {
             versions.retain(|v| v.version > f.version);
-            (f.world, f.program, f.version, f.files, f.position, f.lines)
+            (f.running, f.version, f.files, f.position, f.lines)
         }
         None => {
             // Versions stored before journey versions existed were each replayed over
@@ -332,21 +333,22 @@ pub fn rebuild(
                 .first()
                 .ok_or("the store holds no program version")?;
             let files = sorted(first);
-            let program = leak(check(&files).map_err(|e| {
+            let program = check(&files).map_err(|e| {
                 format!(
                     "stored program version {} does not check: {}",
                     first.version,
                     e.join("; ")
                 )
-            })?);
-            let mut world = program
-                .world_without_log(kind)
+            })?;
+            let mut running = Running::start(program, |p| p.world_without_log(kind))
                 .map_err(|e| format!("the engine cannot run this program: {}", e.0))?;
-            world.start(start);
-            observe(program, &[], world.engine());
+            running.with(|program, world| {
+                world.start(start);
+                observe(program, &[], world.engine_ref());
+            });
             let version = first.version;
             versions.remove(0);
-            (world, program, version, files, 0, 0u64)
+            (running, version, files, 0, 0u64)
         }
     };
     let mut done = 0usize;
@@ -354,40 +356,30 @@ pub fn rebuild(
         let until = usize::try_from(v.inputs_before.unwrap_or(0).saturating_sub(offset))
             .unwrap_or(usize::MAX)
             .clamp(done, inputs.len());
-        replay(
-            &mut world,
-            program,
-            &inputs[done..until],
-            &mut lines,
-            &mut observe,
-        );
+        replay(&mut running, &inputs[done..until], &mut lines, &mut observe);
         done = until;
-        let new = world.advance_to(v.at);
-        lines += new.len() as u64;
-        observe(program, &new, world.engine());
-        let waiting = world.engine().journey_positions();
+        let waiting = running.with(|program, world| {
+            let new = world.advance_to(v.at);
+            lines += new.len() as u64;
+            observe(program, &new, world.engine_ref());
+            world.engine_ref().journey_positions()
+        });
         let next_files = sorted(v);
-        let (next, _) =
-            runtime::versions::compose(program, &waiting, &ProgramSource::from_files(&next_files))
-                .map_err(|e| format!("stored program version {}: {e}", v.version))?;
-        let next = leak(next);
-        world = world
+        let (next, _) = runtime::versions::compose(
+            running.program(),
+            &waiting,
+            &ProgramSource::from_files(&next_files),
+        )
+        .map_err(|e| format!("stored program version {}: {e}", v.version))?;
+        running = running
             .deploy(next, kind)
             .map_err(|e| format!("stored program version {}: {}", v.version, e.0))?;
-        program = next;
         version = v.version;
         files = next_files;
     }
-    replay(
-        &mut world,
-        program,
-        &inputs[done..],
-        &mut lines,
-        &mut observe,
-    );
+    replay(&mut running, &inputs[done..], &mut lines, &mut observe);
     Ok(Rebuilt {
-        program,
-        world,
+        running,
         version,
         files,
         lines,
@@ -555,12 +547,6 @@ impl Clock {
     }
 }
 
-/// A program that lives as long as the process. Each installed version is kept
-/// (a reload is rare and a program is small), so the world can borrow it.
-fn leak(program: Program) -> &'static Program {
-    Box::leak(Box::new(program))
-}
-
 impl Core {
     /// Opens the engine on a store: rebuilds the world by replaying the input log
     /// version by version (each stored program version from the input where it was
@@ -640,13 +626,12 @@ impl Core {
                     .observe(lines, &EngineLeads(engine));
             },
         )?;
-        let dashboard = dashboard.unwrap_or_else(|| dashboard_for(rebuilt.program));
+        let dashboard = dashboard.unwrap_or_else(|| dashboard_for(rebuilt.running.program()));
         let replayed = rebuilt.lines;
         let mut core = Core {
             store,
-            program: rebuilt.program,
+            running: rebuilt.running,
             files: rebuilt.files,
-            world: rebuilt.world,
             endpoints: Default::default(),
             version: rebuilt.version,
             lines_total: replayed,
@@ -705,7 +690,7 @@ impl Core {
         // furthest committed instant first, so those lines recur now, in their order,
         // and are skipped — not interleaved with new inputs at earlier instants.
         if let Some(high) = core.store.high_water().map_err(err)? {
-            if high > core.world.now() {
+            if high > core.running.world().now() {
                 core.advance(high).map_err(err)?;
             }
         }
@@ -953,8 +938,8 @@ impl Core {
         };
         let started = std::time::Instant::now();
         let taking = crate::snapshot::Taking {
-            program: self.program,
-            world: &self.world,
+            program: self.running.program(),
+            world: self.running.world(),
             dashboard: &self.dashboard,
             version: self.version,
             files: &self.files,
@@ -1020,7 +1005,7 @@ impl Core {
                 let _ = reply.send(vec![
                     (
                         "tandem_leads".into(),
-                        self.world.engine().lead_count() as f64,
+                        self.running.world().engine_ref().lead_count() as f64,
                     ),
                     ("tandem_inputs_applied".into(), self.inputs_applied as f64),
                     ("tandem_mail_enqueued".into(), self.mails_enqueued as f64),
@@ -1053,25 +1038,25 @@ impl Core {
 
     /// The running program's input schema (see [`Request::Schema`]).
     fn schema(&self) -> Value {
-        schema_json(self.program, self.version)
+        schema_json(self.running.program(), self.version)
     }
 
     /// Runs the timers due by now and commits what they caused.
     fn tick(&mut self) -> Result<(), StoreError> {
-        let now = self.settings.clock.now().max(self.world.now());
+        let now = self.settings.clock.now().max(self.running.world().now());
         self.advance(now)
     }
 
     /// Runs the timers due by `now` and commits what they caused.
     fn advance(&mut self, now: i64) -> Result<(), StoreError> {
-        let lines = self.world.advance_to(now);
+        let lines = self.running.with(|_, world| world.advance_to(now));
         if lines.is_empty() {
             return Ok(());
         }
         let mut commit = Commit::default();
         self.effects(&lines, &mut commit);
         commit.lines_total = self.lines_total;
-        commit.now = self.world.now();
+        commit.now = self.running.world().now();
         self.commit(commit, Vec::new())?;
         self.live.send_replace(self.dashboard.version);
         Ok(())
@@ -1086,7 +1071,7 @@ impl Core {
         }
         let mut commit = Commit::default();
         let mut replies = Vec::new();
-        let now = self.settings.clock.now().max(self.world.now());
+        let now = self.settings.clock.now().max(self.running.world().now());
         for (items, origin) in group {
             match (self.validate(items, now), origin) {
                 (Err(refusal), Origin::Api(reply)) => {
@@ -1109,7 +1094,7 @@ impl Core {
                 }
                 (Ok(inputs), origin) => {
                     for input in &inputs {
-                        let lines = self.world.input(input);
+                        let lines = self.running.with(|_, world| world.input(input));
                         self.effects(&lines, &mut commit);
                     }
                     let n = inputs.len();
@@ -1122,7 +1107,7 @@ impl Core {
             }
         }
         commit.lines_total = self.lines_total;
-        commit.now = self.world.now();
+        commit.now = self.running.world().now();
         let applied = commit.inputs.len() as u64;
         self.commit(commit, replies)?;
         self.inputs_applied += applied;
@@ -1132,9 +1117,9 @@ impl Core {
 
     /// Turns API items into engine inputs, all or none.
     fn validate(&mut self, items: Vec<Item>, at: i64) -> Result<Vec<Input>, Refusal> {
-        let engine = self.world.engine();
+        let engine = self.running.world().engine_ref();
         validate_items(
-            self.program.workspace().symbols(),
+            self.running.program().workspace().symbols(),
             items,
             at,
             &|lead: &str| Some(engine.lead(lead).is_some()),
@@ -1144,7 +1129,7 @@ impl Core {
     /// Records the lines and derives their effects.
     fn effects(&mut self, lines: &[Line], commit: &mut Commit) {
         self.dashboard
-            .observe(lines, &EngineLeads(self.world.engine()));
+            .observe(lines, &EngineLeads(self.running.world().engine_ref()));
         for (i, line) in lines.iter().enumerate() {
             // A task line is followed by the `notified` line with the task's rendered title.
             let title = match lines.get(i + 1).map(|l| &l.entry) {
@@ -1295,7 +1280,8 @@ impl Core {
     }
 
     fn sender(&self) -> String {
-        self.program
+        self.running
+            .program()
             .lowered()
             .sending
             .from
@@ -1315,7 +1301,7 @@ impl Core {
         let snapshot = line
             .lead
             .as_deref()
-            .and_then(|id| self.world.engine().lead_snapshot(id));
+            .and_then(|id| self.running.world().engine_ref().lead_snapshot(id));
         let ctx = crate::effects::webhook::LineContext {
             line,
             line_no: self.lines_total,
@@ -1350,7 +1336,7 @@ impl Core {
         journey: Option<&str>,
         at: i64,
     ) -> Option<OutboxMail> {
-        let engine = self.world.engine();
+        let engine = self.running.world().engine_ref();
         let index = engine.lead(lead)?;
         let to = match engine.lead_field(index, "email") {
             Some(runtime::timeline::FieldValue::Text(e)) if !e.is_empty() => e,
@@ -1418,10 +1404,11 @@ impl Core {
     }
 
     fn lead_view(&mut self, id: &str) -> Result<Option<Value>, String> {
-        let engine = self.world.engine();
-        let Some(index) = engine.lead(id) else {
+        let Some(index) = self.running.world().engine_ref().lead(id) else {
             return Ok(None);
         };
+        let explanation = self.running.with(|_, world| world.engine().explain(index));
+        let engine = self.running.world().engine_ref();
         // A time never given a value is `null`, not 1970-01-01.
         let fields: Map<String, Value> = engine
             .lead_fields(index)
@@ -1437,8 +1424,7 @@ impl Core {
                 (k, json)
             })
             .collect();
-        let explanation = engine.explain(index);
-        let program = self.program;
+        let program = self.running.program();
         let text_of = |span: grammar::Span| -> String {
             program
                 .workspace()
@@ -1504,19 +1490,23 @@ impl Core {
             self.failed = Some(e);
             return Err(vec![message]);
         }
-        let at = self.world.now();
-        let waiting = self.world.engine().journey_positions();
-        let (program, changes) =
-            runtime::versions::compose(self.program, &waiting, &ProgramSource::from_files(&files))
-                .map_err(|e| match e {
-                    runtime::versions::DeployError::Check(errors) => errors,
-                    other => vec![other.to_string()],
-                })?;
-        let program = leak(program);
+        let at = self.running.world().now();
+        let waiting = self.running.world().engine_ref().journey_positions();
+        let (program, changes) = runtime::versions::compose(
+            self.running.program(),
+            &waiting,
+            &ProgramSource::from_files(&files),
+        )
+        .map_err(|e| match e {
+            runtime::versions::DeployError::Check(errors) => errors,
+            other => vec![other.to_string()],
+        })?;
         // What the new version changes, with the leads waiting now at each affected step.
-        let changes = crate::deploy::changes_json(&changes, self.program.lowered(), Some(&waiting));
-        self.world = self
-            .world
+        let changes =
+            crate::deploy::changes_json(&changes, self.running.program().lowered(), Some(&waiting));
+        // The old program is freed with the old world.
+        self.running = self
+            .running
             .deploy(program, self.settings.engine)
             .map_err(|e| {
                 vec![format!(
@@ -1539,7 +1529,6 @@ impl Core {
                 return Err(vec![message]);
             }
         };
-        self.program = program;
         self.files = files;
         self.refused_program = None;
         self.set_endpoints(endpoints);

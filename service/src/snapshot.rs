@@ -333,13 +333,12 @@ fn resume(
     };
     let program = runtime::versions::compile(&source)
         .map_err(|e| format!("its program does not check: {}", e.join("; ")))?;
-    let program: &'static Program = Box::leak(Box::new(program));
-    let world = program.resume(engine, kind).map_err(|e| e.0)?;
-    let dashboard = dashboard(program).restore(saved)?;
+    let running =
+        crate::core::Running::start(program, |p| p.resume(engine, kind)).map_err(|e| e.0)?;
+    let dashboard = dashboard(running.program()).restore(saved)?;
     Ok(Resumed {
         from: StartFrom {
-            program,
-            world,
+            running,
             version: header.version,
             files: header.files,
             position: header.position,

@@ -118,10 +118,10 @@ pub fn svg_of(
 impl Core {
     /// This engine's figures: its dashboard's, the journeys' step counts, render failures
     /// and a refused program folder.
-    pub(super) fn figures(&mut self) -> Figures {
+    pub(super) fn figures(&self) -> Figures {
         let mut f = self.dashboard.figures();
         f.program_version = self.version;
-        f.steps = step_counts(self.program, self.world.engine())
+        f.steps = step_counts(self.running.program(), self.running.world().engine_ref())
             .into_iter()
             .collect();
         f.render_failures = self.render_failures;
@@ -154,16 +154,17 @@ impl Core {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<Value, Refusal> {
-        let now = self.settings.clock.now().max(self.world.now());
+        let now = self.settings.clock.now().max(self.running.world().now());
         let figures = self.all_figures()?;
-        summary_of(self.program, &figures, from, to, now)
+        summary_of(self.running.program(), &figures, from, to, now)
     }
 
     /// See [`super::Request::JourneySvg`].
     pub(super) fn journey_svg(&mut self, name: &str, lang: &str) -> Option<Result<String, String>> {
-        let steps = step_counts(self.program, self.world.engine());
+        let program = self.running.program();
+        let steps = step_counts(program, self.running.world().engine_ref());
         let own = steps.into_iter().find(|(n, _)| n == name).map(|(_, s)| s);
-        svg_of(self.program, name, lang, own.as_ref())
+        svg_of(program, name, lang, own.as_ref())
     }
 
     /// Publishes this partition's figures on the board when they changed and the last
