@@ -7,9 +7,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @contextlib.contextmanager
-def service(extra_args=(), store=None, program=None):
+def service(extra_args=(), store=None, program=None, pid=None):
     """`store`: a PostgreSQL URL instead of the default SQLite file in the temp folder;
-    `program`: a program folder instead of journeys/."""
+    `program`: a program folder instead of journeys/; `pid`: a list the process id is
+    appended to (to read its memory)."""
     tandem = os.environ.get("TANDEM_BIN") or os.path.join(ROOT, "target", "release", "tandem")
     work = tempfile.mkdtemp(prefix="tandem-bench-")
     if store:
@@ -20,6 +21,8 @@ def service(extra_args=(), store=None, program=None):
     proc = subprocess.Popen([tandem, "run", program or os.path.join(ROOT, "journeys"), "--listen", f"127.0.0.1:{port}", *extra_args],
                             cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=dict(os.environ, TANDEM_LOG="warn"))
+    if pid is not None:
+        pid.append(proc.pid)
     try:
         for _ in range(600):
             try:

@@ -186,6 +186,24 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
     }
     assert!(leads.iter().all(|l| homes.get(l.as_str()) == Some(&1)));
 
+    // A lead page asked of any worker is the whole page (fields, stage, journeys), from
+    // the worker holding the lead's partition.
+    for w in [&workers[0], &workers[2]] {
+        for lead in &leads {
+            let (status, body) = get(&w.base, &token, &format!("/api/leads/{lead}"));
+            assert_eq!(status, 200, "{body}");
+            let v: Value = serde_json::from_str(&body).expect("JSON");
+            assert_eq!(
+                v["fields"]["name"],
+                lead.as_str(),
+                "{lead} on {}: {body}",
+                w.base
+            );
+            assert!(v.get("stage").is_some_and(Value::is_string), "{body}");
+            assert_eq!(v["tasks"].as_array().map(Vec::len), Some(1), "{body}");
+        }
+    }
+
     // The dashboard was there on w0 all along; w2's live stream moved on.
     watching.store(false, Ordering::SeqCst);
     let (answered, failed) = summary_watch.join().expect("the summary watcher");

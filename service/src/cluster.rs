@@ -44,6 +44,11 @@ pub struct ClusterConfig {
     pub schema_prefix: String,
     /// This worker's name in the lease table (default: host name and process id).
     pub worker: Option<String>,
+    /// Where the other workers reach this one's API, as `http://host:port` (default:
+    /// `http://` and `listen`, an unspecified host such as `0.0.0.0` replaced by this
+    /// machine's name). A lead page asked of another worker is answered by this one
+    /// when it holds the lead's partition.
+    pub advertise: Option<String>,
 }
 
 fn default_partitions() -> u32 {
@@ -85,6 +90,8 @@ pub struct Lease {
 /// One worker's view of the lease table.
 pub struct Leases {
     client: Client,
+    /// Where the other workers reach this one's API (kept in the workers' table).
+    address: Option<String>,
     url: String,
     schema: String,
     worker: String,
@@ -146,6 +153,7 @@ impl Leases {
              CREATE TABLE IF NOT EXISTS {schema}.workers (
                name TEXT PRIMARY KEY,
                expires_at TIMESTAMPTZ NOT NULL);
+             ALTER TABLE {schema}.workers ADD COLUMN IF NOT EXISTS address TEXT;
              CREATE TABLE IF NOT EXISTS {schema}.inbox (
                seq BIGSERIAL PRIMARY KEY,
                partition INTEGER NOT NULL,
@@ -193,6 +201,7 @@ impl Leases {
         tx.commit()?;
         Ok(Leases {
             client,
+            address: None,
             url: url.to_owned(),
             schema,
             worker: worker.to_owned(),
@@ -212,14 +221,20 @@ impl Leases {
         reconnect_if_lost(&mut self.client, &self.url)?;
         self.client.execute(
             &format!(
-                "INSERT INTO {}.workers (name, expires_at)
-                 VALUES ($1, now() + $2 * interval '1 millisecond')
-                 ON CONFLICT (name) DO UPDATE SET expires_at = EXCLUDED.expires_at",
+                "INSERT INTO {}.workers (name, expires_at, address)
+                 VALUES ($1, now() + $2 * interval '1 millisecond', $3)
+                 ON CONFLICT (name) DO UPDATE
+                   SET expires_at = EXCLUDED.expires_at, address = EXCLUDED.address",
                 self.schema
             ),
-            &[&self.worker, &(self.ttl_ms as f64)],
+            &[&self.worker, &(self.ttl_ms as f64), &self.address],
         )?;
         Ok(())
+    }
+
+    /// Says where the other workers reach this one's API (see [`ClusterConfig::advertise`]).
+    pub fn set_address(&mut self, address: String) {
+        self.address = Some(address);
     }
 
     /// How many partitions this worker should hold: an even share (rounded up) among the
@@ -496,6 +511,21 @@ impl PartitionReader {
     fn of_lead(&mut self, lead: &str) -> Result<&mut crate::pg::PgStore, StoreError> {
         let p = partition_of(&runtime::scenario::normalize(lead), self.config.partitions);
         self.at(p)
+    }
+
+    /// The worker holding partition `p` now and where its API is, if any holds it.
+    pub fn holder(&mut self, p: u32) -> Result<Option<(String, Option<String>)>, StoreError> {
+        let schema = self.config.cluster_schema();
+        let partition = i32::try_from(p).unwrap_or(-1);
+        let row = self.store.client()?.query_opt(
+            &format!(
+                "SELECT l.owner, w.address FROM {schema}.leases l
+                 LEFT JOIN {schema}.workers w ON w.name = l.owner
+                 WHERE l.partition = $1 AND l.owner IS NOT NULL AND l.expires_at >= now()"
+            ),
+            &[&partition],
+        )?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
     fn held_now(&self) -> Vec<Lease> {

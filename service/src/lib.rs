@@ -360,6 +360,7 @@ pub fn run(opts: Options) -> Result<(), String> {
     ) = match &cfg.cluster {
         Some(cc) => {
             let name = cc.worker.clone().unwrap_or_else(default_worker_name);
+            let address = advertised_address(cc.advertise.as_deref(), &cfg.listen)?;
             let running = worker::start(worker::WorkerContext {
                 url: cfg.store.clone(),
                 config: cc.clone(),
@@ -368,6 +369,7 @@ pub fn run(opts: Options) -> Result<(), String> {
                 load: opts.load.clone(),
                 live: live.clone(),
                 tick,
+                address,
             })?;
             println!(
                 "tandem: worker `{name}` of a cluster of {} partitions",
@@ -462,6 +464,10 @@ pub fn run(opts: Options) -> Result<(), String> {
             tokens: Arc::new(tokens),
             signer,
             live: live.clone(),
+            forward: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| format!("cannot make the HTTP client: {e}"))?,
         };
         // The right part of Message-IDs: the service's public host.
         let domain = url::Url::parse(&base_url)
@@ -600,14 +606,38 @@ enum Engine {
 }
 
 /// A worker's default name: the host's name and the process id.
-fn default_worker_name() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
         .ok()
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "worker".into());
-    format!("{host}-{}", std::process::id())
+        .unwrap_or_else(|| "worker".into())
+}
+
+fn default_worker_name() -> String {
+    format!("{}-{}", host_name(), std::process::id())
+}
+
+/// Where the other workers reach this one's API: `[cluster] advertise` (an `http(s)://`
+/// URL, checked), or `http://` and `listen` with an unspecified host (`0.0.0.0`, `::`)
+/// replaced by this machine's name.
+fn advertised_address(advertise: Option<&str>, listen: &str) -> Result<String, String> {
+    if let Some(a) = advertise {
+        let ok = url::Url::parse(a)
+            .ok()
+            .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if !ok {
+            return Err(format!(
+                "[cluster] advertise must be a URL such as \"http://10.0.0.5:8080\", not `{a}`"
+            ));
+        }
+        return Ok(a.trim_end_matches('/').to_owned());
+    }
+    Ok(match listen.parse::<std::net::SocketAddr>() {
+        Ok(addr) if addr.ip().is_unspecified() => format!("http://{}:{}", host_name(), addr.port()),
+        _ => format!("http://{listen}"),
+    })
 }
 
 /// The exit code after the store refused a commit (`EX_SOFTWARE`): the engine applied
@@ -684,4 +714,30 @@ fn start_engine(
         .map_err(|_| "the engine thread stopped while opening".to_owned())??;
 
     Ok((tx, core_thread))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::advertised_address;
+
+    #[test]
+    fn a_worker_advertises_where_the_others_reach_it() {
+        assert_eq!(
+            advertised_address(None, "127.0.0.1:8080").as_deref(),
+            Ok("http://127.0.0.1:8080")
+        );
+        let any = advertised_address(None, "0.0.0.0:9000").expect("an address");
+        assert!(
+            any.starts_with("http://") && any.ends_with(":9000") && !any.contains("0.0.0.0"),
+            "{any}"
+        );
+        assert_eq!(
+            advertised_address(Some("https://w1.acme.vn:8443/"), "0.0.0.0:8080").as_deref(),
+            Ok("https://w1.acme.vn:8443")
+        );
+        for bad in ["w1:8080", "ftp://w1", "http://"] {
+            let e = advertised_address(Some(bad), "127.0.0.1:8080").expect_err(bad);
+            assert!(e.contains("[cluster] advertise"), "{e}");
+        }
+    }
 }

@@ -58,6 +58,8 @@ pub struct WorkerContext {
     pub live: Arc<tokio::sync::watch::Sender<u64>>,
     /// How often engines run due timers.
     pub tick: Duration,
+    /// Where the other workers reach this one's API (`http://host:port`).
+    pub address: String,
 }
 
 /// A running worker: the channel the API talks to, and how to stop it.
@@ -86,8 +88,9 @@ impl RunningWorker {
 /// Starts a worker: makes the cluster's tables if needed, then the lease loop and the
 /// router. Engines start as partitions are claimed (the first round runs at once).
 pub fn start(ctx: WorkerContext) -> Result<RunningWorker, String> {
-    let leases =
+    let mut leases =
         crate::cluster::prepare(&ctx.url, &ctx.config, &ctx.name).map_err(|e| e.to_string())?;
+    leases.set_address(ctx.address.clone());
     let inbox = Inbox::open(&ctx.url, &ctx.config.cluster_schema()).map_err(|e| e.to_string())?;
     let held: Held = Arc::new(Mutex::new(Vec::new()));
     let reader = PartitionReader::open(&ctx.url, ctx.config.clone(), held.clone(), &ctx.name)
@@ -668,10 +671,17 @@ impl Router {
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
         let tasks = self.reader.lead_tasks(&lead).map_err(|e| e.to_string())?;
+        // Who holds it: the API asks that worker for the whole page.
+        let holder = self
+            .reader
+            .holder(partition)
+            .map_err(|e| e.to_string())?
+            .map(|(worker, address)| json!({ "worker": worker, "address": address }));
         Ok(Some(json!({
             "id": lead,
             "partition": partition,
             "served_elsewhere": true,
+            "holder": holder,
             "timeline": timeline,
             "tasks": tasks,
         })))

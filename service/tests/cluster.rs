@@ -301,6 +301,7 @@ fn two_partitions_held_by_a(name: &str, ttl_ms: u64) -> (Cluster, Vec<Lease>) {
         lease_ttl_ms: ttl_ms,
         schema_prefix: format!("tandem_{name}_{}", std::process::id()),
         worker: None,
+        advertise: None,
     });
     let mut a =
         service::cluster::prepare(&pg_url(), &cluster.0, "a").expect("PostgreSQL is reachable");

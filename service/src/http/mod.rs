@@ -47,6 +47,8 @@ pub struct AppState {
     pub webhooks: crate::delivery::webhook::SharedEndpoints,
     /// Webhook delivery counters.
     pub webhook_stats: Arc<crate::delivery::webhook::WebhookStats>,
+    /// Asks the worker holding a lead's partition for its page (a cluster).
+    pub forward: reqwest::Client,
 }
 
 /// The largest request body accepted (a batch of events).
@@ -501,10 +503,62 @@ async fn get_lead(
     })
     .await
     {
-        Some(Ok(Some(view))) => axum::Json(view).into_response(),
+        Some(Ok(Some(view))) => match forward_lead(&state, &headers, &id, &view).await {
+            Some(whole) => whole,
+            None => axum::Json(view).into_response(),
+        },
         Some(Ok(None)) => error(StatusCode::NOT_FOUND, format!("unknown lead `{id}`"), None),
         Some(Err(e)) => unavailable(e),
         None => error(StatusCode::SERVICE_UNAVAILABLE, "the engine stopped", None),
+    }
+}
+
+/// Marks a lead-page request one worker forwarded to another (never forwarded again).
+const FORWARDED: &str = "x-tandem-forwarded";
+
+/// In a cluster, the page of a lead whose partition another worker holds, as that
+/// worker's engine shows it (fields, scores, stage, journeys), asked with the caller's
+/// own token; `None` (the stored view is answered instead: timeline and tasks) when
+/// this worker holds it, the request was forwarded already, or the holder does not
+/// answer 200 within 3 s.
+async fn forward_lead(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    view: &Value,
+) -> Option<Response> {
+    if view.get("served_elsewhere") != Some(&Value::Bool(true)) || headers.contains_key(FORWARDED) {
+        return None;
+    }
+    let address = view.get("holder")?.get("address")?.as_str()?;
+    let mut url = url::Url::parse(address).ok()?;
+    url.path_segments_mut().ok()?.extend(["api", "leads", id]);
+    let auth = headers.get(header::AUTHORIZATION)?.clone();
+    let answer = state
+        .forward
+        .get(url)
+        .header(header::AUTHORIZATION, auth)
+        .header(FORWARDED, "1")
+        .timeout(std::time::Duration::from_secs(3))
+        .send()
+        .await;
+    match answer {
+        Ok(r) if r.status() == reqwest::StatusCode::OK => {
+            let whole: Value = serde_json::from_slice(&r.bytes().await.ok()?).ok()?;
+            Some(axum::Json(whole).into_response())
+        }
+        Ok(r) => {
+            tracing::warn!(
+                lead = id,
+                status = r.status().as_u16(),
+                "the partition's holder did not answer the lead page"
+            );
+            None
+        }
+        Err(e) => {
+            tracing::warn!(lead = id, error = %e, "the partition's holder did not answer the lead page");
+            None
+        }
     }
 }
 
