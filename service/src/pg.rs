@@ -313,10 +313,10 @@ impl Store for PgStore {
     }
 
     fn reopen(&self) -> Result<Box<dyn Store>, StoreError> {
-        Ok(Box::new(PgStore::open_in(
-            &self.url,
-            self.schema.as_deref(),
-        )?))
+        // Under the same lease: a partition's snapshot writer is fenced like its engine.
+        let mut other = PgStore::open_in(&self.url, self.schema.as_deref())?;
+        other.fence = self.fence.clone();
+        Ok(Box::new(other))
     }
 
     fn snapshots(&mut self) -> Result<Vec<crate::store::SnapshotInfo>, StoreError> {
@@ -333,7 +333,8 @@ impl Store for PgStore {
         bytes: &[u8],
         keep: usize,
     ) -> Result<i64, StoreError> {
-        crate::store::snapshots::pg::write(self.c()?, snapshot, bytes, keep)
+        let fence = self.fence.clone();
+        crate::store::snapshots::pg::write(self.c()?, snapshot, bytes, keep, fence.as_ref())
     }
 
     fn commit(&mut self, c: &Commit) -> Result<(), StoreError> {

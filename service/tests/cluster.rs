@@ -138,6 +138,29 @@ fn a_silent_workers_partitions_are_taken_over_and_it_is_fenced_out() {
         .commit(&Commit::default())
         .expect("b holds the lease");
 
+    // Snapshots too: a's snapshot writer (a second connection under the same lease)
+    // records nothing; b's does.
+    let info = service::store::SnapshotInfo {
+        id: 0,
+        position: 0,
+        after_seq: 0,
+        version: 1,
+        format: 1,
+        release: "test".into(),
+        checksum: 0,
+        size: 3,
+        created_ms: 1,
+    };
+    let mut writer_a = store_a.reopen().expect("a second connection");
+    let err = writer_a
+        .write_snapshot(&info, b"abc", 2)
+        .expect_err("a no longer holds the lease");
+    assert!(err.0.contains("partition 2"), "{}", err.0);
+    assert!(store_b.snapshots().expect("lists").is_empty());
+    let mut writer_b = store_b.reopen().expect("a second connection");
+    writer_b.write_snapshot(&info, b"abc", 2).expect("b holds the lease");
+    assert_eq!(store_b.snapshots().expect("lists").len(), 1);
+
     // A clean release hands a partition over at once.
     b.release(held_b[0]).expect("releases");
     let again = a.claim(1).expect("claims");

@@ -234,11 +234,14 @@ CREATE TABLE snapshot_chunks (
         Ok(out)
     }
 
+    /// With `fence` (a cluster partition), the row is written only while the lease is
+    /// held, checked in its transaction: a deposed worker's writer records nothing.
     pub fn write(
         c: &mut Client,
         snapshot: &SnapshotInfo,
         bytes: &[u8],
         keep: usize,
+        fence: Option<&crate::pg::Fence>,
     ) -> Result<i64, StoreError> {
         let after_seq: i64 = if snapshot.position == 0 {
             0
@@ -276,6 +279,9 @@ CREATE TABLE snapshot_chunks (
         c.batch_execute("SET synchronous_commit = on")?;
         chunks?;
         let mut tx = c.transaction()?;
+        if let Some(f) = fence {
+            crate::cluster::fence(&mut tx, &f.schema, &f.worker, f.lease)?;
+        }
         let version = i32::try_from(snapshot.version).unwrap_or(i32::MAX);
         let format = i32::try_from(snapshot.format).unwrap_or(i32::MAX);
         tx.execute(
