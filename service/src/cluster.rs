@@ -180,7 +180,8 @@ impl Leases {
                partition INTEGER PRIMARY KEY,
                epoch BIGINT NOT NULL,
                body TEXT NOT NULL,
-               published_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+               published_at TIMESTAMPTZ NOT NULL DEFAULT now());
+             ALTER TABLE {schema}.figures ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0"
         ))?;
         let existing: i64 = tx
             .query_one(&format!("SELECT COUNT(*) FROM {schema}.leases"), &[])?

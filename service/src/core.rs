@@ -238,6 +238,8 @@ pub struct Core {
     board: Option<Box<dyn Board>>,
     /// The dashboard version last published on the board, and when.
     published: (u64, std::time::Instant),
+    /// How long the last publication took (see `core/picture.rs`).
+    publish_took: Duration,
 }
 
 /// A lead's `source` field, read from the engine (for the dashboard's splits).
@@ -653,6 +655,7 @@ impl Core {
             snapshot_pause: Duration::ZERO,
             board: None,
             published: (0, std::time::Instant::now()),
+            publish_took: Duration::ZERO,
         };
         if core.settings.snapshots.enabled {
             match core.store.reopen() {
@@ -1533,6 +1536,8 @@ impl Core {
         self.refused_program = None;
         self.set_endpoints(endpoints);
         self.version = version;
+        // Other stages and journeys: the board shows them at the next step.
+        self.published.0 = u64::MAX;
         self.live.send_replace(self.dashboard.version);
         tracing::info!(version, changes = %changes["changes"], "installed a new program version");
         Ok((version, changes))

@@ -158,7 +158,9 @@ fn a_silent_workers_partitions_are_taken_over_and_it_is_fenced_out() {
     assert!(err.0.contains("partition 2"), "{}", err.0);
     assert!(store_b.snapshots().expect("lists").is_empty());
     let mut writer_b = store_b.reopen().expect("a second connection");
-    writer_b.write_snapshot(&info, b"abc", 2).expect("b holds the lease");
+    writer_b
+        .write_snapshot(&info, b"abc", 2)
+        .expect("b holds the lease");
     assert_eq!(store_b.snapshots().expect("lists").len(), 1);
 
     // A clean release hands a partition over at once.

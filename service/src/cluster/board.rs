@@ -3,8 +3,9 @@
 //! A publication is fenced by its epoch: a row is replaced only by figures of the same
 //! or a newer lease, so a deposed worker cannot overwrite its successor's. Each one
 //! announces its partition on [`figures_channel`], which the workers' listeners turn
-//! into live-stream updates. Reading the board is one query of one row per partition:
-//! a page load scans no store.
+//! into live-stream updates. A page load scans no store: the picture thread asks which
+//! partitions published since it last looked (one small query), reads only those
+//! figures, and keeps their sum until one changes.
 
 use std::sync::mpsc::{Receiver, Sender};
 
@@ -54,6 +55,9 @@ pub struct PartitionBoard {
     url: String,
     schema: String,
     lease: Lease,
+    /// Publications made under this lease: with the epoch, it tells readers which
+    /// partitions' figures moved since they last looked.
+    published: i64,
 }
 
 impl PartitionBoard {
@@ -64,6 +68,7 @@ impl PartitionBoard {
             url: url.to_owned(),
             schema: plain_name(schema)?.to_owned(),
             lease,
+            published: 0,
         })
     }
 }
@@ -77,9 +82,11 @@ impl crate::core::Board for PartitionBoard {
             .execute(
                 &format!(
                     "WITH up AS (
-                       INSERT INTO {s}.figures AS f (partition, epoch, body) VALUES ($1, $2, $3)
+                       INSERT INTO {s}.figures AS f (partition, epoch, version, body)
+                       VALUES ($1, $2, $5, $3)
                        ON CONFLICT (partition) DO UPDATE
-                         SET epoch = EXCLUDED.epoch, body = EXCLUDED.body, published_at = now()
+                         SET epoch = EXCLUDED.epoch, version = EXCLUDED.version,
+                             body = EXCLUDED.body, published_at = now()
                          WHERE f.epoch <= EXCLUDED.epoch
                        RETURNING partition)
                      SELECT pg_notify($4, partition::text) FROM up",
@@ -90,9 +97,11 @@ impl crate::core::Board for PartitionBoard {
                     &self.lease.epoch,
                     &body,
                     &figures_channel(&self.schema),
+                    &(self.published + 1),
                 ],
             )
             .map_err(|e| e.to_string())?;
+        self.published += 1;
         Ok(())
     }
 
@@ -141,6 +150,7 @@ pub fn start_pictures(
                 return;
             };
             Pictures {
+                cached: Cached::default(),
                 client: None,
                 url,
                 schema,
@@ -154,7 +164,16 @@ pub fn start_pictures(
     Ok(tx)
 }
 
+/// The board as the picture thread last read it: each partition's figures with the
+/// epoch and version they were published at, and their sum (made again when one moves).
+#[derive(Default)]
+struct Cached {
+    parts: std::collections::BTreeMap<i32, (i64, i64, Figures)>,
+    sum: Option<Figures>,
+}
+
 struct Pictures {
+    cached: Cached,
     client: Option<Client>,
     url: String,
     schema: String,
@@ -183,8 +202,10 @@ impl Pictures {
         }
     }
 
-    /// Every partition's figures, on a connection made again when it was lost.
-    fn board(&mut self) -> Result<Vec<Figures>, Refusal> {
+    /// The sum of every partition's newest figures and how many partitions published,
+    /// on a connection made again when it was lost. Only the figures published since the
+    /// last look are read.
+    fn board(&mut self) -> Result<(Figures, usize), Refusal> {
         let unavailable = |e: StoreError| Refusal {
             status: 503,
             index: None,
@@ -196,12 +217,66 @@ impl Pictures {
                 .client
                 .insert(crate::pg::connect(&self.url, None).map_err(unavailable)?),
         };
-        read_all(client, &self.schema, None).map_err(unavailable)
+        let schema = &self.schema;
+        let heads = client
+            .query(
+                &format!("SELECT partition, epoch, version FROM {schema}.figures"),
+                &[],
+            )
+            .map_err(|e| unavailable(e.into()))?;
+        let cached = &mut self.cached;
+        let before = cached.parts.len();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut moved: Vec<i32> = Vec::new();
+        for r in &heads {
+            let (p, epoch, version): (i32, i64, i64) = (r.get(0), r.get(1), r.get(2));
+            seen.insert(p);
+            if cached
+                .parts
+                .get(&p)
+                .is_none_or(|(e, v, _)| (*e, *v) != (epoch, version))
+            {
+                moved.push(p);
+            }
+        }
+        cached.parts.retain(|p, _| seen.contains(p));
+        if !moved.is_empty() {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT partition, epoch, version, body FROM {schema}.figures
+                         WHERE partition = ANY($1)"
+                    ),
+                    &[&moved],
+                )
+                .map_err(|e| unavailable(e.into()))?;
+            for r in rows {
+                let p: i32 = r.get(0);
+                match serde_json::from_str::<Figures>(r.get::<_, &str>(3)) {
+                    Ok(f) => {
+                        cached.parts.insert(p, (r.get(1), r.get(2), f));
+                    }
+                    // Written by another release: left out until it publishes again.
+                    Err(e) => {
+                        cached.parts.remove(&p);
+                        tracing::warn!(partition = p, error = %e, "a partition's figures do not read");
+                    }
+                }
+            }
+        }
+        if !moved.is_empty() || cached.parts.len() != before {
+            cached.sum = None;
+        }
+        let parts = &cached.parts;
+        let sum = cached.sum.get_or_insert_with(|| {
+            let all: Vec<Figures> = parts.values().map(|(_, _, f)| f.clone()).collect();
+            Figures::merge(&all)
+        });
+        Ok((sum.clone(), parts.len()))
     }
 
     fn summary(&mut self, from: Option<&str>, to: Option<&str>) -> Result<Value, Refusal> {
-        let parts = self.board()?;
-        let published = parts.len();
+        let (figures, published) = self.board()?;
         let quarantined = match self.client.as_mut() {
             Some(c) => super::quarantine::count(c, &self.schema).map_err(|e| Refusal {
                 status: 503,
@@ -210,7 +285,6 @@ impl Pictures {
             })?,
             None => 0,
         };
-        let figures = Figures::merge(&parts);
         let mut v = crate::core::summary_of(&self.program, &figures, from, to, self.clock.now())?;
         if let Some(o) = v.as_object_mut() {
             o.insert(
@@ -222,11 +296,10 @@ impl Pictures {
     }
 
     fn svg(&mut self, name: &str, lang: &str) -> Option<Result<String, Refusal>> {
-        let parts = match self.board() {
-            Ok(p) => p,
+        let figures = match self.board() {
+            Ok((f, _)) => f,
             Err(r) => return Some(Err(r)),
         };
-        let figures = Figures::merge(&parts);
         crate::core::svg_of(&self.program, name, lang, figures.steps.get(name)).map(|r| {
             r.map_err(|message| Refusal {
                 status: 500,

@@ -24,6 +24,10 @@ pub trait Board: Send {
 /// How often, at most, a partition publishes its figures (when they changed).
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(500);
 
+/// A publication waits at least this many times as long as the last one took: the
+/// engine spends at most 1/50 of its time on them, however large the figures grow.
+const PUBLISH_BUDGET: u32 = 50;
+
 /// The journeys' step counts: leads waiting at each step now and each step's runs, by
 /// journey name (the first journey of a name, as a diagram is looked up).
 pub fn step_counts(
@@ -171,17 +175,23 @@ impl Core {
     /// publication is [`PUBLISH_EVERY`] old (or, with `now`, whenever they changed).
     pub(super) fn maybe_publish(&mut self, now: bool) {
         let (version, at) = self.published;
+        // Publishing costs the engine time (the figures grow with days, sources and
+        // journeys): it waits at least PUBLISH_BUDGET times as long as the last one took.
+        let rest = PUBLISH_EVERY.max(self.publish_took * PUBLISH_BUDGET);
         if self.board.is_none()
             || (version == self.dashboard.version && version != u64::MAX)
-            || (!now && at.elapsed() < PUBLISH_EVERY)
+            || (!now && at.elapsed() < rest)
         {
             return;
         }
+        let started = Instant::now();
         let figures = self.figures();
         let Some(board) = self.board.as_mut() else {
             return;
         };
-        match board.publish(&figures) {
+        let published = board.publish(&figures);
+        self.publish_took = started.elapsed();
+        match published {
             Ok(()) => self.published = (self.dashboard.version, Instant::now()),
             Err(e) => {
                 // Tried again at the next step; the board shows the previous figures.
