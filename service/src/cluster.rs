@@ -14,7 +14,9 @@
 
 use std::time::Duration;
 
-use postgres::{Client, Transaction};
+use deadpool_postgres::Pool;
+
+use crate::db::{self, block_on, GenericClient};
 
 use crate::store::{Store, StoreError};
 
@@ -89,10 +91,9 @@ pub struct Lease {
 
 /// One worker's view of the lease table.
 pub struct Leases {
-    client: Client,
+    pool: Pool,
     /// Where the other workers reach this one's API (kept in the workers' table).
     address: Option<String>,
-    url: String,
     schema: String,
     worker: String,
     partitions: u32,
@@ -113,7 +114,7 @@ pub fn plain_name(schema: &str) -> Result<&str, StoreError> {
 }
 
 /// The leases a `RETURNING partition, epoch` statement answered, sorted.
-fn leases_of(rows: &[postgres::Row]) -> Vec<Lease> {
+fn leases_of(rows: &[tokio_postgres::Row]) -> Vec<Lease> {
     let mut leases: Vec<Lease> = rows
         .iter()
         .map(|r| Lease {
@@ -140,9 +141,11 @@ impl Leases {
         if partitions == 0 {
             return Err(StoreError("a cluster needs at least one partition".into()));
         }
-        let mut client = crate::pg::connect(url, None)?;
-        let mut tx = client.transaction()?;
-        tx.batch_execute(&format!(
+        let pool = db::pool(url, None, 1)?;
+        block_on(async {
+            let mut client = db::get(&pool).await?;
+            let tx = client.transaction().await?;
+            tx.batch_execute(&format!(
             "SELECT pg_advisory_xact_lock(7297266);
              CREATE SCHEMA IF NOT EXISTS {schema};
              CREATE TABLE IF NOT EXISTS {schema}.leases (
@@ -182,28 +185,31 @@ impl Leases {
                body TEXT NOT NULL,
                published_at TIMESTAMPTZ NOT NULL DEFAULT now());
              ALTER TABLE {schema}.figures ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0"
-        ))?;
-        let existing: i64 = tx
-            .query_one(&format!("SELECT COUNT(*) FROM {schema}.leases"), &[])?
-            .get(0);
-        if existing == 0 {
-            let n = i32::try_from(partitions).unwrap_or(i32::MAX);
-            tx.execute(
-                &format!(
-                    "INSERT INTO {schema}.leases (partition) SELECT generate_series(0, $1 - 1)"
-                ),
-                &[&n],
-            )?;
-        } else if existing != i64::from(partitions) {
-            return Err(StoreError(format!(
+        )).await?;
+            let existing: i64 = tx
+                .query_one(&format!("SELECT COUNT(*) FROM {schema}.leases"), &[])
+                .await?
+                .get(0);
+            if existing == 0 {
+                let n = i32::try_from(partitions).unwrap_or(i32::MAX);
+                tx.execute(
+                    &format!(
+                        "INSERT INTO {schema}.leases (partition) SELECT generate_series(0, $1 - 1)"
+                    ),
+                    &[&n],
+                )
+                .await?;
+            } else if existing != i64::from(partitions) {
+                return Err(StoreError(format!(
                 "the cluster has {existing} partitions; this worker is configured for {partitions}"
             )));
-        }
-        tx.commit()?;
+            }
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        })?;
         Ok(Leases {
-            client,
+            pool,
             address: None,
-            url: url.to_owned(),
             schema,
             worker: worker.to_owned(),
             partitions,
@@ -219,8 +225,8 @@ impl Leases {
     /// Says this worker is alive for one more time to live (workers that stop saying so
     /// drop out of everyone's [`Leases::fair_share`]).
     pub fn heartbeat(&mut self) -> Result<(), StoreError> {
-        reconnect_if_lost(&mut self.client, &self.url)?;
-        self.client.execute(
+        let c = block_on(db::get(&self.pool))?;
+        block_on(c.execute(
             &format!(
                 "INSERT INTO {}.workers (name, expires_at, address)
                  VALUES ($1, now() + $2 * interval '1 millisecond', $3)
@@ -229,7 +235,7 @@ impl Leases {
                 self.schema
             ),
             &[&self.worker, &(self.ttl_ms as f64), &self.address],
-        )?;
+        ))?;
         Ok(())
     }
 
@@ -241,16 +247,15 @@ impl Leases {
     /// How many partitions this worker should hold: an even share (rounded up) among the
     /// live workers, this one included.
     pub fn fair_share(&mut self) -> Result<usize, StoreError> {
-        let others: i64 = self
-            .client
-            .query_one(
-                &format!(
-                    "SELECT COUNT(*) FROM {}.workers WHERE expires_at >= now() AND name <> $1",
-                    self.schema
-                ),
-                &[&self.worker],
-            )?
-            .get(0);
+        let c = block_on(db::get(&self.pool))?;
+        let others: i64 = block_on(c.query_one(
+            &format!(
+                "SELECT COUNT(*) FROM {}.workers WHERE expires_at >= now() AND name <> $1",
+                self.schema
+            ),
+            &[&self.worker],
+        ))?
+        .get(0);
         let workers = u64::try_from(others).unwrap_or(0) + 1;
         Ok(usize::try_from(u64::from(self.partitions).div_ceil(workers)).unwrap_or(usize::MAX))
     }
@@ -281,7 +286,8 @@ impl Leases {
             return Ok(Vec::new());
         }
         let limit = i64::try_from(at_most).unwrap_or(i64::MAX);
-        let rows = self.client.query(
+        let c = block_on(db::get(&self.pool))?;
+        let rows = block_on(c.query(
             &format!(
                 "WITH free AS (
                    SELECT partition FROM {s}.leases WHERE expires_at < now()
@@ -294,7 +300,7 @@ impl Leases {
                 s = self.schema
             ),
             &[&limit, &self.worker, &(self.ttl_ms as f64)],
-        )?;
+        ))?;
         Ok(leases_of(&rows))
     }
 
@@ -309,7 +315,8 @@ impl Leases {
             .map(|l| i32::try_from(l.partition).unwrap_or(-1))
             .collect();
         let epochs: Vec<i64> = held.iter().map(|l| l.epoch).collect();
-        let rows = self.client.query(
+        let c = block_on(db::get(&self.pool))?;
+        let rows = block_on(c.query(
             &format!(
                 "UPDATE {s}.leases l SET expires_at = now() + $1 * interval '1 millisecond'
                  FROM UNNEST($2::INTEGER[], $3::BIGINT[]) AS h(partition, epoch)
@@ -319,17 +326,18 @@ impl Leases {
                 s = self.schema
             ),
             &[&(self.ttl_ms as f64), &partitions, &epochs, &self.worker],
-        )?;
+        ))?;
         Ok(leases_of(&rows))
     }
 
     /// Says this worker is gone (a clean shutdown), so the others' fair shares count
     /// without it at once instead of after the time to live.
     pub fn leave(&mut self) -> Result<(), StoreError> {
-        self.client.execute(
+        let c = block_on(db::get(&self.pool))?;
+        block_on(c.execute(
             &format!("DELETE FROM {}.workers WHERE name = $1", self.schema),
             &[&self.worker],
-        )?;
+        ))?;
         Ok(())
     }
 
@@ -337,14 +345,15 @@ impl Leases {
     /// for it to expire.
     pub fn release(&mut self, lease: Lease) -> Result<(), StoreError> {
         let partition = i32::try_from(lease.partition).unwrap_or(-1);
-        self.client.execute(
+        let c = block_on(db::get(&self.pool))?;
+        block_on(c.execute(
             &format!(
                 "UPDATE {}.leases SET owner = NULL, expires_at = '-infinity'
                  WHERE partition = $1 AND epoch = $2 AND owner = $3",
                 self.schema
             ),
             &[&partition, &lease.epoch, &self.worker],
-        )?;
+        ))?;
         Ok(())
     }
 }
@@ -353,13 +362,13 @@ impl Leases {
 /// still names `worker` at `lease.epoch` and has not expired. The row stays share-locked
 /// until the transaction ends, so no claim can take it in between (claims skip locked
 /// rows). Fails, naming the partition, when the lease is lost.
-pub fn fence(
-    tx: &mut Transaction<'_>,
+pub async fn fence(
+    tx: &impl GenericClient,
     schema: &str,
     worker: &str,
     lease: Lease,
 ) -> Result<(), StoreError> {
-    if holds(tx, schema, worker, lease)? {
+    if holds(tx, schema, worker, lease).await? {
         Ok(())
     } else {
         Err(StoreError(format!(
@@ -371,22 +380,24 @@ pub fn fence(
 
 /// Whether `worker` still holds `lease` (same epoch, not expired); the row stays
 /// share-locked until the transaction ends (see [`fence`]).
-pub fn holds(
-    tx: &mut Transaction<'_>,
+pub async fn holds(
+    tx: &impl GenericClient,
     schema: &str,
     worker: &str,
     lease: Lease,
 ) -> Result<bool, StoreError> {
     let schema = plain_name(schema)?;
     let partition = i32::try_from(lease.partition).unwrap_or(-1);
-    let held = tx.query_opt(
-        &format!(
-            "SELECT 1 FROM {schema}.leases
+    let held = tx
+        .query_opt(
+            &format!(
+                "SELECT 1 FROM {schema}.leases
              WHERE partition = $1 AND owner = $2 AND epoch = $3 AND expires_at >= now()
              FOR SHARE"
-        ),
-        &[&partition, &worker, &lease.epoch],
-    )?;
+            ),
+            &[&partition, &worker, &lease.epoch],
+        )
+        .await?;
     Ok(held.is_some())
 }
 
@@ -394,18 +405,8 @@ pub fn holds(
 /// accepted request is queued here, durably, before it is acknowledged, and the
 /// holder of each partition applies its rows in order (see [`crate::store::InboxRow`]).
 pub struct Inbox {
-    client: Client,
-    url: String,
+    pool: Pool,
     schema: String,
-}
-
-/// Connects again when `client` was lost (a database restart or a dropped connection).
-fn reconnect_if_lost(client: &mut Client, url: &str) -> Result<(), StoreError> {
-    if client.is_closed() {
-        tracing::warn!("the PostgreSQL connection was lost; connecting again");
-        *client = crate::pg::connect(url, None)?;
-    }
-    Ok(())
 }
 
 /// The `LISTEN` channel on which queued inbox rows announce their partition.
@@ -417,10 +418,8 @@ impl Inbox {
     /// Connects to the inbox in `schema` (made by [`Leases::open`]).
     pub fn open(url: &str, schema: &str) -> Result<Inbox, StoreError> {
         let schema = plain_name(schema)?.to_owned();
-        let client = crate::pg::connect(url, None)?;
         Ok(Inbox {
-            client,
-            url: url.to_owned(),
+            pool: db::pool(url, None, 1)?,
             schema,
         })
     }
@@ -431,7 +430,6 @@ impl Inbox {
         if rows.is_empty() {
             return Ok(());
         }
-        reconnect_if_lost(&mut self.client, &self.url)?;
         let partitions: Vec<i32> = rows
             .iter()
             .map(|(p, _)| i32::try_from(*p).unwrap_or(-1))
@@ -439,7 +437,8 @@ impl Inbox {
         let items: Vec<&str> = rows.iter().map(|(_, i)| i.as_str()).collect();
         // One notification per partition, delivered when the rows are committed: the
         // engines holding them pull at once instead of at their next poll.
-        self.client.query(
+        let c = block_on(db::get(&self.pool))?;
+        block_on(c.query(
             &format!(
                 "WITH queued AS (
                    INSERT INTO {schema}.inbox (partition, items)
@@ -452,16 +451,17 @@ impl Inbox {
                 channel = inbox_channel(&self.schema),
             ),
             &[&partitions, &items],
-        )?;
+        ))?;
         Ok(())
     }
 
     /// How many requests are queued and not applied yet.
     pub fn waiting(&mut self) -> Result<i64, StoreError> {
-        Ok(self
-            .client
-            .query_one(&format!("SELECT COUNT(*) FROM {}.inbox", self.schema), &[])?
-            .get(0))
+        let c = block_on(db::get(&self.pool))?;
+        Ok(
+            block_on(c.query_one(&format!("SELECT COUNT(*) FROM {}.inbox", self.schema), &[]))?
+                .get(0),
+        )
     }
 }
 
@@ -518,14 +518,19 @@ impl PartitionReader {
     pub fn holder(&mut self, p: u32) -> Result<Option<(String, Option<String>)>, StoreError> {
         let schema = self.config.cluster_schema();
         let partition = i32::try_from(p).unwrap_or(-1);
-        let row = self.store.client()?.query_opt(
-            &format!(
-                "SELECT l.owner, w.address FROM {schema}.leases l
-                 LEFT JOIN {schema}.workers w ON w.name = l.owner
-                 WHERE l.partition = $1 AND l.owner IS NOT NULL AND l.expires_at >= now()"
-            ),
-            &[&partition],
-        )?;
+        let row = self.store.on_conn(Box::new(move |c| {
+            Box::pin(async move {
+                Ok(c.query_opt(
+                    &format!(
+                        "SELECT l.owner, w.address FROM {schema}.leases l
+                         LEFT JOIN {schema}.workers w ON w.name = l.owner
+                         WHERE l.partition = $1 AND l.owner IS NOT NULL AND l.expires_at >= now()"
+                    ),
+                    &[&partition],
+                )
+                .await?)
+            })
+        }))?;
         Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
@@ -533,28 +538,22 @@ impl PartitionReader {
         self.held.lock().map(|h| h.clone()).unwrap_or_default()
     }
 
-    /// Reads a held partition's due deliveries with `read`, under its lease (checked in
-    /// the same transaction): `None` when the lease is lost by now, so a worker that
-    /// lost a partition sends nothing more for it.
-    fn due_under_lease<T>(
-        &mut self,
-        lease: Lease,
-        read: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<Vec<T>, StoreError>,
-    ) -> Result<Option<Vec<T>>, StoreError> {
-        let fence = crate::pg::Fence {
+    /// The fence of a lease this worker holds (deliveries are read under it: checked in
+    /// the same transaction, so a worker that lost a partition sends nothing more for it).
+    fn fence_of(&self, lease: Lease) -> crate::pg::Fence {
+        crate::pg::Fence {
             schema: self.config.cluster_schema(),
             worker: self.worker.clone(),
             lease,
-        };
-        let rows = self.at(lease.partition)?.under_lease(&fence, read)?;
-        if rows.is_none() {
-            tracing::info!(
-                partition = lease.partition,
-                "not delivering: the lease is lost"
-            );
         }
-        Ok(rows)
     }
+}
+
+fn lost(lease: Lease) {
+    tracing::info!(
+        partition = lease.partition,
+        "not delivering: the lease is lost"
+    );
 }
 
 fn per_partition(what: &str) -> StoreError {
@@ -610,9 +609,12 @@ impl Store for PartitionReader {
                 break;
             }
             let room = limit - out.len();
-            let Some(due) =
-                self.due_under_lease(lease, |tx| crate::pg::due_mail_in(tx, now, room))?
+            let fence = self.fence_of(lease);
+            let Some(due) = self
+                .at(lease.partition)?
+                .due_mail_under(&fence, now, room)?
             else {
+                lost(lease);
                 continue;
             };
             for m in &due {
@@ -687,11 +689,15 @@ impl Store for PartitionReader {
     }
     fn quarantine(&mut self) -> Result<Vec<serde_json::Value>, StoreError> {
         let schema = self.config.cluster_schema();
-        quarantine::list(self.store.client()?, &schema)
+        self.store.on_conn(Box::new(move |c| {
+            Box::pin(async move { quarantine::list(&*c, &schema).await })
+        }))
     }
     fn retry_quarantined(&mut self, seq: i64) -> Result<bool, StoreError> {
         let schema = self.config.cluster_schema();
-        quarantine::retry(self.store.client()?, &schema, seq)
+        self.store.on_conn(Box::new(move |c| {
+            Box::pin(async move { quarantine::retry(c, &schema, seq).await })
+        }))
     }
     fn due_webhooks(
         &mut self,
@@ -705,10 +711,12 @@ impl Store for PartitionReader {
                 break;
             }
             let room = limit - out.len();
-            let Some(due) = self.due_under_lease(lease, |tx| {
-                crate::store::webhooks::pg::due(tx, webhook, now_ms, room)
-            })?
+            let fence = self.fence_of(lease);
+            let Some(due) = self
+                .at(lease.partition)?
+                .due_webhooks_under(&fence, webhook, now_ms, room)?
             else {
+                lost(lease);
                 continue;
             };
             for w in &due {
@@ -798,28 +806,34 @@ impl Store for PartitionReader {
 /// key), kept in the cluster's schema: the first worker to ask makes it.
 pub fn shared_secret(url: &str, schema: &str, name: &str) -> Result<String, StoreError> {
     let schema = plain_name(schema)?;
-    let mut client = crate::pg::connect(url, None)?;
+    let pool = db::pool(url, None, 1)?;
     let fresh = crate::sign::random_hex().map_err(StoreError)?;
-    let mut tx = client.transaction()?;
-    tx.batch_execute(&format!(
-        "SELECT pg_advisory_xact_lock(7297266);
-         CREATE SCHEMA IF NOT EXISTS {schema};
-         CREATE TABLE IF NOT EXISTS {schema}.secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
-    ))?;
-    tx.execute(
-        &format!(
-            "INSERT INTO {schema}.secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-        ),
-        &[&name, &fresh],
-    )?;
-    let value: String = tx
-        .query_one(
-            &format!("SELECT value FROM {schema}.secrets WHERE name = $1"),
-            &[&name],
-        )?
-        .get(0);
-    tx.commit()?;
-    Ok(value)
+    block_on(async {
+        let mut client = db::get(&pool).await?;
+        let tx = client.transaction().await?;
+        tx.batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock(7297266);
+             CREATE SCHEMA IF NOT EXISTS {schema};
+             CREATE TABLE IF NOT EXISTS {schema}.secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        ))
+        .await?;
+        tx.execute(
+            &format!(
+                "INSERT INTO {schema}.secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+            ),
+            &[&name, &fresh],
+        )
+        .await?;
+        let value: String = tx
+            .query_one(
+                &format!("SELECT value FROM {schema}.secrets WHERE name = $1"),
+                &[&name],
+            )
+            .await?
+            .get(0);
+        tx.commit().await?;
+        Ok(value)
+    })
 }
 
 /// Makes the cluster's tables: the leases and the inbox, and every partition's store

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod commit;
 pub mod core;
 pub mod dashboard;
+pub mod db;
 pub mod delivery;
 pub mod demo;
 pub mod deploy;
@@ -404,8 +405,8 @@ pub fn run(opts: Options) -> Result<(), String> {
                 tick,
                 engine_failed,
             )?;
-            // Opened outside the runtime: the PostgreSQL client blocks on a runtime of
-            // its own.
+            // Synchronous stores (the engine's contract): on PostgreSQL they wait on the
+            // connections' runtime (`db`), from threads of their own or blocking sections.
             (
                 tx,
                 Engine::Single(thread),

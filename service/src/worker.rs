@@ -140,23 +140,14 @@ pub fn start(ctx: WorkerContext) -> Result<RunningWorker, String> {
         .recv()
         .map_err(|_| "the router stopped while opening".to_owned())??;
 
-    let listen_url = ctx.url.clone();
-    let listen_schema = ctx.config.cluster_schema();
-    let listen_engines = engines.clone();
-    let listen_stop = stop.clone();
-    let listen_live = ctx.live.clone();
-    std::thread::Builder::new()
-        .name("tandem-listen".into())
-        .spawn(move || {
-            listen(
-                &listen_url,
-                &listen_schema,
-                &listen_engines,
-                &listen_live,
-                &listen_stop,
-            )
-        })
-        .map_err(|e| format!("cannot start the inbox listener: {e}"))?;
+    // The listener is a task on the connections' runtime (see `crate::db`).
+    crate::db::spawn(listen(
+        ctx.url.clone(),
+        ctx.config.cluster_schema(),
+        engines.clone(),
+        ctx.live.clone(),
+        stop.clone(),
+    ));
 
     let loop_stop = stop.clone();
     let loop_held = held.clone();
@@ -189,15 +180,15 @@ pub fn start(ctx: WorkerContext) -> Result<RunningWorker, String> {
 /// ([`crate::cluster::figures_channel`]; at most every [`LIVE_EVERY`]). On a lost
 /// connection it connects again and wakes every engine (notifications sent meanwhile
 /// are lost; the engines' slow poll is the last resort). Stops with `stop`.
-fn listen(
-    url: &str,
-    schema: &str,
-    engines: &Engines,
-    live: &tokio::sync::watch::Sender<u64>,
-    stop: &AtomicBool,
+async fn listen(
+    url: String,
+    schema: String,
+    engines: Engines,
+    live: Arc<tokio::sync::watch::Sender<u64>>,
+    stop: Arc<AtomicBool>,
 ) {
-    let inbox = crate::cluster::inbox_channel(schema);
-    let figures = crate::cluster::figures_channel(schema);
+    let inbox = crate::cluster::inbox_channel(&schema);
+    let figures = crate::cluster::figures_channel(&schema);
     let mut changed = false;
     let mut told = std::time::Instant::now();
     let mut tell = |changed: &mut bool| {
@@ -217,37 +208,61 @@ fn listen(
         }
     };
     while !stop.load(Ordering::Relaxed) {
-        let mut client = match crate::pg::connect(url, None).and_then(|mut c| {
-            c.batch_execute(&format!("LISTEN {inbox}; LISTEN {figures}"))?;
-            Ok(c)
-        }) {
+        let connected = match crate::db::config(&url, None) {
+            Ok(cfg) => cfg
+                .connect(tokio_postgres::NoTls)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.0),
+        };
+        let (client, mut connection) = match connected {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "the inbox listener cannot connect; engines poll meanwhile");
-                std::thread::sleep(Duration::from_secs(1));
+                tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
+        // The connection's messages (notifications among them) come through its driver.
+        let (notes, mut received) = tokio::sync::mpsc::unbounded_channel();
+        let driver = tokio::spawn(async move {
+            while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                match message {
+                    Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                        if notes.send(n).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the inbox listener lost its connection");
+                        return;
+                    }
+                }
+            }
+        });
+        // Quoted: the channels are named exactly as `pg_notify` names them.
+        if let Err(e) = client
+            .batch_execute(&format!("LISTEN \"{inbox}\"; LISTEN \"{figures}\""))
+            .await
+        {
+            tracing::warn!(error = %e, "the inbox listener cannot listen");
+            driver.abort();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
         wake(None);
         while !stop.load(Ordering::Relaxed) {
-            let next = {
-                use postgres::fallible_iterator::FallibleIterator;
-                let mut notes = client.notifications();
-                let mut waiting = notes.timeout_iter(LIVE_EVERY);
-                waiting.next()
-            };
-            match next {
+            match tokio::time::timeout(LIVE_EVERY, received.recv()).await {
                 Ok(Some(note)) if note.channel() == figures => changed = true,
                 Ok(Some(note)) => wake(note.payload().parse().ok()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "the inbox listener lost its connection");
-                    break;
-                }
-                Ok(None) if client.is_closed() => break,
-                Ok(None) => {}
+                // The connection ended: connect again.
+                Ok(None) => break,
+                Err(_) => {}
             }
             tell(&mut changed);
         }
+        driver.abort();
     }
 }
 

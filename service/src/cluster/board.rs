@@ -9,12 +9,13 @@
 
 use std::sync::mpsc::{Receiver, Sender};
 
-use postgres::Client;
+use deadpool_postgres::Pool;
 use serde_json::{json, Value};
 
-use super::{plain_name, reconnect_if_lost, Lease};
+use super::{plain_name, Lease};
 use crate::core::{Files, Refusal};
 use crate::dashboard::Figures;
+use crate::db::{self, block_on, GenericClient};
 use crate::store::StoreError;
 
 /// The `LISTEN` channel on which a publication announces its partition.
@@ -23,18 +24,20 @@ pub fn figures_channel(schema: &str) -> String {
 }
 
 /// The newest figures of every partition that published any (but `except`).
-fn read_all(
-    client: &mut Client,
+async fn read_all(
+    client: &impl GenericClient,
     schema: &str,
     except: Option<u32>,
 ) -> Result<Vec<Figures>, StoreError> {
     let except = except.and_then(|p| i32::try_from(p).ok()).unwrap_or(-1);
-    let rows = client.query(
-        &format!(
-            "SELECT partition, body FROM {schema}.figures WHERE partition <> $1 ORDER BY partition"
-        ),
-        &[&except],
-    )?;
+    let rows = client
+        .query(
+            &format!(
+                "SELECT partition, body FROM {schema}.figures WHERE partition <> $1 ORDER BY partition"
+            ),
+            &[&except],
+        )
+        .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let body: String = r.get(1);
@@ -51,8 +54,7 @@ fn read_all(
 
 /// A partition engine's side of the board (see [`crate::core::Board`]).
 pub struct PartitionBoard {
-    client: Client,
-    url: String,
+    pool: Pool,
     schema: String,
     lease: Lease,
     /// Publications made under this lease: with the epoch, it tells readers which
@@ -64,8 +66,7 @@ impl PartitionBoard {
     /// Connects for the partition held under `lease`; `schema` is the cluster's.
     pub fn open(url: &str, schema: &str, lease: Lease) -> Result<PartitionBoard, StoreError> {
         Ok(PartitionBoard {
-            client: crate::pg::connect(url, None)?,
-            url: url.to_owned(),
+            pool: db::pool(url, None, 1)?,
             schema: plain_name(schema)?.to_owned(),
             lease,
             published: 0,
@@ -75,13 +76,15 @@ impl PartitionBoard {
 
 impl crate::core::Board for PartitionBoard {
     fn publish(&mut self, figures: &Figures) -> Result<(), String> {
-        reconnect_if_lost(&mut self.client, &self.url).map_err(|e| e.0)?;
         let body = serde_json::to_string(figures).map_err(|e| e.to_string())?;
         let partition = i32::try_from(self.lease.partition).unwrap_or(-1);
-        self.client
-            .execute(
-                &format!(
-                    "WITH up AS (
+        // A new number for every attempt: one that committed but whose answer was lost
+        // must not leave readers holding its body under a number used again.
+        self.published += 1;
+        let c = block_on(db::get(&self.pool)).map_err(|e| e.0)?;
+        block_on(c.execute(
+            &format!(
+                "WITH up AS (
                        INSERT INTO {s}.figures AS f (partition, epoch, version, body)
                        VALUES ($1, $2, $5, $3)
                        ON CONFLICT (partition) DO UPDATE
@@ -90,24 +93,26 @@ impl crate::core::Board for PartitionBoard {
                          WHERE f.epoch <= EXCLUDED.epoch
                        RETURNING partition)
                      SELECT pg_notify($4, partition::text) FROM up",
-                    s = self.schema
-                ),
-                &[
-                    &partition,
-                    &self.lease.epoch,
-                    &body,
-                    &figures_channel(&self.schema),
-                    &(self.published + 1),
-                ],
-            )
-            .map_err(|e| e.to_string())?;
-        self.published += 1;
+                s = self.schema
+            ),
+            &[
+                &partition,
+                &self.lease.epoch,
+                &body,
+                &figures_channel(&self.schema),
+                &self.published,
+            ],
+        ))
+        .map_err(|e| e.to_string())?;
         Ok(())
     }
 
     fn others(&mut self) -> Result<Vec<Figures>, String> {
-        reconnect_if_lost(&mut self.client, &self.url).map_err(|e| e.0)?;
-        read_all(&mut self.client, &self.schema, Some(self.lease.partition)).map_err(|e| e.0)
+        block_on(async {
+            let c = db::get(&self.pool).await?;
+            read_all(&c, &self.schema, Some(self.lease.partition)).await
+        })
+        .map_err(|e| e.0)
     }
 }
 
@@ -140,7 +145,7 @@ pub fn start_pictures(
     clock: crate::core::Clock,
 ) -> Result<Sender<Ask>, String> {
     let (tx, rx) = std::sync::mpsc::channel::<Ask>();
-    let url = url.to_owned();
+    let pool = db::pool(url, None, 1).map_err(|e| e.0)?;
     let schema = plain_name(schema).map_err(|e| e.0)?.to_owned();
     std::thread::Builder::new()
         .name("tandem-pictures".into())
@@ -151,8 +156,7 @@ pub fn start_pictures(
             };
             Pictures {
                 cached: Cached::default(),
-                client: None,
-                url,
+                pool,
                 schema,
                 partitions,
                 program,
@@ -174,8 +178,7 @@ struct Cached {
 
 struct Pictures {
     cached: Cached,
-    client: Option<Client>,
-    url: String,
+    pool: Pool,
     schema: String,
     partitions: u32,
     program: runtime::embed::Program,
@@ -211,60 +214,60 @@ impl Pictures {
             index: None,
             message: format!("the partitions' figures cannot be read: {e}"),
         };
-        let client = match self.client.as_mut() {
-            Some(c) if !c.is_closed() => c,
-            _ => self
-                .client
-                .insert(crate::pg::connect(&self.url, None).map_err(unavailable)?),
-        };
         let schema = &self.schema;
-        let heads = client
-            .query(
-                &format!("SELECT partition, epoch, version FROM {schema}.figures"),
-                &[],
-            )
-            .map_err(|e| unavailable(e.into()))?;
         let cached = &mut self.cached;
+        let pool = &self.pool;
         let before = cached.parts.len();
-        let mut seen = std::collections::BTreeSet::new();
-        let mut moved: Vec<i32> = Vec::new();
-        for r in &heads {
-            let (p, epoch, version): (i32, i64, i64) = (r.get(0), r.get(1), r.get(2));
-            seen.insert(p);
-            if cached
-                .parts
-                .get(&p)
-                .is_none_or(|(e, v, _)| (*e, *v) != (epoch, version))
-            {
-                moved.push(p);
-            }
-        }
-        cached.parts.retain(|p, _| seen.contains(p));
-        if !moved.is_empty() {
-            let rows = client
+        let moved = block_on(async {
+            let client = db::get(pool).await?;
+            let heads = client
                 .query(
-                    &format!(
-                        "SELECT partition, epoch, version, body FROM {schema}.figures
-                         WHERE partition = ANY($1)"
-                    ),
-                    &[&moved],
+                    &format!("SELECT partition, epoch, version FROM {schema}.figures"),
+                    &[],
                 )
-                .map_err(|e| unavailable(e.into()))?;
-            for r in rows {
-                let p: i32 = r.get(0);
-                match serde_json::from_str::<Figures>(r.get::<_, &str>(3)) {
-                    Ok(f) => {
-                        cached.parts.insert(p, (r.get(1), r.get(2), f));
-                    }
-                    // Written by another release: left out until it publishes again.
-                    Err(e) => {
-                        cached.parts.remove(&p);
-                        tracing::warn!(partition = p, error = %e, "a partition's figures do not read");
+                .await?;
+            let mut seen = std::collections::BTreeSet::new();
+            let mut moved: Vec<i32> = Vec::new();
+            for r in &heads {
+                let (p, epoch, version): (i32, i64, i64) = (r.get(0), r.get(1), r.get(2));
+                seen.insert(p);
+                if cached
+                    .parts
+                    .get(&p)
+                    .is_none_or(|(e, v, _)| (*e, *v) != (epoch, version))
+                {
+                    moved.push(p);
+                }
+            }
+            cached.parts.retain(|p, _| seen.contains(p));
+            if !moved.is_empty() {
+                let rows = client
+                    .query(
+                        &format!(
+                            "SELECT partition, epoch, version, body FROM {schema}.figures
+                             WHERE partition = ANY($1)"
+                        ),
+                        &[&moved],
+                    )
+                    .await?;
+                for r in rows {
+                    let p: i32 = r.get(0);
+                    match serde_json::from_str::<Figures>(r.get::<_, &str>(3)) {
+                        Ok(f) => {
+                            cached.parts.insert(p, (r.get(1), r.get(2), f));
+                        }
+                        // Written by another release: left out until it publishes again.
+                        Err(e) => {
+                            cached.parts.remove(&p);
+                            tracing::warn!(partition = p, error = %e, "a partition's figures do not read");
+                        }
                     }
                 }
             }
-        }
-        if !moved.is_empty() || cached.parts.len() != before {
+            Ok::<bool, StoreError>(!moved.is_empty())
+        })
+        .map_err(unavailable)?;
+        if moved || cached.parts.len() != before {
             cached.sum = None;
         }
         let parts = &cached.parts;
@@ -277,14 +280,14 @@ impl Pictures {
 
     fn summary(&mut self, from: Option<&str>, to: Option<&str>) -> Result<Value, Refusal> {
         let (figures, published) = self.board()?;
-        let quarantined = match self.client.as_mut() {
-            Some(c) => super::quarantine::count(c, &self.schema).map_err(|e| Refusal {
-                status: 503,
-                index: None,
-                message: format!("the quarantine cannot be read: {e}"),
-            })?,
-            None => 0,
-        };
+        let quarantined = block_on(async {
+            super::quarantine::count(&db::get(&self.pool).await?, &self.schema).await
+        })
+        .map_err(|e| Refusal {
+            status: 503,
+            index: None,
+            message: format!("the quarantine cannot be read: {e}"),
+        })?;
         let mut v = crate::core::summary_of(&self.program, &figures, from, to, self.clock.now())?;
         if let Some(o) = v.as_object_mut() {
             o.insert(

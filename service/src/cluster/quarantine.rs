@@ -8,8 +8,10 @@
 //! its text does not even parse — it moves to `PREFIX_cluster.quarantine`. Every move
 //! is fenced by the partition's lease.
 
-use postgres::{Client, GenericClient};
+use deadpool_postgres::Object;
 use serde_json::{json, Value};
+
+use crate::db::GenericClient;
 
 use super::{fence, plain_name};
 use crate::pg::Fence;
@@ -21,16 +23,22 @@ pub const MAX_ATTEMPTS: i32 = 3;
 /// The oldest rows of the fenced partition's inbox, at most `limit`: rows that failed
 /// before come alone (or end the batch before them); rows that do not parse or failed
 /// [`MAX_ATTEMPTS`] times are set aside on the way.
-pub(crate) fn take(c: &mut Client, f: &Fence, limit: usize) -> Result<Vec<InboxRow>, StoreError> {
+pub(crate) async fn take(
+    c: &mut Object,
+    f: &Fence,
+    limit: usize,
+) -> Result<Vec<InboxRow>, StoreError> {
     let schema = plain_name(&f.schema)?;
     let partition = i32::try_from(f.lease.partition).unwrap_or(-1);
-    let rows = c.query(
-        &format!(
-            "SELECT seq, items, attempts, error FROM {schema}.inbox
+    let rows = c
+        .query(
+            &format!(
+                "SELECT seq, items, attempts, error FROM {schema}.inbox
              WHERE partition = $1 ORDER BY seq LIMIT $2"
-        ),
-        &[&partition, &i64::try_from(limit).unwrap_or(i64::MAX)],
-    )?;
+            ),
+            &[&partition, &i64::try_from(limit).unwrap_or(i64::MAX)],
+        )
+        .await?;
     let mut out = Vec::new();
     for r in rows {
         let seq: i64 = r.get(0);
@@ -44,12 +52,13 @@ pub(crate) fn take(c: &mut Client, f: &Fence, limit: usize) -> Result<Vec<InboxR
                     f,
                     seq,
                     &format!("the queued request does not parse: {e}"),
-                )?;
+                )
+                .await?;
                 continue;
             }
         };
         if attempts >= MAX_ATTEMPTS {
-            set_aside(c, f, seq, last.as_deref().unwrap_or("failed"))?;
+            set_aside(c, f, seq, last.as_deref().unwrap_or("failed")).await?;
             continue;
         }
         if attempts > 0 {
@@ -65,10 +74,10 @@ pub(crate) fn take(c: &mut Client, f: &Fence, limit: usize) -> Result<Vec<InboxR
 }
 
 /// Moves inbox row `seq` to the quarantine with `error`, under the lease.
-fn set_aside(c: &mut Client, f: &Fence, seq: i64, error: &str) -> Result<(), StoreError> {
+async fn set_aside(c: &mut Object, f: &Fence, seq: i64, error: &str) -> Result<(), StoreError> {
     let schema = plain_name(&f.schema)?;
-    let mut tx = c.transaction()?;
-    fence(&mut tx, schema, &f.worker, f.lease)?;
+    let tx = c.transaction().await?;
+    fence(&tx, schema, &f.worker, f.lease).await?;
     tx.execute(
         &format!(
             "INSERT INTO {schema}.quarantine (seq, partition, items, attempts, error)
@@ -77,12 +86,14 @@ fn set_aside(c: &mut Client, f: &Fence, seq: i64, error: &str) -> Result<(), Sto
                error = EXCLUDED.error, quarantined_at = now()"
         ),
         &[&seq, &error],
-    )?;
+    )
+    .await?;
     tx.execute(
         &format!("DELETE FROM {schema}.inbox WHERE seq = $1"),
         &[&seq],
-    )?;
-    tx.commit()?;
+    )
+    .await?;
+    tx.commit().await?;
     tracing::warn!(
         seq,
         partition = f.lease.partition,
@@ -94,36 +105,39 @@ fn set_aside(c: &mut Client, f: &Fence, seq: i64, error: &str) -> Result<(), Sto
 
 /// Counts one failed application of rows `seqs` with `error`, under the lease (a lost
 /// lease or a database that is down counts nothing).
-pub(crate) fn failed(
-    c: &mut Client,
+pub(crate) async fn failed(
+    c: &mut Object,
     f: &Fence,
     seqs: &[i64],
     error: &str,
 ) -> Result<(), StoreError> {
     let schema = plain_name(&f.schema)?;
-    let mut tx = c.transaction()?;
-    fence(&mut tx, schema, &f.worker, f.lease)?;
+    let tx = c.transaction().await?;
+    fence(&tx, schema, &f.worker, f.lease).await?;
     tx.execute(
         &format!(
             "UPDATE {schema}.inbox SET attempts = attempts + 1, error = $2 WHERE seq = ANY($1)"
         ),
         &[&seqs, &error],
-    )?;
-    tx.commit()?;
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
 /// The requests set aside, oldest first (`GET /api/inbox/quarantine`).
-pub(crate) fn list(c: &mut impl GenericClient, schema: &str) -> Result<Vec<Value>, StoreError> {
+pub(crate) async fn list(c: &impl GenericClient, schema: &str) -> Result<Vec<Value>, StoreError> {
     let schema = plain_name(schema)?;
-    let rows = c.query(
-        &format!(
-            "SELECT seq, partition, items, attempts, error,
+    let rows = c
+        .query(
+            &format!(
+                "SELECT seq, partition, items, attempts, error,
                     to_char(quarantined_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
              FROM {schema}.quarantine ORDER BY seq"
-        ),
-        &[],
-    )?;
+            ),
+            &[],
+        )
+        .await?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -142,19 +156,20 @@ pub(crate) fn list(c: &mut impl GenericClient, schema: &str) -> Result<Vec<Value
 }
 
 /// How many requests are set aside (for the dashboard).
-pub(crate) fn count(c: &mut impl GenericClient, schema: &str) -> Result<i64, StoreError> {
+pub(crate) async fn count(c: &impl GenericClient, schema: &str) -> Result<i64, StoreError> {
     let schema = plain_name(schema)?;
     Ok(
-        c.query_one(&format!("SELECT COUNT(*) FROM {schema}.quarantine"), &[])?
+        c.query_one(&format!("SELECT COUNT(*) FROM {schema}.quarantine"), &[])
+            .await?
             .get(0),
     )
 }
 
 /// Puts request `seq` back in its partition's inbox, in its old place, with no failed
 /// attempts (`POST /api/inbox/quarantine/{seq}/retry`); `false` when there is no such row.
-pub(crate) fn retry(c: &mut Client, schema: &str, seq: i64) -> Result<bool, StoreError> {
+pub(crate) async fn retry(c: &mut Object, schema: &str, seq: i64) -> Result<bool, StoreError> {
     let schema = plain_name(schema)?;
-    let mut tx = c.transaction()?;
+    let tx = c.transaction().await?;
     let moved = tx.query_opt(
         &format!(
             "WITH gone AS (DELETE FROM {schema}.quarantine WHERE seq = $1 RETURNING seq, partition, items),
@@ -163,7 +178,7 @@ pub(crate) fn retry(c: &mut Client, schema: &str, seq: i64) -> Result<bool, Stor
              SELECT pg_notify($2, partition::text) FROM back"
         ),
         &[&seq, &super::inbox_channel(schema)],
-    )?;
-    tx.commit()?;
+    ).await?;
+    tx.commit().await?;
     Ok(moved.is_some())
 }

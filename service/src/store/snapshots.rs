@@ -184,9 +184,11 @@ pub(super) fn inputs_after(conn: &Connection, after_seq: i64) -> Result<Vec<Inpu
 
 /// The same for PostgreSQL.
 pub(crate) mod pg {
-    use postgres::{Client, Row};
+    use deadpool_postgres::Object;
+    use tokio_postgres::Row;
 
     use super::{int, SnapshotInfo, CHUNK, COLUMNS};
+    use crate::db::GenericClient;
     use crate::store::StoreError;
     use runtime::scenario::Input;
 
@@ -214,19 +216,23 @@ CREATE TABLE snapshot_chunks (
         }
     }
 
-    pub fn list(c: &mut Client) -> Result<Vec<SnapshotInfo>, StoreError> {
-        let rows = c.query(
-            &format!("SELECT {COLUMNS} FROM snapshots ORDER BY position DESC, id DESC"),
-            &[],
-        )?;
+    pub async fn list(c: &impl GenericClient) -> Result<Vec<SnapshotInfo>, StoreError> {
+        let rows = c
+            .query(
+                &format!("SELECT {COLUMNS} FROM snapshots ORDER BY position DESC, id DESC"),
+                &[],
+            )
+            .await?;
         Ok(rows.iter().map(info).collect())
     }
 
-    pub fn read(c: &mut Client, id: i64) -> Result<Vec<u8>, StoreError> {
-        let rows = c.query(
-            "SELECT data FROM snapshot_chunks WHERE snapshot = $1 ORDER BY n",
-            &[&id],
-        )?;
+    pub async fn read(c: &impl GenericClient, id: i64) -> Result<Vec<u8>, StoreError> {
+        let rows = c
+            .query(
+                "SELECT data FROM snapshot_chunks WHERE snapshot = $1 ORDER BY n",
+                &[&id],
+            )
+            .await?;
         let mut out = Vec::new();
         for r in &rows {
             out.extend_from_slice(r.get::<_, &[u8]>(0));
@@ -236,8 +242,8 @@ CREATE TABLE snapshot_chunks (
 
     /// With `fence` (a cluster partition), the row is written only while the lease is
     /// held, checked in its transaction: a deposed worker's writer records nothing.
-    pub fn write(
-        c: &mut Client,
+    pub async fn write(
+        c: &mut Object,
         snapshot: &SnapshotInfo,
         bytes: &[u8],
         keep: usize,
@@ -249,7 +255,8 @@ CREATE TABLE snapshot_chunks (
             c.query_opt(
                 "SELECT seq FROM inputs ORDER BY seq LIMIT 1 OFFSET $1",
                 &[&int(snapshot.position - 1)],
-            )?
+            )
+            .await?
             .map(|r| r.get(0))
             .ok_or_else(|| {
                 StoreError(format!(
@@ -263,24 +270,31 @@ CREATE TABLE snapshot_chunks (
                 "SELECT GREATEST(COALESCE((SELECT MAX(id) FROM snapshots), 0),
                                  COALESCE((SELECT MAX(snapshot) FROM snapshot_chunks), 0)) + 1",
                 &[],
-            )?
+            )
+            .await?
             .get(0);
         // As for SQLite: the chunks are made durable by the row's commit (the WAL is
         // flushed in order), not each on its own.
-        c.batch_execute("SET synchronous_commit = off")?;
-        let chunks = bytes.chunks(CHUNK).enumerate().try_for_each(|(n, chunk)| {
+        c.batch_execute("SET synchronous_commit = off").await?;
+        let mut written = Ok(());
+        for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
             let n = i32::try_from(n).unwrap_or(i32::MAX);
-            c.execute(
-                "INSERT INTO snapshot_chunks (snapshot, n, data) VALUES ($1, $2, $3)",
-                &[&id, &n, &chunk],
-            )
-            .map(|_| ())
-        });
-        c.batch_execute("SET synchronous_commit = on")?;
-        chunks?;
-        let mut tx = c.transaction()?;
+            if let Err(e) = c
+                .execute(
+                    "INSERT INTO snapshot_chunks (snapshot, n, data) VALUES ($1, $2, $3)",
+                    &[&id, &n, &chunk],
+                )
+                .await
+            {
+                written = Err(e);
+                break;
+            }
+        }
+        c.batch_execute("SET synchronous_commit = on").await?;
+        written?;
+        let tx = c.transaction().await?;
         if let Some(f) = fence {
-            crate::cluster::fence(&mut tx, &f.schema, &f.worker, f.lease)?;
+            crate::cluster::fence(&tx, &f.schema, &f.worker, f.lease).await?;
         }
         let version = i32::try_from(snapshot.version).unwrap_or(i32::MAX);
         let format = i32::try_from(snapshot.format).unwrap_or(i32::MAX);
@@ -299,25 +313,33 @@ CREATE TABLE snapshot_chunks (
                 &int(bytes.len() as u64),
                 &snapshot.created_ms,
             ],
-        )?;
+        )
+        .await?;
         tx.execute(
             "DELETE FROM snapshots WHERE id NOT IN
                (SELECT id FROM snapshots ORDER BY position DESC, id DESC LIMIT $1)",
             &[&int(keep.max(1) as u64)],
-        )?;
+        )
+        .await?;
         tx.execute(
             "DELETE FROM snapshot_chunks WHERE snapshot NOT IN (SELECT id FROM snapshots)",
             &[],
-        )?;
-        tx.commit()?;
+        )
+        .await?;
+        tx.commit().await?;
         Ok(id)
     }
 
-    pub fn inputs_after(c: &mut Client, after_seq: i64) -> Result<Vec<Input>, StoreError> {
-        let rows = c.query(
-            "SELECT input FROM inputs WHERE seq > $1 ORDER BY seq",
-            &[&after_seq],
-        )?;
+    pub async fn inputs_after(
+        c: &impl GenericClient,
+        after_seq: i64,
+    ) -> Result<Vec<Input>, StoreError> {
+        let rows = c
+            .query(
+                "SELECT input FROM inputs WHERE seq > $1 ORDER BY seq",
+                &[&after_seq],
+            )
+            .await?;
         super::parse_inputs(rows.iter().map(|r| r.get::<_, String>(0)))
     }
 }

@@ -300,7 +300,8 @@ pub(super) fn set_pause(
 
 /// The same on PostgreSQL (tables made by the store's migrations).
 pub(crate) mod pg {
-    use postgres::{GenericClient, Row};
+    use crate::db::GenericClient;
+    use tokio_postgres::Row;
 
     use super::{NewWebhook, WebhookAttempt, WebhookNext, WebhookPause, WebhookRow, COLUMNS};
     use crate::store::StoreError;
@@ -336,8 +337,8 @@ CREATE TABLE webhook_pauses (webhook TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, re
     }
 
     /// Inserts a commit's deliveries (one statement for all of them).
-    pub(crate) fn insert(
-        tx: &mut impl GenericClient,
+    pub(crate) async fn insert(
+        tx: &impl GenericClient,
         rows: &[NewWebhook],
     ) -> Result<(), StoreError> {
         if rows.is_empty() {
@@ -361,28 +362,30 @@ CREATE TABLE webhook_pauses (webhook TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, re
                 &ats,
                 &queued,
             ],
-        )?;
+        ).await?;
         Ok(())
     }
 
-    pub(crate) fn due(
-        c: &mut impl GenericClient,
+    pub(crate) async fn due(
+        c: &impl GenericClient,
         webhook: &str,
         now_ms: i64,
         limit: usize,
     ) -> Result<Vec<WebhookRow>, StoreError> {
-        let rows = c.query(
-            &format!(
-                "SELECT {COLUMNS} FROM webhook_outbox WHERE webhook = $1 AND status = 'pending'
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM webhook_outbox WHERE webhook = $1 AND status = 'pending'
                    AND next_ms <= $2 ORDER BY next_ms, key LIMIT $3"
-            ),
-            &[&webhook, &now_ms, &(limit as i64)],
-        )?;
+                ),
+                &[&webhook, &now_ms, &(limit as i64)],
+            )
+            .await?;
         Ok(rows.iter().map(row).collect())
     }
 
-    pub(crate) fn record(
-        tx: &mut impl GenericClient,
+    pub(crate) async fn record(
+        tx: &impl GenericClient,
         attempts: &[WebhookAttempt],
     ) -> Result<(), StoreError> {
         for a in attempts {
@@ -404,13 +407,14 @@ CREATE TABLE webhook_pauses (webhook TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, re
                     &a.error,
                     &a.log_entry(),
                 ],
-            )?;
+            )
+            .await?;
         }
         Ok(())
     }
 
-    pub(crate) fn list(
-        c: &mut impl GenericClient,
+    pub(crate) async fn list(
+        c: &impl GenericClient,
         status: Option<&str>,
         since_ms: Option<i64>,
         limit: usize,
@@ -421,23 +425,25 @@ CREATE TABLE webhook_pauses (webhook TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, re
                    AND ($2::BIGINT IS NULL OR window_ms >= $2) ORDER BY window_ms DESC, key LIMIT $3"
             ),
             &[&status, &since_ms, &(limit as i64)],
-        )?;
+        ).await?;
         Ok(rows.iter().map(row).collect())
     }
 
-    pub(crate) fn get(
-        c: &mut impl GenericClient,
+    pub(crate) async fn get(
+        c: &impl GenericClient,
         key: &str,
     ) -> Result<Option<WebhookRow>, StoreError> {
-        let rows = c.query(
-            &format!("SELECT {COLUMNS} FROM webhook_outbox WHERE key = $1"),
-            &[&key],
-        )?;
+        let rows = c
+            .query(
+                &format!("SELECT {COLUMNS} FROM webhook_outbox WHERE key = $1"),
+                &[&key],
+            )
+            .await?;
         Ok(rows.first().map(row))
     }
 
-    pub(crate) fn requeue(
-        c: &mut impl GenericClient,
+    pub(crate) async fn requeue(
+        c: &impl GenericClient,
         key: Option<&str>,
         since_ms: Option<i64>,
         now_ms: i64,
@@ -447,14 +453,17 @@ CREATE TABLE webhook_pauses (webhook TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, re
              WHERE status = 'failed' AND ($1::TEXT IS NULL OR key = $1)
                AND ($2::BIGINT IS NULL OR window_ms >= $2)",
             &[&key, &since_ms, &now_ms],
-        )?)
+        )
+        .await?)
     }
 
-    pub(crate) fn pauses(c: &mut impl GenericClient) -> Result<Vec<WebhookPause>, StoreError> {
-        let rows = c.query(
-            "SELECT webhook, at_ms, reason FROM webhook_pauses ORDER BY webhook",
-            &[],
-        )?;
+    pub(crate) async fn pauses(c: &impl GenericClient) -> Result<Vec<WebhookPause>, StoreError> {
+        let rows = c
+            .query(
+                "SELECT webhook, at_ms, reason FROM webhook_pauses ORDER BY webhook",
+                &[],
+            )
+            .await?;
         Ok(rows
             .iter()
             .map(|r| WebhookPause {
@@ -465,8 +474,8 @@ CREATE TABLE webhook_pauses (webhook TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, re
             .collect())
     }
 
-    pub(crate) fn set_pause(
-        c: &mut impl GenericClient,
+    pub(crate) async fn set_pause(
+        c: &impl GenericClient,
         webhook: &str,
         pause: Option<(i64, &str)>,
         now_ms: i64,
@@ -476,14 +485,14 @@ CREATE TABLE webhook_pauses (webhook TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, re
                 "INSERT INTO webhook_pauses (webhook, at_ms, reason) VALUES ($1, $2, $3)
                  ON CONFLICT (webhook) DO UPDATE SET at_ms = excluded.at_ms, reason = excluded.reason",
                 &[&webhook, &at, &reason],
-            )?,
+            ).await?,
             None => {
                 c.execute(
                     "UPDATE webhook_outbox SET window_ms = $2, next_ms = LEAST(next_ms, $2)
                      WHERE webhook = $1 AND status = 'pending'",
                     &[&webhook, &now_ms],
-                )?;
-                c.execute("DELETE FROM webhook_pauses WHERE webhook = $1", &[&webhook])?
+                ).await?;
+                c.execute("DELETE FROM webhook_pauses WHERE webhook = $1", &[&webhook]).await?
             }
         };
         Ok(())
