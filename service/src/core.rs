@@ -555,10 +555,23 @@ impl Core {
     /// installed, deployed as it was live), then installs `files` as a new version if
     /// they differ from the latest stored one (a deploy, as by `POST /api/program`).
     pub fn open(
+        store: Box<dyn Store>,
+        files: Files,
+        settings: CoreSettings,
+        live: Arc<tokio::sync::watch::Sender<u64>>,
+    ) -> Result<Core, String> {
+        Core::open_on(store, files, settings, live, None)
+    }
+
+    /// [`Core::open`] for a cluster partition: its figures go to `board` from the start,
+    /// and whatever it does while opening (a deploy, timers catching up, a report due
+    /// then) already sees every partition's.
+    pub fn open_on(
         mut store: Box<dyn Store>,
         mut files: Files,
         settings: CoreSettings,
         live: Arc<tokio::sync::watch::Sender<u64>>,
+        board: Option<Box<dyn Board>>,
     ) -> Result<Core, String> {
         let err = |e: StoreError| e.to_string();
         files.sort();
@@ -653,8 +666,9 @@ impl Core {
             started_from: (position, inputs.len() as u64),
             committer: None,
             snapshot_pause: Duration::ZERO,
-            board: None,
-            published: (0, std::time::Instant::now()),
+            // Published at the first step (a forced publication: see `maybe_publish`).
+            board,
+            published: (u64::MAX, std::time::Instant::now()),
             publish_took: Duration::ZERO,
         };
         if core.settings.snapshots.enabled {
@@ -879,10 +893,30 @@ impl Core {
                         Origin::Api(_) => None,
                     })
                     .collect();
-                if let Err(e) = self.ingest_group(group) {
-                    // Counted against the rows (only while the lease and the database
-                    // allow it): a request that keeps failing is set aside.
-                    if !seqs.is_empty() {
+                if !seqs.is_empty() {
+                    // Timers due by now fire and commit first, on their own: a timer
+                    // whose effect the store refuses must not be blamed on the requests.
+                    self.tick()?;
+                }
+                let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.ingest_group(group)
+                }))
+                .unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    Err(StoreError::refused_data(format!(
+                        "the engine failed on the request (a bug; please report it): {what}"
+                    )))
+                });
+                if let Err(e) = applied {
+                    // Counted against the rows only when the requests themselves are at
+                    // fault (data the database refuses, or the engine failing on them),
+                    // and only while the lease and the database allow it: a request
+                    // that keeps failing is set aside.
+                    if !seqs.is_empty() && e.is_refused_data() {
                         if let Err(not) = self.store.inbox_failed(&seqs, &e.0) {
                             tracing::warn!(error = %not, "the failed rows were not counted");
                         }

@@ -14,7 +14,14 @@ pub use deadpool_postgres::{GenericClient, Transaction};
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> StoreError {
-        StoreError(e.to_string())
+        // SQLSTATE classes 22 (data exception), 23 (integrity constraint violation) and
+        // 54 (program limit exceeded): the data is at fault, not the connection.
+        match e.code().map(|c| c.code()) {
+            Some(code) if matches!(code.get(..2), Some("22" | "23" | "54")) => {
+                StoreError::refused_data(format!("{e} (SQLSTATE {code})"))
+            }
+            _ => StoreError(e.to_string()),
+        }
     }
 }
 

@@ -467,6 +467,8 @@ pub fn run(opts: Options) -> Result<(), String> {
             live: live.clone(),
             forward: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                // Straight to the other worker: the caller's token never crosses a proxy.
+                .no_proxy()
                 .build()
                 .map_err(|e| format!("cannot make the HTTP client: {e}"))?,
         };

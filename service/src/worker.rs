@@ -282,11 +282,12 @@ struct Runner {
 }
 
 impl Runner {
-    fn spawn(ctx: &WorkerContext, lease: Lease) -> Result<Runner, String> {
+    fn spawn(ctx: &WorkerContext, lease: Lease, engines: &Engines) -> Result<Runner, String> {
         let (requests, rx) = std::sync::mpsc::channel::<Request>();
         let ready = Arc::new(AtomicBool::new(false));
         let ready_flag = ready.clone();
         let ctx = ctx.clone();
+        let (engines, serving) = (engines.clone(), requests.clone());
         let thread = std::thread::Builder::new()
             .name(format!("tandem-p{}", lease.partition))
             .spawn(move || {
@@ -314,8 +315,13 @@ impl Runner {
                     .map_err(|e| e.to_string())?;
                     // The worker's live streams follow the board, not one engine.
                     let own_live = Arc::new(tokio::sync::watch::channel(0u64).0);
-                    let mut core = Core::open(Box::new(store), files, settings, own_live)?;
-                    core.set_board(Box::new(board));
+                    let core = Core::open_on(
+                        Box::new(store),
+                        files,
+                        settings,
+                        own_live,
+                        Some(Box::new(board)),
+                    )?;
                     tracing::info!(
                         partition = p,
                         epoch = lease.epoch,
@@ -323,6 +329,11 @@ impl Runner {
                         "serving the partition"
                     );
                     ready_flag.store(true, Ordering::SeqCst);
+                    // The router sends it the lead pages of its partition from now on
+                    // (not only from the lease loop's next round).
+                    if let Ok(mut map) = engines.lock() {
+                        map.insert(p, serving);
+                    }
                     core.serve(rx, ctx.tick).map_err(|e| e.to_string())
                 })();
                 if let Err(e) = result {
@@ -451,7 +462,7 @@ impl LeaseLoop {
         for lease in self.leases.claim(room)? {
             // A partition regained while its old engine still finishes: that engine's
             // commits are refused (older epoch), so the new one may start now.
-            match Runner::spawn(&self.ctx, lease) {
+            match Runner::spawn(&self.ctx, lease, &self.engines) {
                 Ok(r) => {
                     tracing::info!(
                         partition = lease.partition,

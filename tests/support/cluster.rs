@@ -257,12 +257,13 @@ pub fn assert_one_task_and_email_each(
 }
 
 /// Waits until every email is marked sent, then checks each was delivered (an `.eml`
-/// in some worker's outbox) and at most `window` were delivered twice (the documented
-/// at-least-once window across a takeover); returns (emails, delivered again).
+/// in some worker's outbox) and that every one delivered twice was delivered once by
+/// `dying` (the worker killed mid-delivery: the documented at-least-once window across a
+/// takeover; with `None`, none may be delivered twice); returns (emails, delivered again).
 pub fn assert_delivered(
     db: &mut postgres::Client,
     workers: &[&str],
-    window: usize,
+    dying: Option<&str>,
 ) -> (usize, usize) {
     super::wait_for("every email to be delivered", 30, || {
         per_partition(
@@ -279,7 +280,8 @@ pub fn assert_delivered(
     })
     .into_iter()
     .sum();
-    let mut ids: std::collections::HashMap<String, usize> = Default::default();
+    // Message-ID → the workers that delivered it.
+    let mut ids: std::collections::HashMap<String, Vec<&str>> = Default::default();
     for name in workers {
         let outbox = worker_dir(name).join("outbox");
         for entry in std::fs::read_dir(&outbox).into_iter().flatten().flatten() {
@@ -288,14 +290,19 @@ pub fn assert_delivered(
                 .lines()
                 .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
             {
-                *ids.entry(id.to_owned()).or_default() += 1;
+                ids.entry(id.to_owned()).or_default().push(name);
             }
         }
     }
-    let twice: usize = ids.values().map(|n| n - 1).sum();
     assert_eq!(ids.len() as i64, rows, "every email delivered");
-    assert!(twice <= window, "{twice} emails delivered twice");
-    (ids.len(), twice)
+    let twice: Vec<(&String, &Vec<&str>)> = ids.iter().filter(|(_, by)| by.len() > 1).collect();
+    for (id, by) in &twice {
+        assert!(
+            by.len() == 2 && dying.is_some_and(|d| by.contains(&d)),
+            "{id} delivered by {by:?}: only the dying worker's in-flight mail may go twice"
+        );
+    }
+    (ids.len(), twice.len())
 }
 
 /// The cluster's shared admin token (made by the first worker).

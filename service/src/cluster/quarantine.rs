@@ -1,10 +1,12 @@
 //! Quarantine: a queued request that keeps failing is set aside with its error, so its partition moves on instead of stopping on it at every takeover; operators see it on the dashboard and the API and put it back with a retry.
 //!
-//! A request fails when the commit that applies it is refused for a reason the lease
-//! still allows the engine to record (a value the database rejects, say — not a lost
-//! lease, not a database that is down: then nothing can be recorded and nothing is
-//! counted). Its row's `attempts` goes up, and from then on it is applied alone, so one
-//! bad request never takes innocent ones with it. At [`MAX_ATTEMPTS`] — or at once when
+//! A request fails when the commit that applies it is refused because of its data
+//! ([`StoreError::is_refused_data`]: a value the database cannot hold, a broken
+//! constraint) or the engine fails on it — not when the database is away or busy or the
+//! lease is lost, which are nobody's request's fault, and not for a timer: timers due
+//! fire and commit on their own before a group of requests is applied. Its row's
+//! `attempts` goes up (only while the lease holds and the database answers), and from
+//! then on it is applied alone, so one bad request never takes innocent ones with it. At [`MAX_ATTEMPTS`] — or at once when
 //! its text does not even parse — it moves to `PREFIX_cluster.quarantine`. Every move
 //! is fenced by the partition's lease.
 

@@ -200,12 +200,4 @@ impl Core {
             }
         }
     }
-
-    /// From now on this engine publishes its figures on `board` (at once, then as they
-    /// change) and makes its reports from every partition's.
-    pub fn set_board(&mut self, board: Box<dyn Board>) {
-        self.board = Some(board);
-        self.published = (u64::MAX, Instant::now());
-        self.maybe_publish(true);
-    }
 }

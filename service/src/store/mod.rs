@@ -58,6 +58,23 @@ impl StoredVersion {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);
 
+/// How a [`StoreError`] for data the store refused begins.
+const REFUSED_DATA: &str = "the store refused the data: ";
+
+impl StoreError {
+    /// An error caused by the data written, not by the store being away, busy or fenced
+    /// out (a value the database cannot hold, a broken constraint, a request the engine
+    /// fails on): the cluster counts it against the requests that carried the data.
+    pub fn refused_data(message: impl std::fmt::Display) -> StoreError {
+        StoreError(format!("{REFUSED_DATA}{message}"))
+    }
+
+    /// Whether this error was made by [`StoreError::refused_data`].
+    pub fn is_refused_data(&self) -> bool {
+        self.0.starts_with(REFUSED_DATA)
+    }
+}
+
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "store: {}", self.0)
