@@ -1,5 +1,7 @@
 //! The dashboard's figures as data: what one engine counted (funnel, journeys, email, handoff, recent activity, the journeys' live step counts), without the per-lead marks it counted them from; figures of several partitions add up to the figures of all their leads, and the summary the API serves is made from figures alone.
 //!
+//! Sums saturate: figures read from the database never overflow a counter.
+//!
 //! A single node makes its summary from its own figures. In a cluster each partition's
 //! engine publishes its figures now and then (see `cluster/board.rs`) and any worker
 //! adds up the newest of every partition: the same summary, whoever answers, and no
@@ -27,10 +29,11 @@ impl StepCounts {
             self.waiting.resize(other.waiting.len(), 0);
         }
         for (w, o) in self.waiting.iter_mut().zip(&other.waiting) {
-            *w += o;
+            *w = w.saturating_add(*o);
         }
         for (k, v) in &other.visits {
-            *self.visits.entry(*k).or_insert(0) += v;
+            let slot = self.visits.entry(*k).or_insert(0);
+            *slot = slot.saturating_add(*v);
         }
     }
 }
@@ -73,7 +76,8 @@ pub struct Figures {
 /// Adds `v` to the entry for `k` of a sorted list of pairs (merging small lists).
 fn add_to<K: Ord + Clone>(into: &mut BTreeMap<K, u64>, from: &[(K, u64)]) {
     for (k, v) in from {
-        *into.entry(k.clone()).or_insert(0) += v;
+        let slot = into.entry(k.clone()).or_insert(0);
+        *slot = slot.saturating_add(*v);
     }
 }
 
@@ -92,25 +96,26 @@ impl Figures {
         let mut recent: Vec<Value> = Vec::new();
         for f in parts {
             for (stage, n) in &f.current {
-                *out.current.entry(stage.clone()).or_insert(0) += n;
+                let slot = out.current.entry(stage.clone()).or_insert(0);
+                *slot = slot.saturating_add(*n);
             }
             add_to(&mut reached, &f.reached);
             for (j, c) in &f.journeys {
                 let slot = out.journeys.entry(j.clone()).or_insert([0; 4]);
                 for (s, v) in slot.iter_mut().zip(c) {
-                    *s += v;
+                    *s = s.saturating_add(*v);
                 }
             }
             for (t, c) in &f.email {
                 let slot = out.email.entry(t.clone()).or_insert([0; 5]);
                 for (s, v) in slot.iter_mut().zip(c) {
-                    *s += v;
+                    *s = s.saturating_add(*v);
                 }
             }
             for (k, c) in &f.reps {
                 let slot = reps.entry(k.clone()).or_insert([0u64; 4]);
                 for (s, v) in slot.iter_mut().zip(c) {
-                    *s += v;
+                    *s = s.saturating_add(*v);
                 }
             }
             for (team, secs) in &f.accept_secs {
@@ -124,11 +129,11 @@ impl Figures {
             for (j, s) in &f.steps {
                 out.steps.entry(j.clone()).or_default().add(s);
             }
-            out.render_failures += f.render_failures;
+            out.render_failures = out.render_failures.saturating_add(f.render_failures);
             if out.program_refused.is_null() {
                 out.program_refused = f.program_refused.clone();
             }
-            out.version += f.version;
+            out.version = out.version.saturating_add(f.version);
         }
         out.reached = reached.into_iter().collect();
         out.reps = reps.into_iter().collect();
@@ -158,9 +163,11 @@ impl Figures {
             if *day < from || *day > to {
                 continue;
             }
-            reached[stage] += count;
-            by_source.entry(source).or_insert_with(|| vec![0; n])[stage] += count;
-            by_journey.entry(journey).or_insert_with(|| vec![0; n])[stage] += count;
+            reached[stage] = reached[stage].saturating_add(*count);
+            let s = &mut by_source.entry(source).or_insert_with(|| vec![0; n])[stage];
+            *s = s.saturating_add(*count);
+            let j = &mut by_journey.entry(journey).or_insert_with(|| vec![0; n])[stage];
+            *j = j.saturating_add(*count);
         }
         let per_stage = |values: &[u64]| -> Map<String, Value> {
             self.stages
@@ -198,7 +205,7 @@ impl Figures {
             .map(|name| {
                 let c = self.journeys.get(name).copied().unwrap_or([0; 4]);
                 json!({
-                    "name": name, "active": c[0].saturating_sub(c[1] + c[2] + c[3]),
+                    "name": name, "active": c[0].saturating_sub(c[1].saturating_add(c[2]).saturating_add(c[3])),
                     "entered": c[0], "completed": c[1], "exited": c[2], "goal": c[3],
                 })
             })
