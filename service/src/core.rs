@@ -259,6 +259,18 @@ impl LeadSource for EngineLeads<'_, '_> {
             _ => String::new(),
         }
     }
+    fn stage(&self, lead: &str) -> Option<String> {
+        match self
+            .0
+            .lead(lead)
+            .and_then(|i| self.0.lead_field(i, "stage"))
+        {
+            Some(
+                runtime::timeline::FieldValue::Stage(s) | runtime::timeline::FieldValue::Text(s),
+            ) => Some(s),
+            _ => None,
+        }
+    }
 }
 
 /// Applies logged inputs to a world being rebuilt, counting and showing their lines.

@@ -128,6 +128,8 @@ pub trait LeadSource {
     fn index(&self, lead: &str) -> Option<usize>;
     /// The lead's `source` field now (`""` if the program has none or it is unset).
     fn source(&self, lead: &str) -> String;
+    /// The lead's stage now (`None` for an unknown lead).
+    fn stage(&self, lead: &str) -> Option<String>;
 }
 
 impl Dashboard {
@@ -221,13 +223,53 @@ impl Dashboard {
             return;
         }
         self.version += 1;
-        for line in lines {
-            self.observe_line(line, leads);
+        for (i, line) in lines.iter().enumerate() {
+            if matches!(line.entry, Entry::LeadCreated) {
+                // The stage the lead was created in, as the engine set it (the second
+                // funnel stage unless the creating data named one): the first stage
+                // change of the same input says where it came from, else it is there now.
+                let lead = line.lead.as_deref().unwrap_or("");
+                let moved = lines[i + 1..].iter().find_map(|l| match &l.entry {
+                    Entry::StageChanged { from, .. } if l.lead.as_deref() == Some(lead) => {
+                        Some(from.clone())
+                    }
+                    _ => None,
+                });
+                let stage = moved.or_else(|| leads.stage(lead));
+                self.created(line, stage.as_deref(), leads);
+            } else {
+                self.observe_line(line, leads);
+            }
         }
         // Only the newest lines can stay among the recent ones: format just those.
         let newest = lines.len().saturating_sub(RECENT);
         for line in &lines[newest..] {
             self.remember(line);
+        }
+    }
+
+    /// A lead created in `stage` (the engine's; `None`: not a stage the dashboard knows).
+    fn created(&mut self, line: &Line, stage: Option<&str>, leads: &dyn LeadSource) {
+        let Some(lead_id) = line.lead.as_deref() else {
+            return;
+        };
+        let lead = leads.index(lead_id);
+        let source = self.name(&leads.source(lead_id));
+        let stage = stage.and_then(|s| self.stage_index(s));
+        if let Some(i) = lead {
+            *self.mark(i) = LeadMark {
+                stage: stage
+                    .and_then(|s| u32::try_from(s).ok())
+                    .unwrap_or(NO_STAGE),
+                source,
+                journey: 0,
+            };
+        }
+        if let Some(s) = stage {
+            if let Some(c) = self.current.get_mut(s) {
+                *c += 1;
+            }
+            self.reach(lead, s, line.at);
         }
     }
 
@@ -237,21 +279,6 @@ impl Dashboard {
         };
         let lead = leads.index(lead_id);
         match &line.entry {
-            Entry::LeadCreated => {
-                let source = self.name(&leads.source(lead_id));
-                // A new lead stands at the first stage until a stage change says otherwise.
-                if let Some(i) = lead {
-                    *self.mark(i) = LeadMark {
-                        stage: 0,
-                        source,
-                        journey: 0,
-                    };
-                }
-                if let Some(c) = self.current.first_mut() {
-                    *c += 1;
-                }
-                self.reach(lead, 0, line.at);
-            }
             Entry::LeadUpdated { fields } => {
                 if let Some((_, FieldValue::Text(s))) = fields.iter().find(|(k, _)| k == "source") {
                     let source = self.name(s);
@@ -481,6 +508,10 @@ mod tests {
                 String::new()
             }
         }
+        /// As the engine has them after the batch: `an` moved on to `mql`.
+        fn stage(&self, lead: &str) -> Option<String> {
+            Some(if lead == "an" { "mql" } else { "lead" }.into())
+        }
     }
 
     fn line(at: i64, lead: &str, entry: Entry) -> Line {
@@ -512,7 +543,7 @@ mod tests {
                     t + 20,
                     "an",
                     Entry::StageChanged {
-                        from: "subscriber".into(),
+                        from: "lead".into(),
                         to: "mql".into(),
                     },
                 ),
@@ -538,20 +569,22 @@ mod tests {
         );
         let day = day_of(t, &d.tz);
         let s = d.summary(day, day, &[]);
+        // A new lead stands where the engine created it (the second funnel stage), not
+        // at the first: `an` was created in `lead` and moved on in the same input.
         assert_eq!(
             s["funnel"]["current"],
-            json!({"subscriber": 1, "lead": 0, "mql": 1})
+            json!({"subscriber": 0, "lead": 1, "mql": 1})
         );
         assert_eq!(
             s["funnel"]["reached"],
-            json!({"subscriber": 2, "lead": 0, "mql": 1})
+            json!({"subscriber": 0, "lead": 2, "mql": 1})
         );
-        assert_eq!(s["funnel"]["conversion"][0]["rate"], json!(0.0));
-        assert_eq!(s["funnel"]["conversion"][1]["rate"], Value::Null);
+        assert_eq!(s["funnel"]["conversion"][0]["rate"], Value::Null);
+        assert_eq!(s["funnel"]["conversion"][1]["rate"], json!(0.5));
         let by_source = &s["funnel"]["by_source"];
         assert_eq!(
             by_source[1],
-            json!({"key": "ebook", "reached": {"subscriber": 1, "lead": 0, "mql": 1}})
+            json!({"key": "ebook", "reached": {"subscriber": 0, "lead": 1, "mql": 1}})
         );
         assert_eq!(s["funnel"]["by_journey"][1]["key"], "ebook");
         assert_eq!(
@@ -562,7 +595,7 @@ mod tests {
         assert_eq!(days_before(20260105, 29), Some(20251207));
         assert_eq!(days_before(20260301, 1), Some(20260228));
         let next_day = d.summary(day + 1, day + 1, &[]);
-        assert_eq!(next_day["funnel"]["reached"]["subscriber"], 0);
+        assert_eq!(next_day["funnel"]["reached"]["lead"], 0);
     }
 
     #[test]

@@ -28,8 +28,10 @@ use crate::core::{Files, StartFrom};
 use crate::dashboard::Dashboard;
 use crate::store::{SnapshotInfo, Store, StoredVersion};
 
-/// The envelope's layout; bumped when it changes (older snapshots are then skipped).
-pub const FORMAT: u32 = 1;
+/// The envelope's layout, or the meaning of what it holds; bumped when either changes
+/// (older snapshots are then skipped and the log replayed). 2: the dashboard counts a new
+/// lead in the stage the engine created it in (before: the first funnel stage).
+pub const FORMAT: u32 = 2;
 /// The release that writes snapshots; one written by another release is skipped (the
 /// engine's state may be laid out differently).
 pub const RELEASE: &str = env!("CARGO_PKG_VERSION");
