@@ -970,3 +970,35 @@ fn mail_waits_while_the_smtp_relay_is_down_and_arrives_once_when_it_is_back() {
         10
     );
 }
+
+#[test]
+fn the_demo_opens_and_clicks_only_emails_it_sent() {
+    let dir = temp_dir("demo-opens");
+    let http = free_port();
+    let config = file_outbox_config(&dir, http);
+    let journeys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("journeys");
+    let s = start_with(&dir, &config, http, &journeys, &["--demo"]);
+    // About a lead a second, with a few events for recent leads in between.
+    let mut seen = 0;
+    wait_for("the demo to create 12 leads", 60, || {
+        let (_, body) = get(&s, "/api/dashboard/summary");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        seen = v["funnel"]["reached"]
+            .as_object()
+            .map(|o| {
+                o.values()
+                    .filter_map(serde_json::Value::as_u64)
+                    .sum::<u64>()
+            })
+            .unwrap_or(0);
+        seen >= 12
+    });
+    let (_, body) = get(&s, "/api/dashboard/summary");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    for e in v["email"].as_array().expect("email") {
+        assert_eq!(e["unattributed_opens"], 0, "{e}");
+        assert_eq!(e["unattributed_clicks"], 0, "{e}");
+        let (sent, opened) = (e["sent"].as_u64(), e["opened"].as_u64());
+        assert!(opened <= sent, "{e}");
+    }
+}

@@ -7,7 +7,9 @@ use runtime::timeline::{format_instant, Entry, FieldValue, Line};
 use rustc_hash::FxHashMap;
 use serde_json::{json, Value};
 
+mod email;
 mod figures;
+mod handoff;
 mod saved;
 
 pub use figures::{period, Figures, StepCounts};
@@ -50,28 +52,8 @@ pub fn days_before(d: Day, n: i32) -> Option<Day> {
         .map(day_of_date)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-enum TaskState {
-    Open,
-    Accepted,
-    Rejected,
-    Completed,
-}
-
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct TaskStat {
-    team: String,
-    assignee: String,
-    created: i64,
-    escalated: bool,
-    state: TaskState,
-}
-
 /// How many recent timeline lines the summary shows.
 const RECENT: usize = 20;
-
-/// Template counters: sent, opened, clicked, bounced, suppressed.
-type EmailCounts = [u64; 5];
 
 /// The aggregates behind `GET /api/dashboard/summary`.
 pub struct Dashboard {
@@ -89,12 +71,13 @@ pub struct Dashboard {
     name_index: FxHashMap<Arc<str>, u32>,
     /// (day, stage, source, journey) → leads that entered the stage that day.
     reached: FxHashMap<(Day, usize, Arc<str>, Arc<str>), u64>,
-    /// journey → entered, completed, exited, goal.
+    /// journey → entered, completed, exited, goal since the start (a journey's leads now
+    /// are its entries minus its exits).
     journeys: BTreeMap<String, [u64; 4]>,
-    email: BTreeMap<String, EmailCounts>,
-    tasks: FxHashMap<String, TaskStat>,
-    accept_secs: BTreeMap<String, Vec<i64>>,
-    reasons: BTreeMap<(String, Arc<str>, Arc<str>), u64>,
+    /// (day, journey) → the same, that day.
+    journey_days: BTreeMap<(Day, String), [u64; 4]>,
+    email: email::EmailBook,
+    handoff: handoff::HandoffBook,
     recent: VecDeque<Value>,
     /// Bumped by every observed batch; the live stream sends it.
     pub version: u64,
@@ -146,10 +129,9 @@ impl Dashboard {
             name_index: FxHashMap::from_iter([(Arc::from(""), 0)]),
             reached: FxHashMap::default(),
             journeys: BTreeMap::new(),
-            email: BTreeMap::new(),
-            tasks: FxHashMap::default(),
-            accept_secs: BTreeMap::new(),
-            reasons: BTreeMap::new(),
+            journey_days: BTreeMap::new(),
+            email: email::EmailBook::default(),
+            handoff: handoff::HandoffBook::default(),
             recent: VecDeque::with_capacity(21),
             version: 0,
         }
@@ -205,15 +187,16 @@ impl Dashboard {
             .or_insert(0) += 1;
     }
 
-    /// Adds one to a template's counter (the key is allocated only the first time).
-    fn count_email(&mut self, template: &str, column: usize) {
-        match self.email.get_mut(template) {
-            Some(c) => c[column] += 1,
-            None => {
-                let mut c = [0; 5];
-                c[column] = 1;
-                self.email.insert(template.to_owned(), c);
-            }
+    /// One more journey entry (column 0) or exit (1 completed, 2 exited, 3 goal).
+    fn count_journey(&mut self, journey: &str, column: usize, at: i64) {
+        let day = day_of(at, &self.tz);
+        for c in [
+            self.journeys.entry(journey.to_owned()).or_insert([0; 4]),
+            self.journey_days
+                .entry((day, journey.to_owned()))
+                .or_insert([0; 4]),
+        ] {
+            c[column] = c[column].saturating_add(1);
         }
     }
 
@@ -308,31 +291,36 @@ impl Dashboard {
                 if let Some(i) = lead {
                     self.mark(i).journey = name;
                 }
-                self.journeys.entry(journey.clone()).or_insert([0; 4])[0] += 1;
+                self.count_journey(journey, 0, line.at);
             }
             Entry::JourneyExited { journey, reason } => {
-                let i = match reason.as_str() {
+                let column = match reason.as_str() {
                     "completed" => 1,
                     "goal" => 3,
                     _ => 2,
                 };
-                self.journeys.entry(journey.clone()).or_insert([0; 4])[i] += 1;
+                self.count_journey(journey, column, line.at);
             }
-            Entry::EmailSent { template, .. } => self.count_email(template, 0),
-            Entry::EmailSuppressed { template, .. } => self.count_email(template, 4),
+            Entry::EmailSent { template, .. } => {
+                self.email.sent(day_of(line.at, &self.tz), lead, template)
+            }
+            Entry::EmailSuppressed { template, .. } => {
+                self.email.suppressed(day_of(line.at, &self.tz), template)
+            }
             Entry::Event { event, props } => {
-                let column = match event.as_str() {
-                    "email_opened" => 1,
-                    "email_clicked" => 2,
-                    "email_bounced" => 3,
-                    _ => 0,
+                let what = match event.as_str() {
+                    "email_opened" => Some(email::Reaction::Open),
+                    "email_clicked" => Some(email::Reaction::Click),
+                    "email_bounced" => Some(email::Reaction::Bounce),
+                    _ => None,
                 };
-                if column > 0 {
-                    if let Some((_, FieldValue::Text(t))) =
-                        props.iter().find(|(k, _)| k == "template")
-                    {
-                        self.count_email(t, column);
-                    }
+                let template = props.iter().find_map(|(k, v)| match v {
+                    FieldValue::Text(t) if k == "template" => Some(t),
+                    _ => None,
+                });
+                if let (Some(what), Some(t)) = (what, template) {
+                    self.email
+                        .reaction(day_of(line.at, &self.tz), lead, t, what);
                 }
             }
             Entry::TaskCreated {
@@ -340,52 +328,18 @@ impl Dashboard {
                 team,
                 assignee,
                 ..
-            } => {
-                self.tasks.insert(
-                    task.clone(),
-                    TaskStat {
-                        team: team.clone(),
-                        assignee: assignee.clone(),
-                        created: line.at,
-                        escalated: false,
-                        state: TaskState::Open,
-                    },
-                );
-            }
-            Entry::TaskEscalated { task, .. } => {
-                if let Some(t) = self.tasks.get_mut(task) {
-                    t.escalated = true;
-                }
-            }
-            Entry::TaskReassigned { task, to, .. } => {
-                if let Some(t) = self.tasks.get_mut(task) {
-                    t.assignee = to.clone();
-                }
-            }
+            } => self.handoff.created(task, team, assignee, line.at),
+            Entry::TaskEscalated { task, .. } => self.handoff.escalated(task),
+            Entry::TaskReassigned { task, to, .. } => self.handoff.reassigned(task, to),
             Entry::TaskAccepted { task, .. } => {
-                if let Some(t) = self.tasks.get_mut(task) {
-                    t.state = TaskState::Accepted;
-                    let took = line.at - t.created;
-                    self.accept_secs
-                        .entry(t.team.clone())
-                        .or_default()
-                        .push(took);
-                }
+                self.handoff
+                    .accepted(task, day_of(line.at, &self.tz), line.at)
             }
-            Entry::TaskCompleted { task, .. } => {
-                if let Some(t) = self.tasks.get_mut(task) {
-                    t.state = TaskState::Completed;
-                }
-            }
+            Entry::TaskCompleted { task, .. } => self.handoff.completed(task),
             Entry::TaskRejected { task, reason, .. } => {
-                if let Some(t) = self.tasks.get_mut(task) {
-                    t.state = TaskState::Rejected;
-                }
                 let (source, journey) = self.source_and_journey(lead);
-                *self
-                    .reasons
-                    .entry((reason.clone(), source, journey))
-                    .or_insert(0) += 1;
+                self.handoff
+                    .rejected(task, day_of(line.at, &self.tz), reason, &source, &journey);
             }
             _ => {}
         }
@@ -441,22 +395,6 @@ impl Dashboard {
             );
             *reached.entry(key).or_insert(0) += n;
         }
-        let mut reps: BTreeMap<(String, String), [u64; 4]> = BTreeMap::new();
-        for t in self.tasks.values() {
-            let r = reps
-                .entry((t.team.clone(), t.assignee.clone()))
-                .or_insert([0; 4]);
-            match t.state {
-                TaskState::Open => {
-                    r[0] += 1;
-                    if t.escalated {
-                        r[3] += 1;
-                    }
-                }
-                TaskState::Accepted | TaskState::Completed => r[1] += 1,
-                TaskState::Rejected => r[2] += 1,
-            }
-        }
         Figures {
             program_version: 0,
             stages: self.stages.clone(),
@@ -469,14 +407,17 @@ impl Dashboard {
                 .collect(),
             reached: reached.into_iter().collect(),
             journeys: self.journeys.clone(),
-            email: self.email.clone(),
-            reps: reps.into_iter().collect(),
-            accept_secs: self.accept_secs.clone(),
-            reasons: self
-                .reasons
+            journey_days: self
+                .journey_days
                 .iter()
-                .map(|((r, s, j), n)| ((r.clone(), s.to_string(), j.to_string()), *n))
+                .map(|(k, v)| (k.clone(), *v))
                 .collect(),
+            email_days: self.email.days(),
+            email_sent_opened: self.email.cohorts(),
+            reps_now: self.handoff.reps_now(),
+            decided: self.handoff.decided(),
+            accept_secs: self.handoff.accept_secs(),
+            reasons: self.handoff.reasons(),
             recent: self.recent.iter().cloned().collect(),
             steps: BTreeMap::new(),
             render_failures: 0,
@@ -589,7 +530,9 @@ mod tests {
         assert_eq!(s["funnel"]["by_journey"][1]["key"], "ebook");
         assert_eq!(
             s["email"][0],
-            json!({"template": "hello", "sent": 1, "opened": 1, "clicked": 0, "bounced": 0, "suppressed": 0})
+            json!({"template": "hello", "sent": 1, "opened": 1, "clicked": 0, "bounced": 0, "suppressed": 0,
+                   "opens": 1, "clicks": 0, "unattributed_opens": 0, "unattributed_clicks": 0,
+                   "open_rate": 1.0, "click_rate": 0.0})
         );
         assert_eq!(s["recent"][0]["kind"], "event");
         assert_eq!(days_before(20260105, 29), Some(20251207));

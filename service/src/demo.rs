@@ -35,6 +35,33 @@ fn obj(v: Value) -> Map<String, Value> {
     }
 }
 
+/// The templates `lead` was sent (from its page's timeline), each once.
+async fn sent_templates(core: &std::sync::mpsc::Sender<Request>, lead: &str) -> Vec<String> {
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    if core
+        .send(Request::Lead {
+            id: lead.to_owned(),
+            reply,
+        })
+        .is_err()
+    {
+        return Vec::new();
+    }
+    let Ok(Ok(Some(view))) = rx.await else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = view["timeline"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| l["kind"] == "email_sent")
+        .filter_map(|l| l["template"].as_str().map(str::to_owned))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Feeds the engine: a new lead every second, and events for recent leads in between.
 /// Items the running program does not know are refused by the engine and skipped.
 pub async fn feed(core: std::sync::mpsc::Sender<Request>) {
@@ -72,13 +99,26 @@ pub async fn feed(core: std::sync::mpsc::Sender<Request>) {
         }];
         for _ in 0..rnd(4) {
             let lead = format!("demo-{run}-{}", 1 + rnd(n));
-            let body = match rnd(4) {
-                0 => json!({"event": "form_submitted", "props": {"form": FORMS[rnd(FORMS.len())]}}),
-                1 => json!({"event": "page_viewed", "props": {"url": URLS[rnd(URLS.len())]}}),
-                2 => json!({"event": "email_opened", "props": {"template": "ebook_delivery"}}),
-                _ => {
-                    json!({"event": "email_clicked", "props": {"template": "case_study", "url": "https://acme.vn/khach-hang"}})
+            let kind = rnd(4);
+            // Opens and clicks only for an email the lead was sent.
+            let sent = if kind >= 2 {
+                sent_templates(&core, &lead).await
+            } else {
+                Vec::new()
+            };
+            let body = match (kind, sent.is_empty()) {
+                (0, _) => {
+                    json!({"event": "form_submitted", "props": {"form": FORMS[rnd(FORMS.len())]}})
                 }
+                (1, _) | (_, true) => {
+                    json!({"event": "page_viewed", "props": {"url": URLS[rnd(URLS.len())]}})
+                }
+                (2, false) => {
+                    json!({"event": "email_opened", "props": {"template": sent[rnd(sent.len())]}})
+                }
+                _ => json!({"event": "email_clicked", "props": {
+                    "template": sent[rnd(sent.len())], "url": "https://acme.vn/khach-hang"
+                }}),
             };
             items.push(Item {
                 lead,

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::{day_text, Day, EmailCounts, RECENT};
+use super::email::{self, DayCounts, SentOpened};
+use super::{day_text, Day, RECENT};
 
 /// Leads now at each step of a journey and how often each step ran.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -51,16 +52,23 @@ pub struct Figures {
     pub current: BTreeMap<String, u64>,
     /// (day, stage, source, journey) → leads that entered the stage that day.
     pub reached: Vec<((Day, String, String, String), u64)>,
-    /// journey → entered, completed, exited, goal.
+    /// journey → entered, completed, exited, goal since the start.
     pub journeys: BTreeMap<String, [u64; 4]>,
-    /// template → sent, opened, clicked, bounced, suppressed.
-    pub email: BTreeMap<String, EmailCounts>,
-    /// (team, assignee) → open, accepted (or completed), rejected, open and escalated.
-    pub reps: Vec<((String, String), [u64; 4])>,
-    /// team → seconds from creation to acceptance of each accepted task.
-    pub accept_secs: BTreeMap<String, Vec<i64>>,
-    /// (reason, source, journey) → rejections.
-    pub reasons: Vec<((String, String, String), u64)>,
+    /// (day, journey) → the same, that day.
+    pub journey_days: Vec<((Day, String), [u64; 4])>,
+    /// (day, template) → sent, opens, clicks, bounced, suppressed, unattributed opens and
+    /// clicks that day (see `dashboard/email.rs`).
+    pub email_days: Vec<((Day, String), DayCounts)>,
+    /// (send day, template) → of the emails sent that day, opened and clicked.
+    pub email_sent_opened: Vec<((Day, String), SentOpened)>,
+    /// (team, assignee) → open now, open and escalated now.
+    pub reps_now: Vec<((String, String), [u64; 2])>,
+    /// (day, team, assignee) → accepted, rejected that day.
+    pub decided: Vec<((Day, String, String), [u64; 2])>,
+    /// (accept day, team) → seconds from creation to acceptance of each accepted task.
+    pub accept_secs: Vec<((Day, String), Vec<i64>)>,
+    /// (day, reason, source, journey) → rejections.
+    pub reasons: Vec<((Day, String, String, String), u64)>,
     /// The newest activity items, newest first.
     pub recent: Vec<Value>,
     /// Journey → its steps' live counts.
@@ -71,6 +79,19 @@ pub struct Figures {
     pub program_refused: Value,
     /// Bumped by every batch of lines the figures took in (summed by a merge).
     pub version: u64,
+}
+
+/// Adds arrays of counters key by key.
+fn add_each<'a, K: Ord + Clone + 'a, const N: usize>(
+    into: &mut BTreeMap<K, [u64; N]>,
+    from: impl Iterator<Item = (&'a K, &'a [u64; N])>,
+) {
+    for (k, c) in from {
+        let slot = into.entry(k.clone()).or_insert([0; N]);
+        for (s, v) in slot.iter_mut().zip(c) {
+            *s = s.saturating_add(*v);
+        }
+    }
 }
 
 /// Adds `v` to the entry for `k` of a sorted list of pairs (merging small lists).
@@ -91,7 +112,12 @@ impl Figures {
             out.funnel_len = newest.funnel_len;
         }
         let mut reached = BTreeMap::new();
-        let mut reps = BTreeMap::new();
+        let mut journey_days = BTreeMap::new();
+        let mut email_days = BTreeMap::new();
+        let mut sent_opened = BTreeMap::new();
+        let mut reps_now = BTreeMap::new();
+        let mut decided = BTreeMap::new();
+        let mut accept_secs: BTreeMap<(Day, String), Vec<i64>> = BTreeMap::new();
         let mut reasons = BTreeMap::new();
         let mut recent: Vec<Value> = Vec::new();
         for f in parts {
@@ -100,29 +126,20 @@ impl Figures {
                 *slot = slot.saturating_add(*n);
             }
             add_to(&mut reached, &f.reached);
-            for (j, c) in &f.journeys {
-                let slot = out.journeys.entry(j.clone()).or_insert([0; 4]);
-                for (s, v) in slot.iter_mut().zip(c) {
-                    *s = s.saturating_add(*v);
-                }
-            }
-            for (t, c) in &f.email {
-                let slot = out.email.entry(t.clone()).or_insert([0; 5]);
-                for (s, v) in slot.iter_mut().zip(c) {
-                    *s = s.saturating_add(*v);
-                }
-            }
-            for (k, c) in &f.reps {
-                let slot = reps.entry(k.clone()).or_insert([0u64; 4]);
-                for (s, v) in slot.iter_mut().zip(c) {
-                    *s = s.saturating_add(*v);
-                }
-            }
-            for (team, secs) in &f.accept_secs {
-                out.accept_secs
-                    .entry(team.clone())
-                    .or_default()
-                    .extend(secs);
+            add_each(&mut out.journeys, f.journeys.iter());
+            add_each(
+                &mut journey_days,
+                f.journey_days.iter().map(|(k, v)| (k, v)),
+            );
+            add_each(&mut email_days, f.email_days.iter().map(|(k, v)| (k, v)));
+            add_each(
+                &mut sent_opened,
+                f.email_sent_opened.iter().map(|(k, v)| (k, v)),
+            );
+            add_each(&mut reps_now, f.reps_now.iter().map(|(k, v)| (k, v)));
+            add_each(&mut decided, f.decided.iter().map(|(k, v)| (k, v)));
+            for (k, secs) in &f.accept_secs {
+                accept_secs.entry(k.clone()).or_default().extend(secs);
             }
             add_to(&mut reasons, &f.reasons);
             recent.extend(f.recent.iter().cloned());
@@ -136,7 +153,12 @@ impl Figures {
             out.version = out.version.saturating_add(f.version);
         }
         out.reached = reached.into_iter().collect();
-        out.reps = reps.into_iter().collect();
+        out.journey_days = journey_days.into_iter().collect();
+        out.email_days = email_days.into_iter().collect();
+        out.email_sent_opened = sent_opened.into_iter().collect();
+        out.reps_now = reps_now.into_iter().collect();
+        out.decided = decided.into_iter().collect();
+        out.accept_secs = accept_secs.into_iter().collect();
         out.reasons = reasons.into_iter().collect();
         // Newest first: instants are written alike (`2026-01-05T10:00:00+07:00`), so
         // their texts sort as the instants do.
@@ -193,50 +215,116 @@ impl Figures {
             .iter()
             .map(|s| self.current.get(s).copied().unwrap_or(0))
             .collect();
-        let mut names: Vec<&String> = self.journeys.keys().collect();
+        let within = |d: &Day| (from..=to).contains(d);
+        // Journeys: entries and exits in the period; `active` is the leads in it now.
+        let mut in_period: BTreeMap<&str, [u64; 4]> = BTreeMap::new();
+        for ((d, j), c) in &self.journey_days {
+            if within(d) {
+                let slot = in_period.entry(j).or_insert([0; 4]);
+                for (s, v) in slot.iter_mut().zip(c) {
+                    *s = s.saturating_add(*v);
+                }
+            }
+        }
+        let mut names: Vec<&str> = self.journeys.keys().map(String::as_str).collect();
         for name in journey_names {
             if !self.journeys.contains_key(name) {
                 names.push(name);
             }
         }
-        names.sort();
+        names.sort_unstable();
+        names.dedup();
         let journeys: Vec<Value> = names
             .into_iter()
             .map(|name| {
-                let c = self.journeys.get(name).copied().unwrap_or([0; 4]);
+                let all = self.journeys.get(name).copied().unwrap_or([0; 4]);
+                let c = in_period.get(name).copied().unwrap_or([0; 4]);
                 json!({
-                    "name": name, "active": c[0].saturating_sub(c[1].saturating_add(c[2]).saturating_add(c[3])),
+                    "name": name,
+                    "active": all[0].saturating_sub(all[1].saturating_add(all[2]).saturating_add(all[3])),
                     "entered": c[0], "completed": c[1], "exited": c[2], "goal": c[3],
                 })
             })
             .collect();
-        let email: Vec<Value> = self
-            .email
+        // Email: what happened in the period; `opened` and `clicked` are the emails sent
+        // in the period that were opened or clicked at least once (so the rates are at most
+        // 100 %), `opens` and `clicks` every such event in the period.
+        let mut mail: BTreeMap<&str, ([u64; 7], [u64; 2])> = BTreeMap::new();
+        for ((d, t), c) in &self.email_days {
+            if within(d) {
+                let slot = &mut mail.entry(t).or_default().0;
+                for (s, v) in slot.iter_mut().zip(c) {
+                    *s = s.saturating_add(*v);
+                }
+            }
+        }
+        for ((d, t), c) in &self.email_sent_opened {
+            if within(d) {
+                let slot = &mut mail.entry(t).or_default().1;
+                for (s, v) in slot.iter_mut().zip(c) {
+                    *s = s.saturating_add(*v);
+                }
+            }
+        }
+        let rate = |n: u64, of: u64| (of > 0).then(|| n as f64 / of as f64);
+        let email: Vec<Value> = mail
             .iter()
-            .map(|(t, c)| {
-                json!({ "template": t, "sent": c[0], "opened": c[1], "clicked": c[2], "bounced": c[3], "suppressed": c[4] })
+            .map(|(t, (c, u))| {
+                let sent = c[email::SENT];
+                json!({
+                    "template": t, "sent": sent, "opened": u[0], "clicked": u[1],
+                    "bounced": c[email::BOUNCED], "suppressed": c[email::SUPPRESSED],
+                    "opens": c[email::OPENS], "clicks": c[email::CLICKS],
+                    "unattributed_opens": c[email::UNATTRIBUTED_OPENS],
+                    "unattributed_clicks": c[email::UNATTRIBUTED_CLICKS],
+                    "open_rate": rate(u[0], sent), "click_rate": rate(u[1], sent),
+                })
             })
             .collect();
-        let reps: Vec<Value> = self
-            .reps
-            .iter()
+        // Handoff: tasks open (and overdue) now; accepted, rejected, time to accept and
+        // reasons in the period.
+        let mut reps: BTreeMap<(&str, &str), [u64; 4]> = BTreeMap::new();
+        for ((team, assignee), c) in &self.reps_now {
+            let r = reps.entry((team, assignee)).or_insert([0; 4]);
+            r[0] = r[0].saturating_add(c[0]);
+            r[3] = r[3].saturating_add(c[1]);
+        }
+        for ((d, team, assignee), c) in &self.decided {
+            if within(d) {
+                let r = reps.entry((team, assignee)).or_insert([0; 4]);
+                r[1] = r[1].saturating_add(c[0]);
+                r[2] = r[2].saturating_add(c[1]);
+            }
+        }
+        let reps: Vec<Value> = reps
+            .into_iter()
             .map(|((team, assignee), r)| {
                 json!({ "team": team, "assignee": assignee, "open": r[0], "accepted": r[1], "rejected": r[2], "overdue": r[3] })
             })
             .collect();
-        let median: Map<String, Value> = self
-            .accept_secs
-            .iter()
+        let mut waits: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+        for ((d, team), secs) in &self.accept_secs {
+            if within(d) {
+                waits.entry(team).or_default().extend(secs);
+            }
+        }
+        let median: Map<String, Value> = waits
+            .into_iter()
             .filter(|(_, v)| !v.is_empty())
-            .map(|(team, v)| {
-                let mut v = v.clone();
+            .map(|(team, mut v)| {
                 v.sort_unstable();
-                (team.clone(), json!(v[v.len() / 2]))
+                (team.to_owned(), json!(v[v.len() / 2]))
             })
             .collect();
-        let reasons: Vec<Value> = self
-            .reasons
-            .iter()
+        let mut why: BTreeMap<(&str, &str, &str), u64> = BTreeMap::new();
+        for ((d, reason, source, journey), n) in &self.reasons {
+            if within(d) {
+                let slot = why.entry((reason, source, journey)).or_insert(0);
+                *slot = slot.saturating_add(*n);
+            }
+        }
+        let reasons: Vec<Value> = why
+            .into_iter()
             .map(|((reason, source, journey), count)| {
                 json!({ "reason": reason, "source": source, "journey": journey, "count": count })
             })
@@ -303,8 +391,12 @@ mod tests {
                 n,
             )],
             journeys: BTreeMap::from([("welcome".to_owned(), [n, 0, 0, 0])]),
-            reps: vec![(("sales".into(), "an".into()), [n, 0, 0, 0])],
-            accept_secs: BTreeMap::from([("sales".to_owned(), vec![n as i64])]),
+            journey_days: vec![((20260105, "welcome".to_owned()), [n, 0, 0, 0])],
+            reps_now: vec![(("sales".into(), "an".into()), [n, 0])],
+            decided: vec![((20260105, "sales".into(), "an".into()), [1, 0])],
+            accept_secs: vec![((20260105, "sales".to_owned()), vec![n as i64])],
+            email_days: vec![((20260105, "hello".into()), [n, n + 1, 0, 0, 0, 1, 0])],
+            email_sent_opened: vec![((20260105, "hello".into()), [n, 0])],
             recent: vec![json!({ "at": at, "text": stage })],
             steps: BTreeMap::from([(
                 "welcome".to_owned(),
@@ -326,8 +418,11 @@ mod tests {
         assert_eq!(m.current.get("lead"), Some(&2));
         assert_eq!(m.current.get("mql"), Some(&5));
         assert_eq!(m.journeys["welcome"], [7, 0, 0, 0]);
-        assert_eq!(m.reps, vec![(("sales".into(), "an".into()), [7, 0, 0, 0])]);
-        assert_eq!(m.accept_secs["sales"], vec![2, 5]);
+        assert_eq!(m.reps_now, vec![(("sales".into(), "an".into()), [7, 0])]);
+        assert_eq!(
+            m.accept_secs,
+            vec![((20260105, "sales".to_owned()), vec![2, 5])]
+        );
         assert_eq!(m.steps["welcome"].waiting, vec![7, 2]);
         assert_eq!(m.steps["welcome"].visits[&0], 7);
         assert_eq!(m.version, 6);
@@ -336,6 +431,23 @@ mod tests {
         let s = m.summary(20260101, 20260131, &[]);
         assert_eq!(s["funnel"]["reached"]["lead"], 2);
         assert_eq!(s["funnel"]["reached"]["mql"], 5);
+        // Opens counted once per email sent, raw opens beside them; the rate stays ≤ 1.
+        assert_eq!(s["journeys"][0]["entered"], 7);
+        assert_eq!(s["email"][0]["sent"], 7);
+        assert_eq!(s["email"][0]["opened"], 7);
+        assert_eq!(s["email"][0]["opens"], 9);
+        assert_eq!(s["email"][0]["unattributed_opens"], 2);
+        assert_eq!(s["email"][0]["open_rate"], 1.0);
+        assert_eq!(s["handoff"]["reps"][0]["accepted"], 2);
+        assert_eq!(s["handoff"]["median_accept_seconds"]["sales"], 5);
+        // A period before any of it shows zeros everywhere but the "now" figures.
+        let before = m.summary(20250101, 20250131, &[]);
+        assert_eq!(before["email"], json!([]));
+        assert_eq!(before["journeys"][0]["entered"], 0);
+        assert_eq!(before["journeys"][0]["active"], 7);
+        assert_eq!(before["handoff"]["reps"][0]["accepted"], 0);
+        assert_eq!(before["handoff"]["reps"][0]["open"], 7);
+        assert_eq!(before["handoff"]["median_accept_seconds"], json!({}));
         // One partition alone is its own sum.
         assert_eq!(Figures::merge(std::slice::from_ref(&a)), a);
     }

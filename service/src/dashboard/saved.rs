@@ -1,11 +1,12 @@
 //! The dashboard's aggregates as bytes for a snapshot, and back: everything the lines built up (marks, counters, accept times, reasons, recent activity), not what the program decides (time zone, stages), which a restored dashboard takes from the program it runs.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Dashboard, Day, EmailCounts, LeadMark, TaskStat};
+use super::email::{EmailBook, SavedBook};
+use super::handoff::HandoffBook;
+use super::{Dashboard, Day, LeadMark};
 
 /// The aggregates as data. Maps hashed in memory are written sorted, so the same
 /// picture always gives the same bytes.
@@ -18,10 +19,9 @@ struct Saved {
     names: Vec<String>,
     reached: Vec<((Day, u64, String, String), u64)>,
     journeys: BTreeMap<String, [u64; 4]>,
-    email: BTreeMap<String, EmailCounts>,
-    tasks: Vec<(String, TaskStat)>,
-    accept_secs: BTreeMap<String, Vec<i64>>,
-    reasons: Vec<((String, String, String), u64)>,
+    journey_days: BTreeMap<(Day, String), [u64; 4]>,
+    email: SavedBook,
+    handoff: HandoffBook,
     /// Recent activity items as JSON texts (the bytes are not self-describing).
     recent: Vec<String>,
     version: u64,
@@ -36,12 +36,6 @@ impl Dashboard {
             .map(|((d, s, src, j), n)| ((*d, *s as u64, src.to_string(), j.to_string()), *n))
             .collect();
         reached.sort_unstable();
-        let mut tasks: Vec<_> = self
-            .tasks
-            .iter()
-            .map(|(k, t)| (k.clone(), t.clone()))
-            .collect();
-        tasks.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let saved = Saved {
             stages: self.stages.clone(),
             funnel_len: self.funnel_len as u64,
@@ -54,14 +48,9 @@ impl Dashboard {
             names: self.names.iter().map(|n| n.to_string()).collect(),
             reached,
             journeys: self.journeys.clone(),
-            email: self.email.clone(),
-            tasks,
-            accept_secs: self.accept_secs.clone(),
-            reasons: self
-                .reasons
-                .iter()
-                .map(|((a, b, c), n)| ((a.clone(), b.to_string(), c.to_string()), *n))
-                .collect(),
+            journey_days: self.journey_days.clone(),
+            email: self.email.save(),
+            handoff: self.handoff.clone(),
             recent: self.recent.iter().map(|v| v.to_string()).collect(),
             version: self.version,
         };
@@ -110,14 +99,9 @@ impl Dashboard {
             self.reached.insert(key, n);
         }
         self.journeys = s.journeys;
-        self.email = s.email;
-        self.tasks = s.tasks.into_iter().collect();
-        self.accept_secs = s.accept_secs;
-        self.reasons = s
-            .reasons
-            .into_iter()
-            .map(|((a, b, c), n)| ((a, Arc::from(b), Arc::from(c)), n))
-            .collect();
+        self.journey_days = s.journey_days;
+        self.email = EmailBook::restore(s.email)?;
+        self.handoff = s.handoff;
         self.recent = s
             .recent
             .iter()
