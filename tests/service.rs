@@ -320,6 +320,32 @@ fn the_dashboard_serves_its_page_numbers_diagrams_live_updates_and_the_report_em
     assert!(svg.contains("1 đang chờ"), "{svg}");
     assert_eq!(get(&s, "/api/dashboard/journeys/nope.svg").0, 404);
 
+    // A rejection is shown with the label the program gives its reason; the feed names
+    // the lead.
+    let (status, body) = post(&s, "/api/leads", r#"{"id": "an", "fields": {"n": 10}}"#);
+    assert_eq!(status, 200, "{body}");
+    let mut task_id = String::new();
+    wait_for("An's task", 10, || {
+        let (_, body) = get(&s, "/api/tasks?status=open");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        task_id = v["tasks"][0]["id"].as_str().unwrap_or("").to_owned();
+        !task_id.is_empty()
+    });
+    let (status, body) = post(
+        &s,
+        &format!("/api/tasks/{task_id}/reject"),
+        r#"{"reason": "not_icp"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_for("the rejection on the dashboard", 10, || {
+        let (_, body) = get(&s, "/api/dashboard/summary");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        v["handoff"]["reasons"][0]["label"] == "Không đúng ICP"
+            && v["recent"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|i| i["lead"] == "an" && i["name"] == "An"))
+    });
+
     // The schedule's report reaches the outbox as an HTML summary (a later one counts
     // the email sent above).
     let outbox = dir.join("outbox");

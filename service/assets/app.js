@@ -1459,7 +1459,7 @@
         h('td', { class: 'num', 'data-testid': `handoff-median-${slug(team)}`, 'data-value': sec == null ? '' : String(sec) }, fmtDuration(sec))));
       const reasons = ho.reasons || [];
       const reasonRows = reasons.map((r, i) => h('tr', null,
-        h('th', { scope: 'row' }, code(r.reason)),
+        h('th', { scope: 'row', title: r.reason }, r.label ? r.label : code(r.reason)),
         h('td', { class: r.source ? null : 'muted' }, keyLabel(r.source)),
         h('td', { class: r.journey ? null : 'muted' }, keyLabel(r.journey)),
         num(r.count, `handoff-reason-${i}`)));
@@ -1494,7 +1494,7 @@
       },
       h('span', { class: 'feed-time' }, feedTime(r.at)),
       h('span', { class: 'feed-main' },
-        r.lead != null ? h('a', { href: leadHref(r.lead), class: 'lead-link', 'data-testid': 'recent-lead-link' }, r.lead) : h('span', { class: 'muted' }, '—'),
+        r.lead != null ? h('a', { href: leadHref(r.lead), class: 'lead-link', 'data-testid': 'recent-lead-link', title: r.lead }, r.name || r.lead) : h('span', { class: 'muted' }, '—'),
         ' ', h('span', { class: 'badge', title: r.kind }, kindLabel(r.kind)),
         r.text ? h('span', { class: 'feed-text' }, r.text) : null))));
     });

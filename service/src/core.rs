@@ -259,6 +259,12 @@ impl LeadSource for EngineLeads<'_, '_> {
             _ => String::new(),
         }
     }
+    fn name(&self, lead: &str) -> Option<String> {
+        match self.0.lead(lead).and_then(|i| self.0.lead_field(i, "name")) {
+            Some(runtime::timeline::FieldValue::Text(s)) if !s.is_empty() => Some(s),
+            _ => None,
+        }
+    }
     fn stage(&self, lead: &str) -> Option<String> {
         match self
             .0

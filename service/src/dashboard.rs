@@ -113,6 +113,8 @@ pub trait LeadSource {
     fn source(&self, lead: &str) -> String;
     /// The lead's stage now (`None` for an unknown lead).
     fn stage(&self, lead: &str) -> Option<String>;
+    /// The lead's `name` field now (`None` when the program has none or it is unset).
+    fn name(&self, lead: &str) -> Option<String>;
 }
 
 impl Dashboard {
@@ -227,7 +229,8 @@ impl Dashboard {
         // Only the newest lines can stay among the recent ones: format just those.
         let newest = lines.len().saturating_sub(RECENT);
         for line in &lines[newest..] {
-            self.remember(line);
+            let name = line.lead.as_deref().and_then(|l| leads.name(l));
+            self.remember(line, name);
         }
     }
 
@@ -346,7 +349,7 @@ impl Dashboard {
     }
 
     /// Keeps the line among the [`RECENT`] most recent (newest first).
-    fn remember(&mut self, line: &Line) {
+    fn remember(&mut self, line: &Line, name: Option<String>) {
         let lead = line.lead.as_deref().unwrap_or("");
         let text = match &line.entry {
             Entry::Event { event, .. } => event.clone(),
@@ -376,6 +379,7 @@ impl Dashboard {
         self.recent.push_front(json!({
             "at": format_instant(line.at),
             "lead": if lead.is_empty() { Value::Null } else { Value::String(lead.to_owned()) },
+            "name": name,
             "kind": kind,
             "text": text,
         }));
@@ -452,6 +456,9 @@ mod tests {
         /// As the engine has them after the batch: `an` moved on to `mql`.
         fn stage(&self, lead: &str) -> Option<String> {
             Some(if lead == "an" { "mql" } else { "lead" }.into())
+        }
+        fn name(&self, lead: &str) -> Option<String> {
+            (lead == "an").then(|| "Nguyễn An".into())
         }
     }
 
@@ -535,6 +542,7 @@ mod tests {
                    "open_rate": 1.0, "click_rate": 0.0})
         );
         assert_eq!(s["recent"][0]["kind"], "event");
+        assert_eq!(s["recent"][0]["name"], "Nguyễn An", "the feed names the lead");
         assert_eq!(days_before(20260105, 29), Some(20251207));
         assert_eq!(days_before(20260301, 1), Some(20260228));
         let next_day = d.summary(day + 1, day + 1, &[]);

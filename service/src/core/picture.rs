@@ -76,6 +76,21 @@ pub fn summary_of(
         .map(|j| j.name.clone())
         .collect();
     let mut v = figures.summary(from_day, to_day, &names);
+    // Each reject reason with the label the program gives Sales (`reasons x "…"`).
+    if let Some(reasons) = v["handoff"]["reasons"].as_array_mut() {
+        for r in reasons {
+            let label = r["reason"].as_str().and_then(|name| {
+                lowered
+                    .handoffs
+                    .iter()
+                    .flat_map(|h| &h.reasons)
+                    .find_map(|(n, label)| (n == name).then_some(label.clone()).flatten())
+            });
+            if let Some(o) = r.as_object_mut() {
+                o.insert("label".into(), json!(label));
+            }
+        }
+    }
     if let Some(o) = v.as_object_mut() {
         o.insert(
             "generated_at".into(),
