@@ -1028,3 +1028,59 @@ fn the_demo_opens_and_clicks_only_emails_it_sent() {
         assert!(opened <= sent, "{e}");
     }
 }
+
+/// One raw HTTP/1.1 GET (no client decoding anything): the status line and headers,
+/// lower-cased, and the body's length.
+fn raw_get(s: &Service, path: &str, extra: &[(&str, &str)]) -> (String, usize) {
+    use std::io::{Read, Write};
+    let addr = s.base.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).expect("connects");
+    let mut request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n",
+        s.token
+    );
+    for (k, v) in extra {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    conn.write_all(request.as_bytes()).expect("sends");
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).expect("reads");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
+    (head, raw.len().saturating_sub(split + 4))
+}
+
+fn header_value(head: &str, name: &str) -> Option<String> {
+    head.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
+}
+
+#[test]
+fn assets_and_the_summary_are_compressed_and_revalidated_with_etags() {
+    let dir = temp_dir("etags");
+    let http = free_port();
+    let s = start(&dir, &file_outbox_config(&dir, http), http);
+    for path in ["/", "/app.js", "/app.css", "/api/dashboard/summary"] {
+        let (plain, plain_len) = raw_get(&s, path, &[]);
+        assert!(plain.starts_with("http/1.1 200"), "{path}: {plain}");
+        let etag = header_value(&plain, "etag").expect("an ETag");
+        // Compressed for a client that takes gzip (and smaller).
+        let (zipped, zipped_len) = raw_get(&s, path, &[("Accept-Encoding", "gzip")]);
+        assert_eq!(
+            header_value(&zipped, "content-encoding").as_deref(),
+            Some("gzip"),
+            "{path}: {zipped}"
+        );
+        assert!(zipped_len < plain_len, "{path}: {zipped_len} ≥ {plain_len}");
+        // A client holding the same bytes gets 304 and no body.
+        let (again, again_len) = raw_get(&s, path, &[("If-None-Match", &etag)]);
+        assert!(again.starts_with("http/1.1 304"), "{path}: {again}");
+        assert_eq!(again_len, 0, "{path}");
+        let (other, _) = raw_get(&s, path, &[("If-None-Match", "\"stale\"")]);
+        assert!(other.starts_with("http/1.1 200"), "{path}: {other}");
+    }
+}

@@ -62,15 +62,17 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/",
-            get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }),
+            get(|h: HeaderMap| async move { asset(&h, "text/html; charset=utf-8", INDEX_HTML) }),
         )
         .route(
             "/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+            get(|h: HeaderMap| async move {
+                asset(&h, "text/javascript; charset=utf-8", APP_JS)
+            }),
         )
         .route(
             "/app.css",
-            get(|| async { asset("text/css; charset=utf-8", APP_CSS) }),
+            get(|h: HeaderMap| async move { asset(&h, "text/css; charset=utf-8", APP_CSS) }),
         )
         .route("/api/dashboard/summary", get(dashboard_summary))
         .route("/api/dashboard/journeys/{file}", get(journey_svg))
@@ -105,6 +107,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // gzip or brotli when the client takes it (not the live stream, not tiny bodies).
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
 
@@ -155,15 +159,30 @@ const INDEX_HTML: &str = include_str!("../../assets/index.html");
 const APP_JS: &str = include_str!("../../assets/app.js");
 const APP_CSS: &str = include_str!("../../assets/app.css");
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        body,
-    )
-        .into_response()
+fn asset(headers: &HeaderMap, content_type: &'static str, body: &'static str) -> Response {
+    tagged(headers, content_type, body.as_bytes().to_vec())
+}
+
+/// A body with its `ETag` (a hash of the bytes), or `304 Not Modified` when the client
+/// already holds those bytes (`If-None-Match`). Caches revalidate every time
+/// (`no-cache`): a new release or a new summary is never served stale.
+fn tagged(headers: &HeaderMap, content_type: &'static str, body: Vec<u8>) -> Response {
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(&body);
+    let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+    let held = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let head = [
+        (header::CONTENT_TYPE, content_type.to_owned()),
+        (header::CACHE_CONTROL, "no-cache".to_owned()),
+        (header::ETAG, etag),
+    ];
+    if held {
+        (StatusCode::NOT_MODIFIED, head).into_response()
+    } else {
+        (head, body).into_response()
+    }
 }
 
 /// `GET /api/dashboard/summary?from=&to=`: the shared picture (funnel, journeys, email,
@@ -185,7 +204,10 @@ async fn dashboard_summary(
     }
     let (from, to) = (q.get("from").cloned(), q.get("to").cloned());
     match ask(&state, |reply| Request::Dashboard { from, to, reply }).await {
-        Some(Ok(v)) => axum::Json(v).into_response(),
+        Some(Ok(v)) => match serde_json::to_vec(&v) {
+            Ok(body) => tagged(&headers, "application/json", body),
+            Err(e) => unavailable(e.to_string()),
+        },
         Some(Err(r)) => refusal(r),
         None => error(StatusCode::SERVICE_UNAVAILABLE, "the engine stopped", None),
     }
