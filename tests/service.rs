@@ -286,6 +286,13 @@ fn the_dashboard_serves_its_page_numbers_diagrams_live_updates_and_the_report_em
     assert_eq!(summary["funnel"]["reached"][&stage], 1, "{body}");
     let first_stage = summary["funnel"]["stages"][0].as_str().expect("a stage");
     assert_eq!(summary["funnel"]["current"][first_stage], 0, "{body}");
+    // The trend has every day of the period, today's with the new lead.
+    let days = summary["trend"]["days"].as_array().expect("trend days");
+    assert_eq!(days.len(), 30, "{body}");
+    assert_eq!(days[29]["day"], summary["period"]["to"], "{body}");
+    assert_eq!(days[29]["reached"][&stage], 1, "{body}");
+    assert_eq!(summary["trend"]["total"]["reached"][&stage], 1, "{body}");
+    assert_eq!(summary["trend"]["previous"]["reached"][&stage], 0, "{body}");
     let welcome = summary["journeys"]
         .as_array()
         .and_then(|j| j.iter().find(|j| j["name"] == "welcome"))

@@ -11,6 +11,7 @@ mod email;
 mod figures;
 mod handoff;
 mod saved;
+mod trend;
 
 pub use figures::{period, Figures, StepCounts};
 

@@ -344,6 +344,7 @@ impl Figures {
             "email": email,
             "handoff": { "reps": reps, "median_accept_seconds": median, "reasons": reasons },
             "recent": self.recent,
+            "trend": super::trend::trend(self, from, to),
         })
     }
 }
