@@ -69,7 +69,8 @@ with service() as (port, hdr):
     # The live stream: a raw socket reading SSE lines.
     s = socket.create_connection(("127.0.0.1", port))
     token = hdr["Authorization"].split()[1]
-    s.sendall(f"GET /api/stream?token={token} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    # The token goes in the header: a token in the URL is refused (URLs end up in logs).
+    s.sendall(f"GET /api/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
     f = s.makefile("rb")
     def next_version():
         while True:

@@ -135,14 +135,17 @@ pub fn svg_of(
 }
 
 impl Core {
-    /// This engine's figures: its dashboard's, the journeys' step counts, render failures
-    /// and a refused program folder.
-    pub(super) fn figures(&self) -> Figures {
+    /// This engine's figures: its dashboard's, render failures, a refused program folder,
+    /// and — `with_steps`, for the board — the journeys' step counts (a scan of every
+    /// lead, which a summary does not need).
+    pub(super) fn figures(&self, with_steps: bool) -> Figures {
         let mut f = self.dashboard.figures();
         f.program_version = self.version;
-        f.steps = step_counts(self.running.program(), self.running.world().engine_ref())
-            .into_iter()
-            .collect();
+        if with_steps {
+            f.steps = step_counts(self.running.program(), self.running.world().engine_ref())
+                .into_iter()
+                .collect();
+        }
         f.render_failures = self.render_failures;
         f.program_refused = match &self.refused_program {
             Some(errors) => json!({ "running_version": self.version, "errors": errors }),
@@ -154,7 +157,7 @@ impl Core {
     /// The figures of every lead: this engine's, with (in a cluster) the other
     /// partitions' newest from the board.
     fn all_figures(&mut self) -> Result<Figures, Refusal> {
-        let own = self.figures();
+        let own = self.figures(false);
         let Some(board) = self.board.as_mut() else {
             return Ok(own);
         };
@@ -200,7 +203,7 @@ impl Core {
             return;
         }
         let started = Instant::now();
-        let figures = self.figures();
+        let figures = self.figures(true);
         let Some(board) = self.board.as_mut() else {
             return;
         };
