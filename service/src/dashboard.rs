@@ -543,7 +543,10 @@ mod tests {
                    "open_rate": 1.0, "click_rate": 0.0})
         );
         assert_eq!(s["recent"][0]["kind"], "event");
-        assert_eq!(s["recent"][0]["name"], "Nguyễn An", "the feed names the lead");
+        assert_eq!(
+            s["recent"][0]["name"], "Nguyễn An",
+            "the feed names the lead"
+        );
         assert_eq!(days_before(20260105, 29), Some(20251207));
         assert_eq!(days_before(20260301, 1), Some(20260228));
         let next_day = d.summary(day + 1, day + 1, &[]);

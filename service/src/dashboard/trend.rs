@@ -66,7 +66,12 @@ fn days(from: Day, to: Day) -> Vec<Day> {
 fn by_day(f: &Figures) -> BTreeMap<Day, Totals> {
     let mut out: BTreeMap<Day, Totals> = BTreeMap::new();
     for ((d, stage, _, _), n) in &f.reached {
-        let slot = out.entry(*d).or_default().reached.entry(stage.clone()).or_insert(0);
+        let slot = out
+            .entry(*d)
+            .or_default()
+            .reached
+            .entry(stage.clone())
+            .or_insert(0);
         *slot = slot.saturating_add(*n);
     }
     for ((d, _, _), c) in &f.decided {

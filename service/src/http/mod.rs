@@ -66,9 +66,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/app.js",
-            get(|h: HeaderMap| async move {
-                asset(&h, "text/javascript; charset=utf-8", APP_JS)
-            }),
+            get(|h: HeaderMap| async move { asset(&h, "text/javascript; charset=utf-8", APP_JS) }),
         )
         .route(
             "/app.css",
