@@ -1343,7 +1343,11 @@
     const s = state.summary;
     if (loadingOr(body, s)) return;
     const list = s.journeys || [];
-    if (!list.some((j) => j.name === state.journey)) state.journey = list.length ? list[0].name : null;
+    // The diagram opens on the busiest journey (most leads in it now), until one is picked.
+    if (!list.some((j) => j.name === state.journey)) {
+      const busiest = list.reduce((best, j) => (!best || (j.active || 0) > (best.active || 0) ? j : best), null);
+      state.journey = busiest ? busiest.name : null;
+    }
     update(body, 'journeys', [list, state.journey], () => {
       const rows = list.map((j) => {
         const sel = j.name === state.journey;

@@ -289,6 +289,25 @@ async function run() {
     check(await page.evaluate((v) => window.__tandemNoReload === v, id), 'the page reloaded (a live update must not reload it)');
   });
 
+  await step('the diagram opens on the journey with the most leads in it now (per the API)', async () => {
+    // Opened afresh now that the test's lead is in a journey.
+    await page.reload();
+    await page.waitForSelector('tr[data-journey][aria-current="true"]', { timeout: 10_000 });
+    const sum = await api('GET', '/api/dashboard/summary');
+    const journeys = sum.journeys || [];
+    check(journeys.length > 0, 'the API lists no journey');
+    check(journeys.some((j) => (j.active || 0) > 0), 'no journey has a lead in it yet');
+    const most = Math.max(...journeys.map((j) => j.active || 0));
+    const selected = await page.evaluate(() => {
+      const row = document.querySelector('tr[data-journey][aria-current="true"]');
+      return row ? row.getAttribute('data-journey') : null;
+    });
+    const picked = journeys.find((j) => j.name === selected);
+    check(picked, `no journey is selected (API journeys: ${journeys.map((j) => j.name).join(', ')})`);
+    check((picked.active || 0) === most, `the diagram opened on ${selected} (${picked.active} now), not on one with ${most}`);
+    log(`   ${selected}: ${picked.active} leads now`);
+  });
+
   await step('clicking the lead opens its page with a score breakdown', async () => {
     const link = page.locator(`[data-testid="recent-row"][data-lead="${id}"] [data-testid="recent-lead-link"]`).first();
     try {
