@@ -16,6 +16,7 @@
     vi: {
       skip: 'Bỏ qua đến nội dung chính',
       tagline: 'Bảng điều khiển nuôi dưỡng khách hàng',
+      page_title: 'Tandem — Bảng điều khiển chung của Marketing và Sales',
       period: 'Khoảng thời gian',
       period_from: 'Từ ngày',
       period_to: 'Đến ngày',
@@ -248,6 +249,7 @@
     en: {
       skip: 'Skip to the main content',
       tagline: 'Lead nurturing dashboard',
+      page_title: 'Tandem — the shared dashboard of Marketing and Sales',
       period: 'Period',
       period_from: 'From',
       period_to: 'To',

@@ -245,6 +245,13 @@ async function run() {
       .catch(() => { throw new Failure('the live indicator did not turn on within 5 s (SSE /api/stream not connected)'); });
   });
 
+  await step('the page has one <h1> naming it', async () => {
+    // Headings inside hidden parts (the sign-in form once signed in) are not read out.
+    const h1 = await page.evaluate(() => [...document.querySelectorAll('h1')]
+      .filter((e) => !e.closest('[hidden]'))
+      .map((e) => e.textContent.trim()));
+    check(h1.length === 1 && h1[0].includes('Tandem'), `the page's <h1> elements: ${JSON.stringify(h1)}`);
+  });
   await step('the funnel on the page equals GET /api/dashboard/summary (same version)', async () => {
     const deadline = Date.now() + FUNNEL_MS;
     let last = 'no poll saw the page and the API at the same version';
