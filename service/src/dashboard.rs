@@ -19,7 +19,7 @@ pub use figures::{period, Figures, StepCounts};
 pub type Day = i32;
 
 /// A calendar date as a [`Day`].
-fn day_of_date(d: jiff::civil::Date) -> Day {
+pub(crate) fn day_of_date(d: jiff::civil::Date) -> Day {
     i32::from(d.year()) * 10_000 + i32::from(d.month()) * 100 + i32::from(d.day())
 }
 
@@ -40,15 +40,20 @@ pub fn parse_day(s: &str) -> Option<Day> {
     s.parse().ok().map(day_of_date)
 }
 
-/// The day `n` calendar days before `d` (`None` out of range).
-pub fn days_before(d: Day, n: i32) -> Option<Day> {
-    let date = jiff::civil::Date::new(
+/// A [`Day`] as a calendar date (`None` for one that is not a date).
+pub(crate) fn date_of(d: Day) -> Option<jiff::civil::Date> {
+    jiff::civil::Date::new(
         i16::try_from(d / 10_000).ok()?,
         i8::try_from(d / 100 % 100).ok()?,
         i8::try_from(d % 100).ok()?,
     )
-    .ok()?;
-    date.checked_sub(jiff::Span::new().days(n))
+    .ok()
+}
+
+/// The day `n` calendar days before `d` (`None` out of range).
+pub fn days_before(d: Day, n: i32) -> Option<Day> {
+    date_of(d)?
+        .checked_sub(jiff::Span::new().days(n))
         .ok()
         .map(day_of_date)
 }

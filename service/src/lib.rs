@@ -436,7 +436,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         if new_token {
             println!("admin API token (kept in {}): {admin_token}", beside.join("tandem.token").display());
         }
-        let shown = if postgres { pg::redact(&cfg.store) } else { store_path.display().to_string() };
+        let shown = if postgres { db::redact(&cfg.store) } else { store_path.display().to_string() };
         println!("tandem: serving on http://{local} (store {shown})");
         if new_token {
             println!("dashboard: http://{local}/#token={admin_token}");

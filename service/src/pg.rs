@@ -240,7 +240,7 @@ impl PgStore {
             tx.commit().await?;
             Ok::<(), StoreError>(())
         })
-        .map_err(|e| StoreError(format!("{}: {e}", redact(url))))?;
+        .map_err(|e| StoreError(format!("{}: {e}", db::redact(url))))?;
         Ok(PgStore {
             pool,
             switch_to: None,
@@ -265,11 +265,6 @@ impl PgStore {
         self.schema = Some(schema.to_owned());
         Ok(())
     }
-}
-
-/// A URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    db::redact(url)
 }
 
 /// An outbox row's mail, from the columns `key, lead, template, sender, recipient,

@@ -29,9 +29,7 @@ impl StepCounts {
         if self.waiting.len() < other.waiting.len() {
             self.waiting.resize(other.waiting.len(), 0);
         }
-        for (w, o) in self.waiting.iter_mut().zip(&other.waiting) {
-            *w = w.saturating_add(*o);
-        }
+        add_counts(&mut self.waiting, &other.waiting);
         for (k, v) in &other.visits {
             let slot = self.visits.entry(*k).or_insert(0);
             *slot = slot.saturating_add(*v);
@@ -81,6 +79,13 @@ pub struct Figures {
     pub version: u64,
 }
 
+/// Adds counters place by place (saturating).
+fn add_counts(into: &mut [u64], from: &[u64]) {
+    for (s, v) in into.iter_mut().zip(from) {
+        *s = s.saturating_add(*v);
+    }
+}
+
 /// Adds arrays of counters key by key.
 fn add_each<'a, K: Ord + Clone + 'a, const N: usize>(
     into: &mut BTreeMap<K, [u64; N]>,
@@ -88,9 +93,7 @@ fn add_each<'a, K: Ord + Clone + 'a, const N: usize>(
 ) {
     for (k, c) in from {
         let slot = into.entry(k.clone()).or_insert([0; N]);
-        for (s, v) in slot.iter_mut().zip(c) {
-            *s = s.saturating_add(*v);
-        }
+        add_counts(slot, c);
     }
 }
 
@@ -221,9 +224,7 @@ impl Figures {
         for ((d, j), c) in &self.journey_days {
             if within(d) {
                 let slot = in_period.entry(j).or_insert([0; 4]);
-                for (s, v) in slot.iter_mut().zip(c) {
-                    *s = s.saturating_add(*v);
-                }
+                add_counts(slot, c);
             }
         }
         let mut names: Vec<&str> = self.journeys.keys().map(String::as_str).collect();
@@ -253,17 +254,13 @@ impl Figures {
         for ((d, t), c) in &self.email_days {
             if within(d) {
                 let slot = &mut mail.entry(t).or_default().0;
-                for (s, v) in slot.iter_mut().zip(c) {
-                    *s = s.saturating_add(*v);
-                }
+                add_counts(slot, c);
             }
         }
         for ((d, t), c) in &self.email_sent_opened {
             if within(d) {
                 let slot = &mut mail.entry(t).or_default().1;
-                for (s, v) in slot.iter_mut().zip(c) {
-                    *s = s.saturating_add(*v);
-                }
+                add_counts(slot, c);
             }
         }
         let rate = |n: u64, of: u64| (of > 0).then(|| n as f64 / of as f64);

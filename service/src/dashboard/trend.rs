@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::email;
 use super::figures::Figures;
-use super::{day_text, Day};
+use super::{date_of, day_of_date, day_text, Day};
 
 /// One day's (or one period's) totals.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -33,27 +33,14 @@ impl Totals {
     }
 }
 
-fn date(d: Day) -> Option<jiff::civil::Date> {
-    jiff::civil::Date::new(
-        i16::try_from(d / 10_000).ok()?,
-        i8::try_from(d / 100 % 100).ok()?,
-        i8::try_from(d % 100).ok()?,
-    )
-    .ok()
-}
-
-fn day(d: jiff::civil::Date) -> Day {
-    i32::from(d.year()) * 10_000 + i32::from(d.month()) * 100 + i32::from(d.day())
-}
-
 /// The days `from..=to`, in order (at most 3,660: ten years).
 fn days(from: Day, to: Day) -> Vec<Day> {
     let mut out = Vec::new();
-    let (Some(mut d), Some(end)) = (date(from), date(to)) else {
+    let (Some(mut d), Some(end)) = (date_of(from), date_of(to)) else {
         return out;
     };
     while d <= end && out.len() < 3_660 {
-        out.push(day(d));
+        out.push(day_of_date(d));
         match d.tomorrow() {
             Ok(next) => d = next,
             Err(_) => break,
