@@ -1091,3 +1091,95 @@ fn assets_and_the_summary_are_compressed_and_revalidated_with_etags() {
         assert!(other.starts_with("http/1.1 200"), "{path}: {other}");
     }
 }
+
+/// The task list a sales-ops lead works from: each task carries its deadlines, an SLA that
+/// passes marks it escalated (to whom, when), `late=true` lists it until it is accepted, and
+/// a bad parameter is refused with its name.
+#[test]
+fn the_task_list_shows_deadlines_escalations_and_late_tasks() {
+    let dir = temp_dir("tasks-sla");
+    let program = dir.join("program");
+    std::fs::create_dir_all(program.join("templates")).expect("program dir");
+    for entry in std::fs::read_dir(program_dir().join("templates")).expect("templates") {
+        let entry = entry.expect("template");
+        std::fs::copy(
+            entry.path(),
+            program.join("templates").join(entry.file_name()),
+        )
+        .expect("copy");
+    }
+    let source = std::fs::read_to_string(program_dir().join("program.journey")).expect("program");
+    assert!(source.contains("accept within 2 hours else reassign"));
+    std::fs::write(
+        program.join("program.journey"),
+        source.replace(
+            "accept within 2 hours else reassign",
+            "accept within 1 minute else escalate\n  complete within 1 day else escalate",
+        ),
+    )
+    .expect("write program");
+    let http = free_port();
+    let config = format!(
+        "{}clock_scale = 60\ntick_ms = 50\n",
+        file_outbox_config(&dir, http)
+    );
+    let s = start_program(&dir, &config, http, &program);
+    let (status, body) = post(
+        &s,
+        "/api/leads",
+        r#"{"id": "an", "fields": {"name": "Nguyễn An", "email": "an@saoviet.vn", "n": 10}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let tasks = |query: &str| -> Vec<serde_json::Value> {
+        let (status, body) = get(&s, &format!("/api/tasks{query}"));
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        v["tasks"].as_array().cloned().unwrap_or_default()
+    };
+    wait_for("the task", 10, || !tasks("").is_empty());
+    let t = tasks("?assignee=rep@acme.vn").remove(0);
+    let created = t["created_at"].as_i64().expect("created_at");
+    assert_eq!(t["title"], "Gọi cho Nguyễn An");
+    assert_eq!(t["lead_name"], "Nguyễn An");
+    assert_eq!(t["accept_due_at"].as_i64(), Some(created + 60));
+    assert_eq!(t["complete_due_at"].as_i64(), Some(created + 86_400));
+    assert_eq!(t["due_at"], t["accept_due_at"]);
+    assert!(tasks("?assignee=someone@else.vn").is_empty());
+
+    // A minute of service time (a second here): the accept SLA fires.
+    wait_for("the escalation", 20, || {
+        tasks("?late=true")
+            .first()
+            .is_some_and(|t| t["escalations"] == 1)
+    });
+    let late = tasks("?late=true&team=crew&limit=10&offset=0").remove(0);
+    assert_eq!(late["escalated_to"], "boss@acme.vn");
+    assert!(
+        late["escalated_at"].as_i64() >= Some(created + 60),
+        "{late}"
+    );
+    assert!(late["overdue_seconds"].as_i64() > Some(0), "{late}");
+    assert!(tasks("?late=true&offset=1").is_empty());
+
+    // Accepted: measured against the complete deadline, a day away, so no longer late.
+    let id = late["id"].as_str().expect("id").to_owned();
+    assert_eq!(post(&s, &format!("/api/tasks/{id}/accept"), "").0, 200);
+    wait_for("the accepted task off the late list", 10, || {
+        tasks("?late=true").is_empty()
+    });
+    let t = tasks("?status=accepted").remove(0);
+    assert_eq!(t["due_at"], t["complete_due_at"]);
+    assert_eq!(t["overdue_seconds"], serde_json::Value::Null);
+
+    for (query, names) in [
+        ("?late=maybe", "`late`"),
+        ("?limit=0", "`limit`"),
+        ("?limit=1001", "`limit`"),
+        ("?offset=-1", "`offset`"),
+        ("?rep=x", "`rep`"),
+    ] {
+        let (status, body) = get(&s, &format!("/api/tasks{query}"));
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body.contains(names), "{query}: {body}");
+    }
+}

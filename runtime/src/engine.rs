@@ -253,6 +253,17 @@ struct Raised {
     outside: bool,
 }
 
+/// One SLA clause's deadline for a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlaDue {
+    /// `accept within …` (else `complete within …`).
+    pub accept: bool,
+    /// `else escalate` (else `else reassign`).
+    pub escalate: bool,
+    /// The instant the clause fires unless the task is accepted (completed) or closed.
+    pub at: i64,
+}
+
 /// A Sales task of a handoff.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Task {
@@ -2306,25 +2317,56 @@ impl<'p> Engine<'p> {
             },
         );
         queue.push_back(ev);
-        for (clause, sla) in hd.slas.iter().enumerate() {
-            let deadline = match sla.within {
-                compiler::program::SlaWindow::Seconds(s) => created.saturating_add(s),
-                compiler::program::SlaWindow::BusinessHours(hrs) => {
-                    match self.calendars.get(&team.name) {
-                        Some(c) => c.add_open_time(created, (hrs * 3600.0).round() as i64),
-                        None => created,
-                    }
-                }
-                compiler::program::SlaWindow::BusinessDays(n) => {
-                    match self.calendars.get(&team.name) {
-                        Some(c) => c.add_open_days(created, n),
-                        None => created,
-                    }
-                }
-            };
-            self.timer(lead, deadline, TimerKind::Sla { task: t, clause });
+        for (clause, due) in self
+            .sla_deadlines(h, &team.name, created)
+            .into_iter()
+            .enumerate()
+        {
+            self.timer(lead, due.at, TimerKind::Sla { task: t, clause });
         }
         true
+    }
+
+    /// The deadlines of handoff `h`'s SLA clauses, in clause order, for a task of `team`
+    /// created at `created`: business time counts only the team's open hours.
+    fn sla_deadlines(&self, h: usize, team: &str, created: i64) -> Vec<SlaDue> {
+        let Some(hd) = self.p.handoffs.get(h) else {
+            return Vec::new();
+        };
+        hd.slas
+            .iter()
+            .map(|sla| {
+                let at = match sla.within {
+                    compiler::program::SlaWindow::Seconds(s) => created.saturating_add(s),
+                    compiler::program::SlaWindow::BusinessHours(hrs) => {
+                        match self.calendars.get(team) {
+                            Some(c) => c.add_open_time(created, (hrs * 3600.0).round() as i64),
+                            None => created,
+                        }
+                    }
+                    compiler::program::SlaWindow::BusinessDays(n) => {
+                        match self.calendars.get(team) {
+                            Some(c) => c.add_open_days(created, n),
+                            None => created,
+                        }
+                    }
+                };
+                SlaDue {
+                    accept: sla.kind == grammar::ast::SlaKind::Accept,
+                    escalate: sla.action == grammar::ast::SlaAction::Escalate,
+                    at,
+                }
+            })
+            .collect()
+    }
+
+    /// The SLA deadlines of a task of handoff `handoff` given to `team` at `created` (for
+    /// the service's task list; the engine's own timers use the same computation).
+    pub fn task_deadlines(&self, handoff: &str, team: &str, created: i64) -> Vec<SlaDue> {
+        match self.p.handoffs.iter().position(|x| x.name == handoff) {
+            Some(h) => self.sla_deadlines(h, team, created),
+            None => Vec::new(),
+        }
     }
 
     fn task_title(&self, lead: usize, h: usize) -> String {

@@ -643,20 +643,32 @@ impl Store for PartitionReader {
     }
     fn tasks(
         &mut self,
-        team: Option<&str>,
-        status: Option<&str>,
+        q: &crate::store::TaskQuery,
     ) -> Result<Vec<crate::store::TaskRow>, StoreError> {
+        // Every partition's first offset + limit, merged in the query's order, then the page.
+        let each = crate::store::TaskQuery {
+            offset: 0,
+            limit: q.offset.saturating_add(q.limit.clamp(1, 1000)),
+            ..q.clone()
+        };
         let mut all = Vec::new();
         for p in 0..self.config.partitions {
-            all.extend(self.at(p)?.tasks(team, status)?);
+            all.extend(self.at(p)?.tasks(&each)?);
         }
-        all.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then_with(|| b.id.cmp(&a.id))
-        });
-        all.truncate(1000);
-        Ok(all)
+        if q.late_at.is_some() {
+            all.sort_by(|a, b| a.due_at.cmp(&b.due_at).then_with(|| a.id.cmp(&b.id)));
+        } else {
+            all.sort_by(|a, b| {
+                b.created_at
+                    .cmp(&a.created_at)
+                    .then_with(|| b.id.cmp(&a.id))
+            });
+        }
+        Ok(all
+            .into_iter()
+            .skip(q.offset)
+            .take(q.limit.clamp(1, 1000))
+            .collect())
     }
     fn task(&mut self, id: &str) -> Result<Option<crate::store::TaskRow>, StoreError> {
         for p in 0..self.config.partitions {

@@ -1241,6 +1241,21 @@ impl Core {
                     team,
                     assignee,
                 } => {
+                    let engine = self.running.world().engine_ref();
+                    let dues = engine.task_deadlines(handoff, team, line.at);
+                    let first = |accept: bool| {
+                        dues.iter()
+                            .filter(|d| d.accept == accept)
+                            .map(|d| d.at)
+                            .min()
+                    };
+                    let lead_name = match engine
+                        .lead(&lead)
+                        .and_then(|i| engine.lead_field(i, "name"))
+                    {
+                        Some(runtime::timeline::FieldValue::Text(s)) => s,
+                        _ => String::new(),
+                    };
                     commit.tasks.push(TaskChange::Created(TaskRow {
                         id: task.clone(),
                         lead: lead.clone(),
@@ -1251,6 +1266,14 @@ impl Core {
                         reason: None,
                         created_at: line.at,
                         accepted_at: None,
+                        title: title.unwrap_or_default().to_owned(),
+                        lead_name,
+                        accept_due_at: first(true),
+                        complete_due_at: first(false),
+                        due_at: None,
+                        escalations: 0,
+                        escalated_to: None,
+                        escalated_at: None,
                     }));
                     commit.mails.push(
                         self.task_mail(&lead, handoff, task, assignee, line.at, "mới", title),
@@ -1274,6 +1297,11 @@ impl Core {
                     ));
                 }
                 Entry::TaskEscalated { task, to, handoff } => {
+                    commit.tasks.push(TaskChange::Escalated {
+                        id: task.clone(),
+                        to: to.clone(),
+                        at: line.at,
+                    });
                     commit.mails.push(self.task_mail(
                         &lead,
                         handoff,

@@ -7,7 +7,7 @@ use runtime::scenario::Input;
 use crate::db::{self, block_on, GenericClient};
 use crate::store::{
     Commit, Delivery, DeliveryOutcome, InboxRow, OutboxMail, PendingMail, Store, StoreError,
-    StoredProgram, StoredVersion, TaskChange, TaskRow,
+    StoredProgram, StoredVersion, TaskChange, TaskQuery, TaskRow, TASK_COLUMNS, TASK_DUE_SQL,
 };
 
 /// The schema, one migration per entry; `schema_migrations` records which ran.
@@ -32,7 +32,11 @@ CREATE TABLE programs (version INTEGER PRIMARY KEY, at BIGINT NOT NULL, files TE
 ALTER TABLE programs ADD COLUMN inputs_before BIGINT;
 ", crate::store::webhooks::pg::MIGRATION, "
 CREATE INDEX IF NOT EXISTS outbox_lead ON outbox (lead, at);
-", crate::store::snapshots::pg::MIGRATION];
+", crate::store::snapshots::pg::MIGRATION, "
+ALTER TABLE tasks ADD COLUMN title TEXT NOT NULL DEFAULT '', ADD COLUMN lead_name TEXT NOT NULL DEFAULT '',
+  ADD COLUMN accept_due_at BIGINT, ADD COLUMN complete_due_at BIGINT,
+  ADD COLUMN escalations BIGINT NOT NULL DEFAULT 0, ADD COLUMN escalated_to TEXT, ADD COLUMN escalated_at BIGINT;
+"];
 
 /// A PostgreSQL store: a pool of one connection (each store is used by one thread at a
 /// time; the pool makes a new connection when the old one was lost, say by a database
@@ -173,9 +177,6 @@ impl PgStore {
     }
 }
 
-const TASK_COLUMNS: &str =
-    "id, lead, handoff, team, assignee, status, reason, created_at, accepted_at";
-
 fn task_row(r: &tokio_postgres::Row) -> TaskRow {
     TaskRow {
         id: r.get(0),
@@ -187,7 +188,16 @@ fn task_row(r: &tokio_postgres::Row) -> TaskRow {
         reason: r.get(6),
         created_at: r.get(7),
         accepted_at: r.get(8),
+        title: r.get(9),
+        lead_name: r.get(10),
+        accept_due_at: r.get(11),
+        complete_due_at: r.get(12),
+        due_at: None,
+        escalations: r.get(13),
+        escalated_to: r.get(14),
+        escalated_at: r.get(15),
     }
+    .with_due()
 }
 
 fn count(n: u64) -> i64 {
@@ -508,21 +518,25 @@ impl Store for PgStore {
         })
     }
 
-    fn tasks(
-        &mut self,
-        team: Option<&str>,
-        status: Option<&str>,
-    ) -> Result<Vec<TaskRow>, StoreError> {
+    fn tasks(&mut self, q: &TaskQuery) -> Result<Vec<TaskRow>, StoreError> {
+        let order = if q.late_at.is_some() {
+            "due ASC, id ASC"
+        } else {
+            "created_at DESC, id DESC"
+        };
+        let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
         block_on(async {
             let rows = self
                 .conn()
                 .await?
                 .query(
                     &format!(
-                        "SELECT {TASK_COLUMNS} FROM tasks WHERE ($1::TEXT IS NULL OR team = $1) AND ($2::TEXT IS NULL OR status = $2)
-                         ORDER BY created_at DESC, id DESC LIMIT 1000"
+                        "SELECT {TASK_COLUMNS}, {TASK_DUE_SQL} AS due FROM tasks
+                         WHERE ($1::TEXT IS NULL OR team = $1) AND ($2::TEXT IS NULL OR assignee = $2)
+                           AND ($3::TEXT IS NULL OR status = $3) AND ($4::BIGINT IS NULL OR {TASK_DUE_SQL} < $4)
+                         ORDER BY {order} LIMIT $5 OFFSET $6"
                     ),
-                    &[&team, &status],
+                    &[&q.team, &q.assignee, &q.status, &q.late_at, &q.page(), &offset],
                 )
                 .await?;
             Ok(rows.iter().map(task_row).collect())
@@ -757,8 +771,9 @@ async fn write_commit(
         match t {
             TaskChange::Created(row) => {
                 tx.execute(
-                    "INSERT INTO tasks (id, lead, handoff, team, assignee, status, created_at)
-                     VALUES ($1, $2, $3, $4, $5, 'open', $6) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO tasks (id, lead, handoff, team, assignee, status, created_at,
+                       title, lead_name, accept_due_at, complete_due_at)
+                     VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
                     &[
                         &row.id,
                         &row.lead,
@@ -766,7 +781,18 @@ async fn write_commit(
                         &row.team,
                         &row.assignee,
                         &row.created_at,
+                        &row.title,
+                        &row.lead_name,
+                        &row.accept_due_at,
+                        &row.complete_due_at,
                     ],
+                )
+                .await?;
+            }
+            TaskChange::Escalated { id, to, at } => {
+                tx.execute(
+                    "UPDATE tasks SET escalations = escalations + 1, escalated_to = $2, escalated_at = $3 WHERE id = $1",
+                    &[id, to, at],
                 )
                 .await?;
             }

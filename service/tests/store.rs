@@ -3,7 +3,7 @@
 use runtime::scenario::{Input, InputKind, InputValue};
 use service::store::{
     Commit, Delivery, DeliveryOutcome, OutboxMail, SnapshotInfo, SqliteStore, Store, TaskChange,
-    TaskRow,
+    TaskQuery, TaskRow,
 };
 
 fn input(at: i64, lead: &str) -> Input {
@@ -41,6 +41,24 @@ fn task(id: &str, lead: &str, team: &str, at: i64) -> TaskRow {
         reason: None,
         created_at: at,
         accepted_at: None,
+        title: format!("Gọi cho {lead}"),
+        lead_name: format!("Nguyễn {lead}"),
+        accept_due_at: Some(at + 100),
+        complete_due_at: Some(at + 1_000),
+        due_at: None,
+        escalations: 0,
+        escalated_to: None,
+        escalated_at: None,
+    }
+}
+
+fn query(team: Option<&str>, assignee: Option<&str>, status: Option<&str>) -> TaskQuery {
+    TaskQuery {
+        team: team.map(str::to_owned),
+        assignee: assignee.map(str::to_owned),
+        status: status.map(str::to_owned),
+        limit: 1000,
+        ..TaskQuery::default()
     }
 }
 
@@ -157,10 +175,85 @@ fn conformance(store: &mut dyn Store) {
     assert!(store.due_mail(9_999, 10).expect("due").is_empty());
 
     // Tasks: unique ids, filters, outcomes.
-    assert_eq!(store.tasks(None, None).expect("tasks").len(), 2);
     assert_eq!(
-        store.tasks(Some("hn"), None).expect("tasks")[0].id,
+        store.tasks(&query(None, None, None)).expect("tasks").len(),
+        2
+    );
+    assert_eq!(
+        store.tasks(&query(Some("hn"), None, None)).expect("tasks")[0].id,
         "binh:to_sales:1"
+    );
+    assert_eq!(
+        store
+            .tasks(&query(None, Some("nobody@acme.vn"), None))
+            .expect("tasks"),
+        Vec::<TaskRow>::new()
+    );
+    // Deadlines: an open task is measured against its accept deadline; late ones come most
+    // overdue first; a page skips and takes.
+    let all = store.tasks(&query(None, None, None)).expect("tasks");
+    assert_eq!(
+        all.iter()
+            .map(|t| (
+                t.id.as_str(),
+                t.due_at,
+                t.title.as_str(),
+                t.lead_name.as_str()
+            ))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "binh:to_sales:1",
+                Some(1_115),
+                "Gọi cho binh",
+                "Nguyễn binh"
+            ),
+            ("an:to_sales:1", Some(1_111), "Gọi cho an", "Nguyễn an")
+        ]
+    );
+    let late = |store: &mut dyn Store, at: i64, offset: usize, limit: usize| {
+        store
+            .tasks(&TaskQuery {
+                late_at: Some(at),
+                offset,
+                limit,
+                ..TaskQuery::default()
+            })
+            .expect("tasks")
+            .into_iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(late(store, 1_111, 0, 10), Vec::<String>::new());
+    assert_eq!(late(store, 1_112, 0, 10), ["an:to_sales:1"]);
+    assert_eq!(
+        late(store, 2_000, 0, 10),
+        ["an:to_sales:1", "binh:to_sales:1"]
+    );
+    assert_eq!(late(store, 2_000, 1, 10), ["binh:to_sales:1"]);
+    assert_eq!(late(store, 2_000, 0, 1), ["an:to_sales:1"]);
+    store
+        .commit(&Commit {
+            tasks: vec![
+                TaskChange::Escalated {
+                    id: "an:to_sales:1".into(),
+                    to: "boss@acme.vn".into(),
+                    at: 1_111,
+                },
+                TaskChange::Escalated {
+                    id: "an:to_sales:1".into(),
+                    to: "boss2@acme.vn".into(),
+                    at: 1_150,
+                },
+            ],
+            lines_total: 3,
+            ..Commit::default()
+        })
+        .expect("commit");
+    let an = store.task("an:to_sales:1").expect("task").expect("exists");
+    assert_eq!(
+        (an.escalations, an.escalated_to.as_deref(), an.escalated_at),
+        (2, Some("boss2@acme.vn"), Some(1_150))
     );
     let second = Commit {
         tasks: vec![
@@ -186,6 +279,9 @@ fn conformance(store: &mut dyn Store) {
         (an.assignee.as_str(), an.status.as_str(), an.accepted_at),
         ("boss@acme.vn", "accepted", Some(1_200))
     );
+    // Accepted: measured against the complete deadline now; no longer late at 1 500.
+    assert_eq!(an.due_at, Some(2_011));
+    assert_eq!(late(store, 1_500, 0, 10), Vec::<String>::new());
     let binh = store
         .task("binh:to_sales:1")
         .expect("task")
@@ -195,7 +291,9 @@ fn conformance(store: &mut dyn Store) {
         ("rejected", Some("no_budget"))
     );
     assert_eq!(
-        store.tasks(None, Some("open")).expect("tasks"),
+        store
+            .tasks(&query(None, None, Some("open")))
+            .expect("tasks"),
         Vec::<TaskRow>::new()
     );
     assert_eq!(store.lead_tasks("an").expect("tasks").len(), 1);

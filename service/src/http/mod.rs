@@ -21,6 +21,7 @@ use crate::sign::Signer;
 use crate::store::Store;
 use crate::Scope;
 
+mod assets;
 mod inbox;
 mod tracking;
 mod webhooks;
@@ -60,18 +61,7 @@ pub const MAX_BATCH: usize = 10_000;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/",
-            get(|h: HeaderMap| async move { asset(&h, "text/html; charset=utf-8", INDEX_HTML) }),
-        )
-        .route(
-            "/app.js",
-            get(|h: HeaderMap| async move { asset(&h, "text/javascript; charset=utf-8", APP_JS) }),
-        )
-        .route(
-            "/app.css",
-            get(|h: HeaderMap| async move { asset(&h, "text/css; charset=utf-8", APP_CSS) }),
-        )
+        .merge(assets::routes())
         .route("/api/dashboard/summary", get(dashboard_summary))
         .route("/api/dashboard/journeys/{file}", get(journey_svg))
         .route("/api/stream", get(stream))
@@ -152,37 +142,6 @@ async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Respo
 /// The version value that ends every live stream (sent at shutdown).
 pub const STREAM_END: u64 = u64::MAX;
 
-/// The dashboard page and its assets, compiled into the binary (no CDN: works offline).
-const INDEX_HTML: &str = include_str!("../../assets/index.html");
-const APP_JS: &str = include_str!("../../assets/app.js");
-const APP_CSS: &str = include_str!("../../assets/app.css");
-
-fn asset(headers: &HeaderMap, content_type: &'static str, body: &'static str) -> Response {
-    tagged(headers, content_type, body.as_bytes().to_vec())
-}
-
-/// A body with its `ETag` (a hash of the bytes), or `304 Not Modified` when the client
-/// already holds those bytes (`If-None-Match`). Caches revalidate every time
-/// (`no-cache`): a new release or a new summary is never served stale.
-fn tagged(headers: &HeaderMap, content_type: &'static str, body: Vec<u8>) -> Response {
-    let digest = <sha2::Sha256 as sha2::Digest>::digest(&body);
-    let etag = format!("\"{}\"", hex::encode(&digest[..12]));
-    let held = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let head = [
-        (header::CONTENT_TYPE, content_type.to_owned()),
-        (header::CACHE_CONTROL, "no-cache".to_owned()),
-        (header::ETAG, etag),
-    ];
-    if held {
-        (StatusCode::NOT_MODIFIED, head).into_response()
-    } else {
-        (head, body).into_response()
-    }
-}
-
 /// `GET /api/dashboard/summary?from=&to=`: the shared picture (funnel, journeys, email,
 /// handoff, recent activity) for a period of days in the program's time zone.
 async fn dashboard_summary(
@@ -203,7 +162,7 @@ async fn dashboard_summary(
     let (from, to) = (q.get("from").cloned(), q.get("to").cloned());
     match ask(&state, |reply| Request::Dashboard { from, to, reply }).await {
         Some(Ok(v)) => match serde_json::to_vec(&v) {
-            Ok(body) => tagged(&headers, "application/json", body),
+            Ok(body) => assets::tagged(&headers, "application/json", body),
             Err(e) => unavailable(e.to_string()),
         },
         Some(Err(r)) => refusal(r),
@@ -636,6 +595,54 @@ async fn schema(State(state): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 /// `GET /api/tasks?team=&status=`.
+/// `GET /api/tasks` parameters: team, assignee, status (`open`, `accepted`, `rejected`,
+/// `completed`), `late=true` (deadline passed before `now`), `limit` (1–1,000, default
+/// 1,000) and `offset`.
+fn task_query(q: &HashMap<String, String>, now: i64) -> Result<crate::store::TaskQuery, String> {
+    const KEYS: &str = "team, assignee, status, late, limit, offset";
+    if let Some(k) = q
+        .keys()
+        .find(|k| !KEYS.split(", ").any(|x| x == k.as_str()))
+    {
+        return Err(format!("unknown parameter `{k}` ({KEYS})"));
+    }
+    if let Some(s) = q.get("status") {
+        if !matches!(s.as_str(), "open" | "accepted" | "rejected" | "completed") {
+            return Err(format!(
+                "`status` must be open, accepted, rejected or completed, not `{s}`"
+            ));
+        }
+    }
+    let number = |key: &str, default: usize, max: usize| -> Result<usize, String> {
+        match q.get(key) {
+            None => Ok(default),
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if n <= max => Ok(n),
+                _ => Err(format!(
+                    "`{key}` must be a whole number from 0 to {max}, not `{v}`"
+                )),
+            },
+        }
+    };
+    let late = match q.get("late").map(String::as_str) {
+        None | Some("false") => None,
+        Some("true") => Some(now),
+        Some(v) => return Err(format!("`late` must be true or false, not `{v}`")),
+    };
+    let limit = number("limit", 1000, 1000)?;
+    if limit == 0 {
+        return Err("`limit` must be a whole number from 1 to 1000, not `0`".into());
+    }
+    Ok(crate::store::TaskQuery {
+        team: q.get("team").cloned(),
+        assignee: q.get("assignee").cloned(),
+        status: q.get("status").cloned(),
+        late_at: late,
+        limit,
+        offset: number("offset", 0, 1_000_000)?,
+    })
+}
+
 async fn get_tasks(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -644,37 +651,34 @@ async fn get_tasks(
     if let Err(r) = authorize(&state, &headers, &[Scope::Sales]) {
         return r;
     }
-    if let Some(k) = q.keys().find(|k| !matches!(k.as_str(), "team" | "status")) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("unknown parameter `{k}` (team, status)"),
-            None,
-        );
-    }
-    if let Some(s) = q.get("status") {
-        if !matches!(s.as_str(), "open" | "accepted" | "rejected" | "completed") {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("`status` must be open, accepted, rejected or completed, not `{s}`"),
-                None,
-            );
-        }
-    }
+    let query = match task_query(&q, state.clock.now()) {
+        Ok(query) => query,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message, None),
+    };
+    let now = state.clock.now();
     let reader = state.reader.clone();
     let rows = tokio::task::spawn_blocking(move || {
         let mut store = reader
             .lock()
             .map_err(|_| "the store lock is poisoned".to_owned())?;
-        store
-            .tasks(
-                q.get("team").map(String::as_str),
-                q.get("status").map(String::as_str),
-            )
-            .map_err(|e| e.to_string())
+        store.tasks(&query).map_err(|e| e.to_string())
     })
     .await;
     match rows {
-        Ok(Ok(rows)) => axum::Json(json!({ "tasks": rows })).into_response(),
+        Ok(Ok(rows)) => {
+            let tasks: Vec<Value> = rows
+                .into_iter()
+                .map(|t| {
+                    let overdue = t.due_at.map(|d| now - d).filter(|&s| s > 0);
+                    let mut v = serde_json::to_value(&t).unwrap_or(Value::Null);
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("overdue_seconds".into(), json!(overdue));
+                    }
+                    v
+                })
+                .collect();
+            axum::Json(json!({ "tasks": tasks, "now": now })).into_response()
+        }
         Ok(Err(e)) => unavailable(e),
         Err(e) => unavailable(e.to_string()),
     }

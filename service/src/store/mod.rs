@@ -133,7 +133,60 @@ pub struct TaskRow {
     pub created_at: i64,
     /// When it was accepted, if it was.
     pub accepted_at: Option<i64>,
+    /// The task's title as rendered when it was created.
+    pub title: String,
+    /// The lead's name when the task was created (empty when it had none).
+    pub lead_name: String,
+    /// The first `accept within …` deadline (seconds since 1970), if the handoff has one.
+    pub accept_due_at: Option<i64>,
+    /// The first `complete within …` deadline, if the handoff has one.
+    pub complete_due_at: Option<i64>,
+    /// The deadline the task is measured against now: the accept deadline (or, without
+    /// one, the complete deadline) while open, the complete deadline once accepted, none
+    /// once closed. Derived on reading, never written.
+    pub due_at: Option<i64>,
+    /// How many times an SLA escalated it.
+    pub escalations: i64,
+    /// Who the last escalation went to (the team's manager), and when.
+    pub escalated_to: Option<String>,
+    pub escalated_at: Option<i64>,
 }
+
+impl TaskRow {
+    /// Fills [`TaskRow::due_at`] from the status and the deadlines.
+    pub fn with_due(mut self) -> TaskRow {
+        self.due_at = match self.status.as_str() {
+            "open" => self.accept_due_at.or(self.complete_due_at),
+            "accepted" => self.complete_due_at,
+            _ => None,
+        };
+        self
+    }
+}
+
+/// Which tasks [`Store::tasks`] lists.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskQuery {
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub status: Option<String>,
+    /// Only tasks whose deadline ([`TaskRow::due_at`]) is before this instant, most
+    /// overdue first (otherwise newest first).
+    pub late_at: Option<i64>,
+    /// At most this many (the store caps it at 1,000), after skipping `offset`.
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl TaskQuery {
+    /// The page size actually used: 1 to 1,000.
+    pub fn page(&self) -> i64 {
+        i64::try_from(self.limit.clamp(1, 1000)).unwrap_or(1000)
+    }
+}
+
+/// The SQL of [`TaskRow::due_at`] (for filtering and ordering late tasks).
+pub(crate) const TASK_DUE_SQL: &str = "CASE WHEN status = 'open' THEN COALESCE(accept_due_at, complete_due_at) WHEN status = 'accepted' THEN complete_due_at END";
 
 /// A change to the tasks table caused by a timeline line.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,6 +201,8 @@ pub enum TaskChange {
     Rejected { id: String, reason: String },
     /// The task was completed.
     Completed { id: String },
+    /// An SLA escalated the task to someone (the team's manager) at an instant.
+    Escalated { id: String, to: String, at: i64 },
 }
 
 /// Everything one group of inputs (or one clock tick) caused, written atomically.
@@ -277,12 +332,8 @@ pub trait Store: Send {
     /// whole batch: a commit per mail would hold the store's write lock thousands of
     /// times a second and stall the engine's own commits).
     fn record_deliveries(&mut self, deliveries: &[Delivery]) -> Result<(), StoreError>;
-    /// Tasks, optionally of one team and/or status, newest first.
-    fn tasks(
-        &mut self,
-        team: Option<&str>,
-        status: Option<&str>,
-    ) -> Result<Vec<TaskRow>, StoreError>;
+    /// Tasks matching a query (see [`TaskQuery`]).
+    fn tasks(&mut self, q: &TaskQuery) -> Result<Vec<TaskRow>, StoreError>;
     /// One task.
     fn task(&mut self, id: &str) -> Result<Option<TaskRow>, StoreError>;
     /// A lead's tasks, newest first.
@@ -430,6 +481,13 @@ impl SqliteStore {
         if !has_column {
             conn.execute_batch("ALTER TABLE programs ADD COLUMN inputs_before INTEGER")?;
         }
+        // Stores made before the task list's deadlines lack them.
+        let has_due = conn
+            .prepare("SELECT 1 FROM pragma_table_info('tasks') WHERE name = 'accept_due_at'")?
+            .exists([])?;
+        if !has_due {
+            conn.execute_batch(TASK_DEADLINE_COLUMNS)?;
+        }
         Ok(SqliteStore { conn })
     }
 
@@ -482,7 +540,16 @@ impl SqliteStore {
             reason: r.get(6)?,
             created_at: r.get(7)?,
             accepted_at: r.get(8)?,
-        })
+            title: r.get(9)?,
+            lead_name: r.get(10)?,
+            accept_due_at: r.get(11)?,
+            complete_due_at: r.get(12)?,
+            due_at: None,
+            escalations: r.get(13)?,
+            escalated_to: r.get(14)?,
+            escalated_at: r.get(15)?,
+        }
+        .with_due())
     }
 }
 
@@ -503,8 +570,20 @@ fn outbox_mail(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxMail> {
     })
 }
 
-const TASK_COLUMNS: &str =
-    "id, lead, handoff, team, assignee, status, reason, created_at, accepted_at";
+pub(crate) const TASK_COLUMNS: &str =
+    "id, lead, handoff, team, assignee, status, reason, created_at, accepted_at,
+     title, lead_name, accept_due_at, complete_due_at, escalations, escalated_to, escalated_at";
+
+/// The task columns added for the task list (SQLite; PostgreSQL has them as a migration).
+const TASK_DEADLINE_COLUMNS: &str = "
+ALTER TABLE tasks ADD COLUMN title TEXT NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN lead_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN accept_due_at INTEGER;
+ALTER TABLE tasks ADD COLUMN complete_due_at INTEGER;
+ALTER TABLE tasks ADD COLUMN escalations INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN escalated_to TEXT;
+ALTER TABLE tasks ADD COLUMN escalated_at INTEGER;
+";
 
 impl Store for SqliteStore {
     fn high_water(&mut self) -> Result<Option<i64>, StoreError> {
@@ -615,8 +694,9 @@ impl Store for SqliteStore {
                 match t {
                     TaskChange::Created(row) => {
                         tx.prepare_cached(
-                            "INSERT OR IGNORE INTO tasks (id, lead, handoff, team, assignee, status, created_at)
-                             VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6)",
+                            "INSERT OR IGNORE INTO tasks (id, lead, handoff, team, assignee, status, created_at,
+                               title, lead_name, accept_due_at, complete_due_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?8, ?9, ?10)",
                         )?
                         .execute(params![
                             row.id,
@@ -624,8 +704,18 @@ impl Store for SqliteStore {
                             row.handoff,
                             row.team,
                             row.assignee,
-                            row.created_at
+                            row.created_at,
+                            row.title,
+                            row.lead_name,
+                            row.accept_due_at,
+                            row.complete_due_at
                         ])?;
+                    }
+                    TaskChange::Escalated { id, to, at } => {
+                        tx.prepare_cached(
+                            "UPDATE tasks SET escalations = escalations + 1, escalated_to = ?2, escalated_at = ?3 WHERE id = ?1",
+                        )?
+                        .execute(params![id, to, at])?;
                     }
                     TaskChange::Reassigned { id, to } => {
                         tx.prepare_cached("UPDATE tasks SET assignee = ?2 WHERE id = ?1")?
@@ -765,16 +855,29 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn tasks(
-        &mut self,
-        team: Option<&str>,
-        status: Option<&str>,
-    ) -> Result<Vec<TaskRow>, StoreError> {
+    fn tasks(&mut self, q: &TaskQuery) -> Result<Vec<TaskRow>, StoreError> {
+        let order = if q.late_at.is_some() {
+            "due ASC, id ASC"
+        } else {
+            "created_at DESC, id DESC"
+        };
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {TASK_COLUMNS} FROM tasks WHERE (?1 IS NULL OR team = ?1) AND (?2 IS NULL OR status = ?2)
-             ORDER BY created_at DESC, id DESC LIMIT 1000"
+            "SELECT {TASK_COLUMNS}, {TASK_DUE_SQL} AS due FROM tasks
+             WHERE (?1 IS NULL OR team = ?1) AND (?2 IS NULL OR assignee = ?2) AND (?3 IS NULL OR status = ?3)
+               AND (?4 IS NULL OR {TASK_DUE_SQL} < ?4)
+             ORDER BY {order} LIMIT ?5 OFFSET ?6"
         ))?;
-        let rows = stmt.query_map(params![team, status], SqliteStore::task_row)?;
+        let rows = stmt.query_map(
+            params![
+                q.team,
+                q.assignee,
+                q.status,
+                q.late_at,
+                q.page(),
+                i64::try_from(q.offset).unwrap_or(i64::MAX)
+            ],
+            SqliteStore::task_row,
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
