@@ -1137,6 +1137,26 @@ fn the_task_list_shows_deadlines_escalations_and_late_tasks() {
         v["tasks"].as_array().cloned().unwrap_or_default()
     };
     wait_for("the task", 10, || !tasks("").is_empty());
+    // The lead list behind the funnel: the lead, in its stage, with the stage counts.
+    let (status, body) = get(&s, "/api/leads");
+    assert_eq!(status, 200, "{body}");
+    let list: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(list["leads"][0]["id"], "an");
+    assert_eq!(list["leads"][0]["name"], "Nguyễn An");
+    let stage = list["leads"][0]["stage"]
+        .as_str()
+        .expect("stage")
+        .to_owned();
+    assert_eq!(list["stages"][&stage], 1, "{list}");
+    let (_, body) = get(&s, &format!("/api/leads?stage={stage}&offset=1"));
+    assert!(
+        body.contains(r#""leads":[]"#) && body.contains(r#""total":1"#),
+        "{body}"
+    );
+    let (status, body) = get(&s, "/api/leads?stage=nope");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("unknown stage `nope`"), "{body}");
     let t = tasks("?assignee=rep@acme.vn").remove(0);
     let created = t["created_at"].as_i64().expect("created_at");
     assert_eq!(t["title"], "Gọi cho Nguyễn An");

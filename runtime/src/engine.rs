@@ -601,8 +601,8 @@ impl<'p> Engine<'p> {
         self.decay_flags_at + self.p.scores.len()
     }
 
-    /// The id of lead `lead`.
-    fn lead_id(&self, lead: usize) -> &str {
+    /// The id of lead `lead` (empty for an index past the last lead).
+    pub fn lead_id(&self, lead: usize) -> &str {
         self.leads
             .get(lead)
             .map_or("", |l| self.exprs.interner.get(l.id))

@@ -19,8 +19,11 @@ use crate::sign::Signer;
 use crate::store::{Commit, OutboxMail, Refused, Store, StoreError, TaskChange, TaskRow};
 use std::sync::Arc;
 
+mod lists;
 mod picture;
 mod running;
+
+pub use lists::{check as check_lead_query, LeadQuery};
 pub use picture::{step_counts, summary_of, svg_of, Board};
 pub use running::Running;
 
@@ -98,6 +101,12 @@ pub enum Request {
         /// `Ok(None)` if there is no such lead; `Err` when the store failed (a 503,
         /// never "not found").
         reply: oneshot::Sender<Result<Option<Value>, String>>,
+    },
+    /// A page of the leads in a stage or journey now (`GET /api/leads`).
+    Leads {
+        query: LeadQuery,
+        /// The page, or what is wrong with the query (an unknown stage or journey).
+        reply: oneshot::Sender<Result<Value, String>>,
     },
     /// Check and install a new program version.
     Reload {
@@ -1036,6 +1045,11 @@ impl Core {
         match req {
             Request::Lead { id, reply } => {
                 let _ = reply.send(self.lead_view(&id));
+            }
+            Request::Leads { query, reply } => {
+                let answer = lists::check(self.running.program(), &query)
+                    .map(|()| lists::leads_page(self.running.world().engine_ref(), &query));
+                let _ = reply.send(answer);
             }
             Request::Reload { files, reply } => {
                 let _ = reply.send(self.reload(files));

@@ -632,6 +632,11 @@ impl Router {
                     }
                 }
             }
+            Request::Leads { query, reply } => {
+                let answer = crate::core::check_lead_query(&self.program, &query)
+                    .map(|()| self.leads(&query));
+                let _ = reply.send(answer);
+            }
             Request::Reload { mut files, reply } => {
                 let answer = self.reload(&mut files);
                 if answer.is_ok() {
@@ -678,6 +683,55 @@ impl Router {
             }
             Request::Ingest { .. } | Request::Shutdown | Request::Wake => {}
         }
+    }
+
+    /// `GET /api/leads` over the partitions this worker serves (each engine's first
+    /// offset + limit, merged by id); `partitions` says how many of all answered, since the
+    /// others' leads live in other workers' engines.
+    fn leads(&self, q: &crate::core::LeadQuery) -> Value {
+        let limit = q.limit.clamp(1, 1000);
+        let each = crate::core::LeadQuery {
+            offset: 0,
+            limit: q.offset.saturating_add(limit).min(1000),
+            ..q.clone()
+        };
+        let mut stages: BTreeMap<String, u64> = BTreeMap::new();
+        let (mut total, mut answered, mut page) = (0u64, 0usize, Vec::new());
+        for engine in self.engines().values() {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            if engine
+                .send(Request::Leads {
+                    query: each.clone(),
+                    reply: tx,
+                })
+                .is_err()
+            {
+                continue;
+            }
+            let Ok(Ok(v)) = rx.blocking_recv() else {
+                continue;
+            };
+            answered += 1;
+            total += v["total"].as_u64().unwrap_or(0);
+            if let Some(m) = v["stages"].as_object() {
+                for (k, n) in m {
+                    *stages.entry(k.clone()).or_default() += n.as_u64().unwrap_or(0);
+                }
+            }
+            if let Some(list) = v["leads"].as_array() {
+                page.extend(list.iter().cloned());
+            }
+        }
+        page.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        let page: Vec<Value> = page.into_iter().skip(q.offset).take(limit).collect();
+        serde_json::json!({
+            "leads": page,
+            "total": total,
+            "limit": limit,
+            "offset": q.offset,
+            "stages": stages,
+            "partitions": { "answered": answered, "of": self.ctx.config.partitions },
+        })
     }
 
     /// A lead of a partition another worker serves, as the store shows it: its recent

@@ -65,7 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/dashboard/summary", get(dashboard_summary))
         .route("/api/dashboard/journeys/{file}", get(journey_svg))
         .route("/api/stream", get(stream))
-        .route("/api/leads", post(post_leads))
+        .route("/api/leads", post(post_leads).get(get_leads))
         .route("/api/leads/{id}", get(get_lead))
         .route("/api/leads/{id}/last_email", get(get_last_email))
         .route("/api/events", post(post_events))
@@ -465,6 +465,57 @@ async fn ask<T>(state: &AppState, make: impl FnOnce(oneshot::Sender<T>) -> Reque
     let (reply, rx) = oneshot::channel();
     state.core.send(make(reply)).ok()?;
     rx.await.ok()
+}
+
+/// `GET /api/leads?stage=&journey=&limit=&offset=`: the leads behind a count, newest first.
+async fn get_leads(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers, &[Scope::Ingest, Scope::Sales]) {
+        return r;
+    }
+    const KEYS: &str = "stage, journey, limit, offset";
+    if let Some(k) = q
+        .keys()
+        .find(|k| !KEYS.split(", ").any(|x| x == k.as_str()))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("unknown parameter `{k}` ({KEYS})"),
+            None,
+        );
+    }
+    let number =
+        |key: &str, default: usize, range: std::ops::RangeInclusive<usize>| match q.get(key) {
+            None => Ok(default),
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if range.contains(&n) => Ok(n),
+                _ => Err(format!(
+                    "`{key}` must be a whole number from {} to {}, not `{v}`",
+                    range.start(),
+                    range.end()
+                )),
+            },
+        };
+    let query = match (
+        number("limit", 50, 1..=1000),
+        number("offset", 0, 0..=10_000_000),
+    ) {
+        (Ok(limit), Ok(offset)) => crate::core::LeadQuery {
+            stage: q.get("stage").cloned(),
+            journey: q.get("journey").cloned(),
+            limit,
+            offset,
+        },
+        (Err(m), _) | (_, Err(m)) => return error(StatusCode::BAD_REQUEST, m, None),
+    };
+    match ask(&state, |reply| Request::Leads { query, reply }).await {
+        Some(Ok(page)) => axum::Json(page).into_response(),
+        Some(Err(m)) => error(StatusCode::BAD_REQUEST, m, None),
+        None => error(StatusCode::SERVICE_UNAVAILABLE, "the engine stopped", None),
+    }
 }
 
 /// `GET /api/leads/{id}`.
