@@ -32,6 +32,8 @@ pub struct Arrow {
     pub from: usize,
     pub to: usize,
     pub label: String,
+    /// A split arm's configured weight in per cent (drawn apart from the share observed).
+    pub weight: Option<u64>,
 }
 
 /// A journey as boxes (indexed like the graph's nodes) and arrows.
@@ -52,6 +54,9 @@ pub struct Counts {
     pub visits: FxHashMap<usize, u64>,
     /// The word after a waiting count (`waiting` when empty; `đang chờ` in Vietnamese).
     pub waiting_word: String,
+    /// The words before a split arm's configured weight and its observed share
+    /// (`weight` and `observed` when empty).
+    pub weight_words: (String, String),
 }
 
 /// The first line of a span's source, without a trailing `{`, at most 60 characters.
@@ -84,7 +89,15 @@ pub fn journey(program: &LoweredProgram, ws: &Workspace, j: usize) -> Option<Dia
     let mut boxes = Vec::with_capacity(journey.graph.nodes.len());
     let mut arrows = Vec::new();
     for (i, node) in journey.graph.nodes.iter().enumerate() {
-        let mut arrow = |to: usize, label: String| arrows.push(Arrow { from: i, to, label });
+        let mut weighted = |to: usize, label: String, weight: Option<u64>| {
+            arrows.push(Arrow {
+                from: i,
+                to,
+                label,
+                weight,
+            })
+        };
+        let mut arrow = |to: usize, label: String| weighted(to, label, None);
         let shape = match &node.kind {
             NodeKind::Action(ActionIr::Exit) => Shape::End,
             NodeKind::Action(_) => {
@@ -114,7 +127,7 @@ pub fn journey(program: &LoweredProgram, ws: &Workspace, j: usize) -> Option<Dia
             }
             NodeKind::Split { arms, .. } => {
                 for (percent, to) in arms {
-                    arrow(*to, format!("{percent}%"));
+                    weighted(*to, format!("{percent}%"), Some(u64::from(*percent)));
                 }
                 Shape::Decision
             }
@@ -159,6 +172,23 @@ fn arrow_label(d: &Diagram, a: &Arrow, counts: Option<&Counts>) -> String {
         let took = c.visits.get(&a.to).copied().unwrap_or(0);
         (total > 0).then(|| (took as f64 * 100.0 / total as f64).round())
     });
+    if let (Some(w), Some(c)) = (a.weight, counts) {
+        let or = |s: &str, default: &str| {
+            if s.is_empty() {
+                default.to_owned()
+            } else {
+                s.to_owned()
+            }
+        };
+        let (weight, seen) = (
+            or(&c.weight_words.0, "weight"),
+            or(&c.weight_words.1, "observed"),
+        );
+        return match share {
+            Some(p) => format!("{weight} {w}% · {seen} {p}%"),
+            None => format!("{weight} {w}% · {seen} –"),
+        };
+    }
     match share {
         Some(p) if a.label.is_empty() => format!("{p}%"),
         Some(p) => format!("{} ({p}%)", a.label),
@@ -324,5 +354,27 @@ mod tests {
         assert!(mermaid.contains("wait 2 days<br/>12 waiting"), "{mermaid}");
         let svg = to_svg(&d, Some(&counts)).expect("svg");
         assert!(svg.contains("<svg") && svg.contains("12 waiting"), "{svg}");
+
+        // A split arm: its configured weight and the share observed, apart.
+        let split = d
+            .boxes
+            .iter()
+            .position(|b| b.label == "split")
+            .expect("split");
+        let thirty = d
+            .arrows
+            .iter()
+            .find(|a| a.weight == Some(30))
+            .expect("30% arm")
+            .to;
+        assert!(to_dot(&d, Some(&counts)).contains("weight 30% · observed –"));
+        counts.visits.insert(split, 10);
+        counts.visits.insert(thirty, 5);
+        counts.weight_words = ("cấu hình".into(), "thực tế".into());
+        let dot = to_dot(&d, Some(&counts));
+        assert!(dot.contains("cấu hình 30% · thực tế 50%"), "{dot}");
+        assert!(dot.contains("cấu hình 70% · thực tế 0%"), "{dot}");
+        // Without live counts (tandem graph) a split arm is its weight alone.
+        assert!(to_dot(&d, None).contains("\"30%\""), "{}", to_dot(&d, None));
     }
 }

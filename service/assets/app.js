@@ -43,6 +43,70 @@
       yes: 'có',
       no: 'không',
 
+      now_badge: 'Hiện tại',
+      now_hint: 'Con số lúc này, không phụ thuộc khoảng thời gian',
+      period_badge: 'Trong kỳ',
+      period_hint: 'Trong khoảng {from} – {to}',
+      stage_subscriber: 'Người đăng ký',
+      stage_lead: 'Khách hàng tiềm năng',
+      stage_mql: 'MQL (Marketing duyệt)',
+      stage_sql: 'SQL (Sales nhận)',
+      stage_opportunity: 'Cơ hội bán hàng',
+      stage_customer: 'Khách hàng',
+      stage_disqualified: 'Bị loại',
+      trend_title: 'Xu hướng theo ngày',
+      trend_hint: 'Đường liền: kỳ đang xem. Đường đứt: kỳ ngay trước ({from} – {to}).',
+      trend_metric: 'Chỉ số',
+      trend_stage: 'Vào giai đoạn {stage}',
+      trend_accepted: 'Sales nhận',
+      trend_rejected: 'Sales trả lại',
+      trend_sent: 'Email đã gửi',
+      trend_this: 'Kỳ này',
+      trend_prev: 'Kỳ trước',
+      trend_change: 'so với kỳ trước',
+      trend_no_prev: 'kỳ trước chưa có dữ liệu',
+      trend_table: 'Số liệu theo ngày: {metric}',
+      col_day: 'Ngày',
+      sla_title: 'Việc của Sales và hạn SLA',
+      sla_hint: 'Việc đang mở hoặc đã nhận nhưng chưa xong; hạn tính theo giờ làm việc của đội.',
+      sla_team: 'Đội',
+      sla_rep: 'Nhân viên',
+      sla_all: 'Tất cả',
+      sla_late_only: 'Chỉ việc trễ hạn',
+      sla_forbidden: 'Mã truy cập này không có quyền xem việc của Sales (cần quyền sales).',
+      sla_error: 'Không tải được danh sách việc: {msg}',
+      col_lead: 'Lead',
+      col_task_status: 'Trạng thái',
+      col_due: 'Hạn',
+      col_late_by: 'Trễ',
+      col_escalated: 'Đã báo lên',
+      task_open: 'Chờ nhận',
+      task_accepted: 'Đã nhận, chưa xong',
+      escalated_to: '{n} lần, gần nhất cho {to} lúc {at}',
+      not_late: 'Còn hạn',
+      no_deadline: 'Không có hạn',
+      pager_prev: '‹ Trước',
+      pager_next: 'Sau ›',
+      pager_range: '{from}–{to}',
+      leads_title_stage: 'Lead đang ở giai đoạn {stage}',
+      leads_title_journey: 'Lead đang trong hành trình {journey}',
+      leads_total: '{n} lead',
+      col_company: 'Công ty',
+      col_owner: 'Phụ trách',
+      show_leads: 'Xem {n} lead ở {what}',
+      show_tasks: 'Xem việc của {rep}',
+      feed_scores: 'Hiện thay đổi điểm',
+      email_unique_hint: 'Đã mở / đã nhấp: số email được mở (nhấp) ít nhất một lần, mỗi lead và mẫu tính một lần; lượt thô ở cột bên cạnh.',
+      col_opens_raw: 'Lượt mở',
+      col_clicks_raw: 'Lượt nhấp',
+      unattributed: 'Ngoài ra {opens} lượt mở và {clicks} lượt nhấp cho email lead chưa từng nhận (không tính vào tỉ lệ).',
+      diagram_zoom: 'Thu phóng sơ đồ',
+      pager_label: 'Chuyển trang',
+      table_of: 'Bảng: {name}',
+      col_bars: 'Biểu đồ',
+      zoom_in: 'Phóng to sơ đồ',
+      zoom_out: 'Thu nhỏ sơ đồ',
+
       funnel_title: 'Phễu chuyển đổi',
       split_label: 'Cách xem phễu',
       split_all: 'Tổng',
@@ -276,6 +340,70 @@
       yes: 'yes',
       no: 'no',
 
+      now_badge: 'Now',
+      now_hint: 'The figure at this moment, whatever the period',
+      period_badge: 'In period',
+      period_hint: 'From {from} to {to}',
+      stage_subscriber: 'Subscriber',
+      stage_lead: 'Lead',
+      stage_mql: 'MQL (marketing qualified)',
+      stage_sql: 'SQL (sales accepted)',
+      stage_opportunity: 'Opportunity',
+      stage_customer: 'Customer',
+      stage_disqualified: 'Disqualified',
+      trend_title: 'Trend by day',
+      trend_hint: 'Solid line: the period shown. Dashed line: the period just before ({from} – {to}).',
+      trend_metric: 'Figure',
+      trend_stage: 'Entered {stage}',
+      trend_accepted: 'Accepted by Sales',
+      trend_rejected: 'Rejected by Sales',
+      trend_sent: 'Emails sent',
+      trend_this: 'This period',
+      trend_prev: 'Previous period',
+      trend_change: 'vs previous period',
+      trend_no_prev: 'nothing in the previous period',
+      trend_table: 'Figures by day: {metric}',
+      col_day: 'Day',
+      sla_title: 'Sales tasks and SLA deadlines',
+      sla_hint: 'Tasks open, or accepted and not completed; deadlines count the team\'s business hours.',
+      sla_team: 'Team',
+      sla_rep: 'Rep',
+      sla_all: 'All',
+      sla_late_only: 'Late tasks only',
+      sla_forbidden: 'This token may not read Sales tasks (it needs the sales scope).',
+      sla_error: 'The task list did not load: {msg}',
+      col_lead: 'Lead',
+      col_task_status: 'Status',
+      col_due: 'Due',
+      col_late_by: 'Late by',
+      col_escalated: 'Escalated',
+      task_open: 'Waiting for accept',
+      task_accepted: 'Accepted, not completed',
+      escalated_to: '{n}×, last to {to} at {at}',
+      not_late: 'On time',
+      no_deadline: 'No deadline',
+      pager_prev: '‹ Previous',
+      pager_next: 'Next ›',
+      pager_range: '{from}–{to}',
+      leads_title_stage: 'Leads in stage {stage} now',
+      leads_title_journey: 'Leads in journey {journey} now',
+      leads_total: '{n} leads',
+      col_company: 'Company',
+      col_owner: 'Owner',
+      show_leads: 'Show the {n} leads in {what}',
+      show_tasks: 'Show the tasks of {rep}',
+      feed_scores: 'Show score changes',
+      email_unique_hint: 'Opened / clicked: emails opened (clicked) at least once, each lead and template counted once; raw counts beside them.',
+      col_opens_raw: 'Opens',
+      col_clicks_raw: 'Clicks',
+      unattributed: 'Also {opens} opens and {clicks} clicks for emails the lead was never sent (not in the rates).',
+      diagram_zoom: 'Diagram zoom',
+      pager_label: 'Pages',
+      table_of: 'Table: {name}',
+      col_bars: 'Bars',
+      zoom_in: 'Zoom the diagram in',
+      zoom_out: 'Zoom the diagram out',
+
       funnel_title: 'Funnel',
       split_label: 'Funnel view',
       split_all: 'All',
@@ -497,6 +625,7 @@
     journey: null,
     diagram: { key: null, name: null, status: 'idle' },
     diagramNatural: false,
+    diagramZoom: 1,
     es: null,
     reconnectTimer: null,
     sig: {},
@@ -506,7 +635,16 @@
     // The lead's last email: { id, status: 'ok' | 'none' | 'forbidden' | 'error', mail }.
     lastEmail: null,
     emailView: 'html',
+    // The trend chart's figure: 'stage:<name>', 'accepted', 'rejected' or 'sent'.
+    trendMetric: null,
+    // The SLA list: filters, page, and the last answer (status idle | ok | error | forbidden).
+    sla: { team: '', assignee: '', late: false, offset: 0, status: 'idle', tasks: [], more: false },
+    // The lead list behind a count (#/leads?stage=… or ?journey=…).
+    leads: null,
+    feedScores: false,
   };
+  const SLA_PAGE = 20;
+  const LEADS_PAGE = 50;
 
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
@@ -766,8 +904,10 @@
     const jobs = [api('/api/dashboard/summary' + summaryQuery())];
     if (route.name === 'lead') jobs.push(api('/api/leads/' + encodeURIComponent(route.id)));
     const hooks = route.name === 'overview' ? loadHooks() : null;
+    const tasks = route.name === 'overview' ? loadSla() : null;
+    const list = route.name === 'leads' ? loadLeads(route) : null;
     const [sum, lead] = await Promise.allSettled(jobs);
-    await hooks;
+    await Promise.all([hooks, tasks, list]);
     const failures = [sum, lead].filter((r) => r && r.status === 'rejected').map((r) => r.reason);
     if (failures.some((e) => e instanceof AuthError)) { onUnauthorized(); return; }
 
@@ -966,6 +1106,13 @@
       try { id = decodeURIComponent(id); } catch (_) { /* keep it raw */ }
       return { name: 'lead', id };
     }
+    const l = /^#\/leads\?(.*)$/.exec(hash);
+    if (l) {
+      const q = new URLSearchParams(l[1]);
+      const page = Math.max(0, parseInt(q.get('page') || '0', 10) || 0);
+      if (q.get('stage')) return { name: 'leads', stage: q.get('stage'), page };
+      if (q.get('journey')) return { name: 'leads', journey: q.get('journey'), page };
+    }
     return { name: 'overview' };
   }
 
@@ -996,6 +1143,9 @@
   }
 
   function leadHref(id) { return '#/lead/' + encodeURIComponent(id); }
+  function leadsHref(kind, name, page = 0) {
+    return `#/leads?${kind}=${encodeURIComponent(name)}${page ? '&page=' + page : ''}`;
+  }
 
   // ---------------------------------------------------------------- i18n
 
@@ -1056,19 +1206,43 @@
       h('header', { class: 'card-head' }, h('h2', { id: id + '-title', 'data-i18n': titleKey }, t(titleKey))),
       body);
   }
+  // A table in a horizontally scrolling, keyboard-focusable box. On a phone each row becomes
+  // a card: every cell carries its column's name (data-label) for the CSS to show.
   function table(cls, caption, headers, rows, foot) {
-    return h('div', { class: 'table-wrap' },
-      h('table', { class: cls },
-        caption ? h('caption', { class: caption.visible ? '' : 'sr-only' }, caption.text) : null,
-        h('thead', null, h('tr', null, headers.map((hd) => h('th', { scope: 'col', class: [hd.num ? 'num' : '', hd.cls || ''].join(' ').trim() || null }, hd.text)))),
-        h('tbody', null, rows),
-        foot ? h('tfoot', null, foot) : null));
+    const el = h('table', { class: cls },
+      caption ? h('caption', { class: caption.visible ? '' : 'sr-only' }, caption.text) : null,
+      h('thead', null, h('tr', null, headers.map((hd) => h('th', { scope: 'col', class: [hd.num ? 'num' : '', hd.cls || ''].join(' ').trim() || null }, hd.text)))),
+      h('tbody', null, rows),
+      foot ? h('tfoot', null, foot) : null);
+    // A header's own words, without its "now" / "in period" label.
+    const labels = headers.map((hd) => (hd.text instanceof Node
+      ? Array.from(hd.text.childNodes).filter((n) => !(n.classList && n.classList.contains('scope'))).map((n) => n.textContent).join('').trim()
+      : String(hd.text || '')));
+    el.dataset.labels = JSON.stringify(labels);
+    const wrap = h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': t('table_of', { name: caption ? caption.text : labels.filter(Boolean).join(', ') }) }, el);
+    labelRows(wrap);
+    return wrap;
+  }
+  // Gives every body cell its column's name (again, after rows were added).
+  function labelRows(root) {
+    const el = root.tagName === 'TABLE' ? root : root.querySelector('table');
+    const labels = JSON.parse(el.dataset.labels || '[]');
+    for (const tr of el.querySelectorAll('tbody tr, tfoot tr')) {
+      Array.from(tr.children).forEach((cell, i) => { if (labels[i] && !cell.hasAttribute('colspan')) cell.dataset.label = labels[i]; });
+    }
   }
   function num(value, testid, extra) {
     return h('td', { class: 'num' + (extra ? ' ' + extra : ''), 'data-testid': testid, 'data-value': value == null ? '' : String(value) }, fmtNum(value));
   }
   function pctCell(r, testid) {
     return h('td', { class: 'num', 'data-testid': testid, 'data-value': r == null ? '' : String(r) }, fmtPct(r));
+  }
+  // A "now" count that opens the list of the leads behind it (#/leads?stage=… / ?journey=…).
+  function countLink(value, testid, kind, name, what, extra) {
+    const v = value == null ? '' : String(value);
+    return h('td', { class: 'num' + (extra ? ' ' + extra : ''), 'data-testid': testid, 'data-value': v },
+      value ? h('a', { href: leadsHref(kind, name), title: t('show_leads', { n: fmtNum(value), what }) },
+        fmtNum(value), h('span', { class: 'sr-only' }, ' — ' + t('show_leads', { n: fmtNum(value), what }))) : fmtNum(value));
   }
   function emptyRow(cols, key = 'empty') {
     return h('tr', { class: 'empty' }, h('td', { colspan: cols }, t(key)));
@@ -1080,7 +1254,7 @@
     const sig = JSON.stringify([state.lang, timezone(), data]);
     if (state.sig[sigKey] === sig && container.childElementCount) return;
     state.sig[sigKey] = sig;
-    container.replaceChildren(...[].concat(build()));
+    container.replaceChildren(...[].concat(build()).filter((c) => c != null && c !== false));
   }
 
   // ---------------------------------------------------------------- render: overview
@@ -1112,11 +1286,18 @@
               const svg = $('#journey-diagram svg');
               if (svg) applyDiagramSize(svg);
             },
-          }, t('diagram_actual'))),
+          }, t('diagram_actual')),
+          h('span', { class: 'zoom', role: 'group', 'aria-label': t('diagram_zoom') },
+            h('button', { type: 'button', class: 'ghost small', 'aria-label': t('zoom_out'), 'data-testid': 'diagram-zoom-out', onclick: () => zoomDiagram(1 / 1.25) }, '−'),
+            h('button', { type: 'button', class: 'ghost small', 'aria-label': t('zoom_in'), 'data-testid': 'diagram-zoom-in', onclick: () => zoomDiagram(1.25) }, '+'))),
         h('p', { class: 'hint', 'data-i18n': 'diagram_hint' }, t('diagram_hint')),
-        h('div', { id: 'journey-diagram', class: 'diagram', 'aria-live': 'polite', 'data-testid': 'journey-diagram' })));
+        h('div', { id: 'journey-diagram', class: 'diagram', 'aria-live': 'polite', 'data-testid': 'journey-diagram', tabindex: '0', role: 'region', 'aria-labelledby': 'diagram-title' })));
 
-    const email = card('email', 'email_title', h('div', { id: 'email-body', class: 'card-body' }));
+    const email = card('email', 'email_title', h('p', { class: 'hint', 'data-i18n': 'email_unique_hint' }, t('email_unique_hint')),
+      h('div', { id: 'email-body', class: 'card-body' }));
+    const trend = card('trend', 'trend_title', h('div', { id: 'trend-body', class: 'card-body' }));
+    const sla = card('sla', 'sla_title', h('p', { class: 'hint', 'data-i18n': 'sla_hint' }, t('sla_hint')),
+      h('div', { id: 'sla-filters', class: 'filters' }), h('div', { id: 'sla-body', class: 'card-body', 'data-testid': 'sla-list' }));
     const handoff = card('handoff', 'handoff_title', h('div', { id: 'handoff-body', class: 'card-body' }));
 
     const find = h('form', { class: 'find-lead', onsubmit: (e) => {
@@ -1128,7 +1309,10 @@
     h('div', { class: 'inline' },
       h('input', { id: 'find-lead-input', type: 'text', autocomplete: 'off', spellcheck: 'false' }),
       h('button', { type: 'submit', 'data-i18n': 'find_lead_go' }, t('find_lead_go'))));
-    const recent = card('recent', 'recent_title', h('div', { id: 'recent-body', class: 'card-body' }), find);
+    const recent = card('recent', 'recent_title',
+      h('label', { class: 'check' }, h('input', { type: 'checkbox', id: 'feed-scores', 'data-testid': 'feed-scores', onchange: (e) => { state.feedScores = e.target.checked; renderRecent(); } }),
+        ' ', h('span', { 'data-i18n': 'feed_scores' }, t('feed_scores'))),
+      h('div', { id: 'recent-body', class: 'card-body' }), find);
 
     // Delivery health: each part re-rendered on its own, so an alert is announced once.
     const delivery = card('delivery', 'delivery_title', h('div', { id: 'delivery-body', class: 'card-body', 'data-testid': 'delivery-panel' },
@@ -1138,7 +1322,7 @@
       h('div', { id: 'delivery-failures' }),
       h('p', { id: 'delivery-notice', role: 'status', 'data-testid': 'delivery-notice' })));
     delivery.hidden = true;
-    root.append(h('div', { class: 'grid overview' }, delivery, funnel, recent, journeys, email, handoff));
+    root.append(h('div', { class: 'grid overview' }, delivery, funnel, recent, trend, journeys, email, handoff, sla));
     return root;
   }
 
@@ -1148,6 +1332,8 @@
     renderJourneys();
     renderEmail();
     renderHandoff();
+    renderTrend();
+    renderSla();
     renderRecent();
     renderDelivery();
     renderProgramRefused();
@@ -1299,7 +1485,7 @@
           h('th', { scope: 'row', class: row.key === '' ? 'muted' : null }, keyLabel(row.key)),
           cols.map((st) => num((row.reached || {})[st] ?? 0, `split-${which}-${slug(row.key)}-${st}`, stages.includes(st) ? null : 'outside-col'))));
         return table('data split', { text: t('split_caption', { by: t('by_' + which) }), visible: true },
-          [{ text: t(which === 'source' ? 'col_source' : 'col_journey') }, ...cols.map((st) => ({ text: st, num: true, cls: stages.includes(st) ? '' : 'outside-col' }))],
+          [{ text: t(which === 'source' ? 'col_source' : 'col_journey') }, ...cols.map((st) => ({ text: stageLabel(st), num: true, cls: stages.includes(st) ? '' : 'outside-col' }))],
           rows.length ? rows : emptyRow(cols.length + 1));
       }
       const max = Math.max(1, ...stages.map((st) => Math.max(current[st] || 0, reached[st] || 0)));
@@ -1307,11 +1493,11 @@
         const c = conv.get(st);
         const cur = current[st] ?? 0, rea = reached[st] ?? 0;
         return h('tr', { 'data-stage': st },
-          h('th', { scope: 'row' }, h('span', { class: 'stage-name' }, st)),
+          h('th', { scope: 'row' }, h('span', { class: 'stage-name', title: st }, stageLabel(st))),
           h('td', { class: 'bars', 'aria-hidden': 'true' },
             h('div', { class: 'bar reached', style: { width: `${(rea / max) * 100}%` } }),
             h('div', { class: 'bar current', style: { width: `${(cur / max) * 100}%` } })),
-          num(cur, `funnel-current-${st}`, 'strong'),
+          countLink(cur, `funnel-current-${st}`, 'stage', st, stageLabel(st), 'strong'),
           num(rea, `funnel-reached-${st}`),
           c ? h('td', { class: 'num conv', 'data-testid': `funnel-conversion-${st}`, 'data-value': c.rate == null ? '' : String(c.rate) },
             h('span', { 'aria-hidden': 'true', class: 'arrow' }, '↘ '), fmtPct(c.rate))
@@ -1322,15 +1508,15 @@
       const outside = others.length ? h('tbody', { class: 'outside' },
         h('tr', { class: 'group' }, h('th', { scope: 'colgroup', colspan: 5 }, t('outside_funnel'))),
         others.map((st) => h('tr', { 'data-stage': st },
-          h('th', { scope: 'row' }, h('span', { class: 'stage-name' }, st)),
+          h('th', { scope: 'row' }, h('span', { class: 'stage-name', title: st }, stageLabel(st))),
           h('td', { class: 'bars', 'aria-hidden': 'true' }),
-          num(current[st] ?? 0, `funnel-current-${st}`, 'strong'),
+          countLink(current[st] ?? 0, `funnel-current-${st}`, 'stage', st, stageLabel(st), 'strong'),
           num(reached[st] ?? 0, `funnel-reached-${st}`),
           h('td', { class: 'num muted' }, '')))) : null;
       const tbl = table('data funnel', null, [
-        { text: t('col_stage') }, { text: '', cls: 'bars-head' }, { text: t('col_current'), num: true },
-        { text: t('col_reached'), num: true }, { text: t('col_conversion'), num: true }], rows);
-      if (outside) $('table', tbl).append(outside);
+        { text: t('col_stage') }, { text: h('span', { class: 'sr-only' }, t('col_bars')), cls: 'bars-head' }, { text: headWithScope('col_current', 'now'), num: true },
+        { text: headWithScope('col_reached', 'period'), num: true }, { text: headWithScope('col_conversion', 'period'), num: true }], rows);
+      if (outside) { $('table', tbl).append(outside); labelRows(tbl); }
       return [
         tbl,
         h('ul', { class: 'legend' },
@@ -1359,9 +1545,11 @@
             'aria-label': t('show_diagram', { name: j.name }), 'data-testid': `journey-select-${slug(j.name)}`,
             onclick: () => { state.journey = j.name; renderJourneys(); loadDiagram(); },
           }, j.name)),
-          ['active', 'entered', 'completed', 'exited', 'goal'].map((k) => num(j[k], `journey-${k}-${slug(j.name)}`)));
+          countLink(j.active, `journey-active-${slug(j.name)}`, 'journey', j.name, j.name),
+          ['entered', 'completed', 'exited', 'goal'].map((k) => num(j[k], `journey-${k}-${slug(j.name)}`)));
       });
-      return table('data', null, [{ text: t('col_name') }, ...['active', 'entered', 'completed', 'exited', 'goal'].map((k) => ({ text: t('col_' + k), num: true }))],
+      return table('data', null, [{ text: t('col_name') }, { text: headWithScope('col_active', 'now'), num: true },
+        ...['entered', 'completed', 'exited', 'goal'].map((k) => ({ text: k === 'entered' ? headWithScope('col_entered', 'period') : t('col_' + k), num: true }))],
         rows.length ? rows : emptyRow(6, 'no_journeys'));
     });
     const title = $('#diagram-title');
@@ -1418,11 +1606,20 @@
     return node;
   }
 
-  // Scaled to the card width by default; "actual size" shows it at its own width (scrolls).
+  // Scaled to the card width by default; "actual size" shows it at its own width (scrolls,
+  // which pans). On a phone the scaled text would be unreadable: there it opens at actual
+  // size, and − / + zoom from there.
+  const PHONE = window.matchMedia ? window.matchMedia('(max-width: 640px)') : { matches: false };
   function applyDiagramSize(svg) {
-    const natural = state.diagramNatural && svg.dataset.naturalWidth;
-    svg.style.width = natural ? `${svg.dataset.naturalWidth}px` : '';
+    const w = Number(svg.dataset.naturalWidth) || 0;
+    const natural = (state.diagramNatural || PHONE.matches || state.diagramZoom !== 1) && w > 0;
+    svg.style.width = natural ? `${Math.round(w * state.diagramZoom)}px` : '';
     svg.style.maxWidth = natural ? 'none' : '';
+  }
+  function zoomDiagram(by) {
+    state.diagramZoom = Math.min(3, Math.max(0.25, Math.round(state.diagramZoom * by * 100) / 100));
+    const svg = $('#journey-diagram svg');
+    if (svg) applyDiagramSize(svg);
   }
 
   function renderEmail() {
@@ -1431,20 +1628,30 @@
     if (loadingOr(body, s)) return;
     const list = s.email || [];
     update(body, 'email', list, () => {
-      const keys = ['sent', 'opened', 'clicked', 'bounced', 'suppressed'];
+      // Opened / clicked are unique (each lead and template once, of the emails sent in the
+      // period), so the rates stay within 100 %; opens / clicks are the raw event counts.
+      const keys = ['sent', 'opened', 'opens', 'clicked', 'clicks', 'bounced', 'suppressed'];
+      const label = (k) => t(k === 'opens' ? 'col_opens_raw' : k === 'clicks' ? 'col_clicks_raw' : 'col_' + k);
       const rows = list.map((e) => h('tr', { 'data-template': e.template },
         h('th', { scope: 'row' }, e.template),
         keys.map((k) => num(e[k], `email-${k}-${slug(e.template)}`)),
-        pctCell(ratio(e.opened, e.sent), `email-open-rate-${slug(e.template)}`),
-        pctCell(ratio(e.clicked, e.sent), `email-click-rate-${slug(e.template)}`)));
-      const tot = Object.fromEntries(keys.map((k) => [k, list.reduce((a, e) => a + (e[k] || 0), 0)]));
+        pctCell(e.open_rate ?? ratio(e.opened, e.sent), `email-open-rate-${slug(e.template)}`),
+        pctCell(e.click_rate ?? ratio(e.clicked, e.sent), `email-click-rate-${slug(e.template)}`)));
+      const sumOf = (k) => list.reduce((a, e) => a + (e[k] || 0), 0);
+      const tot = Object.fromEntries([...keys, 'unattributed_opens', 'unattributed_clicks'].map((k) => [k, sumOf(k)]));
       const foot = list.length > 1 ? h('tr', null, h('th', { scope: 'row' }, t('total')),
         keys.map((k) => num(tot[k], `email-${k}-total`)),
         pctCell(ratio(tot.opened, tot.sent), 'email-open-rate-total'),
         pctCell(ratio(tot.clicked, tot.sent), 'email-click-rate-total')) : null;
-      return table('data', null, [{ text: t('col_template') }, ...keys.map((k) => ({ text: t('col_' + k), num: true })),
-        { text: t('col_open_rate'), num: true }, { text: t('col_click_rate'), num: true }],
-      rows.length ? rows : emptyRow(8), foot);
+      return [
+        table('data', null, [{ text: t('col_template') }, ...keys.map((k) => ({ text: label(k), num: true })),
+          { text: t('col_open_rate'), num: true }, { text: t('col_click_rate'), num: true }],
+        rows.length ? rows : emptyRow(10), foot),
+        tot.unattributed_opens || tot.unattributed_clicks
+          ? h('p', { class: 'hint', 'data-testid': 'email-unattributed', 'data-value': String(tot.unattributed_opens + tot.unattributed_clicks) },
+            t('unattributed', { opens: fmtNum(tot.unattributed_opens), clicks: fmtNum(tot.unattributed_clicks) }))
+          : null,
+      ];
     });
   }
 
@@ -1459,7 +1666,14 @@
       const repRows = reps.map((r) => h('tr', null,
         h('td', null, r.team),
         h('th', { scope: 'row' }, r.assignee || '—'),
-        keys.map((k) => num(r[k], `handoff-${k}-${slug(r.team)}-${slug(r.assignee || '')}`, k === 'overdue' && r[k] > 0 ? 'alert' : null))));
+        keys.map((k) => {
+          const testid = `handoff-${k}-${slug(r.team)}-${slug(r.assignee || '')}`;
+          const cls = 'num' + (k === 'overdue' && r[k] > 0 ? ' alert' : '');
+          if ((k !== 'open' && k !== 'overdue') || !r[k]) return num(r[k], testid, k === 'overdue' && r[k] > 0 ? 'alert' : null);
+          return h('td', { class: cls, 'data-testid': testid, 'data-value': String(r[k]) },
+            h('button', { type: 'button', class: 'link', title: t('show_tasks', { rep: r.assignee || r.team }), onclick: () => showRepTasks(r.team, r.assignee || '', k === 'overdue') },
+              fmtNum(r[k]), h('span', { class: 'sr-only' }, ' — ' + t('show_tasks', { rep: r.assignee || r.team }))));
+        })));
       const med = Object.entries(ho.median_accept_seconds || {});
       const medRows = med.map(([team, sec]) => h('tr', null, h('th', { scope: 'row' }, team),
         h('td', { class: 'num', 'data-testid': `handoff-median-${slug(team)}`, 'data-value': sec == null ? '' : String(sec) }, fmtDuration(sec))));
@@ -1470,7 +1684,8 @@
         h('td', { class: r.journey ? null : 'muted' }, keyLabel(r.journey)),
         num(r.count, `handoff-reason-${i}`)));
       return [
-        table('data', { text: t('reps_caption') }, [{ text: t('col_team') }, { text: t('col_assignee') }, ...keys.map((k) => ({ text: t('col_' + k), num: true }))],
+        table('data', { text: t('reps_caption') }, [{ text: t('col_team') }, { text: t('col_assignee') },
+          ...keys.map((k) => ({ text: headWithScope('col_' + k, k === 'open' || k === 'overdue' ? 'now' : 'period'), num: true }))],
           repRows.length ? repRows : emptyRow(6, 'none')),
         h('h3', null, t('median_title')),
         table('data compact', { text: t('median_title') }, [{ text: t('col_team') }, { text: t('col_median'), num: true }],
@@ -1487,7 +1702,9 @@
     const body = $('#recent-body');
     const s = state.summary;
     if (loadingOr(body, s)) return;
-    const list = (s.recent || []).slice(0, 20);
+    const list = (s.recent || []).filter((r) => state.feedScores || r.kind !== 'score_changed').slice(0, 20);
+    const toggle = $('#feed-scores');
+    if (toggle) toggle.checked = state.feedScores;
     update(body, 'recent', list, () => {
       if (!list.length) return h('p', { class: 'muted' }, t('empty'));
       // Lines that were not on the screen before get a short highlight.
@@ -1503,6 +1720,246 @@
         r.lead != null ? h('a', { href: leadHref(r.lead), class: 'lead-link', 'data-testid': 'recent-lead-link', title: r.lead }, r.name || r.lead) : h('span', { class: 'muted' }, '—'),
         ' ', h('span', { class: 'badge', title: r.kind }, kindLabel(r.kind)),
         r.text ? h('span', { class: 'feed-text' }, r.text) : null))));
+    });
+  }
+
+  // ---------------------------------------------------------------- render: labels shared by the cards
+
+  // A stage's name in the chosen language (the program's own name when the strings have none).
+  function stageLabel(st) {
+    const k = 'stage_' + st;
+    const dict = I18N[state.lang] || I18N.vi;
+    return dict[k] || I18N.vi[k] || st;
+  }
+  // "Now" (a figure at this moment) or "in period" (a figure of the selected days).
+  function scopeBadge(kind) {
+    const p = state.summary && state.summary.period;
+    const title = kind === 'now' ? t('now_hint') : t('period_hint', { from: (p && p.from) || '', to: (p && p.to) || '' });
+    return h('span', { class: 'scope scope-' + kind, title }, t(kind + '_badge'));
+  }
+  function headWithScope(textKey, kind) { return h('span', null, t(textKey), ' ', scopeBadge(kind)); }
+
+  // ---------------------------------------------------------------- render: trend
+
+  function trendMetrics(s) {
+    const stages = ((s.funnel && s.funnel.stages) || []).slice(1);
+    const pick = (c, k) => (c == null ? null : c[k]);
+    return [
+      ...stages.map((st) => ({
+        key: 'stage:' + st, label: t('trend_stage', { stage: stageLabel(st) }),
+        get: (d) => ((d && d.reached) || {})[st] || 0, change: (c) => pick(c && c.reached, st),
+      })),
+      ...['accepted', 'rejected', 'sent'].map((k) => ({
+        key: k, label: t('trend_' + k), get: (d) => (d && d[k]) || 0, change: (c) => pick(c, k),
+      })),
+    ];
+  }
+
+  function fmtChange(c) {
+    if (c == null) return t('trend_no_prev');
+    const sign = c > 0 ? '+' : '';
+    return `${sign}${new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(c)} % ${t('trend_change')}`;
+  }
+
+  function renderTrend() {
+    const body = $('#trend-body');
+    const s = state.summary;
+    if (loadingOr(body, s)) return;
+    const tr = s.trend;
+    if (!tr) { body.replaceChildren(h('p', { class: 'muted' }, t('empty'))); return; }
+    const metrics = trendMetrics(s);
+    if (!metrics.some((m) => m.key === state.trendMetric)) state.trendMetric = metrics.length ? metrics[0].key : null;
+    const metric = metrics.find((m) => m.key === state.trendMetric);
+    update(body, 'trend', [tr, state.trendMetric], () => {
+      const prev = tr.previous;
+      const tiles = h('div', { class: 'tiles', role: 'group', 'aria-label': t('trend_metric') }, metrics.map((m) => {
+        const now = m.get(tr.total), before = prev ? m.get(prev) : null, c = m.change(tr.change_percent);
+        const dir = c == null ? 'flat' : c > 0 ? 'up' : c < 0 ? 'down' : 'flat';
+        return h('button', {
+          type: 'button', class: 'tile', 'aria-pressed': String(m.key === state.trendMetric),
+          'data-testid': 'trend-tile-' + slug(m.key), 'data-value': String(now),
+          onclick: () => { state.trendMetric = m.key; renderTrend(); },
+        },
+        h('span', { class: 'tile-label' }, m.label),
+        h('span', { class: 'tile-value', 'data-testid': 'trend-total-' + slug(m.key) }, fmtNum(now)),
+        h('span', { class: 'tile-change change-' + dir, 'data-testid': 'trend-change-' + slug(m.key), 'data-value': c == null ? '' : String(c) }, fmtChange(c)),
+        before == null ? null : h('span', { class: 'tile-prev' }, `${t('trend_prev')}: ${fmtNum(before)}`));
+      }));
+      const days = tr.days || [];
+      const prevDays = (prev && prev.days) || [];
+      const chart = h('div', { class: 'chart', role: 'img', 'aria-label': metric ? t('trend_table', { metric: metric.label }) : '', 'data-testid': 'trend-chart' });
+      const legend = h('ul', { class: 'legend' },
+        h('li', null, h('span', { class: 'swatch line-this', 'aria-hidden': 'true' }), t('trend_this')),
+        prev ? h('li', null, h('span', { class: 'swatch line-prev', 'aria-hidden': 'true' }), `${t('trend_prev')} (${prev.from} – ${prev.to})`) : null);
+      // The same figures as a table, for screen readers (the chart is a picture).
+      const rows = metric ? days.map((d, i) => h('tr', null, h('th', { scope: 'row' }, d.day),
+        num(metric.get(d), null), num(prevDays[i] ? metric.get(prevDays[i]) : null, null))) : [];
+      const data = h('div', { class: 'sr-only' }, table('data', { text: metric ? t('trend_table', { metric: metric.label }) : '' },
+        [{ text: t('col_day') }, { text: t('trend_this'), num: true }, { text: t('trend_prev'), num: true }], rows));
+      requestAnimationFrame(() => drawChart(chart, days, prevDays, metric));
+      return [h('p', { class: 'hint' }, prev ? t('trend_hint', { from: prev.from, to: prev.to }) : ''), tiles, chart, legend, data];
+    });
+  }
+
+  // uPlot (vendored, /vendor/uplot.js): this period solid, the previous one dashed, day by day.
+  let chartPlot = null;
+  let chartResize = null;
+  function drawChart(box, days, prevDays, metric) {
+    if (chartPlot) { chartPlot.destroy(); chartPlot = null; }
+    if (chartResize) { chartResize.disconnect(); chartResize = null; }
+    if (!metric || !window.uPlot || !box.isConnected) return;
+    const css = getComputedStyle(document.documentElement);
+    const color = (v) => css.getPropertyValue(v).trim();
+    const xs = days.map((d) => Date.parse(d.day + 'T00:00:00Z') / 1000);
+    const width = () => Math.max(260, box.clientWidth || 600);
+    const axis = { stroke: color('--muted'), grid: { stroke: color('--border'), width: 1 }, ticks: { stroke: color('--border') } };
+    chartPlot = new window.uPlot({
+      width: width(), height: 220,
+      tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1e3), 'UTC'),
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, Math.max(1, hi)] } },
+      axes: [axis, { ...axis, size: 48 }],
+      series: [
+        {},
+        { label: t('trend_this'), stroke: color('--accent'), width: 2, fill: color('--accent-soft') },
+        { label: t('trend_prev'), stroke: color('--muted'), width: 1.5, dash: [6, 4] },
+      ],
+    }, [xs, days.map(metric.get), days.map((_, i) => (prevDays[i] ? metric.get(prevDays[i]) : null))], box);
+    if (window.ResizeObserver) {
+      chartResize = new ResizeObserver(() => { if (chartPlot) chartPlot.setSize({ width: width(), height: 220 }); });
+      chartResize.observe(box);
+    }
+  }
+
+  // ---------------------------------------------------------------- render: SLA list
+
+  // The tasks list of the SLA card (GET /api/tasks, scope sales): waiting to be accepted, or
+  // every late task; by team and rep; a page at a time.
+  async function loadSla() {
+    const f = state.sla;
+    if (f.status === 'forbidden') return;
+    const q = new URLSearchParams();
+    if (f.late) q.set('late', 'true'); else q.set('status', 'open');
+    if (f.team) q.set('team', f.team);
+    if (f.assignee) q.set('assignee', f.assignee);
+    q.set('limit', String(SLA_PAGE + 1));
+    q.set('offset', String(f.offset));
+    try {
+      const r = await api('/api/tasks?' + q.toString());
+      const list = (r && r.tasks) || [];
+      Object.assign(state.sla, { status: 'ok', tasks: list.slice(0, SLA_PAGE), more: list.length > SLA_PAGE, error: null });
+    } catch (e) {
+      if (e instanceof AuthError) return;
+      if (e instanceof HttpError && e.status === 403) state.sla.status = 'forbidden';
+      else Object.assign(state.sla, { status: 'error', error: e.message });
+    }
+  }
+  function setSla(change) {
+    Object.assign(state.sla, { offset: 0 }, change);
+    loadSla().then(renderSla);
+  }
+  // From a rep's count in the handoff card: that rep's tasks (late ones for "overdue").
+  function showRepTasks(team, assignee, late) {
+    setSla({ team, assignee, late });
+    const box = $('#sla');
+    if (box) { box.scrollIntoView({ block: 'start' }); const head = $('#sla-title'); if (head) { head.tabIndex = -1; head.focus({ preventScroll: true }); } }
+  }
+
+  function renderSla() {
+    const body = $('#sla-body');
+    const filters = $('#sla-filters');
+    if (!body) return;
+    const f = state.sla;
+    const reps = (state.summary && state.summary.handoff && state.summary.handoff.reps) || [];
+    const teams = [...new Set(reps.map((r) => r.team).concat(f.team ? [f.team] : []))].sort();
+    const people = [...new Set(reps.filter((r) => !f.team || r.team === f.team).map((r) => r.assignee).concat(f.assignee ? [f.assignee] : []))].sort();
+    update(filters, 'sla-filters', [teams, people, f.team, f.assignee, f.late], () => {
+      const select = (id, label, value, options, on) => h('label', { for: id }, t(label), ' ',
+        h('select', { id, 'data-testid': id, onchange: (e) => on(e.target.value) },
+          h('option', { value: '' }, t('sla_all')),
+          options.map((o) => h('option', { value: o, selected: o === value }, o))));
+      return [
+        select('sla-team', 'sla_team', f.team, teams, (v) => setSla({ team: v, assignee: '' })),
+        select('sla-rep', 'sla_rep', f.assignee, people, (v) => setSla({ assignee: v })),
+        h('label', { class: 'check' }, h('input', { type: 'checkbox', id: 'sla-late', 'data-testid': 'sla-late', checked: f.late, onchange: (e) => setSla({ late: e.target.checked }) }), ' ', t('sla_late_only')),
+      ];
+    });
+    if (f.status === 'idle') { loadingOr(body, null); return; }
+    update(body, 'sla', [f.status, f.tasks, f.offset, f.more, f.error], () => {
+      if (f.status === 'forbidden') return h('p', { class: 'muted' }, t('sla_forbidden'));
+      if (f.status === 'error') return h('p', { class: 'field-error' }, t('sla_error', { msg: f.error }));
+      const rows = f.tasks.map((k) => h('tr', { 'data-testid': 'sla-row', 'data-task': k.id },
+        h('th', { scope: 'row' }, h('a', { href: leadHref(k.lead), title: k.lead, 'data-testid': 'sla-lead' }, k.lead_name || k.lead),
+          k.title ? h('span', { class: 'sub' }, k.title) : null),
+        h('td', null, k.team),
+        h('td', null, k.assignee),
+        h('td', null, t('task_' + k.status)),
+        h('td', { 'data-testid': 'sla-due', 'data-value': k.due_at == null ? '' : String(k.due_at) }, k.due_at == null ? t('no_deadline') : timeEl(k.due_at)),
+        h('td', { class: 'num' + (k.overdue_seconds ? ' alert' : ''), 'data-testid': 'sla-overdue', 'data-value': k.overdue_seconds == null ? '' : String(k.overdue_seconds) },
+          k.overdue_seconds ? fmtDuration(k.overdue_seconds) : t('not_late')),
+        h('td', { 'data-testid': 'sla-escalated', 'data-value': String(k.escalations || 0) },
+          k.escalations ? t('escalated_to', { n: k.escalations, to: k.escalated_to || '—', at: fmtTime(k.escalated_at) }) : '—')));
+      const pager = h('nav', { class: 'pager', 'aria-label': t('pager_label') },
+        h('button', { type: 'button', class: 'ghost small', disabled: f.offset === 0, onclick: () => setSla({ offset: Math.max(0, f.offset - SLA_PAGE) }) }, t('pager_prev')),
+        h('span', { class: 'muted' }, f.tasks.length ? t('pager_range', { from: f.offset + 1, to: f.offset + f.tasks.length }) : ''),
+        h('button', { type: 'button', class: 'ghost small', disabled: !f.more, onclick: () => setSla({ offset: f.offset + SLA_PAGE }) }, t('pager_next')));
+      return [
+        table('data tasks', { text: t('sla_title') }, [{ text: t('col_lead') }, { text: t('col_team') }, { text: t('col_assignee') },
+          { text: t('col_task_status') }, { text: t('col_due') }, { text: t('col_late_by'), num: true }, { text: t('col_escalated') }],
+        rows.length ? rows : emptyRow(7, 'none')),
+        pager,
+      ];
+    });
+  }
+
+  // ---------------------------------------------------------------- render: the leads behind a count
+
+  function leadsTitle(r) {
+    return r.stage ? t('leads_title_stage', { stage: stageLabel(r.stage) }) : t('leads_title_journey', { journey: r.journey || '' });
+  }
+  async function loadLeads(r) {
+    const key = JSON.stringify([r.stage, r.journey, r.page]);
+    const q = new URLSearchParams();
+    if (r.stage) q.set('stage', r.stage);
+    if (r.journey) q.set('journey', r.journey);
+    q.set('limit', String(LEADS_PAGE));
+    q.set('offset', String(r.page * LEADS_PAGE));
+    try {
+      state.leads = { key, data: await api('/api/leads?' + q.toString()) };
+    } catch (e) {
+      if (e instanceof AuthError) return;
+      state.leads = { key, error: e.message };
+    }
+  }
+  function renderLeads() {
+    const root = $('#view-leads');
+    const r = state.route;
+    const key = JSON.stringify([r.stage, r.journey, r.page]);
+    const got = state.leads && state.leads.key === key ? state.leads : null;
+    update(root, 'leads', [key, got], () => {
+      const back = h('a', { href: '#/', class: 'back', 'data-testid': 'back' }, t('back'));
+      const head = h('header', { class: 'lead-head' }, back, h('h2', { id: 'leads-title' }, leadsTitle(r)));
+      if (!got) return h('section', { class: 'card' }, head, h('p', { class: 'muted' }, t('loading')));
+      if (got.error) return h('section', { class: 'card' }, head, h('p', { class: 'field-error' }, got.error));
+      const d = got.data;
+      const rows = (d.leads || []).map((l) => h('tr', { 'data-testid': 'leads-row', 'data-lead': l.id },
+        h('th', { scope: 'row' }, h('a', { href: leadHref(l.id), title: l.id }, l.name || l.id)),
+        h('td', null, l.company || '—'),
+        h('td', { title: l.stage }, stageLabel(l.stage)),
+        h('td', null, l.owner || '—')));
+      const kind = r.stage ? 'stage' : 'journey';
+      const name = r.stage || r.journey;
+      const last = Math.max(0, Math.ceil(d.total / LEADS_PAGE) - 1);
+      const pager = h('nav', { class: 'pager', 'aria-label': t('pager_label') },
+        r.page > 0 ? h('a', { href: leadsHref(kind, name, r.page - 1), class: 'button ghost small' }, t('pager_prev')) : null,
+        h('span', { class: 'muted' }, d.leads.length ? t('pager_range', { from: d.offset + 1, to: d.offset + d.leads.length }) : ''),
+        r.page < last ? h('a', { href: leadsHref(kind, name, r.page + 1), class: 'button ghost small' }, t('pager_next')) : null);
+      return h('section', { class: 'card', 'aria-labelledby': 'leads-title' }, head,
+        h('p', { 'data-testid': 'leads-total', 'data-value': String(d.total) }, t('leads_total', { n: fmtNum(d.total) }), ' ', scopeBadge('now')),
+        table('data', { text: leadsTitle(r) }, [{ text: t('col_lead') }, { text: t('col_company') }, { text: t('col_stage') }, { text: t('col_owner') }],
+          rows.length ? rows : emptyRow(4, 'none')),
+        pager);
     });
   }
 
@@ -1544,7 +2001,7 @@
         h('p', { class: 'lead-sub' }, h('code', { 'data-testid': 'lead-id' }, L.id), sub.length ? ' · ' + sub.join(' · ') : ''),
         h('p', { class: 'stage-line' },
           h('span', { class: 'muted' }, t('lead_stage') + ': '),
-          h('span', { class: 'stage-badge', 'data-testid': 'lead-stage' }, L.stage || '—'),
+          h('span', { class: 'stage-badge', 'data-testid': 'lead-stage', 'data-value': L.stage || '', title: L.stage || '' }, L.stage ? stageLabel(L.stage) : '—'),
           h('span', { class: 'muted' }, ' · ' + t('stage_cause') + ': '),
           h('span', { 'data-testid': 'lead-stage-cause', title: L.stage_cause || '' }, fmtCause(L.stage_cause))));
 
@@ -1679,13 +2136,17 @@
     const authed = !!state.token;
     document.body.classList.toggle('logged-out', !authed);
     $('#login').hidden = authed;
-    const overview = state.route.name === 'overview';
-    $('#view-overview').hidden = !authed || !overview;
-    $('#view-lead').hidden = !authed || overview;
+    const name = state.route.name;
+    $('#view-overview').hidden = !authed || name !== 'overview';
+    $('#view-lead').hidden = !authed || name !== 'lead';
+    $('#view-leads').hidden = !authed || name !== 'leads';
     if (!authed) return;
-    if (overview) {
+    if (name === 'overview') {
       renderOverview();
       document.title = 'Tandem';
+    } else if (name === 'leads') {
+      renderLeads();
+      document.title = `${leadsTitle(state.route)} · Tandem`;
     } else {
       renderLead();
       document.title = `${state.route.id} · Tandem`;

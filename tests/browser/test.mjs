@@ -343,7 +343,8 @@ async function run() {
     const pageWithLines = await page.$$eval('[data-testid="score"]', (els) => els.filter((e) => e.querySelector('[data-testid="score-line"]')).length);
     check(pageWithLines === apiWithLines, `the page shows ${pageWithLines} score(s) with lines, the API has ${apiWithLines}`);
     check(lines.length === lead.scores.reduce((a, s) => a + s.lines.length, 0), `the page shows ${lines.length} score lines, the API has ${lead.scores.reduce((a, s) => a + s.lines.length, 0)}`);
-    check((await page.textContent('[data-testid="lead-stage"]')).trim() === lead.stage, `the page's stage differs from the API's (${lead.stage})`);
+    check((await page.getAttribute('[data-testid="lead-stage"]', 'data-value')) === lead.stage, `the page's stage differs from the API's (${lead.stage})`);
+    check((await page.textContent('[data-testid="lead-stage"]')).trim() !== '', 'the lead page shows no stage name');
     log(`   ${lead.scores.length} score(s), ${lines.length} if line(s), ${lines.filter((l) => l.counted === 'true').length} counted; stage ${lead.stage}`);
   });
   await shot(page, 'lead');

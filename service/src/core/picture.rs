@@ -130,6 +130,11 @@ pub fn svg_of(
             waiting: steps.waiting,
             visits: steps.visits.into_iter().collect(),
             waiting_word,
+            weight_words: if lang == "vi" {
+                ("cấu hình".into(), "thực tế".into())
+            } else {
+                ("weight".into(), "observed".into())
+            },
         }),
     ))
 }

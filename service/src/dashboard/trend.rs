@@ -95,19 +95,23 @@ fn change(now: u64, before: u64) -> Value {
     json!(((now as f64 - before as f64) / before as f64 * 1000.0).round() / 10.0)
 }
 
+/// Each of `days` with its totals (zeros on a day without any).
+fn day_list(all: &BTreeMap<Day, Totals>, days: &[Day], stages: &[String]) -> Vec<Value> {
+    let zero = Totals::default();
+    days.iter()
+        .map(|d| {
+            let mut m = all.get(d).unwrap_or(&zero).json(stages);
+            m.insert("day".into(), json!(day_text(*d)));
+            Value::Object(m)
+        })
+        .collect()
+}
+
 /// The `trend` section of a summary for `from..=to`.
 pub fn trend(f: &Figures, from: Day, to: Day) -> Value {
     let all = by_day(f);
     let period = days(from, to);
-    let zero = Totals::default();
-    let daily: Vec<Value> = period
-        .iter()
-        .map(|d| {
-            let mut m = all.get(d).unwrap_or(&zero).json(&f.stages);
-            m.insert("day".into(), json!(day_text(*d)));
-            Value::Object(m)
-        })
-        .collect();
+    let daily = day_list(&all, &period, &f.stages);
     let now = sum(period.iter().filter_map(|d| all.get(d)));
     // The period of the same length just before.
     let n = i32::try_from(period.len()).unwrap_or(0);
@@ -118,10 +122,15 @@ pub fn trend(f: &Figures, from: Day, to: Day) -> Value {
     })();
     let (prev_json, changes) = match previous {
         Some((start, end)) => {
-            let before = sum(days(start, end).iter().filter_map(|d| all.get(d)));
+            let earlier = days(start, end);
+            let before = sum(earlier.iter().filter_map(|d| all.get(d)));
             let mut m = before.json(&f.stages);
             m.insert("from".into(), json!(day_text(start)));
             m.insert("to".into(), json!(day_text(end)));
+            m.insert(
+                "days".into(),
+                Value::Array(day_list(&all, &earlier, &f.stages)),
+            );
             let reached: Map<String, Value> = f
                 .stages
                 .iter()
@@ -180,6 +189,9 @@ mod tests {
         assert_eq!(t["previous"]["from"], "2026-01-02");
         assert_eq!(t["previous"]["to"], "2026-01-03");
         assert_eq!(t["previous"]["reached"]["lead"], 4);
+        assert_eq!(t["previous"]["days"][0]["day"], "2026-01-02");
+        assert_eq!(t["previous"]["days"][0]["reached"]["lead"], 4);
+        assert_eq!(t["previous"]["days"][1]["reached"]["lead"], 0);
         assert_eq!(t["change_percent"]["reached"]["lead"], 25.0);
         assert_eq!(t["change_percent"]["reached"]["mql"], Value::Null);
         // A period with nothing in it: zeros every day, across a month's end.
