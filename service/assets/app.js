@@ -7,7 +7,7 @@
 (() => {
   const LS_TOKEN = 'tandem.token';
   const LS_LANG = 'tandem.lang';
-  const REFRESH_MIN_MS = 300;
+  const REFRESH_MIN_MS = 1500;
   const RECONNECT_MS = 3000;
 
   // ---------------------------------------------------------------- texts
@@ -68,7 +68,7 @@
       trend_table: 'Số liệu theo ngày: {metric}',
       col_day: 'Ngày',
       sla_title: 'Việc của Sales và hạn SLA',
-      sla_hint: 'Việc đang mở hoặc đã nhận nhưng chưa xong; hạn tính theo giờ làm việc của đội.',
+      sla_hint: 'Việc đang chờ Sales nhận; bật “Chỉ việc trễ hạn” để xem mọi việc đã quá hạn, kể cả việc đã nhận nhưng chưa xong. Hạn tính theo giờ làm việc của đội.',
       sla_team: 'Đội',
       sla_rep: 'Nhân viên',
       sla_all: 'Tất cả',
@@ -365,7 +365,7 @@
       trend_table: 'Figures by day: {metric}',
       col_day: 'Day',
       sla_title: 'Sales tasks and SLA deadlines',
-      sla_hint: 'Tasks open, or accepted and not completed; deadlines count the team\'s business hours.',
+      sla_hint: 'Tasks waiting for Sales to accept them; tick “Late tasks only” for every task past its deadline, accepted but not completed ones too. Deadlines count the team\'s business hours.',
       sla_team: 'Team',
       sla_rep: 'Rep',
       sla_all: 'All',
@@ -852,10 +852,10 @@
     constructor(status, message) { super(message); this.status = status; }
   }
 
-  async function api(path, as = 'json', method = 'GET') {
+  async function api(path, as = 'json', method = 'GET', cache = 'no-store') {
     let res;
     try {
-      res = await fetch(path, { method, headers: { Authorization: `Bearer ${state.token}` }, cache: 'no-store' });
+      res = await fetch(path, { method, headers: { Authorization: `Bearer ${state.token}` }, cache });
     } catch (e) {
       throw new HttpError(0, String(e && e.message || e));
     }
@@ -888,6 +888,8 @@
   async function runRefresh() {
     refresh.timer = null;
     if (!refresh.pending || !state.token) return;
+    // A tab in the background fetches nothing; it catches up when shown again.
+    if (document.hidden) return;
     refresh.pending = false;
     refresh.inflight = true;
     refresh.last = Date.now();
@@ -899,13 +901,82 @@
     }
   }
 
+  // What a live update says changed (section names), or null: fetch everything. The summary
+  // is then asked for those sections only, the diagram only when the step counts changed
+  // (and at most every DIAGRAM_MIN_MS), the task list only when a task changed, and the
+  // delivery panel (not part of the stream) at most every HOOKS_MIN_MS.
+  const live = { seen: null, changed: null, hooksAt: 0, diagramAt: 0, diagramStale: false, diagramRound: 0 };
+  const DIAGRAM_MIN_MS = 10000;
+  const HOOKS_MIN_MS = 5000;
+  // Sections that change with almost every lead but are read as a whole (a chart by day,
+  // tables of totals) are re-fetched at most this often; the funnel and the feed at once.
+  const SLOW_MS = { trend: 10000, journeys: 5000, email: 5000, handoff: 5000 };
+  const fetchedAt = {};
+  function onLiveUpdate(data) {
+    let msg = null;
+    try { msg = JSON.parse(data); } catch (_) { /* an old server: a version only */ }
+    // The first event of a connection names every section; later ones only those changed.
+    const sections = msg && msg.sections;
+    if (!sections || !live.seen) {
+      live.changed = null;
+    } else if (live.changed !== null) {
+      const now = new Set(live.changed);
+      for (const [k, v] of Object.entries(sections)) if (live.seen[k] !== v) now.add(k);
+      live.changed = [...now];
+    }
+    if (sections) live.seen = { ...(live.seen || {}), ...sections };
+    requestRefresh();
+  }
+  function summaryPath(changed) {
+    const q = summaryQuery();
+    if (!changed || !state.summary) return '/api/dashboard/summary' + q;
+    const want = changed.filter((k) => k !== 'steps');
+    let path = '/api/dashboard/summary' + (q ? q + '&' : '?') + 'sections=' + encodeURIComponent(want.join(','));
+    // Recent lines: only those newer than the newest shown (one engine numbers them; a
+    // cluster's partitions each do, so there the whole list is asked).
+    const seq = recentSeq();
+    if (want.includes('recent') && seq != null && !state.summary.cluster) path += '&recent_after=' + seq;
+    return path;
+  }
+  function recentSeq() {
+    const list = (state.summary && state.summary.recent) || [];
+    return list.length && typeof list[0].seq === 'number' ? list[0].seq : null;
+  }
+  // A partial summary over the one shown: its sections replace theirs; recent lines asked
+  // with recent_after go before the ones shown.
+  function mergeSummary(old, part, path) {
+    const out = { ...old, ...part };
+    if (/[?&]recent_after=/.test(path) && Array.isArray(part.recent)) out.recent = part.recent.concat(old.recent || []).slice(0, 20);
+    return out;
+  }
+
   async function loadData() {
     const route = state.route;
-    const jobs = [api('/api/dashboard/summary' + summaryQuery())];
+    // Partial after a full load at the same period; away from the overview no section is
+    // shown, so only the version is asked (the overview asks for everything on return).
+    let changed = state.summary && live.changed !== null
+      ? (route.name === 'overview' ? live.changed : live.changed.filter((k) => k === 'steps')) : null;
+    live.changed = [];
+    const now = Date.now();
+    if (changed) {
+      // Slow sections wait for their turn (kept as changed, with a refresh when it comes).
+      const later = changed.filter((k) => SLOW_MS[k] && now - (fetchedAt[k] || 0) < SLOW_MS[k]);
+      if (later.length) {
+        live.changed = later;
+        const wait = Math.min(...later.map((k) => (fetchedAt[k] || 0) + SLOW_MS[k] - now));
+        setTimeout(requestRefresh, Math.max(0, wait));
+        changed = changed.filter((k) => !later.includes(k));
+      }
+    }
+    for (const k of changed || Object.keys(SLOW_MS)) fetchedAt[k] = now;
+    const needSummary = !changed || changed.some((k) => k !== 'steps') || route.name !== 'overview';
+    const path = summaryPath(changed);
+    const jobs = [needSummary ? api(path, 'json', 'GET', 'no-cache') : Promise.resolve(null)];
     if (route.name === 'lead') jobs.push(api('/api/leads/' + encodeURIComponent(route.id)));
-    const hooks = route.name === 'overview' ? loadHooks() : null;
-    const tasks = route.name === 'overview' ? loadSla() : null;
+    const hooks = route.name === 'overview' && (!changed || now - live.hooksAt >= HOOKS_MIN_MS) ? (live.hooksAt = now, loadHooks()) : null;
+    const tasks = route.name === 'overview' && (!changed || changed.includes('handoff')) ? loadSla() : null;
     const list = route.name === 'leads' ? loadLeads(route) : null;
+    if (!changed || changed.includes('steps')) live.diagramStale = true;
     const [sum, lead] = await Promise.allSettled(jobs);
     await Promise.all([hooks, tasks, list]);
     const failures = [sum, lead].filter((r) => r && r.status === 'rejected').map((r) => r.reason);
@@ -913,9 +984,10 @@
 
     let problem = null;
     if (sum.status === 'fulfilled') {
-      applySummary(sum.value);
+      if (sum.value) applySummary(changed ? mergeSummary(state.summary, sum.value, path) : sum.value);
     } else {
       problem = sum.reason;
+      live.changed = null; // fetch everything next time
     }
     if (lead && route === state.route) {
       if (lead.status === 'fulfilled') {
@@ -929,7 +1001,13 @@
     }
     showProblem(problem);
     render();
-    if (state.route.name === 'overview') loadDiagram();
+    if (state.route.name === 'overview' && live.diagramStale) {
+      const wait = live.diagramAt + DIAGRAM_MIN_MS - Date.now();
+      if (!changed || wait <= 0) {
+        live.diagramStale = false; live.diagramAt = Date.now(); live.diagramRound++;
+        loadDiagram();
+      } else setTimeout(requestRefresh, wait);
+    }
   }
 
   // Webhook endpoints and the latest failures, for the delivery-health panel. They need the
@@ -1022,7 +1100,8 @@
       if (state.es !== es) return;
       if (!res.ok || !res.body) { retry(); return; }
       setLive('on');
-      requestRefresh(); // catch up on anything missed while disconnected
+      live.changed = null; // catch up on everything missed while disconnected
+      requestRefresh();
       const reader = res.body.getReader();
       const decoder = new TextDecoder();
       let buffer = '';
@@ -1031,12 +1110,15 @@
         if (done) break;
         buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
         let end;
-        // Every `update` event ({"version": n}) means something changed: re-fetch, at
-        // most once per 300 ms.
+        // Every `update` event ({"version": n, "sections": {…}}) says what changed: re-fetch that, at
+        // most once per REFRESH_MIN_MS.
         while ((end = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          if (/^event: ?update$/m.test(block) && state.es === es) requestRefresh();
+          if (/^event: ?update$/m.test(block) && state.es === es) {
+            const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+            onLiveUpdate(data);
+          }
         }
       }
       retry();
@@ -1139,6 +1221,7 @@
     if (r.name === 'lead' && r.id !== state.leadId) { state.lead = null; state.leadMissing = false; state.leadId = null; }
     render();
     window.scrollTo(0, 0);
+    live.changed = null; // a new view: everything it shows, fresh
     if (state.token) requestRefresh();
   }
 
@@ -1167,6 +1250,7 @@
     state.sig = {};
     if (state.summary) applySummary(state.summary);
     render();
+    if (state.route.name === 'overview') loadDiagram();
   }
 
   // ---------------------------------------------------------------- period
@@ -1189,6 +1273,7 @@
     if (bad) return;
     state.period = { from, to, custom: true };
     $('#period-reset').disabled = false;
+    live.changed = null;
     requestRefresh();
   }
 
@@ -1196,6 +1281,7 @@
     state.period.custom = false;
     $('#period-error').hidden = true;
     $('#period-reset').disabled = true;
+    live.changed = null;
     requestRefresh();
   }
 
@@ -1455,7 +1541,9 @@
     }
     state.hooks = { ...state.hooks, notice };
     renderDelivery();
-    requestRefresh();
+    live.hooksAt = Date.now();
+    await loadHooks();
+    renderDelivery();
   }
 
   function loadingOr(container, s) {
@@ -1564,7 +1652,7 @@
     const name = state.journey;
     const box = $('#journey-diagram');
     if (!name || !box) return;
-    const key = `${name}@${state.version}@${state.lang}`;
+    const key = `${name}@${live.diagramRound}@${state.lang}`;
     if (state.diagram.key === key && state.diagram.status !== 'error') return;
     const switching = state.diagram.name !== name;
     state.diagram = { key, name, status: 'loading' };
@@ -2174,6 +2262,14 @@
     $('#period-form').addEventListener('submit', (e) => e.preventDefault());
     $('#login-form').addEventListener('submit', onLoginSubmit);
     window.addEventListener('hashchange', onRoute);
+    document.addEventListener('visibilitychange', () => { if (!document.hidden && refresh.pending) requestRefresh(); });
+    // Webhook deliveries are not in the live stream: on a quiet instance, look every 15 s.
+    setInterval(() => {
+      if (state.token && state.route.name === 'overview' && Date.now() - live.hooksAt >= 15000) {
+        live.changed = live.changed === null ? null : live.changed;
+        requestRefresh();
+      }
+    }, 15000);
     syncPeriodInputs();
 
     if (state.token) start();

@@ -227,7 +227,7 @@ pub struct Core {
     /// The dashboard's numbers, fed every line the world produces.
     dashboard: Dashboard,
     /// The dashboard's version, watched by the live streams.
-    live: Arc<tokio::sync::watch::Sender<u64>>,
+    live: Arc<tokio::sync::watch::Sender<crate::dashboard::Live>>,
     /// A commit the store refused outside a group (while installing a program): the
     /// engine stops at the end of the current step (see [`Core::serve`]).
     failed: Option<StoreError>,
@@ -585,7 +585,7 @@ impl Core {
         store: Box<dyn Store>,
         files: Files,
         settings: CoreSettings,
-        live: Arc<tokio::sync::watch::Sender<u64>>,
+        live: Arc<tokio::sync::watch::Sender<crate::dashboard::Live>>,
     ) -> Result<Core, String> {
         Core::open_on(store, files, settings, live, None)
     }
@@ -597,7 +597,7 @@ impl Core {
         mut store: Box<dyn Store>,
         mut files: Files,
         settings: CoreSettings,
-        live: Arc<tokio::sync::watch::Sender<u64>>,
+        live: Arc<tokio::sync::watch::Sender<crate::dashboard::Live>>,
         board: Option<Box<dyn Board>>,
     ) -> Result<Core, String> {
         let err = |e: StoreError| e.to_string();
@@ -709,7 +709,7 @@ impl Core {
                 Err(e) => tracing::warn!(error = %e, "snapshots cannot be written to this store"),
             }
         }
-        core.live.send_replace(core.dashboard.version);
+        core.live.send_replace(core.dashboard.live());
         match endpoints_of(&core.files, core.settings.webhook_timeout_ms) {
             Ok(e) => core.set_endpoints(e),
             Err(errors) => tracing::error!(
@@ -1127,7 +1127,7 @@ impl Core {
         commit.lines_total = self.lines_total;
         commit.now = self.running.world().now();
         self.commit(commit, Vec::new())?;
-        self.live.send_replace(self.dashboard.version);
+        self.live.send_replace(self.dashboard.live());
         Ok(())
     }
 
@@ -1180,7 +1180,7 @@ impl Core {
         let applied = commit.inputs.len() as u64;
         self.commit(commit, replies)?;
         self.inputs_applied += applied;
-        self.live.send_replace(self.dashboard.version);
+        self.live.send_replace(self.dashboard.live());
         Ok(())
     }
 
@@ -1632,7 +1632,7 @@ impl Core {
         self.version = version;
         // Other stages and journeys: the board shows them at the next step.
         self.published.0 = u64::MAX;
-        self.live.send_replace(self.dashboard.version);
+        self.live.send_replace(self.dashboard.live());
         tracing::info!(version, changes = %changes["changes"], "installed a new program version");
         Ok((version, changes))
     }

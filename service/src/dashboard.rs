@@ -61,6 +61,54 @@ pub fn days_before(d: Day, n: i32) -> Option<Day> {
 /// How many recent timeline lines the summary shows.
 const RECENT: usize = 20;
 
+/// The parts of a summary a live update tells apart, in the order of [`Live::sections`]
+/// (`steps`: the journeys' step counts, drawn on the diagrams).
+pub const SECTIONS: [&str; 7] = [
+    "funnel", "journeys", "email", "handoff", "recent", "trend", "steps",
+];
+const FUNNEL: u8 = 1;
+const JOURNEYS: u8 = 1 << 1;
+const EMAIL: u8 = 1 << 2;
+const HANDOFF: u8 = 1 << 3;
+const TREND: u8 = 1 << 5;
+const STEPS: u8 = 1 << 6;
+
+/// What the live stream announces: the dashboard's version and, per section of
+/// [`SECTIONS`], the version it last changed at (a client re-fetches only those).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Live {
+    pub version: u64,
+    pub sections: [u64; SECTIONS.len()],
+}
+
+impl Live {
+    /// Every section changed at `version` (what a picture without section versions says).
+    pub fn all(version: u64) -> Live {
+        Live {
+            version,
+            sections: [version; SECTIONS.len()],
+        }
+    }
+}
+
+/// The sections a line changes (besides `recent`, which every line does).
+fn sections_of(entry: &Entry) -> u8 {
+    match entry {
+        Entry::LeadCreated | Entry::StageChanged { .. } => FUNNEL | TREND,
+        Entry::LeadUpdated { .. } => FUNNEL,
+        Entry::JourneyEntered { .. } | Entry::JourneyExited { .. } => JOURNEYS | FUNNEL | STEPS,
+        Entry::EmailSent { .. } | Entry::EmailSuppressed { .. } => EMAIL | TREND | STEPS,
+        Entry::Event { .. } => EMAIL | STEPS,
+        Entry::TaskCreated { .. }
+        | Entry::TaskEscalated { .. }
+        | Entry::TaskReassigned { .. }
+        | Entry::TaskAccepted { .. }
+        | Entry::TaskRejected { .. }
+        | Entry::TaskCompleted { .. } => HANDOFF | TREND,
+        _ => STEPS,
+    }
+}
+
 /// The aggregates behind `GET /api/dashboard/summary`.
 pub struct Dashboard {
     tz: jiff::tz::TimeZone,
@@ -87,6 +135,8 @@ pub struct Dashboard {
     recent: VecDeque<Value>,
     /// Bumped by every observed batch; the live stream sends it.
     pub version: u64,
+    /// Per section of [`SECTIONS`], the version it last changed at.
+    sections: [u64; SECTIONS.len()],
 }
 
 /// What the dashboard remembers of one lead (indexes into [`Dashboard::names`]).
@@ -142,6 +192,15 @@ impl Dashboard {
             handoff: handoff::HandoffBook::default(),
             recent: VecDeque::with_capacity(21),
             version: 0,
+            sections: [0; SECTIONS.len()],
+        }
+    }
+
+    /// The version and the sections' versions, for the live stream.
+    pub fn live(&self) -> Live {
+        Live {
+            version: self.version,
+            sections: self.sections,
         }
     }
 
@@ -214,6 +273,16 @@ impl Dashboard {
             return;
         }
         self.version += 1;
+        let recent = SECTIONS.iter().position(|s| *s == "recent").unwrap_or(0);
+        let mut touched = 1u8 << recent;
+        for line in lines {
+            touched |= sections_of(&line.entry);
+        }
+        for (i, v) in self.sections.iter_mut().enumerate() {
+            if touched & (1 << i) != 0 {
+                *v = self.version;
+            }
+        }
         for (i, line) in lines.iter().enumerate() {
             if matches!(line.entry, Entry::LeadCreated) {
                 // The stage the lead was created in, as the engine set it (the second
@@ -234,9 +303,11 @@ impl Dashboard {
         }
         // Only the newest lines can stay among the recent ones: format just those.
         let newest = lines.len().saturating_sub(RECENT);
-        for line in &lines[newest..] {
+        for (i, line) in lines[newest..].iter().enumerate() {
             let name = line.lead.as_deref().and_then(|l| leads.name(l));
-            self.remember(line, name);
+            // Increasing across batches and restarts (the version is kept in snapshots).
+            let seq = self.version.saturating_mul(RECENT as u64 + 1) + i as u64;
+            self.remember(line, name, seq);
         }
     }
 
@@ -355,7 +426,7 @@ impl Dashboard {
     }
 
     /// Keeps the line among the [`RECENT`] most recent (newest first).
-    fn remember(&mut self, line: &Line, name: Option<String>) {
+    fn remember(&mut self, line: &Line, name: Option<String>, seq: u64) {
         let lead = line.lead.as_deref().unwrap_or("");
         let text = match &line.entry {
             Entry::Event { event, .. } => event.clone(),
@@ -383,6 +454,7 @@ impl Dashboard {
         };
         let kind = line.entry.kind();
         self.recent.push_front(json!({
+            "seq": seq,
             "at": format_instant(line.at),
             "lead": if lead.is_empty() { Value::Null } else { Value::String(lead.to_owned()) },
             "name": name,

@@ -347,7 +347,7 @@ pub fn run(opts: Options) -> Result<(), String> {
     let webhook_endpoints_stop = settings.webhooks.clone();
     let settings_clock = settings.clock;
     let files = (opts.load)()?;
-    let live = Arc::new(tokio::sync::watch::channel(0u64).0);
+    let live = Arc::new(tokio::sync::watch::channel(crate::dashboard::Live::default()).0);
     let tick = std::time::Duration::from_millis(cfg.tick_ms.max(10));
     // Set by the engine thread when the store refused a commit (a single node).
     let (engine_failed, engine_failed_rx) = tokio::sync::watch::channel(false);
@@ -537,7 +537,7 @@ pub fn run(opts: Options) -> Result<(), String> {
             }
             // Live streams never end by themselves: tell them to, so the graceful
             // shutdown does not wait for the browsers.
-            streams.send_replace(http::STREAM_END);
+            streams.send_replace(crate::dashboard::Live::all(http::STREAM_END));
         };
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
@@ -660,7 +660,7 @@ fn start_engine(
     store_path: &Path,
     files: core::Files,
     settings: CoreSettings,
-    live: Arc<tokio::sync::watch::Sender<u64>>,
+    live: Arc<tokio::sync::watch::Sender<crate::dashboard::Live>>,
     tick: std::time::Duration,
     failed: tokio::sync::watch::Sender<bool>,
 ) -> Result<

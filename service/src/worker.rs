@@ -55,7 +55,7 @@ pub struct WorkerContext {
     /// Reads the program folder (each engine deploys it when it opens).
     pub load: ProgramLoader,
     /// The dashboard's version, for the live streams.
-    pub live: Arc<tokio::sync::watch::Sender<u64>>,
+    pub live: Arc<tokio::sync::watch::Sender<crate::dashboard::Live>>,
     /// How often engines run due timers.
     pub tick: Duration,
     /// Where the other workers reach this one's API (`http://host:port`).
@@ -184,7 +184,7 @@ async fn listen(
     url: String,
     schema: String,
     engines: Engines,
-    live: Arc<tokio::sync::watch::Sender<u64>>,
+    live: Arc<tokio::sync::watch::Sender<crate::dashboard::Live>>,
     stop: Arc<AtomicBool>,
 ) {
     let inbox = crate::cluster::inbox_channel(&schema);
@@ -193,7 +193,10 @@ async fn listen(
     let mut told = std::time::Instant::now();
     let mut tell = |changed: &mut bool| {
         if *changed && told.elapsed() >= LIVE_EVERY {
-            live.send_modify(|v| *v = v.wrapping_add(1) % crate::http::STREAM_END);
+            live.send_modify(|v| {
+                *v =
+                    crate::dashboard::Live::all(v.version.wrapping_add(1) % crate::http::STREAM_END)
+            });
             told = std::time::Instant::now();
             *changed = false;
         }
@@ -314,7 +317,8 @@ impl Runner {
                     )
                     .map_err(|e| e.to_string())?;
                     // The worker's live streams follow the board, not one engine.
-                    let own_live = Arc::new(tokio::sync::watch::channel(0u64).0);
+                    let own_live =
+                        Arc::new(tokio::sync::watch::channel(crate::dashboard::Live::default()).0);
                     let core = Core::open_on(
                         Box::new(store),
                         files,

@@ -11,6 +11,8 @@ const FILES = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
   '/app.css': ['app.css', 'text/css; charset=utf-8'],
+  '/vendor/uplot.js': ['vendor/uplot/uPlot.iife.min.js', 'text/javascript; charset=utf-8'],
+  '/vendor/uplot.css': ['vendor/uplot/uPlot.min.css', 'text/css; charset=utf-8'],
 };
 
 export function startAssetProxy(target) {

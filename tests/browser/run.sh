@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Browser test of the Tandem dashboard: headless Debian Chromium driven by playwright-core.
-# Usage: tests/browser/run.sh   (TANDEM_BIN=path/to/tandem, default <repo>/target/debug/tandem;
-#                                TANDEM_MOCK=1 runs against mock-server.mjs instead)
+# Usage: tests/browser/run.sh   (TANDEM_BIN=path/to/tandem, default <repo>/target/debug/tandem)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

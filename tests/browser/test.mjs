@@ -17,14 +17,14 @@
 // Screenshots go to artifacts/. Exit code 0 only when every check passed.
 //
 // Env: TANDEM_BIN (default <repo>/target/debug/tandem), CHROMIUM (default /usr/bin/chromium),
-//      TANDEM_MOCK=1 runs mock-server.mjs instead of the real binary, KEEP_TMP=1 keeps the temp dir,
+//      KEEP_TMP=1 keeps the temp dir,
 //      TANDEM_ASSETS=disk serves service/assets/ from disk (through asset-proxy.mjs) instead of
 //      the copy compiled into the binary, to try UI changes without rebuilding.
 
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdirSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdirSync, createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -36,11 +36,10 @@ import { startAssetProxy } from './asset-proxy.mjs';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
 const ART = join(HERE, 'artifacts');
-const MOCK = process.env.TANDEM_MOCK === '1';
 const DISK_ASSETS = process.env.TANDEM_ASSETS === 'disk';
 const BIN = process.env.TANDEM_BIN || join(REPO, 'target/debug/tandem');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TOTAL_MS = 90_000;
+const TOTAL_MS = 240_000;
 const LIVE_MS = 2_000;
 const FUNNEL_MS = 5_000;
 
@@ -73,16 +72,14 @@ function freePort() {
 }
 
 async function startServer() {
-  if (!MOCK) check(existsSync(BIN), `the tandem binary is missing: ${BIN} (run cargo build, or set TANDEM_BIN)`);
+  check(existsSync(BIN), `the tandem binary is missing: ${BIN} (run cargo build, or set TANDEM_BIN)`);
   const dir = await mkdtemp(join(tmpdir(), 'tandem-browser-'));
   const port = await freePort();
   const listen = `127.0.0.1:${port}`;
-  const [cmd, args] = MOCK
-    ? [process.execPath, [join(HERE, 'mock-server.mjs'), 'run', '--demo', '--listen', listen]]
-    : [BIN, ['run', '--demo', '--listen', listen, '--config', join(dir, 'service.toml')]];
+  const [cmd, args] = [BIN, ['run', '--demo', '--listen', listen, '--config', join(dir, 'service.toml')]];
   // Webhook retries over a 1.8 s window, so an endpoint that is down gets paused within the test.
   await writeFile(join(dir, 'service.toml'), '[webhook_delivery]\nretry_window_hours = 0.0005\nretry_base_ms = 200\nmax_delay_ms = 400\n');
-  log(`starting ${MOCK ? 'the MOCK server' : BIN} on ${listen} in ${dir}`);
+  log(`starting ${BIN} on ${listen} in ${dir}`);
   const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = createWriteStream(join(ART, 'server.log'));
   let tail = '';
@@ -183,7 +180,10 @@ const consoleProblems = [];
 function readPage(page) {
   return page.evaluate(() => {
     const num = (el) => {
-      const digits = el.textContent.replace(/[^\d-]/g, '');
+      // What is shown: without the words only screen readers get.
+      const shown = el.cloneNode(true);
+      for (const x of shown.querySelectorAll('.sr-only')) x.remove();
+      const digits = shown.textContent.replace(/[^\d-]/g, '');
       return digits === '' ? null : Number(digits);
     };
     const grab = (prefix) => Object.fromEntries(Array.from(document.querySelectorAll(`[data-testid^="${prefix}"]`))
@@ -209,10 +209,25 @@ function diffCounts(label, want, got) {
   return problems;
 }
 
-async function shot(page, name) {
+// A screenshot in artifacts/: the whole page, or one part of it (a CSS selector).
+async function shot(page, name, selector) {
   const file = join(ART, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  if (selector) await page.locator(selector).screenshot({ path: file });
+  else await page.screenshot({ path: file, fullPage: true });
   log(`screenshot ${file}`);
+}
+
+// axe-core (WCAG 2.1 A and AA rules) in the page: no serious or critical violation.
+const AXE = readFileSync(join(HERE, 'node_modules/axe-core/axe.min.js'), 'utf8');
+async function axeCheck(page, what) {
+  await page.addScriptTag({ content: AXE });
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}) × ${v.nodes.length}: ${v.nodes.slice(0, 2).map((n) => n.target.join(' ')).join('; ')}`);
+  });
+  check(found.length === 0, `axe-core on ${what}:\n  ${found.join('\n  ')}`);
+  log(`   axe-core: ${what} clean`);
 }
 
 // ------------------------------------------------------------------ the test
@@ -463,6 +478,219 @@ async function run() {
     check(!after.timeline.some((l) => l.kind === 'event' && l.event === 'email_opened'), 'showing the email on the dashboard recorded an open');
     log(`   ${mail.template} (${mail.status}): "${mail.subject}"`);
     await shot(page, 'lead-email');
+  });
+
+
+  // ---------------------------------------------------------------- numbers both teams read
+
+  await step('opens and clicks count once per lead and template: rates within 100 %, unattributed apart (page = API)', async () => {
+    const mail = await api('GET', `/api/leads/${encodeURIComponent(HOSTILE)}/last_email`);
+    const T = mail.template;
+    // The scenario: the lead opens its email twice and clicks it, and "opens" a template it
+    // was never sent (a forwarded or mistyped tracking call).
+    const never = T === 'we_miss_you' ? 'case_study' : 'we_miss_you';
+    await api('POST', '/api/events', [
+      { lead: HOSTILE, event: 'email_opened', props: { template: T } },
+      { lead: HOSTILE, event: 'email_opened', props: { template: T } },
+      { lead: HOSTILE, event: 'email_clicked', props: { template: T } },
+      { lead: HOSTILE, event: 'email_opened', props: { template: never } },
+    ]);
+    await page.goto(`${(proxy || server).base}/#/`);
+    let row = null;
+    for (const deadline = Date.now() + 10_000; ;) {
+      const sum = await api('GET', '/api/dashboard/summary');
+      row = (sum.email || []).find((e) => e.template === T);
+      const odd = (sum.email || []).find((e) => e.template === never);
+      if (row && row.opens >= 2 && row.clicks >= 1 && odd && odd.unattributed_opens >= 1) {
+        for (const e of sum.email) {
+          check(e.open_rate == null || (e.open_rate >= 0 && e.open_rate <= 1), `the API's open rate of ${e.template} is ${e.open_rate}`);
+          check(e.click_rate == null || (e.click_rate >= 0 && e.click_rate <= 1), `the API's click rate of ${e.template} is ${e.click_rate}`);
+          check(e.opened <= e.sent && e.clicked <= e.sent, `${e.template}: ${e.opened} opened / ${e.clicked} clicked of ${e.sent} sent`);
+        }
+        const shown = await page.evaluate((t) => {
+          const v = (k) => { const el = document.querySelector(`[data-testid="email-${k}-${t}"]`); return el ? Number(el.dataset.value) : null; };
+          return { opened: v('opened'), opens: v('opens'), clicked: v('clicked'), clicks: v('clicks'), sent: v('sent'), rate: v('open-rate') };
+        }, T);
+        if (shown.opens === row.opens && shown.opened === row.opened && shown.clicks === row.clicks && shown.sent === row.sent) {
+          check(shown.rate <= 1, `the page's open rate of ${T} is ${shown.rate}`);
+          check(row.opened >= 1 && row.opened < row.opens, `unique opens (${row.opened}) are not below raw opens (${row.opens})`);
+          const rates = await page.$$eval('[data-testid^="email-open-rate-"], [data-testid^="email-click-rate-"]', (els) => els.map((e) => e.dataset.value).filter((v) => v !== '').map(Number));
+          check(rates.every((r) => r <= 1), `a rate on the page is over 100 %: ${rates}`);
+          const unatt = sum.email.reduce((a, e) => a + (e.unattributed_opens || 0) + (e.unattributed_clicks || 0), 0);
+          check(Number(await page.getAttribute('[data-testid="email-unattributed"]', 'data-value')) === unatt, `the page does not show the API's ${unatt} unattributed opens and clicks`);
+          log(`   ${T}: sent ${row.sent}, opened ${row.opened} (${row.opens} opens), clicked ${row.clicked} (${row.clicks} clicks); ${unatt} unattributed`);
+          return;
+        }
+      }
+      check(Date.now() < deadline, `the email figures of ${T} did not settle within 10 s (API: ${JSON.stringify(row)})`);
+      await sleep(200);
+    }
+  });
+
+  await step('the funnel equals the stage counts of GET /api/leads, and each "now" count opens the leads behind it', async () => {
+    let stage = null;
+    for (const deadline = Date.now() + 10_000; ;) {
+      const sum = await api('GET', '/api/dashboard/summary');
+      const list = await api('GET', '/api/leads?limit=1');
+      const again = await api('GET', '/api/dashboard/summary');
+      if (sum.version === again.version) {
+        const diff = Object.entries(sum.funnel.current).filter(([st, n]) => (list.stages[st] || 0) !== n);
+        const extra = Object.keys(list.stages).filter((st) => !(st in sum.funnel.current));
+        if (!diff.length && !extra.length) {
+          stage = sum.funnel.stages.find((st) => sum.funnel.current[st] > 0);
+          log(`   version ${sum.version}: ${JSON.stringify(sum.funnel.current)}`);
+          break;
+        }
+      }
+      check(Date.now() < deadline, 'the funnel and GET /api/leads never agreed within 10 s');
+      await sleep(100);
+    }
+    check(stage, 'no stage has a lead in it');
+    await page.click(`[data-testid="funnel-current-${stage}"] a`);
+    await page.waitForSelector('[data-testid="leads-total"]', { timeout: 5_000 });
+    check(decodeURIComponent(new URL(page.url()).hash) === `#/leads?stage=${stage}`, `the count opened ${page.url()}`);
+    for (const deadline = Date.now() + 10_000; ;) {
+      const list = await api('GET', `/api/leads?stage=${encodeURIComponent(stage)}&limit=50`);
+      const shown = await page.evaluate(() => ({
+        total: Number(document.querySelector('[data-testid="leads-total"]').dataset.value),
+        ids: [...document.querySelectorAll('[data-testid="leads-row"]')].map((r) => r.dataset.lead),
+      }));
+      if (shown.total === list.total && JSON.stringify(shown.ids) === JSON.stringify(list.leads.map((l) => l.id))) {
+        log(`   ${stage}: ${list.total} leads, ${shown.ids.length} on the first page`);
+        break;
+      }
+      check(Date.now() < deadline, `the lead list (${shown.total}: ${shown.ids.slice(0, 3)}…) never matched GET /api/leads (${list.total}: ${list.leads.slice(0, 3).map((l) => l.id)}…)`);
+      await page.evaluate(() => window.dispatchEvent(new HashChangeEvent('hashchange')));
+      await sleep(300);
+    }
+    await axeCheck(page, 'the lead list');
+    await page.click('#view-leads [data-testid="back"]');
+    await page.waitForSelector('#funnel-title', { timeout: 3_000 });
+  });
+
+  await step('the trend tiles equal the API\'s period totals, with the previous period', async () => {
+    for (const deadline = Date.now() + 10_000; ;) {
+      const sum = await api('GET', '/api/dashboard/summary');
+      const tiles = await page.$$eval('[data-testid^="trend-total-"]', (els) => Object.fromEntries(els.map((e) => [e.dataset.testid.slice('trend-total-'.length), Number(e.closest('[data-value]').dataset.value)])));
+      const want = {};
+      for (const st of sum.funnel.stages.slice(1)) want['stage_' + st] = sum.trend.total.reached[st] || 0;
+      for (const k of ['accepted', 'rejected', 'sent']) want[k] = sum.trend.total[k];
+      const got = Object.fromEntries(Object.entries(tiles).map(([k, v]) => [k.replace(/^stage:/, 'stage_').replace(/^stage_?/, 'stage_'), v]));
+      const bad = Object.entries(want).filter(([k, v]) => got[k] !== v);
+      if (!bad.length && sum.trend.previous && sum.trend.previous.days.length === sum.trend.days.length) {
+        check(await page.$('[data-testid="trend-chart"] canvas'), 'no chart was drawn');
+        log(`   ${JSON.stringify(want)}`);
+        return;
+      }
+      check(Date.now() < deadline, `the trend tiles ${JSON.stringify(got)} never matched the API ${JSON.stringify(want)}`);
+      await sleep(300);
+    }
+  });
+
+  await step('the SLA list equals GET /api/tasks (open, a rep\'s, late), with deadlines', async () => {
+    const same = async (query, what) => {
+      for (const deadline = Date.now() + 10_000; ;) {
+        const r = await api('GET', `/api/tasks?${query}&limit=20`);
+        const rows = await page.$$eval('[data-testid="sla-row"]', (els) => els.map((e) => ({ id: e.dataset.task, due: e.querySelector('[data-testid="sla-due"]').dataset.value })));
+        if (JSON.stringify(rows.map((x) => x.id)) === JSON.stringify(r.tasks.map((x) => x.id))) {
+          for (const [i, x] of rows.entries()) check(x.due === (r.tasks[i].due_at == null ? '' : String(r.tasks[i].due_at)), `task ${x.id}: due ${x.due} on the page, ${r.tasks[i].due_at} in the API`);
+          log(`   ${what}: ${rows.length} task(s)`);
+          return r.tasks;
+        }
+        check(Date.now() < deadline, `${what}: the page lists ${JSON.stringify(rows.map((x) => x.id))}, the API ${JSON.stringify(r.tasks.map((x) => x.id))}`);
+        await sleep(300);
+        await page.evaluate(() => window.dispatchEvent(new HashChangeEvent('hashchange')));
+      }
+    };
+    await page.waitForSelector('[data-testid="sla-list"] table', { timeout: 5_000 });
+    const open = await same('status=open', 'open tasks');
+    await shot(page, 'sla', '#sla');
+    const button = await page.$('#handoff td[data-testid^="handoff-open-"] button');
+    if (button) {
+      await button.click();
+      await page.waitForFunction(() => document.querySelector('#sla-rep') && document.querySelector('#sla-rep').value !== '', null, { timeout: 3_000 });
+      const rep = await page.$eval('#sla-rep', (e) => e.value);
+      const team = await page.$eval('#sla-team', (e) => e.value);
+      const mine = await same(`status=open&team=${encodeURIComponent(team)}&assignee=${encodeURIComponent(rep)}`, `open tasks of ${rep}`);
+      check(mine.length > 0 && mine.every((x) => x.assignee === rep), `${rep}'s list holds other reps' tasks`);
+      await page.selectOption('#sla-rep', '');
+      await page.selectOption('#sla-team', '');
+    } else {
+      check(open.length === 0, 'open tasks are listed, but no rep has an open count to click');
+    }
+    await page.check('#sla-late');
+    await same('late=true', 'late tasks');
+    await page.uncheck('#sla-late');
+  });
+
+  await step('a period before the service existed shows zeros in every period figure (page = API)', async () => {
+    await page.fill('#period-from', '2020-01-01');
+    await page.fill('#period-to', '2020-01-31');
+    await page.dispatchEvent('#period-to', 'change');
+    const sum = await api('GET', '/api/dashboard/summary?from=2020-01-01&to=2020-01-31');
+    for (const [st, n] of Object.entries(sum.funnel.reached)) check(n === 0, `the API counts ${n} leads reaching ${st} in January 2020`);
+    for (const j of sum.journeys) check(j.entered === 0 && j.completed === 0 && j.exited === 0 && j.goal === 0, `the API counts journey figures for ${j.name} in January 2020: ${JSON.stringify(j)}`);
+    check((sum.email || []).length === 0, `the API lists email figures in January 2020: ${JSON.stringify(sum.email)}`);
+    for (const r of sum.handoff.reps) check(r.accepted === 0 && r.rejected === 0, `the API counts decisions in January 2020: ${JSON.stringify(r)}`);
+    check((sum.handoff.reasons || []).length === 0, 'the API lists rejection reasons in January 2020');
+    check(Object.values(sum.trend.total.reached).every((n) => n === 0) && sum.trend.total.sent === 0 && sum.trend.total.accepted === 0, `the API's trend for January 2020 is not zero: ${JSON.stringify(sum.trend.total)}`);
+    await page.waitForFunction(() => {
+      const cells = [...document.querySelectorAll('[data-testid^="funnel-reached-"], [data-testid^="journey-entered-"], [data-testid^="trend-total-"]')];
+      return cells.length > 0 && cells.every((c) => Number((c.closest('[data-value]') || c).dataset.value) === 0);
+    }, null, { timeout: 5_000 }).catch(async () => {
+      const cells = await page.$$eval('[data-testid^="funnel-reached-"], [data-testid^="journey-entered-"], [data-testid^="trend-total-"]', (els) => els.map((c) => `${c.dataset.testid}=${(c.closest('[data-value]') || c).dataset.value}`));
+      throw new Failure(`the page still shows period figures for January 2020: ${cells.filter((c) => !c.endsWith('=0')).join(', ')}`);
+    });
+    check(await page.$('#email-body tr.empty'), 'the email card is not empty for January 2020');
+    // "Now" figures do not depend on the period, and say so.
+    const nowCells = await page.$$eval('#funnel thead .scope-now', (els) => els.length);
+    check(nowCells === 1, 'the funnel\'s "now" column is not labelled as such');
+    log(`   zeros everywhere for 2020-01-01 – 2020-01-31; funnel now ${JSON.stringify(sum.funnel.current)}`);
+    await shot(page, 'overview-before-service');
+    await page.click('#period-reset');
+    await page.waitForFunction(() => document.querySelector('#period-from').value !== '2020-01-01', null, { timeout: 5_000 });
+  });
+
+  await step('axe-core finds no serious problem: overview (light and dark) and lead page', async () => {
+    await axeCheck(page, 'the overview (light)');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await sleep(200);
+    await axeCheck(page, 'the overview (dark)');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.evaluate((v) => { window.location.hash = '#/lead/' + encodeURIComponent(v); }, id);
+    await page.waitForSelector('[data-testid="lead-id"]', { timeout: 5_000 });
+    await axeCheck(page, 'the lead page');
+    await page.evaluate(() => { window.location.hash = '#/'; });
+    await page.waitForSelector('#funnel-title', { timeout: 3_000 });
+  });
+
+  await step('on a phone (390×844): no sideways scroll; overview, SLA list and lead page usable; axe-core clean', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const p = await phone.newPage();
+    p.on('pageerror', (e) => consoleProblems.push(`uncaught exception (phone): ${e.message}`));
+    await p.goto(`${(proxy || server).base}/#token=${encodeURIComponent(server.token)}`);
+    await p.waitForSelector('[data-testid^="funnel-current-"]', { timeout: 10_000 });
+    await p.waitForSelector('[data-testid="sla-list"] table', { timeout: 10_000 });
+    const wide = () => p.evaluate(() => {
+      const w = document.documentElement.clientWidth;
+      const over = [...document.querySelectorAll('body *')].filter((e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > w + 1 && !e.closest('.diagram, .table-wrap, .chart'); });
+      return { scroll: document.documentElement.scrollWidth, width: w, over: over.slice(0, 5).map((e) => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className) };
+    });
+    let m = await wide();
+    check(m.scroll <= m.width && m.over.length === 0, `the overview scrolls sideways on a phone (${m.scroll} px on ${m.width}): ${m.over.join(', ')}`);
+    // Every table is cards: no cell hidden off to the right of its card.
+    const clipped = await p.$$eval('table.data td', (els) => els.filter((e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > document.documentElement.clientWidth + 1; }).length);
+    check(clipped === 0, `${clipped} table cell(s) lie off-screen on a phone`);
+    await shot(p, 'phone-overview');
+    await shot(p, 'phone-sla', '#sla');
+    await axeCheck(p, 'the overview on a phone');
+    await p.evaluate((v) => { window.location.hash = '#/lead/' + encodeURIComponent(v); }, HOSTILE);
+    await p.waitForSelector('[data-testid="last-email-html"]', { timeout: 5_000 });
+    m = await wide();
+    check(m.scroll <= m.width && m.over.length === 0, `the lead page scrolls sideways on a phone (${m.scroll} px on ${m.width}): ${m.over.join(', ')}`);
+    await shot(p, 'phone-lead');
+    await axeCheck(p, 'the lead page on a phone');
+    await phone.close();
   });
 
   await step('no console error or warning', async () => {

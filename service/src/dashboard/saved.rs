@@ -110,6 +110,7 @@ impl Dashboard {
             })
             .collect::<Result<VecDeque<_>, _>>()?;
         self.version = s.version;
+        self.sections = [s.version; super::SECTIONS.len()];
         Ok(self)
     }
 }

@@ -41,7 +41,7 @@ pub struct AppState {
     pub signer: Signer,
     /// The dashboard's version (sent by the engine thread after each commit;
     /// [`STREAM_END`] at shutdown).
-    pub live: Arc<tokio::sync::watch::Sender<u64>>,
+    pub live: Arc<tokio::sync::watch::Sender<crate::dashboard::Live>>,
     /// The service clock (instants of webhook deliveries).
     pub clock: crate::core::Clock,
     /// The running program's webhook endpoints.
@@ -152,22 +152,88 @@ async fn dashboard_summary(
     if let Err(r) = authorize(&state, &headers, &[Scope::Ingest, Scope::Sales]) {
         return r;
     }
-    if let Some(k) = q.keys().find(|k| !matches!(k.as_str(), "from" | "to")) {
+    if let Some(k) = q
+        .keys()
+        .find(|k| !matches!(k.as_str(), "from" | "to" | "sections" | "recent_after"))
+    {
         return error(
             StatusCode::BAD_REQUEST,
-            format!("unknown parameter `{k}` (from, to)"),
+            format!("unknown parameter `{k}` (from, to, sections, recent_after)"),
             None,
         );
     }
+    let only = match q.get("sections").map(|s| summary_sections(s)) {
+        None => None,
+        Some(Ok(list)) => Some(list),
+        Some(Err(m)) => return error(StatusCode::BAD_REQUEST, m, None),
+    };
+    let recent_after = match q.get("recent_after").map(|v| v.parse::<u64>()) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "`recent_after` must be a whole number (the `seq` of a recent line)",
+                None,
+            )
+        }
+    };
     let (from, to) = (q.get("from").cloned(), q.get("to").cloned());
     match ask(&state, |reply| Request::Dashboard { from, to, reply }).await {
-        Some(Ok(v)) => match serde_json::to_vec(&v) {
+        Some(Ok(v)) => match serde_json::to_vec(&trim_summary(v, only.as_deref(), recent_after)) {
             Ok(body) => assets::tagged(&headers, "application/json", body),
             Err(e) => unavailable(e.to_string()),
         },
         Some(Err(r)) => refusal(r),
         None => error(StatusCode::SERVICE_UNAVAILABLE, "the engine stopped", None),
     }
+}
+
+/// The sections a `sections=` list names (comma-separated), or what is wrong with it.
+fn summary_sections(list: &str) -> Result<Vec<String>, String> {
+    let names: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    match names
+        .iter()
+        .find(|n| !crate::dashboard::SECTIONS.contains(&n.as_str()))
+    {
+        Some(bad) => Err(format!(
+            "unknown section `{bad}` ({})",
+            crate::dashboard::SECTIONS.join(", ")
+        )),
+        None => Ok(names),
+    }
+}
+
+/// A summary cut to what a live page asks for: only the named sections (with the version,
+/// period, time zone and generation time always), and only the recent lines newer than
+/// `recent_after`.
+fn trim_summary(mut v: Value, only: Option<&[String]>, recent_after: Option<u64>) -> Value {
+    const ALWAYS: [&str; 2] = ["version", "period"];
+    if let Some(o) = v.as_object_mut() {
+        if let Some(only) = only {
+            // `steps` has no part of its own in a summary (it is the diagrams').
+            // Parts outside the sections (render failures, a refused program, the
+            // cluster) are small and always sent.
+            o.retain(|k, _| {
+                ALWAYS.contains(&k.as_str())
+                    || only.iter().any(|s| s == k)
+                    || !crate::dashboard::SECTIONS.contains(&k.as_str())
+            });
+        }
+        if let (Some(after), Some(Value::Array(recent))) = (recent_after, o.get_mut("recent")) {
+            recent.retain(|r| {
+                r.get("seq")
+                    .and_then(Value::as_u64)
+                    .is_some_and(|s| s > after)
+            });
+        }
+    }
+    v
 }
 
 /// `GET /api/dashboard/journeys/{name}.svg`: the journey's diagram with leads waiting at
@@ -229,19 +295,34 @@ async fn stream(
         return r;
     }
     let events = futures_util::stream::unfold(
-        (state.live.subscribe(), true),
-        |(mut rx, first)| async move {
-            if !first && rx.changed().await.is_err() {
+        (state.live.subscribe(), None::<crate::dashboard::Live>),
+        |(mut rx, sent)| async move {
+            if sent.is_some() {
+                // At most two events a second: the changes in between are coalesced.
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                if rx.changed().await.is_err() {
+                    return None;
+                }
+            }
+            let live = *rx.borrow_and_update();
+            if live.version == STREAM_END {
                 return None;
             }
-            let version = *rx.borrow_and_update();
-            if version == STREAM_END {
-                return None;
-            }
+            // The version and the sections that changed since the last event (every
+            // section with its version in the first): a page re-fetches only those.
+            let sections: Map<String, Value> = crate::dashboard::SECTIONS
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| sent.is_none_or(|s| s.sections[*i] != live.sections[*i]))
+                .map(|(i, name)| ((*name).to_owned(), json!(live.sections[i])))
+                .collect();
             let event = Event::default()
                 .event("update")
-                .data(format!("{{\"version\":{version}}}"));
-            Some((Ok::<Event, std::convert::Infallible>(event), (rx, false)))
+                .data(json!({ "version": live.version, "sections": sections }).to_string());
+            Some((
+                Ok::<Event, std::convert::Infallible>(event),
+                (rx, Some(live)),
+            ))
         },
     );
     Sse::new(events)
