@@ -278,6 +278,67 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
         let (status, svg) = get(&w.base, &token, "/api/dashboard/journeys/welcome.svg");
         assert_eq!(status, 200, "{svg}");
         assert!(svg.contains("<svg"), "{svg}");
+
+        // The same numbers from two workers: the leads behind the funnel (this worker's
+        // partitions and the other's, asked over HTTP), the trend, unique email rates, the
+        // task list with its deadlines, a summary cut to one section.
+        let json = |path: &str| -> Value {
+            let (status, body) = get(&w.base, &token, path);
+            assert_eq!(status, 200, "{path}: {body}");
+            serde_json::from_str(&body).expect("JSON")
+        };
+        let summary = json("/api/dashboard/summary");
+        let list = json("/api/leads?limit=5&offset=2");
+        assert_eq!(list["total"], LEADS as u64, "{list}");
+        assert_eq!(list["partitions"]["answered"], PARTITIONS, "{list}");
+        assert_eq!(list["leads"].as_array().map(Vec::len), Some(5), "{list}");
+        for (stage, n) in summary["funnel"]["current"].as_object().expect("funnel") {
+            assert_eq!(
+                list["stages"][stage].as_u64().unwrap_or(0),
+                n.as_u64().unwrap_or(0),
+                "{stage}: {list}"
+            );
+        }
+        let first = json("/api/leads?limit=7");
+        assert_eq!(
+            list["leads"][0]["id"], first["leads"][2]["id"],
+            "pages: {first} / {list}"
+        );
+        assert_eq!(
+            summary["trend"]["total"]["sent"],
+            hello + followup,
+            "{}",
+            summary["trend"]
+        );
+        for e in summary["email"].as_array().expect("email") {
+            assert!(e["opened"].as_u64() <= e["sent"].as_u64(), "{e}");
+            assert!(e["open_rate"].as_f64().is_none_or(|r| r <= 1.0), "{e}");
+        }
+        let all_tasks = json("/api/tasks?limit=1000");
+        let all_tasks = all_tasks["tasks"].as_array().expect("tasks");
+        assert_eq!(all_tasks.len() as i64, tasks.values().sum::<i64>());
+        for t in all_tasks {
+            // `accept within 2 hours else reassign`
+            assert_eq!(
+                t["accept_due_at"].as_i64(),
+                t["created_at"].as_i64().map(|c| c + 7_200),
+                "{t}"
+            );
+            assert_eq!(
+                t["lead_name"].as_str().map(str::is_empty),
+                Some(false),
+                "{t}"
+            );
+        }
+        let paged = json("/api/tasks?limit=2&offset=1");
+        assert_eq!(paged["tasks"][0]["id"], all_tasks[1]["id"]);
+        let cut = json("/api/dashboard/summary?sections=funnel");
+        assert!(
+            cut.get("funnel").is_some()
+                && cut.get("recent").is_none()
+                && cut.get("trend").is_none(),
+            "{cut}"
+        );
     }
 
     // A queued request that cannot be applied is set aside (here: one that does not

@@ -692,7 +692,7 @@ impl Router {
     /// `GET /api/leads` over the partitions this worker serves (each engine's first
     /// offset + limit, merged by id); `partitions` says how many of all answered, since the
     /// others' leads live in other workers' engines.
-    fn leads(&self, q: &crate::core::LeadQuery) -> Value {
+    fn leads(&mut self, q: &crate::core::LeadQuery) -> Value {
         let limit = q.limit.clamp(1, 1000);
         let each = crate::core::LeadQuery {
             offset: 0,
@@ -726,8 +726,19 @@ impl Router {
                 page.extend(list.iter().cloned());
             }
         }
+        // The first offset + limit by id: the API pages them, with the other workers'.
         page.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
-        let page: Vec<Value> = page.into_iter().skip(q.offset).take(limit).collect();
+        page.truncate(q.offset.saturating_add(limit));
+        // Where the API asks for the other partitions' leads: each other worker's address.
+        let local = self.engines();
+        let mut elsewhere: Vec<String> = Vec::new();
+        for p in (0..self.ctx.config.partitions).filter(|p| !local.contains_key(p)) {
+            if let Ok(Some((_, Some(address)))) = self.reader.holder(p) {
+                if !elsewhere.contains(&address) {
+                    elsewhere.push(address);
+                }
+            }
+        }
         serde_json::json!({
             "leads": page,
             "total": total,
@@ -735,6 +746,7 @@ impl Router {
             "offset": q.offset,
             "stages": stages,
             "partitions": { "answered": answered, "of": self.ctx.config.partitions },
+            "elsewhere": elsewhere,
         })
     }
 

@@ -592,11 +592,107 @@ async fn get_leads(
         },
         (Err(m), _) | (_, Err(m)) => return error(StatusCode::BAD_REQUEST, m, None),
     };
+    let asked = query.clone();
     match ask(&state, |reply| Request::Leads { query, reply }).await {
-        Some(Ok(page)) => axum::Json(page).into_response(),
+        Some(Ok(page)) => {
+            axum::Json(leads_elsewhere(&state, &headers, &asked, page).await).into_response()
+        }
         Some(Err(m)) => error(StatusCode::BAD_REQUEST, m, None),
         None => error(StatusCode::SERVICE_UNAVAILABLE, "the engine stopped", None),
     }
+}
+
+/// In a cluster, a lead list with the other workers' partitions added: each is asked for
+/// its own (with the caller's token, marked forwarded so it does not ask further) and the
+/// pages are merged by id. A worker that does not answer within 3 s is left out, and
+/// `partitions.answered` says so.
+async fn leads_elsewhere(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: &crate::core::LeadQuery,
+    mut page: Value,
+) -> Value {
+    // Only a cluster worker's answer names the others (its leads not yet paged).
+    let Some(elsewhere) = page.as_object_mut().and_then(|o| o.remove("elsewhere")) else {
+        return page;
+    };
+    let forwarded = headers.contains_key(FORWARDED);
+    let elsewhere: Vec<String> = match (forwarded, headers.get(header::AUTHORIZATION)) {
+        (false, Some(_)) => elsewhere
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let auth = headers.get(header::AUTHORIZATION).cloned();
+    let limit = q.limit.clamp(1, 1000);
+    let mut leads: Vec<Value> = page["leads"].as_array().cloned().unwrap_or_default();
+    for (address, auth) in elsewhere.into_iter().zip(std::iter::repeat(auth).flatten()) {
+        let Ok(mut url) = url::Url::parse(&address) else {
+            continue;
+        };
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.extend(["api", "leads"]);
+        }
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(s) = &q.stage {
+                pairs.append_pair("stage", s);
+            }
+            if let Some(j) = &q.journey {
+                pairs.append_pair("journey", j);
+            }
+            pairs.append_pair(
+                "limit",
+                &q.offset.saturating_add(limit).min(1000).to_string(),
+            );
+        }
+        let answer = state
+            .forward
+            .get(url)
+            .header(header::AUTHORIZATION, auth.clone())
+            .header(FORWARDED, "1")
+            .timeout(std::time::Duration::from_secs(3))
+            .send()
+            .await;
+        let other: Value = match answer {
+            Ok(r) if r.status() == reqwest::StatusCode::OK => match r.bytes().await {
+                Ok(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
+                Err(_) => Value::Null,
+            },
+            _ => Value::Null,
+        };
+        if !other.is_object() {
+            tracing::warn!(worker = %address, "a worker did not answer its part of a lead list");
+            continue;
+        }
+        let add = |page: &mut Value, key: &str, n: u64| {
+            let now = page[key].as_u64().unwrap_or(0);
+            page[key] = json!(now + n);
+        };
+        add(&mut page, "total", other["total"].as_u64().unwrap_or(0));
+        add(
+            &mut page["partitions"],
+            "answered",
+            other["partitions"]["answered"].as_u64().unwrap_or(0),
+        );
+        if let Some(m) = other["stages"].as_object() {
+            for (k, n) in m {
+                let now = page["stages"][k].as_u64().unwrap_or(0);
+                page["stages"][k] = json!(now + n.as_u64().unwrap_or(0));
+            }
+        }
+        leads.extend(other["leads"].as_array().cloned().unwrap_or_default());
+    }
+    leads.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    // Asked by another worker: its first offset + limit, which it pages itself.
+    let skip = if forwarded { 0 } else { q.offset };
+    page["leads"] = Value::Array(leads.into_iter().skip(skip).take(limit).collect());
+    page
 }
 
 /// `GET /api/leads/{id}`.
