@@ -251,7 +251,7 @@ fn the_dashboard_serves_its_page_numbers_diagrams_live_updates_and_the_report_em
         .expect("the stream opens");
     assert_eq!(stream.status().as_u16(), 200);
     let mut reader = std::io::BufReader::new(stream.body_mut().as_reader());
-    let mut next_version = || -> u64 {
+    let mut next_event = || -> serde_json::Value {
         let mut line = String::new();
         loop {
             line.clear();
@@ -260,18 +260,52 @@ fn the_dashboard_serves_its_page_numbers_diagrams_live_updates_and_the_report_em
                 "the stream ended"
             );
             if let Some(data) = line.strip_prefix("data: ") {
-                let v: serde_json::Value = serde_json::from_str(data.trim()).expect("json");
-                return v["version"].as_u64().expect("version");
+                return serde_json::from_str(data.trim()).expect("json");
             }
         }
     };
-    let first = next_version();
+    // The first event names every section with its version; later ones only those that
+    // changed.
+    let first = next_event();
+    let names: Vec<&str> = first["sections"]
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    for name in ["funnel", "journeys", "email", "handoff", "recent", "trend", "steps"] {
+        assert!(names.contains(&name), "{name} missing: {first}");
+    }
 
     sign_up_an(&s);
+    let next = next_event();
     assert!(
-        next_version() > first,
-        "a change is announced on the stream"
+        next["version"].as_u64() > first["version"].as_u64(),
+        "a change is announced on the stream: {next}"
     );
+    let changed = next["sections"].as_object().expect("sections");
+    assert!(
+        changed.contains_key("funnel") && changed.contains_key("recent"),
+        "a new lead changes the funnel and the feed: {next}"
+    );
+    assert!(!changed.contains_key("handoff"), "{next}");
+
+    // A page asks for what changed only: one section, and recent lines newer than it has.
+    let (_, body) = get(&s, "/api/dashboard/summary?sections=recent");
+    let cut: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert!(cut.get("funnel").is_none() && cut.get("trend").is_none(), "{body}");
+    let recent = cut["recent"].as_array().expect("recent");
+    assert!(recent.len() >= 2, "{body}");
+    let second = recent[1]["seq"].as_u64().expect("seq");
+    let (_, body) = get(
+        &s,
+        &format!("/api/dashboard/summary?sections=recent&recent_after={second}"),
+    );
+    let newer: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(newer["recent"].as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(newer["recent"][0], recent[0], "{body}");
+    for bad in ["sections=nope", "recent_after=x", "section=funnel"] {
+        let (status, body) = get(&s, &format!("/api/dashboard/summary?{bad}"));
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
 
     let (status, body) = get(&s, "/api/dashboard/summary");
     assert_eq!(status, 200, "{body}");

@@ -631,6 +631,51 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_marks_the_sections_it_changed_with_the_new_version() {
+        let tz = jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").expect("tz");
+        let stages = ["subscriber", "lead", "mql"].map(String::from).to_vec();
+        let mut d = Dashboard::new(tz, stages, 3);
+        let at = |name: &str, live: Live| {
+            live.sections[SECTIONS.iter().position(|s| *s == name).expect("section")]
+        };
+        d.observe(&[line(1, "an", Entry::LeadCreated)], &Sources);
+        let first = d.live();
+        assert_eq!(first.version, 1);
+        for name in ["funnel", "trend", "recent"] {
+            assert_eq!(at(name, first), 1, "{name}");
+        }
+        for name in ["email", "handoff", "journeys"] {
+            assert_eq!(at(name, first), 0, "{name}");
+        }
+        d.observe(
+            &[line(
+                2,
+                "an",
+                Entry::TaskCreated {
+                    handoff: "h".into(),
+                    task: "an:h:1".into(),
+                    team: "crew".into(),
+                    assignee: "rep".into(),
+                },
+            )],
+            &Sources,
+        );
+        let second = d.live();
+        assert_eq!((at("handoff", second), at("recent", second)), (2, 2));
+        assert_eq!((at("funnel", second), at("email", second)), (1, 0));
+        // Recent lines are numbered upwards across batches (a page asks for newer ones).
+        let s = d.summary(0, 99_999_999, &[]);
+        let seqs: Vec<u64> = s["recent"]
+            .as_array()
+            .expect("recent")
+            .iter()
+            .filter_map(|r| r["seq"].as_u64())
+            .collect();
+        assert_eq!(seqs.len(), 2);
+        assert!(seqs[0] > seqs[1], "newest first: {seqs:?}");
+    }
+
+    #[test]
     fn tasks_count_per_rep_with_overdue_accept_times_and_reasons() {
         let tz = jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").expect("tz");
         let mut d = Dashboard::new(tz, vec!["lead".into()], 1);
