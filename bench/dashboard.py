@@ -11,13 +11,16 @@ changes exist), then measures on loopback:
     (GET /api/dashboard/journeys/ebook_nurture.svg), 10 times;
   - live update: POST one event, then the time until the SSE stream announces it, and
     the GET /api/dashboard/summary the page then makes, 20 times.
-Also prints the service's resident memory (VmRSS)."""
-import argparse, http.client, json, socket, threading, time
+Also prints the service's resident memory (VmRSS). With --browser, then opens the dashboard
+in headless Chromium (bench/live_bytes.mjs: 5 cold loads timed to the funnel's first paint,
+then 30 s of live-update bytes while nothing changes)."""
+import argparse, http.client, json, os, socket, subprocess, threading, time
 from tandem_service import call, service
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--leads", type=int, default=1_000_000)
 ap.add_argument("--workers", type=int, default=4)
+ap.add_argument("--browser", action="store_true", help="also time the page in Chromium (needs npm ci in tests/browser)")
 ap.add_argument("--journey-every", type=int, default=10,
                 help="one lead in this many submits the ebook form and enters a journey")
 a = ap.parse_args()
@@ -99,3 +102,7 @@ with service() as (port, hdr):
           f"summary alone p50 {pct(summary_only, 0.5):.1f} ms")
     print(f"live update after an event is acknowledged: stream notice p50 {pct(notify, 0.5):.1f} ms, max {max(notify) * 1000:.1f} ms; "
           f"notice + summary p50 {pct(update, 0.5):.1f} ms, max {max(update) * 1000:.1f} ms; service RSS {rss:,} MiB")
+    if a.browser:
+        here = os.path.dirname(os.path.abspath(__file__))
+        subprocess.run(["node", os.path.join(here, "live_bytes.mjs"), "--url", f"http://127.0.0.1:{port}",
+                        "--token", token, "--loads", "5", "--warmup", "2", "--seconds", "30"], check=True)

@@ -1,13 +1,17 @@
 // Live-update weight of one open dashboard tab, as a browser measures it.
 //
 // Usage: node bench/live_bytes.mjs [--seconds 60] [--warmup 10] [--bin target/release/tandem]
+//                                   [--url http://127.0.0.1:PORT --token TOKEN] [--loads 5]
 // (run `npm ci` in tests/browser first: it uses that folder's playwright-core and Debian's
 // /usr/bin/chromium). Starts `tandem run --demo` in a temp folder, opens the dashboard in
 // headless Chromium (1440×900), waits --warmup seconds, then counts every byte the tab
 // receives over the network (Chrome DevTools Protocol: encodedDataLength, i.e. after
 // compression and including headers) for --seconds, while --demo keeps adding leads and
 // events. Prints bytes per second and the requests made, by path. Also reports the first
-// load: the time until the funnel is on the page, and the bytes of that load.
+// load: the time until the funnel is on the page, and the bytes of that load. With --url and
+// --token it opens a service that is already running instead (bench/dashboard.py --browser
+// does that with a million leads), and --loads N opens the page N times first, each in a
+// fresh browser context (nothing cached), timing the funnel's first paint.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,16 +27,40 @@ const arg = (name, def) => { const i = process.argv.indexOf('--' + name); return
 const SECONDS = Number(arg('seconds', 60));
 const WARMUP = Number(arg('warmup', 10));
 const BIN = resolve(REPO, arg('bin', 'target/release/tandem'));
-if (!existsSync(BIN)) { console.error(`no ${BIN}: cargo build --release first (or --bin)`); process.exit(2); }
-
-const port = await new Promise((ok) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
-const dir = mkdtempSync(join(tmpdir(), 'tandem-live-'));
-const child = spawn(BIN, ['run', '--demo', '--listen', `127.0.0.1:${port}`], { cwd: dir, stdio: 'ignore' });
-let token = '';
-for (let i = 0; i < 300 && !token; i++) { await sleep(100); try { token = readFileSync(join(dir, 'tandem.token'), 'utf8').trim(); } catch (_) { /* not yet */ } }
-for (let i = 0; i < 100; i++) { try { if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break; } catch (_) { /* not yet */ } await sleep(100); }
+const LOADS = Number(arg('loads', 0));
+let base = arg('url', null);
+let token = arg('token', '');
+let child = null;
+if (!base) {
+  if (!existsSync(BIN)) { console.error(`no ${BIN}: cargo build --release first (or --bin)`); process.exit(2); }
+  const port = await new Promise((ok) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-live-'));
+  child = spawn(BIN, ['run', '--demo', '--listen', `127.0.0.1:${port}`], { cwd: dir, stdio: 'ignore' });
+  base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300 && !token; i++) { await sleep(100); try { token = readFileSync(join(dir, 'tandem.token'), 'utf8').trim(); } catch (_) { /* not yet */ } }
+  for (let i = 0; i < 100; i++) { try { if ((await fetch(`${base}/healthz`)).ok) break; } catch (_) { /* not yet */ } await sleep(100); }
+}
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+// First paint of the funnel, each load in a fresh context (cold cache).
+const paints = [];
+for (let i = 0; i < LOADS; i++) {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const p = await ctx.newPage();
+  await p.addInitScript(() => {
+    new MutationObserver((_, obs) => {
+      if (document.querySelector('[data-testid^="funnel-current-"]')) { window.__funnelAt = performance.now(); obs.disconnect(); }
+    }).observe(document, { childList: true, subtree: true });
+  });
+  await p.goto(`${base}/#token=${encodeURIComponent(token)}`);
+  await p.waitForSelector('[data-testid^="funnel-current-"]');
+  paints.push(await p.evaluate(() => window.__funnelAt));
+  await ctx.close();
+}
+if (LOADS) {
+  paints.sort((a, b) => a - b);
+  console.log(`first paint of the funnel (navigation start → funnel in the page), ${LOADS} cold loads: median ${paints[Math.floor(LOADS / 2)].toFixed(0)} ms, min ${paints[0].toFixed(0)}, max ${paints[LOADS - 1].toFixed(0)} ms`);
+}
 const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
 const cdp = await page.context().newCDPSession(page);
 await cdp.send('Network.enable');
@@ -54,7 +82,7 @@ cdp.on('Network.loadingFinished', (e) => {
   }
 });
 const t0 = performance.now();
-await page.goto(`http://127.0.0.1:${port}/#token=${encodeURIComponent(token)}`);
+await page.goto(`${base}/#token=${encodeURIComponent(token)}`);
 await page.waitForSelector('[data-testid^="funnel-current-"]');
 const firstMs = performance.now() - t0;
 await page.waitForSelector('#live[data-state="on"]');
@@ -63,9 +91,9 @@ counting = 'live';
 const since = performance.now();
 await sleep(SECONDS * 1000);
 const took = (performance.now() - since) / 1000;
-const leads = await (await fetch(`http://127.0.0.1:${port}/api/leads?limit=1`, { headers: { Authorization: `Bearer ${token}` } })).json();
+const leads = await (await fetch(`${base}/api/leads?limit=1`, { headers: { Authorization: `Bearer ${token}` } })).json();
 console.log(`first load: funnel on the page after ${firstMs.toFixed(0)} ms; ${(bytes.load / 1024).toFixed(1)} KiB received until the warm-up ended`);
 console.log(`live: ${(bytes.live / took).toFixed(0)} bytes/s over ${took.toFixed(1)} s (${bytes.live} bytes; ${leads.total} leads at the end)`);
 for (const [p, r] of [...byPath].sort((a, b) => b[1].bytes - a[1].bytes)) console.log(`  ${p.padEnd(48)} ${String(r.bytes).padStart(9)} bytes ${String(r.requests).padStart(5)} requests`);
 await browser.close();
-child.kill('SIGTERM');
+if (child) child.kill('SIGTERM');
