@@ -271,7 +271,9 @@ fn the_dashboard_serves_its_page_numbers_diagrams_live_updates_and_the_report_em
         .as_object()
         .map(|o| o.keys().map(String::as_str).collect())
         .unwrap_or_default();
-    for name in ["funnel", "journeys", "email", "handoff", "recent", "trend", "steps"] {
+    for name in [
+        "funnel", "journeys", "email", "handoff", "recent", "trend", "steps",
+    ] {
         assert!(names.contains(&name), "{name} missing: {first}");
     }
 
@@ -291,7 +293,10 @@ fn the_dashboard_serves_its_page_numbers_diagrams_live_updates_and_the_report_em
     // A page asks for what changed only: one section, and recent lines newer than it has.
     let (_, body) = get(&s, "/api/dashboard/summary?sections=recent");
     let cut: serde_json::Value = serde_json::from_str(&body).expect("json");
-    assert!(cut.get("funnel").is_none() && cut.get("trend").is_none(), "{body}");
+    assert!(
+        cut.get("funnel").is_none() && cut.get("trend").is_none(),
+        "{body}"
+    );
     let recent = cut["recent"].as_array().expect("recent");
     assert!(recent.len() >= 2, "{body}");
     let second = recent[1]["seq"].as_u64().expect("seq");

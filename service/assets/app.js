@@ -906,7 +906,7 @@
   // (and at most every DIAGRAM_MIN_MS), the task list only when a task changed, and the
   // delivery panel (not part of the stream) at most every HOOKS_MIN_MS.
   const live = { seen: null, changed: null, hooksAt: 0, diagramAt: 0, diagramStale: false, diagramRound: 0 };
-  const DIAGRAM_MIN_MS = 10000;
+  const DIAGRAM_MIN_MS = 15000;
   const HOOKS_MIN_MS = 5000;
   // Sections that change with almost every lead but are read as a whole (a chart by day,
   // tables of totals) are re-fetched at most this often; the funnel and the feed at once.
@@ -917,7 +917,21 @@
     try { msg = JSON.parse(data); } catch (_) { /* an old server: a version only */ }
     // The first event of a connection names every section; later ones only those changed.
     const sections = msg && msg.sections;
-    if (!sections || !live.seen) {
+    if (sections && !live.seen && !state.summary) {
+      // Before the first summary: the load under way shows these versions or older ones;
+      // what is newer is asked once it is in (see settleFirstEvent).
+      live.firstSections = sections;
+      return;
+    }
+    if (sections && !live.seen && state.summary && !state.summary.cluster && typeof state.summary.version === 'number') {
+      // The first event of the first connection: what changed since the summary shown.
+      if (live.changed !== null) {
+        const newer = Object.entries(sections).filter(([, v]) => v > state.summary.version).map(([k]) => k);
+        live.changed = [...new Set([...live.changed, ...newer])];
+      }
+      live.seen = sections;
+      if (live.changed !== null && !live.changed.length) return;
+    } else if (!sections || !live.seen) {
       live.changed = null;
     } else if (live.changed !== null) {
       const now = new Set(live.changed);
@@ -927,6 +941,17 @@
     if (sections) live.seen = { ...(live.seen || {}), ...sections };
     requestRefresh();
   }
+  // After the first load: the sections the stream's first event says changed since.
+  function settleFirstEvent() {
+    const first = live.firstSections;
+    if (!first || !state.summary) return;
+    live.firstSections = null;
+    live.seen = first;
+    if (state.summary.cluster || typeof state.summary.version !== 'number') { live.changed = null; requestRefresh(); return; }
+    const newer = Object.entries(first).filter(([, v]) => v > state.summary.version).map(([k]) => k);
+    if (newer.length) { live.changed = [...new Set([...(live.changed || []), ...newer])]; requestRefresh(); }
+  }
+
   function summaryPath(changed) {
     const q = summaryQuery();
     if (!changed || !state.summary) return '/api/dashboard/summary' + q;
@@ -977,8 +1002,11 @@
     const tasks = route.name === 'overview' && (!changed || changed.includes('handoff')) ? loadSla() : null;
     const list = route.name === 'leads' ? loadLeads(route) : null;
     if (!changed || changed.includes('steps')) live.diagramStale = true;
+    // The lead list is the page itself: waited for. The task list and the delivery panel
+    // are drawn when they come, without holding back the summary's cards.
     const [sum, lead] = await Promise.allSettled(jobs);
-    await Promise.all([hooks, tasks, list]);
+    await list;
+    const others = Promise.all([hooks, tasks]).then(() => { if (state.route === route && route.name === 'overview') { renderSla(); renderDelivery(); } });
     const failures = [sum, lead].filter((r) => r && r.status === 'rejected').map((r) => r.reason);
     if (failures.some((e) => e instanceof AuthError)) { onUnauthorized(); return; }
 
@@ -1001,6 +1029,7 @@
     }
     showProblem(problem);
     render();
+    settleFirstEvent();
     if (state.route.name === 'overview' && live.diagramStale) {
       const wait = live.diagramAt + DIAGRAM_MIN_MS - Date.now();
       if (!changed || wait <= 0) {
@@ -1008,6 +1037,7 @@
         loadDiagram();
       } else setTimeout(requestRefresh, wait);
     }
+    await others;
   }
 
   // Webhook endpoints and the latest failures, for the delivery-health panel. They need the
@@ -1100,8 +1130,10 @@
       if (state.es !== es) return;
       if (!res.ok || !res.body) { retry(); return; }
       setLive('on');
-      live.changed = null; // catch up on everything missed while disconnected
-      requestRefresh();
+      // After a lost connection, catch up on everything; the first connection's first
+      // event says what changed since the first load.
+      if (live.connectedOnce) { live.changed = null; live.seen = null; requestRefresh(); }
+      live.connectedOnce = true;
       const reader = res.body.getReader();
       const decoder = new TextDecoder();
       let buffer = '';
@@ -1412,18 +1444,25 @@
     return root;
   }
 
+  // The funnel first; on the first load the other cards follow a frame later, so the
+  // numbers people open the page for are on screen as soon as the summary is here.
+  let overviewShown = false;
   function renderOverview() {
     ensureOverview();
     renderFunnel();
-    renderJourneys();
-    renderEmail();
-    renderHandoff();
-    renderTrend();
-    renderSla();
     renderRecent();
-    renderDelivery();
-    renderProgramRefused();
-    renderQuarantine();
+    const rest = () => {
+      renderJourneys();
+      renderEmail();
+      renderHandoff();
+      renderTrend();
+      renderSla();
+      renderDelivery();
+      renderProgramRefused();
+      renderQuarantine();
+    };
+    if (overviewShown || !state.summary) rest();
+    else { overviewShown = true; requestAnimationFrame(() => setTimeout(() => { if (state.route.name === 'overview') rest(); }, 0)); }
   }
 
   // A program folder refused at start (`--keep-running-version`): a red banner with the
@@ -1889,13 +1928,30 @@
     });
   }
 
-  // uPlot (vendored, /vendor/uplot.js): this period solid, the previous one dashed, day by day.
+  // uPlot (vendored, /vendor/uplot.js), fetched once, when the first chart is drawn (not
+  // before the funnel's first paint).
+  let uplotLoading = null;
+  function loadUplot() {
+    if (!uplotLoading) {
+      uplotLoading = new Promise((ok, fail) => {
+        const el = document.createElement('script');
+        el.src = '/vendor/uplot.js';
+        el.onload = ok;
+        el.onerror = () => { uplotLoading = null; fail(new Error('uPlot did not load')); };
+        document.head.append(el);
+      });
+    }
+    return uplotLoading;
+  }
+
+  // uPlot: this period solid, the previous one dashed, day by day.
   let chartPlot = null;
   let chartResize = null;
   function drawChart(box, days, prevDays, metric) {
     if (chartPlot) { chartPlot.destroy(); chartPlot = null; }
     if (chartResize) { chartResize.disconnect(); chartResize = null; }
-    if (!metric || !window.uPlot || !box.isConnected) return;
+    if (!metric || !box.isConnected) return;
+    if (!window.uPlot) { loadUplot().then(() => { if (box.isConnected) drawChart(box, days, prevDays, metric); }, () => {}); return; }
     const css = getComputedStyle(document.documentElement);
     const color = (v) => css.getPropertyValue(v).trim();
     const xs = days.map((d) => Date.parse(d.day + 'T00:00:00Z') / 1000);

@@ -230,6 +230,27 @@ async function axeCheck(page, what) {
   log(`   axe-core: ${what} clean`);
 }
 
+// Makes the page load everything afresh until it and GET /api/dashboard/summary are at the
+// same version (--demo keeps changing the numbers, and the page re-fetches some sections
+// only every few seconds), then calls compare(summary): true when the page shows it right.
+async function atSameVersion(page, what, compare, ms = 20_000) {
+  const version = () => page.$eval('[data-testid="summary-version"]', (e) => Number(e.textContent.trim()));
+  let last = 'the page and the API were never at the same version';
+  for (const deadline = Date.now() + ms; ;) {
+    const before = await version();
+    await page.evaluate(() => window.dispatchEvent(new HashChangeEvent('hashchange')));
+    await page.waitForFunction((v) => Number(document.querySelector('[data-testid="summary-version"]').textContent.trim()) !== v, before, { timeout: 2_000 }).catch(() => {});
+    const shown = await version();
+    const sum = await api('GET', '/api/dashboard/summary');
+    if (sum.version === shown && (await version()) === shown) {
+      const verdict = await compare(sum);
+      if (verdict === true) return sum;
+      last = `at version ${shown}: ${verdict}`;
+    }
+    check(Date.now() < deadline, `${what}: ${last}`);
+  }
+}
+
 // ------------------------------------------------------------------ the test
 
 async function run() {
@@ -248,6 +269,20 @@ async function run() {
     }
   });
   page.on('pageerror', (e) => { consoleProblems.push(`uncaught exception: ${e.message}`); log(`!! page error: ${e.message}`); });
+
+  await step('every UI string exists in Vietnamese and in English', async () => {
+    // The texts table of app.js, evaluated on its own: the same keys in both languages.
+    const src = await readFile(join(REPO, 'service/assets/app.js'), 'utf8');
+    const start = src.indexOf('const I18N = {');
+    const end = src.indexOf('\n  };\n', start);
+    check(start > 0 && end > start, 'no I18N table in app.js');
+    const I18N = new Function(`${src.slice(start, end + 5)} return I18N;`)();
+    const keys = (o, prefix = '') => Object.entries(o).flatMap(([k, v]) => (v && typeof v === 'object' ? keys(v, `${prefix}${k}.`) : [`${prefix}${k}`]));
+    const vi = new Set(keys(I18N.vi)), en = new Set(keys(I18N.en));
+    const onlyVi = [...vi].filter((k) => !en.has(k)), onlyEn = [...en].filter((k) => !vi.has(k));
+    check(!onlyVi.length && !onlyEn.length, `strings in one language only: vi ${onlyVi.join(', ')}; en ${onlyEn.join(', ')}`);
+    log(`   ${vi.size} strings in each`);
+  });
 
   await step('the dashboard loads with the token from the URL and goes live', async () => {
     await page.goto(`${(proxy || server).base}/#token=${encodeURIComponent(server.token)}`);
@@ -496,35 +531,30 @@ async function run() {
       { lead: HOSTILE, event: 'email_opened', props: { template: never } },
     ]);
     await page.goto(`${(proxy || server).base}/#/`);
-    let row = null;
-    for (const deadline = Date.now() + 10_000; ;) {
-      const sum = await api('GET', '/api/dashboard/summary');
-      row = (sum.email || []).find((e) => e.template === T);
+    await page.waitForSelector('[data-testid^="funnel-current-"]', { timeout: 10_000 });
+    await atSameVersion(page, `the email figures of ${T}`, async (sum) => {
+      const row = (sum.email || []).find((e) => e.template === T);
       const odd = (sum.email || []).find((e) => e.template === never);
-      if (row && row.opens >= 2 && row.clicks >= 1 && odd && odd.unattributed_opens >= 1) {
-        for (const e of sum.email) {
-          check(e.open_rate == null || (e.open_rate >= 0 && e.open_rate <= 1), `the API's open rate of ${e.template} is ${e.open_rate}`);
-          check(e.click_rate == null || (e.click_rate >= 0 && e.click_rate <= 1), `the API's click rate of ${e.template} is ${e.click_rate}`);
-          check(e.opened <= e.sent && e.clicked <= e.sent, `${e.template}: ${e.opened} opened / ${e.clicked} clicked of ${e.sent} sent`);
-        }
-        const shown = await page.evaluate((t) => {
-          const v = (k) => { const el = document.querySelector(`[data-testid="email-${k}-${t}"]`); return el ? Number(el.dataset.value) : null; };
-          return { opened: v('opened'), opens: v('opens'), clicked: v('clicked'), clicks: v('clicks'), sent: v('sent'), rate: v('open-rate') };
-        }, T);
-        if (shown.opens === row.opens && shown.opened === row.opened && shown.clicks === row.clicks && shown.sent === row.sent) {
-          check(shown.rate <= 1, `the page's open rate of ${T} is ${shown.rate}`);
-          check(row.opened >= 1 && row.opened < row.opens, `unique opens (${row.opened}) are not below raw opens (${row.opens})`);
-          const rates = await page.$$eval('[data-testid^="email-open-rate-"], [data-testid^="email-click-rate-"]', (els) => els.map((e) => e.dataset.value).filter((v) => v !== '').map(Number));
-          check(rates.every((r) => r <= 1), `a rate on the page is over 100 %: ${rates}`);
-          const unatt = sum.email.reduce((a, e) => a + (e.unattributed_opens || 0) + (e.unattributed_clicks || 0), 0);
-          check(Number(await page.getAttribute('[data-testid="email-unattributed"]', 'data-value')) === unatt, `the page does not show the API's ${unatt} unattributed opens and clicks`);
-          log(`   ${T}: sent ${row.sent}, opened ${row.opened} (${row.opens} opens), clicked ${row.clicked} (${row.clicks} clicks); ${unatt} unattributed`);
-          return;
-        }
+      if (!(row && row.opens >= 2 && row.clicks >= 1 && odd && odd.unattributed_opens >= 1)) return `the API does not count the scenario yet: ${JSON.stringify(row)}`;
+      for (const e of sum.email) {
+        check(e.open_rate == null || (e.open_rate >= 0 && e.open_rate <= 1), `the API's open rate of ${e.template} is ${e.open_rate}`);
+        check(e.click_rate == null || (e.click_rate >= 0 && e.click_rate <= 1), `the API's click rate of ${e.template} is ${e.click_rate}`);
+        check(e.opened <= e.sent && e.clicked <= e.sent, `${e.template}: ${e.opened} opened / ${e.clicked} clicked of ${e.sent} sent`);
       }
-      check(Date.now() < deadline, `the email figures of ${T} did not settle within 10 s (API: ${JSON.stringify(row)})`);
-      await sleep(200);
-    }
+      const shown = await page.evaluate((t) => {
+        const v = (k) => { const el = document.querySelector(`[data-testid="email-${k}-${t}"]`); return el ? Number(el.dataset.value) : null; };
+        return { opened: v('opened'), opens: v('opens'), clicked: v('clicked'), clicks: v('clicks'), sent: v('sent'), rate: v('open-rate') };
+      }, T);
+      if (!(shown.opens === row.opens && shown.opened === row.opened && shown.clicks === row.clicks && shown.sent === row.sent)) return `the page shows ${JSON.stringify(shown)}, the API ${JSON.stringify(row)}`;
+      check(shown.rate <= 1, `the page's open rate of ${T} is ${shown.rate}`);
+      check(row.opened >= 1 && row.opened < row.opens, `unique opens (${row.opened}) are not below raw opens (${row.opens})`);
+      const rates = await page.$$eval('[data-testid^="email-open-rate-"], [data-testid^="email-click-rate-"]', (els) => els.map((e) => e.dataset.value).filter((v) => v !== '').map(Number));
+      check(rates.every((r) => r <= 1), `a rate on the page is over 100 %: ${rates}`);
+      const unatt = sum.email.reduce((a, e) => a + (e.unattributed_opens || 0) + (e.unattributed_clicks || 0), 0);
+      check(Number(await page.getAttribute('[data-testid="email-unattributed"]', 'data-value')) === unatt, `the page does not show the API's ${unatt} unattributed opens and clicks`);
+      log(`   ${T}: sent ${row.sent}, opened ${row.opened} (${row.opens} opens), clicked ${row.clicked} (${row.clicks} clicks); ${unatt} unattributed`);
+      return true;
+    });
   });
 
   await step('the funnel equals the stage counts of GET /api/leads, and each "now" count opens the leads behind it', async () => {
@@ -569,22 +599,20 @@ async function run() {
   });
 
   await step('the trend tiles equal the API\'s period totals, with the previous period', async () => {
-    for (const deadline = Date.now() + 10_000; ;) {
-      const sum = await api('GET', '/api/dashboard/summary');
+    // The trend is re-fetched at most every 10 s while --demo keeps changing it.
+    await atSameVersion(page, 'the trend tiles', async (sum) => {
       const tiles = await page.$$eval('[data-testid^="trend-total-"]', (els) => Object.fromEntries(els.map((e) => [e.dataset.testid.slice('trend-total-'.length), Number(e.closest('[data-value]').dataset.value)])));
       const want = {};
       for (const st of sum.funnel.stages.slice(1)) want['stage_' + st] = sum.trend.total.reached[st] || 0;
       for (const k of ['accepted', 'rejected', 'sent']) want[k] = sum.trend.total[k];
-      const got = Object.fromEntries(Object.entries(tiles).map(([k, v]) => [k.replace(/^stage:/, 'stage_').replace(/^stage_?/, 'stage_'), v]));
+      const got = Object.fromEntries(Object.entries(tiles).map(([k, v]) => [k.replace(/^stage:/, 'stage_'), v]));
       const bad = Object.entries(want).filter(([k, v]) => got[k] !== v);
-      if (!bad.length && sum.trend.previous && sum.trend.previous.days.length === sum.trend.days.length) {
-        check(await page.$('[data-testid="trend-chart"] canvas'), 'no chart was drawn');
-        log(`   ${JSON.stringify(want)}`);
-        return;
-      }
-      check(Date.now() < deadline, `the trend tiles ${JSON.stringify(got)} never matched the API ${JSON.stringify(want)}`);
-      await sleep(300);
-    }
+      if (bad.length) return `the tiles ${JSON.stringify(got)}, the API ${JSON.stringify(want)}`;
+      check(sum.trend.previous && sum.trend.previous.days.length === sum.trend.days.length, 'the API has no previous period day by day');
+      check(await page.$('[data-testid="trend-chart"] canvas'), 'no chart was drawn');
+      log(`   ${JSON.stringify(want)}`);
+      return true;
+    });
   });
 
   await step('the SLA list equals GET /api/tasks (open, a rep\'s, late), with deadlines', async () => {

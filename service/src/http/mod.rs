@@ -294,15 +294,21 @@ async fn stream(
     if let Err(r) = authorize(&state, &headers, &[Scope::Ingest, Scope::Sales]) {
         return r;
     }
+    // At most four events a second (the changes in between are coalesced into the next);
+    // a change after a quiet moment goes out at once.
+    const GAP: std::time::Duration = std::time::Duration::from_millis(250);
     let events = futures_util::stream::unfold(
-        (state.live.subscribe(), None::<crate::dashboard::Live>),
-        |(mut rx, sent)| async move {
+        (
+            state.live.subscribe(),
+            None::<crate::dashboard::Live>,
+            tokio::time::Instant::now(),
+        ),
+        |(mut rx, sent, at)| async move {
             if sent.is_some() {
-                // At most two events a second: the changes in between are coalesced.
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                 if rx.changed().await.is_err() {
                     return None;
                 }
+                tokio::time::sleep_until(at + GAP).await;
             }
             let live = *rx.borrow_and_update();
             if live.version == STREAM_END {
@@ -321,7 +327,7 @@ async fn stream(
                 .data(json!({ "version": live.version, "sections": sections }).to_string());
             Some((
                 Ok::<Event, std::convert::Infallible>(event),
-                (rx, Some(live)),
+                (rx, Some(live), tokio::time::Instant::now()),
             ))
         },
     );
