@@ -127,7 +127,7 @@ pub fn journey(program: &LoweredProgram, ws: &Workspace, j: usize) -> Option<Dia
             }
             NodeKind::Split { arms, .. } => {
                 for (percent, to) in arms {
-                    weighted(*to, format!("{percent}%"), Some(u64::from(*percent)));
+                    weighted(*to, format!("{percent}%"), Some(*percent));
                 }
                 Shape::Decision
             }

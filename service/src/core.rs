@@ -1270,7 +1270,7 @@ impl Core {
                         Some(runtime::timeline::FieldValue::Text(s)) => s,
                         _ => String::new(),
                     };
-                    commit.tasks.push(TaskChange::Created(TaskRow {
+                    commit.tasks.push(TaskChange::Created(Box::new(TaskRow {
                         id: task.clone(),
                         lead: lead.clone(),
                         handoff: handoff.clone(),
@@ -1288,7 +1288,7 @@ impl Core {
                         escalations: 0,
                         escalated_to: None,
                         escalated_at: None,
-                    }));
+                    })));
                     commit.mails.push(
                         self.task_mail(&lead, handoff, task, assignee, line.at, "mới", title),
                     );

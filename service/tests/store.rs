@@ -104,9 +104,9 @@ fn conformance(store: &mut dyn Store) {
         ],
         mails: vec![mail("k1", 1_011), mail("k1", 1_011), mail("k2", 1_012)],
         tasks: vec![
-            TaskChange::Created(task("an:to_sales:1", "an", "hcm", 1_011)),
-            TaskChange::Created(task("an:to_sales:1", "an", "hcm", 1_011)),
-            TaskChange::Created(task("binh:to_sales:1", "binh", "hn", 1_015)),
+            TaskChange::Created(Box::new(task("an:to_sales:1", "an", "hcm", 1_011))),
+            TaskChange::Created(Box::new(task("an:to_sales:1", "an", "hcm", 1_011))),
+            TaskChange::Created(Box::new(task("binh:to_sales:1", "binh", "hn", 1_015))),
         ],
         lines_total: 3,
         ..Commit::default()

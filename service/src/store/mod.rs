@@ -191,8 +191,8 @@ pub(crate) const TASK_DUE_SQL: &str = "CASE WHEN status = 'open' THEN COALESCE(a
 /// A change to the tasks table caused by a timeline line.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskChange {
-    /// A new open task.
-    Created(TaskRow),
+    /// A new open task (boxed: the largest change by far).
+    Created(Box<TaskRow>),
     /// The task moved to another rep.
     Reassigned { id: String, to: String },
     /// The task was accepted at an instant.
