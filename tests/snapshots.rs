@@ -36,7 +36,22 @@ fn picture(s: &Service, leads: usize) -> Value {
         d.remove("generated_at");
     }
     all.insert("dashboard".into(), dashboard);
-    all.insert("tasks".into(), json("/api/tasks"));
+    // The tasks as stored; `now` and how late each is are the clock's at the request.
+    let mut tasks = json("/api/tasks");
+    if let Some(t) = tasks.as_object_mut() {
+        t.remove("now");
+        for task in t
+            .get_mut("tasks")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(task) = task.as_object_mut() {
+                task.remove("overdue_seconds");
+            }
+        }
+    }
+    all.insert("tasks".into(), tasks);
     for i in 0..leads {
         all.insert(format!("lead {i}"), json(&format!("/api/leads/l{i}")));
     }
