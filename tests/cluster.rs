@@ -11,7 +11,7 @@ mod support;
 use support::cluster::{
     assert_delivered, assert_one_task_and_email_each, assert_pings, create_leads, get,
     per_partition, post, program_with_report, round_items, shared_token, start_worker,
-    wait_drained, worker_dir, Worker, PARTITIONS,
+    wait_drained, worker_dir, Again, Worker, PARTITIONS,
 };
 use support::{wait_for, FreshDatabase};
 
@@ -461,7 +461,7 @@ fn three_workers_one_killed_midway_apply_every_acknowledged_event_once_in_order(
     // Every email is delivered; the only ones delivered twice are those the dying worker
     // had sent but not yet marked sent (the documented window), each with the same
     // Message-ID: fencing keeps the survivors from ever sending the same one.
-    let (emails, twice) = assert_delivered(&mut db, &["w0", "w1", "w2"], Some("w1"));
+    let (emails, twice) = assert_delivered(&mut db, &["w0", "w1", "w2"], Again::Dying("w1"));
     eprintln!("{emails} emails delivered, {twice} again across the takeover");
     drop(workers);
     drop(db);

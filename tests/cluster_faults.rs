@@ -10,7 +10,7 @@ use serde_json::Value;
 mod support;
 use support::cluster::{
     assert_delivered, assert_one_task_and_email_each, assert_pings, create_leads, get, post,
-    round_items, shared_token, start_worker, wait_drained, Sent, Worker,
+    round_items, shared_token, start_worker, wait_drained, Again, Sent, Worker,
 };
 use support::throwaway_pg::ThrowawayPg;
 use support::{program_dir, wait_for};
@@ -152,7 +152,7 @@ fn a_postgresql_restart_mid_load_loses_nothing_and_answers_503_never_404() {
     // one mailer fetch again).
     assert_pings(&mut db, &leads, &sent);
     let tasks = assert_one_task_and_email_each(&mut db, &leads);
-    let (emails, twice) = assert_delivered(&mut db, &["r0", "r1"], None);
+    let (emails, twice) = assert_delivered(&mut db, &["r0", "r1"], Again::Handover);
     eprintln!("{emails} emails delivered, {twice} again across the restart");
 
     // Both dashboards add up to the store.
