@@ -71,16 +71,17 @@ enum Command {
         /// The scenario (JSON)
         #[arg(long)]
         scenario: PathBuf,
-        /// Which engine evaluates conditions
-        #[arg(long, default_value = "jit", value_parser = ["jit", "interp"])]
-        engine: String,
+        /// Which engine evaluates conditions: `jit` (compiled) or `interp` (interpreted)
+        #[arg(long, default_value = "jit")]
+        engine: compiler::engine::EngineKind,
     },
     /// Run every `test` block of a program; prints a line per test and `N passed, N failed`. Exit 1 if any fails.
     Test {
         /// The program folder [default: `journeys` if it exists, else the current folder]
         dir: Option<PathBuf>,
-        #[arg(long, default_value = "jit", value_parser = ["jit", "interp"])]
-        engine: String,
+        /// Which engine evaluates conditions: `jit` (compiled) or `interp` (interpreted)
+        #[arg(long, default_value = "jit")]
+        engine: compiler::engine::EngineKind,
         /// Also report which journey steps, rules and handoff clauses the tests ran
         #[arg(long)]
         coverage: bool,
@@ -243,7 +244,7 @@ fn main() -> ExitCode {
             engine,
             coverage,
             format,
-        } => test(&program_dir(dir), &engine, coverage, format),
+        } => test(&program_dir(dir), engine, coverage, format),
         Command::Explain {
             dir,
             scenario,
@@ -254,7 +255,7 @@ fn main() -> ExitCode {
             dir,
             scenario,
             engine,
-        } => simulate(&dir, &scenario, &engine),
+        } => simulate(&dir, &scenario, engine),
     }
 }
 
@@ -388,15 +389,11 @@ fn prepare_source(
     Ok((program, source))
 }
 
-fn engine_kind(engine: &str) -> compiler::engine::EngineKind {
-    if engine == "interp" {
-        compiler::engine::EngineKind::Interp
-    } else {
-        compiler::engine::EngineKind::Jit
-    }
-}
-
-fn simulate(dir: &std::path::Path, scenario: &std::path::Path, engine: &str) -> ExitCode {
+fn simulate(
+    dir: &std::path::Path,
+    scenario: &std::path::Path,
+    engine: compiler::engine::EngineKind,
+) -> ExitCode {
     let ready = match prepare(dir) {
         Ok(r) => r,
         Err(code) => return code,
@@ -409,7 +406,7 @@ fn simulate(dir: &std::path::Path, scenario: &std::path::Path, engine: &str) -> 
         Ok(s) => s,
         Err(e) => return fail(format!("{}: {e}", scenario.display())),
     };
-    let mut world = match ready.world(engine_kind(engine)) {
+    let mut world = match ready.world(engine) {
         Ok(w) => w,
         Err(e) => return fail(e.0),
     };
@@ -710,7 +707,12 @@ fn explain(
     ExitCode::SUCCESS
 }
 
-fn test(dir: &std::path::Path, engine: &str, with_coverage: bool, format: Format) -> ExitCode {
+fn test(
+    dir: &std::path::Path,
+    engine: compiler::engine::EngineKind,
+    with_coverage: bool,
+    format: Format,
+) -> ExitCode {
     let ready = match prepare(dir) {
         Ok(r) => r,
         Err(code) => return code,
@@ -727,7 +729,7 @@ fn test(dir: &std::path::Path, engine: &str, with_coverage: bool, format: Format
                 ready.lowered(),
                 ready.workspace().symbols(),
                 t,
-                engine_kind(engine),
+                engine,
                 ready.templates(),
             );
             covered.merge(&r.coverage);

@@ -231,11 +231,7 @@ fn open_store(store: &str) -> Result<Box<dyn Store>, String> {
 
 pub fn run(opts: Options) -> Result<(), String> {
     let cfg = opts.config.clone();
-    let engine = match cfg.engine.as_str() {
-        "jit" => runtime::embed::EngineKind::Jit,
-        "interp" => runtime::embed::EngineKind::Interp,
-        other => return Err(format!("engine must be `jit` or `interp`, not `{other}`")),
-    };
+    let engine: runtime::embed::EngineKind = cfg.engine.parse()?;
     // A bad DKIM key stops the start, before anything is opened.
     let dkim = cfg
         .dkim

@@ -1,0 +1,394 @@
+//! Journeys: entering, walking a journey graph to its next wait, waits resumed by events and timers, exits and goals.
+
+use super::*;
+
+impl<'p> Engine<'p> {
+    pub(super) fn enter(&mut self, lead: usize, j: usize, queue: &mut VecDeque<Raised>) -> bool {
+        if self.leads[lead].journeys[j].is_some() {
+            return false;
+        }
+        // A lead still inside an earlier version of this journey is inside the journey.
+        if self.p.journeys[j].kept_as.is_none() && self.inside_kept_version(lead, j) {
+            return false;
+        }
+        let prev = self.leads[lead].last_entry[j];
+        if prev != NEVER {
+            match self.p.journeys[j].reenter_after {
+                None => return false,
+                Some(d) if self.now < prev.saturating_add(d) => return false,
+                Some(_) => {}
+            }
+        }
+        let blockers: Vec<FuncId> = self.p.journeys[j]
+            .goal
+            .iter()
+            .chain(self.p.journeys[j].exit_when.iter())
+            .copied()
+            .collect();
+        if blockers.into_iter().any(|f| self.holds(lead, f, None)) {
+            return false;
+        }
+        self.leads[lead].entries += 1;
+        let entry = self.leads[lead].entries;
+        self.leads[lead].last_entry[j] = self.now;
+        self.leads[lead].journeys[j] = Some(Box::new(Instance {
+            node: 0,
+            entry,
+            wait: Waiting::Nothing,
+            wait_token: 0,
+        }));
+        let name = self.p.journeys[j].name.clone();
+        self.line(lead, Entry::JourneyEntered { journey: name });
+        self.continue_at(lead, j, 0, queue);
+        true
+    }
+
+    pub(super) fn leave(&mut self, lead: usize, j: usize, reason: &str) -> bool {
+        let Some(inst) = self.leads[lead].journeys[j].take() else {
+            return false;
+        };
+        if reason != "completed" {
+            // Left early (exit or goal): its deferred sends are dropped when released.
+            push_exact(&mut self.leads[lead].left_entries, inst.entry);
+        }
+        let name = self.p.journeys[j].name.clone();
+        self.line(
+            lead,
+            Entry::JourneyExited {
+                journey: name,
+                reason: reason.to_owned(),
+            },
+        );
+        true
+    }
+
+    pub(super) fn enter_on(&mut self, lead: usize, ev: &Raised, queue: &mut VecDeque<Raised>) {
+        for j in 0..self.p.journeys.len() {
+            let p = self.p;
+            let fire = p.journeys[j].enter_on.iter().any(|(name, f)| {
+                *name == ev.name && f.is_none_or(|f| self.holds(lead, f, Some(&ev.record)))
+            });
+            if fire {
+                self.enter(lead, j, queue);
+            }
+        }
+    }
+
+    pub(super) fn resume_wait_for(
+        &mut self,
+        lead: usize,
+        ev: &Raised,
+        queue: &mut VecDeque<Raised>,
+    ) {
+        // Oldest wait first: waits began in the order of their sequence numbers.
+        let mut waiting: Vec<(u64, usize, Option<FuncId>)> = Vec::new();
+        for j in 0..self.p.journeys.len() {
+            if let Some(Instance {
+                wait: Waiting::Event(w),
+                ..
+            }) = self.leads[lead].journeys[j].as_deref()
+            {
+                if w.event == ev.name && w.since < ev.seq {
+                    waiting.push((w.since, j, w.filter));
+                }
+            }
+        }
+        waiting.sort();
+        for (_, j, filter) in waiting {
+            if filter.is_none_or(|f| self.holds(lead, f, Some(&ev.record))) {
+                if let Some(inst) = self.leads[lead].journeys[j].clone() {
+                    let next = self.p.journeys[j].graph.nodes[inst.node].next;
+                    let record = ev.record.clone();
+                    self.run_from(lead, j, next, Some(&record), queue);
+                }
+            }
+        }
+    }
+
+    pub(super) fn continue_at(
+        &mut self,
+        lead: usize,
+        j: usize,
+        node: usize,
+        queue: &mut VecDeque<Raised>,
+    ) {
+        self.run_from(lead, j, node, None, queue);
+    }
+
+    pub(super) fn timer(&mut self, lead: usize, at: i64, kind: TimerKind) {
+        let seq = self.next_seq();
+        self.timers.push(std::cmp::Reverse(Timer {
+            at,
+            seq,
+            lead,
+            kind,
+        }));
+    }
+
+    /// Walks the graph from `node` until a wait or the end.
+    /// Walks a journey's graph (see `run_from_marked`); the lead's journey state changes.
+    pub(super) fn run_from(
+        &mut self,
+        lead: usize,
+        j: usize,
+        node: usize,
+        event: Option<&EventRecord>,
+        queue: &mut VecDeque<Raised>,
+    ) {
+        if let Some(l) = self.leads.get_mut(lead) {
+            l.dirty = true;
+        }
+        self.run_from_marked(lead, j, node, event, queue);
+    }
+
+    pub(super) fn run_from_marked(
+        &mut self,
+        lead: usize,
+        j: usize,
+        mut node: usize,
+        event: Option<&EventRecord>,
+        queue: &mut VecDeque<Raised>,
+    ) {
+        let journey_name = self.p.journeys[j].name.clone();
+        for _ in 0..100_000 {
+            let Some(entry) = self.leads[lead].journeys[j].as_ref().map(|i| i.entry) else {
+                return;
+            };
+            let p = self.p;
+            let n = &p.journeys[j].graph.nodes[node];
+            *self.coverage.nodes.entry((j, node)).or_insert(0) += 1;
+            let set_wait = |me: &mut Self, wait: Waiting| -> u64 {
+                let token = me.next_seq();
+                if let Some(i) = me.leads[lead].journeys[j].as_mut() {
+                    i.node = node;
+                    i.wait = wait;
+                    i.wait_token = token;
+                }
+                token
+            };
+            match &n.kind {
+                NodeKind::End => {
+                    self.leave(lead, j, "completed");
+                    return;
+                }
+                NodeKind::Action(a) => {
+                    if matches!(a, ActionIr::Exit) {
+                        self.leave(lead, j, "exit");
+                        return;
+                    }
+                    self.cause = format!("journey `{journey_name}`");
+                    self.actions(
+                        lead,
+                        std::slice::from_ref(a),
+                        event,
+                        Some((j, entry)),
+                        queue,
+                    );
+                    node = n.next;
+                }
+                NodeKind::Wait { secs } => {
+                    if *secs <= 0 {
+                        node = n.next;
+                        continue;
+                    }
+                    let token = set_wait(self, Waiting::Timer);
+                    let at = self.now.saturating_add(*secs);
+                    self.timer(lead, at, TimerKind::Wake { journey: j, token });
+                    return;
+                }
+                NodeKind::WaitClock { days, minute } => {
+                    let at = self.next_clock(lead, *days, *minute);
+                    if at <= self.now {
+                        node = n.next;
+                        continue;
+                    }
+                    let token = set_wait(self, Waiting::Timer);
+                    self.timer(lead, at, TimerKind::Wake { journey: j, token });
+                    return;
+                }
+                NodeKind::WaitFor {
+                    event: ev,
+                    filter,
+                    up_to_secs,
+                    timeout,
+                } => {
+                    let since = self.seq;
+                    let token = set_wait(
+                        self,
+                        Waiting::Event(Box::new(EventWait {
+                            event: ev.clone(),
+                            filter: *filter,
+                            since,
+                            timeout: *timeout,
+                        })),
+                    );
+                    let at = self.now.saturating_add(*up_to_secs);
+                    self.timer(lead, at, TimerKind::Wake { journey: j, token });
+                    return;
+                }
+                NodeKind::WaitUntil {
+                    cond,
+                    up_to_secs,
+                    timeout,
+                } => {
+                    if self.holds(lead, *cond, None) {
+                        node = n.next;
+                        continue;
+                    }
+                    let token = set_wait(
+                        self,
+                        Waiting::Until {
+                            cond: *cond,
+                            timeout: *timeout,
+                        },
+                    );
+                    let at = self.now.saturating_add(*up_to_secs);
+                    self.timer(lead, at, TimerKind::Wake { journey: j, token });
+                    return;
+                }
+                NodeKind::Branch { arms } => {
+                    let mut target = n.next;
+                    for (f, t) in arms {
+                        if self.holds(lead, *f, event) {
+                            target = *t;
+                            break;
+                        }
+                    }
+                    node = target;
+                }
+                NodeKind::Split { index, arms } => {
+                    let percents: Vec<u64> = arms.iter().map(|a| a.0).collect();
+                    let id = self.lead_id(lead);
+                    let b = split_branch(id, &journey_name, *index, &percents);
+                    node = arms.get(b).map(|a| a.1).unwrap_or(n.next);
+                }
+            }
+        }
+    }
+
+    /// The earliest instant ≥ now at `minute` on a matching day, in the lead's time zone.
+    pub(super) fn next_clock(&self, lead: usize, days: u8, minute: u32) -> i64 {
+        let tz = self.lead_tz(lead);
+        let Ok(now) = jiff::Timestamp::from_second(self.now) else {
+            return self.now;
+        };
+        let local = jiff::ZonedDateTime::new(now, tz.clone());
+        let mut date = local.date();
+        for _ in 0..9 {
+            let wd = date.weekday().to_monday_zero_offset() as u8;
+            if days & (1 << wd) != 0 {
+                let t = jiff::civil::Time::new((minute / 60) as i8, (minute % 60) as i8, 0, 0)
+                    .unwrap_or_default();
+                if let Some(s) = crate::calendar::local_to_instant(&tz, date.to_datetime(t)) {
+                    if s >= self.now {
+                        return s;
+                    }
+                }
+            }
+            match date.tomorrow() {
+                Ok(d) => date = d,
+                Err(_) => break,
+            }
+        }
+        self.now
+    }
+
+    /// Starts the clock: the schedules' first runs are created now, in program order.
+    pub fn start(&mut self, at: i64) {
+        self.now = at;
+        for i in 0..self.p.schedules.len() {
+            if let Some(next) = self.next_run(i, at) {
+                self.timer(usize::MAX, next, TimerKind::Schedule { schedule: i });
+            }
+        }
+    }
+
+    /// The first instant after `after` that schedule `i`'s cron matches, in its time zone.
+    pub(super) fn next_run(&self, i: usize, after: i64) -> Option<i64> {
+        let sch = &self.p.schedules[i];
+        let cron = compiler::cron5::parse(&sch.cron).ok()?;
+        let tz_name = sch
+            .timezone
+            .clone()
+            .unwrap_or_else(|| self.p.timezone.clone());
+        let tz: chrono_tz::Tz = tz_name.parse().ok()?;
+        let base = chrono::DateTime::from_timestamp(after, 0)?.with_timezone(&tz);
+        let next = |s: &cron::Schedule| s.after(&base).next().map(|d| d.timestamp());
+        if cron.day_fields_or {
+            let a = cron.by_day_of_month.as_ref().and_then(next);
+            let b = cron.by_day_of_week.as_ref().and_then(next);
+            match (a, b) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            }
+        } else {
+            next(&cron.schedule)
+        }
+    }
+
+    pub(super) fn run_schedule(&mut self, i: usize) {
+        if let Some(next) = self.next_run(i, self.now) {
+            self.timer(usize::MAX, next, TimerKind::Schedule { schedule: i });
+        }
+        let p = self.p;
+        let items = &p.schedules[i].items;
+        for item in items {
+            match item {
+                compiler::program::ScheduleItemIr::ForLeads { filter, actions } => {
+                    // The set of leads is taken first, then each is its own input.
+                    let matching: Vec<usize> = (0..self.leads.len())
+                        .filter(|&l| self.holds(l, *filter, None))
+                        .collect();
+                    for lead in matching {
+                        let mut queue = VecDeque::new();
+                        self.cause = format!("schedule `{}`", self.p.schedules[i].name);
+                        self.actions(lead, actions, None, None, &mut queue);
+                        self.process(lead, queue);
+                    }
+                }
+                compiler::program::ScheduleItemIr::Report(to) => {
+                    let schedule = self.p.schedules[i].name.clone();
+                    self.line(
+                        usize::MAX,
+                        Entry::ReportSent {
+                            schedule,
+                            to: to.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    pub(super) fn run_timer(&mut self, t: Timer) {
+        if let TimerKind::Schedule { schedule } = t.kind {
+            self.run_schedule(schedule);
+            return;
+        }
+        let lead = t.lead;
+        let mut queue = VecDeque::new();
+        match t.kind {
+            TimerKind::Wake { journey, token } => {
+                let Some(inst) = self.leads[lead].journeys[journey].clone() else {
+                    return;
+                };
+                if inst.wait_token != token {
+                    return;
+                }
+                let next = match &inst.wait {
+                    Waiting::Event(w) => w.timeout,
+                    Waiting::Until { timeout, .. } => *timeout,
+                    _ => self.p.journeys[journey].graph.nodes[inst.node].next,
+                };
+                self.continue_at(lead, journey, next, &mut queue);
+            }
+            TimerKind::Deferred(deferred) => {
+                self.send(lead, &deferred.template, deferred.journey, true, &mut queue);
+            }
+            TimerKind::Decay { score } => self.decay(lead, &[score]),
+            TimerKind::Sla { task, clause } => self.sla(task, clause, &mut queue),
+            TimerKind::Schedule { .. } => {}
+        }
+        self.process(lead, queue);
+    }
+}
