@@ -291,8 +291,7 @@ fn run(
     let folder = dir.or_else(|| Some(PathBuf::from("journeys")).filter(|d| d.is_dir()));
     let load: service::ProgramLoader = match folder {
         Some(dir) => std::sync::Arc::new(move || {
-            let source = load::load_program(&dir)
-                .map_err(|e| format!("{}: {}", e.path.display(), e.message))?;
+            let source = load::load_program(&dir).map_err(|e| e.to_string())?;
             Ok(source.files())
         }),
         None => std::sync::Arc::new(|| Ok(tandem::embedded::files())),

@@ -14,7 +14,7 @@ use std::hint::black_box;
 use compiler::engine::{Engine, Interpreter, JitEngine};
 use compiler::eval::{EvalCtx, LeadRecord, NoHistory};
 use compiler::ir::{CompiledExprs, FuncId};
-use compiler::{ProgramSource, SourceText};
+use compiler::ProgramSource;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const LEADS: usize = 1_000_000;
@@ -375,32 +375,7 @@ fn compile(c: &mut Criterion) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("journeys");
-    let mut source = ProgramSource::default();
-    let read_dir = |sub: &str, into_templates: bool, source: &mut ProgramSource| {
-        let Ok(rd) = std::fs::read_dir(dir.join(sub)) else {
-            return;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let Ok(text) = std::fs::read_to_string(&p) else {
-                continue;
-            };
-            if into_templates {
-                source.templates.push(SourceText {
-                    path: format!("templates/{name}"),
-                    text,
-                });
-            } else if name.ends_with(".journey") {
-                source.journeys.push(SourceText { path: name, text });
-            }
-        }
-    };
-    read_dir("", false, &mut source);
-    read_dir("templates", true, &mut source);
+    let source = source::load_dir(&dir).expect("journeys/ loads");
     let ws = compiler::check_program(&source);
     assert!(!ws.has_errors());
     let lowered = compiler::program::lower_program(&ws).expect("lowers");

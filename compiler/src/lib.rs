@@ -27,67 +27,7 @@ pub use grammar::{Diagnostic, FileId, Severity, Span};
 pub use symbols::Symbols;
 pub use workspace::Workspace;
 
-/// One file of a program as read from disk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceText {
-    /// Path relative to the program folder, with `/` separators.
-    pub path: String,
-    pub text: String,
-}
-
-/// What a program folder holds: `*.journey` files, `templates/*`, and `tandem.toml`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProgramSource {
-    pub journeys: Vec<SourceText>,
-    pub templates: Vec<SourceText>,
-    pub config: Option<SourceText>,
-}
-
-impl ProgramSource {
-    /// A program of one `.journey` file (tests, examples, embedding).
-    pub fn single(path: impl Into<String>, text: impl Into<String>) -> ProgramSource {
-        ProgramSource {
-            journeys: vec![SourceText {
-                path: path.into(),
-                text: text.into(),
-            }],
-            ..ProgramSource::default()
-        }
-    }
-
-    /// A program from `(path, text)` pairs, sorted into kinds the way a folder is:
-    /// `*.journey` files, `tandem.toml`, and everything else as a template.
-    pub fn from_files(files: &[(String, String)]) -> ProgramSource {
-        let mut source = ProgramSource::default();
-        for (path, text) in files {
-            let f = SourceText {
-                path: path.clone(),
-                text: text.clone(),
-            };
-            if path.ends_with(".journey") {
-                source.journeys.push(f);
-            } else if path == "tandem.toml" {
-                source.config = Some(f);
-            } else {
-                source.templates.push(f);
-            }
-        }
-        source
-    }
-
-    /// Every file as `(path, text)`, sorted by path (the inverse of [`ProgramSource::from_files`]).
-    pub fn files(&self) -> Vec<(String, String)> {
-        let mut files: Vec<(String, String)> = self
-            .journeys
-            .iter()
-            .chain(&self.templates)
-            .chain(&self.config)
-            .map(|f| (f.path.clone(), f.text.clone()))
-            .collect();
-        files.sort();
-        files
-    }
-}
+pub use source::{ProgramSource, SourceText};
 
 /// The name of a template file (`templates/ebook.md` → `ebook`), if it is one.
 pub fn template_name(path: &str) -> Option<&str> {

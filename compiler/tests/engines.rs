@@ -410,26 +410,7 @@ fn every_expression_of_the_example_program_compiles_and_agrees() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("journeys");
-    let mut source = ProgramSource::default();
-    for entry in std::fs::read_dir(&dir).expect("journeys/") {
-        let p = entry.expect("entry").path();
-        if p.extension().is_some_and(|e| e == "journey") {
-            source.journeys.push(SourceText {
-                path: p.file_name().expect("name").to_string_lossy().into_owned(),
-                text: std::fs::read_to_string(&p).expect("read"),
-            });
-        }
-    }
-    for entry in std::fs::read_dir(dir.join("templates")).expect("templates/") {
-        let p = entry.expect("entry").path();
-        source.templates.push(SourceText {
-            path: format!(
-                "templates/{}",
-                p.file_name().expect("name").to_string_lossy()
-            ),
-            text: std::fs::read_to_string(&p).expect("read"),
-        });
-    }
+    let source = source::load_dir(&dir).expect("journeys/ loads");
     let ws = compiler::check_program(&source);
     assert!(!ws.has_errors());
     let lowered = compiler::program::lower_program(&ws).expect("the example lowers");

@@ -1,34 +1,12 @@
 //! Journey step graphs: the specification's `ebook_nurture` flattened into nodes, walked the way the runtime will walk it.
 
 use compiler::graph::{ActionIr, JourneyGraph, NodeKind};
-use compiler::{ProgramSource, SourceText};
+use compiler::ProgramSource;
 
 fn load_spec_examples() -> ProgramSource {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/fixtures/valid/spec_examples");
-    let mut source = ProgramSource::default();
-    for entry in std::fs::read_dir(&dir).expect("fixture dir").flatten() {
-        let p = entry.path();
-        let name = p.file_name().expect("name").to_string_lossy().into_owned();
-        if name.ends_with(".journey") {
-            source.journeys.push(SourceText {
-                path: name,
-                text: std::fs::read_to_string(&p).expect("read"),
-            });
-        }
-    }
-    for entry in std::fs::read_dir(dir.join("templates"))
-        .expect("templates")
-        .flatten()
-    {
-        let p = entry.path();
-        let name = p.file_name().expect("name").to_string_lossy().into_owned();
-        source.templates.push(SourceText {
-            path: format!("templates/{name}"),
-            text: std::fs::read_to_string(&p).expect("read"),
-        });
-    }
-    source
+    source::load_dir(&dir).expect("the fixture loads")
 }
 
 fn describe(g: &JourneyGraph, id: usize) -> String {

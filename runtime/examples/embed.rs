@@ -2,38 +2,14 @@
 //!
 //! Run with `cargo run -p runtime --example embed`.
 
-use compiler::{ProgramSource, SourceText};
+use compiler::ProgramSource;
 use runtime::embed::{EngineKind, Program, Snapshot};
 use runtime::scenario::{parse_instant, Input, InputKind, InputValue};
 
-/// Reads a program folder (an application may keep its files anywhere).
+/// Reads a program folder with the one loader (`source::load` takes any `FileSystem`: an
+/// application may keep its files anywhere).
 fn read_program(dir: &std::path::Path) -> std::io::Result<ProgramSource> {
-    let mut source = ProgramSource::default();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "journey") {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            source.journeys.push(SourceText {
-                path: name,
-                text: std::fs::read_to_string(&path)?,
-            });
-        }
-    }
-    for entry in std::fs::read_dir(dir.join("templates"))? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        source.templates.push(SourceText {
-            path: format!("templates/{name}"),
-            text: std::fs::read_to_string(&path)?,
-        });
-    }
-    Ok(source)
+    source::load_dir(dir).map_err(std::io::Error::other)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,6 +1,6 @@
 //! Checkpoints: every conformance scenario, cut after every input, checkpointed and resumed (by the other engine), goes on exactly as the world that never stopped — the same lines, and the same state bytes at the end; damaged bytes are refused, never run.
 
-use compiler::{ProgramSource, SourceText};
+use compiler::ProgramSource;
 use runtime::embed::{EngineKind, Program};
 use std::path::{Path, PathBuf};
 
@@ -10,45 +10,7 @@ fn root() -> PathBuf {
 
 /// A program folder as the CLI reads it: `*.journey`, `templates/*`, `tandem.toml`.
 fn folder(dir: &Path) -> ProgramSource {
-    let mut source = ProgramSource::default();
-    let read = |path: &Path, name: String| SourceText {
-        path: name,
-        text: std::fs::read_to_string(path).expect("readable"),
-    };
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .expect("folder")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("")
-            .to_owned();
-        if name.ends_with(".journey") {
-            source.journeys.push(read(&path, name));
-        } else if name == "tandem.toml" {
-            source.config = Some(read(&path, name));
-        } else if name == "templates" {
-            let mut templates: Vec<_> = std::fs::read_dir(&path)
-                .expect("templates")
-                .map(|e| e.expect("entry").path())
-                .collect();
-            templates.sort();
-            for t in templates {
-                let tname = t
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or("")
-                    .to_owned();
-                source
-                    .templates
-                    .push(read(&t, format!("templates/{tname}")));
-            }
-        }
-    }
-    source
+    source::load_dir(dir).expect("the folder loads")
 }
 
 /// Each conformance folder with its program and scenarios.

@@ -225,37 +225,7 @@ fn an_unchanged_journey_keeps_its_leads_at_their_step_and_kept_versions_carry_ov
 /// The example program's files, as the CLI would load them.
 fn example_program() -> ProgramSource {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../journeys");
-    let mut source = ProgramSource::default();
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .expect("journeys/")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.extension().is_some_and(|x| x == "journey") {
-            source.journeys.push(compiler::SourceText {
-                path: p.file_name().expect("name").to_string_lossy().into_owned(),
-                text: std::fs::read_to_string(&p).expect("read"),
-            });
-        }
-    }
-    let mut templates: Vec<_> = std::fs::read_dir(dir.join("templates"))
-        .expect("templates/")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    templates.sort();
-    for p in templates {
-        source.templates.push(compiler::SourceText {
-            path: format!(
-                "templates/{}",
-                p.file_name().expect("name").to_string_lossy()
-            ),
-            text: std::fs::read_to_string(&p).expect("read"),
-        });
-    }
-    source
+    source::load_dir(&dir).expect("journeys/ loads")
 }
 
 #[test]

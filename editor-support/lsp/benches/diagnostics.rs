@@ -49,28 +49,7 @@ fn big_file(lines: usize, threshold: u32) -> String {
 
 fn journeys() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../journeys");
-    let mut files = Vec::new();
-    for dir in [root.clone(), root.join("templates")] {
-        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let p = e.path();
-            let wanted = p.extension().is_some_and(|x| {
-                if dir == root {
-                    x == "journey"
-                } else {
-                    x == "md" || x == "html"
-                }
-            });
-            if p.is_file() && wanted {
-                let rel = p
-                    .strip_prefix(&root)
-                    .map(|r| r.to_string_lossy().into_owned());
-                if let (Ok(rel), Ok(text)) = (rel, std::fs::read_to_string(&p)) {
-                    files.push((rel, text));
-                }
-            }
-        }
-    }
-    files
+    source::load_dir(&root).expect("journeys/ loads").files()
 }
 
 fn bench(c: &mut Criterion) {
