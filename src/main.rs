@@ -1033,14 +1033,15 @@ fn waiting_in_store(
         &mut *store,
         &versions,
         kind,
-        &service::core::dashboard_for,
+        &service::engine_thread::dashboard_for,
     );
     let (inputs, from) = match resumed {
         Some(r) => (store.inputs_after(r.after_seq), Some(r.from)),
         None => (store.inputs(), None),
     };
     let inputs = inputs.map_err(|e| format!("{location}: {e}"))?;
-    let mut rebuilt = service::core::rebuild(versions, &inputs, start, kind, from, |_, _, _| {})?;
+    let mut rebuilt =
+        service::engine_thread::rebuild(versions, &inputs, start, kind, from, |_, _, _| {})?;
     let now = jiff::Timestamp::now().as_second();
     let until = now.max(rebuilt.running.world().now());
     rebuilt.running.with(|_, world| world.advance_to(until));

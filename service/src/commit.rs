@@ -18,7 +18,7 @@
 
 use std::sync::{Arc, Condvar, Mutex};
 
-use crate::core::{IngestReply, Refusal};
+use crate::engine_thread::{IngestReply, Refusal};
 use crate::store::{Commit, Store, StoreError};
 
 /// How many finished groups may wait for the disk (one being written, one queued).

@@ -1,6 +1,6 @@
 //! `tandem run --demo`: a steady stream of synthetic Vietnamese B2B leads and their events, so the dashboard and the outbox move on a fresh install.
 
-use crate::core::{Item, Request};
+use crate::engine_thread::{Item, Request};
 use serde_json::{json, Map, Value};
 
 const FIRST: &[&str] = &[

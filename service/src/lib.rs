@@ -7,13 +7,13 @@
 
 pub mod cluster;
 pub mod commit;
-pub mod core;
 pub mod dashboard;
 pub mod db;
 pub mod delivery;
 pub mod demo;
 pub mod deploy;
 pub mod effects;
+pub mod engine_thread;
 pub mod guard;
 pub mod http;
 pub mod mail;
@@ -27,7 +27,7 @@ pub mod worker;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::core::{CoreSettings, Files, Request};
+use crate::engine_thread::{CoreSettings, Files, Request};
 use crate::store::{SqliteStore, Store};
 
 /// The service configuration (`--config FILE`, TOML). Every key has a default, so
@@ -328,7 +328,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         default_from: cfg.from.clone(),
         engine,
         max_group: cfg.max_group.max(1),
-        clock: core::Clock::new(cfg.clock_scale),
+        clock: engine_thread::Clock::new(cfg.clock_scale),
         reports: true,
         webhooks: Arc::new(std::sync::RwLock::new(Default::default())),
         webhook_timeout_ms: cfg.webhook_delivery.timeout_ms,
@@ -654,7 +654,7 @@ const STORE_REFUSED_GRACE: std::time::Duration = std::time::Duration::from_secs(
 fn start_engine(
     cfg: &Config,
     store_path: &Path,
-    files: core::Files,
+    files: engine_thread::Files,
     settings: CoreSettings,
     live: Arc<tokio::sync::watch::Sender<crate::dashboard::Live>>,
     tick: std::time::Duration,
@@ -688,7 +688,7 @@ fn start_engine(
     let core_thread = std::thread::Builder::new()
         .name("tandem-engine".into())
         .spawn(
-            move || match core::Core::open(store, files, settings, live_for_core) {
+            move || match engine_thread::Core::open(store, files, settings, live_for_core) {
                 Ok(core) => {
                     let _ = opened_tx.send(Ok(()));
                     if let Err(e) = core.serve(rx, tick) {

@@ -24,8 +24,8 @@ use compiler::{ProgramSource, SourceText};
 use runtime::embed::{EngineKind, Program, World};
 use serde::{Deserialize, Serialize};
 
-use crate::core::{Files, StartFrom};
 use crate::dashboard::Dashboard;
+use crate::engine_thread::{Files, StartFrom};
 use crate::store::{SnapshotInfo, Store, StoredVersion};
 
 /// The envelope's layout, or the meaning of what it holds; bumped when either changes
@@ -238,7 +238,7 @@ fn open(bytes: &[u8]) -> Result<(Header, &[u8], &[u8]), String> {
 
 /// A world restored from a snapshot, for the replay of the inputs after it.
 pub struct Resumed {
-    /// Where [`crate::core::rebuild`] starts.
+    /// Where [`crate::engine_thread::rebuild`] starts.
     pub from: StartFrom,
     /// The dashboard as it was.
     pub dashboard: Dashboard,
@@ -335,8 +335,8 @@ fn resume(
     };
     let program = runtime::versions::compile(&source)
         .map_err(|e| format!("its program does not check: {}", e.join("; ")))?;
-    let running =
-        crate::core::Running::start(program, |p| p.resume(engine, kind)).map_err(|e| e.0)?;
+    let running = crate::engine_thread::Running::start(program, |p| p.resume(engine, kind))
+        .map_err(|e| e.0)?;
     let dashboard = dashboard(running.program()).restore(saved)?;
     Ok(Resumed {
         from: StartFrom {

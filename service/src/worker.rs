@@ -11,7 +11,7 @@
 //!   of one that does not) are made by the partition's engine when it applies the row;
 //!   a row it refuses is kept in the `refused` table and logged.
 //! - **Engines.** For each partition it holds, the worker runs an ordinary
-//!   [`Core`](crate::core::Core) on the partition's own store (schema `PREFIX_pN`),
+//!   [`Core`](crate::engine_thread::Core) on the partition's own store (schema `PREFIX_pN`),
 //!   fenced by the lease: it rebuilds the partition's world from its input log, as a
 //!   restart does, then pulls the partition's inbox rows in order and applies them with
 //!   its timers in group commits that also delete the rows. A row is therefore applied
@@ -33,7 +33,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::cluster::{partition_of, ClusterConfig, Held, Inbox, Lease, Leases, PartitionReader};
-use crate::core::{Core, CoreSettings, Item, Refusal, Request};
+use crate::engine_thread::{Core, CoreSettings, Item, Refusal, Request};
 use crate::pg::{Fence, PgStore};
 use crate::store::{Store, StoreError};
 use crate::ProgramLoader;
@@ -114,7 +114,7 @@ pub fn start(ctx: WorkerContext) -> Result<RunningWorker, String> {
     let router_thread = std::thread::Builder::new()
         .name("tandem-router".into())
         .spawn(move || {
-            let program = match crate::core::check(&files) {
+            let program = match crate::engine_thread::check(&files) {
                 Ok(p) => p,
                 Err(errors) => {
                     let _ = opened_tx.send(Err(format!(
@@ -518,7 +518,7 @@ impl Router {
     fn serve(mut self, rx: Receiver<Request>) {
         let max_group = self.ctx.settings.max_group.max(1);
         while let Ok(first) = rx.recv() {
-            let mut group: Vec<(Vec<Item>, crate::core::IngestReply)> = Vec::new();
+            let mut group: Vec<(Vec<Item>, crate::engine_thread::IngestReply)> = Vec::new();
             let mut others = Vec::new();
             let mut queued = 0usize;
             let mut stop = false;
@@ -553,7 +553,7 @@ impl Router {
 
     /// Checks each request, splits it by partition and queues the rows of the whole
     /// group in one durable transaction; then answers each request.
-    fn queue(&mut self, group: Vec<(Vec<Item>, crate::core::IngestReply)>) {
+    fn queue(&mut self, group: Vec<(Vec<Item>, crate::engine_thread::IngestReply)>) {
         if group.is_empty() {
             return;
         }
@@ -564,7 +564,7 @@ impl Router {
         let mut replies = Vec::new();
         for (items, reply) in group {
             if let Err(refusal) =
-                crate::core::validate_items(sym, items.clone(), now, &|_: &str| None)
+                crate::engine_thread::validate_items(sym, items.clone(), now, &|_: &str| None)
             {
                 let _ = reply.send(Err(refusal));
                 continue;
@@ -637,7 +637,7 @@ impl Router {
                 }
             }
             Request::Leads { query, reply } => {
-                let answer = crate::core::check_lead_query(&self.program, &query)
+                let answer = crate::engine_thread::check_lead_query(&self.program, &query)
                     .map(|()| self.leads(&query));
                 let _ = reply.send(answer);
             }
@@ -653,7 +653,7 @@ impl Router {
                     let _ = engine.send(Request::Schema { reply });
                 }
                 None => {
-                    let _ = reply.send(crate::core::schema_json(&self.program, 0));
+                    let _ = reply.send(crate::engine_thread::schema_json(&self.program, 0));
                 }
             },
             Request::Dashboard { from, to, reply } => {
@@ -692,9 +692,9 @@ impl Router {
     /// `GET /api/leads` over the partitions this worker serves (each engine's first
     /// offset + limit, merged by id); `partitions` says how many of all answered, since the
     /// others' leads live in other workers' engines.
-    fn leads(&mut self, q: &crate::core::LeadQuery) -> Value {
+    fn leads(&mut self, q: &crate::engine_thread::LeadQuery) -> Value {
         let limit = q.limit.clamp(1, 1000);
-        let each = crate::core::LeadQuery {
+        let each = crate::engine_thread::LeadQuery {
             offset: 0,
             limit: q.offset.saturating_add(limit).min(1000),
             ..q.clone()
@@ -787,7 +787,10 @@ impl Router {
     /// here, then installed by every engine of this worker. Files other than the folder's
     /// are refused: a partition taken over later is opened from the folder, which would
     /// undo them.
-    fn reload(&mut self, files: &mut crate::core::Files) -> Result<(u32, Value), Vec<String>> {
+    fn reload(
+        &mut self,
+        files: &mut crate::engine_thread::Files,
+    ) -> Result<(u32, Value), Vec<String>> {
         files.sort();
         let mut folder = (self.ctx.load)().map_err(|e| vec![e])?;
         folder.sort();
@@ -798,7 +801,7 @@ impl Router {
                     .into(),
             ]);
         }
-        self.program = crate::core::check(files)?;
+        self.program = crate::engine_thread::check(files)?;
         let mut answer: Result<(u32, Value), Vec<String>> =
             Ok((0, json!({ "changes": [], "partitions": 0 })));
         let engines = self.engines();

@@ -13,9 +13,9 @@ use deadpool_postgres::Pool;
 use serde_json::{json, Value};
 
 use super::{plain_name, Lease};
-use crate::core::{Files, Refusal};
 use crate::dashboard::Figures;
 use crate::db::{self, block_on, GenericClient};
+use crate::engine_thread::{Files, Refusal};
 use crate::store::StoreError;
 
 /// The `LISTEN` channel on which a publication announces its partition.
@@ -52,7 +52,7 @@ async fn read_all(
     Ok(out)
 }
 
-/// A partition engine's side of the board (see [`crate::core::Board`]).
+/// A partition engine's side of the board (see [`crate::engine_thread::Board`]).
 pub struct PartitionBoard {
     pool: Pool,
     schema: String,
@@ -74,7 +74,7 @@ impl PartitionBoard {
     }
 }
 
-impl crate::core::Board for PartitionBoard {
+impl crate::engine_thread::Board for PartitionBoard {
     fn publish(&mut self, figures: &Figures) -> Result<(), String> {
         let body = serde_json::to_string(figures).map_err(|e| e.to_string())?;
         let partition = i32::try_from(self.lease.partition).unwrap_or(-1);
@@ -118,13 +118,13 @@ impl crate::core::Board for PartitionBoard {
 
 /// What a worker's picture thread is asked.
 pub enum Ask {
-    /// `GET /api/dashboard/summary` (see [`crate::core::Request::Dashboard`]).
+    /// `GET /api/dashboard/summary` (see [`crate::engine_thread::Request::Dashboard`]).
     Summary {
         from: Option<String>,
         to: Option<String>,
         reply: tokio::sync::oneshot::Sender<Result<Value, Refusal>>,
     },
-    /// A journey's diagram (see [`crate::core::Request::JourneySvg`]).
+    /// A journey's diagram (see [`crate::engine_thread::Request::JourneySvg`]).
     Svg {
         name: String,
         lang: String,
@@ -142,7 +142,7 @@ pub fn start_pictures(
     schema: &str,
     partitions: u32,
     files: Files,
-    clock: crate::core::Clock,
+    clock: crate::engine_thread::Clock,
 ) -> Result<Sender<Ask>, String> {
     let (tx, rx) = std::sync::mpsc::channel::<Ask>();
     let pool = db::pool(url, None, 1).map_err(|e| e.0)?;
@@ -151,7 +151,7 @@ pub fn start_pictures(
         .name("tandem-pictures".into())
         .spawn(move || {
             // The program is not `Send` (compiled code): it is checked on this thread.
-            let Ok(program) = crate::core::check(&files) else {
+            let Ok(program) = crate::engine_thread::check(&files) else {
                 return;
             };
             Pictures {
@@ -182,7 +182,7 @@ struct Pictures {
     schema: String,
     partitions: u32,
     program: runtime::embed::Program,
-    clock: crate::core::Clock,
+    clock: crate::engine_thread::Clock,
 }
 
 impl Pictures {
@@ -195,7 +195,7 @@ impl Pictures {
                 Ask::Svg { name, lang, reply } => {
                     let _ = reply.send(self.svg(&name, &lang));
                 }
-                Ask::Program(files) => match crate::core::check(&files) {
+                Ask::Program(files) => match crate::engine_thread::check(&files) {
                     Ok(p) => self.program = p,
                     Err(errors) => {
                         tracing::warn!(errors = %errors.join("; "), "the picture thread keeps the previous program")
@@ -288,7 +288,8 @@ impl Pictures {
             index: None,
             message: format!("the quarantine cannot be read: {e}"),
         })?;
-        let mut v = crate::core::summary_of(&self.program, &figures, from, to, self.clock.now())?;
+        let mut v =
+            crate::engine_thread::summary_of(&self.program, &figures, from, to, self.clock.now())?;
         if let Some(o) = v.as_object_mut() {
             o.insert(
                 "cluster".into(),
@@ -303,7 +304,7 @@ impl Pictures {
             Ok((f, _)) => f,
             Err(r) => return Some(Err(r)),
         };
-        crate::core::svg_of(&self.program, name, lang, figures.steps.get(name)).map(|r| {
+        crate::engine_thread::svg_of(&self.program, name, lang, figures.steps.get(name)).map(|r| {
             r.map_err(|message| Refusal {
                 status: 500,
                 index: None,

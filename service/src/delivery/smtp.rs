@@ -22,7 +22,7 @@ use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::core::{self, Request};
+use crate::engine_thread::{self, Request};
 use crate::mail::{self, Dkim, Relay, Security, SendError, Transport};
 use crate::store::{Delivery, DeliveryOutcome, OutboxMail, PendingMail, Store};
 
@@ -61,7 +61,7 @@ pub async fn mailer(
     dkim: Option<Arc<Dkim>>,
     core: std::sync::mpsc::Sender<Request>,
     domain: String,
-    clock: core::Clock,
+    clock: engine_thread::Clock,
 ) {
     let concurrency = transport.concurrency();
     let sender = Arc::new(Sender::open(transport).await);
@@ -319,7 +319,7 @@ async fn deliver(
     pending: PendingMail,
     domain: &Arc<str>,
     dkim: Option<Arc<Dkim>>,
-    clock: core::Clock,
+    clock: engine_thread::Clock,
 ) -> Note {
     let PendingMail { mail: m, attempts } = pending;
     let (m, built) = match dkim {
@@ -391,7 +391,7 @@ struct Bookkeeper {
     work: tokio::sync::mpsc::UnboundedSender<PendingMail>,
     done: Receiver<Note>,
     core: std::sync::mpsc::Sender<Request>,
-    clock: core::Clock,
+    clock: engine_thread::Clock,
 }
 
 /// Outcomes received and not yet committed.
@@ -511,7 +511,7 @@ impl Bookkeeper {
             body.insert("props".into(), props.into());
             let (reply, _rx) = tokio::sync::oneshot::channel();
             let _ = self.core.send(Request::Ingest {
-                items: vec![core::Item {
+                items: vec![engine_thread::Item {
                     lead: m.lead.clone(),
                     action: "event".into(),
                     body,

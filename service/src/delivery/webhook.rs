@@ -14,8 +14,8 @@ use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::core::Clock;
 use crate::effects::webhook::{Endpoint, Endpoints};
+use crate::engine_thread::Clock;
 use crate::store::{Store, WebhookAttempt, WebhookNext, WebhookRow};
 
 /// The endpoints of the running program version (replaced on reload).

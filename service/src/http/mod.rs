@@ -16,7 +16,7 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 use tokio::sync::oneshot;
 
-use crate::core::{Item, Refusal, Request};
+use crate::engine_thread::{Item, Refusal, Request};
 use crate::sign::Signer;
 use crate::store::Store;
 use crate::Scope;
@@ -43,7 +43,7 @@ pub struct AppState {
     /// [`STREAM_END`] at shutdown).
     pub live: Arc<tokio::sync::watch::Sender<crate::dashboard::Live>>,
     /// The service clock (instants of webhook deliveries).
-    pub clock: crate::core::Clock,
+    pub clock: crate::engine_thread::Clock,
     /// The running program's webhook endpoints.
     pub webhooks: crate::delivery::webhook::SharedEndpoints,
     /// Webhook delivery counters.
@@ -592,7 +592,7 @@ async fn get_leads(
         number("limit", 50, 1..=1000),
         number("offset", 0, 0..=10_000_000),
     ) {
-        (Ok(limit), Ok(offset)) => crate::core::LeadQuery {
+        (Ok(limit), Ok(offset)) => crate::engine_thread::LeadQuery {
             stage: q.get("stage").cloned(),
             journey: q.get("journey").cloned(),
             limit,
@@ -617,7 +617,7 @@ async fn get_leads(
 async fn leads_elsewhere(
     state: &AppState,
     headers: &HeaderMap,
-    q: &crate::core::LeadQuery,
+    q: &crate::engine_thread::LeadQuery,
     mut page: Value,
 ) -> Value {
     // Only a cluster worker's answer names the others (its leads not yet paged).

@@ -238,7 +238,7 @@ pub struct InboxRow {
     /// The inbox's sequence number (the order requests were queued in).
     pub seq: i64,
     /// The items, as the API received them.
-    pub items: Vec<crate::core::Item>,
+    pub items: Vec<crate::engine_thread::Item>,
 }
 
 /// A queued request the engine refused when it came to apply it (an update of a lead

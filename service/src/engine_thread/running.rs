@@ -54,7 +54,8 @@ mod tests {
 
     fn program(extra: &str) -> Program {
         let text = format!("timezone \"Asia/Ho_Chi_Minh\"\nlead {{ name: text }}\nevent ping {{ k: number }}\n{extra}");
-        crate::core::check(&vec![("main.journey".into(), text)]).expect("the program checks")
+        crate::engine_thread::check(&vec![("main.journey".into(), text)])
+            .expect("the program checks")
     }
 
     #[test]
