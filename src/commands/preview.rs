@@ -10,7 +10,7 @@ use runtime::embed::{EngineKind, Program};
 use runtime::scenario::{Input, InputKind, InputValue};
 use serde_json::Value;
 
-use crate::{fail, prepare};
+use super::{fail, prepare};
 
 /// The unsubscribe link a preview shows: a placeholder, never a working link (the
 /// service signs a real one per lead when it sends).
