@@ -18,7 +18,7 @@ use deadpool_postgres::Pool;
 
 use crate::db::{self, block_on, GenericClient};
 
-use crate::store::{Store, StoreError};
+use crate::store::{Records, StoreError};
 
 mod board;
 pub mod quarantine;
@@ -556,44 +556,9 @@ fn lost(lease: Lease) {
     );
 }
 
-fn per_partition(what: &str) -> StoreError {
-    StoreError(format!(
-        "{what} is kept per partition: only the partition's engine reads or writes it"
-    ))
-}
-
-impl Store for PartitionReader {
-    fn meta(&mut self) -> Result<Option<(i64, u64)>, StoreError> {
-        Err(per_partition("the clock's start"))
-    }
-    fn set_start(&mut self, _at: i64) -> Result<(), StoreError> {
-        Err(per_partition("the clock's start"))
-    }
-    fn high_water(&mut self) -> Result<Option<i64>, StoreError> {
-        Err(per_partition("the engine's clock"))
-    }
-    fn inputs(&mut self) -> Result<Vec<runtime::scenario::Input>, StoreError> {
-        Err(per_partition("the input log"))
-    }
-    fn inputs_after(&mut self, _after: i64) -> Result<Vec<runtime::scenario::Input>, StoreError> {
-        Err(per_partition("the input log"))
-    }
-    fn commit(&mut self, _c: &crate::store::Commit) -> Result<(), StoreError> {
-        Err(per_partition("the input log"))
-    }
-    fn set_lines_total(&mut self, _n: u64) -> Result<(), StoreError> {
-        Err(per_partition("the timeline"))
-    }
+impl Records for PartitionReader {
     fn latest_program(&mut self) -> Result<Option<crate::store::StoredProgram>, StoreError> {
         self.at(0)?.latest_program()
-    }
-    fn add_program(
-        &mut self,
-        _files: &[(String, String)],
-        _at: i64,
-        _inputs_before: u64,
-    ) -> Result<u32, StoreError> {
-        Err(per_partition("a program version"))
     }
     fn programs(&mut self) -> Result<Vec<crate::store::StoredVersion>, StoreError> {
         self.at(0)?.programs()

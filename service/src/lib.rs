@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::engine_thread::{CoreSettings, Files, Request};
-use crate::store::{SqliteStore, Store};
+use crate::store::{Records, SqliteStore, Store};
 
 /// The service configuration (`--config FILE`, TOML). Every key has a default, so
 /// `tandem run` works with no file at all.
@@ -351,9 +351,9 @@ pub fn run(opts: Options) -> Result<(), String> {
     let (tx, engine, reader, mailer_store, webhook_store): (
         _,
         _,
-        Box<dyn Store>,
-        Box<dyn Store>,
-        Box<dyn Store>,
+        Box<dyn Records>,
+        Box<dyn Records>,
+        Box<dyn Records>,
     ) = match &cfg.cluster {
         Some(cc) => {
             let name = cc.worker.clone().unwrap_or_else(default_worker_name);

@@ -6,8 +6,9 @@ use runtime::scenario::Input;
 
 use crate::db::{self, block_on, GenericClient};
 use crate::store::{
-    Commit, Delivery, DeliveryOutcome, InboxRow, OutboxMail, PendingMail, Store, StoreError,
-    StoredProgram, StoredVersion, TaskChange, TaskQuery, TaskRow, TASK_COLUMNS, TASK_DUE_SQL,
+    Commit, Delivery, DeliveryOutcome, InboxRow, OutboxMail, PendingMail, Records, Store,
+    StoreError, StoredProgram, StoredVersion, TaskChange, TaskQuery, TaskRow, TASK_COLUMNS,
+    TASK_DUE_SQL,
 };
 
 /// The schema, one migration per entry; `schema_migrations` records which ran.
@@ -294,123 +295,7 @@ fn outbox_mail(r: &tokio_postgres::Row) -> OutboxMail {
     }
 }
 
-impl Store for PgStore {
-    fn high_water(&mut self) -> Result<Option<i64>, StoreError> {
-        block_on(async { meta_value(&self.conn().await?, "now").await })
-    }
-
-    fn meta(&mut self) -> Result<Option<(i64, u64)>, StoreError> {
-        block_on(async {
-            let c = self.conn().await?;
-            let Some(start) = meta_value(&c, "start").await? else {
-                return Ok(None);
-            };
-            let lines = meta_value(&c, "lines").await?.unwrap_or(0);
-            Ok(Some((start, u64::try_from(lines).unwrap_or(0))))
-        })
-    }
-
-    fn set_start(&mut self, at: i64) -> Result<(), StoreError> {
-        block_on(async {
-            let mut c = self.conn().await?;
-            let tx = begin(&mut c, self.fence.as_ref()).await?;
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('start', $1) ON CONFLICT (key) DO NOTHING",
-                &[&at],
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        })
-    }
-
-    fn inputs(&mut self) -> Result<Vec<Input>, StoreError> {
-        self.inputs_after(i64::MIN)
-    }
-
-    fn inputs_after(&mut self, after_seq: i64) -> Result<Vec<Input>, StoreError> {
-        block_on(async {
-            crate::store::snapshots::pg::inputs_after(&self.conn().await?, after_seq).await
-        })
-    }
-
-    fn reopen(&self) -> Result<Box<dyn Store>, StoreError> {
-        // Under the same lease: a partition's snapshot writer is fenced like its engine.
-        let mut other = PgStore::open_in(&self.url, self.schema.as_deref())?;
-        other.fence = self.fence.clone();
-        Ok(Box::new(other))
-    }
-
-    fn snapshots(&mut self) -> Result<Vec<crate::store::SnapshotInfo>, StoreError> {
-        block_on(async { crate::store::snapshots::pg::list(&self.conn().await?).await })
-    }
-
-    fn read_snapshot(&mut self, id: i64) -> Result<Vec<u8>, StoreError> {
-        block_on(async { crate::store::snapshots::pg::read(&self.conn().await?, id).await })
-    }
-
-    fn write_snapshot(
-        &mut self,
-        snapshot: &crate::store::SnapshotInfo,
-        bytes: &[u8],
-        keep: usize,
-    ) -> Result<i64, StoreError> {
-        block_on(async {
-            let mut c = self.conn().await?;
-            crate::store::snapshots::pg::write(&mut c, snapshot, bytes, keep, self.fence.as_ref())
-                .await
-        })
-    }
-
-    fn commit(&mut self, c: &Commit) -> Result<(), StoreError> {
-        block_on(async {
-            let mut conn = self.conn().await?;
-            let tx = begin(&mut conn, self.fence.as_ref()).await?;
-            write_commit(&tx, c, self.fence.as_ref()).await?;
-            tx.commit().await?;
-            Ok(())
-        })
-    }
-
-    fn pulls_inbox(&self) -> bool {
-        self.fence.is_some()
-    }
-
-    fn take_inbox(&mut self, limit: usize) -> Result<Vec<InboxRow>, StoreError> {
-        let Some(f) = self.fence.clone() else {
-            return Ok(Vec::new());
-        };
-        block_on(async {
-            let mut c = self.conn().await?;
-            crate::cluster::quarantine::take(&mut c, &f, limit).await
-        })
-    }
-
-    fn inbox_failed(&mut self, seqs: &[i64], error: &str) -> Result<(), StoreError> {
-        let Some(f) = self.fence.clone() else {
-            return Ok(());
-        };
-        block_on(async {
-            let mut c = self.conn().await?;
-            crate::cluster::quarantine::failed(&mut c, &f, seqs, error).await
-        })
-    }
-
-    fn set_lines_total(&mut self, n: u64) -> Result<(), StoreError> {
-        block_on(async {
-            let mut c = self.conn().await?;
-            let tx = begin(&mut c, self.fence.as_ref()).await?;
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('lines', $1)
-                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                &[&count(n)],
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        })
-    }
-
+impl Records for PgStore {
     fn latest_program(&mut self) -> Result<Option<StoredProgram>, StoreError> {
         let row = block_on(async {
             self.conn()
@@ -433,34 +318,6 @@ impl Store for PgStore {
             }
         }
     }
-
-    fn add_program(
-        &mut self,
-        files: &[(String, String)],
-        at: i64,
-        inputs_before: u64,
-    ) -> Result<u32, StoreError> {
-        let json = serde_json::to_string(files)
-            .map_err(|e| StoreError(format!("a program does not serialize: {e}")))?;
-        let before = count(inputs_before);
-        let version: i32 = block_on(async {
-            let mut c = self.conn().await?;
-            let tx = begin(&mut c, self.fence.as_ref()).await?;
-            let v: i32 = tx
-                .query_one(
-                    "INSERT INTO programs (version, at, files, inputs_before)
-                     VALUES ((SELECT COALESCE(MAX(version), 0) + 1 FROM programs), $1, $2, $3)
-                     RETURNING version",
-                    &[&at, &json, &before],
-                )
-                .await?
-                .get(0);
-            tx.commit().await?;
-            Ok::<i32, StoreError>(v)
-        })?;
-        Ok(u32::try_from(version).unwrap_or(0))
-    }
-
     fn programs(&mut self) -> Result<Vec<StoredVersion>, StoreError> {
         let rows = block_on(async {
             self.conn()
@@ -485,11 +342,9 @@ impl Store for PgStore {
             })
             .collect()
     }
-
     fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<PendingMail>, StoreError> {
         block_on(async { due_mail_in(&self.conn().await?, now, limit).await })
     }
-
     fn record_deliveries(&mut self, deliveries: &[Delivery]) -> Result<(), StoreError> {
         if deliveries.is_empty() {
             return Ok(());
@@ -517,7 +372,6 @@ impl Store for PgStore {
             Ok(())
         })
     }
-
     fn tasks(&mut self, q: &TaskQuery) -> Result<Vec<TaskRow>, StoreError> {
         let order = if q.late_at.is_some() {
             "due ASC, id ASC"
@@ -542,7 +396,6 @@ impl Store for PgStore {
             Ok(rows.iter().map(task_row).collect())
         })
     }
-
     fn task(&mut self, id: &str) -> Result<Option<TaskRow>, StoreError> {
         block_on(async {
             Ok(self
@@ -557,7 +410,6 @@ impl Store for PgStore {
                 .map(task_row))
         })
     }
-
     fn lead_tasks(&mut self, lead: &str) -> Result<Vec<TaskRow>, StoreError> {
         block_on(async {
             let rows = self
@@ -573,7 +425,6 @@ impl Store for PgStore {
             Ok(rows.iter().map(task_row).collect())
         })
     }
-
     fn recent_lines(&mut self, lead: &str, limit: usize) -> Result<Vec<String>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         block_on(async {
@@ -590,7 +441,6 @@ impl Store for PgStore {
             Ok(out)
         })
     }
-
     fn counts(&mut self) -> Result<Vec<(String, i64)>, StoreError> {
         block_on(async {
             let c = self.conn().await?;
@@ -698,6 +548,137 @@ impl Store for PgStore {
             tx.commit().await?;
             Ok(())
         })
+    }
+}
+
+impl Store for PgStore {
+    fn high_water(&mut self) -> Result<Option<i64>, StoreError> {
+        block_on(async { meta_value(&self.conn().await?, "now").await })
+    }
+    fn meta(&mut self) -> Result<Option<(i64, u64)>, StoreError> {
+        block_on(async {
+            let c = self.conn().await?;
+            let Some(start) = meta_value(&c, "start").await? else {
+                return Ok(None);
+            };
+            let lines = meta_value(&c, "lines").await?.unwrap_or(0);
+            Ok(Some((start, u64::try_from(lines).unwrap_or(0))))
+        })
+    }
+    fn set_start(&mut self, at: i64) -> Result<(), StoreError> {
+        block_on(async {
+            let mut c = self.conn().await?;
+            let tx = begin(&mut c, self.fence.as_ref()).await?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('start', $1) ON CONFLICT (key) DO NOTHING",
+                &[&at],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+    fn inputs(&mut self) -> Result<Vec<Input>, StoreError> {
+        self.inputs_after(i64::MIN)
+    }
+    fn inputs_after(&mut self, after_seq: i64) -> Result<Vec<Input>, StoreError> {
+        block_on(async {
+            crate::store::snapshots::pg::inputs_after(&self.conn().await?, after_seq).await
+        })
+    }
+    fn reopen(&self) -> Result<Box<dyn Store>, StoreError> {
+        // Under the same lease: a partition's snapshot writer is fenced like its engine.
+        let mut other = PgStore::open_in(&self.url, self.schema.as_deref())?;
+        other.fence = self.fence.clone();
+        Ok(Box::new(other))
+    }
+    fn snapshots(&mut self) -> Result<Vec<crate::store::SnapshotInfo>, StoreError> {
+        block_on(async { crate::store::snapshots::pg::list(&self.conn().await?).await })
+    }
+    fn read_snapshot(&mut self, id: i64) -> Result<Vec<u8>, StoreError> {
+        block_on(async { crate::store::snapshots::pg::read(&self.conn().await?, id).await })
+    }
+    fn write_snapshot(
+        &mut self,
+        snapshot: &crate::store::SnapshotInfo,
+        bytes: &[u8],
+        keep: usize,
+    ) -> Result<i64, StoreError> {
+        block_on(async {
+            let mut c = self.conn().await?;
+            crate::store::snapshots::pg::write(&mut c, snapshot, bytes, keep, self.fence.as_ref())
+                .await
+        })
+    }
+    fn commit(&mut self, c: &Commit) -> Result<(), StoreError> {
+        block_on(async {
+            let mut conn = self.conn().await?;
+            let tx = begin(&mut conn, self.fence.as_ref()).await?;
+            write_commit(&tx, c, self.fence.as_ref()).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+    fn pulls_inbox(&self) -> bool {
+        self.fence.is_some()
+    }
+    fn take_inbox(&mut self, limit: usize) -> Result<Vec<InboxRow>, StoreError> {
+        let Some(f) = self.fence.clone() else {
+            return Ok(Vec::new());
+        };
+        block_on(async {
+            let mut c = self.conn().await?;
+            crate::cluster::quarantine::take(&mut c, &f, limit).await
+        })
+    }
+    fn inbox_failed(&mut self, seqs: &[i64], error: &str) -> Result<(), StoreError> {
+        let Some(f) = self.fence.clone() else {
+            return Ok(());
+        };
+        block_on(async {
+            let mut c = self.conn().await?;
+            crate::cluster::quarantine::failed(&mut c, &f, seqs, error).await
+        })
+    }
+    fn set_lines_total(&mut self, n: u64) -> Result<(), StoreError> {
+        block_on(async {
+            let mut c = self.conn().await?;
+            let tx = begin(&mut c, self.fence.as_ref()).await?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('lines', $1)
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                &[&count(n)],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+    fn add_program(
+        &mut self,
+        files: &[(String, String)],
+        at: i64,
+        inputs_before: u64,
+    ) -> Result<u32, StoreError> {
+        let json = serde_json::to_string(files)
+            .map_err(|e| StoreError(format!("a program does not serialize: {e}")))?;
+        let before = count(inputs_before);
+        let version: i32 = block_on(async {
+            let mut c = self.conn().await?;
+            let tx = begin(&mut c, self.fence.as_ref()).await?;
+            let v: i32 = tx
+                .query_one(
+                    "INSERT INTO programs (version, at, files, inputs_before)
+                     VALUES ((SELECT COALESCE(MAX(version), 0) + 1 FROM programs), $1, $2, $3)
+                     RETURNING version",
+                    &[&at, &json, &before],
+                )
+                .await?
+                .get(0);
+            tx.commit().await?;
+            Ok::<i32, StoreError>(v)
+        })?;
+        Ok(u32::try_from(version).unwrap_or(0))
     }
 }
 

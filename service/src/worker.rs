@@ -35,7 +35,7 @@ use serde_json::{json, Value};
 use crate::cluster::{partition_of, ClusterConfig, Held, Inbox, Lease, Leases, PartitionReader};
 use crate::engine_thread::{Core, CoreSettings, Item, Refusal, Request};
 use crate::pg::{Fence, PgStore};
-use crate::store::{Store, StoreError};
+use crate::store::{Records, StoreError};
 use crate::ProgramLoader;
 
 /// The request channels of the engines this worker runs, by partition.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use service::cluster::{Lease, Leases};
 use service::pg::{Fence, PgStore};
-use service::store::{Commit, Store};
+use service::store::{Commit, Records, Store};
 
 /// The PostgreSQL server this machine runs (`TANDEM_TEST_PG` overrides the URL).
 fn pg_url() -> String {

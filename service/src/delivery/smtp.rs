@@ -24,7 +24,7 @@ use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::engine_thread::{self, Request};
 use crate::mail::{self, Dkim, Relay, Security, SendError, Transport};
-use crate::store::{Delivery, DeliveryOutcome, OutboxMail, PendingMail, Store};
+use crate::store::{Delivery, DeliveryOutcome, OutboxMail, PendingMail, Records};
 
 /// Attempts before a transient failure counts as a bounce.
 const MAX_ATTEMPTS: u32 = 6;
@@ -56,7 +56,7 @@ const IDLE_CLOSE: Duration = Duration::from_secs(60);
 /// reported to the engine as `email_bounced` once the failure is stored. Messages are
 /// signed with `dkim` when it is given; their `Message-ID` is `<key@domain>`.
 pub async fn mailer(
-    store: Box<dyn Store>,
+    store: Box<dyn Records>,
     transport: Transport,
     dkim: Option<Arc<Dkim>>,
     core: std::sync::mpsc::Sender<Request>,
@@ -387,7 +387,7 @@ async fn deliver(
 
 /// The store side of the mailer (see the module's documentation).
 struct Bookkeeper {
-    store: Box<dyn Store>,
+    store: Box<dyn Records>,
     work: tokio::sync::mpsc::UnboundedSender<PendingMail>,
     done: Receiver<Note>,
     core: std::sync::mpsc::Sender<Request>,

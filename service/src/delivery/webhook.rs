@@ -16,7 +16,7 @@ use sha2::Sha256;
 
 use crate::effects::webhook::{Endpoint, Endpoints};
 use crate::engine_thread::Clock;
-use crate::store::{Store, WebhookAttempt, WebhookNext, WebhookRow};
+use crate::store::{Records, WebhookAttempt, WebhookNext, WebhookRow};
 
 /// The endpoints of the running program version (replaced on reload).
 pub type SharedEndpoints = Arc<RwLock<Endpoints>>;
@@ -298,7 +298,7 @@ fn outcome(
 /// for the attempts in flight (at most their timeout), records their outcomes and
 /// returns — so a clean stop sends nothing twice.
 pub async fn run(
-    mut store: Box<dyn Store>,
+    mut store: Box<dyn Records>,
     endpoints: SharedEndpoints,
     clock: Clock,
     cfg: DeliveryConfig,

@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 
 use crate::engine_thread::{Item, Refusal, Request};
 use crate::sign::Signer;
-use crate::store::Store;
+use crate::store::Records;
 use crate::Scope;
 
 mod assets;
@@ -34,7 +34,7 @@ pub struct AppState {
     /// The engine thread.
     pub core: std::sync::mpsc::Sender<Request>,
     /// A read connection to the store (tasks, timelines, counts).
-    pub reader: Arc<Mutex<Box<dyn Store>>>,
+    pub reader: Arc<Mutex<Box<dyn Records>>>,
     /// Token values and their scopes.
     pub tokens: Arc<Vec<(String, Vec<Scope>)>>,
     /// Verifies signed links.

@@ -8,13 +8,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use super::{authorize, error, AppState};
-use crate::store::{Store, WebhookRow};
+use crate::store::{Records, WebhookRow};
 use crate::Scope;
 
 /// Runs `f` on the reader's store connection, off the async threads.
 pub(super) async fn with_store<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&mut dyn Store) -> Result<T, String> + Send + 'static,
+    f: impl FnOnce(&mut dyn Records) -> Result<T, String> + Send + 'static,
 ) -> Result<T, Response> {
     let reader = state.reader.clone();
     let result = tokio::task::spawn_blocking(move || {

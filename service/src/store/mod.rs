@@ -266,64 +266,12 @@ pub struct PendingMail {
 
 /// Where `tandem run` keeps its state. Implementations must make [`Store::commit`]
 /// atomic and durable before returning.
-pub trait Store: Send {
-    /// The clock's start instant and the number of timeline lines written, if the store is not new.
-    fn meta(&mut self) -> Result<Option<(i64, u64)>, StoreError>;
-    /// Records the clock's start (once, for a new store).
-    fn set_start(&mut self, at: i64) -> Result<(), StoreError>;
-    /// The highest engine instant a commit was made at ([`Commit::now`]), if any.
-    fn high_water(&mut self) -> Result<Option<i64>, StoreError>;
-    /// Every input ever accepted, in order.
-    fn inputs(&mut self) -> Result<Vec<Input>, StoreError>;
-    /// The inputs after sequence number `after_seq` (a [`SnapshotInfo::after_seq`]), in
-    /// order: the tail a start replays after a snapshot.
-    fn inputs_after(&mut self, after_seq: i64) -> Result<Vec<Input>, StoreError>;
-    /// Copies the log's committed pages into the main file where the store has such a
-    /// log (SQLite's WAL), so the log starts over instead of growing; called by the
-    /// writing connection between commits.
-    fn checkpoint_log(&mut self) -> Result<(), StoreError> {
-        Ok(())
-    }
-    /// At a clean stop: copies the whole log into the main file and empties it, so the
-    /// next start does not read it back (SQLite's WAL; nothing elsewhere).
-    fn close_log(&mut self) -> Result<(), StoreError> {
-        Ok(())
-    }
-    /// Another connection to the same store (for the snapshot writer's thread).
-    fn reopen(&self) -> Result<Box<dyn Store>, StoreError> {
-        Err(StoreError("this store cannot be opened twice".into()))
-    }
-    /// The snapshots of the world, newest first (see [`snapshots`]).
-    fn snapshots(&mut self) -> Result<Vec<SnapshotInfo>, StoreError> {
-        Ok(Vec::new())
-    }
-    /// The bytes of one snapshot (checked by the caller against its checksum).
-    fn read_snapshot(&mut self, _id: i64) -> Result<Vec<u8>, StoreError> {
-        Err(StoreError("this store keeps no snapshots".into()))
-    }
-    /// Stores a snapshot and keeps only the newest `keep`; returns its id.
-    fn write_snapshot(
-        &mut self,
-        _snapshot: &SnapshotInfo,
-        _bytes: &[u8],
-        _keep: usize,
-    ) -> Result<i64, StoreError> {
-        Err(StoreError("this store keeps no snapshots".into()))
-    }
-    /// Writes a group of inputs and their effects in one durable transaction.
-    fn commit(&mut self, c: &Commit) -> Result<(), StoreError>;
-    /// Resets the count of timeline lines written (after a program reload's replay).
-    fn set_lines_total(&mut self, n: u64) -> Result<(), StoreError>;
+/// What every reader of a store needs — program versions, tasks, the timeline of a lead,
+/// counts, the outboxes and what became of their deliveries — for one store or, in a
+/// cluster, for every partition at once ([`crate::cluster::PartitionReader`]).
+pub trait Records: Send {
     /// The latest program version: its number and files (path, text), if any.
     fn latest_program(&mut self) -> Result<Option<StoredProgram>, StoreError>;
-    /// Stores a new program version installed at `at`, after `inputs_before` inputs of
-    /// the log; returns its number.
-    fn add_program(
-        &mut self,
-        files: &[(String, String)],
-        at: i64,
-        inputs_before: u64,
-    ) -> Result<u32, StoreError>;
     /// Every program version, oldest first.
     fn programs(&mut self) -> Result<Vec<StoredVersion>, StoreError>;
     /// Mails due for delivery at `now`, oldest first.
@@ -345,20 +293,6 @@ pub trait Store: Send {
     /// The newest email of the lead's outbox (by instant, then key) and its status
     /// (`pending`, `sent` or `failed`), if the lead was ever mailed.
     fn last_mail(&mut self, lead: &str) -> Result<Option<(OutboxMail, String)>, StoreError>;
-    /// Whether the engine takes its inputs from a cluster inbox (see
-    /// [`Store::take_inbox`]) besides its request channel.
-    fn pulls_inbox(&self) -> bool {
-        false
-    }
-    /// The oldest requests waiting in this partition's cluster inbox (at most `limit`
-    /// rows), not yet consumed by a commit. Empty for a store that is not a partition.
-    fn take_inbox(&mut self, _limit: usize) -> Result<Vec<InboxRow>, StoreError> {
-        Ok(Vec::new())
-    }
-    /// Counts one failed application of inbox rows `seqs` (see `cluster/quarantine.rs`).
-    fn inbox_failed(&mut self, _seqs: &[i64], _error: &str) -> Result<(), StoreError> {
-        Ok(())
-    }
     /// The cluster's requests set aside after failing (none on a single node).
     fn quarantine(&mut self) -> Result<Vec<serde_json::Value>, StoreError> {
         Ok(Vec::new())
@@ -416,6 +350,80 @@ pub trait Store: Send {
         _now_ms: i64,
     ) -> Result<(), StoreError> {
         Err(no_webhooks())
+    }
+}
+
+/// A store an engine writes: the input log, commits, snapshots and program versions, plus
+/// every [`Records`] read.
+pub trait Store: Records {
+    /// The clock's start instant and the number of timeline lines written, if the store is not new.
+    fn meta(&mut self) -> Result<Option<(i64, u64)>, StoreError>;
+    /// Records the clock's start (once, for a new store).
+    fn set_start(&mut self, at: i64) -> Result<(), StoreError>;
+    /// The highest engine instant a commit was made at ([`Commit::now`]), if any.
+    fn high_water(&mut self) -> Result<Option<i64>, StoreError>;
+    /// Every input ever accepted, in order.
+    fn inputs(&mut self) -> Result<Vec<Input>, StoreError>;
+    /// The inputs after sequence number `after_seq` (a [`SnapshotInfo::after_seq`]), in
+    /// order: the tail a start replays after a snapshot.
+    fn inputs_after(&mut self, after_seq: i64) -> Result<Vec<Input>, StoreError>;
+    /// Copies the log's committed pages into the main file where the store has such a
+    /// log (SQLite's WAL), so the log starts over instead of growing; called by the
+    /// writing connection between commits.
+    fn checkpoint_log(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// At a clean stop: copies the whole log into the main file and empties it, so the
+    /// next start does not read it back (SQLite's WAL; nothing elsewhere).
+    fn close_log(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Another connection to the same store (for the snapshot writer's thread).
+    fn reopen(&self) -> Result<Box<dyn Store>, StoreError> {
+        Err(StoreError("this store cannot be opened twice".into()))
+    }
+    /// The snapshots of the world, newest first (see [`snapshots`]).
+    fn snapshots(&mut self) -> Result<Vec<SnapshotInfo>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// The bytes of one snapshot (checked by the caller against its checksum).
+    fn read_snapshot(&mut self, _id: i64) -> Result<Vec<u8>, StoreError> {
+        Err(StoreError("this store keeps no snapshots".into()))
+    }
+    /// Stores a snapshot and keeps only the newest `keep`; returns its id.
+    fn write_snapshot(
+        &mut self,
+        _snapshot: &SnapshotInfo,
+        _bytes: &[u8],
+        _keep: usize,
+    ) -> Result<i64, StoreError> {
+        Err(StoreError("this store keeps no snapshots".into()))
+    }
+    /// Writes a group of inputs and their effects in one durable transaction.
+    fn commit(&mut self, c: &Commit) -> Result<(), StoreError>;
+    /// Resets the count of timeline lines written (after a program reload's replay).
+    fn set_lines_total(&mut self, n: u64) -> Result<(), StoreError>;
+    /// Stores a new program version installed at `at`, after `inputs_before` inputs of
+    /// the log; returns its number.
+    fn add_program(
+        &mut self,
+        files: &[(String, String)],
+        at: i64,
+        inputs_before: u64,
+    ) -> Result<u32, StoreError>;
+    /// Whether the engine takes its inputs from a cluster inbox (see
+    /// [`Store::take_inbox`]) besides its request channel.
+    fn pulls_inbox(&self) -> bool {
+        false
+    }
+    /// The oldest requests waiting in this partition's cluster inbox (at most `limit`
+    /// rows), not yet consumed by a commit. Empty for a store that is not a partition.
+    fn take_inbox(&mut self, _limit: usize) -> Result<Vec<InboxRow>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Counts one failed application of inbox rows `seqs` (see `cluster/quarantine.rs`).
+    fn inbox_failed(&mut self, _seqs: &[i64], _error: &str) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 
@@ -585,11 +593,218 @@ ALTER TABLE tasks ADD COLUMN escalated_to TEXT;
 ALTER TABLE tasks ADD COLUMN escalated_at INTEGER;
 ";
 
+impl Records for SqliteStore {
+    fn latest_program(&mut self) -> Result<Option<StoredProgram>, StoreError> {
+        let row: Option<(u32, String)> = self
+            .conn
+            .query_row(
+                "SELECT version, files FROM programs ORDER BY version DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match row {
+            None => Ok(None),
+            Some((v, json)) => {
+                let files: Vec<(String, String)> = serde_json::from_str(&json)
+                    .map_err(|e| StoreError(format!("a stored program does not parse: {e}")))?;
+                Ok(Some((v, files)))
+            }
+        }
+    }
+    fn programs(&mut self) -> Result<Vec<StoredVersion>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT version, at, inputs_before, files FROM programs ORDER BY version")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (version, at, before, json) = row?;
+            out.push(StoredVersion::from_row(version, at, before, &json)?);
+        }
+        Ok(out)
+    }
+    fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<PendingMail>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT key, lead, template, sender, recipient, subject, html, body, unsubscribe, at, attempts
+             FROM outbox WHERE status = 'pending' AND next_at <= ?1 ORDER BY next_at, key LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now, limit as i64], |r| {
+            Ok(PendingMail {
+                mail: outbox_mail(r)?,
+                attempts: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+    fn record_deliveries(&mut self, deliveries: &[Delivery]) -> Result<(), StoreError> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        for d in deliveries {
+            match &d.outcome {
+                DeliveryOutcome::Sent { at } => tx.prepare_cached(
+                    "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1 WHERE key = ?1",
+                )?
+                .execute(params![d.key, at])?,
+                DeliveryOutcome::Retry { error, retry_at } => tx.prepare_cached(
+                    "UPDATE outbox SET attempts = attempts + 1, next_at = ?2, error = ?3 WHERE key = ?1",
+                )?
+                .execute(params![d.key, retry_at, error])?,
+                DeliveryOutcome::Failed { error } => tx.prepare_cached(
+                    "UPDATE outbox SET attempts = attempts + 1, status = 'failed', error = ?2 WHERE key = ?1",
+                )?
+                .execute(params![d.key, error])?,
+            };
+        }
+        tx.commit()?;
+        Ok(())
+    }
+    fn tasks(&mut self, q: &TaskQuery) -> Result<Vec<TaskRow>, StoreError> {
+        let order = if q.late_at.is_some() {
+            "due ASC, id ASC"
+        } else {
+            "created_at DESC, id DESC"
+        };
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {TASK_COLUMNS}, {TASK_DUE_SQL} AS due FROM tasks
+             WHERE (?1 IS NULL OR team = ?1) AND (?2 IS NULL OR assignee = ?2) AND (?3 IS NULL OR status = ?3)
+               AND (?4 IS NULL OR {TASK_DUE_SQL} < ?4)
+             ORDER BY {order} LIMIT ?5 OFFSET ?6"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                q.team,
+                q.assignee,
+                q.status,
+                q.late_at,
+                q.page(),
+                i64::try_from(q.offset).unwrap_or(i64::MAX)
+            ],
+            SqliteStore::task_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+    fn lead_tasks(&mut self, lead: &str) -> Result<Vec<TaskRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE lead = ?1 ORDER BY created_at DESC, id DESC LIMIT 100"
+        ))?;
+        let rows = stmt.query_map([lead], SqliteStore::task_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+    fn task(&mut self, id: &str) -> Result<Option<TaskRow>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?1"),
+                [id],
+                SqliteStore::task_row,
+            )
+            .optional()?)
+    }
+    fn recent_lines(&mut self, lead: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT line FROM timeline WHERE lead = ?1 ORDER BY n DESC LIMIT ?2")?;
+        let rows = stmt.query_map(params![lead, limit as i64], |r| r.get::<_, String>(0))?;
+        let mut out: Vec<String> = rows.collect::<Result<_, _>>()?;
+        out.reverse();
+        Ok(out)
+    }
+    fn counts(&mut self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut out = Vec::new();
+        for (table, prefix) in [
+            ("outbox", "outbox"),
+            ("tasks", "tasks"),
+            ("webhook_outbox", "webhooks"),
+        ] {
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT status, COUNT(*) FROM {table} GROUP BY status ORDER BY status"
+            ))?;
+            let rows = stmt.query_map([], |r| {
+                Ok((format!("{prefix}_{}", r.get::<_, String>(0)?), r.get(1)?))
+            })?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        let inputs: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM inputs", [], |r| r.get(0))?;
+        out.push(("inputs".into(), inputs));
+        Ok(out)
+    }
+    fn last_mail(&mut self, lead: &str) -> Result<Option<(OutboxMail, String)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT key, lead, template, sender, recipient, subject, html, body, unsubscribe, at, status
+                 FROM outbox WHERE lead = ?1 ORDER BY at DESC, key DESC LIMIT 1",
+                [lead],
+                |r| {
+                    Ok((
+                        outbox_mail(r)?,
+                        r.get(10)?,
+                    ))
+                },
+            )
+            .optional()?)
+    }
+    fn due_webhooks(
+        &mut self,
+        webhook: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<WebhookRow>, StoreError> {
+        webhooks::due(&self.conn, webhook, now_ms, limit)
+    }
+    fn record_webhook_attempts(&mut self, attempts: &[WebhookAttempt]) -> Result<(), StoreError> {
+        webhooks::record(&mut self.conn, attempts)
+    }
+    fn webhook_rows(
+        &mut self,
+        status: Option<&str>,
+        since_ms: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<WebhookRow>, StoreError> {
+        webhooks::list(&self.conn, status, since_ms, limit)
+    }
+    fn webhook_row(&mut self, key: &str) -> Result<Option<WebhookRow>, StoreError> {
+        webhooks::get(&self.conn, key)
+    }
+    fn requeue_webhooks(
+        &mut self,
+        key: Option<&str>,
+        since_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        webhooks::requeue(&self.conn, key, since_ms, now_ms)
+    }
+    fn webhook_pauses(&mut self) -> Result<Vec<WebhookPause>, StoreError> {
+        webhooks::pauses(&self.conn)
+    }
+    fn set_webhook_pause(
+        &mut self,
+        webhook: &str,
+        pause: Option<(i64, &str)>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        webhooks::set_pause(&mut self.conn, webhook, pause, now_ms)
+    }
+}
+
 impl Store for SqliteStore {
     fn high_water(&mut self) -> Result<Option<i64>, StoreError> {
         self.meta_value("now")
     }
-
     fn meta(&mut self) -> Result<Option<(i64, u64)>, StoreError> {
         let Some(start) = self.meta_value("start")? else {
             return Ok(None);
@@ -597,7 +812,6 @@ impl Store for SqliteStore {
         let lines = self.meta_value("lines")?.unwrap_or(0);
         Ok(Some((start, u64::try_from(lines).unwrap_or(0))))
     }
-
     fn set_start(&mut self, at: i64) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('start', ?1)",
@@ -605,19 +819,15 @@ impl Store for SqliteStore {
         )?;
         Ok(())
     }
-
     fn inputs(&mut self) -> Result<Vec<Input>, StoreError> {
         self.inputs_after(i64::MIN)
     }
-
     fn inputs_after(&mut self, after_seq: i64) -> Result<Vec<Input>, StoreError> {
         snapshots::inputs_after(&self.conn, after_seq)
     }
-
     fn checkpoint_log(&mut self) -> Result<(), StoreError> {
         self.checkpoint()
     }
-
     fn close_log(&mut self) -> Result<(), StoreError> {
         let busy: i64 = self
             .conn
@@ -629,7 +839,6 @@ impl Store for SqliteStore {
         }
         Ok(())
     }
-
     fn reopen(&self) -> Result<Box<dyn Store>, StoreError> {
         let path = self
             .conn
@@ -638,15 +847,12 @@ impl Store for SqliteStore {
             .ok_or_else(|| StoreError("an in-memory store cannot be opened twice".into()))?;
         Ok(Box::new(SqliteStore::open(Path::new(path))?))
     }
-
     fn snapshots(&mut self) -> Result<Vec<SnapshotInfo>, StoreError> {
         snapshots::list(&self.conn)
     }
-
     fn read_snapshot(&mut self, id: i64) -> Result<Vec<u8>, StoreError> {
         snapshots::read(&self.conn, id)
     }
-
     fn write_snapshot(
         &mut self,
         snapshot: &SnapshotInfo,
@@ -655,7 +861,6 @@ impl Store for SqliteStore {
     ) -> Result<i64, StoreError> {
         snapshots::write(&mut self.conn, snapshot, bytes, keep)
     }
-
     fn commit(&mut self, c: &Commit) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         {
@@ -750,7 +955,6 @@ impl Store for SqliteStore {
         tx.commit()?;
         Ok(())
     }
-
     fn set_lines_total(&mut self, n: u64) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('lines', ?1)",
@@ -758,26 +962,6 @@ impl Store for SqliteStore {
         )?;
         Ok(())
     }
-
-    fn latest_program(&mut self) -> Result<Option<StoredProgram>, StoreError> {
-        let row: Option<(u32, String)> = self
-            .conn
-            .query_row(
-                "SELECT version, files FROM programs ORDER BY version DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        match row {
-            None => Ok(None),
-            Some((v, json)) => {
-                let files: Vec<(String, String)> = serde_json::from_str(&json)
-                    .map_err(|e| StoreError(format!("a stored program does not parse: {e}")))?;
-                Ok(Some((v, files)))
-            }
-        }
-    }
-
     fn add_program(
         &mut self,
         files: &[(String, String)],
@@ -794,200 +978,5 @@ impl Store for SqliteStore {
         Ok(self
             .conn
             .query_row("SELECT MAX(version) FROM programs", [], |r| r.get(0))?)
-    }
-
-    fn programs(&mut self) -> Result<Vec<StoredVersion>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT version, at, inputs_before, files FROM programs ORDER BY version")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, u32>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (version, at, before, json) = row?;
-            out.push(StoredVersion::from_row(version, at, before, &json)?);
-        }
-        Ok(out)
-    }
-
-    fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<PendingMail>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT key, lead, template, sender, recipient, subject, html, body, unsubscribe, at, attempts
-             FROM outbox WHERE status = 'pending' AND next_at <= ?1 ORDER BY next_at, key LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![now, limit as i64], |r| {
-            Ok(PendingMail {
-                mail: outbox_mail(r)?,
-                attempts: r.get(10)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn record_deliveries(&mut self, deliveries: &[Delivery]) -> Result<(), StoreError> {
-        if deliveries.is_empty() {
-            return Ok(());
-        }
-        let tx = self.conn.transaction()?;
-        for d in deliveries {
-            match &d.outcome {
-                DeliveryOutcome::Sent { at } => tx.prepare_cached(
-                    "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1 WHERE key = ?1",
-                )?
-                .execute(params![d.key, at])?,
-                DeliveryOutcome::Retry { error, retry_at } => tx.prepare_cached(
-                    "UPDATE outbox SET attempts = attempts + 1, next_at = ?2, error = ?3 WHERE key = ?1",
-                )?
-                .execute(params![d.key, retry_at, error])?,
-                DeliveryOutcome::Failed { error } => tx.prepare_cached(
-                    "UPDATE outbox SET attempts = attempts + 1, status = 'failed', error = ?2 WHERE key = ?1",
-                )?
-                .execute(params![d.key, error])?,
-            };
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn tasks(&mut self, q: &TaskQuery) -> Result<Vec<TaskRow>, StoreError> {
-        let order = if q.late_at.is_some() {
-            "due ASC, id ASC"
-        } else {
-            "created_at DESC, id DESC"
-        };
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {TASK_COLUMNS}, {TASK_DUE_SQL} AS due FROM tasks
-             WHERE (?1 IS NULL OR team = ?1) AND (?2 IS NULL OR assignee = ?2) AND (?3 IS NULL OR status = ?3)
-               AND (?4 IS NULL OR {TASK_DUE_SQL} < ?4)
-             ORDER BY {order} LIMIT ?5 OFFSET ?6"
-        ))?;
-        let rows = stmt.query_map(
-            params![
-                q.team,
-                q.assignee,
-                q.status,
-                q.late_at,
-                q.page(),
-                i64::try_from(q.offset).unwrap_or(i64::MAX)
-            ],
-            SqliteStore::task_row,
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn lead_tasks(&mut self, lead: &str) -> Result<Vec<TaskRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {TASK_COLUMNS} FROM tasks WHERE lead = ?1 ORDER BY created_at DESC, id DESC LIMIT 100"
-        ))?;
-        let rows = stmt.query_map([lead], SqliteStore::task_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn task(&mut self, id: &str) -> Result<Option<TaskRow>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?1"),
-                [id],
-                SqliteStore::task_row,
-            )
-            .optional()?)
-    }
-
-    fn recent_lines(&mut self, lead: &str, limit: usize) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT line FROM timeline WHERE lead = ?1 ORDER BY n DESC LIMIT ?2")?;
-        let rows = stmt.query_map(params![lead, limit as i64], |r| r.get::<_, String>(0))?;
-        let mut out: Vec<String> = rows.collect::<Result<_, _>>()?;
-        out.reverse();
-        Ok(out)
-    }
-
-    fn counts(&mut self) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut out = Vec::new();
-        for (table, prefix) in [
-            ("outbox", "outbox"),
-            ("tasks", "tasks"),
-            ("webhook_outbox", "webhooks"),
-        ] {
-            let mut stmt = self.conn.prepare_cached(&format!(
-                "SELECT status, COUNT(*) FROM {table} GROUP BY status ORDER BY status"
-            ))?;
-            let rows = stmt.query_map([], |r| {
-                Ok((format!("{prefix}_{}", r.get::<_, String>(0)?), r.get(1)?))
-            })?;
-            for row in rows {
-                out.push(row?);
-            }
-        }
-        let inputs: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM inputs", [], |r| r.get(0))?;
-        out.push(("inputs".into(), inputs));
-        Ok(out)
-    }
-    fn last_mail(&mut self, lead: &str) -> Result<Option<(OutboxMail, String)>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT key, lead, template, sender, recipient, subject, html, body, unsubscribe, at, status
-                 FROM outbox WHERE lead = ?1 ORDER BY at DESC, key DESC LIMIT 1",
-                [lead],
-                |r| {
-                    Ok((
-                        outbox_mail(r)?,
-                        r.get(10)?,
-                    ))
-                },
-            )
-            .optional()?)
-    }
-    fn due_webhooks(
-        &mut self,
-        webhook: &str,
-        now_ms: i64,
-        limit: usize,
-    ) -> Result<Vec<WebhookRow>, StoreError> {
-        webhooks::due(&self.conn, webhook, now_ms, limit)
-    }
-    fn record_webhook_attempts(&mut self, attempts: &[WebhookAttempt]) -> Result<(), StoreError> {
-        webhooks::record(&mut self.conn, attempts)
-    }
-    fn webhook_rows(
-        &mut self,
-        status: Option<&str>,
-        since_ms: Option<i64>,
-        limit: usize,
-    ) -> Result<Vec<WebhookRow>, StoreError> {
-        webhooks::list(&self.conn, status, since_ms, limit)
-    }
-    fn webhook_row(&mut self, key: &str) -> Result<Option<WebhookRow>, StoreError> {
-        webhooks::get(&self.conn, key)
-    }
-    fn requeue_webhooks(
-        &mut self,
-        key: Option<&str>,
-        since_ms: Option<i64>,
-        now_ms: i64,
-    ) -> Result<u64, StoreError> {
-        webhooks::requeue(&self.conn, key, since_ms, now_ms)
-    }
-    fn webhook_pauses(&mut self) -> Result<Vec<WebhookPause>, StoreError> {
-        webhooks::pauses(&self.conn)
-    }
-    fn set_webhook_pause(
-        &mut self,
-        webhook: &str,
-        pause: Option<(i64, &str)>,
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        webhooks::set_pause(&mut self.conn, webhook, pause, now_ms)
     }
 }
