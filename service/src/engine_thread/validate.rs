@@ -1,0 +1,90 @@
+//! Validation of API inputs against the running program's symbols: ids, fields, events, properties and their types, all or nothing.
+
+use super::*;
+
+/// Turns API items into engine inputs, all or none. `known` says whether a lead exists;
+/// `None` when the caller cannot know (a cluster worker queueing a request for another
+/// partition): the checks that need it — a create of an existing lead, an update of an
+/// unknown one — are then left to the engine that applies the request.
+pub fn validate_items(
+    sym: &compiler::symbols::Symbols,
+    items: Vec<Item>,
+    at: i64,
+    known: &dyn Fn(&str) -> Option<bool>,
+) -> Result<Vec<Input>, Refusal> {
+    let mut created: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let lead = runtime::scenario::normalize(&item.lead);
+        if lead.is_empty() {
+            return Err(Refusal::bad(i, "`lead` is missing (the lead's id)"));
+        }
+        if lead.len() > 200 {
+            return Err(Refusal::bad(i, "`lead` is longer than 200 bytes"));
+        }
+        // PostgreSQL texts cannot hold U+0000: such an input could never be stored (and,
+        // queued in a cluster's inbox, would stop its partition at every try).
+        if lead.contains('\0') || item.body.values().any(has_nul) {
+            return Err(Refusal::bad(
+                i,
+                "the item contains a NUL character (U+0000), which cannot be stored",
+            ));
+        }
+        // Earlier requests of a group are applied before later ones are validated, so
+        // the world knows their leads; this request's own creates are not applied yet.
+        let exists = known(&lead).map(|e| e || created.contains(&lead));
+        let mut body = item.body;
+        let action = match item.action.as_str() {
+            "upsert" => {
+                let fields = body.remove("fields").unwrap_or(Value::Object(Map::new()));
+                let key = if exists == Some(false) {
+                    "create"
+                } else {
+                    "update"
+                };
+                body.insert(key.into(), fields);
+                key
+            }
+            other => other,
+        };
+        match (action, exists) {
+            ("create", Some(true)) => {
+                return Err(Refusal {
+                    status: 409,
+                    index: Some(i),
+                    message: format!("the lead `{lead}` exists already"),
+                })
+            }
+            ("create", _) => {
+                created.insert(lead.clone());
+            }
+            (_, Some(false)) => {
+                return Err(Refusal {
+                    status: 404,
+                    index: Some(i),
+                    message: format!("unknown lead `{lead}` (create it first)"),
+                })
+            }
+            _ => {}
+        }
+        let kind =
+            runtime::scenario::parse_action(sym, action, &body).map_err(|m| Refusal::bad(i, m))?;
+        out.push(Input {
+            index: 0,
+            at,
+            lead,
+            kind,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether a JSON value holds U+0000 in any text or key.
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
