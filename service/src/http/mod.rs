@@ -152,15 +152,8 @@ async fn dashboard_summary(
     if let Err(r) = authorize(&state, &headers, &[Scope::Ingest, Scope::Sales]) {
         return r;
     }
-    if let Some(k) = q
-        .keys()
-        .find(|k| !matches!(k.as_str(), "from" | "to" | "sections" | "recent_after"))
-    {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("unknown parameter `{k}` (from, to, sections, recent_after)"),
-            None,
-        );
+    if let Some(m) = unknown_parameter(&q, "from, to, sections, recent_after") {
+        return error(StatusCode::BAD_REQUEST, m, None);
     }
     let only = match q.get("sections").map(|s| summary_sections(s)) {
         None => None,
@@ -565,32 +558,12 @@ async fn get_leads(
     if let Err(r) = authorize(&state, &headers, &[Scope::Ingest, Scope::Sales]) {
         return r;
     }
-    const KEYS: &str = "stage, journey, limit, offset";
-    if let Some(k) = q
-        .keys()
-        .find(|k| !KEYS.split(", ").any(|x| x == k.as_str()))
-    {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("unknown parameter `{k}` ({KEYS})"),
-            None,
-        );
+    if let Some(m) = unknown_parameter(&q, "stage, journey, limit, offset") {
+        return error(StatusCode::BAD_REQUEST, m, None);
     }
-    let number =
-        |key: &str, default: usize, range: std::ops::RangeInclusive<usize>| match q.get(key) {
-            None => Ok(default),
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if range.contains(&n) => Ok(n),
-                _ => Err(format!(
-                    "`{key}` must be a whole number from {} to {}, not `{v}`",
-                    range.start(),
-                    range.end()
-                )),
-            },
-        };
     let query = match (
-        number("limit", 50, 1..=1000),
-        number("offset", 0, 0..=10_000_000),
+        number_parameter(&q, "limit", 50, 1..=1000),
+        number_parameter(&q, "offset", 0, 0..=10_000_000),
     ) {
         (Ok(limit), Ok(offset)) => crate::engine_thread::LeadQuery {
             stage: q.get("stage").cloned(),
@@ -831,16 +804,39 @@ async fn schema(State(state): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 /// `GET /api/tasks?team=&status=`.
+/// The first query parameter not among `keys` (`"a, b, c"`), as the 400 message names it.
+fn unknown_parameter(q: &HashMap<String, String>, keys: &str) -> Option<String> {
+    q.keys()
+        .find(|k| !keys.split(", ").any(|x| x == k.as_str()))
+        .map(|k| format!("unknown parameter `{k}` ({keys})"))
+}
+
+/// A whole-number query parameter within `range` (`default` when absent).
+fn number_parameter(
+    q: &HashMap<String, String>,
+    key: &str,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, String> {
+    match q.get(key) {
+        None => Ok(default),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(format!(
+                "`{key}` must be a whole number from {} to {}, not `{v}`",
+                range.start(),
+                range.end()
+            )),
+        },
+    }
+}
+
 /// `GET /api/tasks` parameters: team, assignee, status (`open`, `accepted`, `rejected`,
 /// `completed`), `late=true` (deadline passed before `now`), `limit` (1–1,000, default
 /// 1,000) and `offset`.
 fn task_query(q: &HashMap<String, String>, now: i64) -> Result<crate::store::TaskQuery, String> {
-    const KEYS: &str = "team, assignee, status, late, limit, offset";
-    if let Some(k) = q
-        .keys()
-        .find(|k| !KEYS.split(", ").any(|x| x == k.as_str()))
-    {
-        return Err(format!("unknown parameter `{k}` ({KEYS})"));
+    if let Some(m) = unknown_parameter(q, "team, assignee, status, late, limit, offset") {
+        return Err(m);
     }
     if let Some(s) = q.get("status") {
         if !matches!(s.as_str(), "open" | "accepted" | "rejected" | "completed") {
@@ -849,33 +845,19 @@ fn task_query(q: &HashMap<String, String>, now: i64) -> Result<crate::store::Tas
             ));
         }
     }
-    let number = |key: &str, default: usize, max: usize| -> Result<usize, String> {
-        match q.get(key) {
-            None => Ok(default),
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if n <= max => Ok(n),
-                _ => Err(format!(
-                    "`{key}` must be a whole number from 0 to {max}, not `{v}`"
-                )),
-            },
-        }
-    };
     let late = match q.get("late").map(String::as_str) {
         None | Some("false") => None,
         Some("true") => Some(now),
         Some(v) => return Err(format!("`late` must be true or false, not `{v}`")),
     };
-    let limit = number("limit", 1000, 1000)?;
-    if limit == 0 {
-        return Err("`limit` must be a whole number from 1 to 1000, not `0`".into());
-    }
+    let limit = number_parameter(q, "limit", 1000, 1..=1000)?;
     Ok(crate::store::TaskQuery {
         team: q.get("team").cloned(),
         assignee: q.get("assignee").cloned(),
         status: q.get("status").cloned(),
         late_at: late,
         limit,
-        offset: number("offset", 0, 1_000_000)?,
+        offset: number_parameter(q, "offset", 0, 0..=1_000_000)?,
     })
 }
 

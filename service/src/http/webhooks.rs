@@ -138,12 +138,8 @@ pub(super) async fn failures(
     if let Err(r) = authorize(&state, &headers, &[Scope::Admin]) {
         return r;
     }
-    if let Some(k) = q.keys().find(|k| !matches!(k.as_str(), "since" | "limit")) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("unknown parameter `{k}` (since, limit)"),
-            None,
-        );
+    if let Some(m) = super::unknown_parameter(&q, "since, limit") {
+        return error(StatusCode::BAD_REQUEST, m, None);
     }
     let since = match q.get("since").map(|t| instant_ms("since", t)).transpose() {
         Ok(s) => s,
@@ -250,12 +246,8 @@ pub(super) async fn recover(
     if let Err(r) = authorize(&state, &headers, &[Scope::Admin]) {
         return r;
     }
-    if let Some(k) = q.keys().find(|k| k.as_str() != "since") {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("unknown parameter `{k}` (since)"),
-            None,
-        );
+    if let Some(m) = super::unknown_parameter(&q, "since") {
+        return error(StatusCode::BAD_REQUEST, m, None);
     }
     let Some(since) = q.get("since") else {
         return error(
