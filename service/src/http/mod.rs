@@ -632,25 +632,17 @@ async fn leads_elsewhere(
                 &q.offset.saturating_add(limit).min(1000).to_string(),
             );
         }
-        let answer = state
-            .forward
-            .get(url)
-            .header(header::AUTHORIZATION, auth.clone())
-            .header(FORWARDED, "1")
-            .timeout(std::time::Duration::from_secs(3))
-            .send()
-            .await;
-        let other: Value = match answer {
-            Ok(r) if r.status() == reqwest::StatusCode::OK => match r.bytes().await {
-                Ok(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
-                Err(_) => Value::Null,
-            },
-            _ => Value::Null,
+        let other = match ask_worker(state, url, auth.clone()).await {
+            Ok(v) if v.is_object() => v,
+            Ok(_) => {
+                tracing::warn!(worker = %address, "a worker's part of a lead list is not an object");
+                continue;
+            }
+            Err(why) => {
+                tracing::warn!(worker = %address, error = %why, "a worker did not answer its part of a lead list");
+                continue;
+            }
         };
-        if !other.is_object() {
-            tracing::warn!(worker = %address, "a worker did not answer its part of a lead list");
-            continue;
-        }
         let add = |page: &mut Value, key: &str, n: u64| {
             let now = page[key].as_u64().unwrap_or(0);
             page[key] = json!(now + n);
@@ -722,32 +714,37 @@ async fn forward_lead(
     let mut url = url::Url::parse(address).ok()?;
     url.path_segments_mut().ok()?.extend(["api", "leads", id]);
     let auth = headers.get(header::AUTHORIZATION)?.clone();
-    let answer = state
+    match ask_worker(state, url, auth).await {
+        Ok(whole) => Some(axum::Json(whole).into_response()),
+        Err(why) => {
+            tracing::warn!(lead = id, error = %why, "the partition's holder did not answer the lead page");
+            None
+        }
+    }
+}
+
+/// A GET to another worker of the cluster, with the caller's token and marked forwarded
+/// (so it does not ask further): its JSON answer, or why there is none (not 200 within
+/// 3 s, or not JSON).
+async fn ask_worker(
+    state: &AppState,
+    url: url::Url,
+    auth: axum::http::HeaderValue,
+) -> Result<Value, String> {
+    let r = state
         .forward
         .get(url)
         .header(header::AUTHORIZATION, auth)
         .header(FORWARDED, "1")
         .timeout(std::time::Duration::from_secs(3))
         .send()
-        .await;
-    match answer {
-        Ok(r) if r.status() == reqwest::StatusCode::OK => {
-            let whole: Value = serde_json::from_slice(&r.bytes().await.ok()?).ok()?;
-            Some(axum::Json(whole).into_response())
-        }
-        Ok(r) => {
-            tracing::warn!(
-                lead = id,
-                status = r.status().as_u16(),
-                "the partition's holder did not answer the lead page"
-            );
-            None
-        }
-        Err(e) => {
-            tracing::warn!(lead = id, error = %e, "the partition's holder did not answer the lead page");
-            None
-        }
+        .await
+        .map_err(|e| e.to_string())?;
+    if r.status() != reqwest::StatusCode::OK {
+        return Err(format!("answered {}", r.status().as_u16()));
     }
+    let body = r.bytes().await.map_err(|e| e.to_string())?;
+    serde_json::from_slice(&body).map_err(|e| e.to_string())
 }
 
 /// `GET /api/leads/{id}/last_email`: the newest email the lead was sent (or is about to
