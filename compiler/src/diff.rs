@@ -603,7 +603,7 @@ impl Canon<'_> {
                 "score.{}",
                 self.p.exprs.scores.get(*i).cloned().unwrap_or_default()
             ),
-            IrKind::Now => "now".into(),
+            IrKind::Now => stdlib::BuiltinId::Now.name().into(),
             IrKind::Not(a) => format!("not({})", x(a)),
             IrKind::Neg(a) => format!("-({})", x(a)),
             IrKind::And(a, b) => format!("({} and {})", x(a), x(b)),
@@ -639,17 +639,11 @@ impl Canon<'_> {
             IrKind::Between(_, a, lo, hi) => {
                 format!("({} between {} and {})", x(a), x(lo), x(hi))
             }
-            IrKind::TextCall(f, a) => format!("{f:?}({})", x(a)),
-            IrKind::Length(a) => format!("length({})", x(a)),
-            IrKind::FreeEmail(a) => format!("free_email({})", x(a)),
-            IrKind::NumCall(f, args) => {
+            IrKind::Call(f, args) => {
                 let a: Vec<String> = args.iter().map(x).collect();
-                format!("{f:?}({})", a.join(", "))
+                format!("{}({})", f.name(), a.join(", "))
             }
-            IrKind::DaysSince(a) => format!("days_since({})", x(a)),
-            IrKind::HoursSince(a) => format!("hours_since({})", x(a)),
-            IrKind::Opened(t) => format!("opened({})", self.template(*t)),
-            IrKind::Clicked(t) => format!("clicked({})", self.template(*t)),
+            IrKind::Engaged(f, t) => format!("{}({})", f.name(), self.template(*t)),
             IrKind::Count {
                 event: ev,
                 filter,

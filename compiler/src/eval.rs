@@ -4,7 +4,9 @@
 //! zero or false. The JIT calls the `extern "C"` helpers by address; the
 //! interpreter calls the same Rust functions, so both engines agree bit for bit.
 
-use crate::ir::{CompiledExprs, FuncId, TextFn, TextHandle, OUTSIDE_STAGE_BASE, SCRATCH_BIT};
+use stdlib::{BuiltinId, Implementation, Reads};
+
+use crate::ir::{CompiledExprs, FuncId, TextHandle, OUTSIDE_STAGE_BASE, SCRATCH_BIT};
 
 /// A lead's fields as words, in [`Layout`](crate::ir::Layout) order, with their "is set" bits and tags.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -166,12 +168,10 @@ pub fn reads_only_the_event(body: &crate::ir::IrExpr) -> bool {
                 | IrKind::Score(_)
                 | IrKind::Now
                 | IrKind::InTags { .. }
-                | IrKind::DaysSince(_)
-                | IrKind::HoursSince(_)
-                | IrKind::Opened(_)
-                | IrKind::Clicked(_)
+                | IrKind::Engaged(..)
                 | IrKind::Count { .. }
-        ) {
+        ) || matches!(&x.kind, IrKind::Call(id, _) if id.builtin().reads != Reads::Arguments)
+        {
             pure = false;
         }
     });
@@ -224,10 +224,9 @@ pub struct TextMemo {
     made: rustc_hash::FxHashMap<Box<str>, Vec<(u32, Memoized)>>,
 }
 
-/// What a memo entry is the result of: a text function (its code), `free_email`, or
-/// `matches` with regex `i` (`MATCHES_BASE + i`).
+/// What a memo entry is the result of: a built-in text function (its
+/// [`BuiltinId::code`]) or `matches` with regex `i` (`MATCHES_BASE + i`).
 type MemoOp = u32;
-const FREE_EMAIL_OP: MemoOp = 100;
 /// The most results a [`TextMemo`] keeps of each kind before it starts again.
 const MEMO_LIMIT: usize = 1 << 16;
 const MATCHES_BASE: MemoOp = 1000;
@@ -415,8 +414,13 @@ pub fn text_eq(ctx: &EvalCtx<'_>, a: TextHandle, b: TextHandle) -> bool {
     ctx.text(a) == ctx.text(b)
 }
 
-pub fn text_fn(ctx: &mut EvalCtx<'_>, f: TextFn, h: TextHandle) -> TextHandle {
-    let op = text_fn_code(f) as MemoOp;
+/// A `text -> text` built-in (`lower`, `unaccent`, …) on a text, memoized for interned texts.
+pub fn text_fn(ctx: &mut EvalCtx<'_>, f: BuiltinId, h: TextHandle) -> TextHandle {
+    let Implementation::TextToText(implementation) = f.builtin().implementation else {
+        // The lowering only makes text calls of text functions.
+        return h;
+    };
+    let op = f.code() as MemoOp;
     if let Some(m) = ctx.memo {
         let found = m.borrow().get(ctx, op, h);
         match found {
@@ -426,13 +430,7 @@ pub fn text_fn(ctx: &mut EvalCtx<'_>, f: TextFn, h: TextHandle) -> TextHandle {
         }
     }
     let input = ctx.text(h);
-    let out = match f {
-        TextFn::Lower => stdlib::functions::lower(input),
-        TextFn::Upper => stdlib::functions::upper(input),
-        TextFn::Trim => stdlib::functions::trim(input),
-        TextFn::Unaccent => stdlib::functions::unaccent(input),
-        TextFn::Domain => stdlib::functions::domain(input),
-    };
+    let out = implementation(input);
     let handle = ctx.make_text(out);
     if let Some(m) = ctx.memo {
         let value = if handle & SCRATCH_BIT == 0 {
@@ -470,23 +468,9 @@ pub(crate) unsafe extern "C" fn h_text_eq(ctx: *mut EvalCtx<'_>, a: u64, b: u64)
 pub(crate) unsafe extern "C" fn h_text_fn(ctx: *mut EvalCtx<'_>, f: u64, h: u64) -> u64 {
     // SAFETY: as above.
     let ctx = unsafe { ctx_mut(ctx) };
-    let f = match f {
-        0 => TextFn::Lower,
-        1 => TextFn::Upper,
-        2 => TextFn::Trim,
-        3 => TextFn::Unaccent,
-        _ => TextFn::Domain,
-    };
-    text_fn(ctx, f, h)
-}
-
-pub fn text_fn_code(f: TextFn) -> u64 {
-    match f {
-        TextFn::Lower => 0,
-        TextFn::Upper => 1,
-        TextFn::Trim => 2,
-        TextFn::Unaccent => 3,
-        TextFn::Domain => 4,
+    match BuiltinId::from_code(f) {
+        Some(f) => text_fn(ctx, f, h),
+        None => h,
     }
 }
 
@@ -555,61 +539,46 @@ pub(crate) unsafe extern "C" fn h_has_tag(ctx: *mut EvalCtx<'_>, h: u64) -> u64 
     u64::from(has_tag(ctx, h))
 }
 
-pub fn length(ctx: &EvalCtx<'_>, h: TextHandle) -> f64 {
-    stdlib::functions::length(ctx.text(h))
+/// A `text -> number` built-in (`length`) on a text.
+pub fn text_number(ctx: &EvalCtx<'_>, f: BuiltinId, h: TextHandle) -> f64 {
+    match f.builtin().implementation {
+        Implementation::TextToNumber(implementation) => implementation(ctx.text(h)),
+        _ => 0.0,
+    }
 }
 
 /// # Safety
 /// `ctx` must be the live context compiled code was called with.
-pub(crate) unsafe extern "C" fn h_length(ctx: *mut EvalCtx<'_>, h: u64) -> f64 {
+pub(crate) unsafe extern "C" fn h_text_number(ctx: *mut EvalCtx<'_>, f: u64, h: u64) -> f64 {
     // SAFETY: as above.
     let ctx = unsafe { ctx_mut(ctx) };
-    length(ctx, h)
+    BuiltinId::from_code(f).map_or(0.0, |f| text_number(ctx, f, h))
 }
 
-pub fn free_email(ctx: &EvalCtx<'_>, h: TextHandle) -> bool {
+/// A `text -> bool` built-in (`free_email`) on a text, memoized for interned texts.
+pub fn text_flag(ctx: &EvalCtx<'_>, f: BuiltinId, h: TextHandle) -> bool {
+    let Implementation::TextToBool(implementation) = f.builtin().implementation else {
+        return false;
+    };
+    let op = f.code() as MemoOp;
     if let Some(m) = ctx.memo {
-        if let Some(Memoized::Flag(b)) = m.borrow().get(ctx, FREE_EMAIL_OP, h) {
+        if let Some(Memoized::Flag(b)) = m.borrow().get(ctx, op, h) {
             return b;
         }
     }
-    let b = stdlib::functions::free_email(ctx.text(h));
+    let b = implementation(ctx.text(h));
     if let Some(m) = ctx.memo {
-        m.borrow_mut().put(ctx, FREE_EMAIL_OP, h, Memoized::Flag(b));
+        m.borrow_mut().put(ctx, op, h, Memoized::Flag(b));
     }
     b
 }
 
 /// # Safety
 /// `ctx` must be the live context compiled code was called with.
-pub(crate) unsafe extern "C" fn h_free_email(ctx: *mut EvalCtx<'_>, h: u64) -> u64 {
+pub(crate) unsafe extern "C" fn h_text_flag(ctx: *mut EvalCtx<'_>, f: u64, h: u64) -> u64 {
     // SAFETY: as above.
     let ctx = unsafe { ctx_mut(ctx) };
-    u64::from(free_email(ctx, h))
-}
-
-pub extern "C" fn h_days_since(then: i64, now: i64) -> f64 {
-    stdlib::functions::days_since(then, now)
-}
-
-pub extern "C" fn h_hours_since(then: i64, now: i64) -> f64 {
-    stdlib::functions::hours_since(then, now)
-}
-
-pub extern "C" fn h_round(x: f64) -> f64 {
-    stdlib::functions::round(x)
-}
-
-pub extern "C" fn h_abs(x: f64) -> f64 {
-    stdlib::functions::abs(x)
-}
-
-pub extern "C" fn h_min(a: f64, b: f64) -> f64 {
-    stdlib::functions::min(a, b)
-}
-
-pub extern "C" fn h_max(a: f64, b: f64) -> f64 {
-    stdlib::functions::max(a, b)
+    u64::from(BuiltinId::from_code(f).is_some_and(|f| text_flag(ctx, f, h)))
 }
 
 pub fn engaged(ctx: &EvalCtx<'_>, template: u32, clicked: bool) -> bool {

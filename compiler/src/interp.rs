@@ -2,8 +2,10 @@
 
 use grammar::ast::{CompareOp, TextOp};
 
+use stdlib::{BuiltinId, Implementation};
+
 use crate::eval::{self, EvalCtx};
-use crate::ir::{ArithOp, CmpKind, CompiledExprs, FuncId, IrExpr, IrKind, NumFn};
+use crate::ir::{ArithOp, CmpKind, CompiledExprs, FuncId, IrExpr, IrKind};
 
 /// Evaluates function `f` of the program; the result is a word (see [`crate::ir`]).
 pub fn eval_func(exprs: &CompiledExprs, f: FuncId, ctx: &mut EvalCtx<'_>) -> u64 {
@@ -58,6 +60,20 @@ pub fn compare(ctx: &EvalCtx<'_>, op: CompareOp, kind: CmpKind, a: u64, b: u64) 
         }
     };
     ord.is_some_and(|o| op.holds(o))
+}
+
+/// A built-in computed from its argument words, by the shape of its implementation.
+fn call(ctx: &mut EvalCtx<'_>, f: BuiltinId, a: u64, b: u64) -> u64 {
+    match f.builtin().implementation {
+        Implementation::TextToText(_) => eval::text_fn(ctx, f, a),
+        Implementation::TextToNumber(_) => word(eval::text_number(ctx, f, a)),
+        Implementation::TextToBool(_) => bool_word(eval::text_flag(ctx, f, a)),
+        Implementation::Number(implementation) => word(implementation(num(a))),
+        Implementation::Number2(implementation) => word(implementation(num(a), num(b))),
+        Implementation::Since(implementation) => word(implementation(a as i64, ctx.now)),
+        // Lowered to their own nodes, never to a call.
+        Implementation::Now | Implementation::Engaged { .. } => 0,
+    }
 }
 
 pub fn eval(e: &IrExpr, ctx: &mut EvalCtx<'_>) -> u64 {
@@ -131,38 +147,19 @@ pub fn eval(e: &IrExpr, ctx: &mut EvalCtx<'_>) -> u64 {
                     && compare(ctx, CompareOp::Le, *kind, x, h),
             )
         }
-        IrKind::TextCall(f, x) => {
-            let h = eval(x, ctx);
-            eval::text_fn(ctx, *f, h)
+        IrKind::Call(f, args) => {
+            // Built-ins take at most two arguments (the lowering checked the count).
+            let a = args.first().map(|x| eval(x, ctx)).unwrap_or(0);
+            let b = args.get(1).map(|x| eval(x, ctx)).unwrap_or(0);
+            call(ctx, *f, a, b)
         }
-        IrKind::Length(x) => {
-            let h = eval(x, ctx);
-            word(eval::length(ctx, h))
+        IrKind::Engaged(f, t) => {
+            let clicked = matches!(
+                f.builtin().implementation,
+                Implementation::Engaged { clicked: true }
+            );
+            bool_word(eval::engaged(ctx, *t, clicked))
         }
-        IrKind::FreeEmail(x) => {
-            let h = eval(x, ctx);
-            bool_word(eval::free_email(ctx, h))
-        }
-        IrKind::NumCall(f, args) => {
-            let a = args.first().map(|x| num(eval(x, ctx))).unwrap_or(0.0);
-            let b = args.get(1).map(|x| num(eval(x, ctx))).unwrap_or(0.0);
-            word(match f {
-                NumFn::Round => eval::h_round(a),
-                NumFn::Abs => eval::h_abs(a),
-                NumFn::Min => eval::h_min(a, b),
-                NumFn::Max => eval::h_max(a, b),
-            })
-        }
-        IrKind::DaysSince(t) => {
-            let then = eval(t, ctx) as i64;
-            word(eval::h_days_since(then, ctx.now))
-        }
-        IrKind::HoursSince(t) => {
-            let then = eval(t, ctx) as i64;
-            word(eval::h_hours_since(then, ctx.now))
-        }
-        IrKind::Opened(t) => bool_word(eval::engaged(ctx, *t, false)),
-        IrKind::Clicked(t) => bool_word(eval::engaged(ctx, *t, true)),
         IrKind::Count {
             event,
             filter,

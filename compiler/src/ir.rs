@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 
 use grammar::ast::{BinaryOp, CompareOp, Expr, ExprKind, TextOp};
 use grammar::Span;
-use stdlib::Type;
+use stdlib::{BuiltinId, Implementation, Type};
 
 use crate::symbols::{Bare, ConstValue, Symbols, BUILTIN_FIELDS};
 
@@ -216,11 +216,6 @@ impl IrExpr {
             IrKind::Not(x)
             | IrKind::Neg(x)
             | IrKind::TimeShift(x, _)
-            | IrKind::TextCall(_, x)
-            | IrKind::Length(x)
-            | IrKind::FreeEmail(x)
-            | IrKind::DaysSince(x)
-            | IrKind::HoursSince(x)
             | IrKind::Matches(x, _)
             | IrKind::InList { item: x, .. }
             | IrKind::InTags { item: x, .. } => x.walk(f),
@@ -237,7 +232,7 @@ impl IrExpr {
                 b.walk(f);
                 c.walk(f);
             }
-            IrKind::NumCall(_, args) => args.iter().for_each(|a| a.walk(f)),
+            IrKind::Call(_, args) => args.iter().for_each(|a| a.walk(f)),
             IrKind::Number(_)
             | IrKind::Bool(_)
             | IrKind::Text(_)
@@ -248,8 +243,7 @@ impl IrExpr {
             | IrKind::EventPropIsSet(_)
             | IrKind::Score(_)
             | IrKind::Now
-            | IrKind::Opened(_)
-            | IrKind::Clicked(_)
+            | IrKind::Engaged(..)
             | IrKind::Count { .. } => {}
         }
     }
@@ -274,24 +268,6 @@ pub enum ArithOp {
     Sub,
     Mul,
     Div,
-}
-
-/// Text functions implemented in `stdlib`, called through helpers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextFn {
-    Lower,
-    Upper,
-    Trim,
-    Unaccent,
-    Domain,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NumFn {
-    Round,
-    Abs,
-    Min,
-    Max,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -334,14 +310,11 @@ pub enum IrKind {
     /// Index into the program's regexes.
     Matches(Box<IrExpr>, usize),
     Between(CmpKind, Box<IrExpr>, Box<IrExpr>, Box<IrExpr>),
-    TextCall(TextFn, Box<IrExpr>),
-    Length(Box<IrExpr>),
-    FreeEmail(Box<IrExpr>),
-    NumCall(NumFn, Vec<IrExpr>),
-    DaysSince(Box<IrExpr>),
-    HoursSince(Box<IrExpr>),
-    Opened(u32),
-    Clicked(u32),
+    /// A built-in computed from its arguments (and the clock, for `days_since`); how is
+    /// the [`stdlib::Implementation`] of its row.
+    Call(BuiltinId, Vec<IrExpr>),
+    /// `opened(T)` / `clicked(T)`: index into the program's templates.
+    Engaged(BuiltinId, u32),
     /// `count(EVENT where FILTER within D)`: the filter is a function of its own.
     Count {
         event: u32,
@@ -818,24 +791,19 @@ impl Lowering<'_> {
         })
     }
 
+    /// A call of a built-in, lowered by the shape of its implementation in `stdlib`.
     fn call(&mut self, span: Span, name: &str, args: &[Expr]) -> Result<IrExpr, LowerError> {
-        let arg = |i: usize, me: &mut Self| -> Result<Box<IrExpr>, LowerError> {
-            let a = args.get(i).ok_or_else(|| err(span, "missing argument"))?;
-            Ok(Box::new(me.lower(a)?))
-        };
-        let text = |f: TextFn, a: Box<IrExpr>| Self::node(IrKind::TextCall(f, a), Type::Text, span);
-        Ok(match name {
-            "lower" => text(TextFn::Lower, arg(0, self)?),
-            "upper" => text(TextFn::Upper, arg(0, self)?),
-            "trim" => text(TextFn::Trim, arg(0, self)?),
-            "unaccent" => text(TextFn::Unaccent, arg(0, self)?),
-            "domain" => text(TextFn::Domain, arg(0, self)?),
-            "length" => Self::node(IrKind::Length(arg(0, self)?), Type::Number, span),
-            "free_email" => Self::node(IrKind::FreeEmail(arg(0, self)?), Type::Bool, span),
-            "now" => Self::node(IrKind::Now, Type::Time, span),
-            "days_since" => Self::node(IrKind::DaysSince(arg(0, self)?), Type::Number, span),
-            "hours_since" => Self::node(IrKind::HoursSince(arg(0, self)?), Type::Number, span),
-            "opened" | "clicked" => {
+        let b =
+            stdlib::builtin(name).ok_or_else(|| err(span, format!("unknown function `{name}`")))?;
+        if args.len() != b.params.len() {
+            return Err(err(
+                span,
+                format!("`{name}` takes {} arguments", b.params.len()),
+            ));
+        }
+        let kind = match b.implementation {
+            Implementation::Now => IrKind::Now,
+            Implementation::Engaged { .. } => {
                 let t = match args.first().map(|a| &a.unparen().kind) {
                     Some(ExprKind::Name(n)) => n.name.clone(),
                     _ => return Err(err(span, "expected a template name")),
@@ -847,28 +815,22 @@ impl Lowering<'_> {
                         self.out.templates.len() - 1
                     }
                 } as u32;
-                let kind = if name == "opened" {
-                    IrKind::Opened(idx)
-                } else {
-                    IrKind::Clicked(idx)
-                };
-                Self::node(kind, Type::Bool, span)
+                IrKind::Engaged(b.id, idx)
             }
-            "round" | "abs" | "min" | "max" => {
-                let f = match name {
-                    "round" => NumFn::Round,
-                    "abs" => NumFn::Abs,
-                    "min" => NumFn::Min,
-                    _ => NumFn::Max,
-                };
+            Implementation::TextToText(_)
+            | Implementation::TextToNumber(_)
+            | Implementation::TextToBool(_)
+            | Implementation::Number(_)
+            | Implementation::Number2(_)
+            | Implementation::Since(_) => {
                 let lowered = args
                     .iter()
                     .map(|a| self.lower(a))
                     .collect::<Result<Vec<_>, _>>()?;
-                Self::node(IrKind::NumCall(f, lowered), Type::Number, span)
+                IrKind::Call(b.id, lowered)
             }
-            other => return Err(err(span, format!("unknown function `{other}`"))),
-        })
+        };
+        Ok(Self::node(kind, b.result, span))
     }
 }
 

@@ -23,8 +23,10 @@ use grammar::ast::{CompareOp, TextOp};
 use grammar::Span;
 
 use crate::eval::{self, EvalCtx};
+use stdlib::{BuiltinId, Implementation};
+
 use crate::ir::{
-    ArithOp, CmpKind, CompiledExprs, FuncId, IrExpr, IrKind, NumFn, OUTSIDE_STAGE_BASE, SCRATCH_BIT,
+    ArithOp, CmpKind, CompiledExprs, FuncId, IrExpr, IrKind, OUTSIDE_STAGE_BASE, SCRATCH_BIT,
 };
 
 /// Why the JIT could not compile a program.
@@ -62,7 +64,7 @@ impl Drop for Jit {
 
 /// The helpers compiled code may call: name, address, parameter types, result type.
 struct HelperSpec {
-    name: &'static str,
+    name: String,
     addr: *const u8,
     params: &'static [types::Type],
     ret: types::Type,
@@ -73,98 +75,84 @@ const I: types::Type = types::I64;
 const F: types::Type = types::F64;
 
 fn helpers() -> Vec<HelperSpec> {
-    vec![
+    let mut specs = vec![
         HelperSpec {
-            name: "tandem_text_eq",
+            name: "tandem_text_eq".into(),
             addr: eval::h_text_eq as *const u8,
             params: &[P, I, I],
             ret: I,
         },
         HelperSpec {
-            name: "tandem_text_fn",
+            name: "tandem_text_fn".into(),
             addr: eval::h_text_fn as *const u8,
             params: &[P, I, I],
             ret: I,
         },
         HelperSpec {
-            name: "tandem_text_test",
+            name: "tandem_text_test".into(),
             addr: eval::h_text_test as *const u8,
             params: &[P, I, I, I],
             ret: I,
         },
         HelperSpec {
-            name: "tandem_matches",
+            name: "tandem_matches".into(),
             addr: eval::h_matches as *const u8,
             params: &[P, I, I],
             ret: I,
         },
         HelperSpec {
-            name: "tandem_has_tag",
+            name: "tandem_has_tag".into(),
             addr: eval::h_has_tag as *const u8,
             params: &[P, I],
             ret: I,
         },
         HelperSpec {
-            name: "tandem_length",
-            addr: eval::h_length as *const u8,
-            params: &[P, I],
+            name: "tandem_text_number".into(),
+            addr: eval::h_text_number as *const u8,
+            params: &[P, I, I],
             ret: F,
         },
         HelperSpec {
-            name: "tandem_free_email",
-            addr: eval::h_free_email as *const u8,
-            params: &[P, I],
+            name: "tandem_text_flag".into(),
+            addr: eval::h_text_flag as *const u8,
+            params: &[P, I, I],
             ret: I,
         },
         HelperSpec {
-            name: "tandem_days_since",
-            addr: eval::h_days_since as *const u8,
-            params: &[I, I],
-            ret: F,
-        },
-        HelperSpec {
-            name: "tandem_hours_since",
-            addr: eval::h_hours_since as *const u8,
-            params: &[I, I],
-            ret: F,
-        },
-        HelperSpec {
-            name: "tandem_round",
-            addr: eval::h_round as *const u8,
-            params: &[F],
-            ret: F,
-        },
-        HelperSpec {
-            name: "tandem_abs",
-            addr: eval::h_abs as *const u8,
-            params: &[F],
-            ret: F,
-        },
-        HelperSpec {
-            name: "tandem_min",
-            addr: eval::h_min as *const u8,
-            params: &[F, F],
-            ret: F,
-        },
-        HelperSpec {
-            name: "tandem_max",
-            addr: eval::h_max as *const u8,
-            params: &[F, F],
-            ret: F,
-        },
-        HelperSpec {
-            name: "tandem_engaged",
+            name: "tandem_engaged".into(),
             addr: eval::h_engaged as *const u8,
             params: &[P, I, I],
             ret: I,
         },
         HelperSpec {
-            name: "tandem_count",
+            name: "tandem_count".into(),
             addr: eval::h_count as *const u8,
             params: &[P, I, I, I],
             ret: F,
         },
-    ]
+    ];
+    // Numeric and clock built-ins are called directly: their implementations in
+    // `stdlib` use the C calling convention.
+    for b in stdlib::BUILTINS {
+        let (addr, params, ret): (*const u8, &'static [types::Type], _) = match b.implementation {
+            Implementation::Number(f) => (f as *const u8, &[F], F),
+            Implementation::Number2(f) => (f as *const u8, &[F, F], F),
+            Implementation::Since(f) => (f as *const u8, &[I, I], F),
+            _ => continue,
+        };
+        specs.push(HelperSpec {
+            name: builtin_symbol(b.id),
+            addr,
+            params,
+            ret,
+        });
+    }
+    specs
+}
+
+/// The symbol compiled code calls a built-in's implementation by.
+fn builtin_symbol(f: BuiltinId) -> String {
+    format!("tandem_builtin_{}", f.name())
 }
 
 /// The host's instruction set, configured once per process (building it is most of
@@ -207,7 +195,7 @@ impl Jit {
         let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
         let specs = helpers();
         for h in &specs {
-            builder.symbol(h.name, h.addr);
+            builder.symbol(h.name.clone(), h.addr);
         }
         let mut module = JITModule::new(builder);
         let call_conv = module.isa().default_call_conv();
@@ -219,9 +207,9 @@ impl Jit {
             }
             sig.returns.push(AbiParam::new(h.ret));
             let id = module
-                .declare_function(h.name, Linkage::Import, &sig)
+                .declare_function(&h.name, Linkage::Import, &sig)
                 .map_err(|e| jit_err(None, e.to_string()))?;
-            helper_ids.push((h.name, id));
+            helper_ids.push((h.name.clone(), id));
         }
 
         let frontend_config = module.isa().frontend_config();
@@ -314,7 +302,7 @@ fn shape(exprs: &CompiledExprs) -> (usize, usize, usize) {
 struct FunctionTranslator<'a> {
     b: FunctionBuilder<'a>,
     module: &'a mut JITModule,
-    helpers: &'a [(&'static str, ClifFuncId)],
+    helpers: &'a [(String, ClifFuncId)],
     exprs: &'a CompiledExprs,
     ctx: Value,
 }
@@ -393,35 +381,14 @@ impl FunctionTranslator<'_> {
                 let le = self.translate_compare(CompareOp::Le, *kind, x, h);
                 Ok(self.b.ins().band(ge, le))
             }
-            IrKind::TextCall(f, x) => {
-                let h = self.translate(x)?;
-                let code = self.iconst(eval::text_fn_code(*f));
-                Ok(self.call_helper("tandem_text_fn", &[self.ctx, code, h]))
-            }
-            IrKind::Length(x) => {
-                let h = self.translate(x)?;
-                let f = self.call_helper("tandem_length", &[self.ctx, h]);
-                Ok(self.as_word(f))
-            }
-            IrKind::FreeEmail(x) => {
-                let h = self.translate(x)?;
-                Ok(self.call_helper("tandem_free_email", &[self.ctx, h]))
-            }
-            IrKind::NumCall(f, args) => self.translate_num_call(*f, args),
-            IrKind::DaysSince(t) | IrKind::HoursSince(t) => {
-                let then = self.translate(t)?;
-                let now = self.load_ctx(offset_of!(EvalCtx<'static>, now));
-                let name = if matches!(e.kind, IrKind::DaysSince(_)) {
-                    "tandem_days_since"
-                } else {
-                    "tandem_hours_since"
-                };
-                let f = self.call_helper(name, &[then, now]);
-                Ok(self.as_word(f))
-            }
-            IrKind::Opened(t) | IrKind::Clicked(t) => {
+            IrKind::Call(f, args) => self.translate_call(*f, args),
+            IrKind::Engaged(f, t) => {
                 let idx = self.iconst(u64::from(*t));
-                let clicked = self.iconst(u64::from(matches!(e.kind, IrKind::Clicked(_))));
+                let clicked = matches!(
+                    f.builtin().implementation,
+                    Implementation::Engaged { clicked: true }
+                );
+                let clicked = self.iconst(u64::from(clicked));
                 Ok(self.call_helper("tandem_engaged", &[self.ctx, idx, clicked]))
             }
             IrKind::Count {
@@ -587,30 +554,54 @@ impl FunctionTranslator<'_> {
         Ok(self.finite_word(r))
     }
 
-    fn translate_num_call(&mut self, f: NumFn, args: &[IrExpr]) -> Result<Value, JitError> {
-        let mut fs = Vec::new();
+    /// A built-in call, by the shape of its implementation in `stdlib`: text functions
+    /// go through the context's helpers (they read and make texts), the others are
+    /// called directly.
+    fn translate_call(&mut self, f: BuiltinId, args: &[IrExpr]) -> Result<Value, JitError> {
+        let mut words = Vec::with_capacity(args.len());
         for a in args {
-            let w = self.translate(a)?;
-            fs.push(self.as_float(w));
+            words.push(self.translate(a)?);
         }
-        let name = match f {
-            NumFn::Round => "tandem_round",
-            NumFn::Abs => "tandem_abs",
-            NumFn::Min => "tandem_min",
-            NumFn::Max => "tandem_max",
-        };
-        let want = if matches!(f, NumFn::Min | NumFn::Max) {
-            2
-        } else {
-            1
-        };
-        while fs.len() < want {
-            let z = self.b.ins().f64const(0.0);
-            fs.push(z);
-        }
-        fs.truncate(want);
-        let r = self.call_helper(name, &fs);
-        Ok(self.as_word(r))
+        // The lowering checked the count; a missing argument reads as 0 all the same.
+        let arg = |me: &mut Self, i: usize| words.get(i).copied().unwrap_or_else(|| me.iconst(0));
+        let code = self.iconst(f.code());
+        Ok(match f.builtin().implementation {
+            Implementation::TextToText(_) => {
+                let h = arg(self, 0);
+                self.call_helper("tandem_text_fn", &[self.ctx, code, h])
+            }
+            Implementation::TextToNumber(_) => {
+                let h = arg(self, 0);
+                let n = self.call_helper("tandem_text_number", &[self.ctx, code, h]);
+                self.as_word(n)
+            }
+            Implementation::TextToBool(_) => {
+                let h = arg(self, 0);
+                self.call_helper("tandem_text_flag", &[self.ctx, code, h])
+            }
+            Implementation::Number(_) => {
+                let a = arg(self, 0);
+                let a = self.as_float(a);
+                let r = self.call_helper(&builtin_symbol(f), &[a]);
+                self.as_word(r)
+            }
+            Implementation::Number2(_) => {
+                let (a, b) = (arg(self, 0), arg(self, 1));
+                let (a, b) = (self.as_float(a), self.as_float(b));
+                let r = self.call_helper(&builtin_symbol(f), &[a, b]);
+                self.as_word(r)
+            }
+            Implementation::Since(_) => {
+                let then = arg(self, 0);
+                let now = self.load_ctx(offset_of!(EvalCtx<'static>, now));
+                let r = self.call_helper(&builtin_symbol(f), &[then, now]);
+                self.as_word(r)
+            }
+            Implementation::Now => self.load_ctx(offset_of!(EvalCtx<'static>, now)),
+            Implementation::Engaged { .. } => {
+                return Err(jit_err(None, "engagement lowered as a call"))
+            }
+        })
     }
 
     // ---------------------------------------------------------------- comparisons

@@ -161,7 +161,7 @@ fn drift(e: &Expr) -> Drift {
     match &e.kind {
         ExprKind::Paren(inner) => drift(inner),
         ExprKind::Call { func, .. }
-            if matches!(func.name.as_str(), "now" | "days_since" | "hours_since") =>
+            if stdlib::builtin(&func.name).is_some_and(|b| b.reads_clock()) =>
         {
             Drift::Rises
         }

@@ -46,19 +46,19 @@ pub fn free_email(s: &str) -> bool {
 }
 
 /// Ties away from zero; non-finite results become 0 (evaluation is total).
-pub fn round(n: f64) -> f64 {
+pub extern "C" fn round(n: f64) -> f64 {
     finite(n.round())
 }
 
-pub fn abs(n: f64) -> f64 {
+pub extern "C" fn abs(n: f64) -> f64 {
     finite(n.abs())
 }
 
-pub fn min(a: f64, b: f64) -> f64 {
+pub extern "C" fn min(a: f64, b: f64) -> f64 {
     finite(a.min(b))
 }
 
-pub fn max(a: f64, b: f64) -> f64 {
+pub extern "C" fn max(a: f64, b: f64) -> f64 {
     finite(a.max(b))
 }
 
@@ -69,11 +69,11 @@ pub fn units_since(then: i64, now: i64, unit_secs: i64) -> f64 {
     q as f64
 }
 
-pub fn days_since(then: i64, now: i64) -> f64 {
+pub extern "C" fn days_since(then: i64, now: i64) -> f64 {
     units_since(then, now, 86_400)
 }
 
-pub fn hours_since(then: i64, now: i64) -> f64 {
+pub extern "C" fn hours_since(then: i64, now: i64) -> f64 {
     units_since(then, now, 3_600)
 }
 
