@@ -1,13 +1,24 @@
-//! Five-field cron expressions (minute hour day-of-month month day-of-week), validated with the `cron` crate.
+//! Five-field cron expressions (minute hour day-of-month month day-of-week): parsed once with the `cron` crate, and their next run found in a time zone of jiff's database — the one place chrono appears.
 //!
 //! The `cron` crate wants a seconds field first and numbers Sunday as 1; standard
 //! cron numbers Sunday 0 (or 7). [`parse`] translates one into the other.
+//!
+//! Next runs are found in *civil* time: the instant is turned into the zone's wall
+//! clock with jiff, the `cron` crate walks wall-clock candidates (given to it as
+//! UTC, where every wall-clock time exists once), and jiff resolves each candidate
+//! back to an instant. A wall-clock time that a daylight-saving change skips is
+//! skipped (no run that day at that time); one that happens twice runs at its first
+//! occurrence — unless that is not after the instant asked about, then at the
+//! second. That is what the `cron` crate does with a time-zone database, except in
+//! the last case, where it answered an instant *before* the one asked about.
 
 use std::str::FromStr;
 
 /// A checked five-field cron expression.
-#[derive(Debug, Clone)]
+#[derive(Clone, PartialEq)]
 pub struct Cron5 {
+    /// The expression as written.
+    pub source: String,
     /// The expression in the `cron` crate's dialect (seconds first).
     pub schedule: cron::Schedule,
     /// True when both day fields are restricted: then either may match (standard cron).
@@ -138,11 +149,94 @@ pub fn parse(expr: &str) -> Result<Cron5, String> {
         (None, None)
     };
     Ok(Cron5 {
+        source: fields.join(" "),
         schedule,
         day_fields_or,
         by_day_of_month,
         by_day_of_week,
     })
+}
+
+/// Shown as written: the parsed schedules repeat it at length.
+impl std::fmt::Debug for Cron5 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Cron5").field(&self.source).finish()
+    }
+}
+
+/// How many wall-clock candidates [`Cron5::next_after`] looks at before giving up: a
+/// zone's change skips or repeats at most a few hours of them.
+const MAX_CANDIDATES: usize = 10_000;
+
+impl Cron5 {
+    /// The first instant strictly after `after` (Unix seconds) that the expression
+    /// matches on the wall clock of `tz`; `None` when there is none (or the instant
+    /// is outside the range of dates).
+    pub fn next_after(&self, after: i64, tz: &jiff::tz::TimeZone) -> Option<i64> {
+        if self.day_fields_or {
+            // Standard cron: with both day fields restricted, either may match.
+            let a = self
+                .by_day_of_month
+                .as_ref()
+                .and_then(|s| next_in_zone(s, after, tz));
+            let b = self
+                .by_day_of_week
+                .as_ref()
+                .and_then(|s| next_in_zone(s, after, tz));
+            match (a, b) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            }
+        } else {
+            next_in_zone(&self.schedule, after, tz)
+        }
+    }
+}
+
+fn next_in_zone(schedule: &cron::Schedule, after: i64, tz: &jiff::tz::TimeZone) -> Option<i64> {
+    use chrono::{Datelike, Timelike};
+    use jiff::tz::AmbiguousOffset;
+
+    let civil = tz.to_datetime(jiff::Timestamp::from_second(after).ok()?);
+    let start = chrono::NaiveDate::from_ymd_opt(
+        i32::from(civil.year()),
+        u32::try_from(civil.month()).ok()?,
+        u32::try_from(civil.day()).ok()?,
+    )?
+    .and_hms_opt(
+        u32::try_from(civil.hour()).ok()?,
+        u32::try_from(civil.minute()).ok()?,
+        u32::try_from(civil.second()).ok()?,
+    )?
+    .and_utc();
+    for candidate in schedule.after(&start).take(MAX_CANDIDATES) {
+        let wall = jiff::civil::date(
+            i16::try_from(candidate.year()).ok()?,
+            i8::try_from(candidate.month()).ok()?,
+            i8::try_from(candidate.day()).ok()?,
+        )
+        .at(
+            i8::try_from(candidate.hour()).ok()?,
+            i8::try_from(candidate.minute()).ok()?,
+            i8::try_from(candidate.second()).ok()?,
+            0,
+        );
+        let ambiguous = tz.to_ambiguous_timestamp(wall);
+        let instants: Vec<i64> = match ambiguous.offset() {
+            AmbiguousOffset::Unambiguous { .. } => {
+                vec![ambiguous.compatible().ok()?.as_second()]
+            }
+            AmbiguousOffset::Gap { .. } => continue,
+            AmbiguousOffset::Fold { .. } => vec![
+                ambiguous.earlier().ok()?.as_second(),
+                ambiguous.later().ok()?.as_second(),
+            ],
+        };
+        if let Some(t) = instants.into_iter().find(|&t| t > after) {
+            return Some(t);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

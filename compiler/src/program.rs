@@ -121,6 +121,9 @@ pub struct ScheduleIr {
     pub name: String,
     pub span: Span,
     pub cron: String,
+    /// The expression, parsed once here (`None` only if it does not parse, which the
+    /// checker reports first).
+    pub compiled: Option<crate::cron5::Cron5>,
     pub timezone: Option<String>,
     pub items: Vec<ScheduleItemIr>,
 }
@@ -480,6 +483,7 @@ pub fn lower_program(ws: &Workspace) -> Result<LoweredProgram, LowerError> {
                         name: s.name.name.clone(),
                         span: s.name.span,
                         cron: s.cron.value.clone(),
+                        compiled: crate::cron5::parse(&s.cron.value).ok(),
                         timezone: s.timezone.as_ref().map(|t| t.value.clone()),
                         items,
                     });

@@ -306,24 +306,12 @@ impl<'p> Engine<'p> {
     /// The first instant after `after` that schedule `i`'s cron matches, in its time zone.
     pub(super) fn next_run(&self, i: usize, after: i64) -> Option<i64> {
         let sch = &self.p.schedules[i];
-        let cron = compiler::cron5::parse(&sch.cron).ok()?;
-        let tz_name = sch
-            .timezone
-            .clone()
-            .unwrap_or_else(|| self.p.timezone.clone());
-        let tz: chrono_tz::Tz = tz_name.parse().ok()?;
-        let base = chrono::DateTime::from_timestamp(after, 0)?.with_timezone(&tz);
-        let next = |s: &cron::Schedule| s.after(&base).next().map(|d| d.timestamp());
-        if cron.day_fields_or {
-            let a = cron.by_day_of_month.as_ref().and_then(next);
-            let b = cron.by_day_of_week.as_ref().and_then(next);
-            match (a, b) {
-                (Some(x), Some(y)) => Some(x.min(y)),
-                (x, y) => x.or(y),
-            }
-        } else {
-            next(&cron.schedule)
-        }
+        let cron = sch.compiled.as_ref()?;
+        let tz = match &sch.timezone {
+            Some(name) => jiff::tz::TimeZone::get(name).ok()?,
+            None => self.tz.clone(),
+        };
+        cron.next_after(after, &tz)
     }
 
     pub(super) fn run_schedule(&mut self, i: usize) {
