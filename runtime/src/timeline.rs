@@ -1,8 +1,16 @@
 //! Timeline lines and their exact bytes (docs/simulate.md): compact JSON, keys in the documented order, raw UTF-8, numbers as ECMAScript writes them.
+//!
+//! A line is a serde-tagged enum: `at`, `lead`, then `kind` (the variant's name in
+//! snake case) and the variant's keys in declaration order. The few keys that are
+//! not written as they are stored say how with an attribute: instants as RFC 3339
+//! text, `fields`/`props` as objects with sorted keys, numbers made finite, an
+//! absent journey left out, and two facts the service needs kept out of the line.
 
 use std::io;
 
-use serde_json::{Map, Value};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::Value;
 
 /// A value inside `fields` / `props` (and given by inputs).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -22,13 +30,15 @@ pub enum FieldValue {
 }
 
 /// What happened (the `kind` and its keys).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Entry {
     /// The lead was created (`lead_created`).
     LeadCreated,
     /// Lead fields were set (`lead_updated`).
     LeadUpdated {
         /// The new values, by field name.
+        #[serde(serialize_with = "sorted_object")]
         fields: Vec<(String, FieldValue)>,
     },
     /// An outside event arrived (`event`).
@@ -36,6 +46,7 @@ pub enum Entry {
         /// The event's name.
         event: String,
         /// Its properties, by name.
+        #[serde(serialize_with = "sorted_object")]
         props: Vec<(String, FieldValue)>,
     },
     /// A score's value changed (`score_changed`).
@@ -43,6 +54,7 @@ pub enum Entry {
         /// The score's name.
         score: String,
         /// Its new value.
+        #[serde(serialize_with = "finite")]
         value: f64,
     },
     /// The lead's stage changed (`stage_changed`).
@@ -86,6 +98,7 @@ pub enum Entry {
         /// The rendered subject.
         subject: String,
         /// The journey it was sent from, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
         journey: Option<String>,
     },
     /// An email was not sent (`email_suppressed`).
@@ -95,6 +108,7 @@ pub enum Entry {
         /// Why: `unsubscribed`, `bounced`, `no_email`, `left_journey` or `frequency_cap`.
         reason: String,
         /// The journey it was sent from, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
         journey: Option<String>,
     },
     /// An email was put off until quiet hours end (`email_deferred`).
@@ -102,8 +116,10 @@ pub enum Entry {
         /// The template's name.
         template: String,
         /// When it will be sent, in seconds since 1970.
+        #[serde(serialize_with = "instant")]
         until: i64,
         /// The journey it was sent from, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
         journey: Option<String>,
     },
     /// A notification was sent (`notified`).
@@ -115,6 +131,7 @@ pub enum Entry {
         /// Whether this is a Sales task's notice (created, escalated, reassigned), which
         /// the service mails with the task's accept/reject links, rather than a `notify`
         /// action. Not written in the line.
+        #[serde(skip)]
         task: bool,
     },
     /// A webhook was called (`webhook_called`).
@@ -122,6 +139,7 @@ pub enum Entry {
         /// The webhook's name.
         webhook: String,
         /// The journey the action ran in, if any (in the payload; not written in the line).
+        #[serde(skip)]
         journey: Option<String>,
     },
     /// A handoff created a task (`task_created`).
@@ -201,13 +219,15 @@ pub enum Entry {
 }
 
 /// One line of the timeline.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Line {
     /// Seconds since 1970 (UTC).
+    #[serde(serialize_with = "instant")]
     pub at: i64,
     /// The lead's id, or `None` (written `null`) for program-wide lines.
     pub lead: Option<std::sync::Arc<str>>,
     /// What happened.
+    #[serde(flatten)]
     pub entry: Entry,
 }
 
@@ -219,43 +239,62 @@ pub fn format_instant(secs: i64) -> String {
     }
 }
 
-fn text(s: &str) -> Value {
-    Value::String(s.to_owned())
+/// A number as the timeline writes it: non-finite numbers never reach a timeline
+/// (evaluation is total), and one that did would be written 0.
+fn finite<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(if x.is_finite() { *x } else { 0.0 })
 }
 
-fn number(x: f64) -> Value {
-    // Non-finite numbers never reach a timeline (evaluation is total); write 0 if one does.
-    serde_json::Number::from_f64(if x.is_finite() { x } else { 0.0 })
-        .map(Value::Number)
-        .unwrap_or(Value::Null)
+/// An instant as RFC 3339 text in UTC.
+fn instant<S: Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_instant(*t))
 }
 
-impl FieldValue {
-    /// The value as the timeline writes it: instants as RFC 3339 text, tags sorted.
-    pub fn to_json(&self) -> Value {
-        match self {
-            FieldValue::Text(s) | FieldValue::Stage(s) => text(s),
-            FieldValue::Number(x) => number(*x),
-            FieldValue::Bool(b) => Value::Bool(*b),
-            FieldValue::Time(t) => text(&format_instant(*t)),
+/// `fields` and `props`: an object with its keys sorted.
+fn sorted_object<S: Serializer>(items: &[(String, FieldValue)], s: S) -> Result<S::Ok, S::Error> {
+    let mut sorted: Vec<&(String, FieldValue)> = items.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    // A name given twice keeps its last value, as a JSON object would.
+    sorted.dedup_by(|later, earlier| {
+        if later.0 == earlier.0 {
+            std::mem::swap(later, earlier);
+            true
+        } else {
+            false
+        }
+    });
+    let mut m = s.serialize_map(Some(sorted.len()))?;
+    for (k, v) in sorted {
+        m.serialize_entry(k, &Written(v))?;
+    }
+    m.end()
+}
+
+/// A [`FieldValue`] as the timeline writes it: instants as RFC 3339 text, tags sorted.
+/// (The derived `Serialize` of `FieldValue` is its stored form.)
+struct Written<'a>(&'a FieldValue);
+
+impl Serialize for Written<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            FieldValue::Text(t) | FieldValue::Stage(t) => s.serialize_str(t),
+            FieldValue::Number(x) => finite(x, s),
+            FieldValue::Bool(b) => s.serialize_bool(*b),
+            FieldValue::Time(t) => instant(t, s),
             FieldValue::Tags(tags) => {
-                let mut sorted = tags.clone();
+                let mut sorted: Vec<&String> = tags.iter().collect();
                 sorted.sort();
-                Value::Array(sorted.into_iter().map(Value::String).collect())
+                s.collect_seq(sorted)
             }
         }
     }
 }
 
-/// An object with its keys sorted (for `fields` and `props`).
-fn sorted_object(items: &[(String, FieldValue)]) -> Value {
-    let mut sorted: Vec<&(String, FieldValue)> = items.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut m = Map::new();
-    for (k, v) in sorted {
-        m.insert(k.clone(), v.to_json());
+impl FieldValue {
+    /// The value as the timeline writes it: instants as RFC 3339 text, tags sorted.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(Written(self)).unwrap_or(Value::Null)
     }
-    Value::Object(m)
 }
 
 impl Entry {
@@ -287,125 +326,6 @@ impl Entry {
             Entry::Error { .. } => "error",
         }
     }
-
-    /// The kind-specific keys, in the documented order.
-    fn keys(&self, m: &mut Map<String, Value>) {
-        let mut put = |k: &str, v: Value| {
-            m.insert(k.to_owned(), v);
-        };
-        let journey = |put: &mut dyn FnMut(&str, Value), j: &Option<String>| {
-            if let Some(j) = j {
-                put("journey", text(j));
-            }
-        };
-        match self {
-            Entry::LeadCreated => {}
-            Entry::LeadUpdated { fields } => put("fields", sorted_object(fields)),
-            Entry::Event { event, props } => {
-                put("event", text(event));
-                put("props", sorted_object(props));
-            }
-            Entry::ScoreChanged { score, value } => {
-                put("score", text(score));
-                put("value", number(*value));
-            }
-            Entry::StageChanged { from, to } => {
-                put("from", text(from));
-                put("to", text(to));
-            }
-            Entry::TagAdded { tag } | Entry::TagRemoved { tag } => put("tag", text(tag)),
-            Entry::RuleFired { rule } => put("rule", text(rule)),
-            Entry::JourneyEntered { journey } => put("journey", text(journey)),
-            Entry::JourneyExited { journey, reason } => {
-                put("journey", text(journey));
-                put("reason", text(reason));
-            }
-            Entry::EmailSent {
-                template,
-                subject,
-                journey: j,
-            } => {
-                put("template", text(template));
-                put("subject", text(subject));
-                journey(&mut put, j);
-            }
-            Entry::EmailSuppressed {
-                template,
-                reason,
-                journey: j,
-            } => {
-                put("template", text(template));
-                put("reason", text(reason));
-                journey(&mut put, j);
-            }
-            Entry::EmailDeferred {
-                template,
-                until,
-                journey: j,
-            } => {
-                put("template", text(template));
-                put("until", text(&format_instant(*until)));
-                journey(&mut put, j);
-            }
-            Entry::Notified { to, text: t, .. } => {
-                put("to", Value::Array(to.iter().map(|s| text(s)).collect()));
-                put("text", text(t));
-            }
-            Entry::WebhookCalled { webhook, .. } => put("webhook", text(webhook)),
-            Entry::TaskCreated {
-                handoff,
-                task,
-                team,
-                assignee,
-            } => {
-                put("handoff", text(handoff));
-                put("task", text(task));
-                put("team", text(team));
-                put("assignee", text(assignee));
-            }
-            Entry::TaskEscalated { handoff, task, to } => {
-                put("handoff", text(handoff));
-                put("task", text(task));
-                put("to", text(to));
-            }
-            Entry::TaskReassigned {
-                handoff,
-                task,
-                from,
-                to,
-            } => {
-                put("handoff", text(handoff));
-                put("task", text(task));
-                put("from", text(from));
-                put("to", text(to));
-            }
-            Entry::TaskAccepted { handoff, task, by }
-            | Entry::TaskCompleted { handoff, task, by } => {
-                put("handoff", text(handoff));
-                put("task", text(task));
-                put("by", text(by));
-            }
-            Entry::TaskRejected {
-                handoff,
-                task,
-                by,
-                reason,
-            } => {
-                put("handoff", text(handoff));
-                put("task", text(task));
-                put("by", text(by));
-                put("reason", text(reason));
-            }
-            Entry::ReportSent { schedule, to } => {
-                put("schedule", text(schedule));
-                put("to", Value::Array(to.iter().map(|s| text(s)).collect()));
-            }
-            Entry::Error { code, message } => {
-                put("code", text(code));
-                put("message", text(message));
-            }
-        }
-    }
 }
 
 /// serde_json's compact output, with numbers written as ECMAScript's `Number.prototype.toString`.
@@ -425,17 +345,9 @@ impl serde_json::ser::Formatter for JsNumbers {
 impl Line {
     /// The line's bytes, without the newline.
     pub fn to_json(&self) -> String {
-        let mut m = Map::new();
-        m.insert("at".into(), text(&format_instant(self.at)));
-        m.insert(
-            "lead".into(),
-            self.lead.as_deref().map(text).unwrap_or(Value::Null),
-        );
-        m.insert("kind".into(), text(self.entry.kind()));
-        self.entry.keys(&mut m);
         let mut out = Vec::new();
         let mut ser = serde_json::Serializer::with_formatter(&mut out, JsNumbers);
-        if serde::Serialize::serialize(&Value::Object(m), &mut ser).is_err() {
+        if self.serialize(&mut ser).is_err() {
             return String::new();
         }
         String::from_utf8(out).unwrap_or_default()
@@ -538,5 +450,327 @@ mod tests {
         assert!(without
             .to_json()
             .ends_with(r#""template":"t","until":"1970-01-01T01:00:00Z"}"#));
+    }
+
+    /// The writer the serde derive replaced, kept as the reference the property test
+    /// holds today's bytes to: a `serde_json::Value` built key by key.
+    mod reference {
+        use super::super::{format_instant, Entry, FieldValue, JsNumbers, Line};
+        use serde_json::{Map, Value};
+
+        fn text(s: &str) -> Value {
+            Value::String(s.to_owned())
+        }
+
+        fn number(x: f64) -> Value {
+            serde_json::Number::from_f64(if x.is_finite() { x } else { 0.0 })
+                .map(Value::Number)
+                .unwrap_or(Value::Null)
+        }
+
+        fn value(v: &FieldValue) -> Value {
+            match v {
+                FieldValue::Text(s) | FieldValue::Stage(s) => text(s),
+                FieldValue::Number(x) => number(*x),
+                FieldValue::Bool(b) => Value::Bool(*b),
+                FieldValue::Time(t) => text(&format_instant(*t)),
+                FieldValue::Tags(tags) => {
+                    let mut sorted = tags.clone();
+                    sorted.sort();
+                    Value::Array(sorted.into_iter().map(Value::String).collect())
+                }
+            }
+        }
+
+        fn sorted_object(items: &[(String, FieldValue)]) -> Value {
+            let mut sorted: Vec<&(String, FieldValue)> = items.iter().collect();
+            sorted.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut m = Map::new();
+            for (k, v) in sorted {
+                m.insert(k.clone(), value(v));
+            }
+            Value::Object(m)
+        }
+
+        /// The kind-specific keys, in the documented order.
+        fn keys(entry: &Entry, m: &mut Map<String, Value>) {
+            let mut put = |k: &str, v: Value| {
+                m.insert(k.to_owned(), v);
+            };
+            let journey = |put: &mut dyn FnMut(&str, Value), j: &Option<String>| {
+                if let Some(j) = j {
+                    put("journey", text(j));
+                }
+            };
+            match entry {
+                Entry::LeadCreated => {}
+                Entry::LeadUpdated { fields } => put("fields", sorted_object(fields)),
+                Entry::Event { event, props } => {
+                    put("event", text(event));
+                    put("props", sorted_object(props));
+                }
+                Entry::ScoreChanged { score, value } => {
+                    put("score", text(score));
+                    put("value", number(*value));
+                }
+                Entry::StageChanged { from, to } => {
+                    put("from", text(from));
+                    put("to", text(to));
+                }
+                Entry::TagAdded { tag } | Entry::TagRemoved { tag } => put("tag", text(tag)),
+                Entry::RuleFired { rule } => put("rule", text(rule)),
+                Entry::JourneyEntered { journey } => put("journey", text(journey)),
+                Entry::JourneyExited { journey, reason } => {
+                    put("journey", text(journey));
+                    put("reason", text(reason));
+                }
+                Entry::EmailSent {
+                    template,
+                    subject,
+                    journey: j,
+                } => {
+                    put("template", text(template));
+                    put("subject", text(subject));
+                    journey(&mut put, j);
+                }
+                Entry::EmailSuppressed {
+                    template,
+                    reason,
+                    journey: j,
+                } => {
+                    put("template", text(template));
+                    put("reason", text(reason));
+                    journey(&mut put, j);
+                }
+                Entry::EmailDeferred {
+                    template,
+                    until,
+                    journey: j,
+                } => {
+                    put("template", text(template));
+                    put("until", text(&format_instant(*until)));
+                    journey(&mut put, j);
+                }
+                Entry::Notified { to, text: t, .. } => {
+                    put("to", Value::Array(to.iter().map(|s| text(s)).collect()));
+                    put("text", text(t));
+                }
+                Entry::WebhookCalled { webhook, .. } => put("webhook", text(webhook)),
+                Entry::TaskCreated {
+                    handoff,
+                    task,
+                    team,
+                    assignee,
+                } => {
+                    put("handoff", text(handoff));
+                    put("task", text(task));
+                    put("team", text(team));
+                    put("assignee", text(assignee));
+                }
+                Entry::TaskEscalated { handoff, task, to } => {
+                    put("handoff", text(handoff));
+                    put("task", text(task));
+                    put("to", text(to));
+                }
+                Entry::TaskReassigned {
+                    handoff,
+                    task,
+                    from,
+                    to,
+                } => {
+                    put("handoff", text(handoff));
+                    put("task", text(task));
+                    put("from", text(from));
+                    put("to", text(to));
+                }
+                Entry::TaskAccepted { handoff, task, by }
+                | Entry::TaskCompleted { handoff, task, by } => {
+                    put("handoff", text(handoff));
+                    put("task", text(task));
+                    put("by", text(by));
+                }
+                Entry::TaskRejected {
+                    handoff,
+                    task,
+                    by,
+                    reason,
+                } => {
+                    put("handoff", text(handoff));
+                    put("task", text(task));
+                    put("by", text(by));
+                    put("reason", text(reason));
+                }
+                Entry::ReportSent { schedule, to } => {
+                    put("schedule", text(schedule));
+                    put("to", Value::Array(to.iter().map(|s| text(s)).collect()));
+                }
+                Entry::Error { code, message } => {
+                    put("code", text(code));
+                    put("message", text(message));
+                }
+            }
+        }
+
+        pub fn to_json(line: &Line) -> String {
+            let mut m = Map::new();
+            m.insert("at".into(), text(&format_instant(line.at)));
+            m.insert(
+                "lead".into(),
+                line.lead.as_deref().map(text).unwrap_or(Value::Null),
+            );
+            m.insert("kind".into(), text(line.entry.kind()));
+            keys(&line.entry, &mut m);
+            let mut out = Vec::new();
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, JsNumbers);
+            serde::Serialize::serialize(&Value::Object(m), &mut ser).expect("serializes");
+            String::from_utf8(out).expect("UTF-8")
+        }
+    }
+
+    mod same_bytes {
+        use super::super::{Entry, FieldValue, Line};
+        use proptest::prelude::*;
+
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[a-z_]{0,8}",
+                Just("Giám đốc \"Đà Nẵng\"\n\t\u{1}\u{7f}\u{2028}</script>".to_owned()),
+            ]
+        }
+
+        fn number() -> impl Strategy<Value = f64> {
+            prop_oneof![
+                any::<f64>(),
+                (-1e6..1e6f64).prop_map(f64::round),
+                prop::sample::select(vec![
+                    0.0,
+                    -0.0,
+                    1e21,
+                    -1e21,
+                    1e-7,
+                    123e-20,
+                    0.1,
+                    0.3,
+                    5e-324,
+                    f64::MAX,
+                    f64::MIN,
+                    f64::NAN,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                    9007199254740993.0,
+                    40.0,
+                    -3.0,
+                ]),
+            ]
+        }
+
+        fn instant() -> impl Strategy<Value = i64> {
+            prop_oneof![any::<i64>(), 0..4_102_444_800i64]
+        }
+
+        fn value() -> impl Strategy<Value = FieldValue> {
+            prop_oneof![
+                text().prop_map(FieldValue::Text),
+                number().prop_map(FieldValue::Number),
+                any::<bool>().prop_map(FieldValue::Bool),
+                instant().prop_map(FieldValue::Time),
+                text().prop_map(FieldValue::Stage),
+                prop::collection::vec(text(), 0..4).prop_map(FieldValue::Tags),
+            ]
+        }
+
+        fn object() -> impl Strategy<Value = Vec<(String, FieldValue)>> {
+            // Few distinct names, so a name given twice is tried too.
+            prop::collection::vec((prop_oneof![text(), "[abc]"], value()), 0..5)
+        }
+
+        fn entry() -> impl Strategy<Value = Entry> {
+            let (t, o) = (text, || prop::option::of(text()));
+            let names = || prop::collection::vec(text(), 0..3);
+            prop_oneof![
+                Just(Entry::LeadCreated),
+                object().prop_map(|fields| Entry::LeadUpdated { fields }),
+                (t(), object()).prop_map(|(event, props)| Entry::Event { event, props }),
+                (t(), number()).prop_map(|(score, value)| Entry::ScoreChanged { score, value }),
+                (t(), t()).prop_map(|(from, to)| Entry::StageChanged { from, to }),
+                t().prop_map(|tag| Entry::TagAdded { tag }),
+                t().prop_map(|tag| Entry::TagRemoved { tag }),
+                t().prop_map(|rule| Entry::RuleFired { rule }),
+                t().prop_map(|journey| Entry::JourneyEntered { journey }),
+                (t(), t()).prop_map(|(journey, reason)| Entry::JourneyExited { journey, reason }),
+                (t(), t(), o()).prop_map(|(template, subject, journey)| Entry::EmailSent {
+                    template,
+                    subject,
+                    journey
+                }),
+                (t(), t(), o()).prop_map(|(template, reason, journey)| Entry::EmailSuppressed {
+                    template,
+                    reason,
+                    journey
+                }),
+                (t(), instant(), o()).prop_map(|(template, until, journey)| Entry::EmailDeferred {
+                    template,
+                    until,
+                    journey
+                }),
+                (names(), t(), any::<bool>()).prop_map(|(to, text, task)| Entry::Notified {
+                    to,
+                    text,
+                    task
+                }),
+                (t(), o()).prop_map(|(webhook, journey)| Entry::WebhookCalled { webhook, journey }),
+                (t(), t(), t(), t()).prop_map(|(handoff, task, team, assignee)| {
+                    Entry::TaskCreated {
+                        handoff,
+                        task,
+                        team,
+                        assignee,
+                    }
+                }),
+                (t(), t(), t()).prop_map(|(handoff, task, to)| Entry::TaskEscalated {
+                    handoff,
+                    task,
+                    to
+                }),
+                (t(), t(), t(), t()).prop_map(|(handoff, task, from, to)| Entry::TaskReassigned {
+                    handoff,
+                    task,
+                    from,
+                    to
+                }),
+                (t(), t(), t()).prop_map(|(handoff, task, by)| Entry::TaskAccepted {
+                    handoff,
+                    task,
+                    by
+                }),
+                (t(), t(), t()).prop_map(|(handoff, task, by)| Entry::TaskCompleted {
+                    handoff,
+                    task,
+                    by
+                }),
+                (t(), t(), t(), t()).prop_map(|(handoff, task, by, reason)| Entry::TaskRejected {
+                    handoff,
+                    task,
+                    by,
+                    reason
+                }),
+                (t(), names()).prop_map(|(schedule, to)| Entry::ReportSent { schedule, to }),
+                (t(), t()).prop_map(|(code, message)| Entry::Error { code, message }),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4_000))]
+            #[test]
+            fn the_derived_writer_gives_the_reference_bytes(
+                at in instant(),
+                lead in prop::option::of(text()),
+                entry in entry(),
+            ) {
+                let line = Line { at, lead: lead.map(Into::into), entry };
+                prop_assert_eq!(line.to_json(), super::reference::to_json(&line));
+            }
+        }
     }
 }
