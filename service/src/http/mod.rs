@@ -22,6 +22,7 @@ use crate::store::Records;
 use crate::Scope;
 
 mod assets;
+mod bodies;
 mod inbox;
 mod tracking;
 mod webhooks;
@@ -430,71 +431,9 @@ async fn ingest(state: &AppState, items: Vec<Item>) -> Response {
     }
 }
 
-/// A JSON body as a list of objects (one object or an array of them).
-fn objects(body: &Bytes) -> Result<Vec<Map<String, Value>>, Response> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            format!("the body is not valid JSON: {e}"),
-            None,
-        )
-    })?;
-    let list = match v {
-        Value::Array(a) => a,
-        other => vec![other],
-    };
-    list.into_iter()
-        .enumerate()
-        .map(|(i, v)| match v {
-            Value::Object(o) => Ok(o),
-            _ => Err(error(
-                StatusCode::BAD_REQUEST,
-                "each item must be a JSON object",
-                Some(i),
-            )),
-        })
-        .collect()
-}
-
-fn lead_of(o: &Map<String, Value>, key: &str, i: usize) -> Result<String, Response> {
-    match o.get(key) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-        _ => Err(error(
-            StatusCode::BAD_REQUEST,
-            format!("`{key}` is missing (the lead's id, a text)"),
-            Some(i),
-        )),
-    }
-}
-
-fn only_keys(o: &Map<String, Value>, allowed: &[&str], i: usize) -> Result<(), Response> {
-    match o.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(error(
-            StatusCode::BAD_REQUEST,
-            format!("unknown key `{k}` (allowed: {})", allowed.join(", ")),
-            Some(i),
-        )),
-        None => Ok(()),
-    }
-}
-
-/// The items of an ingest body (one object or a list): each may hold only `allowed`
-/// keys, names its lead under `lead_key`, and becomes an item through `make(lead, object)`.
-fn items_of(
-    body: &Bytes,
-    allowed: &[&str],
-    lead_key: &str,
-    mut make: impl FnMut(usize, String, Map<String, Value>) -> Result<Item, Response>,
-) -> Result<Vec<Item>, Response> {
-    let objs = objects(body)?;
-    let mut items = Vec::with_capacity(objs.len());
-    for (i, mut o) in objs.into_iter().enumerate() {
-        only_keys(&o, allowed, i)?;
-        let lead = lead_of(&o, lead_key, i)?;
-        o.remove(lead_key);
-        items.push(make(i, lead, o)?);
-    }
-    Ok(items)
+/// A refused body as the API's error.
+fn refused(r: bodies::Refused) -> Response {
+    error(StatusCode::BAD_REQUEST, r.message, r.index)
 }
 
 /// `POST /api/leads`: `{"id": "...", "fields": {...}}` or a list; creates or updates.
@@ -502,19 +441,19 @@ async fn post_leads(State(state): State<AppState>, headers: HeaderMap, body: Byt
     if let Err(r) = authorize(&state, &headers, &[Scope::Ingest]) {
         return r;
     }
-    let items = items_of(&body, &["id", "fields"], "id", |_, lead, mut o| {
-        let fields = o.remove("fields").unwrap_or(Value::Object(Map::new()));
-        let mut body = Map::new();
-        body.insert("fields".into(), fields);
-        Ok(Item {
-            lead,
-            action: "upsert".into(),
-            body,
-        })
-    });
-    match items {
-        Ok(items) => ingest(&state, items).await,
-        Err(r) => r,
+    match bodies::items::<bodies::LeadItem>(&body) {
+        Ok(list) => {
+            let items = list
+                .into_iter()
+                .map(|l| Item {
+                    lead: l.id.clone(),
+                    action: "upsert".into(),
+                    body: l.into_body(),
+                })
+                .collect();
+            ingest(&state, items).await
+        }
+        Err(r) => refused(r),
     }
 }
 
@@ -523,23 +462,19 @@ async fn post_events(State(state): State<AppState>, headers: HeaderMap, body: By
     if let Err(r) = authorize(&state, &headers, &[Scope::Ingest]) {
         return r;
     }
-    let items = items_of(&body, &["lead", "event", "props"], "lead", |i, lead, o| {
-        if !o.contains_key("event") {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                "`event` is missing (the event's name)",
-                Some(i),
-            ));
+    match bodies::items::<bodies::EventItem>(&body) {
+        Ok(list) => {
+            let items = list
+                .into_iter()
+                .map(|e| Item {
+                    lead: e.lead.clone(),
+                    action: "event".into(),
+                    body: e.into_body(),
+                })
+                .collect();
+            ingest(&state, items).await
         }
-        Ok(Item {
-            lead,
-            action: "event".into(),
-            body: o,
-        })
-    });
-    match items {
-        Ok(items) => ingest(&state, items).await,
-        Err(r) => r,
+        Err(r) => refused(r),
     }
 }
 
@@ -967,32 +902,9 @@ async fn post_task(
     if let Err(r) = authorize(&state, &headers, &[Scope::Sales]) {
         return r;
     }
-    let o = if body.is_empty() {
-        Map::new()
-    } else {
-        match objects(&body) {
-            Ok(mut v) if v.len() == 1 => v.remove(0),
-            Ok(_) => return error(StatusCode::BAD_REQUEST, "the body must be one object", None),
-            Err(r) => return r,
-        }
-    };
-    if let Err(r) = only_keys(&o, &["by", "reason"], 0) {
-        return r;
-    }
-    let text = |k: &str| -> Result<Option<String>, Response> {
-        match o.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(error(
-                StatusCode::BAD_REQUEST,
-                format!("`{k}` must be a text"),
-                None,
-            )),
-        }
-    };
-    let (by, reason) = match (text("by"), text("reason")) {
-        (Ok(b), Ok(r)) => (b, r),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (by, reason) = match bodies::one::<bodies::TaskOutcome>(&body) {
+        Ok(o) => (o.by, o.reason),
+        Err(r) => return refused(r),
     };
     task_outcome(&state, &id, &action, by, reason).await
 }
@@ -1045,34 +957,10 @@ async fn post_program(State(state): State<AppState>, headers: HeaderMap, body: B
     if let Err(r) = authorize(&state, &headers, &[Scope::Admin]) {
         return r;
     }
-    let v: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("the body is not valid JSON: {e}"),
-                None,
-            )
-        }
+    let list: Vec<(String, String)> = match bodies::object::<bodies::ProgramBody>(&body) {
+        Ok(p) => p.files.into_iter().collect(),
+        Err(r) => return refused(r),
     };
-    let Some(files) = v.get("files").and_then(Value::as_object) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "`files` is missing: an object of path → text",
-            None,
-        );
-    };
-    let mut list = Vec::new();
-    for (path, text) in files {
-        let Some(text) = text.as_str() else {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("`files.{path}` must be a text"),
-                None,
-            );
-        };
-        list.push((path.clone(), text.to_owned()));
-    }
     match ask(&state, |reply| Request::Reload { files: list, reply }).await {
         Some(Ok((version, changes))) => {
             axum::Json(json!({ "version": version, "changes": changes["changes"] }))
