@@ -5,39 +5,12 @@ use deadpool_postgres::{Object, Pool, Transaction};
 use runtime::scenario::Input;
 
 use crate::db::{self, block_on, GenericClient};
+use crate::store::schema;
 use crate::store::{
     Commit, Delivery, DeliveryOutcome, InboxRow, OutboxMail, PendingMail, Records, Store,
     StoreError, StoredProgram, StoredVersion, TaskChange, TaskQuery, TaskRow, TASK_COLUMNS,
     TASK_DUE_SQL,
 };
-
-/// The schema, one migration per entry; `schema_migrations` records which ran.
-const MIGRATIONS: &[&str] = &["
-CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
-CREATE TABLE inputs (seq BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, lead TEXT NOT NULL, input TEXT NOT NULL);
-CREATE TABLE timeline (n BIGSERIAL PRIMARY KEY, lead TEXT, at BIGINT NOT NULL, line TEXT NOT NULL);
-CREATE INDEX timeline_lead ON timeline (lead, n);
-CREATE TABLE outbox (
-  key TEXT PRIMARY KEY, lead TEXT NOT NULL, template TEXT NOT NULL, sender TEXT NOT NULL,
-  recipient TEXT NOT NULL, subject TEXT NOT NULL, html TEXT NOT NULL, body TEXT NOT NULL,
-  unsubscribe TEXT NOT NULL, at BIGINT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
-  attempts INTEGER NOT NULL DEFAULT 0, next_at BIGINT NOT NULL, sent_at BIGINT, error TEXT);
-CREATE INDEX outbox_due ON outbox (status, next_at);
-CREATE TABLE tasks (
-  id TEXT PRIMARY KEY, lead TEXT NOT NULL, handoff TEXT NOT NULL, team TEXT NOT NULL,
-  assignee TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, created_at BIGINT NOT NULL,
-  accepted_at BIGINT);
-CREATE INDEX tasks_lead ON tasks (lead);
-CREATE TABLE programs (version INTEGER PRIMARY KEY, at BIGINT NOT NULL, files TEXT NOT NULL);
-", "
-ALTER TABLE programs ADD COLUMN inputs_before BIGINT;
-", crate::store::webhooks::pg::MIGRATION, "
-CREATE INDEX IF NOT EXISTS outbox_lead ON outbox (lead, at);
-", crate::store::snapshots::pg::MIGRATION, "
-ALTER TABLE tasks ADD COLUMN title TEXT NOT NULL DEFAULT '', ADD COLUMN lead_name TEXT NOT NULL DEFAULT '',
-  ADD COLUMN accept_due_at BIGINT, ADD COLUMN complete_due_at BIGINT,
-  ADD COLUMN escalations BIGINT NOT NULL DEFAULT 0, ADD COLUMN escalated_to TEXT, ADD COLUMN escalated_at BIGINT;
-"];
 
 /// A PostgreSQL store: a pool of one connection (each store is used by one thread at a
 /// time; the pool makes a new connection when the old one was lost, say by a database
@@ -237,10 +210,10 @@ impl PgStore {
                 )
                 .await?
                 .get(0);
-            for (i, sql) in MIGRATIONS.iter().enumerate() {
+            for (i, migration) in schema::MIGRATIONS.iter().enumerate() {
                 let version = i32::try_from(i + 1).unwrap_or(i32::MAX);
                 if version > done {
-                    tx.batch_execute(sql).await?;
+                    tx.batch_execute(&schema::postgres(migration)).await?;
                     tx.execute(
                         "INSERT INTO schema_migrations (version) VALUES ($1)",
                         &[&version],

@@ -13,8 +13,8 @@ use crate::parser::parse;
 mod steps;
 mod text;
 
-use text::*;
 pub use text::expr;
+use text::*;
 
 /// The column past which long conditions and lists are broken.
 pub const WIDTH: usize = 100;

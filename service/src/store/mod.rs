@@ -10,6 +10,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
+pub(crate) mod schema;
 pub mod snapshots;
 pub mod webhooks;
 pub use snapshots::SnapshotInfo;
@@ -453,25 +454,6 @@ pub struct SqliteStore {
     conn: Connection,
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS inputs (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, lead TEXT NOT NULL, input TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS timeline (n INTEGER PRIMARY KEY AUTOINCREMENT, lead TEXT, at INTEGER NOT NULL, line TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS timeline_lead ON timeline (lead, n);
-CREATE TABLE IF NOT EXISTS outbox (
-  key TEXT PRIMARY KEY, lead TEXT NOT NULL, template TEXT NOT NULL, sender TEXT NOT NULL,
-  recipient TEXT NOT NULL, subject TEXT NOT NULL, html TEXT NOT NULL, body TEXT NOT NULL,
-  unsubscribe TEXT NOT NULL, at INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
-  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, sent_at INTEGER, error TEXT);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_at);
-CREATE INDEX IF NOT EXISTS outbox_lead ON outbox (lead, at);
-CREATE TABLE IF NOT EXISTS tasks (
-  id TEXT PRIMARY KEY, lead TEXT NOT NULL, handoff TEXT NOT NULL, team TEXT NOT NULL,
-  assignee TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, created_at INTEGER NOT NULL,
-  accepted_at INTEGER);
-CREATE TABLE IF NOT EXISTS programs (version INTEGER PRIMARY KEY, at INTEGER NOT NULL, files TEXT NOT NULL);
-";
-
 impl SqliteStore {
     /// Opens (creating if needed) the store file and applies the schema.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
@@ -479,23 +461,7 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)?;
-        conn.execute_batch(webhooks::SCHEMA)?;
-        conn.execute_batch(snapshots::SCHEMA)?;
-        // Stores made before journey versions lack where each version began.
-        let has_column = conn
-            .prepare("SELECT 1 FROM pragma_table_info('programs') WHERE name = 'inputs_before'")?
-            .exists([])?;
-        if !has_column {
-            conn.execute_batch("ALTER TABLE programs ADD COLUMN inputs_before INTEGER")?;
-        }
-        // Stores made before the task list's deadlines lack them.
-        let has_due = conn
-            .prepare("SELECT 1 FROM pragma_table_info('tasks') WHERE name = 'accept_due_at'")?
-            .exists([])?;
-        if !has_due {
-            conn.execute_batch(TASK_DEADLINE_COLUMNS)?;
-        }
+        schema::migrate_sqlite(&conn)?;
         Ok(SqliteStore { conn })
     }
 
@@ -581,17 +547,6 @@ fn outbox_mail(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxMail> {
 pub(crate) const TASK_COLUMNS: &str =
     "id, lead, handoff, team, assignee, status, reason, created_at, accepted_at,
      title, lead_name, accept_due_at, complete_due_at, escalations, escalated_to, escalated_at";
-
-/// The task columns added for the task list (SQLite; PostgreSQL has them as a migration).
-const TASK_DEADLINE_COLUMNS: &str = "
-ALTER TABLE tasks ADD COLUMN title TEXT NOT NULL DEFAULT '';
-ALTER TABLE tasks ADD COLUMN lead_name TEXT NOT NULL DEFAULT '';
-ALTER TABLE tasks ADD COLUMN accept_due_at INTEGER;
-ALTER TABLE tasks ADD COLUMN complete_due_at INTEGER;
-ALTER TABLE tasks ADD COLUMN escalations INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE tasks ADD COLUMN escalated_to TEXT;
-ALTER TABLE tasks ADD COLUMN escalated_at INTEGER;
-";
 
 impl Records for SqliteStore {
     fn latest_program(&mut self) -> Result<Option<StoredProgram>, StoreError> {

@@ -40,16 +40,6 @@ pub struct SnapshotInfo {
     pub created_ms: i64,
 }
 
-pub(super) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS snapshots (
-  id INTEGER PRIMARY KEY, position INTEGER NOT NULL, after_seq INTEGER NOT NULL,
-  version INTEGER NOT NULL, format INTEGER NOT NULL, release TEXT NOT NULL,
-  checksum INTEGER NOT NULL, size INTEGER NOT NULL, created_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS snapshot_chunks (
-  snapshot INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,
-  PRIMARY KEY (snapshot, n));
-";
-
 const COLUMNS: &str =
     "id, position, after_seq, version, format, release, checksum, size, created_ms";
 
@@ -191,16 +181,6 @@ pub(crate) mod pg {
     use crate::db::GenericClient;
     use crate::store::StoreError;
     use runtime::scenario::Input;
-
-    pub const MIGRATION: &str = "
-CREATE TABLE snapshots (
-  id BIGINT PRIMARY KEY, position BIGINT NOT NULL, after_seq BIGINT NOT NULL,
-  version INTEGER NOT NULL, format INTEGER NOT NULL, release TEXT NOT NULL,
-  checksum BIGINT NOT NULL, size BIGINT NOT NULL, created_ms BIGINT NOT NULL);
-CREATE TABLE snapshot_chunks (
-  snapshot BIGINT NOT NULL, n INTEGER NOT NULL, data BYTEA NOT NULL,
-  PRIMARY KEY (snapshot, n));
-";
 
     fn info(r: &Row) -> SnapshotInfo {
         SnapshotInfo {

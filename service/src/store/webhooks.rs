@@ -112,18 +112,6 @@ pub struct WebhookPause {
     pub reason: String,
 }
 
-/// The SQLite tables (created with the rest of the schema).
-pub(super) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS webhook_outbox (
-  key TEXT PRIMARY KEY, webhook TEXT NOT NULL, lead TEXT, kind TEXT NOT NULL, body TEXT NOT NULL,
-  at INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
-  window_ms INTEGER NOT NULL, next_ms INTEGER NOT NULL, last_status INTEGER, error TEXT,
-  log TEXT NOT NULL DEFAULT '[]');
-CREATE INDEX IF NOT EXISTS webhook_due ON webhook_outbox (status, next_ms);
-CREATE INDEX IF NOT EXISTS webhook_endpoint_due ON webhook_outbox (webhook, status, next_ms);
-CREATE TABLE IF NOT EXISTS webhook_pauses (webhook TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, reason TEXT NOT NULL);
-";
-
 /// The columns of [`WebhookRow`], in order (both stores).
 pub const COLUMNS: &str =
     "key, webhook, lead, kind, body, at, status, attempts, window_ms, next_ms, last_status, error, log";
@@ -305,18 +293,6 @@ pub(crate) mod pg {
 
     use super::{NewWebhook, WebhookAttempt, WebhookNext, WebhookPause, WebhookRow, COLUMNS};
     use crate::store::StoreError;
-
-    /// The migration that adds the tables.
-    pub(crate) const MIGRATION: &str = "
-CREATE TABLE webhook_outbox (
-  key TEXT PRIMARY KEY, webhook TEXT NOT NULL, lead TEXT, kind TEXT NOT NULL, body TEXT NOT NULL,
-  at BIGINT NOT NULL, status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
-  window_ms BIGINT NOT NULL, next_ms BIGINT NOT NULL, last_status BIGINT, error TEXT,
-  log TEXT NOT NULL DEFAULT '[]');
-CREATE INDEX webhook_due ON webhook_outbox (status, next_ms);
-CREATE INDEX webhook_endpoint_due ON webhook_outbox (webhook, status, next_ms);
-CREATE TABLE webhook_pauses (webhook TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, reason TEXT NOT NULL);
-";
 
     fn row(r: &Row) -> WebhookRow {
         WebhookRow {
