@@ -72,7 +72,7 @@ enum Command {
         scenario: PathBuf,
         /// Which engine evaluates conditions: `jit` (compiled) or `interp` (interpreted)
         #[arg(long, default_value = "jit")]
-        engine: compiler::engine::EngineKind,
+        engine: compiler::evaluator::EvaluatorKind,
     },
     /// Run every `test` block of a program; prints a line per test and `N passed, N failed`. Exit 1 if any fails.
     Test {
@@ -80,7 +80,7 @@ enum Command {
         dir: Option<PathBuf>,
         /// Which engine evaluates conditions: `jit` (compiled) or `interp` (interpreted)
         #[arg(long, default_value = "jit")]
-        engine: compiler::engine::EngineKind,
+        engine: compiler::evaluator::EvaluatorKind,
         /// Also report which journey steps, rules and handoff clauses the tests ran
         #[arg(long)]
         coverage: bool,

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use compiler::graph::{ActionIr, NodeKind};
-use runtime::embed::{EngineKind, Program};
+use runtime::embed::{EvaluatorKind, Program};
 use runtime::scenario::parse_scenario;
 use service::effects::mail::{lead_mail, unsubscribe_url, Envelope, Tracking};
 use service::sign::Signer;
@@ -114,7 +114,7 @@ fn score_every_template(open_pixel: bool) {
         "city": "Hà Nội", "source": "ebook", "budget_vnd": 250000000,
         "demo_requested_at": "2026-01-04T10:30:00+07:00"}}]}"#;
     let scenario = parse_scenario(scenario, program.workspace().symbols()).expect("scenario");
-    let mut world = program.world(EngineKind::Interp).expect("a world");
+    let mut world = program.world(EvaluatorKind::Interp).expect("a world");
     world.start(scenario.start);
     for input in &scenario.inputs {
         world.input(input);

@@ -1,6 +1,6 @@
 //! Every email template of the example program (`journeys/`) renders for a lead through the one renderer the service mails with: no render error (which would keep the email from being sent), no template syntax left in any part, numbers and scores as the language writes them, lead data escaped.
 
-use runtime::embed::{EngineKind, Program};
+use runtime::embed::{EvaluatorKind, Program};
 use runtime::scenario::parse_scenario;
 
 #[test]
@@ -16,7 +16,7 @@ fn every_example_template_renders_for_a_lead() {
         "city": "Hà Nội", "budget_vnd": 250000000, "last_reject_reason": "no_budget",
         "demo_requested_at": "2026-01-04T10:30:00+07:00"}}]}"#;
     let scenario = parse_scenario(scenario, program.workspace().symbols()).expect("scenario");
-    let mut world = program.world(EngineKind::Interp).expect("a world");
+    let mut world = program.world(EvaluatorKind::Interp).expect("a world");
     world.start(scenario.start);
     for input in &scenario.inputs {
         world.input(input);

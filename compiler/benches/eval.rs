@@ -11,7 +11,7 @@
 
 use std::hint::black_box;
 
-use compiler::engine::{Engine, Interpreter, JitEngine};
+use compiler::evaluator::{Evaluator, Interpreter, JitEvaluator};
 use compiler::eval::{EvalCtx, LeadRecord, NoHistory};
 use compiler::ir::{CompiledExprs, FuncId};
 use compiler::ProgramSource;
@@ -114,7 +114,7 @@ fn records(exprs: &mut CompiledExprs, leads: &[Lead]) -> Vec<LeadRecord> {
 }
 
 fn run_tandem(
-    engine: &dyn Engine,
+    engine: &dyn Evaluator,
     exprs: &CompiledExprs,
     funcs: &[FuncId],
     recs: &[LeadRecord],
@@ -235,7 +235,7 @@ fn predicate(c: &mut Criterion) {
     let texts: Vec<String> = PREDICATES.iter().map(|p| p[0].to_owned()).collect();
     let (mut exprs, funcs) = compile_segments(&texts);
     let recs = records(&mut exprs, &leads);
-    let jit = JitEngine::new(&exprs).expect("jit");
+    let jit = JitEvaluator::new(&exprs).expect("jit");
     let interp = Interpreter { exprs: &exprs };
 
     // Every engine must count the same hits before any is timed (on a prefix for the slow ones).
@@ -306,9 +306,9 @@ fn score50(c: &mut Criterion) {
     let lines = score_source();
     let (mut exprs, funcs) = compile_segments(&lines);
     let recs = records(&mut exprs, &leads);
-    let jit = JitEngine::new(&exprs).expect("jit");
+    let jit = JitEvaluator::new(&exprs).expect("jit");
     let interp = Interpreter { exprs: &exprs };
-    let score = |engine: &dyn Engine| {
+    let score = |engine: &dyn Evaluator| {
         let filter = |f: FuncId, c: &mut EvalCtx<'_>| engine.call(f, c) != 0;
         let mut total = 0.0;
         for r in &recs {
@@ -387,12 +387,12 @@ fn compile(c: &mut Criterion) {
     group.bench_function("program", |b| {
         b.iter(|| {
             let lowered = compiler::program::lower_program(&ws).expect("lowers");
-            JitEngine::new(&lowered.exprs).expect("jit")
+            JitEvaluator::new(&lowered.exprs).expect("jit")
         })
     });
     let (single, _) = compile_segments(&[PREDICATES[0][0].to_owned()]);
     group.bench_function("predicate", |b| {
-        b.iter(|| JitEngine::new(&single).expect("jit"))
+        b.iter(|| JitEvaluator::new(&single).expect("jit"))
     });
     group.finish();
 }

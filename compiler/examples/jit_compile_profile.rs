@@ -8,7 +8,7 @@ fn main() {
     let start = std::time::Instant::now();
     let n = 2000;
     for _ in 0..n {
-        let jit = compiler::engine::JitEngine::new(&lowered.exprs).expect("jit");
+        let jit = compiler::evaluator::JitEvaluator::new(&lowered.exprs).expect("jit");
         std::hint::black_box(jit);
     }
     println!("{:?} per compile", start.elapsed() / n);

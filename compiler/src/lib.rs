@@ -10,7 +10,7 @@ pub mod config;
 pub mod cron5;
 pub mod diagram;
 pub mod diff;
-pub mod engine;
+pub mod evaluator;
 pub mod eval;
 pub mod graph;
 pub mod interp;

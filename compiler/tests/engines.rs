@@ -1,6 +1,6 @@
 //! Differential tests: the JIT and the reference interpreter give the same word for every expression, on every lead (proptest, fixed case count).
 
-use compiler::engine::{Engine, Interpreter, JitEngine};
+use compiler::evaluator::{Evaluator, Interpreter, JitEvaluator};
 use compiler::eval::{EventRecord, History, LeadRecord};
 use compiler::ir::{CompiledExprs, SlotKind, OUTSIDE_STAGE_BASE};
 use compiler::{ProgramSource, SourceText};
@@ -329,7 +329,7 @@ fn build_lead(exprs: &mut CompiledExprs, case: &LeadCase) -> (LeadRecord, FakeHi
 
 fn same_results(exprs_src: &[String], cases: &[LeadCase]) -> Result<(), TestCaseError> {
     let mut exprs = compile(exprs_src);
-    let jit = JitEngine::new(&exprs).expect("the JIT compiles every generated expression");
+    let jit = JitEvaluator::new(&exprs).expect("the JIT compiles every generated expression");
     for case in cases {
         let (lead, history, scores) = build_lead(&mut exprs, case);
         let interp = Interpreter { exprs: &exprs };
@@ -387,7 +387,7 @@ proptest! {
         let ws = compiler::check_program(&program);
         prop_assert!(!ws.has_errors(), "{:?}", ws.diagnostics());
         let mut lowered = compiler::program::lower_program(&ws).expect("lowers");
-        let jit = JitEngine::new(&lowered.exprs).expect("compiles");
+        let jit = JitEvaluator::new(&lowered.exprs).expect("compiles");
         for case in &cases {
             let (lead, history, scores) = build_lead(&mut lowered.exprs, case);
             let interp = Interpreter { exprs: &lowered.exprs };
@@ -415,7 +415,7 @@ fn every_expression_of_the_example_program_compiles_and_agrees() {
     assert!(!ws.has_errors());
     let lowered = compiler::program::lower_program(&ws).expect("the example lowers");
     assert!(lowered.origins.len() > 30, "{}", lowered.origins.len());
-    let jit = JitEngine::new(&lowered.exprs).expect("the example compiles");
+    let jit = JitEvaluator::new(&lowered.exprs).expect("the example compiles");
     assert_eq!(jit.jit.len(), lowered.exprs.funcs.len());
     let lead = LeadRecord::new(&lowered.exprs);
     let scores = vec![0.0; lowered.exprs.scores.len()];

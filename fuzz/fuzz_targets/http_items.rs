@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use runtime::embed::{EngineKind, Program};
+use runtime::embed::{EvaluatorKind, Program};
 use serde_json::{Map, Value};
 use service::core::{validate_items, Item};
 
@@ -54,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
     }) else {
         return;
     };
-    let Ok(mut world) = p.world(EngineKind::Interp) else {
+    let Ok(mut world) = p.world(EvaluatorKind::Interp) else {
         return;
     };
     world.start(1_767_578_400);

@@ -1,7 +1,7 @@
 //! Fuzz target: arbitrary bytes as a condition; when it checks, the JIT and the interpreter must agree on a few leads, and neither may panic.
 #![no_main]
 
-use compiler::engine::{Engine, Interpreter, JitEngine};
+use compiler::evaluator::{Engine, Interpreter, JitEvaluator};
 use compiler::eval::{LeadRecord, NoHistory};
 use libfuzzer_sys::fuzz_target;
 
@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let Ok(mut lowered) = compiler::program::lower_program(&ws) else { return };
-    let jit = JitEngine::new(&lowered.exprs).expect("a checked program compiles");
+    let jit = JitEvaluator::new(&lowered.exprs).expect("a checked program compiles");
     let values: [(f64, &str, u64, i64); 4] = [
         (0.0, "", 0, 0),
         (1.5, "saas", 1, 1_767_600_000),

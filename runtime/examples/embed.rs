@@ -3,7 +3,7 @@
 //! Run with `cargo run -p runtime --example embed`.
 
 use compiler::ProgramSource;
-use runtime::embed::{EngineKind, Program, Snapshot};
+use runtime::embed::{EvaluatorKind, Program, Snapshot};
 use runtime::scenario::{parse_instant, Input, InputKind, InputValue};
 
 /// Reads a program folder with the one loader (`source::load` takes any `FileSystem`: an
@@ -16,7 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../journeys");
     let program = Program::check(read_program(&dir)?)
         .map_err(|d| format!("{} problems in the program", d.len()))?;
-    let mut world = program.world(EngineKind::Jit)?;
+    let mut world = program.world(EvaluatorKind::Jit)?;
     let t0 = parse_instant("2026-01-05T09:00:00+07:00")?;
     world.start(t0);
 
@@ -57,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or("a world made by Program::world keeps its inputs")?,
     )?;
     let snapshot: Snapshot = serde_json::from_str(&saved)?;
-    let mut restored = program.restore(&snapshot, EngineKind::Interp)?;
+    let mut restored = program.restore(&snapshot, EvaluatorKind::Interp)?;
     let lead = restored
         .engine()
         .lead("lan")

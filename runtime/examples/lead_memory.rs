@@ -1,6 +1,6 @@
 //! Holds N leads shaped like `bench/dashboard.py`'s in one engine, one in K of them in a journey, and reports the heap bytes live per lead (a counting allocator): `cargo run --release -p runtime --example lead_memory -- [N] [K]`.
 
-use compiler::engine::EngineKind;
+use compiler::evaluator::EvaluatorKind;
 mod common;
 use runtime::embed::Program;
 use runtime::scenario::{Input, InputKind, InputValue};
@@ -48,7 +48,7 @@ fn main() {
     // Every `every`-th lead submits the ebook form and so enters a journey.
     let every = arg(2, 1).max(1);
     let program = Program::check(common::journeys()).expect("journeys/ checks");
-    let mut world = program.world_without_log(EngineKind::Jit).expect("engine");
+    let mut world = program.world_without_log(EvaluatorKind::Jit).expect("engine");
     let start: i64 = 1_767_578_400;
     world.start(start);
     let before = LIVE.load(Ordering::Relaxed);

@@ -4,7 +4,7 @@
 #[global_allocator]
 static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use compiler::engine::EngineKind;
+use compiler::evaluator::EvaluatorKind;
 mod common;
 use runtime::embed::Program;
 use runtime::engine::Engine;
@@ -25,9 +25,9 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let kind = if args.next().as_deref() == Some("interp") {
-        EngineKind::Interp
+        EvaluatorKind::Interp
     } else {
-        EngineKind::Jit
+        EvaluatorKind::Jit
     };
     let source = common::journeys();
     let program = Program::check(source).expect("journeys/ checks");

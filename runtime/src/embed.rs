@@ -1,7 +1,7 @@
 //! The embedding API: what a Rust application (a CRM, a web backend) uses to run Tandem itself — check a program, feed inputs with their instants, read the timeline, save and restore the state.
 //!
 //! ```
-//! use runtime::embed::{Program, EngineKind};
+//! use runtime::embed::{Program, EvaluatorKind};
 //! use runtime::scenario::{Input, InputKind, InputValue};
 //! use compiler::ProgramSource;
 //!
@@ -10,7 +10,7 @@
 //!     "timezone \"Asia/Ho_Chi_Minh\"\nlead { name: text }\n",
 //! );
 //! let program = Program::check(source).expect("checks");
-//! let mut world = program.world(EngineKind::Interp).expect("engine");
+//! let mut world = program.world(EvaluatorKind::Interp).expect("engine");
 //! world.start(1_767_578_400);
 //! let lines = world.input(&Input {
 //!     index: 0,
@@ -25,7 +25,7 @@ use compiler::{Diagnostic, ProgramSource, Severity, Workspace};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-pub use compiler::engine::EngineKind;
+pub use compiler::evaluator::EvaluatorKind;
 
 use crate::engine::{Engine, TemplateParts, Unsupported};
 use crate::scenario::Input;
@@ -114,7 +114,7 @@ impl Program {
     /// A world in the state [`World::checkpoint`] wrote for this same program (see
     /// `crate::engine` checkpoints), keeping no inputs (as [`Program::world_without_log`]),
     /// or why the bytes do not fit this program.
-    pub fn resume(&self, bytes: &[u8], kind: EngineKind) -> Result<World<'_>, Unsupported> {
+    pub fn resume(&self, bytes: &[u8], kind: EvaluatorKind) -> Result<World<'_>, Unsupported> {
         Ok(World {
             engine: Engine::resume(&self.lowered, kind, self.templates.clone(), bytes)?,
             log: None,
@@ -133,7 +133,7 @@ impl Program {
     }
 
     /// A fresh world with no leads, evaluating conditions with `kind`.
-    pub fn world(&self, kind: EngineKind) -> Result<World<'_>, Unsupported> {
+    pub fn world(&self, kind: EvaluatorKind) -> Result<World<'_>, Unsupported> {
         Ok(World {
             engine: Engine::new(&self.lowered, kind, self.templates.clone())?,
             log: Some(Vec::new()),
@@ -144,7 +144,7 @@ impl Program {
     /// A fresh world that does not keep the inputs it receives, so it has no
     /// [`World::snapshot`]: for a host that logs inputs itself (the service's store),
     /// where a second copy of every input in memory would only cost space.
-    pub fn world_without_log(&self, kind: EngineKind) -> Result<World<'_>, Unsupported> {
+    pub fn world_without_log(&self, kind: EvaluatorKind) -> Result<World<'_>, Unsupported> {
         Ok(World {
             engine: Engine::new(&self.lowered, kind, self.templates.clone())?,
             log: None,
@@ -154,7 +154,7 @@ impl Program {
 
     /// Rebuilds a world from a snapshot by replaying its inputs (the engine is
     /// deterministic: the same program and inputs give the same state).
-    pub fn restore(&self, snapshot: &Snapshot, kind: EngineKind) -> Result<World<'_>, Unsupported> {
+    pub fn restore(&self, snapshot: &Snapshot, kind: EvaluatorKind) -> Result<World<'_>, Unsupported> {
         let mut world = self.world(kind)?;
         if let Some(start) = snapshot.start {
             world.start(start);
@@ -244,7 +244,7 @@ impl<'p> World<'p> {
     pub fn deploy<'q>(
         &mut self,
         next: &'q Program,
-        kind: EngineKind,
+        kind: EvaluatorKind,
     ) -> Result<World<'q>, Unsupported> {
         let engine = self
             .engine

@@ -15,7 +15,7 @@ use smallvec::SmallVec;
 use std::collections::VecDeque;
 use thin_vec::ThinVec;
 
-use compiler::engine::{Engine as EvalEngine, EngineKind, Interpreter, JitEngine};
+use compiler::evaluator::{Evaluator, EvaluatorKind, Interpreter, JitEvaluator};
 use compiler::eval::{reads_only_the_event, CountSite, EvalCtx, EventRecord, History, LeadRecord};
 use compiler::graph::{ActionIr, NodeKind, NotifyTo};
 use compiler::ir::{text_hash, FuncId, Interner, IrExpr, IrKind, SlotKind};
@@ -332,7 +332,7 @@ struct Timer {
 /// The state of a simulated world.
 pub struct Engine<'p> {
     p: &'p LoweredProgram,
-    eval: Box<dyn EvalEngine + 'p>,
+    eval: Box<dyn Evaluator + 'p>,
     exprs: compiler::ir::CompiledExprs,
     templates: FxHashMap<String, TemplateParts>,
     /// What the actions being run belong to (recorded with stage changes).
@@ -468,13 +468,13 @@ impl<'p> Engine<'p> {
     /// Prepares a world for a lowered program. `templates` maps names to subjects.
     pub fn new(
         p: &'p LoweredProgram,
-        kind: EngineKind,
+        kind: EvaluatorKind,
         templates: FxHashMap<String, TemplateParts>,
     ) -> Result<Engine<'p>, Unsupported> {
-        let eval: Box<dyn EvalEngine + 'p> = match kind {
-            EngineKind::Interp => Box::new(Interpreter { exprs: &p.exprs }),
-            EngineKind::Jit => Box::new(
-                JitEngine::new(&p.exprs)
+        let eval: Box<dyn Evaluator + 'p> = match kind {
+            EvaluatorKind::Interp => Box::new(Interpreter { exprs: &p.exprs }),
+            EvaluatorKind::Jit => Box::new(
+                JitEvaluator::new(&p.exprs)
                     .map_err(|e| Unsupported(format!("the JIT failed: {}", e.message)))?,
             ),
         };

@@ -87,7 +87,7 @@ pub fn run_test(
     p: &LoweredProgram,
     sym: &Symbols,
     test: &TestDecl,
-    kind: compiler::engine::EngineKind,
+    kind: compiler::evaluator::EvaluatorKind,
     templates: &rustc_hash::FxHashMap<String, TemplateParts>,
 ) -> TestResult {
     let name = test.name.value.clone();

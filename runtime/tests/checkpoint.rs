@@ -1,7 +1,7 @@
 //! Checkpoints: every conformance scenario, cut after every input, checkpointed and resumed (by the other engine), goes on exactly as the world that never stopped — the same lines, and the same state bytes at the end; damaged bytes are refused, never run.
 
 use compiler::ProgramSource;
-use runtime::embed::{EngineKind, Program};
+use runtime::embed::{EvaluatorKind, Program};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -57,13 +57,13 @@ fn a_resumed_world_goes_on_exactly_as_one_that_never_stopped() {
             let s = runtime::scenario::parse_scenario(&text, program.workspace().symbols())
                 .expect("valid scenario");
             for cut in 0..=s.inputs.len() {
-                let mut original = program.world_without_log(EngineKind::Jit).expect("world");
+                let mut original = program.world_without_log(EvaluatorKind::Jit).expect("world");
                 original.start(s.start);
                 for input in &s.inputs[..cut] {
                     original.input(input);
                 }
                 let bytes = original.checkpoint().expect("checkpoint");
-                let mut resumed = program.resume(&bytes, EngineKind::Interp).expect("resumes");
+                let mut resumed = program.resume(&bytes, EvaluatorKind::Interp).expect("resumes");
                 assert_eq!(
                     resumed.checkpoint().expect("checkpoint"),
                     bytes,
@@ -95,7 +95,7 @@ fn damaged_or_foreign_bytes_are_refused() {
     let (program, scenarios) = &suites[1];
     let s = runtime::scenario::parse_scenario(&scenarios[2].1, program.workspace().symbols())
         .expect("valid scenario");
-    let mut world = program.world_without_log(EngineKind::Jit).expect("world");
+    let mut world = program.world_without_log(EvaluatorKind::Jit).expect("world");
     world.start(s.start);
     for input in &s.inputs {
         world.input(input);
@@ -105,7 +105,7 @@ fn damaged_or_foreign_bytes_are_refused() {
     // Every truncation is refused (postcard needs every byte).
     for len in 0..bytes.len() {
         assert!(
-            program.resume(&bytes[..len], EngineKind::Interp).is_err(),
+            program.resume(&bytes[..len], EvaluatorKind::Interp).is_err(),
             "a checkpoint cut to {len} of {} bytes was accepted",
             bytes.len()
         );
@@ -115,13 +115,13 @@ fn damaged_or_foreign_bytes_are_refused() {
     for i in 0..bytes.len() {
         let mut damaged = bytes.clone();
         damaged[i] ^= 0x5a;
-        if let Ok(mut w) = program.resume(&damaged, EngineKind::Interp) {
+        if let Ok(mut w) = program.resume(&damaged, EvaluatorKind::Interp) {
             w.advance_to(s.until + 86_400 * 30);
         }
     }
     // Another program's checkpoint does not fit.
     let (other, _) = &suites[0];
-    let err = match other.resume(&bytes, EngineKind::Interp) {
+    let err = match other.resume(&bytes, EvaluatorKind::Interp) {
         Err(e) => e.0,
         Ok(_) => panic!("the spec program resumed the edge program's checkpoint"),
     };
@@ -153,7 +153,7 @@ fn same_instant_effects_survive_a_checkpoint() {
             .filter(|l| l.contains(r#""kind":"notified""#))
             .count()
     };
-    let mut straight = program.world_without_log(EngineKind::Jit).expect("world");
+    let mut straight = program.world_without_log(EvaluatorKind::Jit).expect("world");
     straight.start(s.start);
     let all: Vec<String> = s
         .inputs
@@ -162,14 +162,14 @@ fn same_instant_effects_survive_a_checkpoint() {
         .collect();
     assert_eq!(notified(&all), 1, "one notify at one instant: {all:#?}");
 
-    let mut first = program.world_without_log(EngineKind::Jit).expect("world");
+    let mut first = program.world_without_log(EvaluatorKind::Jit).expect("world");
     first.start(s.start);
     let mut lines: Vec<String> = s.inputs[..2]
         .iter()
         .flat_map(|i| jsonl(&first.input(i)))
         .collect();
     let mut resumed = program
-        .resume(&first.checkpoint().expect("checkpoint"), EngineKind::Jit)
+        .resume(&first.checkpoint().expect("checkpoint"), EvaluatorKind::Jit)
         .expect("resumes");
     lines.extend(jsonl(&resumed.input(&s.inputs[2])));
     assert_eq!(lines, all);

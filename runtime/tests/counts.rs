@@ -1,7 +1,7 @@
 //! `count(…)` answers the same whether its matches are decided when the event arrives (a `where` that reads only the event) or at evaluation (a `where` that also reads the lead): same windows, both engines.
 
 use compiler::ProgramSource;
-use runtime::embed::{EngineKind, Program};
+use runtime::embed::{EvaluatorKind, Program};
 use runtime::scenario::parse_scenario;
 
 #[test]
@@ -34,7 +34,7 @@ rule any_visit {
       {"at":"2026-01-08T12:00:00+07:00","lead":"a","event":"visit","props":{"url":"/bang-gia"}}
     ]}"#;
     let parsed = parse_scenario(scenario, program.workspace().symbols()).expect("valid");
-    for kind in [EngineKind::Jit, EngineKind::Interp] {
+    for kind in [EvaluatorKind::Jit, EvaluatorKind::Interp] {
         let mut world = program.world(kind).expect("world");
         world.start(parsed.start);
         let mut tagged = Vec::new();

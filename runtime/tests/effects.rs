@@ -1,7 +1,7 @@
 //! Outbound effects are idempotent per (lead, place in the program, instant): a rule that fires twice at one instant sends once.
 
 use compiler::ProgramSource;
-use runtime::embed::{EngineKind, Program};
+use runtime::embed::{EvaluatorKind, Program};
 use runtime::scenario::parse_scenario;
 
 #[test]
@@ -27,7 +27,7 @@ rule ping_crm {
       {"at":"2026-01-05T09:01:00+07:00","lead":"a","update":{"n":1}}
     ]}"#;
     let parsed = parse_scenario(scenario, program.workspace().symbols()).expect("valid");
-    for kind in [EngineKind::Jit, EngineKind::Interp] {
+    for kind in [EvaluatorKind::Jit, EvaluatorKind::Interp] {
         let mut world = program.world(kind).expect("world");
         world.start(parsed.start);
         let mut kinds = Vec::new();
@@ -57,7 +57,7 @@ score b { +5 if n == 1 }
     let program = Program::check(ProgramSource::single("p.journey", src)).expect("checks");
     let scenario = r#"{"inputs":[{"at":"2026-01-05T09:00:00+07:00","lead":"x","create":{"n":1}}]}"#;
     let parsed = parse_scenario(scenario, program.workspace().symbols()).expect("valid");
-    let mut world = program.world(EngineKind::Interp).expect("world");
+    let mut world = program.world(EvaluatorKind::Interp).expect("world");
     world.start(parsed.start);
     let lines: Vec<String> = parsed
         .inputs

@@ -1,7 +1,7 @@
 //! The embedding API: a world saved halfway and restored (from JSON) continues exactly as the original.
 
 use compiler::{ProgramSource, SourceText};
-use runtime::embed::{EngineKind, Program, Snapshot};
+use runtime::embed::{EvaluatorKind, Program, Snapshot};
 
 fn edge_program() -> ProgramSource {
     let dir =
@@ -32,7 +32,7 @@ fn a_restored_world_continues_like_the_original() {
         runtime::scenario::parse_scenario(&scenario, program.workspace().symbols()).expect("valid");
     let half = parsed.inputs.len() / 2;
 
-    let mut original = program.world(EngineKind::Jit).expect("world");
+    let mut original = program.world(EvaluatorKind::Jit).expect("world");
     original.start(parsed.start);
     for input in &parsed.inputs[..half] {
         original.input(input);
@@ -41,7 +41,7 @@ fn a_restored_world_continues_like_the_original() {
         serde_json::to_string(&original.snapshot().expect("keeps its log")).expect("serializes");
     let snapshot: Snapshot = serde_json::from_str(&saved).expect("deserializes");
     let mut restored = program
-        .restore(&snapshot, EngineKind::Interp)
+        .restore(&snapshot, EvaluatorKind::Interp)
         .expect("restores");
     assert_eq!(restored.now(), original.now());
 

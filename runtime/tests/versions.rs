@@ -1,7 +1,7 @@
 //! Journey versions at a deploy (docs/language.md, "Deploying a new version"): leads inside a changed journey finish the version they entered with, new entries take the newest, new rules do not fire for every matching lead at once, and a deploy that would break a kept version is refused naming it.
 
 use compiler::ProgramSource;
-use runtime::embed::{EngineKind, Program, World};
+use runtime::embed::{EvaluatorKind, Program, World};
 use runtime::scenario::{Input, InputKind, InputValue};
 use runtime::timeline::{Entry, Line};
 use runtime::versions::{compose, DeployError};
@@ -59,7 +59,7 @@ fn tags(lines: &[Line]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn deploy<'q>(mut world: World<'_>, next: &'q Program, kind: EngineKind) -> World<'q> {
+fn deploy<'q>(mut world: World<'_>, next: &'q Program, kind: EvaluatorKind) -> World<'q> {
     match world.deploy(next, kind) {
         Ok(w) => w,
         Err(e) => panic!("deploy refused: {}", e.0),
@@ -68,7 +68,7 @@ fn deploy<'q>(mut world: World<'_>, next: &'q Program, kind: EngineKind) -> Worl
 
 #[test]
 fn leads_inside_finish_their_version_and_new_entries_take_the_newest() {
-    for kind in [EngineKind::Jit, EngineKind::Interp] {
+    for kind in [EvaluatorKind::Jit, EvaluatorKind::Interp] {
         let old = Program::check(ProgramSource::single("main.journey", v1())).expect("v1 checks");
         let mut world = old.world(kind).expect("world");
         world.start(T0);
@@ -135,7 +135,7 @@ fn a_deploy_that_breaks_a_kept_version_is_refused_naming_the_journey() {
         "{HEAD}journey onboard {{\n  enter on signup\n  wait for demo_booked up to 5 days\n  tag \"done\"\n}}\n"
     );
     let old = Program::check(ProgramSource::single("main.journey", src)).expect("checks");
-    let mut world = old.world(EngineKind::Interp).expect("world");
+    let mut world = old.world(EvaluatorKind::Interp).expect("world");
     world.start(T0);
     world.input(&create("a", T0, 50.0));
     world.input(&event("a", T0 + 60, "signup"));
@@ -182,7 +182,7 @@ fn a_deploy_that_breaks_a_kept_version_is_refused_naming_the_journey() {
 #[test]
 fn an_unchanged_journey_keeps_its_leads_at_their_step_and_kept_versions_carry_over() {
     let old = Program::check(ProgramSource::single("main.journey", v1())).expect("v1");
-    let mut world = old.world(EngineKind::Jit).expect("world");
+    let mut world = old.world(EvaluatorKind::Jit).expect("world");
     world.start(T0);
     world.input(&create("a", T0, 50.0));
     world.input(&event("a", T0 + 60, "signup"));
@@ -196,7 +196,7 @@ fn an_unchanged_journey_keeps_its_leads_at_their_step_and_kept_versions_carry_ov
     )
     .expect("composes");
     assert_eq!(next.lowered().journeys.len(), 1);
-    let world = deploy(world, &next, EngineKind::Jit);
+    let world = deploy(world, &next, EvaluatorKind::Jit);
     // Then `onboard` changes (kept), then something else changes (the kept version
     // carries over to the third program).
     let mut world = world;
@@ -207,7 +207,7 @@ fn an_unchanged_journey_keeps_its_leads_at_their_step_and_kept_versions_carry_ov
         &ProgramSource::single("main.journey", v2()),
     )
     .expect("v2");
-    let mut world = deploy(world, &third, EngineKind::Jit);
+    let mut world = deploy(world, &third, EvaluatorKind::Jit);
     let waiting = world.engine().journey_positions();
     let fourth_src = v2().replace("company_size > 10", "company_size > 20");
     let (fourth, _) = compose(
@@ -217,7 +217,7 @@ fn an_unchanged_journey_keeps_its_leads_at_their_step_and_kept_versions_carry_ov
     )
     .expect("fourth");
     assert_eq!(fourth.lowered().journeys.len(), 2);
-    let mut world = deploy(world, &fourth, EngineKind::Jit);
+    let mut world = deploy(world, &fourth, EvaluatorKind::Jit);
     let lines = world.advance_to(T0 + 3 * DAY);
     assert_eq!(tags(&lines), vec![("a".to_owned(), "v1_done".to_owned())]);
 }
@@ -294,7 +294,7 @@ fn deploying_the_same_program_mid_run_changes_nothing_that_follows() {
     let half = inputs.len() / 2;
     let end = T0 + 25 * DAY;
     let program = Program::check(example_program()).expect("journeys/ checks");
-    for kind in [EngineKind::Jit, EngineKind::Interp] {
+    for kind in [EvaluatorKind::Jit, EvaluatorKind::Interp] {
         let run = |deploy_at_half: bool| -> Vec<String> {
             let mut world = program.world(kind).expect("world");
             world.start(T0);
@@ -357,7 +357,7 @@ proptest::proptest! {
         drops in proptest::collection::vec((0usize..8, 0usize..400), 1..6)
     ) {
         let program = Program::check(example_program()).expect("journeys/ checks");
-        let mut world = program.world(EngineKind::Interp).expect("world");
+        let mut world = program.world(EvaluatorKind::Interp).expect("world");
         world.start(T0);
         for i in 0..20 {
             let lead = format!("l{i}");
@@ -396,7 +396,7 @@ proptest::proptest! {
         match compose(&program, &waiting, &next_source) {
             Err(e) => proptest::prop_assert!(!e.to_string().is_empty()),
             Ok((next, _)) => {
-                let mut world = match world.deploy(&next, EngineKind::Interp) {
+                let mut world = match world.deploy(&next, EvaluatorKind::Interp) {
                     Ok(w) => w,
                     Err(e) => {
                         proptest::prop_assert!(!e.0.is_empty());

@@ -8,7 +8,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::Duration;
 
 use compiler::ProgramSource;
-use runtime::embed::{EngineKind, Program};
+use runtime::embed::{EvaluatorKind, Program};
 use runtime::scenario::Input;
 use runtime::timeline::{Entry, Line};
 use serde_json::{json, Map, Value};
@@ -166,7 +166,7 @@ pub struct CoreSettings {
     /// The sender when the program's `sending { from }` is not set.
     pub default_from: String,
     /// Evaluate conditions with the JIT or the interpreter.
-    pub engine: EngineKind,
+    pub engine: EvaluatorKind,
     /// The most inputs committed in one transaction.
     pub max_group: usize,
     /// The clock.

@@ -231,7 +231,7 @@ fn open_store(store: &str) -> Result<Box<dyn Store>, String> {
 
 pub fn run(opts: Options) -> Result<(), String> {
     let cfg = opts.config.clone();
-    let engine: runtime::embed::EngineKind = cfg.engine.parse()?;
+    let engine: runtime::embed::EvaluatorKind = cfg.engine.parse()?;
     // A bad DKIM key stops the start, before anything is opened.
     let dkim = cfg
         .dkim

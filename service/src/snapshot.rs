@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use compiler::{ProgramSource, SourceText};
-use runtime::embed::{EngineKind, Program, World};
+use runtime::embed::{EvaluatorKind, Program, World};
 use serde::{Deserialize, Serialize};
 
 use crate::dashboard::Dashboard;
@@ -252,7 +252,7 @@ pub struct Resumed {
 pub fn resume_newest(
     store: &mut dyn Store,
     versions: &[StoredVersion],
-    kind: EngineKind,
+    kind: EvaluatorKind,
     dashboard: &dyn Fn(&Program) -> Dashboard,
 ) -> Option<Resumed> {
     let list = match store.snapshots() {
@@ -290,7 +290,7 @@ fn resume(
     store: &mut dyn Store,
     info: &SnapshotInfo,
     versions: &[StoredVersion],
-    kind: EngineKind,
+    kind: EvaluatorKind,
     dashboard: &dyn Fn(&Program) -> Dashboard,
 ) -> Result<Resumed, String> {
     if info.format != FORMAT {

@@ -115,7 +115,7 @@ pub(crate) fn waiting_in_store(
             files,
         });
     }
-    let kind = compiler::engine::EngineKind::Jit;
+    let kind = compiler::evaluator::EvaluatorKind::Jit;
     // The newest snapshot the service wrote, then the inputs after it.
     let resumed = service::snapshot::resume_newest(
         &mut *store,

@@ -25,7 +25,7 @@ pub(crate) fn explain(
         Some(Ok(t)) => t,
         Some(Err(e)) => return fail(format!("--at: {e}")),
     };
-    let mut world = match program.world(compiler::engine::EngineKind::Interp) {
+    let mut world = match program.world(compiler::evaluator::EvaluatorKind::Interp) {
         Ok(w) => w,
         Err(e) => return fail(e.0),
     };

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::ValueEnum;
 use compiler::graph::{ActionIr, NodeKind};
-use runtime::embed::{EngineKind, Program};
+use runtime::embed::{EvaluatorKind, Program};
 use runtime::scenario::{Input, InputKind, InputValue};
 use serde_json::Value;
 
@@ -75,7 +75,7 @@ pub fn preview(args: PreviewArgs) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(format!("{}: {e}", args.lead.display())),
     };
-    let mut world = match program.world(EngineKind::Interp) {
+    let mut world = match program.world(EvaluatorKind::Interp) {
         Ok(w) => w,
         Err(e) => return fail(e.0),
     };

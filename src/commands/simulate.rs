@@ -5,7 +5,7 @@ use super::*;
 pub(crate) fn simulate(
     dir: &std::path::Path,
     scenario: &std::path::Path,
-    engine: compiler::engine::EngineKind,
+    engine: compiler::evaluator::EvaluatorKind,
 ) -> ExitCode {
     let ready = match prepare(dir) {
         Ok(r) => r,

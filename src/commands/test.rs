@@ -4,7 +4,7 @@ use super::*;
 
 pub(crate) fn test(
     dir: &std::path::Path,
-    engine: compiler::engine::EngineKind,
+    engine: compiler::evaluator::EvaluatorKind,
     with_coverage: bool,
     format: Format,
 ) -> ExitCode {

@@ -144,7 +144,7 @@ impl<'p> Engine<'p> {
     /// fit `p` (nothing is half restored: the caller replays instead).
     pub fn resume(
         p: &'p LoweredProgram,
-        kind: EngineKind,
+        kind: EvaluatorKind,
         templates: FxHashMap<String, TemplateParts>,
         bytes: &[u8],
     ) -> Result<Engine<'p>, Unsupported> {

@@ -31,7 +31,7 @@ impl<'p> Engine<'p> {
     pub fn migrate<'q>(
         &mut self,
         q: &'q LoweredProgram,
-        kind: EngineKind,
+        kind: EvaluatorKind,
         templates: FxHashMap<String, TemplateParts>,
     ) -> Result<Engine<'q>, Unsupported> {
         let p = self.p;

@@ -29,7 +29,7 @@ pub fn rebuild(
     mut versions: Vec<crate::store::StoredVersion>,
     inputs: &[Input],
     start: i64,
-    kind: EngineKind,
+    kind: EvaluatorKind,
     from: Option<StartFrom>,
     mut observe: impl FnMut(&Program, &[Line], &runtime::engine::Engine<'_>),
 ) -> Result<Rebuilt, String> {

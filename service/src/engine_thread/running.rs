@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use runtime::embed::{EngineKind, Program, World};
+use runtime::embed::{EvaluatorKind, Program, World};
 use runtime::engine::Unsupported;
 
 self_cell::self_cell!(
@@ -41,7 +41,7 @@ impl Running {
 
     /// The world moved onto `next` (see [`World::deploy`]); this one is left empty on
     /// success and unchanged on failure. Dropping it frees the old program.
-    pub fn deploy(&mut self, next: Program, kind: EngineKind) -> Result<Running, Unsupported> {
+    pub fn deploy(&mut self, next: Program, kind: EvaluatorKind) -> Result<Running, Unsupported> {
         Running::try_new(Arc::new(next), |n| {
             self.with_dependent_mut(|_, world| world.deploy(n, kind))
         })
@@ -61,11 +61,11 @@ mod tests {
     #[test]
     fn a_deploy_frees_the_program_it_replaces() {
         let mut running =
-            Running::start(program(""), |p| p.world_without_log(EngineKind::Jit)).expect("a world");
+            Running::start(program(""), |p| p.world_without_log(EvaluatorKind::Jit)).expect("a world");
         let old = Arc::downgrade(running.borrow_owner());
         running.with(|_, world| world.start(0));
         let next = running
-            .deploy(program("event signup { plan: text }"), EngineKind::Jit)
+            .deploy(program("event signup { plan: text }"), EvaluatorKind::Jit)
             .expect("deploys");
         assert!(old.upgrade().is_some(), "alive while its world is");
         drop(running);

@@ -1,31 +1,31 @@
-//! The two engines behind one trait: the reference interpreter and the Cranelift JIT, chosen once per run (`--engine interp|jit`).
+//! The two evaluators of conditions behind one trait: the reference interpreter and the Cranelift JIT, chosen once per run (`--engine interp|jit`; "engine" in the docs and the flag, [`Evaluator`] in the code, where the engine is `runtime::Engine`).
 
 use crate::eval::{EvalCtx, EventRecord, History, LayoutMismatch, LeadRecord};
 use crate::interp;
 use crate::ir::{CompiledExprs, FuncId};
 use crate::jit::{Jit, JitError};
 
-/// Which engine evaluates conditions.
+/// Which evaluator evaluates conditions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EngineKind {
+pub enum EvaluatorKind {
     #[default]
     Jit,
     Interp,
 }
 
-impl std::str::FromStr for EngineKind {
+impl std::str::FromStr for EvaluatorKind {
     type Err = String;
-    fn from_str(s: &str) -> Result<EngineKind, String> {
+    fn from_str(s: &str) -> Result<EvaluatorKind, String> {
         match s {
-            "jit" => Ok(EngineKind::Jit),
-            "interp" => Ok(EngineKind::Interp),
+            "jit" => Ok(EvaluatorKind::Jit),
+            "interp" => Ok(EvaluatorKind::Interp),
             other => Err(format!("unknown engine `{other}` (use `jit` or `interp`)")),
         }
     }
 }
 
 /// Evaluates the compiled functions of one program.
-pub trait Engine {
+pub trait Evaluator {
     /// Runs function `f` in `ctx`; the result is a word (see [`crate::ir`]).
     fn call(&self, f: FuncId, ctx: &mut EvalCtx<'_>) -> u64;
 
@@ -52,26 +52,26 @@ pub struct Interpreter<'a> {
     pub exprs: &'a CompiledExprs,
 }
 
-impl Engine for Interpreter<'_> {
+impl Evaluator for Interpreter<'_> {
     fn call(&self, f: FuncId, ctx: &mut EvalCtx<'_>) -> u64 {
         interp::eval_func(self.exprs, f, ctx)
     }
 }
 
 /// Native code from Cranelift.
-pub struct JitEngine {
+pub struct JitEvaluator {
     pub jit: Jit,
 }
 
-impl JitEngine {
-    pub fn new(exprs: &CompiledExprs) -> Result<JitEngine, JitError> {
-        Ok(JitEngine {
+impl JitEvaluator {
+    pub fn new(exprs: &CompiledExprs) -> Result<JitEvaluator, JitError> {
+        Ok(JitEvaluator {
             jit: Jit::compile(exprs)?,
         })
     }
 }
 
-impl Engine for JitEngine {
+impl Evaluator for JitEvaluator {
     fn call(&self, f: FuncId, ctx: &mut EvalCtx<'_>) -> u64 {
         self.jit.call(f, ctx)
     }
