@@ -11,8 +11,8 @@
 
 use std::hint::black_box;
 
-use compiler::evaluator::{Evaluator, Interpreter, JitEvaluator};
 use compiler::eval::{EvalCtx, LeadRecord, NoHistory};
+use compiler::evaluator::{Evaluator, Interpreter, JitEvaluator};
 use compiler::ir::{CompiledExprs, FuncId};
 use compiler::ProgramSource;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

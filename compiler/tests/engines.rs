@@ -1,7 +1,7 @@
 //! Differential tests: the JIT and the reference interpreter give the same word for every expression, on every lead (proptest, fixed case count).
 
-use compiler::evaluator::{Evaluator, Interpreter, JitEvaluator};
 use compiler::eval::{EventRecord, History, LeadRecord};
+use compiler::evaluator::{Evaluator, Interpreter, JitEvaluator};
 use compiler::ir::{CompiledExprs, SlotKind, OUTSIDE_STAGE_BASE};
 use compiler::{ProgramSource, SourceText};
 use proptest::prelude::*;

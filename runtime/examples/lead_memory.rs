@@ -48,7 +48,9 @@ fn main() {
     // Every `every`-th lead submits the ebook form and so enters a journey.
     let every = arg(2, 1).max(1);
     let program = Program::check(common::journeys()).expect("journeys/ checks");
-    let mut world = program.world_without_log(EvaluatorKind::Jit).expect("engine");
+    let mut world = program
+        .world_without_log(EvaluatorKind::Jit)
+        .expect("engine");
     let start: i64 = 1_767_578_400;
     world.start(start);
     let before = LIVE.load(Ordering::Relaxed);

@@ -154,7 +154,11 @@ impl Program {
 
     /// Rebuilds a world from a snapshot by replaying its inputs (the engine is
     /// deterministic: the same program and inputs give the same state).
-    pub fn restore(&self, snapshot: &Snapshot, kind: EvaluatorKind) -> Result<World<'_>, Unsupported> {
+    pub fn restore(
+        &self,
+        snapshot: &Snapshot,
+        kind: EvaluatorKind,
+    ) -> Result<World<'_>, Unsupported> {
         let mut world = self.world(kind)?;
         if let Some(start) = snapshot.start {
             world.start(start);

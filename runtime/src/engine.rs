@@ -15,8 +15,8 @@ use smallvec::SmallVec;
 use std::collections::VecDeque;
 use thin_vec::ThinVec;
 
-use compiler::evaluator::{Evaluator, EvaluatorKind, Interpreter, JitEvaluator};
 use compiler::eval::{reads_only_the_event, CountSite, EvalCtx, EventRecord, History, LeadRecord};
+use compiler::evaluator::{Evaluator, EvaluatorKind, Interpreter, JitEvaluator};
 use compiler::graph::{ActionIr, NodeKind, NotifyTo};
 use compiler::ir::{text_hash, FuncId, Interner, IrExpr, IrKind, SlotKind};
 use compiler::program::LoweredProgram;
@@ -35,6 +35,14 @@ mod migrate;
 mod scores;
 mod settle;
 mod templates;
+
+use actions::Acting;
+use evaluation::Evaluation;
+use handoffs::Sales;
+use inputs::Counting;
+use journeys::Clock;
+use settle::PrevLayout;
+use templates::Templates;
 
 pub use checkpoint::CHECKPOINT_FORMAT;
 
@@ -332,57 +340,29 @@ struct Timer {
 /// The state of a simulated world.
 pub struct Engine<'p> {
     p: &'p LoweredProgram,
-    eval: Box<dyn Evaluator + 'p>,
     exprs: compiler::ir::CompiledExprs,
-    templates: FxHashMap<String, TemplateParts>,
-    /// What the actions being run belong to (recorded with stage changes).
-    cause: String,
-    /// Outbound effects done at `effects_at`: (lead, action site). Sites are the
-    /// addresses of the program's actions, which live as long as the program.
-    effects: FxHashSet<(usize, usize)>,
-    effects_at: i64,
     coverage: Coverage,
-    /// The one renderer (plain texts here; email bodies for the service), with every
-    /// template met so far compiled once.
-    renderer: crate::render::Renderer,
-    memo: std::cell::RefCell<compiler::eval::TextMemo>,
-    /// Scratch space of evaluations, kept between them (see `EvalCtx::with_scratch`).
-    scratch: Vec<std::rc::Rc<str>>,
-    /// Buffers of `settle` and `eval_many`, kept between calls.
-    funcs_buffer: Vec<FuncId>,
-    words_buffer: Vec<u64>,
     leads: Vec<Lead>,
     /// Lead ids to indexes.
     index: LeadIndex,
-    /// Pending timers, earliest (instant, creation sequence) first. A binary heap: one
-    /// dense array, where a B-tree filled in time order leaves its nodes half empty
-    /// (every active lead has a timer or two, so this is per-lead memory).
-    timers: std::collections::BinaryHeap<std::cmp::Reverse<Timer>>,
-    seq: u64,
-    now: i64,
-    score_order: Vec<usize>,
-    /// Score index in the evaluation tables for each score in program order.
-    score_idx: Vec<usize>,
-    /// Events some `count(…)` reads: only these are kept in a lead's history.
-    counted: FxHashSet<u32>,
-    /// Counted events whose counts all read only the event: their matches are decided on
-    /// arrival (`LeadHistory::hits`) and the events themselves are not kept.
-    precounted: FxHashMap<u32, Vec<CountSite>>,
-    /// Where each journey's `enter when` values start in a lead's `prev` (after the
-    /// rules' and handoffs').
-    enter_offsets: Vec<usize>,
-    /// Where the decay flags start in a lead's `prev` (after every trigger).
-    decay_flags_at: usize,
-    /// Counted events some count of which reads more than the event: kept whole.
-    kept_whole: FxHashSet<u32>,
     out: Vec<Line>,
     tz: jiff::tz::TimeZone,
-    tasks: Vec<Task>,
-    /// Round-robin position per team.
-    rr: FxHashMap<String, usize>,
     /// Texts many leads hold (stage causes, template names), one copy each.
     shared: FxHashMap<String, std::rc::Rc<str>>,
-    calendars: FxHashMap<String, crate::calendar::Calendar>,
+    /// The evaluation room's state.
+    evaluation: Evaluation<'p>,
+    /// The actions room's state.
+    acting: Acting,
+    /// The handoffs room's state.
+    sales: Sales,
+    /// The clock.
+    clock: Clock,
+    /// What the inputs room keeps of events for `count(…)`.
+    counting: Counting,
+    /// Where things sit in a lead's tables, fixed when the engine is made.
+    prev: PrevLayout,
+    /// The templates room's state.
+    mail: Templates,
 }
 
 /// Lead ids to lead indexes: a table of indexes hashed by the lead's own id (four bytes
@@ -552,40 +532,54 @@ impl<'p> Engine<'p> {
         let decay_flags_at = next;
         Ok(Engine {
             p,
-            eval,
             exprs: p.exprs.clone(),
-            templates,
-            cause: String::new(),
-            effects: FxHashSet::default(),
-            effects_at: i64::MIN,
             coverage: Coverage::default(),
-            renderer: crate::render::Renderer::new(),
-            memo: std::cell::RefCell::new(compiler::eval::TextMemo::default()),
-            scratch: Vec::new(),
-            funcs_buffer: Vec::new(),
-            words_buffer: Vec::new(),
             leads: Vec::new(),
             index: LeadIndex::default(),
-            timers: std::collections::BinaryHeap::new(),
-            seq: 0,
-            now: 0,
-            score_order: order,
-            score_idx: idx.clone(),
-            counted,
-            precounted,
-            kept_whole,
-            decay_flags_at,
-            enter_offsets,
             out: Vec::new(),
-            calendars: p
-                .teams
-                .iter()
-                .map(|t| (t.name.clone(), crate::calendar::Calendar::new(t, &tz)))
-                .collect(),
-            tz,
-            tasks: Vec::new(),
-            rr: FxHashMap::default(),
             shared: FxHashMap::default(),
+            evaluation: Evaluation {
+                eval,
+                memo: std::cell::RefCell::new(compiler::eval::TextMemo::default()),
+                scratch: Vec::new(),
+                funcs_buffer: Vec::new(),
+                words_buffer: Vec::new(),
+            },
+            acting: Acting {
+                cause: String::new(),
+                effects: FxHashSet::default(),
+                effects_at: i64::MIN,
+            },
+            sales: Sales {
+                tasks: Vec::new(),
+                rr: FxHashMap::default(),
+                calendars: p
+                    .teams
+                    .iter()
+                    .map(|t| (t.name.clone(), crate::calendar::Calendar::new(t, &tz)))
+                    .collect(),
+            },
+            clock: Clock {
+                timers: std::collections::BinaryHeap::new(),
+                seq: 0,
+                now: 0,
+            },
+            counting: Counting {
+                counted,
+                precounted,
+                kept_whole,
+            },
+            prev: PrevLayout {
+                score_order: order,
+                score_idx: idx.clone(),
+                enter_offsets,
+                decay_flags_at,
+            },
+            mail: Templates {
+                templates,
+                renderer: crate::render::Renderer::new(),
+            },
+            tz,
         })
     }
 
@@ -601,12 +595,12 @@ impl<'p> Engine<'p> {
 
     /// The current instant.
     pub fn now(&self) -> i64 {
-        self.now
+        self.clock.now
     }
 
     /// The length of each lead's `prev` table: its triggers, then its decay flags.
     fn prev_len(&self) -> usize {
-        self.decay_flags_at + self.p.scores.len()
+        self.prev.decay_flags_at + self.p.scores.len()
     }
 
     /// The id of lead `lead` (empty for an index past the last lead).
@@ -642,7 +636,7 @@ impl<'p> Engine<'p> {
     pub fn open_task_assignee(&self, lead: usize, handoff: &str) -> Option<String> {
         let h = self.p.handoffs.iter().position(|x| x.name == handoff)?;
         let t = self.leads[lead].handoff_tasks[h].open()?;
-        Some(self.tasks[t].assignee.clone())
+        Some(self.sales.tasks[t].assignee.clone())
     }
 
     /// Whether a lead's field was ever given a value (by an input, a default or `set`).
@@ -678,7 +672,7 @@ impl<'p> Engine<'p> {
             .map(|(i, s)| {
                 (
                     s.name.clone(),
-                    self.leads[lead].score_value[self.score_idx[i]],
+                    self.leads[lead].score_value[self.prev.score_idx[i]],
                 )
             })
             .collect()
@@ -720,7 +714,7 @@ impl<'p> Engine<'p> {
         let p = self.p;
         let mut scores = Vec::new();
         for (i, s) in p.scores.iter().enumerate() {
-            let idx = self.score_idx[i];
+            let idx = self.prev.score_idx[i];
             let mut lines = Vec::new();
             for &(points, f) in &s.if_lines {
                 lines.push((points, f, self.holds(lead, f, None)));
@@ -787,8 +781,8 @@ impl<'p> Engine<'p> {
     }
 
     fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
+        self.clock.seq += 1;
+        self.clock.seq
     }
 
     /// Writes a record word and marks the lead as changed.
@@ -809,7 +803,7 @@ impl<'p> Engine<'p> {
             .get(lead)
             .map(|l| std::sync::Arc::from(self.exprs.interner.get(l.id)));
         self.out.push(Line {
-            at: self.now,
+            at: self.clock.now,
             lead: id,
             entry,
         });

@@ -57,13 +57,17 @@ fn a_resumed_world_goes_on_exactly_as_one_that_never_stopped() {
             let s = runtime::scenario::parse_scenario(&text, program.workspace().symbols())
                 .expect("valid scenario");
             for cut in 0..=s.inputs.len() {
-                let mut original = program.world_without_log(EvaluatorKind::Jit).expect("world");
+                let mut original = program
+                    .world_without_log(EvaluatorKind::Jit)
+                    .expect("world");
                 original.start(s.start);
                 for input in &s.inputs[..cut] {
                     original.input(input);
                 }
                 let bytes = original.checkpoint().expect("checkpoint");
-                let mut resumed = program.resume(&bytes, EvaluatorKind::Interp).expect("resumes");
+                let mut resumed = program
+                    .resume(&bytes, EvaluatorKind::Interp)
+                    .expect("resumes");
                 assert_eq!(
                     resumed.checkpoint().expect("checkpoint"),
                     bytes,
@@ -95,7 +99,9 @@ fn damaged_or_foreign_bytes_are_refused() {
     let (program, scenarios) = &suites[1];
     let s = runtime::scenario::parse_scenario(&scenarios[2].1, program.workspace().symbols())
         .expect("valid scenario");
-    let mut world = program.world_without_log(EvaluatorKind::Jit).expect("world");
+    let mut world = program
+        .world_without_log(EvaluatorKind::Jit)
+        .expect("world");
     world.start(s.start);
     for input in &s.inputs {
         world.input(input);
@@ -105,7 +111,9 @@ fn damaged_or_foreign_bytes_are_refused() {
     // Every truncation is refused (postcard needs every byte).
     for len in 0..bytes.len() {
         assert!(
-            program.resume(&bytes[..len], EvaluatorKind::Interp).is_err(),
+            program
+                .resume(&bytes[..len], EvaluatorKind::Interp)
+                .is_err(),
             "a checkpoint cut to {len} of {} bytes was accepted",
             bytes.len()
         );
@@ -153,7 +161,9 @@ fn same_instant_effects_survive_a_checkpoint() {
             .filter(|l| l.contains(r#""kind":"notified""#))
             .count()
     };
-    let mut straight = program.world_without_log(EvaluatorKind::Jit).expect("world");
+    let mut straight = program
+        .world_without_log(EvaluatorKind::Jit)
+        .expect("world");
     straight.start(s.start);
     let all: Vec<String> = s
         .inputs
@@ -162,7 +172,9 @@ fn same_instant_effects_survive_a_checkpoint() {
         .collect();
     assert_eq!(notified(&all), 1, "one notify at one instant: {all:#?}");
 
-    let mut first = program.world_without_log(EvaluatorKind::Jit).expect("world");
+    let mut first = program
+        .world_without_log(EvaluatorKind::Jit)
+        .expect("world");
     first.start(s.start);
     let mut lines: Vec<String> = s.inputs[..2]
         .iter()

@@ -2,6 +2,16 @@
 
 use super::*;
 
+/// The actions room's state: what the running actions belong to and which outbound effects were done.
+pub(super) struct Acting {
+    /// What the actions being run belong to (recorded with stage changes).
+    pub(super) cause: String,
+    /// Outbound effects done at `effects_at`: (lead, action site). Sites are the
+    /// addresses of the program's actions, which live as long as the program.
+    pub(super) effects: FxHashSet<(usize, usize)>,
+    pub(super) effects_at: i64,
+}
+
 impl<'p> Engine<'p> {
     pub(super) fn actions(
         &mut self,
@@ -18,12 +28,12 @@ impl<'p> Engine<'p> {
                 a,
                 ActionIr::Send(_) | ActionIr::Notify { .. } | ActionIr::Webhook(_)
             ) {
-                if self.effects_at != self.now {
-                    self.effects_at = self.now;
-                    self.effects.clear();
+                if self.acting.effects_at != self.clock.now {
+                    self.acting.effects_at = self.clock.now;
+                    self.acting.effects.clear();
                 }
                 let site = a as *const ActionIr as usize;
-                if !self.effects.insert((lead, site)) {
+                if !self.acting.effects.insert((lead, site)) {
                     continue;
                 }
             }
@@ -127,7 +137,7 @@ impl<'p> Engine<'p> {
 
     pub(super) fn local_minute(&self, lead: usize) -> u32 {
         let tz = self.lead_tz(lead);
-        match jiff::Timestamp::from_second(self.now) {
+        match jiff::Timestamp::from_second(self.clock.now) {
             Ok(t) => {
                 let z = jiff::ZonedDateTime::new(t, tz);
                 (z.hour() as u32) * 60 + z.minute() as u32
@@ -176,11 +186,11 @@ impl<'p> Engine<'p> {
             }
         }
         if let Some((n, window)) = self.p.sending.cap {
-            let from = self.now.saturating_sub(window);
+            let from = self.clock.now.saturating_sub(window);
             let count = self.leads[lead]
                 .sent_at
                 .iter()
-                .filter(|t| **t > from && **t <= self.now)
+                .filter(|t| **t > from && **t <= self.clock.now)
                 .count();
             if count as u64 >= n {
                 return suppress(self, "frequency_cap");
@@ -212,14 +222,14 @@ impl<'p> Engine<'p> {
                 return;
             }
         }
-        let subject = match self.templates.get(template) {
+        let subject = match self.mail.templates.get(template) {
             Some(t) => {
                 let s = t.subject.clone();
                 self.render(lead, &s, journey.map(|(j, _)| j))
             }
             None => String::new(),
         };
-        push_exact(&mut self.leads[lead].sent_at, self.now);
+        push_exact(&mut self.leads[lead].sent_at, self.clock.now);
         self.line(
             lead,
             Entry::EmailSent {

@@ -110,8 +110,8 @@ impl<'p> Engine<'p> {
             })
             .collect();
         let sites = action_sites(self.p);
-        let mut effects = Vec::with_capacity(self.effects.len());
-        for (lead, site) in &self.effects {
+        let mut effects = Vec::with_capacity(self.acting.effects.len());
+        for (lead, site) in &self.acting.effects {
             let Some(k) = sites.iter().position(|s| s == site) else {
                 return Err(Unsupported(
                     "an effect done at this instant names no action of the program".into(),
@@ -120,20 +120,25 @@ impl<'p> Engine<'p> {
             effects.push((*lead, k));
         }
         effects.sort_unstable();
-        let mut timers: Vec<&Timer> = self.timers.iter().map(|t| &t.0).collect();
+        let mut timers: Vec<&Timer> = self.clock.timers.iter().map(|t| &t.0).collect();
         timers.sort();
-        let mut rr: Vec<(&str, usize)> = self.rr.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let mut rr: Vec<(&str, usize)> = self
+            .sales
+            .rr
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
         rr.sort_unstable();
         let state = StateOut {
             base_texts: base as u64,
             texts,
-            now: self.now,
-            seq: self.seq,
-            effects_at: self.effects_at,
+            now: self.clock.now,
+            seq: self.clock.seq,
+            effects_at: self.acting.effects_at,
             effects,
             leads: &self.leads,
             timers,
-            tasks: &self.tasks,
+            tasks: &self.sales.tasks,
             rr,
         };
         postcard::to_allocvec(&state)
@@ -162,15 +167,15 @@ impl<'p> Engine<'p> {
         }
         n.validate(&state)?;
         let sites = action_sites(p);
-        n.effects = state
+        n.acting.effects = state
             .effects
             .iter()
             .map(|(lead, k)| sites.get(*k).map(|s| (*lead, *s)))
             .collect::<Option<_>>()
             .ok_or_else(|| refuse("an effect names an action the program lacks"))?;
-        n.effects_at = state.effects_at;
-        n.now = state.now;
-        n.seq = state.seq;
+        n.acting.effects_at = state.effects_at;
+        n.clock.now = state.now;
+        n.clock.seq = state.seq;
         n.leads = state.leads;
         for i in 0..n.leads.len() {
             // One shared copy of each text many leads hold, as a live world has.
@@ -203,9 +208,9 @@ impl<'p> Engine<'p> {
             }
             timers.push(std::cmp::Reverse(t));
         }
-        n.timers = timers.into();
-        n.tasks = state.tasks;
-        n.rr = state.rr.into_iter().collect();
+        n.clock.timers = timers.into();
+        n.sales.tasks = state.tasks;
+        n.sales.rr = state.rr.into_iter().collect();
         Ok(n)
     }
 
@@ -217,7 +222,7 @@ impl<'p> Engine<'p> {
         // Exact lengths: the JIT reads these tables through raw pointers.
         let words = LeadRecord::new(&self.exprs).words.len();
         let event_words = self.exprs.layout.max_event_props.max(1);
-        let (scores, journeys) = (self.score_idx.len(), p.journeys.len());
+        let (scores, journeys) = (self.prev.score_idx.len(), p.journeys.len());
         let leads = s.leads.len();
         for l in &s.leads {
             let sized = u64::from(l.id) < texts

@@ -2,6 +2,17 @@
 
 use super::*;
 
+/// The evaluation room's state: the evaluator of conditions and what it keeps between evaluations.
+pub(super) struct Evaluation<'p> {
+    pub(super) eval: Box<dyn Evaluator + 'p>,
+    pub(super) memo: std::cell::RefCell<compiler::eval::TextMemo>,
+    /// Scratch space of evaluations, kept between them (see `EvalCtx::with_scratch`).
+    pub(super) scratch: Vec<std::rc::Rc<str>>,
+    /// Buffers of `settle` and `eval_many`, kept between calls.
+    pub(super) funcs_buffer: Vec<FuncId>,
+    pub(super) words_buffer: Vec<u64>,
+}
+
 impl<'p> Engine<'p> {
     pub(super) fn eval(&mut self, lead: usize, f: FuncId, event: Option<&EventRecord>) -> u64 {
         let mut words = [0u64; 1];
@@ -18,32 +29,32 @@ impl<'p> Engine<'p> {
         event: Option<&EventRecord>,
         out: &mut [u64],
     ) {
-        let mut buffer = std::mem::take(&mut self.scratch);
+        let mut buffer = std::mem::take(&mut self.evaluation.scratch);
         let l = &self.leads[lead];
-        let filter = |g: FuncId, c: &mut EvalCtx<'_>| self.eval.call(g, c) != 0;
+        let filter = |g: FuncId, c: &mut EvalCtx<'_>| self.evaluation.eval.call(g, c) != 0;
         match EvalCtx::new(
             &self.exprs,
             &l.record,
             event,
             &l.score_value,
-            self.now,
+            self.clock.now,
             &l.history,
             &filter,
         ) {
             Ok(mut ctx) => {
-                ctx.memo = Some(&self.memo);
+                ctx.memo = Some(&self.evaluation.memo);
                 buffer.clear();
                 ctx.scratch = buffer;
                 for (f, o) in funcs.iter().zip(out.iter_mut()) {
                     // Scratch texts live for one evaluation.
                     ctx.scratch.clear();
-                    *o = self.eval.call(*f, &mut ctx);
+                    *o = self.evaluation.eval.call(*f, &mut ctx);
                 }
                 buffer = ctx.into_scratch();
             }
             Err(_) => out.iter_mut().for_each(|o| *o = 0),
         }
-        self.scratch = buffer;
+        self.evaluation.scratch = buffer;
     }
 
     pub(super) fn holds(&mut self, lead: usize, f: FuncId, event: Option<&EventRecord>) -> bool {

@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// The handoffs room's state: the Sales tasks, round-robin positions and each team's business calendar.
+pub(super) struct Sales {
+    pub(super) tasks: Vec<Task>,
+    /// Round-robin position per team.
+    pub(super) rr: FxHashMap<String, usize>,
+    pub(super) calendars: FxHashMap<String, crate::calendar::Calendar>,
+}
+
 impl<'p> Engine<'p> {
     /// Starts a handoff: a task unless one is open; returns whether one was created.
     pub(super) fn start_handoff(
@@ -23,7 +31,7 @@ impl<'p> Engine<'p> {
         } else {
             match hd.strategy {
                 grammar::ast::AssignStrategy::RoundRobin => {
-                    let pos = self.rr.entry(team.name.clone()).or_insert(0);
+                    let pos = self.sales.rr.entry(team.name.clone()).or_insert(0);
                     let a = team
                         .members
                         .get(*pos % team.members.len().max(1))
@@ -34,7 +42,8 @@ impl<'p> Engine<'p> {
                 }
                 grammar::ast::AssignStrategy::LeastOpen => {
                     let open = |m: &str| {
-                        self.tasks
+                        self.sales
+                            .tasks
                             .iter()
                             .filter(|t| !t.closed && t.assignee == m)
                             .count()
@@ -55,9 +64,9 @@ impl<'p> Engine<'p> {
             hd.name,
             self.leads[lead].handoff_tasks[h].created
         );
-        let created = self.now;
+        let created = self.clock.now;
         let title = self.task_title(lead, h);
-        self.tasks.push(Task {
+        self.sales.tasks.push(Task {
             id: id.clone(),
             lead,
             handoff: h,
@@ -68,7 +77,7 @@ impl<'p> Engine<'p> {
             closed: false,
             fired: vec![false; hd.slas.len()],
         });
-        let t = self.tasks.len() - 1;
+        let t = self.sales.tasks.len() - 1;
         self.leads[lead].handoff_tasks[h].open = u32::try_from(t).ok();
         if let Some(s) = self.slot("owner") {
             let w = u64::from(self.exprs.interner.intern(&assignee));
@@ -122,13 +131,13 @@ impl<'p> Engine<'p> {
                 let at = match sla.within {
                     compiler::program::SlaWindow::Seconds(s) => created.saturating_add(s),
                     compiler::program::SlaWindow::BusinessHours(hrs) => {
-                        match self.calendars.get(team) {
+                        match self.sales.calendars.get(team) {
                             Some(c) => c.add_open_time(created, (hrs * 3600.0).round() as i64),
                             None => created,
                         }
                     }
                     compiler::program::SlaWindow::BusinessDays(n) => {
-                        match self.calendars.get(team) {
+                        match self.sales.calendars.get(team) {
                             Some(c) => c.add_open_days(created, n),
                             None => created,
                         }
@@ -172,8 +181,11 @@ impl<'p> Engine<'p> {
         queue: &mut VecDeque<Raised>,
     ) {
         use crate::scenario::TaskOutcome;
-        let by = by.unwrap_or_else(|| self.tasks[t].assignee.clone());
-        let (handoff, task) = (self.p.handoffs[h].name.clone(), self.tasks[t].id.clone());
+        let by = by.unwrap_or_else(|| self.sales.tasks[t].assignee.clone());
+        let (handoff, task) = (
+            self.p.handoffs[h].name.clone(),
+            self.sales.tasks[t].id.clone(),
+        );
         let mut props = vec![
             ("handoff".to_owned(), InputValue::Text(handoff.clone())),
             ("by".to_owned(), InputValue::Text(by.clone())),
@@ -186,20 +198,20 @@ impl<'p> Engine<'p> {
         self.coverage.outcomes.insert((h, code));
         let (event, actions) = match outcome {
             TaskOutcome::Accept => {
-                self.tasks[t].accepted = true;
+                self.sales.tasks[t].accepted = true;
                 self.line(lead, Entry::TaskAccepted { handoff, task, by });
                 ("task_accepted", &self.p.handoffs[h].on_accept)
             }
             TaskOutcome::Complete => {
-                self.tasks[t].accepted = true;
-                self.tasks[t].closed = true;
+                self.sales.tasks[t].accepted = true;
+                self.sales.tasks[t].closed = true;
                 self.leads[lead].handoff_tasks[h].open = None;
                 self.line(lead, Entry::TaskCompleted { handoff, task, by });
                 ("task_completed", &self.p.handoffs[h].on_complete)
             }
             TaskOutcome::Reject => {
                 let reason = reason.unwrap_or_default();
-                self.tasks[t].closed = true;
+                self.sales.tasks[t].closed = true;
                 self.leads[lead].handoff_tasks[h].open = None;
                 props.push(("reason".to_owned(), InputValue::Text(reason.clone())));
                 self.line(
@@ -217,12 +229,12 @@ impl<'p> Engine<'p> {
         let ev = self.raise(lead, event, props);
         let record = ev.record.clone();
         queue.push_back(ev);
-        self.cause = format!("handoff `{}` ({event})", self.p.handoffs[h].name);
+        self.acting.cause = format!("handoff `{}` ({event})", self.p.handoffs[h].name);
         self.actions(lead, actions, Some(&record), None, queue);
     }
 
     pub(super) fn sla(&mut self, t: usize, clause: usize, queue: &mut VecDeque<Raised>) {
-        let Some(task) = self.tasks.get(t).cloned() else {
+        let Some(task) = self.sales.tasks.get(t).cloned() else {
             return;
         };
         let Some(sla) = self
@@ -240,7 +252,7 @@ impl<'p> Engine<'p> {
         if sla.kind == grammar::ast::SlaKind::Accept && task.accepted {
             return;
         }
-        self.tasks[t].fired[clause] = true;
+        self.sales.tasks[t].fired[clause] = true;
         self.coverage.slas.insert((task.handoff, clause));
         let lead = task.lead;
         let handoff = self.p.handoffs[task.handoff].name.clone();
@@ -273,7 +285,7 @@ impl<'p> Engine<'p> {
                     Some(i) => team.members[(i + 1) % team.members.len()].clone(),
                     None => team.members.first().cloned().unwrap_or_default(),
                 };
-                self.tasks[t].assignee = next.clone();
+                self.sales.tasks[t].assignee = next.clone();
                 if let Some(s) = self.slot("owner") {
                     let w = u64::from(self.exprs.interner.intern(&next));
                     self.write_field(lead, s, w);

@@ -2,10 +2,21 @@
 
 use super::*;
 
+/// What the inputs room keeps of events for `count(…)`.
+pub(super) struct Counting {
+    /// Events some `count(…)` reads: only these are kept in a lead's history.
+    pub(super) counted: FxHashSet<u32>,
+    /// Counted events whose counts all read only the event: their matches are decided on
+    /// arrival (`LeadHistory::hits`) and the events themselves are not kept.
+    pub(super) precounted: FxHashMap<u32, Vec<CountSite>>,
+    /// Counted events some count of which reads more than the event: kept whole.
+    pub(super) kept_whole: FxHashSet<u32>,
+}
+
 impl<'p> Engine<'p> {
     /// Runs every timer due at or before `until`, in time order.
     pub fn advance_to(&mut self, until: i64) {
-        while let Some(std::cmp::Reverse(first)) = self.timers.peek() {
+        while let Some(std::cmp::Reverse(first)) = self.clock.timers.peek() {
             let at = first.at;
             if at > until {
                 break;
@@ -13,12 +24,12 @@ impl<'p> Engine<'p> {
             // Every timer due at this instant, in creation order; a lead's decay
             // steps run first, together, as one input.
             let mut due = Vec::new();
-            while self.timers.peek().is_some_and(|t| t.0.at == at) {
-                if let Some(std::cmp::Reverse(timer)) = self.timers.pop() {
+            while self.clock.timers.peek().is_some_and(|t| t.0.at == at) {
+                if let Some(std::cmp::Reverse(timer)) = self.clock.timers.pop() {
                     due.push(timer);
                 }
             }
-            self.now = at;
+            self.clock.now = at;
             // Each lead's decay steps at this instant, leads in order of first appearance.
             let mut decays: Vec<(usize, Vec<usize>)> = Vec::new();
             for t in &due {
@@ -48,7 +59,7 @@ impl<'p> Engine<'p> {
                 }
             }
         }
-        self.now = self.now.max(until);
+        self.clock.now = self.clock.now.max(until);
     }
 
     /// One decay input: each due score's event part shrinks (program order), then settle.
@@ -57,11 +68,11 @@ impl<'p> Engine<'p> {
         order.sort_unstable();
         order.dedup();
         for i in order {
-            self.leads[lead].prev[self.decay_flags_at + i] = None;
+            self.leads[lead].prev[self.prev.decay_flags_at + i] = None;
             let Some((pct, _)) = self.p.scores[i].decay else {
                 continue;
             };
-            let idx = self.score_idx[i];
+            let idx = self.prev.score_idx[i];
             let mut e = self.leads[lead].score_parts[idx].event * (100.0 - pct as f64) / 100.0;
             if e.abs() < 0.5 {
                 e = 0.0;
@@ -82,19 +93,19 @@ impl<'p> Engine<'p> {
         if period <= 0 {
             return;
         }
-        let idx = self.score_idx[i];
+        let idx = self.prev.score_idx[i];
         if self.leads[lead].score_parts[idx].event == 0.0 {
             return;
         }
-        if self.leads[lead].prev[self.decay_flags_at + i] == Some(true) {
+        if self.leads[lead].prev[self.prev.decay_flags_at + i] == Some(true) {
             return;
         }
-        self.leads[lead].prev[self.decay_flags_at + i] = Some(true);
+        self.leads[lead].prev[self.prev.decay_flags_at + i] = Some(true);
         let created = self
             .slot("created_at")
             .map(|s| self.leads[lead].record.words[s] as i64)
             .unwrap_or(0);
-        let k = (self.now - created).div_euclid(period) + 1;
+        let k = (self.clock.now - created).div_euclid(period) + 1;
         let at = created.saturating_add(k.saturating_mul(period));
         self.timer(lead, at, TimerKind::Decay { score: i });
     }
@@ -102,7 +113,7 @@ impl<'p> Engine<'p> {
     /// Applies one input at its instant (after the timers due by then).
     pub fn input(&mut self, input: &Input) {
         self.advance_to(input.at);
-        self.now = input.at;
+        self.clock.now = input.at;
         let mut queue: VecDeque<Raised> = VecDeque::new();
         match &input.kind {
             InputKind::Create(fields) => {
@@ -214,8 +225,8 @@ impl<'p> Engine<'p> {
         let second_stage = self.exprs.stages.codes.get(1).copied().unwrap_or(0);
         for (field, w) in [
             ("id", u64::from(id_sym)),
-            ("created_at", self.now as u64),
-            ("last_activity_at", self.now as u64),
+            ("created_at", self.clock.now as u64),
+            ("last_activity_at", self.clock.now as u64),
             ("stage", second_stage),
         ] {
             if let Some(s) = self.slot(field) {
@@ -247,7 +258,7 @@ impl<'p> Engine<'p> {
     }
 
     pub(super) fn update(&mut self, lead: usize, fields: &[(String, InputValue)]) -> Vec<Raised> {
-        self.cause = "an update input".into();
+        self.acting.cause = "an update input".into();
         let stage_slot = self.slot("stage");
         let before_stage = stage_slot.map(|s| self.leads[lead].record.words[s]);
         let mut changed = Vec::new();
@@ -283,7 +294,7 @@ impl<'p> Engine<'p> {
         props: &[(String, InputValue)],
     ) -> EventRecord {
         let id = self.exprs.layout.event(name).unwrap_or(0);
-        let mut rec = EventRecord::new(&self.exprs, id, self.now);
+        let mut rec = EventRecord::new(&self.exprs, id, self.clock.now);
         for (k, v) in props {
             if let Some((i, _)) = self.exprs.layout.event_prop(id, k) {
                 let w = self.word_of(v);
@@ -353,11 +364,11 @@ impl<'p> Engine<'p> {
         }
         if !matches!(name, "email_bounced" | "unsubscribed" | "resubscribed") {
             if let Some(s) = self.slot("last_activity_at") {
-                let now = self.now as u64;
+                let now = self.clock.now as u64;
                 self.write_field(lead, s, now);
             }
         }
-        if self.counted.contains(&record.event) {
+        if self.counting.counted.contains(&record.event) {
             self.record_history(lead, &record);
         }
         self.add_event_points(lead, name, &record);
@@ -373,10 +384,10 @@ impl<'p> Engine<'p> {
     /// Keeps what the program's counts need of an event: its instant for each count that
     /// matches it (when every count of the event reads only the event), else the event.
     pub(super) fn record_history(&mut self, lead: usize, record: &EventRecord) {
-        if self.kept_whole.contains(&record.event) {
+        if self.counting.kept_whole.contains(&record.event) {
             push_exact(&mut self.leads[lead].history.events, record.clone());
         }
-        let Some(sites) = self.precounted.get(&record.event).cloned() else {
+        let Some(sites) = self.counting.precounted.get(&record.event).cloned() else {
             return;
         };
         for site in sites {
@@ -410,7 +421,7 @@ impl<'p> Engine<'p> {
         props: Vec<(String, InputValue)>,
     ) -> Raised {
         let record = self.event_record(name, &props);
-        if self.counted.contains(&record.event) {
+        if self.counting.counted.contains(&record.event) {
             self.record_history(lead, &record);
         }
         let seq = self.next_seq();
@@ -423,7 +434,7 @@ impl<'p> Engine<'p> {
     }
 
     pub(super) fn stage_changed(&mut self, lead: usize, from: u64, to: u64) -> Raised {
-        let cause = std::mem::take(&mut self.cause);
+        let cause = std::mem::take(&mut self.acting.cause);
         self.leads[lead].stage_cause = self.shared_text(cause);
         let (f, t) = (
             self.exprs.stages.name(from).to_owned(),

@@ -2,6 +2,16 @@
 
 use super::*;
 
+/// The clock: the instant being processed and the pending timers (waits, SLA deadlines, schedules, deferred mail).
+pub(super) struct Clock {
+    /// Pending timers, earliest (instant, creation sequence) first. A binary heap: one
+    /// dense array, where a B-tree filled in time order leaves its nodes half empty
+    /// (every active lead has a timer or two, so this is per-lead memory).
+    pub(super) timers: std::collections::BinaryHeap<std::cmp::Reverse<Timer>>,
+    pub(super) seq: u64,
+    pub(super) now: i64,
+}
+
 impl<'p> Engine<'p> {
     pub(super) fn enter(&mut self, lead: usize, j: usize, queue: &mut VecDeque<Raised>) -> bool {
         if self.leads[lead].journeys[j].is_some() {
@@ -15,7 +25,7 @@ impl<'p> Engine<'p> {
         if prev != NEVER {
             match self.p.journeys[j].reenter_after {
                 None => return false,
-                Some(d) if self.now < prev.saturating_add(d) => return false,
+                Some(d) if self.clock.now < prev.saturating_add(d) => return false,
                 Some(_) => {}
             }
         }
@@ -30,7 +40,7 @@ impl<'p> Engine<'p> {
         }
         self.leads[lead].entries += 1;
         let entry = self.leads[lead].entries;
-        self.leads[lead].last_entry[j] = self.now;
+        self.leads[lead].last_entry[j] = self.clock.now;
         self.leads[lead].journeys[j] = Some(Box::new(Instance {
             node: 0,
             entry,
@@ -117,7 +127,7 @@ impl<'p> Engine<'p> {
 
     pub(super) fn timer(&mut self, lead: usize, at: i64, kind: TimerKind) {
         let seq = self.next_seq();
-        self.timers.push(std::cmp::Reverse(Timer {
+        self.clock.timers.push(std::cmp::Reverse(Timer {
             at,
             seq,
             lead,
@@ -176,7 +186,7 @@ impl<'p> Engine<'p> {
                         self.leave(lead, j, "exit");
                         return;
                     }
-                    self.cause = format!("journey `{journey_name}`");
+                    self.acting.cause = format!("journey `{journey_name}`");
                     self.actions(
                         lead,
                         std::slice::from_ref(a),
@@ -192,13 +202,13 @@ impl<'p> Engine<'p> {
                         continue;
                     }
                     let token = set_wait(self, Waiting::Timer);
-                    let at = self.now.saturating_add(*secs);
+                    let at = self.clock.now.saturating_add(*secs);
                     self.timer(lead, at, TimerKind::Wake { journey: j, token });
                     return;
                 }
                 NodeKind::WaitClock { days, minute } => {
                     let at = self.next_clock(lead, *days, *minute);
-                    if at <= self.now {
+                    if at <= self.clock.now {
                         node = n.next;
                         continue;
                     }
@@ -212,7 +222,7 @@ impl<'p> Engine<'p> {
                     up_to_secs,
                     timeout,
                 } => {
-                    let since = self.seq;
+                    let since = self.clock.seq;
                     let token = set_wait(
                         self,
                         Waiting::Event(Box::new(EventWait {
@@ -222,7 +232,7 @@ impl<'p> Engine<'p> {
                             timeout: *timeout,
                         })),
                     );
-                    let at = self.now.saturating_add(*up_to_secs);
+                    let at = self.clock.now.saturating_add(*up_to_secs);
                     self.timer(lead, at, TimerKind::Wake { journey: j, token });
                     return;
                 }
@@ -242,7 +252,7 @@ impl<'p> Engine<'p> {
                             timeout: *timeout,
                         },
                     );
-                    let at = self.now.saturating_add(*up_to_secs);
+                    let at = self.clock.now.saturating_add(*up_to_secs);
                     self.timer(lead, at, TimerKind::Wake { journey: j, token });
                     return;
                 }
@@ -269,8 +279,8 @@ impl<'p> Engine<'p> {
     /// The earliest instant ≥ now at `minute` on a matching day, in the lead's time zone.
     pub(super) fn next_clock(&self, lead: usize, days: u8, minute: u32) -> i64 {
         let tz = self.lead_tz(lead);
-        let Ok(now) = jiff::Timestamp::from_second(self.now) else {
-            return self.now;
+        let Ok(now) = jiff::Timestamp::from_second(self.clock.now) else {
+            return self.clock.now;
         };
         let local = jiff::ZonedDateTime::new(now, tz.clone());
         let mut date = local.date();
@@ -280,7 +290,7 @@ impl<'p> Engine<'p> {
                 let t = jiff::civil::Time::new((minute / 60) as i8, (minute % 60) as i8, 0, 0)
                     .unwrap_or_default();
                 if let Some(s) = crate::calendar::local_to_instant(&tz, date.to_datetime(t)) {
-                    if s >= self.now {
+                    if s >= self.clock.now {
                         return s;
                     }
                 }
@@ -290,12 +300,12 @@ impl<'p> Engine<'p> {
                 Err(_) => break,
             }
         }
-        self.now
+        self.clock.now
     }
 
     /// Starts the clock: the schedules' first runs are created now, in program order.
     pub fn start(&mut self, at: i64) {
-        self.now = at;
+        self.clock.now = at;
         for i in 0..self.p.schedules.len() {
             if let Some(next) = self.next_run(i, at) {
                 self.timer(usize::MAX, next, TimerKind::Schedule { schedule: i });
@@ -315,7 +325,7 @@ impl<'p> Engine<'p> {
     }
 
     pub(super) fn run_schedule(&mut self, i: usize) {
-        if let Some(next) = self.next_run(i, self.now) {
+        if let Some(next) = self.next_run(i, self.clock.now) {
             self.timer(usize::MAX, next, TimerKind::Schedule { schedule: i });
         }
         let p = self.p;
@@ -329,7 +339,7 @@ impl<'p> Engine<'p> {
                         .collect();
                     for lead in matching {
                         let mut queue = VecDeque::new();
-                        self.cause = format!("schedule `{}`", self.p.schedules[i].name);
+                        self.acting.cause = format!("schedule `{}`", self.p.schedules[i].name);
                         self.actions(lead, actions, None, None, &mut queue);
                         self.process(lead, queue);
                     }

@@ -40,7 +40,7 @@ impl<'p> Engine<'p> {
         let jmap = journey_map(&oc, &nc);
 
         // Refusals first, so a refused deploy leaves this world as it was.
-        for t in self.tasks.iter().filter(|t| !t.closed) {
+        for t in self.sales.tasks.iter().filter(|t| !t.closed) {
             if let Some(h) = p.handoffs.get(t.handoff) {
                 if !q.handoffs.iter().any(|x| x.name == h.name) {
                     return Err(Unsupported(format!(
@@ -228,7 +228,7 @@ impl<'p> Engine<'p> {
             n.leads.push(lead);
         }
 
-        n.tasks = std::mem::take(&mut self.tasks)
+        n.sales.tasks = std::mem::take(&mut self.sales.tasks)
             .into_iter()
             .map(|mut t| {
                 t.handoff = handoff_map
@@ -242,9 +242,9 @@ impl<'p> Engine<'p> {
                 t
             })
             .collect();
-        n.now = self.now;
-        n.seq = self.seq;
-        n.rr = std::mem::take(&mut self.rr);
+        n.clock.now = self.clock.now;
+        n.clock.seq = self.clock.seq;
+        n.sales.rr = std::mem::take(&mut self.sales.rr);
 
         // Timers by what they belong to.
         let mut planned = vec![false; q.schedules.len()];
@@ -253,7 +253,7 @@ impl<'p> Engine<'p> {
             seq,
             lead,
             kind,
-        }) in std::mem::take(&mut self.timers)
+        }) in std::mem::take(&mut self.clock.timers)
         {
             let kind = match kind {
                 TimerKind::Schedule { schedule } => {
@@ -268,6 +268,7 @@ impl<'p> Engine<'p> {
                 }
                 TimerKind::Sla { task, clause } => {
                     let ok = n
+                        .sales
                         .tasks
                         .get(task)
                         .and_then(|t| q.handoffs.get(t.handoff))
@@ -303,7 +304,7 @@ impl<'p> Engine<'p> {
                     template: deferred.template,
                 })),
             };
-            n.timers.push(std::cmp::Reverse(Timer {
+            n.clock.timers.push(std::cmp::Reverse(Timer {
                 at,
                 seq,
                 lead,
@@ -312,7 +313,7 @@ impl<'p> Engine<'p> {
         }
         for (s, done) in planned.into_iter().enumerate() {
             if !done {
-                if let Some(next) = n.next_run(s, n.now) {
+                if let Some(next) = n.next_run(s, n.clock.now) {
                     n.timer(usize::MAX, next, TimerKind::Schedule { schedule: s });
                 }
             }
@@ -336,7 +337,7 @@ impl<'p> Engine<'p> {
                 if same.is_none() {
                     for (c, f) in q.journeys[j].enter_when.iter().enumerate() {
                         let now = n.holds(lead, *f, None);
-                        let at = n.enter_offsets[j] + c;
+                        let at = n.prev.enter_offsets[j] + c;
                         n.leads[lead].prev[at] = Some(now);
                     }
                 }
@@ -356,11 +357,11 @@ impl<'p> Engine<'p> {
         event_map: &[Option<u32>],
     ) -> Vec<(CountSite, CountSite)> {
         let mut out = Vec::new();
-        for (event, sites) in &self.precounted {
+        for (event, sites) in &self.counting.precounted {
             let Some(ne) = event_map.get(*event as usize).copied().flatten() else {
                 continue;
             };
-            let Some(new_sites) = n.precounted.get(&ne) else {
+            let Some(new_sites) = n.counting.precounted.get(&ne) else {
                 continue;
             };
             for new_site in new_sites {
@@ -480,9 +481,14 @@ impl<'p> Engine<'p> {
         // Previous trigger values: rules', handoffs' and unchanged journeys' `enter when`.
         let mut prev = vec![None; n.prev_len()];
         for (i, o) in m.program_scores.iter().enumerate() {
-            let pending = o.and_then(|o| old.prev.get(self.decay_flags_at + o).copied().flatten());
+            let pending = o.and_then(|o| {
+                old.prev
+                    .get(self.prev.decay_flags_at + o)
+                    .copied()
+                    .flatten()
+            });
             if q.scores[i].decay.is_some() && pending == Some(true) {
-                prev[n.decay_flags_at + i] = Some(true);
+                prev[n.prev.decay_flags_at + i] = Some(true);
             }
         }
         let old_handoffs = self.p.rules.len();
@@ -496,8 +502,11 @@ impl<'p> Engine<'p> {
         for (nj, same) in m.enter.iter().enumerate() {
             if let Some(oj) = same {
                 for c in 0..q.journeys[nj].enter_when.len() {
-                    prev[n.enter_offsets[nj] + c] =
-                        old.prev.get(self.enter_offsets[*oj] + c).copied().flatten();
+                    prev[n.prev.enter_offsets[nj] + c] = old
+                        .prev
+                        .get(self.prev.enter_offsets[*oj] + c)
+                        .copied()
+                        .flatten();
                 }
             }
         }
@@ -516,7 +525,7 @@ impl<'p> Engine<'p> {
             let Some(ne) = m.events.get(e.event as usize).copied().flatten() else {
                 continue;
             };
-            if !n.kept_whole.contains(&ne) {
+            if !n.counting.kept_whole.contains(&ne) {
                 continue;
             }
             let mut record = EventRecord::new(&n.exprs, ne, e.at);

@@ -4,7 +4,7 @@ use super::*;
 
 impl<'p> Engine<'p> {
     pub(super) fn set_score_value(&mut self, lead: usize, i: usize, value: f64) {
-        let idx = self.score_idx[i];
+        let idx = self.prev.score_idx[i];
         if self.leads[lead].score_value[idx] != value {
             self.leads[lead].score_value[idx] = value;
             self.line(
@@ -31,10 +31,10 @@ impl<'p> Engine<'p> {
 
     pub(super) fn attribute_part(&mut self, lead: usize, i: usize) -> f64 {
         let lines = &self.p.scores[i].if_lines;
-        let mut funcs = std::mem::take(&mut self.funcs_buffer);
+        let mut funcs = std::mem::take(&mut self.evaluation.funcs_buffer);
         funcs.clear();
         funcs.extend(lines.iter().map(|&(_, f)| f));
-        let mut words = std::mem::take(&mut self.words_buffer);
+        let mut words = std::mem::take(&mut self.evaluation.words_buffer);
         words.clear();
         words.resize(funcs.len(), 0);
         self.eval_many(lead, &funcs, None, &mut words);
@@ -44,16 +44,16 @@ impl<'p> Engine<'p> {
             .filter(|(_, w)| **w != 0)
             .map(|(&(points, _), _)| points)
             .sum();
-        self.funcs_buffer = funcs;
-        self.words_buffer = words;
+        self.evaluation.funcs_buffer = funcs;
+        self.evaluation.words_buffer = words;
         a
     }
 
     pub(super) fn recompute_scores(&mut self, lead: usize) {
-        for k in 0..self.score_order.len() {
-            let i = self.score_order[k];
+        for k in 0..self.prev.score_order.len() {
+            let i = self.prev.score_order[k];
             let a = self.attribute_part(lead, i);
-            let idx = self.score_idx[i];
+            let idx = self.prev.score_idx[i];
             self.leads[lead].score_parts[idx].attribute = a;
             let e = self.leads[lead].score_parts[idx].event;
             let v = self.clamp(i, a + e);
@@ -77,7 +77,7 @@ impl<'p> Engine<'p> {
             if delta == 0.0 {
                 continue;
             }
-            let idx = self.score_idx[i];
+            let idx = self.prev.score_idx[i];
             let e = self.clamp(i, self.leads[lead].score_parts[idx].event + delta);
             self.leads[lead].score_parts[idx].event = e;
             // The attribute part stays as last recomputed until the next round.

@@ -2,6 +2,18 @@
 
 use super::*;
 
+/// Where things sit in a lead's tables, fixed when the engine is made: score order and indexes, and the offsets in `prev`.
+pub(super) struct PrevLayout {
+    pub(super) score_order: Vec<usize>,
+    /// Score index in the evaluation tables for each score in program order.
+    pub(super) score_idx: Vec<usize>,
+    /// Where each journey's `enter when` values start in a lead's `prev` (after the
+    /// rules' and handoffs').
+    pub(super) enter_offsets: Vec<usize>,
+    /// Where the decay flags start in a lead's `prev` (after every trigger).
+    pub(super) decay_flags_at: usize,
+}
+
 impl<'p> Engine<'p> {
     /// Handles the events of one input in order, settling after each (section 11).
     pub(super) fn process(&mut self, lead: usize, mut queue: VecDeque<Raised>) {
@@ -49,7 +61,7 @@ impl<'p> Engine<'p> {
             // One snapshot: evaluate everything first, with one context. The conditions
             // are listed in a fixed order and their results read back in that order.
             let p = self.p;
-            let mut funcs = std::mem::take(&mut self.funcs_buffer);
+            let mut funcs = std::mem::take(&mut self.evaluation.funcs_buffer);
             funcs.clear();
             funcs.extend(p.rules.iter().map(|r| r.when));
             for (j, journey) in p.journeys.iter().enumerate() {
@@ -71,11 +83,11 @@ impl<'p> Engine<'p> {
                 funcs.extend(journey.enter_when.iter().copied());
             }
             funcs.extend(p.handoffs.iter().filter_map(|h| h.when));
-            let mut words = std::mem::take(&mut self.words_buffer);
+            let mut words = std::mem::take(&mut self.evaluation.words_buffer);
             words.clear();
             words.resize(funcs.len(), 0);
             self.eval_many(lead, &funcs, None, &mut words);
-            self.funcs_buffer = funcs;
+            self.evaluation.funcs_buffer = funcs;
             let mut results = words.iter().map(|&w| w != 0);
             let mut next = || results.next().unwrap_or(false);
 
@@ -109,7 +121,7 @@ impl<'p> Engine<'p> {
                 let mut fire = false;
                 for c in 0..journey.enter_when.len() {
                     let now = next();
-                    let at = self.enter_offsets[j] + c;
+                    let at = self.prev.enter_offsets[j] + c;
                     let prev = self.leads[lead].prev[at];
                     self.leads[lead].prev[at] = Some(now);
                     if now && prev != Some(true) {
@@ -133,7 +145,7 @@ impl<'p> Engine<'p> {
                     fired_handoffs.push(h);
                 }
             }
-            self.words_buffer = words;
+            self.evaluation.words_buffer = words;
             let mut fired_rules: SmallVec<[usize; 8]> = SmallVec::new();
             for (r, now) in rules {
                 let prev = self.leads[lead].prev[r];
@@ -151,7 +163,7 @@ impl<'p> Engine<'p> {
                 let name = self.p.rules[r].name.clone();
                 self.line(lead, Entry::RuleFired { rule: name });
                 let p = self.p;
-                self.cause = format!("rule `{}`", p.rules[r].name);
+                self.acting.cause = format!("rule `{}`", p.rules[r].name);
                 self.coverage.rules.insert(r);
                 self.actions(lead, &p.rules[r].then, None, None, queue);
             }

@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// The templates room's state: each template's parts and the one renderer.
+pub(super) struct Templates {
+    pub(super) templates: FxHashMap<String, TemplateParts>,
+    /// The one renderer (plain texts here; email bodies for the service), with every
+    /// template met so far compiled once.
+    pub(super) renderer: crate::render::Renderer,
+}
+
 impl<'p> Engine<'p> {
     /// The `lead` variable of the template context, with only the fields `reads` names
     /// (`score` stands for every score).
@@ -30,13 +38,14 @@ impl<'p> Engine<'p> {
     /// here (the checker refuses the ones it can see); the service never mails one
     /// (see [`Engine::render_email`]).
     pub(super) fn render(&self, lead: usize, source: &str, journey: Option<usize>) -> String {
-        let reads = self.renderer.fields_read(&[source], None);
+        let reads = self.mail.renderer.fields_read(&[source], None);
         let ctx = crate::render::context(
             self.lead_context(lead, &reads),
             journey.map(|j| self.p.journeys[j].name.as_str()),
             &format!("https://tandem.invalid/u/{}", self.lead_id(lead)),
         );
-        self.renderer
+        self.mail
+            .renderer
             .plain(source, &ctx)
             .unwrap_or_else(|_| crate::render::escape::one_line(source))
     }
@@ -52,10 +61,10 @@ impl<'p> Engine<'p> {
         unsubscribe_url: &str,
     ) -> Option<Result<crate::render::RenderedEmail, crate::render::RenderError>> {
         let lead = self.lead(lead_id)?;
-        let parts = self.templates.get(template)?;
-        let reads = self.renderer.fields_read(&[], Some(parts));
+        let parts = self.mail.templates.get(template)?;
+        let reads = self.mail.renderer.fields_read(&[], Some(parts));
         let ctx = crate::render::context(self.lead_context(lead, &reads), journey, unsubscribe_url);
-        Some(self.renderer.email(parts, &ctx))
+        Some(self.mail.renderer.email(parts, &ctx))
     }
 
     /// The lead as a webhook payload shows it: every field and score.
@@ -70,6 +79,6 @@ impl<'p> Engine<'p> {
 
     /// The program's templates by name.
     pub fn templates(&self) -> &FxHashMap<String, TemplateParts> {
-        &self.templates
+        &self.mail.templates
     }
 }

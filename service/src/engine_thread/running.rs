@@ -60,8 +60,8 @@ mod tests {
 
     #[test]
     fn a_deploy_frees_the_program_it_replaces() {
-        let mut running =
-            Running::start(program(""), |p| p.world_without_log(EvaluatorKind::Jit)).expect("a world");
+        let mut running = Running::start(program(""), |p| p.world_without_log(EvaluatorKind::Jit))
+            .expect("a world");
         let old = Arc::downgrade(running.borrow_owner());
         running.with(|_, world| world.start(0));
         let next = running
