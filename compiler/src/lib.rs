@@ -27,7 +27,7 @@ pub use grammar::{Diagnostic, FileId, Severity, Span};
 pub use symbols::Symbols;
 pub use workspace::Workspace;
 
-pub use source::{ProgramSource, SourceText};
+pub use source::{Files, ProgramSource, SourceText};
 
 /// The name of a template file (`templates/ebook.md` → `ebook`), if it is one.
 pub fn template_name(path: &str) -> Option<&str> {

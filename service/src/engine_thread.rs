@@ -34,8 +34,8 @@ pub use rebuild::rebuild;
 pub use running::Running;
 pub use validate::validate_items;
 
-/// A program's files: `(path, text)`, paths like `main.journey` and `templates/x.md`.
-pub type Files = Vec<(String, String)>;
+/// A program folder's files, `(path, text)`: the one representation (see `source`).
+pub use compiler::Files;
 
 /// One input as the API received it: the lead, the action (`create`, `update`,
 /// `upsert`, `event`, `task`) and the JSON object holding it.

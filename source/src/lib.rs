@@ -149,6 +149,11 @@ enum Kind {
     Config,
 }
 
+/// A program folder's files as they are, before [`load`] decides what each is:
+/// `(path, text)` pairs. What the service receives, stores with each version and
+/// snapshots; [`MemoryFs`] reads them.
+pub type Files = Vec<(String, String)>;
+
 /// A folder held in memory: `(path, text)` pairs (a program sent to `POST /api/program`,
 /// stored versions, files compiled into a binary, tests).
 pub struct MemoryFs<'a> {

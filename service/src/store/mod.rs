@@ -19,7 +19,7 @@ pub use webhooks::{NewWebhook, WebhookAttempt, WebhookNext, WebhookPause, Webhoo
 use runtime::scenario::Input;
 
 /// A stored program version: its number and its files `(path, text)`.
-pub type StoredProgram = (u32, Vec<(String, String)>);
+pub type StoredProgram = (u32, compiler::Files);
 
 /// One installed program version, with where it began in the input log.
 #[derive(Debug, Clone, PartialEq)]
