@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod backtest;
 pub mod calendar;
 pub mod embed;
 pub mod engine;

@@ -2,6 +2,21 @@
 
 use super::*;
 
+/// A running service's store, read only: a SQLite file or a `postgres://` URL.
+pub(crate) fn open_store(location: &str) -> Result<Box<dyn service::store::Store>, String> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        let store = service::pg::PgStore::open(location).map_err(|e| format!("{location}: {e}"))?;
+        return Ok(Box::new(store));
+    }
+    let path = std::path::Path::new(location);
+    if !path.is_file() {
+        return Err(format!("no store file at {location}"));
+    }
+    let store = service::store::SqliteStore::open_read_only(path)
+        .map_err(|e| format!("{location}: {e}"))?;
+    Ok(Box::new(store))
+}
+
 /// `tandem diff OLD NEW [--store S]`.
 pub(crate) fn diff(
     old_dir: &std::path::Path,
@@ -88,20 +103,7 @@ pub(crate) fn waiting_in_store(
     location: &str,
 ) -> Result<Vec<Vec<u64>>, String> {
     use compiler::diff::{match_steps, Canon, StepFate};
-    use service::store::Store;
-    let mut store: Box<dyn Store> =
-        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-            Box::new(service::pg::PgStore::open(location).map_err(|e| format!("{location}: {e}"))?)
-        } else {
-            let path = std::path::Path::new(location);
-            if !path.is_file() {
-                return Err(format!("no store file at {location}"));
-            }
-            Box::new(
-                service::store::SqliteStore::open_read_only(path)
-                    .map_err(|e| format!("{location}: {e}"))?,
-            )
-        };
+    let mut store = open_store(location)?;
     let lowered = program.lowered();
     let Some((start, _)) = store.meta().map_err(|e| format!("{location}: {e}"))? else {
         return Ok(vec![Vec::new(); lowered.journeys.len()]);
