@@ -52,6 +52,8 @@ enum DiffFormat {
     Human,
     /// a JSON object {changes: [...]} for tools
     Json,
+    /// a Markdown list, for a pull-request comment (`tandem diff` only)
+    Markdown,
 }
 
 #[derive(Subcommand)]
@@ -180,6 +182,10 @@ enum Command {
         store: Option<String>,
         #[arg(long, value_enum, default_value = "human")]
         format: DiffFormat,
+        /// Exit 1 when there are changes (0 when none, 2 on an error), like
+        /// `git diff --exit-code`
+        #[arg(long)]
+        exit_code: bool,
     },
     /// Rewrite every .journey file in the canonical layout (comments kept).
     Fmt {
@@ -240,7 +246,8 @@ fn main() -> ExitCode {
             new,
             store,
             format,
-        } => diff(&old, &new, store.as_deref(), format),
+            exit_code,
+        } => diff(&old, &new, store.as_deref(), format, exit_code),
         Command::Backtest {
             new,
             store,

@@ -574,8 +574,8 @@ fn diff_reports_changes_in_meaning_and_the_leads_waiting_at_changed_steps() {
     assert_eq!(
         text,
         "journey j: changed (steps)\n\
-         \x20 step `wait 30 days` (main.journey:7): changed — 1 lead waits here\n\
-         \x20 step `tag \"a\"` (main.journey:8): changed — 0 leads wait here\n\
+         \x20 step `wait 30 days` (main.journey:7): changed → `wait 20 days` — 1 lead waits here\n\
+         \x20 step `tag \"a\"` (main.journey:8): moved — 0 leads wait here\n\
          \x20 step `wait 10 days` (main.journey:9): removed — 0 leads wait here\n\
          \x20 step `tag \"b\"` (main.journey:10): removed — 0 leads wait here\n\
          rule r: changed (when)\n\
@@ -596,6 +596,57 @@ fn diff_reports_changes_in_meaning_and_the_leads_waiting_at_changed_steps() {
         serde_json::Value::Null
     );
     assert_eq!(v["changes"][1]["parts"][0], "when");
+
+    // `--exit-code`: 0 without a change, 1 with changes; Markdown for a pull request.
+    let code = |a: &Path, b: &Path| {
+        tandem()
+            .arg("diff")
+            .arg(a)
+            .arg(b)
+            .arg("--exit-code")
+            .output()
+            .expect("runs")
+            .status
+            .code()
+    };
+    assert_eq!(code(&old, &reformatted), Some(0));
+    assert_eq!(code(&old, &new), Some(1));
+    let out = tandem()
+        .arg("diff")
+        .arg(&old)
+        .arg(&new)
+        .args(["--format", "markdown"])
+        .output()
+        .expect("runs");
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        md.starts_with("### Tandem: what this change does\n"),
+        "{md}"
+    );
+    assert!(md.contains("- **journey j** — changed (steps)\n  - step `wait 30 days` (main.journey:7): changed → `wait 20 days`\n"), "{md}");
+    // A step added at the end is listed as added, and the steps before it as they are.
+    let longer = program(
+        "diff-longer",
+        "company_size > 100",
+        fit,
+        journey("30 days", "  wait 10 days\n  tag \"b\"\n  tag \"c\"\n"),
+    );
+    let out = tandem()
+        .arg("diff")
+        .arg(&old)
+        .arg(&longer)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("step `tag \"c\"` (main.journey:11): added"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("wait 30 days"),
+        "an unchanged step is not listed: {text}"
+    );
+    let _ = std::fs::remove_dir_all(&longer);
 
     let out = tandem()
         .arg("diff")
@@ -819,4 +870,55 @@ fn preview_exits_one_when_the_template_does_not_render_for_this_lead() {
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn diff_shows_old_and_new_values_of_a_handoff_sla() {
+    // The example program with the first accept window halved.
+    let from = root().join("journeys");
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut stack = vec![from.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(&from)
+                    .expect("inside")
+                    .to_string_lossy()
+                    .into_owned();
+                files.push((rel, std::fs::read_to_string(&path).expect("text")));
+            }
+        }
+    }
+    for (path, text) in &mut files {
+        if path == "sales.journey" {
+            assert!(text.contains("accept within 4 business hours else escalate"));
+            *text = text.replace(
+                "accept within 4 business hours else escalate",
+                "accept within 2 business hours else escalate",
+            );
+        }
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let new = temp_program("diff-sla", &refs);
+    let out = tandem()
+        .arg("diff")
+        .arg(&from)
+        .arg(&new)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("handoff to_sales: changed (sla)"), "{text}");
+    assert!(
+        text.contains("sla: accept within 4 business hours else escalate; ")
+            && text.contains(" → accept within 2 business hours else escalate; "),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&new);
 }

@@ -70,8 +70,11 @@ impl Change {
 pub enum StepFate {
     /// The same step, with the same successors, at node `NodeId` of the new journey.
     Same(usize),
-    /// A step with the same text exists but what follows it differs, or the step itself changed.
+    /// The step itself was edited in place (`wait 2 days` → `wait 3 days`).
     Changed,
+    /// The same step, but what follows it is different (a step after it was added,
+    /// removed or edited): leads waiting here are not moved as they would be by `Same`.
+    Moved,
     /// No such step any more (or the whole journey is gone).
     Removed,
 }
@@ -88,6 +91,16 @@ pub struct StepChange {
     /// The old program's file holding it.
     pub file: String,
     pub fate: StepFate,
+    /// For an edited step, the step as the new program writes it.
+    pub new_label: Option<String>,
+}
+
+/// A part of a declaration with its old and new value, as a reviewer reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueChange {
+    pub part: String,
+    pub old: String,
+    pub new: String,
 }
 
 /// One declaration that differs between the two programs.
@@ -98,8 +111,14 @@ pub struct DeclChange {
     pub change: Change,
     /// Which parts differ, in words (`when`, `then`, `if lines: 1 added`, …).
     pub parts: Vec<String>,
-    /// Journeys only: old steps that changed or disappeared.
+    /// Journeys only: old steps that changed, moved or disappeared.
     pub steps: Vec<StepChange>,
+    /// Journeys only: steps of the new version with no counterpart in the old one
+    /// (`node`, `line` and `file` are the new program's).
+    pub added_steps: Vec<StepChange>,
+    /// Parts whose old and new values can be shown (schedules' cron and zone, handoffs'
+    /// assignment, SLA and reasons).
+    pub values: Vec<ValueChange>,
 }
 
 /// Compares two checked, lowered programs. Declarations are listed journeys first,
@@ -109,7 +128,7 @@ pub fn diff_programs(
     new: (&LoweredProgram, &Workspace),
 ) -> Vec<DeclChange> {
     let (op, ows) = old;
-    let (np, _) = new;
+    let (np, nws) = new;
     let oc = Canon { p: op };
     let nc = Canon { p: np };
     let mut out = Vec::new();
@@ -135,18 +154,37 @@ pub fn diff_programs(
                     steps.sort_by_key(|s| (s.line, s.node));
                     steps
                 },
+                added_steps: Vec::new(),
+                values: Vec::new(),
             }),
             (None, Some(_)) => out.push(added(DeclKind::Journey, name)),
             (Some(o), Some(n)) => {
                 let mut parts = journey_header_parts(&oc, o, &nc, n);
-                let fates = match_steps(&oc, &o.graph, &nc, &n.graph);
+                let (fates, counterpart) =
+                    match_steps_with_counterparts(&oc, &o.graph, &nc, &n.graph);
                 let mut steps: Vec<StepChange> = fates
                     .iter()
                     .enumerate()
                     .filter(|(_, f)| !matches!(f, StepFate::Same(_)))
-                    .map(|(i, f)| step_change(ows, &o.graph, i, *f))
+                    .map(|(i, f)| {
+                        let mut c = step_change(ows, &o.graph, i, *f);
+                        if *f == StepFate::Changed {
+                            c.new_label =
+                                counterpart[i].map(|j| step_change(nws, &n.graph, j, *f).label);
+                        }
+                        c
+                    })
                     .collect();
                 steps.sort_by_key(|s| (s.line, s.node));
+                // New steps nothing in the old version turned into.
+                let mut added_steps: Vec<StepChange> = (0..n.graph.nodes.len())
+                    .filter(|j| {
+                        !fates.contains(&StepFate::Same(*j))
+                            && !counterpart.contains(&Some(*j))
+                    })
+                    .map(|j| step_change(nws, &n.graph, j, StepFate::Removed))
+                    .collect();
+                added_steps.sort_by_key(|s| (s.line, s.node));
                 let new_steps = n.graph.nodes.len()
                     - fates
                         .iter()
@@ -162,6 +200,8 @@ pub fn diff_programs(
                         change: Change::Changed,
                         parts,
                         steps,
+                        added_steps,
+                        values: Vec::new(),
                     });
                 }
             }
@@ -222,7 +262,85 @@ pub fn diff_programs(
             parts
         },
     );
+    for c in &mut out {
+        if c.change != Change::Changed {
+            continue;
+        }
+        c.values = match c.kind {
+            DeclKind::Handoff => match (
+                op.handoffs.iter().find(|h| h.name == c.name),
+                np.handoffs.iter().find(|h| h.name == c.name),
+            ) {
+                (Some(o), Some(n)) => handoff_values(o, n),
+                _ => Vec::new(),
+            },
+            DeclKind::Schedule => match (
+                op.schedules.iter().find(|s| s.name == c.name),
+                np.schedules.iter().find(|s| s.name == c.name),
+            ) {
+                (Some(o), Some(n)) => {
+                    let when = |s: &ScheduleIr| match &s.timezone {
+                        Some(tz) => format!("\"{}\" in {tz}", s.cron),
+                        None => format!("\"{}\"", s.cron),
+                    };
+                    value("cron", when(o), when(n)).into_iter().collect()
+                }
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+    }
     out
+}
+
+fn value(part: &str, old: String, new: String) -> Option<ValueChange> {
+    (old != new).then(|| ValueChange {
+        part: part.to_owned(),
+        old,
+        new,
+    })
+}
+
+/// A handoff's SLA lines as written (`accept within 4 business hours else escalate`).
+fn sla_text(h: &HandoffIr) -> String {
+    h.slas
+        .iter()
+        .map(|s| {
+            let within = match s.within {
+                SlaWindow::Seconds(x) => format!("{x} s"),
+                SlaWindow::BusinessHours(h) => format!("{h} business hours"),
+                SlaWindow::BusinessDays(d) => format!("{d} business days"),
+            };
+            format!(
+                "{} within {within} else {}",
+                format!("{:?}", s.kind).to_lowercase(),
+                format!("{:?}", s.action).to_lowercase()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn handoff_values(o: &HandoffIr, n: &HandoffIr) -> Vec<ValueChange> {
+    let assignment = |h: &HandoffIr| format!("team {} ({:?})", h.team, h.strategy).to_lowercase();
+    let reasons = |h: &HandoffIr| {
+        h.reasons
+            .iter()
+            .map(|(name, label)| match label {
+                Some(l) => format!("{name} \"{l}\""),
+                None => name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    [
+        value("assignment", assignment(o), assignment(n)),
+        value("sla", sla_text(o), sla_text(n)),
+        value("reasons", reasons(o), reasons(n)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// For each node of `old`, what it became in `new` (see [`StepFate`]). Exposed so a
@@ -233,6 +351,17 @@ pub fn match_steps(
     nc: &Canon<'_>,
     new: &JourneyGraph,
 ) -> Vec<StepFate> {
+    match_steps_with_counterparts(oc, old, nc, new).0
+}
+
+/// [`match_steps`], with where each old step sits in the new journey (matched or edited
+/// in place).
+fn match_steps_with_counterparts(
+    oc: &Canon<'_>,
+    old: &JourneyGraph,
+    nc: &Canon<'_>,
+    new: &JourneyGraph,
+) -> (Vec<StepFate>, Vec<Option<usize>>) {
     let otexts: Vec<String> = old.nodes.iter().map(|n| oc.node(&n.kind)).collect();
     let ntexts: Vec<String> = new.nodes.iter().map(|n| nc.node(&n.kind)).collect();
     let mut map: Vec<Option<usize>> = vec![None; otexts.len()];
@@ -297,7 +426,7 @@ pub fn match_steps(
         }
         s
     };
-    (0..otexts.len())
+    let fates = (0..otexts.len())
         .map(|i| match map[i] {
             None if replaced[i] => StepFate::Changed,
             None => StepFate::Removed,
@@ -312,11 +441,12 @@ pub fn match_steps(
                 if same {
                     StepFate::Same(j)
                 } else {
-                    StepFate::Changed
+                    StepFate::Moved
                 }
             }
         })
-        .collect()
+        .collect();
+    (fates, counterpart)
 }
 
 fn added(kind: DeclKind, name: &str) -> DeclChange {
@@ -326,6 +456,8 @@ fn added(kind: DeclKind, name: &str) -> DeclChange {
         change: Change::Added,
         parts: Vec::new(),
         steps: Vec::new(),
+        added_steps: Vec::new(),
+        values: Vec::new(),
     }
 }
 
@@ -357,6 +489,8 @@ fn compare_named<T>(
                 change: Change::Removed,
                 parts: Vec::new(),
                 steps: Vec::new(),
+                added_steps: Vec::new(),
+                values: Vec::new(),
             }),
             (None, Some(_)) => out.push(added(kind, n)),
             (Some(o), Some(w)) => {
@@ -368,6 +502,8 @@ fn compare_named<T>(
                         change: Change::Changed,
                         parts: p,
                         steps: Vec::new(),
+                        added_steps: Vec::new(),
+                        values: Vec::new(),
                     });
                 }
             }
@@ -396,6 +532,7 @@ fn step_change(ws: &Workspace, g: &JourneyGraph, i: usize, fate: StepFate) -> St
         line,
         file: file.map(|f| f.path.clone()).unwrap_or_default(),
         fate,
+        new_label: None,
     }
 }
 

@@ -4,7 +4,8 @@ use compiler::diff::{DeclChange, StepFate};
 use compiler::program::LoweredProgram;
 use serde_json::{json, Value};
 
-/// `{"changes": [{kind, name, change, parts, steps: [{step, file, line, change, waiting}]}]}`.
+/// `{"changes": [{kind, name, change, parts, values: [{part, old, new}], steps: [{step, new,
+/// file, line, change, waiting}], added_steps: [{step, file, line}]}]}`.
 /// `waiting` is the old program's leads per journey and step (`Engine::journey_positions`);
 /// without it every `waiting` is `null`.
 pub fn changes_json(
@@ -21,12 +22,19 @@ pub fn changes_json(
                 "name": c.name,
                 "change": c.change.word(),
                 "parts": c.parts,
+                "values": c.values.iter().map(|v| json!({
+                    "part": v.part, "old": v.old, "new": v.new,
+                })).collect::<Vec<_>>(),
                 "steps": c.steps.iter().map(|s| json!({
                     "step": s.label,
+                    "new": s.new_label,
                     "file": s.file,
                     "line": s.line,
                     "change": fate_word(s.fate),
                     "waiting": waiting_at(waiting, journey, s.node),
+                })).collect::<Vec<_>>(),
+                "added_steps": c.added_steps.iter().map(|s| json!({
+                    "step": s.label, "file": s.file, "line": s.line,
                 })).collect::<Vec<_>>(),
             })
         })
@@ -50,11 +58,12 @@ pub fn waiting_at(
     )
 }
 
-/// `unchanged`, `changed` or `removed`.
+/// `unchanged`, `changed`, `moved` or `removed`.
 pub fn fate_word(f: StepFate) -> &'static str {
     match f {
         StepFate::Same(_) => "unchanged",
         StepFate::Changed => "changed",
+        StepFate::Moved => "moved",
         StepFate::Removed => "removed",
     }
 }

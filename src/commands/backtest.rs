@@ -12,6 +12,11 @@ pub(crate) fn backtest(
     limit: usize,
     kind: compiler::evaluator::EvaluatorKind,
 ) -> ExitCode {
+    if matches!(format, DiffFormat::Markdown) {
+        return fail(
+            "`--format markdown` is for `tandem diff`; backtest writes `human` or `json`".into(),
+        );
+    }
     let new = match prepare(new_dir) {
         Ok(p) => p,
         Err(code) => return code,
@@ -23,7 +28,7 @@ pub(crate) fn backtest(
                     let v = serde_json::json!({ "history": summary, "report": report });
                     println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
                 }
-                DiffFormat::Human => print_human(&report, &summary),
+                DiffFormat::Human | DiffFormat::Markdown => print_human(&report, &summary),
             }
             ExitCode::SUCCESS
         }

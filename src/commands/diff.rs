@@ -23,6 +23,7 @@ pub(crate) fn diff(
     new_dir: &std::path::Path,
     store: Option<&str>,
     format: DiffFormat,
+    exit_code: bool,
 ) -> ExitCode {
     use compiler::diff::diff_programs;
     let (old, old_source) = match prepare_source(old_dir) {
@@ -55,40 +56,121 @@ pub(crate) fn diff(
             let v = service::deploy::changes_json(&changes, lowered, waiting);
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
-        DiffFormat::Human => {
-            if changes.is_empty() {
-                println!("no change in meaning");
-            }
-            for c in &changes {
-                let parts = if c.parts.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", c.parts.join(", "))
-                };
-                println!(
-                    "{} {}: {}{parts}",
-                    c.kind.keyword(),
-                    c.name,
-                    c.change.word()
-                );
-                for s in &c.steps {
-                    let n = match count(&c.name, s.node) {
-                        Some(1) => " — 1 lead waits here".to_owned(),
-                        Some(n) => format!(" — {n} leads wait here"),
-                        None => String::new(),
-                    };
-                    println!(
-                        "  step `{}` ({}:{}): {}{n}",
-                        s.label,
-                        s.file,
-                        s.line,
-                        service::deploy::fate_word(s.fate)
-                    );
-                }
-            }
+        DiffFormat::Human => print!("{}", human(&changes, &count)),
+        DiffFormat::Markdown => print!("{}", markdown(&changes, &count)),
+    }
+    match (exit_code, changes.is_empty()) {
+        (true, false) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+fn waiting_words(n: Option<u64>) -> String {
+    match n {
+        Some(1) => " — 1 lead waits here".to_owned(),
+        Some(n) => format!(" — {n} leads wait here"),
+        None => String::new(),
+    }
+}
+
+/// One line per declaration, indented lines for its values and steps.
+fn human(
+    changes: &[compiler::diff::DeclChange],
+    count: &dyn Fn(&str, usize) -> Option<u64>,
+) -> String {
+    let mut out = String::new();
+    if changes.is_empty() {
+        out.push_str("no change in meaning\n");
+    }
+    for c in changes {
+        let parts = if c.parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", c.parts.join(", "))
+        };
+        out.push_str(&format!(
+            "{} {}: {}{parts}\n",
+            c.kind.keyword(),
+            c.name,
+            c.change.word()
+        ));
+        for v in &c.values {
+            out.push_str(&format!("  {}: {} → {}\n", v.part, v.old, v.new));
+        }
+        for s in &c.steps {
+            let what = match &s.new_label {
+                Some(new) => format!("changed → `{new}`"),
+                None => service::deploy::fate_word(s.fate).to_owned(),
+            };
+            let n = waiting_words(count(&c.name, s.node));
+            out.push_str(&format!(
+                "  step `{}` ({}:{}): {what}{n}\n",
+                s.label, s.file, s.line
+            ));
+        }
+        for s in &c.added_steps {
+            out.push_str(&format!(
+                "  step `{}` ({}:{}): added\n",
+                s.label, s.file, s.line
+            ));
         }
     }
-    ExitCode::SUCCESS
+    out
+}
+
+/// The same as a Markdown comment for a pull request.
+fn markdown(
+    changes: &[compiler::diff::DeclChange],
+    count: &dyn Fn(&str, usize) -> Option<u64>,
+) -> String {
+    let mut out = String::from("### Tandem: what this change does\n\n");
+    if changes.is_empty() {
+        out.push_str("No change in meaning.\n");
+        return out;
+    }
+    let code = |t: &str| format!("`{}`", t.replace('`', "'"));
+    for c in changes {
+        out.push_str(&format!(
+            "- **{} {}** — {}",
+            c.kind.keyword(),
+            c.name,
+            c.change.word()
+        ));
+        if !c.parts.is_empty() {
+            out.push_str(&format!(" ({})", c.parts.join(", ")));
+        }
+        out.push('\n');
+        for v in &c.values {
+            out.push_str(&format!(
+                "  - {}: {} → {}\n",
+                v.part,
+                code(&v.old),
+                code(&v.new)
+            ));
+        }
+        for s in &c.steps {
+            let what = match &s.new_label {
+                Some(new) => format!("changed → {}", code(new)),
+                None => service::deploy::fate_word(s.fate).to_owned(),
+            };
+            let n = waiting_words(count(&c.name, s.node));
+            out.push_str(&format!(
+                "  - step {} ({}:{}): {what}{n}\n",
+                code(&s.label),
+                s.file,
+                s.line
+            ));
+        }
+        for s in &c.added_steps {
+            out.push_str(&format!(
+                "  - step {} ({}:{}): added\n",
+                code(&s.label),
+                s.file,
+                s.line
+            ));
+        }
+    }
+    out
 }
 
 /// Rebuilds the world of a running service's store up to now, replaying its input log
