@@ -179,8 +179,7 @@ pub fn diff_programs(
                 // New steps nothing in the old version turned into.
                 let mut added_steps: Vec<StepChange> = (0..n.graph.nodes.len())
                     .filter(|j| {
-                        !fates.contains(&StepFate::Same(*j))
-                            && !counterpart.contains(&Some(*j))
+                        !fates.contains(&StepFate::Same(*j)) && !counterpart.contains(&Some(*j))
                     })
                     .map(|j| step_change(nws, &n.graph, j, StepFate::Removed))
                     .collect();
