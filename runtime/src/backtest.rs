@@ -8,7 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashMap;
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use serde::Serialize;
 
 use crate::timeline::{Entry, Line};
@@ -30,7 +32,11 @@ pub struct Side {
     pub journeys: BTreeMap<String, JourneyCounts>,
     /// When each lead first reached each stage.
     first: FxHashMap<(String, String), i64>,
-    /// Each lead's lines, for the first difference.
+    /// A digest of each lead's lines in order: equal digests, the same story.
+    digests: FxHashMap<String, u64>,
+    /// The leads whose lines are kept (for their first difference); `None` keeps none.
+    keep: Option<FxHashSet<String>>,
+    /// Their lines.
     lines: FxHashMap<String, Vec<String>>,
     /// Lines in all.
     pub total_lines: u64,
@@ -50,16 +56,30 @@ pub struct JourneyCounts {
 }
 
 impl Side {
+    /// A side that also keeps the lines of `leads` (a second pass over the same
+    /// history, for the first difference of the leads a report lists: memory stays
+    /// proportional to the leads, not to the lines).
+    pub fn keeping(leads: FxHashSet<String>) -> Side {
+        Side {
+            keep: Some(leads),
+            ..Side::default()
+        }
+    }
+
     /// Adds one timeline line.
     pub fn add(&mut self, line: &Line) {
         self.total_lines += 1;
         let Some(lead) = line.lead.as_deref() else {
             return;
         };
-        self.lines
-            .entry(lead.to_owned())
-            .or_default()
-            .push(line.to_json());
+        let json = line.to_json();
+        let mut h = FxHasher::default();
+        json.hash(&mut h);
+        let digest = self.digests.entry(lead.to_owned()).or_default();
+        *digest = digest.rotate_left(5) ^ h.finish();
+        if self.keep.as_ref().is_some_and(|k| k.contains(lead)) {
+            self.lines.entry(lead.to_owned()).or_default().push(json);
+        }
         match &line.entry {
             Entry::StageChanged { to, .. } => {
                 self.stage_now.insert(lead.to_owned(), to.clone());
@@ -89,6 +109,16 @@ impl Side {
             }
             _ => {}
         }
+    }
+
+    /// The leads whose stories differ between two sides, by id.
+    pub fn differing(a: &Side, b: &Side) -> Vec<String> {
+        let ids: std::collections::BTreeSet<&String> =
+            a.digests.keys().chain(b.digests.keys()).collect();
+        ids.into_iter()
+            .filter(|id| a.digests.get(*id) != b.digests.get(*id))
+            .cloned()
+            .collect()
     }
 
     /// When the lead first reached any of `stages`.
@@ -247,31 +277,28 @@ impl Report {
 
         let outcomes = outcomes(recorded, new, funnel, outside);
 
-        let ids: std::collections::BTreeSet<&String> =
-            recorded.lines.keys().chain(new.lines.keys()).collect();
+        let ids = Side::differing(recorded, new);
+        let differing = ids.len() as u64;
         let empty = Vec::new();
-        let mut leads = Vec::new();
-        let mut differing = 0u64;
-        for id in ids {
-            let (a, b) = (
-                recorded.lines.get(id).unwrap_or(&empty),
-                new.lines.get(id).unwrap_or(&empty),
-            );
-            if a == b {
-                continue;
-            }
-            differing += 1;
-            if leads.len() < limit {
+        let leads = ids
+            .iter()
+            .take(limit)
+            .map(|id| {
+                // The lines are there when the sides kept this lead's (a second pass).
+                let (a, b) = (
+                    recorded.lines.get(id).unwrap_or(&empty),
+                    new.lines.get(id).unwrap_or(&empty),
+                );
                 let i = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-                leads.push(LeadDelta {
+                LeadDelta {
                     lead: id.clone(),
                     stage_recorded: stage_of(recorded.stage_now.get(id).map_or("", String::as_str)),
                     stage_new: stage_of(new.stage_now.get(id).map_or("", String::as_str)),
                     first_recorded: a.get(i).cloned(),
                     first_new: b.get(i).cloned(),
-                });
-            }
-        }
+                }
+            })
+            .collect();
         Report {
             rows,
             outcomes,
@@ -316,7 +343,7 @@ fn outcomes(
             made += 1;
             if let Some(at) = outcome {
                 right += 1;
-                early.push((*at - mql) as f64 / 86_400.0);
+                early.push(at.saturating_sub(mql) as f64 / 86_400.0);
             }
         }
         early.sort_by(f64::total_cmp);
@@ -369,7 +396,8 @@ mod tests {
         let funnel: Vec<String> = ["lead", "mql", "sql"].map(String::from).to_vec();
         let outside = vec!["disqualified".to_owned()];
         let day = 86_400;
-        let (mut rec, mut new) = (Side::default(), Side::default());
+        let keep: FxHashSet<String> = ["a".to_owned()].into_iter().collect();
+        let (mut rec, mut new) = (Side::keeping(keep.clone()), Side::keeping(keep));
         // `a` became SQL on day 10 (MQL on day 8 as recorded, day 2 under the new rules);
         // `b` was disqualified (the new rules made it MQL too); `c` stays a lead.
         for side in [&mut rec, &mut new] {

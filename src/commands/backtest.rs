@@ -62,43 +62,20 @@ fn run_both(
     }
     let version_count = versions.len();
     let inputs: Vec<Input> = store.inputs().map_err(|e| format!("{location}: {e}"))?;
-    let bar = progress(inputs.len() as u64 * 2);
-
-    // What happened: the log under the versions that ran, as the service rebuilds it.
-    let mut recorded = Side::default();
-    let mut rebuilt =
-        service::engine_thread::rebuild(versions, &inputs, start, kind, None, |_, lines, _| {
-            bar.inc(1);
-            for l in lines {
-                recorded.add(l);
-            }
-        })?;
-    let until = inputs
-        .iter()
-        .map(|i| i.at)
-        .max()
-        .unwrap_or(start)
-        .max(rebuilt.running.world().now());
-    for l in rebuilt.running.with(|_, world| world.advance_to(until)) {
-        recorded.add(&l);
+    let passes = |keep: &rustc_hash::FxHashSet<String>| -> Result<(Side, Side, i64), String> {
+        replay(new, versions.clone(), &inputs, start, kind, keep)
+    };
+    // The first pass sums both sides up and finds the leads that differ; a second keeps
+    // the lines of the ones listed (memory by leads, not by lines).
+    let none = rustc_hash::FxHashSet::default();
+    let (mut recorded, mut side, mut until) = passes(&none)?;
+    let listed: rustc_hash::FxHashSet<String> = Side::differing(&recorded, &side)
+        .into_iter()
+        .take(limit)
+        .collect();
+    if !listed.is_empty() {
+        (recorded, side, until) = passes(&listed)?;
     }
-
-    // What the new program would have done with the same inputs.
-    let mut side = Side::default();
-    let mut world = new
-        .world(kind)
-        .map_err(|e| format!("the new program cannot run here: {e:?}"))?;
-    world.start(start);
-    for input in &inputs {
-        for l in world.input(input) {
-            side.add(&l);
-        }
-        bar.inc(1);
-    }
-    for l in world.advance_to(until) {
-        side.add(&l);
-    }
-    bar.finish_and_clear();
 
     let stages = &new.lowered().exprs.stages;
     let mut named: Vec<(u64, String)> = stages
@@ -123,6 +100,52 @@ fn run_both(
         versions: version_count,
     };
     Ok((report, history))
+}
+
+/// Replays `inputs` under the stored versions (as the service rebuilds) and under `new`,
+/// on a virtual clock from `start`; returns both sides and where the clock stopped.
+fn replay(
+    new: &runtime::embed::Program,
+    versions: Vec<service::store::StoredVersion>,
+    inputs: &[Input],
+    start: i64,
+    kind: compiler::evaluator::EvaluatorKind,
+    keep: &rustc_hash::FxHashSet<String>,
+) -> Result<(Side, Side, i64), String> {
+    let bar = progress(inputs.len() as u64 * 2);
+    let mut recorded = Side::keeping(keep.clone());
+    let mut rebuilt =
+        service::engine_thread::rebuild(versions, inputs, start, kind, None, |_, lines, _| {
+            bar.inc(1);
+            for l in lines {
+                recorded.add(l);
+            }
+        })?;
+    let until = inputs
+        .iter()
+        .map(|i| i.at)
+        .max()
+        .unwrap_or(start)
+        .max(rebuilt.running.world().now());
+    for l in rebuilt.running.with(|_, world| world.advance_to(until)) {
+        recorded.add(&l);
+    }
+    let mut side = Side::keeping(keep.clone());
+    let mut world = new
+        .world(kind)
+        .map_err(|e| format!("the new program cannot run here: {e:?}"))?;
+    world.start(start);
+    for input in inputs {
+        for l in world.input(input) {
+            side.add(&l);
+        }
+        bar.inc(1);
+    }
+    for l in world.advance_to(until) {
+        side.add(&l);
+    }
+    bar.finish_and_clear();
+    Ok((recorded, side, until))
 }
 
 /// A progress bar on a terminal (standard error), nothing otherwise.
@@ -165,7 +188,7 @@ fn print_human(r: &Report, h: &History) {
         if row.recorded == 0 && row.new == 0 {
             continue;
         }
-        let change = row.new as i64 - row.recorded as i64;
+        let change = i128::from(row.new) - i128::from(row.recorded);
         let change = if change == 0 {
             "=".to_owned()
         } else {
