@@ -7,10 +7,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @contextlib.contextmanager
-def service(extra_args=(), store=None, program=None, pid=None):
+def service(extra_args=(), store=None, program=None, pid=None, keep=None):
     """`store`: a PostgreSQL URL instead of the default SQLite file in the temp folder;
     `program`: a program folder instead of journeys/; `pid`: a list the process id is
-    appended to (to read its memory)."""
+    appended to (to read its memory); `keep`: a folder the SQLite store is copied into
+    after the service stops."""
     tandem = os.environ.get("TANDEM_BIN") or os.path.join(ROOT, "target", "release", "tandem")
     work = tempfile.mkdtemp(prefix="tandem-bench-")
     if store:
@@ -32,7 +33,12 @@ def service(extra_args=(), store=None, program=None, pid=None):
         token = open(os.path.join(work, "tandem.token")).read().strip()
         yield port, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     finally:
-        proc.terminate(); proc.wait(timeout=120); shutil.rmtree(work, ignore_errors=True)
+        proc.terminate(); proc.wait(timeout=120)
+        if keep:
+            for name in ("tandem.db", "tandem.db-wal", "tandem.db-shm"):
+                if os.path.exists(os.path.join(work, name)):
+                    shutil.copy(os.path.join(work, name), keep)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def call(conn, hdr, method, path, body=None):
