@@ -40,6 +40,14 @@ pub struct Side {
     lines: FxHashMap<String, Vec<String>>,
     /// Lines in all.
     pub total_lines: u64,
+    /// Run-time errors by code (`no_open_task`: an outcome for a task this program
+    /// never created, …).
+    pub errors: BTreeMap<String, u64>,
+    /// Opens and clicks of an email made from a template this program had not sent the
+    /// lead: recorded inputs it never caused.
+    pub uncaused_engagement: u64,
+    /// The templates each lead was sent, for the above.
+    sent: FxHashMap<String, FxHashSet<String>>,
 }
 
 /// A journey's entries and exits.
@@ -92,10 +100,27 @@ impl Side {
                 self.stage_now.entry(lead.to_owned()).or_default();
             }
             Entry::EmailSent { template, .. } => {
-                *self.emails.entry(template.clone()).or_default() += 1
+                *self.emails.entry(template.clone()).or_default() += 1;
+                self.sent
+                    .entry(lead.to_owned())
+                    .or_default()
+                    .insert(template.clone());
             }
             Entry::TaskCreated { team, .. } => *self.tasks.entry(team.clone()).or_default() += 1,
             Entry::TaskEscalated { .. } => self.escalations += 1,
+            Entry::Error { code, .. } => *self.errors.entry(code.clone()).or_default() += 1,
+            Entry::Event { event, props }
+                if event == "email_opened" || event == "email_clicked" =>
+            {
+                let template = props.iter().find_map(|(k, v)| match v {
+                    crate::timeline::FieldValue::Text(t) if k == "template" => Some(t.as_str()),
+                    _ => None,
+                });
+                let sent = self.sent.get(lead);
+                if template.is_some_and(|t| !sent.is_some_and(|s| s.contains(t))) {
+                    self.uncaused_engagement += 1;
+                }
+            }
             Entry::JourneyEntered { journey } => {
                 self.journeys.entry(journey.clone()).or_default().entered += 1
             }
@@ -250,6 +275,12 @@ impl Report {
             what: "SLA escalations".into(),
             recorded: recorded.escalations,
             new: new.escalations,
+        });
+        pairs("run-time errors", &recorded.errors, &new.errors, &mut rows);
+        rows.push(Row {
+            what: "opens and clicks of mail not sent".into(),
+            recorded: recorded.uncaused_engagement,
+            new: new.uncaused_engagement,
         });
         let journeys: std::collections::BTreeSet<&String> = recorded
             .journeys
@@ -434,5 +465,47 @@ mod tests {
             .first_recorded
             .as_deref()
             .is_some_and(|l| l.contains("\"to\":\"mql\"")));
+    }
+
+    #[test]
+    fn inputs_the_new_program_never_caused_are_counted() {
+        let opened = |template: &str| Entry::Event {
+            event: "email_opened".into(),
+            props: vec![(
+                "template".into(),
+                crate::timeline::FieldValue::Text(template.into()),
+            )],
+        };
+        let (mut rec, mut new) = (Side::default(), Side::default());
+        rec.add(&line(
+            0,
+            "a",
+            Entry::EmailSent {
+                template: "ebook".into(),
+                subject: "S".into(),
+                journey: None,
+            },
+        ));
+        for side in [&mut rec, &mut new] {
+            side.add(&line(10, "a", opened("ebook")));
+        }
+        new.add(&line(
+            20,
+            "a",
+            Entry::Error {
+                code: "no_open_task".into(),
+                message: "m".into(),
+            },
+        ));
+        let r = Report::new(&rec, &new, &[], &[], 0);
+        let row = |what: &str| {
+            r.rows
+                .iter()
+                .find(|row| row.what == what)
+                .map(|row| (row.recorded, row.new))
+        };
+        assert_eq!(row("opens and clicks of mail not sent"), Some((0, 1)));
+        assert_eq!(row("run-time errors no_open_task"), Some((0, 1)));
+        assert_eq!(row("emails ebook"), Some((1, 0)));
     }
 }
