@@ -612,20 +612,7 @@ fn handoff_parts(oc: &Canon<'_>, o: &HandoffIr, nc: &Canon<'_>, n: &HandoffIr) -
     if o.task != n.task {
         parts.push("task".into());
     }
-    let sla = |h: &HandoffIr| -> Vec<String> {
-        h.slas
-            .iter()
-            .map(|s| {
-                let within = match s.within {
-                    SlaWindow::Seconds(x) => format!("{x}s"),
-                    SlaWindow::BusinessHours(h) => format!("{h} business hours"),
-                    SlaWindow::BusinessDays(d) => format!("{d} business days"),
-                };
-                format!("{:?} within {within} {:?}", s.kind, s.action)
-            })
-            .collect()
-    };
-    if sla(o) != sla(n) {
+    if sla_text(o) != sla_text(n) {
         parts.push("sla".into());
     }
     if o.reasons != n.reasons {

@@ -73,6 +73,38 @@ fn waiting_words(n: Option<u64>) -> String {
     }
 }
 
+/// A journey's changed, moved, removed and added steps, one line each after `prefix`,
+/// step texts quoted by `quote` (the human and Markdown forms differ only there).
+fn step_lines(
+    out: &mut String,
+    c: &compiler::diff::DeclChange,
+    count: &dyn Fn(&str, usize) -> Option<u64>,
+    prefix: &str,
+    quote: &dyn Fn(&str) -> String,
+) {
+    for s in &c.steps {
+        let what = match &s.new_label {
+            Some(new) => format!("changed → {}", quote(new)),
+            None => service::deploy::fate_word(s.fate).to_owned(),
+        };
+        let n = waiting_words(count(&c.name, s.node));
+        out.push_str(&format!(
+            "{prefix}step {} ({}:{}): {what}{n}\n",
+            quote(&s.label),
+            s.file,
+            s.line
+        ));
+    }
+    for s in &c.added_steps {
+        out.push_str(&format!(
+            "{prefix}step {} ({}:{}): added\n",
+            quote(&s.label),
+            s.file,
+            s.line
+        ));
+    }
+}
+
 /// One line per declaration, indented lines for its values and steps.
 fn human(
     changes: &[compiler::diff::DeclChange],
@@ -97,23 +129,7 @@ fn human(
         for v in &c.values {
             out.push_str(&format!("  {}: {} → {}\n", v.part, v.old, v.new));
         }
-        for s in &c.steps {
-            let what = match &s.new_label {
-                Some(new) => format!("changed → `{new}`"),
-                None => service::deploy::fate_word(s.fate).to_owned(),
-            };
-            let n = waiting_words(count(&c.name, s.node));
-            out.push_str(&format!(
-                "  step `{}` ({}:{}): {what}{n}\n",
-                s.label, s.file, s.line
-            ));
-        }
-        for s in &c.added_steps {
-            out.push_str(&format!(
-                "  step `{}` ({}:{}): added\n",
-                s.label, s.file, s.line
-            ));
-        }
+        step_lines(&mut out, c, count, "  ", &|t| format!("`{t}`"));
     }
     out
 }
@@ -148,27 +164,7 @@ fn markdown(
                 code(&v.new)
             ));
         }
-        for s in &c.steps {
-            let what = match &s.new_label {
-                Some(new) => format!("changed → {}", code(new)),
-                None => service::deploy::fate_word(s.fate).to_owned(),
-            };
-            let n = waiting_words(count(&c.name, s.node));
-            out.push_str(&format!(
-                "  - step {} ({}:{}): {what}{n}\n",
-                code(&s.label),
-                s.file,
-                s.line
-            ));
-        }
-        for s in &c.added_steps {
-            out.push_str(&format!(
-                "  - step {} ({}:{}): added\n",
-                code(&s.label),
-                s.file,
-                s.line
-            ));
-        }
+        step_lines(&mut out, c, count, "  - ", &code);
     }
     out
 }

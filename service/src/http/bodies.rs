@@ -171,13 +171,17 @@ pub(super) fn parse<T: Body>(value: Value, index: Option<usize>) -> Result<T, Re
     }
 }
 
-/// A JSON body: one object or a list of them, each parsed as a `T`.
-pub(super) fn items<T: Body>(body: &[u8]) -> Result<Vec<T>, Refused> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| Refused {
+/// A body as JSON, or the refusal that says it is not.
+fn json(body: &[u8]) -> Result<Value, Refused> {
+    serde_json::from_slice(body).map_err(|e| Refused {
         message: format!("the body is not valid JSON: {e}"),
         index: None,
-    })?;
-    let list = match v {
+    })
+}
+
+/// A JSON body: one object or a list of them, each parsed as a `T`.
+pub(super) fn items<T: Body>(body: &[u8]) -> Result<Vec<T>, Refused> {
+    let list = match json(body)? {
         Value::Array(a) => a,
         other => vec![other],
     };
@@ -198,14 +202,10 @@ pub(super) fn one<T: Body + Default>(body: &[u8]) -> Result<T, Refused> {
     if body.is_empty() {
         return Ok(T::default());
     }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(v @ Value::Object(_)) => parse(v, None),
-        Ok(_) => Err(Refused {
+    match json(body)? {
+        v @ Value::Object(_) => parse(v, None),
+        _ => Err(Refused {
             message: "the body must be one object".to_owned(),
-            index: None,
-        }),
-        Err(e) => Err(Refused {
-            message: format!("the body is not valid JSON: {e}"),
             index: None,
         }),
     }
@@ -213,13 +213,7 @@ pub(super) fn one<T: Body + Default>(body: &[u8]) -> Result<T, Refused> {
 
 /// A JSON body that must be one object.
 pub(super) fn object<T: Body>(body: &[u8]) -> Result<T, Refused> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(v) => parse(v, None),
-        Err(e) => Err(Refused {
-            message: format!("the body is not valid JSON: {e}"),
-            index: None,
-        }),
-    }
+    parse(json(body)?, None)
 }
 
 impl LeadItem {
