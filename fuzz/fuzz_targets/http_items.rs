@@ -1,22 +1,14 @@
 //! Fuzz target: arbitrary request bodies through what the HTTP API does with them — JSON objects turned into ingest items, validated against the example program, applied to a world, and every email template rendered for the lead — must never panic.
 #![no_main]
 
-use std::sync::OnceLock;
+#[path = "../common/example.rs"]
+mod example;
 
+use example::program;
 use libfuzzer_sys::fuzz_target;
-use runtime::embed::{EvaluatorKind, Program};
+use runtime::embed::EvaluatorKind;
 use serde_json::{Map, Value};
 use service::core::{validate_items, Item};
-
-fn program() -> &'static Program {
-    static P: OnceLock<&'static Program> = OnceLock::new();
-    P.get_or_init(|| {
-        let files = tandem::embedded::files();
-        let source = compiler::ProgramSource::from_files(&files);
-        let p = Program::check(source).unwrap_or_else(|_| panic!("the example program checks"));
-        Box::leak(Box::new(p))
-    })
-}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(body) = serde_json::from_slice::<Value>(data) else {

@@ -233,10 +233,66 @@ pub struct Line {
 
 /// `2026-01-05T02:00:00Z`.
 pub fn format_instant(secs: i64) -> String {
-    match jiff::Timestamp::from_second(secs) {
-        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        Err(_) => "1970-01-01T00:00:00Z".to_owned(),
+    let mut buf = [0; 20];
+    match utc_text(secs, &mut buf) {
+        Some(text) => text.to_owned(),
+        None => match jiff::Timestamp::from_second(secs) {
+            Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            Err(_) => "1970-01-01T00:00:00Z".to_owned(),
+        },
     }
+}
+
+/// The instant as `YYYY-MM-DDTHH:MM:SSZ` in `buf`, from year 0000 to jiff's last
+/// instant (`None` otherwise): every timeline line has one, so it is written without allocating. The
+/// civil date comes from the day count by the usual era arithmetic (400-year cycles
+/// of 146,097 days); `format_instant`'s test checks it against jiff.
+fn utc_text(secs: i64, buf: &mut [u8; 20]) -> Option<&str> {
+    const YEAR_0: i64 = -62_167_219_200;
+    if secs < YEAR_0 || secs > jiff::Timestamp::MAX.as_second() {
+        return None;
+    }
+    let days = secs.div_euclid(86_400);
+    let second_of_day = secs.rem_euclid(86_400);
+    // Days since 0000-03-01, so that a leap day is the last day of its year.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let mut put = |at: usize, value: i64, width: usize| {
+        let mut v = value;
+        for i in (0..width).rev() {
+            buf[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year, 4);
+    put(5, month, 2);
+    put(8, day, 2);
+    put(11, second_of_day / 3600, 2);
+    put(14, second_of_day / 60 % 60, 2);
+    put(17, second_of_day % 60, 2);
+    for (at, sep) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'Z'),
+    ] {
+        buf[at] = sep;
+    }
+    std::str::from_utf8(buf).ok()
 }
 
 /// A number as the timeline writes it: non-finite numbers never reach a timeline
@@ -247,7 +303,11 @@ fn finite<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
 
 /// An instant as RFC 3339 text in UTC.
 fn instant<S: Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_instant(*t))
+    let mut buf = [0; 20];
+    match utc_text(*t, &mut buf) {
+        Some(text) => s.serialize_str(text),
+        None => s.serialize_str(&format_instant(*t)),
+    }
 }
 
 /// `fields` and `props`: an object with its keys sorted.
@@ -346,17 +406,44 @@ impl Line {
     /// The line's bytes, without the newline.
     pub fn to_json(&self) -> String {
         let mut out = Vec::new();
-        let mut ser = serde_json::Serializer::with_formatter(&mut out, JsNumbers);
-        if self.serialize(&mut ser).is_err() {
+        if self.write_json(&mut out).is_err() {
             return String::new();
         }
         String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// Writes the line's bytes, without the newline, straight into `w` (no string of its
+    /// own: `tandem simulate` streams its output through one buffered writer).
+    pub fn write_json<W: io::Write>(&self, w: &mut W) -> io::Result<()> {
+        let mut ser = serde_json::Serializer::with_formatter(w, JsNumbers);
+        self.serialize(&mut ser).map_err(io::Error::other)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        /// The allocation-free instant text is jiff's, over the whole range jiff knows
+        /// (and the years around the edges of the fast path).
+        #[test]
+        fn instants_are_written_as_jiff_writes_them(
+            secs in proptest::prop_oneof![
+                -377_705_116_800i64..=253_402_207_999,
+                -62_167_219_300i64..-62_167_219_100,
+                253_402_300_700i64..253_402_300_900,
+                -1_000_000i64..1_000_000,
+            ]
+        ) {
+            let want = match jiff::Timestamp::from_second(secs) {
+                Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                Err(_) => "1970-01-01T00:00:00Z".to_owned(),
+            };
+            proptest::prop_assert_eq!(format_instant(secs), want);
+        }
+    }
 
     fn line(entry: Entry) -> Line {
         Line {

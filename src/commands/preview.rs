@@ -235,7 +235,7 @@ fn parse_lead(
     };
     let mut input = serde_json::Map::new();
     input.insert("create".to_owned(), Value::Object(fields));
-    match runtime::scenario::parse_action(sym, "create", &input)? {
+    match runtime::scenario::parse_action(sym, "create", &input.into())? {
         InputKind::Create(values) => Ok((id, values)),
         _ => Err("the lead must be a JSON object of lead fields".to_owned()),
     }

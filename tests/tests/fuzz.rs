@@ -1,4 +1,4 @@
-//! Property tests standing in for a fuzzer in CI: arbitrary bytes and mutated valid programs never panic the parser, the checker, or the formatter.
+//! Property tests standing in for a fuzzer in CI: arbitrary bytes and mutated valid programs never panic the parser, the checker, or the formatter; mutated scenarios never panic the scenario reader.
 
 use std::path::Path;
 
@@ -171,4 +171,83 @@ proptest! {
         let f = &files[file % files.len()];
         run_everything(&apply(&f.text, &muts));
     }
+}
+
+/// A valid scenario for the example program: every kind of input and value.
+const SCENARIO: &str = r#"{"start":"2026-01-05T09:00:00+07:00","until":"2026-01-20T00:00:00Z","inputs":[
+{"at":"2026-01-05T09:00:00+07:00","lead":"an","create":{"name":"Nguyễn An","email":"an@saoviet.vn","company_size":250,"tags":["vip","hà nội"],"demo_requested_at":"2026-01-06T10:00:00Z"}},
+{"at":"2026-01-05T09:05:00+07:00","lead":"an","event":"form_submitted","props":{"form":"demo_request","page":"/demo"}},
+{"at":"2026-01-06T09:00:00+07:00","lead":"an","update":{"budget_vnd":5e8,"city":"Ha\u0300 Nội"}},
+{"at":"2026-01-07T09:00:00+07:00","lead":"an","task":"to_sales","outcome":"reject","reason":"no_budget"}]}"#;
+
+/// JSON pieces, so mutations reach past the first syntax error.
+const JSON_TOKENS: &[&str] = &[
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\"",
+    "null",
+    "true",
+    "1",
+    "-0.5",
+    "1e999",
+    "\"at\":",
+    "\"lead\":\"an\"",
+    "\"create\":{}",
+    "\"update\":",
+    "\"event\":",
+    "\"props\":",
+    "\"task\":\"to_sales\"",
+    "\"outcome\":\"accept\"",
+    "\"start\":",
+    "\"inputs\":[",
+    "\"2026-01-05T09:00:00Z\"",
+    "\"2026-02-30T09:00:00Z\"",
+    "\"\\u0000\"",
+    "\"e\\u0301\"",
+];
+
+fn json_mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        (any::<usize>(), any::<usize>()).prop_map(|(a, n)| Mutation::Delete(a, n)),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, n)| Mutation::Duplicate(a, n)),
+        (any::<usize>(), proptest::sample::select(JSON_TOKENS))
+            .prop_map(|(a, t)| Mutation::Insert(a, t)),
+    ]
+}
+
+fn example_symbols() -> compiler::symbols::Symbols {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("journeys");
+    check_program(&tests::load(&dir)).symbols().clone()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The scenario reader (one pass, no JSON maps) never panics, and whatever it
+    /// accepts it reads as it reads the same scenario written back by `serde_json`:
+    /// nothing depends on how the text was laid out.
+    #[test]
+    fn mutated_scenario_never_panics_and_reads_as_serde_json_sees_it(
+        muts in proptest::collection::vec(json_mutation(), 0..6),
+    ) {
+        let sym = example_symbols();
+        let text = apply(SCENARIO, &muts);
+        if let Ok(read) = runtime::scenario::parse_scenario(&text, &sym) {
+            let value: serde_json::Value = serde_json::from_str(&text).expect("accepted, so JSON");
+            let again = runtime::scenario::parse_scenario(&value.to_string(), &sym);
+            prop_assert_eq!(Ok(read), again);
+        }
+    }
+}
+
+#[test]
+fn the_fuzzed_scenario_is_valid_to_begin_with() {
+    let read = runtime::scenario::parse_scenario(SCENARIO, &example_symbols()).expect("valid");
+    assert_eq!(read.inputs.len(), 4);
 }

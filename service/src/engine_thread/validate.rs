@@ -67,8 +67,8 @@ pub fn validate_items(
             }
             _ => {}
         }
-        let kind =
-            runtime::scenario::parse_action(sym, action, &body).map_err(|m| Refusal::bad(i, m))?;
+        let kind = runtime::scenario::parse_action(sym, action, &body.into())
+            .map_err(|m| Refusal::bad(i, m))?;
         out.push(Input {
             index: 0,
             at,
