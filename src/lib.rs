@@ -1,6 +1,7 @@
 //! The `tandem` CLI as a library: loading a program folder from disk and rendering diagnostics; `main.rs` only parses arguments.
 
 pub mod embedded;
+pub mod history_csv;
 pub mod import;
 pub mod load;
 pub mod render;

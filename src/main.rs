@@ -147,27 +147,12 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// What a new program would have done with the recorded history of a running service:
-    /// the store's inputs replayed on a virtual clock under the versions that ran and under
-    /// NEW, side by side (stages, MQL/SQL, emails, tasks, escalations, journeys), MQL
-    /// judged against what later happened to each lead, and the leads whose story differs.
-    /// Nothing is sent.
-    Backtest {
-        /// The program to try
-        new: PathBuf,
-        /// The running service's store (a SQLite file such as `tandem.db`, or a
-        /// `postgres://` URL)
-        #[arg(long)]
-        store: String,
-        #[arg(long, value_enum, default_value = "human")]
-        format: DiffFormat,
-        /// How many differing leads to list
-        #[arg(long, default_value_t = 20)]
-        leads: usize,
-        /// Which evaluator runs conditions
-        #[arg(long, default_value = "jit")]
-        engine: compiler::evaluator::EvaluatorKind,
-    },
+    /// What a new program would have done with recorded history: a running service's store
+    /// (or leads and events exported as CSV from another tool) replayed on a virtual clock
+    /// under the versions that ran (or a baseline program) and under NEW, side by side
+    /// (stages, MQL/SQL, emails, tasks, escalations, journeys), MQL judged against what
+    /// later happened to each lead, and the leads whose story differs. Nothing is sent.
+    Backtest(commands::backtest::BacktestArgs),
     /// What changed in meaning between two versions of a program (journeys, rules, scores,
     /// handoffs, schedules) and, with --store, how many leads wait at each journey step
     /// that changed or disappeared.
@@ -248,13 +233,7 @@ fn main() -> ExitCode {
             format,
             exit_code,
         } => diff(&old, &new, store.as_deref(), format, exit_code),
-        Command::Backtest {
-            new,
-            store,
-            format,
-            leads,
-            engine,
-        } => commands::backtest::backtest(&new, &store, format, leads, engine),
+        Command::Backtest(args) => commands::backtest::backtest(args),
         Command::Fmt { dir, check } => fmt(&program_dir(dir), check),
         Command::Import(args) => import(args),
         Command::Preview(args) => commands::preview::preview(args),

@@ -872,9 +872,9 @@ fn preview_exits_one_when_the_template_does_not_render_for_this_lead() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn diff_shows_old_and_new_values_of_a_handoff_sla() {
-    // The example program with the first accept window halved.
+/// The example program with `edits` (file, old text, new text) made, in a temporary
+/// folder.
+fn edited_example(name: &str, edits: &[(&str, &str, &str)]) -> std::path::PathBuf {
     let from = root().join("journeys");
     let mut files: Vec<(String, String)> = Vec::new();
     let mut stack = vec![from.clone()];
@@ -893,20 +893,78 @@ fn diff_shows_old_and_new_values_of_a_handoff_sla() {
             }
         }
     }
-    for (path, text) in &mut files {
-        if path == "sales.journey" {
-            assert!(text.contains("accept within 4 business hours else escalate"));
-            *text = text.replace(
-                "accept within 4 business hours else escalate",
-                "accept within 2 business hours else escalate",
-            );
-        }
+    for (file, old, new) in edits {
+        let (_, text) = files
+            .iter_mut()
+            .find(|(p, _)| p == file)
+            .expect("the file is in the example");
+        assert!(text.contains(old), "{file} has `{old}`");
+        *text = text.replace(old, new);
     }
     let refs: Vec<(&str, &str)> = files
         .iter()
         .map(|(p, t)| (p.as_str(), t.as_str()))
         .collect();
-    let new = temp_program("diff-sla", &refs);
+    temp_program(name, &refs)
+}
+
+#[test]
+fn diff_shows_old_and_new_values_of_rules_and_scores() {
+    let new = edited_example(
+        "diff-values",
+        &[
+            (
+                "rules.journey",
+                "score.engagement >= 30",
+                "score.engagement >= 25",
+            ),
+            (
+                "scores.journey",
+                "+25 if company_size >= 200",
+                "+30 if company_size >= 200",
+            ),
+            (
+                "scores.journey",
+                "decay 25% every 30 days",
+                "decay 20% every 30 days",
+            ),
+        ],
+    );
+    let out = tandem()
+        .arg("diff")
+        .arg(root().join("journeys"))
+        .arg(&new)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Only the part of the long condition that changed, in the language's operators.
+    assert!(
+        text.contains("  when: …(score.engagement >= 30)… → …(score.engagement >= 25)…"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  if lines: +25 if (company_size >= 200) → +30 if (company_size >= 200)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  decay: 25% every 30 days → 20% every 30 days"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&new);
+}
+
+#[test]
+fn diff_shows_old_and_new_values_of_a_handoff_sla() {
+    // The example program with the first accept window halved.
+    let from = root().join("journeys");
+    let new = edited_example(
+        "diff-sla",
+        &[(
+            "sales.journey",
+            "accept within 4 business hours else escalate",
+            "accept within 2 business hours else escalate",
+        )],
+    );
     let out = tandem()
         .arg("diff")
         .arg(&from)

@@ -116,8 +116,9 @@ pub struct DeclChange {
     /// Journeys only: steps of the new version with no counterpart in the old one
     /// (`node`, `line` and `file` are the new program's).
     pub added_steps: Vec<StepChange>,
-    /// Parts whose old and new values can be shown (schedules' cron and zone, handoffs'
-    /// assignment, SLA and reasons).
+    /// Parts whose old and new values can be shown (rules' condition and actions, scores'
+    /// lines, bounds and decay, schedules' cron and zone, handoffs' assignment, SLA and
+    /// reasons).
     pub values: Vec<ValueChange>,
 }
 
@@ -273,6 +274,30 @@ pub fn diff_programs(
                 (Some(o), Some(n)) => handoff_values(o, n),
                 _ => Vec::new(),
             },
+            DeclKind::Rule => match (
+                op.rules.iter().find(|r| r.name == c.name),
+                np.rules.iter().find(|r| r.name == c.name),
+            ) {
+                (Some(o), Some(n)) => [
+                    focused("when", oc.func(o.when), nc.func(n.when)),
+                    value(
+                        "then",
+                        oc.actions(&o.then).join("; "),
+                        nc.actions(&n.then).join("; "),
+                    ),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+                _ => Vec::new(),
+            },
+            DeclKind::Score => match (
+                op.scores.iter().find(|s| s.name == c.name),
+                np.scores.iter().find(|s| s.name == c.name),
+            ) {
+                (Some(o), Some(n)) => score_values(&oc, o, &nc, n),
+                _ => Vec::new(),
+            },
             DeclKind::Schedule => match (
                 op.schedules.iter().find(|s| s.name == c.name),
                 np.schedules.iter().find(|s| s.name == c.name),
@@ -290,6 +315,128 @@ pub fn diff_programs(
         };
     }
     out
+}
+
+/// A score's changed lines and settings, old → new. Lines are compared as sets: the
+/// old side lists the lines that are gone (or were edited), the new side the lines
+/// that are new (or the edited versions).
+fn score_values(oc: &Canon<'_>, o: &ScoreIr, nc: &Canon<'_>, n: &ScoreIr) -> Vec<ValueChange> {
+    let ifs = |c: &Canon<'_>, s: &ScoreIr| -> Vec<String> {
+        s.if_lines
+            .iter()
+            .map(|(pts, f)| format!("{pts:+} if {}", c.func(*f)))
+            .collect()
+    };
+    let ons = |c: &Canon<'_>, s: &ScoreIr| -> Vec<String> {
+        s.on_lines
+            .iter()
+            .map(|(e, pts, f)| match f {
+                Some(f) => format!("{pts:+} on {e} where {}", c.func(*f)),
+                None => format!("{pts:+} on {e}"),
+            })
+            .collect()
+    };
+    let lines = |part: &str, old: Vec<String>, new: Vec<String>| {
+        let gone: Vec<&str> = old
+            .iter()
+            .filter(|l| !new.contains(l))
+            .map(String::as_str)
+            .collect();
+        let added: Vec<&str> = new
+            .iter()
+            .filter(|l| !old.contains(l))
+            .map(String::as_str)
+            .collect();
+        let show = |v: Vec<&str>| {
+            if v.is_empty() {
+                "(none)".to_owned()
+            } else {
+                v.join("; ")
+            }
+        };
+        value(part, show(gone), show(added))
+    };
+    let bounds = |s: &ScoreIr| {
+        let b = |x: Option<f64>| x.map_or("none".to_owned(), |x| x.to_string());
+        format!("min {}, max {}", b(s.min), b(s.max))
+    };
+    let decay = |s: &ScoreIr| match s.decay {
+        None => "none".to_owned(),
+        Some((pct, secs)) if secs % 86_400 == 0 => format!("{pct}% every {} days", secs / 86_400),
+        Some((pct, secs)) => format!("{pct}% every {secs} s"),
+    };
+    [
+        lines("if lines", ifs(oc, o), ifs(nc, n)),
+        lines("on lines", ons(oc, o), ons(nc, n)),
+        value("bounds", bounds(o), bounds(n)),
+        value("decay", decay(o), decay(n)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Like [`value`], for a long condition: only the smallest parenthesised part that
+/// holds every difference is shown on each side (`…(score.engagement >= 30)…` →
+/// `…(score.engagement >= 25)…`), the rest elided.
+fn focused(part: &str, old: String, new: String) -> Option<ValueChange> {
+    let (o, n): (Vec<char>, Vec<char>) = (old.chars().collect(), new.chars().collect());
+    let prefix = o.iter().zip(&n).take_while(|(a, b)| a == b).count();
+    let suffix = o
+        .iter()
+        .rev()
+        .zip(n.iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count()
+        .min(o.len().min(n.len()) - prefix);
+    // The innermost `(` still open at the first difference: the same in both texts.
+    let mut depth = 0usize;
+    let mut open = None;
+    for i in (0..prefix).rev() {
+        match o[i] {
+            ')' => depth += 1,
+            '(' if depth == 0 => {
+                open = Some(i);
+                break;
+            }
+            '(' => depth -= 1,
+            _ => {}
+        }
+    }
+    // The group from that `(` to its `)`, if it holds every difference.
+    let group = |text: &[char]| -> Option<String> {
+        let start = open?;
+        let mut depth = 0usize;
+        let mut end = text.len();
+        for (i, c) in text.iter().enumerate().skip(start) {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if end < text.len() - suffix {
+            return None;
+        }
+        let mut shown: String = text[start..end].iter().collect();
+        if start > 0 {
+            shown.insert(0, '…');
+        }
+        if end < text.len() {
+            shown.push('…');
+        }
+        Some(shown)
+    };
+    match (group(&o), group(&n)) {
+        (Some(go), Some(gn)) => value(part, go, gn),
+        _ => value(part, old, new),
+    }
 }
 
 fn value(part: &str, old: String, new: String) -> Option<ValueChange> {
@@ -731,9 +878,17 @@ impl Canon<'_> {
             IrKind::Neg(a) => format!("-({})", x(a)),
             IrKind::And(a, b) => format!("({} and {})", x(a), x(b)),
             IrKind::Or(a, b) => format!("({} or {})", x(a), x(b)),
-            IrKind::Arith(op, a, b) => format!("({} {op:?} {})", x(a), x(b)),
+            IrKind::Arith(op, a, b) => {
+                let op = match op {
+                    crate::ir::ArithOp::Add => "+",
+                    crate::ir::ArithOp::Sub => "-",
+                    crate::ir::ArithOp::Mul => "*",
+                    crate::ir::ArithOp::Div => "/",
+                };
+                format!("({} {op} {})", x(a), x(b))
+            }
             IrKind::TimeShift(a, s) => format!("({} shifted {s}s)", x(a)),
-            IrKind::Compare(op, _, a, b) => format!("({} {op:?} {})", x(a), x(b)),
+            IrKind::Compare(op, _, a, b) => format!("({} {} {})", x(a), op.symbol(), x(b)),
             IrKind::InList {
                 item,
                 kind,
@@ -838,5 +993,38 @@ impl Canon<'_> {
             }
             NodeKind::End => "end".into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(old: &str, new: &str) -> Option<(String, String)> {
+        focused("when", old.into(), new.into()).map(|v| (v.old, v.new))
+    }
+
+    #[test]
+    fn a_condition_shows_only_the_part_that_changed() {
+        assert_eq!(
+            shown("((a >= 1) and (b == \"x\"))", "((a >= 2) and (b == \"x\"))"),
+            Some(("…(a >= 1)…".into(), "…(a >= 2)…".into()))
+        );
+        // Two changes apart: the group that holds both.
+        assert_eq!(
+            shown("((a >= 1) and (b == \"x\"))", "((a >= 2) and (b == \"y\"))"),
+            Some((
+                "((a >= 1) and (b == \"x\"))".into(),
+                "((a >= 2) and (b == \"y\"))".into()
+            ))
+        );
+        // No parentheses: the whole text; no change: nothing.
+        assert_eq!(shown("a", "b"), Some(("a".into(), "b".into())));
+        assert_eq!(shown("(a)", "(a)"), None);
+        // A part added inside: the group grows on one side only.
+        assert_eq!(
+            shown("((a) and (b))", "((a) and (b or c))"),
+            Some(("…(b)…".into(), "…(b or c)…".into()))
+        );
     }
 }

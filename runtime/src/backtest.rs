@@ -38,6 +38,11 @@ pub struct Side {
     keep: Option<FxHashSet<String>>,
     /// Their lines.
     lines: FxHashMap<String, Vec<String>>,
+    /// Only lines in this span (seconds, both ends included) are counted and compared;
+    /// earlier ones still move stages (each lead's state and known outcome).
+    window: Option<(i64, i64)>,
+    /// A line's bytes, reused from line to line.
+    buf: Vec<u8>,
     /// Lines in all.
     pub total_lines: u64,
     /// Run-time errors by code (`no_open_task`: an outcome for a task this program
@@ -74,24 +79,28 @@ impl Side {
         }
     }
 
+    /// Counts and compares only the lines from `from` to `until` (seconds, both
+    /// included); the lines before still set each lead's stage and known outcome.
+    pub fn within(mut self, from: i64, until: i64) -> Side {
+        self.window = Some((from, until));
+        self
+    }
+
     /// Adds one timeline line.
     pub fn add(&mut self, line: &Line) {
-        self.total_lines += 1;
         let Some(lead) = line.lead.as_deref() else {
+            self.total_lines += 1;
             return;
         };
-        let json = line.to_json();
-        let mut h = FxHasher::default();
-        json.hash(&mut h);
-        let digest = self.digests.entry(lead.to_owned()).or_default();
-        *digest = digest.rotate_left(5) ^ h.finish();
-        if self.keep.as_ref().is_some_and(|k| k.contains(lead)) {
-            self.lines.entry(lead.to_owned()).or_default().push(json);
-        }
+        // State first: every line moves it, inside the window or before it.
         match &line.entry {
             Entry::StageChanged { to, .. } => {
-                self.stage_now.insert(lead.to_owned(), to.clone());
-                *self.reached.entry(to.clone()).or_default() += 1;
+                match self.stage_now.get_mut(lead) {
+                    Some(now) => now.clone_from(to),
+                    None => {
+                        self.stage_now.insert(lead.to_owned(), to.clone());
+                    }
+                }
                 self.first
                     .entry((lead.to_owned(), to.clone()))
                     .or_insert(line.at);
@@ -99,12 +108,47 @@ impl Side {
             Entry::LeadCreated => {
                 self.stage_now.entry(lead.to_owned()).or_default();
             }
+            Entry::EmailSent { template, .. } => match self.sent.get_mut(lead) {
+                Some(sent) => {
+                    sent.insert(template.clone());
+                }
+                None => {
+                    self.sent
+                        .insert(lead.to_owned(), std::iter::once(template.clone()).collect());
+                }
+            },
+            _ => {}
+        }
+        if self
+            .window
+            .is_some_and(|(from, until)| line.at < from || line.at > until)
+        {
+            return;
+        }
+        self.total_lines += 1;
+        self.buf.clear();
+        if line.write_json(&mut self.buf).is_err() {
+            self.buf.clear();
+        }
+        let mut h = FxHasher::default();
+        self.buf.hash(&mut h);
+        let step = h.finish();
+        match self.digests.get_mut(lead) {
+            Some(d) => *d = d.rotate_left(5) ^ step,
+            None => {
+                self.digests.insert(lead.to_owned(), step);
+            }
+        }
+        if self.keep.as_ref().is_some_and(|k| k.contains(lead)) {
+            let json = String::from_utf8_lossy(&self.buf).into_owned();
+            self.lines.entry(lead.to_owned()).or_default().push(json);
+        }
+        match &line.entry {
+            Entry::StageChanged { to, .. } => {
+                *self.reached.entry(to.clone()).or_default() += 1;
+            }
             Entry::EmailSent { template, .. } => {
                 *self.emails.entry(template.clone()).or_default() += 1;
-                self.sent
-                    .entry(lead.to_owned())
-                    .or_default()
-                    .insert(template.clone());
             }
             Entry::TaskCreated { team, .. } => *self.tasks.entry(team.clone()).or_default() += 1,
             Entry::TaskEscalated { .. } => self.escalations += 1,
@@ -507,5 +551,25 @@ mod tests {
         assert_eq!(row("opens and clicks of mail not sent"), Some((0, 1)));
         assert_eq!(row("run-time errors no_open_task"), Some((0, 1)));
         assert_eq!(row("emails ebook"), Some((1, 0)));
+    }
+
+    #[test]
+    fn a_window_counts_only_its_lines_but_earlier_ones_set_the_state() {
+        let day = 86_400;
+        let mut side = Side::keeping(FxHashSet::default()).within(10 * day, 20 * day);
+        side.add(&line(day, "an", Entry::LeadCreated));
+        side.add(&stage(2 * day, "an", "lead", "mql"));
+        side.add(&stage(12 * day, "an", "mql", "sql"));
+        side.add(&line(3 * day, "bo", Entry::LeadCreated));
+        side.add(&stage(4 * day, "bo", "lead", "mql"));
+        // Reached in the window: one SQL; the MQLs were before it.
+        assert_eq!(side.reached.get("sql"), Some(&1));
+        assert_eq!(side.reached.get("mql"), None);
+        // The state is the whole story's.
+        assert_eq!(side.stage_now.get("bo").map(String::as_str), Some("mql"));
+        assert_eq!(side.first_in("an", &["mql".to_owned()]), Some(2 * day));
+        // `bo` had no line in the window: nothing to compare for it.
+        assert!(!side.digests.contains_key("bo"));
+        assert_eq!(side.total_lines, 1);
     }
 }

@@ -1,6 +1,7 @@
 //! The CLI's commands, one module each, and what they share: the program folder a command is given, a failure's message and exit code, a program checked and compiled.
 
 pub(crate) mod backtest;
+pub(crate) mod backtest_html;
 pub(crate) mod check;
 pub(crate) mod diff;
 pub(crate) mod explain;
