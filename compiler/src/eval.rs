@@ -334,6 +334,26 @@ impl<'a> EvalCtx<'a> {
         })
     }
 
+    /// The same context for another lead of the same program: only the new record is
+    /// checked against the layout (the rest was checked when the context was built), so
+    /// a loop over many leads builds one context, not one per lead.
+    pub fn rebind(&mut self, lead: &'a LeadRecord) -> Result<(), LayoutMismatch> {
+        if lead.fields() != self.exprs.layout.slots.len()
+            || lead.set_bits().len() < self.exprs.layout.set_words()
+        {
+            return Err(LayoutMismatch(format!(
+                "the lead record has {} fields, the program {}",
+                lead.fields(),
+                self.exprs.layout.slots.len()
+            )));
+        }
+        self.lead_words = lead.words.as_ptr();
+        self.lead_set = lead.set_bits().as_ptr();
+        self.lead = lead;
+        self.scratch.clear();
+        Ok(())
+    }
+
     /// Remembers text-function results on interned texts in `memo` (shared across evaluations
     /// of one program; the interner only grows, so a symbol's text never changes).
     pub fn with_memo(mut self, memo: &'a std::cell::RefCell<TextMemo>) -> EvalCtx<'a> {

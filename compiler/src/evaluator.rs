@@ -29,6 +29,13 @@ pub trait Evaluator {
     /// Runs function `f` in `ctx`; the result is a word (see [`crate::ir`]).
     fn call(&self, f: FuncId, ctx: &mut EvalCtx<'_>) -> u64;
 
+    /// Runs each of `fs` in one context, each result into `out` at the same position.
+    fn call_many(&self, fs: &[FuncId], ctx: &mut EvalCtx<'_>, out: &mut [u64]) {
+        for (f, o) in fs.iter().zip(out.iter_mut()) {
+            *o = self.call(*f, ctx);
+        }
+    }
+
     /// Builds a context for one evaluation and runs `f` in it.
     #[allow(clippy::too_many_arguments)]
     fn run(
@@ -74,5 +81,9 @@ impl JitEvaluator {
 impl Evaluator for JitEvaluator {
     fn call(&self, f: FuncId, ctx: &mut EvalCtx<'_>) -> u64 {
         self.jit.call(f, ctx)
+    }
+
+    fn call_many(&self, fs: &[FuncId], ctx: &mut EvalCtx<'_>, out: &mut [u64]) {
+        self.jit.call_many(fs, ctx, out)
     }
 }

@@ -281,6 +281,24 @@ impl Jit {
         }
     }
 
+    /// Runs each of `fs` in one context, each result into `out` at the same position.
+    /// The layout is checked once for the batch instead of once per call: the checks
+    /// that make compiled code safe stay, off the per-function path.
+    pub fn call_many(&self, fs: &[FuncId], ctx: &mut EvalCtx<'_>, out: &mut [u64]) {
+        if shape(ctx.exprs) != self.shape {
+            out.iter_mut().for_each(|o| *o = 0);
+            return;
+        }
+        for (f, o) in fs.iter().zip(out.iter_mut()) {
+            *o = match self.funcs.get(*f) {
+                // SAFETY: as in `call`: the context's records were checked against the
+                // layout, and the layout is the one this code was compiled for.
+                Some(code) => unsafe { code(ctx) },
+                None => 0,
+            };
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.funcs.len()
     }

@@ -352,8 +352,63 @@ fn same_results(exprs_src: &[String], cases: &[LeadCase]) -> Result<(), TestCase
                 case
             );
         }
+        // The same functions as one batch, in a context built for another record of
+        // the layout and re-pointed at this lead: the same words, from both engines.
+        let plain: Vec<usize> = (0..exprs.funcs.len())
+            .filter(|f| exprs.funcs[*f].event.is_none())
+            .collect();
+        let one_by_one: Vec<u64> = plain
+            .iter()
+            .map(|f| {
+                interp
+                    .run(&exprs, *f, &lead, None, &scores, case.now, &history)
+                    .expect("layout")
+            })
+            .collect();
+        let blank = LeadRecord::new(&exprs);
+        for engine in [&interp as &dyn Evaluator, &jit] {
+            let filter = |g: usize, c: &mut compiler::eval::EvalCtx<'_>| engine.call(g, c) != 0;
+            let mut ctx = compiler::eval::EvalCtx::new(
+                &exprs, &blank, None, &scores, case.now, &history, &filter,
+            )
+            .expect("layout");
+            ctx.rebind(&lead).expect("the same layout");
+            let mut batch = vec![u64::MAX; plain.len()];
+            engine.call_many(&plain, &mut ctx, &mut batch);
+            prop_assert_eq!(&batch, &one_by_one, "a batch on {:?}", case);
+        }
     }
     Ok(())
+}
+
+#[test]
+fn a_record_of_another_layout_is_refused_when_a_context_is_re_pointed() {
+    let exprs = compile(&["n1 > 0".to_owned()]);
+    let lead = LeadRecord::new(&exprs);
+    let filter = |_: usize, _: &mut compiler::eval::EvalCtx<'_>| false;
+    let mut ctx =
+        compiler::eval::EvalCtx::new(&exprs, &lead, None, &[0.0, 0.0], 0, &NoEvents, &filter)
+            .expect("layout");
+    let other = compile(&["n1 > 0".to_owned(), "t1 == \"x\"".to_owned()]);
+    let short = LeadRecord {
+        words: vec![0; 1].into_boxed_slice(),
+        tags: Default::default(),
+    };
+    assert!(ctx.rebind(&short).is_err());
+    // A record of the same shape from another compile of the same schema is accepted.
+    let same_shape = LeadRecord::new(&other);
+    assert!(ctx.rebind(&same_shape).is_ok());
+}
+
+struct NoEvents;
+
+impl History for NoEvents {
+    fn events(&self, _: u32, _: i64, _: i64) -> Vec<&EventRecord> {
+        Vec::new()
+    }
+    fn engaged(&self, _: &str, _: bool) -> bool {
+        false
+    }
 }
 
 proptest! {

@@ -45,11 +45,9 @@ impl<'p> Engine<'p> {
                 ctx.memo = Some(&self.evaluation.memo);
                 buffer.clear();
                 ctx.scratch = buffer;
-                for (f, o) in funcs.iter().zip(out.iter_mut()) {
-                    // Scratch texts live for one evaluation.
-                    ctx.scratch.clear();
-                    *o = self.evaluation.eval.call(*f, &mut ctx);
-                }
+                // One batch: the JIT checks the layout once for all of them (texts made
+                // on the way live until the batch ends).
+                self.evaluation.eval.call_many(funcs, &mut ctx, out);
                 buffer = ctx.into_scratch();
             }
             Err(_) => out.iter_mut().for_each(|o| *o = 0),
