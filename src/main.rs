@@ -86,9 +86,9 @@ enum Command {
         /// Also report which journey steps, rules and handoff clauses the tests ran
         #[arg(long)]
         coverage: bool,
-        /// Coverage as a table (human) or JSON
+        /// How to report the tests (and the coverage, with --coverage)
         #[arg(long, value_enum, default_value = "human")]
-        format: Format,
+        format: commands::test::TestFormat,
     },
     /// Explain why a lead has its scores, stage and journeys at an instant of a scenario.
     Explain {
@@ -110,7 +110,8 @@ enum Command {
         /// Service configuration (TOML); every key has a default
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Where HTTP listens [default: 127.0.0.1:8080, or `listen` in the config]
+        /// Where HTTP listens: a port (8090, on 127.0.0.1) or HOST:PORT (0.0.0.0:8090)
+        /// [default: 127.0.0.1:8080, or `listen` in the config]
         #[arg(long)]
         listen: Option<String>,
         /// Feed synthetic leads and events so the numbers move

@@ -54,6 +54,12 @@ fn to_report(d: &Diagnostic, ws: &Workspace) -> Report<usize> {
     report
 }
 
+/// Whether to colour output going to a stream: only a terminal, and never when the
+/// `NO_COLOR` environment variable is set to anything (no-color.org).
+pub fn colour(is_terminal: bool) -> bool {
+    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// Human output: snippets with carets. `color` decides ANSI colours.
 pub fn human(ws: &Workspace, root: &Path, color: bool) -> String {
     let files = files_db(ws, root);

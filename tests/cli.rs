@@ -349,13 +349,14 @@ fn test_coverage_reports_steps_rules_and_handoff_clauses_as_json() {
         .expect("runs");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    // The per-test lines, then the JSON report, then the closing line.
-    let start = text.find('{').unwrap_or(0);
-    let json_part = text[start..]
-        .rsplit_once("\n6 passed")
-        .map(|(j, _)| j)
-        .unwrap_or("");
-    let v: serde_json::Value = serde_json::from_str(json_part).expect("coverage JSON");
+    // One JSON document and nothing else on standard output.
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("one JSON document");
+    assert_eq!(doc["passed"], 6, "{doc}");
+    assert_eq!(doc["failed"], 0);
+    assert!(doc["tests"]
+        .as_array()
+        .is_some_and(|t| t.len() == 6 && t.iter().all(|x| x["passed"] == true)));
+    let v = &doc["coverage"];
     let ebook = v["journeys"]
         .as_array()
         .and_then(|a| a.iter().find(|j| j["journey"] == "ebook_nurture"))
@@ -370,6 +371,67 @@ fn test_coverage_reports_steps_rules_and_handoff_clauses_as_json() {
         .expect("handoff");
     assert_eq!(to_sales["outcomes"]["reject"], true);
     assert_eq!(to_sales["outcomes"]["complete"], false);
+}
+
+#[test]
+fn a_failing_test_is_reported_as_junit_xml_json_and_github_annotations() {
+    let src = format!(
+        "{HEADER}rule big {{\n  when company_size > 100\n  then tag \"big\"\n}}\n\ntest \"a <small> & odd lead\" {{\n  lead an {{ company_size: 5 }}\n  expect an \"big\" in tags\n}}\n\ntest \"big one\" {{\n  lead bo {{ company_size: 500 }}\n  expect bo \"big\" in tags\n}}\n"
+    );
+    let dir = temp_program("test-formats", &[("main.journey", &src)]);
+    let run = |format: &str| {
+        let out = tandem()
+            .arg("test")
+            .arg(&dir)
+            .args(["--format", format])
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, xml) = run("junit");
+    assert_eq!(code, Some(1), "{xml}");
+    assert!(xml.starts_with("<?xml version=\"1.0\""), "{xml}");
+    assert!(
+        xml.contains("<testsuite name=\"tandem\" tests=\"2\" failures=\"1\">"),
+        "{xml}"
+    );
+    // The name is escaped; the passing test has no failure element.
+    assert!(
+        xml.contains("name=\"a &lt;small&gt; &amp; odd lead\""),
+        "{xml}"
+    );
+    assert!(xml.contains("<testcase name=\"big one\""), "{xml}");
+    assert_eq!(xml.matches("<failure message=").count(), 1, "{xml}");
+
+    let (code, json) = run("json");
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&json).expect("one JSON document");
+    assert_eq!(
+        (v["passed"].as_u64(), v["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let failing = &v["tests"][0];
+    assert_eq!(failing["passed"], false);
+    assert_eq!(failing["line"], 8, "{v}");
+    assert_eq!(failing["failed_line"], 10, "{v}");
+
+    // An annotation on the failing `expect` line, then the usual lines.
+    let (code, gh) = run("github");
+    assert_eq!(code, Some(1));
+    let first = gh.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with("::error file=")
+            && first.contains("main.journey,line=10,title=test a <small> & odd lead::"),
+        "{gh}"
+    );
+    assert!(
+        gh.contains("\nok      big one\n") && gh.ends_with("1 passed, 1 failed\n"),
+        "{gh}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -579,6 +641,7 @@ fn diff_reports_changes_in_meaning_and_the_leads_waiting_at_changed_steps() {
          \x20 step `wait 10 days` (main.journey:9): removed — 0 leads wait here\n\
          \x20 step `tag \"b\"` (main.journey:10): removed — 0 leads wait here\n\
          rule r: changed (when)\n\
+         \x20 when: (company_size > 100) → (company_size > 200)\n\
          score extra: added\n"
     );
 
@@ -979,4 +1042,77 @@ fn diff_shows_old_and_new_values_of_a_handoff_sla() {
         "{text}"
     );
     let _ = std::fs::remove_dir_all(&new);
+}
+
+#[test]
+fn a_file_given_for_a_folder_is_named_as_such() {
+    let out = tandem()
+        .arg("check")
+        .arg(root().join("journeys/rules.journey"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("this is a file; give the program's folder") && err.contains("journeys"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_misspelt_time_unit_gets_a_suggestion() {
+    let src = format!("{HEADER}journey j {{\n  enter when company_size > 1\n  wait 2 dayz\n}}\n");
+    let dir = temp_program("unit-typo", &[("main.journey", &src)]);
+    let out = tandem()
+        .arg("check")
+        .arg(&dir)
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let first = &v[0];
+    assert_eq!(first["code"], "E0001", "{v}");
+    assert!(
+        first["help"]
+            .as_str()
+            .is_some_and(|h| h.contains("did you mean `days`?")),
+        "{v}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn run_refuses_a_bad_listen_address_before_touching_anything() {
+    let work = std::env::temp_dir().join(format!("tandem-cli-{}-listen", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).expect("dir");
+    let out = tandem()
+        .current_dir(&work)
+        .args(["run", "--listen", "localhost"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not an address to listen on"), "{err}");
+    // Nothing was created: no store, no token.
+    assert_eq!(std::fs::read_dir(&work).map(|d| d.count()).unwrap_or(0), 0);
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+#[test]
+fn logs_into_a_file_carry_no_colour_codes() {
+    let work = std::env::temp_dir().join(format!("tandem-cli-{}-logs", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).expect("dir");
+    let out = tandem()
+        .current_dir(&work)
+        .args(["run", "--listen", "127.0.0.1:0", "--run-for", "1"])
+        .env("TANDEM_LOG", "info")
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("INFO"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err}");
+    let _ = std::fs::remove_dir_all(&work);
 }

@@ -265,11 +265,17 @@ fn predicate(c: &mut Criterion) {
     let (mut exprs, funcs) = compile_segments(&texts);
     let recs = records(&mut exprs, &leads);
     let jit = JitEvaluator::new(&exprs).expect("jit");
+    let fused = JitEvaluator::with_batches(&exprs, std::slice::from_ref(&funcs)).expect("jit");
     let interp = Interpreter { exprs: &exprs };
 
     // Every engine must count the same hits before any is timed (on a prefix for the slow ones).
     let expected = run_native(&exprs, &recs);
     assert_eq!(run_tandem(&jit, &exprs, &funcs, &recs), expected, "jit");
+    assert_eq!(
+        run_tandem(&fused, &exprs, &funcs, &recs),
+        expected,
+        "jit, fused"
+    );
     assert_eq!(
         run_tandem_per_lead(&jit, &exprs, &funcs, &recs),
         expected,
@@ -291,6 +297,9 @@ fn predicate(c: &mut Criterion) {
     group.throughput(Throughput::Elements(LEADS as u64));
     group.bench_function("jit", |b| {
         b.iter(|| black_box(run_tandem(&jit, &exprs, &funcs, &recs)))
+    });
+    group.bench_function("jit_fused", |b| {
+        b.iter(|| black_box(run_tandem(&fused, &exprs, &funcs, &recs)))
     });
     group.bench_function("jit_context_per_lead", |b| {
         b.iter(|| black_box(run_tandem_per_lead(&jit, &exprs, &funcs, &recs)))

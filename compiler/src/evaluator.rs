@@ -76,6 +76,17 @@ impl JitEvaluator {
             jit: Jit::compile(exprs)?,
         })
     }
+
+    /// Also fuses each list of `batches` into one native function: `call_many` with
+    /// exactly that list runs it in one call.
+    pub fn with_batches(
+        exprs: &CompiledExprs,
+        batches: &[Vec<FuncId>],
+    ) -> Result<JitEvaluator, JitError> {
+        Ok(JitEvaluator {
+            jit: Jit::compile_with_batches(exprs, batches)?,
+        })
+    }
 }
 
 impl Evaluator for JitEvaluator {

@@ -366,7 +366,9 @@ fn same_results(exprs_src: &[String], cases: &[LeadCase]) -> Result<(), TestCase
             })
             .collect();
         let blank = LeadRecord::new(&exprs);
-        for engine in [&interp as &dyn Evaluator, &jit] {
+        let fused = JitEvaluator::with_batches(&exprs, std::slice::from_ref(&plain))
+            .expect("the JIT fuses every generated batch");
+        for engine in [&interp as &dyn Evaluator, &jit, &fused] {
             let filter = |g: usize, c: &mut compiler::eval::EvalCtx<'_>| engine.call(g, c) != 0;
             let mut ctx = compiler::eval::EvalCtx::new(
                 &exprs, &blank, None, &scores, case.now, &history, &filter,

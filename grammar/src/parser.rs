@@ -179,6 +179,12 @@ fn syntax_error(
         ),
     };
     let diag = Diagnostic::error("E0001", span, message);
+    let wants_unit = expected
+        .iter()
+        .any(|e| e.starts_with("a duration") || e == "`business`");
+    if let Some(unit) = unit_typo(&found).filter(|_| wants_unit) {
+        return diag.with_help(format!("did you mean `{unit}`?"));
+    }
     if unclosed {
         diag.with_help("a `}` may be missing before this line")
     } else if found == "=" {
@@ -186,6 +192,43 @@ fn syntax_error(
     } else {
         diag
     }
+}
+
+/// The time unit a misspelt word was meant to be (`dayz` → `days`, `hourz` → `hours`):
+/// the closest unit at most two edits away, for a word of three letters or more that is
+/// not a unit itself.
+fn unit_typo(word: &str) -> Option<&'static str> {
+    const UNITS: [&str; 9] = [
+        "minutes", "minute", "hours", "hour", "days", "day", "weeks", "week", "business",
+    ];
+    let w = word.to_lowercase();
+    if w.chars().count() < 3 || !w.chars().all(char::is_alphabetic) || UNITS.contains(&w.as_str()) {
+        return None;
+    }
+    UNITS
+        .iter()
+        .map(|u| (edits(&w, u), *u))
+        .filter(|(d, u)| *d <= 2 && *d < u.len() / 2 + 1)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, u)| u)
+}
+
+/// Levenshtein distance between two short words.
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
 }
 
 /// The token at `pos`: a word, a number, or one character.

@@ -18,6 +18,8 @@ pub struct TestResult {
     pub name: String,
     /// `None` when every expectation held; else what failed and the lines around it.
     pub failure: Option<(String, Vec<Line>)>,
+    /// The statement that failed (an `expect`, or the input it could not apply).
+    pub failed_at: Option<grammar::Span>,
     /// What the test exercised.
     pub coverage: crate::engine::Coverage,
 }
@@ -97,6 +99,7 @@ pub fn run_test(
             return TestResult {
                 name,
                 failure: Some((e.0, Vec::new())),
+                failed_at: None,
                 coverage: Default::default(),
             }
         }
@@ -131,6 +134,7 @@ pub fn run_test(
             TestResult {
                 name: name.clone(),
                 failure: Some((msg, lines[tail..].to_vec())),
+                failed_at: Some(stmt.span),
                 coverage: world.coverage().clone(),
             }
         };
@@ -272,6 +276,7 @@ pub fn run_test(
     TestResult {
         name,
         failure: None,
+        failed_at: None,
         coverage: world.coverage().clone(),
     }
 }

@@ -196,6 +196,20 @@ impl DiskFs {
 #[cfg(feature = "disk")]
 impl FileSystem for DiskFs {
     fn files(&self) -> Result<Vec<String>, LoadError> {
+        if self.root.is_file() {
+            let parent = self
+                .root
+                .parent()
+                .map(|p| p.display().to_string())
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| ".".to_owned());
+            return Err(LoadError {
+                path: self.root.display().to_string(),
+                message: format!(
+                    "this is a file; give the program's folder (the one holding the .journey files, here probably `{parent}`)"
+                ),
+            });
+        }
         if !self.root.is_dir() {
             return Err(LoadError {
                 path: self.root.display().to_string(),

@@ -12,7 +12,7 @@ pub(crate) fn check(dir: &std::path::Path, format: Format) -> ExitCode {
     };
     let ws = compiler::check_program(&source);
     let out = match format {
-        Format::Human => render::human(&ws, dir, std::io::stdout().is_terminal()),
+        Format::Human => render::human(&ws, dir, render::colour(std::io::stdout().is_terminal())),
         Format::Json => render::json(&ws, dir),
         Format::Github => render::github(&ws, dir),
     };

@@ -2,20 +2,66 @@
 
 use super::*;
 
+/// How `tandem test` reports.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum TestFormat {
+    /// a line per test, then `N passed, N failed`
+    Human,
+    /// one JSON document {tests, passed, failed, coverage}, nothing else on stdout
+    Json,
+    /// JUnit XML, for CI systems that read test reports
+    Junit,
+    /// GitHub Actions annotations on the failing lines, then the human lines
+    Github,
+}
+
+/// One test's outcome, where it is written.
+#[derive(serde::Serialize)]
+struct Outcome {
+    name: String,
+    file: String,
+    line: usize,
+    passed: bool,
+    /// What failed.
+    message: Option<String>,
+    /// The line of the statement that failed.
+    failed_line: Option<usize>,
+    /// The last timeline lines before the failure (as the timeline writes them).
+    #[serde(serialize_with = "lines_as_json")]
+    timeline: Vec<String>,
+}
+
+/// Timeline lines as JSON objects inside the document (not as strings).
+fn lines_as_json<S: serde::Serializer>(lines: &[String], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(
+        lines
+            .iter()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_default()),
+    )
+}
+
 pub(crate) fn test(
     dir: &std::path::Path,
     engine: compiler::evaluator::EvaluatorKind,
     with_coverage: bool,
-    format: Format,
+    format: TestFormat,
 ) -> ExitCode {
     let ready = match prepare(dir) {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let (mut passed, mut failed) = (0, 0);
-    let mut out = String::new();
+    let mut outcomes = Vec::new();
     let mut covered = runtime::engine::Coverage::default();
-    for (_, file) in ready.workspace().program_files() {
+    let ws = ready.workspace();
+    let place = |span: compiler::Span| -> (String, usize) {
+        ws.file(span.file).map_or((String::new(), 0), |f| {
+            (
+                dir.join(&f.path).display().to_string(),
+                render::line_col(&f.text, span.start as usize).0,
+            )
+        })
+    };
+    for (_, file) in ws.program_files() {
         for decl in &file.decls {
             let grammar::ast::DeclKind::Test(t) = &decl.kind else {
                 continue;
@@ -28,32 +74,60 @@ pub(crate) fn test(
                 ready.templates(),
             );
             covered.merge(&r.coverage);
-            match r.failure {
-                None => {
-                    passed += 1;
-                    out.push_str(&format!("ok      {}\n", r.name));
-                }
-                Some((msg, lines)) => {
-                    failed += 1;
-                    out.push_str(&format!("FAILED  {}: {msg}\n", r.name));
-                    for l in lines {
-                        out.push_str(&format!("          {}\n", l.to_json()));
-                    }
-                }
-            }
+            let (message, timeline) = match &r.failure {
+                None => (None, Vec::new()),
+                Some((msg, lines)) => (
+                    Some(msg.clone()),
+                    lines.iter().map(|l| l.to_json()).collect(),
+                ),
+            };
+            let (file, line) = place(decl.span);
+            outcomes.push(Outcome {
+                name: r.name,
+                file,
+                line,
+                passed: r.failure.is_none(),
+                message,
+                failed_line: r.failed_at.map(|s| place(s).1),
+                timeline,
+            });
         }
     }
-    if with_coverage {
-        let report = coverage_report(&ready, dir, &covered);
-        match format {
-            Format::Json => {
-                out.push_str(&serde_json::to_string_pretty(&report).unwrap_or_default());
-                out.push('\n');
-            }
-            _ => out.push_str(&coverage_table(&report)),
+    let passed = outcomes.iter().filter(|o| o.passed).count();
+    let failed = outcomes.len() - passed;
+    let coverage = with_coverage.then(|| coverage_report(&ready, dir, &covered));
+    let out = match format {
+        TestFormat::Json => {
+            let v = serde_json::json!({
+                "tests": outcomes,
+                "passed": passed,
+                "failed": failed,
+                "coverage": coverage,
+            });
+            format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
         }
-    }
-    out.push_str(&format!("{passed} passed, {failed} failed\n"));
+        TestFormat::Junit => junit(&outcomes),
+        TestFormat::Human | TestFormat::Github => {
+            let mut out = String::new();
+            if format == TestFormat::Github {
+                for o in outcomes.iter().filter(|o| !o.passed) {
+                    out.push_str(&format!(
+                        "::error file={},line={},title={}::{}\n",
+                        annotation_property(&o.file),
+                        o.failed_line.unwrap_or(o.line),
+                        annotation_property(&format!("test {}", o.name)),
+                        annotation_data(o.message.as_deref().unwrap_or("failed"))
+                    ));
+                }
+            }
+            out.push_str(&human(&outcomes));
+            if let Some(report) = &coverage {
+                out.push_str(&coverage_table(report));
+            }
+            out.push_str(&format!("{passed} passed, {failed} failed\n"));
+            out
+        }
+    };
     if std::io::stdout().lock().write_all(out.as_bytes()).is_err() {
         return ExitCode::from(2);
     }
@@ -62,6 +136,69 @@ pub(crate) fn test(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn human(outcomes: &[Outcome]) -> String {
+    let mut out = String::new();
+    for o in outcomes {
+        match &o.message {
+            None => out.push_str(&format!("ok      {}\n", o.name)),
+            Some(msg) => {
+                out.push_str(&format!("FAILED  {}: {msg}\n", o.name));
+                for l in &o.timeline {
+                    out.push_str(&format!("          {l}\n"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// JUnit XML: one suite, a case per test (classname: its file), each failure with its
+/// message and the timeline lines before it.
+fn junit(outcomes: &[Outcome]) -> String {
+    use runtime::render::escape::html as xml;
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"{}\" failures=\"{failed}\">\n<testsuite name=\"tandem\" tests=\"{}\" failures=\"{failed}\">\n",
+        outcomes.len(),
+        outcomes.len()
+    );
+    for o in outcomes {
+        out.push_str(&format!(
+            "  <testcase name=\"{}\" classname=\"{}\" file=\"{}\" line=\"{}\"",
+            xml(&o.name),
+            xml(&o.file),
+            xml(&o.file),
+            o.line
+        ));
+        match &o.message {
+            None => out.push_str("/>\n"),
+            Some(msg) => {
+                let body = &o.timeline;
+                out.push_str(&format!(
+                    ">\n    <failure message=\"{}\">{}</failure>\n  </testcase>\n",
+                    xml(msg),
+                    xml(&body.join("\n"))
+                ));
+            }
+        }
+    }
+    out.push_str("</testsuite>\n</testsuites>\n");
+    out
+}
+
+/// A workflow command's property value (`file=`, `title=`): `%`, CR, LF, `:` and `,`
+/// escaped as GitHub documents.
+fn annotation_property(s: &str) -> String {
+    annotation_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// A workflow command's message: `%`, CR and LF escaped.
+fn annotation_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// The coverage of a test run as JSON: journeys (steps run / never), rules, handoffs.
