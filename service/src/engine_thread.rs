@@ -30,7 +30,7 @@ mod validate;
 
 pub use lists::{check as check_lead_query, LeadQuery};
 pub use picture::{step_counts, summary_of, svg_of, Board};
-pub use rebuild::rebuild;
+pub use rebuild::{rebuild, rebuild_streaming};
 pub use running::Running;
 pub use validate::validate_items;
 

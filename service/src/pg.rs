@@ -559,6 +559,15 @@ impl Store for PgStore {
             crate::store::snapshots::pg::inputs_after(&self.conn().await?, after_seq).await
         })
     }
+    fn inputs_page(
+        &mut self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, Input)>, StoreError> {
+        block_on(async {
+            crate::store::snapshots::pg::inputs_page(&self.conn().await?, after_seq, limit).await
+        })
+    }
     fn reopen(&self) -> Result<Box<dyn Store>, StoreError> {
         // Under the same lease: a partition's snapshot writer is fenced like its engine.
         let mut other = PgStore::open_in(&self.url, self.schema.as_deref())?;

@@ -119,13 +119,187 @@ enum Baseline {
 
 /// The history to replay.
 struct Loaded {
-    inputs: Vec<Input>,
+    recorded: Recorded,
     start: i64,
     baseline: Baseline,
     versions: usize,
+    /// The instant the last stored version was deployed at (the replay of what ran
+    /// reaches it even after the last input).
+    last_deploy: Option<i64>,
+    /// Inputs in all (for the progress bar).
+    total: u64,
 }
 
-fn load(new: &runtime::embed::Program, args: &BacktestArgs) -> Result<Loaded, String> {
+/// Where the recorded inputs are.
+enum Recorded {
+    /// A store: read page by page by each replay, so memory follows the leads.
+    Store(String),
+    /// Read from CSV files.
+    Memory(Vec<Input>),
+}
+
+/// Inputs per page read from a store.
+const PAGE: usize = 4096;
+
+/// A store's input log, page by page, in order.
+struct Pages {
+    store: Box<dyn service::store::Store>,
+    after: i64,
+    page: std::vec::IntoIter<(i64, Input)>,
+    done: bool,
+    error: Option<String>,
+}
+
+impl Iterator for Pages {
+    type Item = Input;
+
+    fn next(&mut self) -> Option<Input> {
+        loop {
+            if let Some((seq, input)) = self.page.next() {
+                self.after = seq;
+                return Some(input);
+            }
+            if self.done {
+                return None;
+            }
+            match self.store.inputs_page(self.after, PAGE) {
+                Ok(page) => {
+                    self.done = page.len() < PAGE;
+                    self.page = page.into_iter();
+                }
+                Err(e) => {
+                    self.error = Some(format!("reading the store's inputs: {e}"));
+                    self.done = true;
+                }
+            }
+        }
+    }
+}
+
+/// One replay's inputs: the recorded ones up to `--until`, of the sampled leads.
+struct Feed<'a> {
+    pages: Option<Pages>,
+    memory: std::slice::Iter<'a, Input>,
+    until: Option<i64>,
+    sample: Option<f64>,
+    /// Inputs handed out, and the instant of the last.
+    count: usize,
+    last: Option<i64>,
+}
+
+impl<'a> Feed<'a> {
+    fn open(
+        recorded: &'a Recorded,
+        args: &BacktestArgs,
+        until: Option<i64>,
+    ) -> Result<Self, String> {
+        let pages = match recorded {
+            Recorded::Store(location) => Some(Pages {
+                store: super::diff::open_store(location)?,
+                after: i64::MIN,
+                page: Vec::new().into_iter(),
+                done: false,
+                error: None,
+            }),
+            Recorded::Memory(_) => None,
+        };
+        let memory = match recorded {
+            Recorded::Memory(inputs) => inputs.iter(),
+            Recorded::Store(_) => [].iter(),
+        };
+        Ok(Feed {
+            pages,
+            memory,
+            until,
+            sample: args.sample,
+            count: 0,
+            last: None,
+        })
+    }
+
+    /// A store that failed part way.
+    fn error(&mut self) -> Option<String> {
+        self.pages.as_mut().and_then(|p| p.error.take())
+    }
+}
+
+impl<'a> Iterator for Feed<'a> {
+    type Item = std::borrow::Cow<'a, Input>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let input = match &mut self.pages {
+                Some(p) => std::borrow::Cow::Owned(p.next()?),
+                None => std::borrow::Cow::Borrowed(self.memory.next()?),
+            };
+            if self.until.is_some_and(|u| input.at > u)
+                || self.sample.is_some_and(|pct| !sampled(&input.lead, pct))
+            {
+                continue;
+            }
+            self.count += 1;
+            self.last = Some(self.last.map_or(input.at, |l| l.max(input.at)));
+            return Some(input);
+        }
+    }
+}
+
+/// The versions that ran, as a replay of fewer inputs (a sample, or up to `--until`)
+/// must deploy them: each after as many of the *kept* inputs as were before it in the
+/// whole log, and none deployed after `--until`. One more pass over the log, counting.
+fn replay_positions(
+    mut versions: Vec<service::store::StoredVersion>,
+    location: &str,
+    args: &BacktestArgs,
+    until: Option<i64>,
+) -> Result<Vec<service::store::StoredVersion>, String> {
+    if let Some(u) = until {
+        // The first version ran from the start, whatever `--until` says.
+        let mut first = true;
+        versions.retain(|v| std::mem::take(&mut first) || v.at <= u);
+    }
+    let mut marks: Vec<(u64, usize)> = versions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.inputs_before.map(|n| (n, i)))
+        .collect();
+    marks.sort_unstable();
+    let mut pages = Pages {
+        store: super::diff::open_store(location)?,
+        after: i64::MIN,
+        page: Vec::new().into_iter(),
+        done: false,
+        error: None,
+    };
+    let (mut raw, mut kept) = (0u64, 0u64);
+    let mut next = marks.iter().peekable();
+    loop {
+        while let Some((n, i)) = next.next_if(|(n, _)| *n <= raw) {
+            let _ = n;
+            versions[*i].inputs_before = Some(kept);
+        }
+        let Some(input) = pages.next() else { break };
+        raw += 1;
+        if until.is_none_or(|u| input.at <= u)
+            && args.sample.is_none_or(|pct| sampled(&input.lead, pct))
+        {
+            kept += 1;
+        }
+    }
+    for (_, i) in next {
+        versions[*i].inputs_before = Some(kept);
+    }
+    match pages.error {
+        Some(e) => Err(e),
+        None => Ok(versions),
+    }
+}
+
+fn load(
+    new: &runtime::embed::Program,
+    args: &BacktestArgs,
+    until_arg: Option<i64>,
+) -> Result<Loaded, String> {
     let baseline_program = match &args.baseline {
         Some(dir) => Some(
             prepare_source(dir)
@@ -143,16 +317,31 @@ fn load(new: &runtime::embed::Program, args: &BacktestArgs) -> Result<Loaded, St
         if versions.is_empty() && baseline_program.is_none() {
             return Err(format!("{location}: the store holds no program version"));
         }
+        let total = store
+            .counts()
+            .map_err(|e| format!("{location}: {e}"))?
+            .into_iter()
+            .find(|(what, _)| what == "inputs")
+            .map_or(0, |(_, n)| u64::try_from(n).unwrap_or(0));
         let count = versions.len();
-        let inputs = store.inputs().map_err(|e| format!("{location}: {e}"))?;
+        let versions = if args.sample.is_some() || args.until.is_some() {
+            replay_positions(versions, location, args, until_arg)?
+        } else {
+            versions
+        };
         return Ok(Loaded {
-            inputs,
+            recorded: Recorded::Store(location.clone()),
             start,
+            versions: count,
+            last_deploy: match baseline_program {
+                Some(_) => None,
+                None => versions.iter().map(|v| v.at).max(),
+            },
             baseline: match baseline_program {
                 Some(p) => Baseline::Program(p),
                 None => Baseline::Ran(versions),
             },
-            versions: count,
+            total,
         });
     }
     let (Some(leads), Some(events), Some(baseline)) =
@@ -172,10 +361,12 @@ fn load(new: &runtime::embed::Program, args: &BacktestArgs) -> Result<Loaded, St
     read(checked.symbols(), "the baseline")?;
     let start = history.inputs.first().map_or(0, |i| i.at);
     Ok(Loaded {
-        inputs: history.inputs,
+        total: history.inputs.len() as u64,
+        recorded: Recorded::Memory(history.inputs),
         start,
         baseline: Baseline::Program(baseline),
         versions: 0,
+        last_deploy: None,
     })
 }
 
@@ -220,42 +411,37 @@ fn run_both(
         .as_deref()
         .map(|t| instant_arg("--until", t, new))
         .transpose()?;
-    let Loaded {
-        mut inputs,
-        start,
-        baseline,
-        versions,
-    } = load(new, args)?;
-    if let Some(u) = until_arg {
-        inputs.retain(|i| i.at <= u);
-    }
-    if let Some(pct) = args.sample {
-        inputs.retain(|i| sampled(&i.lead, pct));
-    }
-    let last = inputs.iter().map(|i| i.at).max().unwrap_or(start);
-    let until = until_arg.unwrap_or(last).max(start);
+    let loaded = load(new, args, until_arg)?;
     if let (Some(s), Some(u)) = (since, until_arg) {
         if s > u {
             return Err("--since is after --until".into());
         }
     }
-    let window = since.map(|s| (s, until));
-    let baseline_name = match (&baseline, &args.baseline) {
+    let window = since.map(|s| (s, until_arg.unwrap_or(i64::MAX)));
+    let baseline_name = match (&loaded.baseline, &args.baseline) {
         (Baseline::Program(_), Some(dir)) => dir.display().to_string(),
         _ => "the versions that ran".to_owned(),
     };
     // The first pass sums both sides up and finds the leads that differ; a second keeps
     // the lines of the ones listed (memory by leads, not by lines).
     let none = rustc_hash::FxHashSet::default();
-    let (mut recorded, mut side) =
-        replay(new, &baseline, &inputs, start, until, args, window, &none)?;
-    let listed: rustc_hash::FxHashSet<String> = Side::differing(&recorded, &side)
+    let mut run = replay(new, &loaded, until_arg, args, window, &none)?;
+    let listed: rustc_hash::FxHashSet<String> = Side::differing(&run.recorded, &run.new)
         .into_iter()
         .take(args.leads)
         .collect();
     if !listed.is_empty() {
-        (recorded, side) = replay(new, &baseline, &inputs, start, until, args, window, &listed)?;
+        run = replay(new, &loaded, until_arg, args, window, &listed)?;
     }
+    let start = loaded.start;
+    let versions = loaded.versions;
+    let Replayed {
+        recorded,
+        new: side,
+        until,
+        inputs,
+        leads,
+    } = run;
 
     let stages = &new.lowered().exprs.stages;
     let mut named: Vec<(u64, String)> = stages
@@ -271,12 +457,11 @@ fn run_both(
     let funnel: Vec<String> = funnel.into_iter().map(|(_, n)| n).collect();
     let outside: Vec<String> = outside.into_iter().map(|(_, n)| n).collect();
     let report = Report::new(&recorded, &side, &funnel, &outside, args.leads);
-    let leads: std::collections::BTreeSet<&str> = inputs.iter().map(|i| i.lead.as_str()).collect();
     let history = History {
         source: if args.store.is_some() { "store" } else { "csv" },
         baseline: baseline_name,
-        inputs: inputs.len(),
-        leads: leads.len(),
+        inputs,
+        leads,
         from: runtime::timeline::format_instant(start),
         until: runtime::timeline::format_instant(until),
         counted_from: since.map(runtime::timeline::format_instant),
@@ -286,21 +471,29 @@ fn run_both(
     Ok((report, history))
 }
 
-/// Replays `inputs` under the baseline and under `new` at once, the baseline on a
-/// second thread (the two share nothing but the inputs), on a virtual clock from
-/// `start` to `until`; returns both sides.
-#[allow(clippy::too_many_arguments)]
+/// Both sides of one pass, and what was replayed.
+struct Replayed {
+    recorded: Side,
+    new: Side,
+    /// Where both clocks stopped.
+    until: i64,
+    inputs: usize,
+    leads: usize,
+}
+
+/// Replays the recorded inputs under the baseline and under `new` at once, the baseline
+/// on a second thread; each replay reads the inputs for itself (a store page by page),
+/// so nothing holds the whole log. Both clocks stop at `--until`, else at the last input
+/// (or the last deploy of what ran, if later).
 fn replay(
     new: &runtime::embed::Program,
-    baseline: &Baseline,
-    inputs: &[Input],
-    start: i64,
-    until: i64,
+    loaded: &Loaded,
+    until_arg: Option<i64>,
     args: &BacktestArgs,
     window: Option<(i64, i64)>,
     keep: &rustc_hash::FxHashSet<String>,
-) -> Result<(Side, Side), String> {
-    let kind = args.engine;
+) -> Result<Replayed, String> {
+    let (kind, start) = (args.engine, loaded.start);
     let side_for = || {
         let side = Side::keeping(keep.clone());
         match window {
@@ -308,15 +501,23 @@ fn replay(
             None => side,
         }
     };
-    let bar = progress(inputs.len() as u64 * 2);
+    let stop_at = |last: Option<i64>| {
+        until_arg.unwrap_or_else(|| {
+            last.unwrap_or(start)
+                .max(loaded.last_deploy.unwrap_or(start))
+                .max(start)
+        })
+    };
+    let bar = progress(loaded.total * 2);
     std::thread::scope(|s| {
-        let base = s.spawn(|| -> Result<Side, String> {
+        let base = s.spawn(|| -> Result<(Side, i64), String> {
             let mut recorded = side_for();
-            match baseline {
+            let mut feed = Feed::open(&loaded.recorded, args, until_arg)?;
+            let until = match &loaded.baseline {
                 Baseline::Ran(versions) => {
-                    let mut rebuilt = service::engine_thread::rebuild(
+                    let mut rebuilt = service::engine_thread::rebuild_streaming(
                         versions.clone(),
-                        inputs,
+                        &mut feed,
                         start,
                         kind,
                         None,
@@ -327,9 +528,11 @@ fn replay(
                             }
                         },
                     )?;
+                    let until = stop_at(feed.last).max(rebuilt.running.world().now());
                     for l in rebuilt.running.with(|_, world| world.advance_to(until)) {
                         recorded.add(&l);
                     }
+                    until
                 }
                 Baseline::Program(source) => {
                     let program = runtime::embed::Program::check(source.clone())
@@ -338,38 +541,58 @@ fn replay(
                         .world_without_log(kind)
                         .map_err(|e| format!("the baseline cannot run here: {}", e.0))?;
                     world.start(start);
-                    for input in inputs {
-                        for l in world.input(input) {
+                    for input in &mut feed {
+                        for l in world.input(&input) {
                             recorded.add(&l);
                         }
                         bar.inc(1);
                     }
+                    let until = stop_at(feed.last);
                     for l in world.advance_to(until) {
                         recorded.add(&l);
                     }
+                    until
                 }
+            };
+            match feed.error() {
+                Some(e) => Err(e),
+                None => Ok((recorded, until)),
             }
-            Ok(recorded)
         });
         let mut side = side_for();
         let mut world = new
             .world_without_log(kind)
             .map_err(|e| format!("the new program cannot run here: {}", e.0))?;
         world.start(start);
-        for input in inputs {
-            for l in world.input(input) {
+        let mut feed = Feed::open(&loaded.recorded, args, until_arg)?;
+        let mut leads = rustc_hash::FxHashSet::default();
+        for input in &mut feed {
+            if !leads.contains(input.lead.as_str()) {
+                leads.insert(input.lead.clone());
+            }
+            for l in world.input(&input) {
                 side.add(&l);
             }
             bar.inc(1);
         }
+        if let Some(e) = feed.error() {
+            return Err(e);
+        }
+        let (recorded, until) = base
+            .join()
+            .map_err(|_| "the baseline's replay stopped unexpectedly".to_owned())??;
+        // The baseline's clock may have gone past the last input (a later deploy).
         for l in world.advance_to(until) {
             side.add(&l);
         }
-        let recorded = base
-            .join()
-            .map_err(|_| "the baseline's replay stopped unexpectedly".to_owned())??;
         bar.finish_and_clear();
-        Ok((recorded, side))
+        Ok(Replayed {
+            recorded,
+            new: side,
+            until,
+            inputs: feed.count,
+            leads: leads.len(),
+        })
     })
 }
 

@@ -362,9 +362,8 @@ impl Jit {
         }
         if out.len() >= fs.len() {
             // Compared in line (a few words; a `memcmp` call per lead costs more).
-            let same = |ids: &[FuncId]| {
-                ids.len() == fs.len() && ids.iter().zip(fs).all(|(a, b)| a == b)
-            };
+            let same =
+                |ids: &[FuncId]| ids.len() == fs.len() && ids.iter().zip(fs).all(|(a, b)| a == b);
             if let Some((_, code)) = self.batches.iter().find(|(ids, _)| same(ids)) {
                 // SAFETY: as in `call`; and `out` has room for every result the batch
                 // stores (checked above).

@@ -1,17 +1,21 @@
 //! Rebuilding the world at start or after a reload: the newest valid snapshot and the inputs after it, or the whole log, replayed through the engine with the dashboard fed.
 
+use std::borrow::Borrow;
+
 use super::*;
 
-/// Applies logged inputs to a world being rebuilt, counting and showing their lines.
-fn replay(
+/// Applies the next `count` logged inputs (all that are left when `None`) to a world
+/// being rebuilt, counting and showing their lines.
+fn replay<I: Borrow<Input>>(
     running: &mut Running,
-    inputs: &[Input],
+    inputs: &mut impl Iterator<Item = I>,
+    count: Option<usize>,
     lines: &mut u64,
     observe: &mut impl FnMut(&Program, &[Line], &runtime::engine::Engine<'_>),
 ) {
     running.with(|program, world| {
-        for input in inputs {
-            let new = world.input(input);
+        for input in inputs.take(count.unwrap_or(usize::MAX)) {
+            let new = world.input(input.borrow());
             *lines += new.len() as u64;
             observe(program, &new, world.engine_ref());
         }
@@ -26,13 +30,27 @@ fn replay(
 /// first time. With `from`, the rebuild starts from that world and `inputs` are the
 /// log's inputs after its position.
 pub fn rebuild(
-    mut versions: Vec<crate::store::StoredVersion>,
+    versions: Vec<crate::store::StoredVersion>,
     inputs: &[Input],
+    start: i64,
+    kind: EvaluatorKind,
+    from: Option<StartFrom>,
+    observe: impl FnMut(&Program, &[Line], &runtime::engine::Engine<'_>),
+) -> Result<Rebuilt, String> {
+    rebuild_streaming(versions, inputs.iter(), start, kind, from, observe)
+}
+
+/// [`rebuild`] with the inputs read as the replay goes (a store's log page by page, for
+/// a host that must not hold the whole log: `tandem backtest`).
+pub fn rebuild_streaming<I: Borrow<Input>>(
+    mut versions: Vec<crate::store::StoredVersion>,
+    inputs: impl Iterator<Item = I>,
     start: i64,
     kind: EvaluatorKind,
     from: Option<StartFrom>,
     mut observe: impl FnMut(&Program, &[Line], &runtime::engine::Engine<'_>),
 ) -> Result<Rebuilt, String> {
+    let mut inputs = inputs;
     let sorted = |v: &crate::store::StoredVersion| {
         let mut files = v.files.clone();
         files.sort();
@@ -75,8 +93,14 @@ pub fn rebuild(
     for v in &versions {
         let until = usize::try_from(v.inputs_before.unwrap_or(0).saturating_sub(offset))
             .unwrap_or(usize::MAX)
-            .clamp(done, inputs.len());
-        replay(&mut running, &inputs[done..until], &mut lines, &mut observe);
+            .max(done);
+        replay(
+            &mut running,
+            &mut inputs,
+            Some(until - done),
+            &mut lines,
+            &mut observe,
+        );
         done = until;
         let waiting = running.with(|program, world| {
             let new = world.advance_to(v.at);
@@ -97,7 +121,7 @@ pub fn rebuild(
         version = v.version;
         files = next_files;
     }
-    replay(&mut running, &inputs[done..], &mut lines, &mut observe);
+    replay(&mut running, &mut inputs, None, &mut lines, &mut observe);
     Ok(Rebuilt {
         running,
         version,

@@ -368,6 +368,13 @@ pub trait Store: Records {
     /// The inputs after sequence number `after_seq` (a [`SnapshotInfo::after_seq`]), in
     /// order: the tail a start replays after a snapshot.
     fn inputs_after(&mut self, after_seq: i64) -> Result<Vec<Input>, StoreError>;
+    /// At most `limit` inputs after sequence number `after_seq`, in order, each with its
+    /// sequence number: the log read page by page (`tandem backtest`).
+    fn inputs_page(
+        &mut self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, Input)>, StoreError>;
     /// Copies the log's committed pages into the main file where the store has such a
     /// log (SQLite's WAL), so the log starts over instead of growing; called by the
     /// writing connection between commits.
@@ -779,6 +786,13 @@ impl Store for SqliteStore {
     }
     fn inputs_after(&mut self, after_seq: i64) -> Result<Vec<Input>, StoreError> {
         snapshots::inputs_after(&self.conn, after_seq)
+    }
+    fn inputs_page(
+        &mut self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, Input)>, StoreError> {
+        snapshots::inputs_page(&self.conn, after_seq, limit)
     }
     fn checkpoint_log(&mut self) -> Result<(), StoreError> {
         self.checkpoint()

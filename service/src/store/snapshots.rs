@@ -172,6 +172,28 @@ pub(super) fn inputs_after(conn: &Connection, after_seq: i64) -> Result<Vec<Inpu
     parse_inputs(rows.collect::<Result<Vec<_>, _>>()?.into_iter())
 }
 
+/// At most `limit` inputs after `after_seq`, with their sequence numbers.
+pub(super) fn inputs_page(
+    conn: &Connection,
+    after_seq: i64,
+    limit: usize,
+) -> Result<Vec<(i64, Input)>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, input FROM inputs WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(rusqlite::params![after_seq, limit], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, json) = row?;
+        let input = serde_json::from_str(&json)
+            .map_err(|e| StoreError(format!("a stored input does not parse: {e}")))?;
+        out.push((seq, input));
+    }
+    Ok(out)
+}
+
 /// The same for PostgreSQL.
 pub(crate) mod pg {
     use deadpool_postgres::Object;
@@ -308,6 +330,28 @@ pub(crate) mod pg {
         .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// At most `limit` inputs after `after_seq`, with their sequence numbers.
+    pub async fn inputs_page(
+        c: &impl GenericClient,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, Input)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = c
+            .query(
+                "SELECT seq, input FROM inputs WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&after_seq, &limit],
+            )
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let input = serde_json::from_str(&r.get::<_, String>(1))
+                .map_err(|e| StoreError(format!("a stored input does not parse: {e}")))?;
+            out.push((r.get::<_, i64>(0), input));
+        }
+        Ok(out)
     }
 
     pub async fn inputs_after(
