@@ -242,6 +242,15 @@ fn mirror(op: CompareOp) -> CompareOp {
 }
 
 fn warn_clock(e: &Expr, what: &str, diags: &mut Vec<Diagnostic>) {
+    warn_clock_with(
+        e,
+        what,
+        "to act on time, use a `schedule` with `for leads where …`",
+        diags,
+    );
+}
+
+fn warn_clock_with(e: &Expr, what: &str, help: &str, diags: &mut Vec<Diagnostic>) {
     let mut found = Vec::new();
     clock_sensitive(e, true, &mut found);
     for sub in found {
@@ -251,8 +260,51 @@ fn warn_clock(e: &Expr, what: &str, diags: &mut Vec<Diagnostic>) {
                 sub.span,
                 format!("this part of {what} can become true just because time passes, but conditions are only re-checked when something happens to the lead"),
             )
-            .with_help("to act on time, use a `schedule` with `for leads where …`"),
+            .with_help(help),
         );
+    }
+}
+
+/// `W-CLOCK` inside a journey's steps: a `wait until` on a condition that only time
+/// makes true leaves a quiet lead waiting until its `up to` (or for ever).
+fn clock_in_steps(steps: &[Step], diags: &mut Vec<Diagnostic>) {
+    for step in steps {
+        match &step.kind {
+            StepKind::WaitUntil {
+                cond,
+                body,
+                timeout,
+                ..
+            } => {
+                warn_clock_with(
+                    cond,
+                    "the `wait until`",
+                    "a quiet lead would wait until `up to` runs out; to wait for time, write `wait 2 hours` or `wait until mon 9:00`, or wait for an event with `wait for EVENT`",
+                    diags,
+                );
+                clock_in_steps(body.as_deref().unwrap_or_default(), diags);
+                clock_in_steps(timeout.as_deref().unwrap_or_default(), diags);
+            }
+            StepKind::WaitFor { body, timeout, .. } => {
+                clock_in_steps(body.as_deref().unwrap_or_default(), diags);
+                clock_in_steps(timeout.as_deref().unwrap_or_default(), diags);
+            }
+            StepKind::If {
+                branches,
+                otherwise,
+            } => {
+                for (_, b) in branches {
+                    clock_in_steps(b, diags);
+                }
+                clock_in_steps(otherwise.as_deref().unwrap_or_default(), diags);
+            }
+            StepKind::Split(arms) => {
+                for arm in arms {
+                    clock_in_steps(&arm.steps, diags);
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -277,6 +329,7 @@ pub fn clock_lints(file: &SourceFile, diags: &mut Vec<Diagnostic>) {
                         _ => {}
                     }
                 }
+                clock_in_steps(&j.steps, diags);
             }
             DeclKind::Score(s) => {
                 for item in &s.items {
