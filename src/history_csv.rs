@@ -52,7 +52,7 @@ use runtime::scenario::{
 };
 use serde_json::{Map, Value};
 
-use crate::import::{cell_value, guess_delimiter, plan_columns, Schema};
+use crate::import::{cell_value, field_cell, guess_delimiter, plan_columns, Schema};
 
 /// History read from two CSV files, as engine inputs in time order.
 #[derive(Debug, Clone, PartialEq)]
@@ -406,7 +406,7 @@ fn read_leads(
         let mut parts = Vec::with_capacity(fields.len());
         for (i, name, ty, header) in &fields {
             let cell = record.get(*i).unwrap_or_default();
-            match cell_value(ty, cell, tz) {
+            match field_cell(name, ty, cell, tz) {
                 Ok(Some(v)) => parts.push((name.clone(), header.clone(), v)),
                 Ok(None) => {}
                 Err(m) => return Err(cell_error(file, line, header, &m)),

@@ -197,6 +197,26 @@ pub fn cell_value(ty: &str, cell: &str, timezone: Option<&str>) -> Result<Option
     }))
 }
 
+/// A lead field's cell as its value: [`cell_value`] by type, and the `email` field must
+/// be one email address (`an@saoviet.vn`; no display name) — a lead with an address that
+/// cannot be mailed is refused here rather than bouncing later.
+pub fn field_cell(
+    name: &str,
+    ty: &str,
+    cell: &str,
+    timezone: Option<&str>,
+) -> Result<Option<Value>, String> {
+    let value = cell_value(ty, cell, timezone)?;
+    if let (Some(Value::String(address)), "email") = (&value, name) {
+        if address.parse::<lettre::Address>().is_err() {
+            return Err(format!(
+                "`{address}` is not an email address (like an@saoviet.vn)"
+            ));
+        }
+    }
+    Ok(value)
+}
+
 /// An instant from a cell: RFC 3339 with an offset, or a date / date and clock time in
 /// the program's time zone (`2026-01-05`, `2026-01-05 09:30`, `05/01/2026` = 5 January).
 fn instant(cell: &str, timezone: Option<&str>) -> Result<String, String> {
@@ -276,7 +296,7 @@ fn convert(
     let mut fields = Map::new();
     for (cell, column) in record.iter().zip(&plan.columns) {
         let Some((name, ty)) = column else { continue };
-        match cell_value(ty, cell, timezone) {
+        match field_cell(name, ty, cell, timezone) {
             Ok(Some(v)) => {
                 fields.insert(name.clone(), v);
             }
@@ -563,6 +583,13 @@ mod tests {
         assert_eq!(cell_value("number", " 350 ", tz), Ok(Some(json!(350.0))));
         assert!(cell_value("number", "1.234,5", tz).is_err());
         assert!(cell_value("number", "NaN", tz).is_err());
+        assert!(field_cell("email", "text", "an@saoviet.vn", tz).is_ok());
+        for bad in ["an", "an@", "an @saoviet.vn", "An <an@saoviet.vn>"] {
+            let err = field_cell("email", "text", bad, tz).expect_err(bad);
+            assert!(err.contains("is not an email address"), "{err}");
+        }
+        // Only the `email` field is an address.
+        assert!(field_cell("name", "text", "an", tz).is_ok());
         assert_eq!(cell_value("bool", "Có", tz), Ok(Some(json!(true))));
         assert_eq!(cell_value("bool", "không", tz), Ok(Some(json!(false))));
         assert!(cell_value("bool", "maybe", tz).is_err());
@@ -618,6 +645,17 @@ mod tests {
         let rec = csv::StringRecord::from(vec!["an", "12"]);
         let row = convert(&rec, &plan, None, 4).expect("row");
         assert_eq!(row.fields.get("company_size"), Some(&json!(12.0)));
+        // The email column (here also the id) must hold an address.
+        let plan =
+            plan_columns(&headers(&["email", "company_size"]), &schema(), false).expect("plan");
+        let rec = csv::StringRecord::from(vec!["an.saoviet.vn", "12"]);
+        let e = convert(&rec, &plan, None, 5).expect_err("not an address");
+        assert_eq!(e.column.as_deref(), Some("email"));
+        assert!(
+            e.message.contains("is not an email address"),
+            "{}",
+            e.message
+        );
     }
 
     proptest::proptest! {
