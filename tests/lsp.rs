@@ -391,3 +391,19 @@ fn symbols_and_formatting() {
     let edits = c.request("textDocument/formatting", formatting);
     assert_eq!(edits[0]["newText"], scores, "{edits}");
 }
+
+#[test]
+fn without_an_editor_it_says_what_it_is_for() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .arg("lsp")
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("standard input closed before an editor sent `initialize`"),
+        "{err}"
+    );
+    assert!(!err.contains("disconnected channel"), "{err}");
+}

@@ -265,7 +265,13 @@ fn capabilities(utf8: bool) -> lsp::ServerCapabilities {
 
 /// The message loop over any connection (stdio, or in memory for tests).
 pub fn serve(connection: &Connection, load: Loader) -> anyhow::Result<()> {
-    let (id, params) = connection.initialize_start()?;
+    let (id, params) = match connection.initialize_start() {
+        Ok(started) => started,
+        Err(e) if e.channel_is_disconnected() => anyhow::bail!(
+            "standard input closed before an editor sent `initialize`: `tandem lsp` is the language server an editor starts (the VS Code extension is in editor-support/)"
+        ),
+        Err(e) => return Err(e.into()),
+    };
     let init: lsp::InitializeParams = serde_json::from_value(params).unwrap_or_default();
     let utf8 = init
         .capabilities
