@@ -47,12 +47,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use compiler::symbols::{EventInfo, Symbols};
-use runtime::scenario::{
-    normalize, parse_action, parse_instant, settable_fields, Input, InputKind, Object,
-};
+use runtime::scenario::{normalize, parse_action, settable_fields, Input, InputKind, Object};
 use serde_json::{Map, Value};
 
-use crate::import::{cell_value, field_cell, guess_delimiter, plan_columns, Schema};
+use crate::import::{
+    bare, cell_value, field_cell, folded, guess_delimiter, instant_seconds, plan_columns, Schema,
+};
 
 /// History read from two CSV files, as engine inputs in time order.
 #[derive(Debug, Clone, PartialEq)]
@@ -194,20 +194,6 @@ struct Event {
     kind: InputKind,
 }
 
-/// A header cell without surrounding space or Excel's byte-order mark.
-fn bare(header: &str) -> &str {
-    header.trim().trim_start_matches('\u{feff}').trim()
-}
-
-/// A header cell lower-cased with spaces and dashes as `_` (`Create Date` → `create_date`).
-fn folded(header: &str) -> String {
-    bare(header)
-        .to_lowercase()
-        .chars()
-        .map(|c| if c == ' ' || c == '-' { '_' } else { c })
-        .collect()
-}
-
 /// `file line n: column `c`: message`.
 fn cell_error(file: &str, line: u64, column: &str, message: &str) -> String {
     format!("{file} line {line}: column `{column}`: {message}")
@@ -216,15 +202,6 @@ fn cell_error(file: &str, line: u64, column: &str, message: &str) -> String {
 /// An instant as RFC 3339 text (for messages).
 fn instant_text(at: i64) -> String {
     jiff::Timestamp::from_second(at).map_or_else(|_| format!("{at} s"), |t| t.to_string())
-}
-
-/// A time cell as seconds since 1970; an empty cell is `None`.
-fn instant(cell: &str, tz: Option<&str>) -> Result<Option<i64>, String> {
-    match cell_value("time", cell, tz)? {
-        None => Ok(None),
-        Some(Value::String(s)) => parse_instant(&s).map(Some),
-        Some(other) => Err(format!("`{other}` is not a time")),
-    }
 }
 
 /// The header row and a reader positioned on the first data row.
@@ -413,7 +390,7 @@ fn read_leads(
             }
         }
         let created = match created_column {
-            Some(c) => instant(record.get(c).unwrap_or_default(), tz)
+            Some(c) => instant_seconds(record.get(c).unwrap_or_default(), tz)
                 .map_err(|m| cell_error(file, line, &created_header, &m))?,
             None => None,
         };
@@ -503,7 +480,7 @@ fn read_events(
                 "the event name is empty",
             ));
         }
-        let at = instant(cell(at_column), tz)
+        let at = instant_seconds(cell(at_column), tz)
             .map_err(|m| cell_error(file, line, &at_header, &m))?
             .ok_or_else(|| cell_error(file, line, &at_header, "the time is empty"))?;
         let info = sym.events.get(name);
@@ -577,7 +554,7 @@ fn read_events(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use runtime::scenario::InputValue;
+    use runtime::scenario::{parse_instant, InputValue};
 
     fn symbols() -> Symbols {
         let program = compiler::ProgramSource::single(

@@ -96,12 +96,12 @@ pub struct ColumnPlan {
 }
 
 /// A header cell without surrounding space or Excel's byte-order mark.
-fn bare(header: &str) -> &str {
-    header.trim().trim_start_matches('\u{feff}')
+pub(crate) fn bare(header: &str) -> &str {
+    header.trim().trim_start_matches('\u{feff}').trim()
 }
 
 /// A header cell lower-cased with spaces and dashes as `_` (`Company size` → `company_size`).
-fn folded(header: &str) -> String {
+pub(crate) fn folded(header: &str) -> String {
     bare(header)
         .to_lowercase()
         .chars()
@@ -215,6 +215,16 @@ pub fn field_cell(
         }
     }
     Ok(value)
+}
+
+/// A time cell (any form [`cell_value`] reads for `time`) as seconds since 1970; an
+/// empty cell is `None`.
+pub fn instant_seconds(cell: &str, timezone: Option<&str>) -> Result<Option<i64>, String> {
+    match cell_value("time", cell, timezone)? {
+        None => Ok(None),
+        Some(Value::String(s)) => runtime::scenario::parse_instant(&s).map(Some),
+        Some(other) => Err(format!("`{other}` is not a time")),
+    }
 }
 
 /// An instant from a cell: RFC 3339 with an offset, or a date / date and clock time in

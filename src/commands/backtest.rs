@@ -150,6 +150,19 @@ struct Pages {
     error: Option<String>,
 }
 
+impl Pages {
+    /// The log of the store at `location`, from its first input.
+    fn open(location: &str) -> Result<Pages, String> {
+        Ok(Pages {
+            store: super::diff::open_store(location)?,
+            after: i64::MIN,
+            page: Vec::new().into_iter(),
+            done: false,
+            error: None,
+        })
+    }
+}
+
 impl Iterator for Pages {
     type Item = Input;
 
@@ -193,19 +206,9 @@ impl<'a> Feed<'a> {
         args: &BacktestArgs,
         until: Option<i64>,
     ) -> Result<Self, String> {
-        let pages = match recorded {
-            Recorded::Store(location) => Some(Pages {
-                store: super::diff::open_store(location)?,
-                after: i64::MIN,
-                page: Vec::new().into_iter(),
-                done: false,
-                error: None,
-            }),
-            Recorded::Memory(_) => None,
-        };
-        let memory = match recorded {
-            Recorded::Memory(inputs) => inputs.iter(),
-            Recorded::Store(_) => [].iter(),
+        let (pages, memory) = match recorded {
+            Recorded::Store(location) => (Some(Pages::open(location)?), [].iter()),
+            Recorded::Memory(inputs) => (None, inputs.iter()),
         };
         Ok(Feed {
             pages,
@@ -264,13 +267,7 @@ fn replay_positions(
         .filter_map(|(i, v)| v.inputs_before.map(|n| (n, i)))
         .collect();
     marks.sort_unstable();
-    let mut pages = Pages {
-        store: super::diff::open_store(location)?,
-        after: i64::MIN,
-        page: Vec::new().into_iter(),
-        done: false,
-        error: None,
-    };
+    let mut pages = Pages::open(location)?;
     let (mut raw, mut kept) = (0u64, 0u64);
     let mut next = marks.iter().peekable();
     loop {
@@ -378,9 +375,9 @@ fn instant_arg(flag: &str, text: &str, new: &runtime::embed::Program) -> Result<
         .timezone
         .as_ref()
         .map(|(tz, _)| tz.as_str());
-    match tandem::import::cell_value("time", text, tz) {
-        Ok(Some(serde_json::Value::String(s))) => runtime::scenario::parse_instant(&s),
-        Ok(_) => Err(format!("`{text}` is empty")),
+    match tandem::import::instant_seconds(text, tz) {
+        Ok(Some(at)) => Ok(at),
+        Ok(None) => Err(format!("`{text}` is empty")),
         Err(e) => Err(e),
     }
     .map_err(|e| format!("{flag}: {e}"))
@@ -541,12 +538,7 @@ fn replay(
                         .world_without_log(kind)
                         .map_err(|e| format!("the baseline cannot run here: {}", e.0))?;
                     world.start(start);
-                    for input in &mut feed {
-                        for l in world.input(&input) {
-                            recorded.add(&l);
-                        }
-                        bar.inc(1);
-                    }
+                    run_feed(&mut world, &mut feed, &mut recorded, &bar, |_| {});
                     let until = stop_at(feed.last);
                     for l in world.advance_to(until) {
                         recorded.add(&l);
@@ -566,15 +558,11 @@ fn replay(
         world.start(start);
         let mut feed = Feed::open(&loaded.recorded, args, until_arg)?;
         let mut leads = rustc_hash::FxHashSet::default();
-        for input in &mut feed {
+        run_feed(&mut world, &mut feed, &mut side, &bar, |input| {
             if !leads.contains(input.lead.as_str()) {
                 leads.insert(input.lead.clone());
             }
-            for l in world.input(&input) {
-                side.add(&l);
-            }
-            bar.inc(1);
-        }
+        });
         if let Some(e) = feed.error() {
             return Err(e);
         }
@@ -594,6 +582,24 @@ fn replay(
             leads: leads.len(),
         })
     })
+}
+
+/// Runs every input of `feed` through `world`, each line into `side` and a tick of
+/// `bar` per input; `seen` is shown each input first.
+fn run_feed(
+    world: &mut runtime::embed::World<'_>,
+    feed: &mut Feed<'_>,
+    side: &mut Side,
+    bar: &indicatif::ProgressBar,
+    mut seen: impl FnMut(&Input),
+) {
+    for input in feed {
+        seen(&input);
+        for l in world.input(&input) {
+            side.add(&l);
+        }
+        bar.inc(1);
+    }
 }
 
 /// A progress bar on a terminal (standard error), nothing otherwise.

@@ -53,13 +53,9 @@ pub(crate) fn test(
     let mut outcomes = Vec::new();
     let mut covered = runtime::engine::Coverage::default();
     let ws = ready.workspace();
-    let place = |span: compiler::Span| -> (String, usize) {
-        ws.file(span.file).map_or((String::new(), 0), |f| {
-            (
-                dir.join(&f.path).display().to_string(),
-                render::line_col(&f.text, span.start as usize).0,
-            )
-        })
+    let place = |span| {
+        let (file, line, _) = place(&ready, dir, span);
+        (file, line)
     };
     for (_, file) in ws.program_files() {
         for decl in &file.decls {
@@ -201,6 +197,30 @@ fn annotation_data(s: &str) -> String {
         .replace('\n', "%0A")
 }
 
+/// Where a span is: its file (under `dir`), its line, and the first line of its text.
+fn place(
+    program: &runtime::embed::Program,
+    dir: &std::path::Path,
+    span: compiler::Span,
+) -> (String, usize, String) {
+    match program.workspace().file(span.file) {
+        Some(f) => {
+            let (line, _) = render::line_col(&f.text, span.start as usize);
+            let text = f
+                .text
+                .get(span.range())
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned();
+            (dir.join(&f.path).display().to_string(), line, text)
+        }
+        None => (String::new(), 0, String::new()),
+    }
+}
+
 /// The coverage of a test run as JSON: journeys (steps run / never), rules, handoffs.
 pub(crate) fn coverage_report(
     program: &runtime::embed::Program,
@@ -208,24 +228,7 @@ pub(crate) fn coverage_report(
     c: &runtime::engine::Coverage,
 ) -> serde_json::Value {
     use compiler::graph::NodeKind;
-    let place = |span: compiler::Span| -> (String, usize, String) {
-        match program.workspace().file(span.file) {
-            Some(f) => {
-                let (line, _) = render::line_col(&f.text, span.start as usize);
-                let text = f
-                    .text
-                    .get(span.range())
-                    .unwrap_or("")
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_owned();
-                (dir.join(&f.path).display().to_string(), line, text)
-            }
-            None => (String::new(), 0, String::new()),
-        }
-    };
+    let place = |span| place(program, dir, span);
     let p = program.lowered();
     let journeys: Vec<serde_json::Value> = p
         .journeys

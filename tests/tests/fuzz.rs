@@ -140,13 +140,18 @@ fn apply(text: &str, muts: &[Mutation]) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-fn mutation() -> impl Strategy<Value = Mutation> {
+/// A deletion, a duplication, or an insertion of one of `tokens`.
+fn mutation_with(tokens: &'static [&'static str]) -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (any::<usize>(), any::<usize>()).prop_map(|(a, n)| Mutation::Delete(a, n)),
         (any::<usize>(), any::<usize>()).prop_map(|(a, n)| Mutation::Duplicate(a, n)),
-        (any::<usize>(), proptest::sample::select(TOKENS))
+        (any::<usize>(), proptest::sample::select(tokens))
             .prop_map(|(a, t)| Mutation::Insert(a, t)),
     ]
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    mutation_with(TOKENS)
 }
 
 proptest! {
@@ -211,12 +216,7 @@ const JSON_TOKENS: &[&str] = &[
 ];
 
 fn json_mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<usize>(), any::<usize>()).prop_map(|(a, n)| Mutation::Delete(a, n)),
-        (any::<usize>(), any::<usize>()).prop_map(|(a, n)| Mutation::Duplicate(a, n)),
-        (any::<usize>(), proptest::sample::select(JSON_TOKENS))
-            .prop_map(|(a, t)| Mutation::Insert(a, t)),
-    ]
+    mutation_with(JSON_TOKENS)
 }
 
 fn example_symbols() -> compiler::symbols::Symbols {
