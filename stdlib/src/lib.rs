@@ -8,6 +8,8 @@
 
 pub mod builtins;
 pub mod functions;
+pub mod holidays;
+pub mod lunar;
 pub mod template_vars;
 pub mod timeline_kinds;
 pub mod types;
