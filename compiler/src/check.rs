@@ -122,7 +122,7 @@ fn collect_step_enrolls(steps: &[Step], out: &mut HashSet<String>) {
                     collect_step_enrolls(&a.steps, out);
                 }
             }
-            StepKind::Wait(_) | StepKind::WaitClock { .. } => {}
+            StepKind::Wait(_) | StepKind::WaitClock { .. } | StepKind::WaitDate { .. } => {}
         }
     }
 }

@@ -104,7 +104,7 @@ pub fn journey(program: &LoweredProgram, ws: &Workspace, j: usize) -> Option<Dia
                 arrow(node.next, String::new());
                 Shape::Action
             }
-            NodeKind::Wait { .. } | NodeKind::WaitClock { .. } => {
+            NodeKind::Wait { .. } | NodeKind::WaitClock { .. } | NodeKind::WaitDate { .. } => {
                 arrow(node.next, String::new());
                 Shape::Wait
             }

@@ -692,14 +692,27 @@ fn journey_header_parts(
     let enter_on = |c: &Canon<'_>, j: &JourneyIr| -> Vec<String> {
         j.enter_on
             .iter()
-            .map(|(e, f)| format!("{e} {}", c.opt_func(*f)))
+            .map(|e| {
+                format!(
+                    "{} {} {}",
+                    e.event,
+                    c.opt_func(e.filter),
+                    c.actions(&e.then).join("; ")
+                )
+            })
             .chain(j.enter_when.iter().map(|f| c.func(*f)))
             .collect()
     };
     if enter_on(oc, o) != enter_on(nc, n) {
         parts.push("entry".into());
     }
-    if oc.funcs(&o.exit_when) != nc.funcs(&n.exit_when) {
+    let exit_on = |c: &Canon<'_>, j: &JourneyIr| -> Vec<String> {
+        j.exit_on
+            .iter()
+            .map(|(e, f)| format!("{e} {}", c.opt_func(*f)))
+            .collect()
+    };
+    if oc.funcs(&o.exit_when) != nc.funcs(&n.exit_when) || exit_on(oc, o) != exit_on(nc, n) {
         parts.push("exit".into());
     }
     if oc.funcs(&o.goal) != nc.funcs(&n.goal) {
@@ -971,6 +984,11 @@ impl Canon<'_> {
             NodeKind::Action(a) => self.action(a),
             NodeKind::Wait { secs } => format!("wait {secs}s"),
             NodeKind::WaitClock { days, minute } => format!("wait until {days:07b} {minute}"),
+            NodeKind::WaitDate {
+                field,
+                offset_secs,
+                minute,
+            } => format!("wait until {field} {offset_secs:+}s at {minute:?}"),
             NodeKind::WaitFor {
                 event,
                 filter,

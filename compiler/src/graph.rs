@@ -49,6 +49,14 @@ pub enum NodeKind {
         days: u8,
         minute: u32,
     },
+    /// `wait until [D before|after] FIELD [at H:MM]`: the instant in the time field
+    /// `field`, moved by `offset_secs` (negative: before), then put at `minute` after
+    /// midnight of that day in the lead's zone when `at` is given.
+    WaitDate {
+        field: String,
+        offset_secs: i64,
+        minute: Option<u32>,
+    },
     /// `wait for EVENT [where F] up to D`: `next` on the event, `timeout` after D.
     WaitFor {
         event: String,
@@ -180,6 +188,24 @@ impl<'f> GraphBuilder<'f> {
                 NodeKind::WaitClock {
                     days: days.as_ref().map(|d| d.mask).unwrap_or(0x7f),
                     minute: clock.hour * 60 + clock.minute,
+                },
+                after,
+            ),
+            StepKind::WaitDate { offset, field, at } => (
+                NodeKind::WaitDate {
+                    field: field.name.clone(),
+                    offset_secs: offset
+                        .as_ref()
+                        .map(|(d, before)| {
+                            let s = d.seconds.round() as i64;
+                            if *before {
+                                -s
+                            } else {
+                                s
+                            }
+                        })
+                        .unwrap_or(0),
+                    minute: at.as_ref().map(|c| c.hour * 60 + c.minute),
                 },
                 after,
             ),

@@ -44,8 +44,10 @@ pub struct RuleIr {
 pub struct JourneyIr {
     pub name: String,
     pub span: Span,
-    pub enter_on: Vec<(String, Option<FuncId>)>,
+    pub enter_on: Vec<EnterOnIr>,
     pub enter_when: Vec<FuncId>,
+    /// `exit on EVENT [where F]` lines: the event and its filter.
+    pub exit_on: Vec<(String, Option<FuncId>)>,
     pub exit_when: Vec<FuncId>,
     pub goal: Vec<FuncId>,
     /// Seconds after the previous entry; `None` is `reenter never` (the default).
@@ -55,6 +57,15 @@ pub struct JourneyIr {
     /// "Deploying a new version"): the name it was compiled under. `name` is then the journey's own name,
     /// and nothing enters it. `None` for the program's own journeys.
     pub kept_as: Option<String>,
+}
+
+/// One `enter on EVENT [where F] [then ACTIONS]` line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnterOnIr {
+    pub event: String,
+    pub filter: Option<FuncId>,
+    /// Run with the event in scope when it enrolls the lead or arrives while it is inside.
+    pub then: Vec<ActionIr>,
 }
 
 /// A calendar day.
@@ -73,6 +84,8 @@ pub struct TeamIr {
     pub closed: Vec<(Day, Day)>,
     /// Make-up days, with their hours (`None`: Monday's).
     pub open: Vec<(Day, Option<(u32, u32)>)>,
+    /// `holidays COUNTRY`: the country whose public holidays close the team.
+    pub holidays: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -232,6 +245,7 @@ impl Collector<'_> {
             span: j.name.span,
             enter_on: Vec::new(),
             enter_when: Vec::new(),
+            exit_on: Vec::new(),
             exit_when: Vec::new(),
             goal: Vec::new(),
             reenter_after: None,
@@ -243,14 +257,43 @@ impl Collector<'_> {
         };
         for h in &j.header {
             match &h.kind {
-                JourneyHeaderKind::EnterOn { event, filter } => {
+                JourneyHeaderKind::EnterOn {
+                    event,
+                    filter,
+                    then,
+                    ..
+                } => {
                     let f = match filter {
                         Some(f) => {
                             Some(self.func(format!("{owner}: enter on"), f, Some(&event.name))?)
                         }
                         None => None,
                     };
-                    ir.enter_on.push((event.name.clone(), f));
+                    let mut actions = Vec::new();
+                    for a in then {
+                        let mut lower = |e: &Expr, ev: Option<&str>| {
+                            self.func(format!("{owner}: enter on … then"), e, ev)
+                        };
+                        actions.push(crate::graph::lower_action(
+                            a,
+                            Some(&event.name),
+                            &mut lower,
+                        )?);
+                    }
+                    ir.enter_on.push(EnterOnIr {
+                        event: event.name.clone(),
+                        filter: f,
+                        then: actions,
+                    });
+                }
+                JourneyHeaderKind::ExitOn { event, filter } => {
+                    let f = match filter {
+                        Some(f) => {
+                            Some(self.func(format!("{owner}: exit on"), f, Some(&event.name))?)
+                        }
+                        None => None,
+                    };
+                    ir.exit_on.push((event.name.clone(), f));
                 }
                 JourneyHeaderKind::EnterWhen(e) => {
                     let f = self.func(format!("{owner}: enter when"), e, None)?;
@@ -368,6 +411,7 @@ fn team(t: &TeamDecl) -> TeamIr {
         timezone: None,
         closed: Vec::new(),
         open: Vec::new(),
+        holidays: None,
     };
     for item in &t.items {
         match &item.kind {
@@ -387,6 +431,7 @@ fn team(t: &TeamDecl) -> TeamIr {
                 day(date),
                 range.as_ref().map(|r| (minutes(&r.start), minutes(&r.end))),
             )),
+            TeamItemKind::Holidays(country) => ir.holidays = Some(country.name.clone()),
         }
     }
     ir

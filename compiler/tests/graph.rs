@@ -20,6 +20,11 @@ fn describe(g: &JourneyGraph, id: usize) -> String {
             event, up_to_secs, ..
         } => format!("wait for {event} {up_to_secs}"),
         NodeKind::WaitUntil { up_to_secs, .. } => format!("wait until {up_to_secs}"),
+        NodeKind::WaitDate {
+            field,
+            offset_secs,
+            minute,
+        } => format!("wait until {field} {offset_secs} {minute:?}"),
         NodeKind::Branch { arms } => format!("branch {}", arms.len()),
         NodeKind::Split { index, arms } => {
             format!(

@@ -246,8 +246,20 @@ pub struct JourneyHeader {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum JourneyHeaderKind {
-    EnterOn { event: Ident, filter: Option<Expr> },
+    /// `enter on EVENT [where F] [then ACTIONS]`: the actions run, with `event.PROP`,
+    /// when such an event enrolls the lead or arrives while it is inside.
+    EnterOn {
+        event: Ident,
+        filter: Option<Expr>,
+        then: Vec<Action>,
+        then_block: bool,
+    },
     EnterWhen(Expr),
+    /// `exit on EVENT [where F]`: the lead leaves when such an event arrives.
+    ExitOn {
+        event: Ident,
+        filter: Option<Expr>,
+    },
     ExitWhen(Expr),
     Goal(Expr),
     ReenterAfter(DurationLit),
@@ -274,6 +286,13 @@ pub enum StepKind {
         up_to: Option<DurationLit>,
         body: Option<Vec<Step>>,
         timeout: Option<Vec<Step>>,
+    },
+    /// `wait until [DURATION before|after] FIELD [at H:MM]`.
+    WaitDate {
+        /// The offset as written and whether it is `before` (true) or `after`.
+        offset: Option<(DurationLit, bool)>,
+        field: Ident,
+        at: Option<Clock>,
     },
     WaitUntil {
         cond: Expr,
@@ -422,6 +441,8 @@ pub enum TeamItemKind {
         date: Date,
         range: Option<ClockRange>,
     },
+    /// `holidays COUNTRY`: a country's public holidays, every year.
+    Holidays(Ident),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -614,8 +635,40 @@ pub enum Expectation {
     NotSent(Ident),
     In(Ident),
     NotIn(Ident),
-    TaskAssigned { handoff: Ident, assignee: TextLit },
+    TaskAssigned {
+        handoff: Ident,
+        assignee: TextLit,
+    },
+    /// `sent TEMPLATE at DATE H:MM` (in the program's zone).
+    SentAt {
+        template: Ident,
+        date: Date,
+        clock: Clock,
+    },
+    /// `task HANDOFF [not] escalated [to "…"]`.
+    TaskEscalated {
+        handoff: Ident,
+        to: Option<TextLit>,
+        negated: bool,
+    },
+    /// `task HANDOFF [not] reassigned [to "…"]`.
+    TaskReassigned {
+        handoff: Ident,
+        to: Option<TextLit>,
+        negated: bool,
+    },
     NoTask(Ident),
+    /// `notified ["address"]` / `not notified ["address"]`: an internal email about the
+    /// lead (a `notify`, or a task's notice: created, escalated, reassigned).
+    Notified {
+        to: Option<TextLit>,
+        negated: bool,
+    },
+    /// `webhook NAME` / `not webhook NAME`.
+    Webhook {
+        webhook: Ident,
+        negated: bool,
+    },
     Expr(Expr),
 }
 

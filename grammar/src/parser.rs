@@ -360,6 +360,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_assign
             | Rule::kw_assigned
             | Rule::kw_at
+            | Rule::kw_before
             | Rule::kw_between
             | Rule::kw_by
             | Rule::kw_closed
@@ -374,6 +375,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_enroll
             | Rule::kw_enter
             | Rule::kw_event
+            | Rule::kw_escalated
             | Rule::kw_every
             | Rule::kw_exit
             | Rule::kw_expect
@@ -381,6 +383,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_from
             | Rule::kw_goal
             | Rule::kw_handoff
+            | Rule::kw_holidays
             | Rule::kw_hours
             | Rule::kw_if
             | Rule::kw_in
@@ -398,6 +401,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_never
             | Rule::kw_no
             | Rule::kw_not
+            | Rule::kw_notified
             | Rule::kw_notify
             | Rule::kw_on
             | Rule::kw_open
@@ -405,6 +409,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_owner
             | Rule::kw_per
             | Rule::kw_quiet
+            | Rule::kw_reassigned
             | Rule::kw_reasons
             | Rule::kw_reenter
             | Rule::kw_reject
@@ -545,10 +550,36 @@ impl Builder {
                     let sp = self.span(&item);
                     let h = match item.as_rule() {
                         Rule::j_enter_on => {
+                            let mut q = parts(item).into_iter().peekable();
+                            let event = self.ident(q.next()?);
+                            let filter = if q.peek().is_some_and(|p| p.as_rule() == Rule::expr) {
+                                q.next().map(|e| self.expr(e))
+                            } else {
+                                None
+                            };
+                            let (then, then_block) = match q.next() {
+                                Some(t) => {
+                                    let inner = parts(t).into_iter().next()?;
+                                    if inner.as_rule() == Rule::actions_block {
+                                        (self.actions(inner), true)
+                                    } else {
+                                        (self.action(inner).into_iter().collect(), false)
+                                    }
+                                }
+                                None => (Vec::new(), false),
+                            };
+                            Some(JourneyHeaderKind::EnterOn {
+                                event,
+                                filter,
+                                then,
+                                then_block,
+                            })
+                        }
+                        Rule::j_exit_on => {
                             let mut q = parts(item).into_iter();
                             let event = self.ident(q.next()?);
                             let filter = q.next().map(|e| self.expr(e));
-                            Some(JourneyHeaderKind::EnterOn { event, filter })
+                            Some(JourneyHeaderKind::ExitOn { event, filter })
                         }
                         Rule::j_enter_when => Some(JourneyHeaderKind::EnterWhen(
                             self.expr(parts(item).into_iter().next()?),
@@ -575,7 +606,7 @@ impl Builder {
                             self.error(
                                 "E0052",
                                 sp,
-                                "journey settings (`enter`, `exit when`, `goal`, `reenter`) must come before the first step",
+                                "journey settings (`enter`, `exit when`, `exit on`, `goal`, `reenter`) must come before the first step",
                             );
                         }
                         header.push(JourneyHeader { kind, span: sp });

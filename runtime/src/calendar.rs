@@ -36,6 +36,9 @@ pub struct Calendar {
     hours: Vec<(u8, u32, u32)>,
     closed: Vec<(Day, Day)>,
     open: Vec<(Day, Option<(u32, u32)>)>,
+    /// `holidays COUNTRY`, and the days off it gives per year (computed when first asked).
+    holidays: Option<String>,
+    holiday_years: std::cell::RefCell<Vec<(i32, Vec<Day>)>>,
 }
 
 fn day_of(d: Date) -> Day {
@@ -55,7 +58,66 @@ impl Calendar {
             hours: team.hours.clone(),
             closed: team.closed.clone(),
             open: team.open.clone(),
+            holidays: team.holidays.clone(),
+            holiday_years: Default::default(),
         }
+    }
+
+    /// Whether `day` is off under the team's `holidays` line: a public holiday, or the
+    /// working day that makes up for one falling on a day the team has no hours (the
+    /// Vietnamese "nghỉ bù": the next day with hours that is not itself a holiday).
+    fn is_holiday(&self, day: Day) -> bool {
+        let Some(country) = &self.holidays else {
+            return false;
+        };
+        if let Some((_, days)) = self
+            .holiday_years
+            .borrow()
+            .iter()
+            .find(|(y, _)| *y == day.0)
+        {
+            return days.binary_search(&day).is_ok();
+        }
+        let days = self.days_off(country, day.0);
+        let hit = days.binary_search(&day).is_ok();
+        self.holiday_years.borrow_mut().push((day.0, days));
+        hit
+    }
+
+    /// A year's public holidays and make-up days, sorted.
+    fn days_off(&self, country: &str, year: i32) -> Vec<Day> {
+        let mut days: Vec<Day> = stdlib::holidays::of_country(country, year)
+            .iter()
+            .map(|h| (h.date.0, u32::from(h.date.1), u32::from(h.date.2)))
+            .collect();
+        days.sort_unstable();
+        days.dedup();
+        let works = |d: Date| {
+            let wd = d.weekday().to_monday_zero_offset();
+            self.hours.iter().any(|(mask, _, _)| mask & (1 << wd) != 0)
+        };
+        let mut extra: Vec<Day> = Vec::new();
+        for &(y, m, d) in &days {
+            let Ok(date) = Date::new(y as i16, m as i8, d as i8) else {
+                continue;
+            };
+            if works(date) {
+                continue;
+            }
+            let mut next = date;
+            for _ in 0..14 {
+                let Ok(n) = next.tomorrow() else { break };
+                next = n;
+                let key = day_of(next);
+                if works(next) && days.binary_search(&key).is_err() && !extra.contains(&key) {
+                    extra.push(key);
+                    break;
+                }
+            }
+        }
+        days.extend(extra);
+        days.sort_unstable();
+        days
     }
 
     /// The open intervals of a local day, in minutes, merged and sorted.
@@ -73,7 +135,7 @@ impl Calendar {
                 Some(r) => vec![*r],
                 None => weekday_bits(0),
             }
-        } else if self.closed.iter().any(|(a, b)| *a <= key && key <= *b) {
+        } else if self.closed.iter().any(|(a, b)| *a <= key && key <= *b) || self.is_holiday(key) {
             Vec::new()
         } else {
             weekday_bits(d.weekday().to_monday_zero_offset() as u8)
@@ -203,8 +265,126 @@ mod tests {
             timezone: None,
             closed,
             open,
+            holidays: None,
         };
         Calendar::new(&t, &TimeZone::get("Asia/Ho_Chi_Minh").expect("tz"))
+    }
+
+    /// A Monday–Friday 8:30–17:30 team with `holidays vietnam` and the given extra lines.
+    fn vietnam_team(closed: Vec<(Day, Day)>, open: Vec<(Day, Option<(u32, u32)>)>) -> Calendar {
+        let mut c = team(vec![(WEEKDAYS, 8 * 60 + 30, 17 * 60 + 30)], closed, open);
+        c.holidays = Some("vietnam".into());
+        c
+    }
+
+    /// The days a calendar has no opening hours, Monday to Friday, in a range.
+    fn weekdays_off(c: &Calendar, from: Day, to: Day) -> Vec<Day> {
+        let mut d = Date::new(from.0 as i16, from.1 as i8, from.2 as i8).expect("date");
+        let mut off = Vec::new();
+        while day_of(d) <= to {
+            let wd = d.weekday().to_monday_zero_offset();
+            if wd < 5 && c.day_minutes(d).is_empty() {
+                off.push(day_of(d));
+            }
+            d = d.tomorrow().expect("day");
+        }
+        off
+    }
+
+    #[test]
+    fn vietnam_holidays_close_the_weekdays_announced_for_2026() {
+        // What the government announced for 2026 (Mon–Fri offices): 1/1; Tết 16–20/2
+        // (with the weekends around it); Giỗ Tổ on Sunday 26/4, made up on Monday 27/4;
+        // 30/4 and 1/5; Quốc khánh 2/9 with the built-in choice of 1/9 beside it (a team
+        // whose government picks 3/9 writes `closed 2026-09-03` and `open 2026-09-01`).
+        let c = vietnam_team(vec![], vec![]);
+        assert_eq!(
+            weekdays_off(&c, (2026, 1, 1), (2026, 12, 31)),
+            vec![
+                (2026, 1, 1),
+                (2026, 2, 16),
+                (2026, 2, 17),
+                (2026, 2, 18),
+                (2026, 2, 19),
+                (2026, 2, 20),
+                (2026, 4, 27),
+                (2026, 4, 30),
+                (2026, 5, 1),
+                (2026, 9, 1),
+                (2026, 9, 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn vietnam_holidays_with_the_governments_yearly_choices_for_2024_and_2025() {
+        // 2024 as announced: Tết 8–14/2. The law's five days (29 Tết to mùng 4) take in
+        // a weekend, made up on Wednesday 14/2 and Thursday 15/2; the government placed
+        // them on Thursday 8/2 instead of 15/2. The 30/4 bridge: Monday 29/4 off, worked
+        // back on Saturday 4/5. Quốc khánh 2–3/9.
+        let c = vietnam_team(
+            vec![((2024, 2, 8), (2024, 2, 8)), ((2024, 4, 29), (2024, 4, 29))],
+            vec![((2024, 2, 15), None), ((2024, 5, 4), None)],
+        );
+        assert_eq!(
+            weekdays_off(&c, (2024, 1, 1), (2024, 12, 31)),
+            vec![
+                (2024, 1, 1),
+                (2024, 2, 8),
+                (2024, 2, 9),
+                (2024, 2, 12),
+                (2024, 2, 13),
+                (2024, 2, 14),
+                (2024, 4, 18),
+                (2024, 4, 29),
+                (2024, 4, 30),
+                (2024, 5, 1),
+                (2024, 9, 2),
+                (2024, 9, 3),
+            ]
+        );
+        // The make-up Saturday is open, with Monday's hours.
+        let sat = Date::new(2024, 5, 4).expect("date");
+        assert_eq!(c.day_minutes(sat), vec![(8 * 60 + 30, 17 * 60 + 30)]);
+        // 2025: the law's five Tết days end on Saturday 1/2 (mùng 4), which the law makes
+        // up on Monday 3/2; the government announced 25/1–2/2 instead (Monday 27/1 off,
+        // 3/2 worked): one `closed` and one `open` line.
+        let law = vietnam_team(vec![], vec![]);
+        assert_eq!(
+            weekdays_off(&law, (2025, 1, 1), (2025, 2, 28)),
+            vec![
+                (2025, 1, 1),
+                (2025, 1, 28),
+                (2025, 1, 29),
+                (2025, 1, 30),
+                (2025, 1, 31),
+                (2025, 2, 3),
+            ]
+        );
+        let c = vietnam_team(
+            vec![((2025, 1, 27), (2025, 1, 27))],
+            vec![((2025, 2, 3), None)],
+        );
+        assert_eq!(
+            weekdays_off(&c, (2025, 1, 1), (2025, 12, 31)),
+            vec![
+                (2025, 1, 1),
+                (2025, 1, 27),
+                (2025, 1, 28),
+                (2025, 1, 29),
+                (2025, 1, 30),
+                (2025, 1, 31),
+                (2025, 4, 7),
+                (2025, 4, 30),
+                (2025, 5, 1),
+                (2025, 9, 1),
+                (2025, 9, 2),
+            ]
+        );
+        // An `open` line overrides a holiday.
+        assert!(!c
+            .day_minutes(Date::new(2025, 2, 3).expect("date"))
+            .is_empty());
     }
 
     fn at(s: &str) -> i64 {

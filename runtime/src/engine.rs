@@ -153,6 +153,11 @@ enum Waiting {
         cond: FuncId,
         timeout: usize,
     },
+    /// `wait until … FIELD …`: the instant being waited for (re-timed when the field
+    /// changes). Last, so that checkpoints written before it still read.
+    Date {
+        at: i64,
+    },
 }
 
 /// A `wait for EVENT` step's wait: for `event` (passing `filter`) since sequence number
@@ -758,6 +763,12 @@ impl<'p> Engine<'p> {
                     },
                     Waiting::Event(w) => format!("waiting for `{}`", w.event),
                     Waiting::Until { .. } => "waiting until a condition holds".to_owned(),
+                    Waiting::Date { at } => match (&node.kind, jiff::Timestamp::from_second(*at)) {
+                        (NodeKind::WaitDate { field, .. }, Ok(t)) => {
+                            format!("waiting until {t} (from `{field}`)")
+                        }
+                        _ => "waiting for a date".to_owned(),
+                    },
                 };
                 journeys.push((p.journeys[j].name.clone(), node.span, waiting));
             }

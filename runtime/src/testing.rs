@@ -84,6 +84,51 @@ fn local_instant(tz: &str, y: i32, mo: u32, d: u32, h: u32, mi: u32) -> i64 {
     crate::calendar::local_to_instant(&tz, date.to_datetime(time)).unwrap_or(0)
 }
 
+/// An instant as `YYYY-MM-DD HH:MM` in the program's zone (how tests write times).
+fn local_text(tz: &str, at: i64) -> String {
+    match (
+        jiff::tz::TimeZone::get(tz),
+        jiff::Timestamp::from_second(at),
+    ) {
+        (Ok(tz), Ok(t)) => jiff::ZonedDateTime::new(t, tz)
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string(),
+        _ => at.to_string(),
+    }
+}
+
+/// `expect … task H escalated|reassigned [to "x"]`: whether one of the task's changes
+/// `got` (their recipients) matches, and the message when not.
+fn task_change(
+    what: &str,
+    handoff: &str,
+    lead: &str,
+    to: Option<&grammar::ast::TextLit>,
+    got: &[&str],
+    negated: bool,
+) -> (bool, String) {
+    let hit = match to {
+        Some(t) => got.contains(&t.value.as_str()),
+        None => !got.is_empty(),
+    };
+    let ok = hit != negated;
+    let wanted = to.map(|t| format!(" to {}", t.value)).unwrap_or_default();
+    let what_not = if negated {
+        format!("not {what}")
+    } else {
+        what.to_owned()
+    };
+    let found = if got.is_empty() {
+        format!("it was not {what}")
+    } else {
+        format!("it was {what} to {}", got.join(", "))
+    };
+    (
+        ok,
+        format!("expected {lead}'s `{handoff}` task {what_not}{wanted}; {found}"),
+    )
+}
+
 /// Runs one test block.
 pub fn run_test(
     p: &LoweredProgram,
@@ -245,6 +290,132 @@ pub fn run_test(
                                 handoff.name,
                                 assignee.value,
                                 got.unwrap_or_else(|| "no open task".into())
+                            ),
+                        )
+                    }
+                    Expectation::SentAt {
+                        template,
+                        date,
+                        clock,
+                    } => {
+                        let want = local_instant(
+                            &p.timezone,
+                            date.year,
+                            date.month,
+                            date.day,
+                            clock.hour,
+                            clock.minute,
+                        );
+                        let at: Vec<i64> = lines
+                            .iter()
+                            .filter(|x| {
+                                x.lead.as_deref() == Some(id.as_str())
+                                    && matches!(&x.entry, Entry::EmailSent { template: t, .. } if *t == template.name)
+                            })
+                            .map(|x| x.at)
+                            .collect();
+                        let found = if at.is_empty() {
+                            "it was not sent".to_owned()
+                        } else {
+                            let shown: Vec<String> =
+                                at.iter().map(|t| local_text(&p.timezone, *t)).collect();
+                            format!("it was sent at {}", shown.join(", "))
+                        };
+                        (
+                            at.contains(&want),
+                            format!(
+                                "expected `{}` sent to {} at {}; {found}",
+                                template.name,
+                                lead.name,
+                                local_text(&p.timezone, want)
+                            ),
+                        )
+                    }
+                    Expectation::TaskEscalated {
+                        handoff,
+                        to,
+                        negated,
+                    } => {
+                        let got: Vec<&str> = lines
+                            .iter()
+                            .filter(|x| x.lead.as_deref() == Some(id.as_str()))
+                            .filter_map(|x| match &x.entry {
+                                Entry::TaskEscalated { handoff: h, to, .. }
+                                    if *h == handoff.name =>
+                                {
+                                    Some(to.as_str())
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                        task_change(
+                            "escalated",
+                            &handoff.name,
+                            &lead.name,
+                            to.as_ref(),
+                            &got,
+                            *negated,
+                        )
+                    }
+                    Expectation::TaskReassigned {
+                        handoff,
+                        to,
+                        negated,
+                    } => {
+                        let got: Vec<&str> = lines
+                            .iter()
+                            .filter(|x| x.lead.as_deref() == Some(id.as_str()))
+                            .filter_map(|x| match &x.entry {
+                                Entry::TaskReassigned { handoff: h, to, .. }
+                                    if *h == handoff.name =>
+                                {
+                                    Some(to.as_str())
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                        task_change(
+                            "reassigned",
+                            &handoff.name,
+                            &lead.name,
+                            to.as_ref(),
+                            &got,
+                            *negated,
+                        )
+                    }
+                    Expectation::Notified { to, negated } => {
+                        let hit = lines.iter().any(|x| {
+                            x.lead.as_deref() == Some(id.as_str())
+                                && matches!(&x.entry, Entry::Notified { to: list, .. }
+                                    if to.as_ref().is_none_or(|t| list.contains(&t.value)))
+                        });
+                        let whom = to
+                            .as_ref()
+                            .map(|t| format!(" {}", t.value))
+                            .unwrap_or_default();
+                        if *negated {
+                            (
+                                !hit,
+                                format!("expected no notification{whom} about {}", lead.name),
+                            )
+                        } else {
+                            (
+                                hit,
+                                format!("expected a notification{whom} about {}", lead.name),
+                            )
+                        }
+                    }
+                    Expectation::Webhook { webhook, negated } => {
+                        let hit = lines.iter().any(|x| {
+                            x.lead.as_deref() == Some(id.as_str())
+                                && matches!(&x.entry, Entry::WebhookCalled { webhook: w, .. } if *w == webhook.name)
+                        });
+                        let not = if *negated { " not" } else { "" };
+                        (
+                            hit != *negated,
+                            format!(
+                                "expected the webhook `{}`{not} to have been called for {}",
+                                webhook.name, lead.name
                             ),
                         )
                     }

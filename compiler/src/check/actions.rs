@@ -106,23 +106,7 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
-            ActionKind::Webhook(w) => {
-                if let Some(hooks) = &self.sym.webhooks {
-                    if !hooks.contains(&w.name) {
-                        self.diags.push(
-                            Diagnostic::error(
-                                codes::UNKNOWN_WEBHOOK,
-                                w.span,
-                                format!("`tandem.toml` names no webhook `{}`", w.name),
-                            )
-                            .with_help(format!(
-                                "add `{} = \"https://…\"` under `[webhooks]` in tandem.toml",
-                                w.name
-                            )),
-                        );
-                    }
-                }
-            }
+            ActionKind::Webhook(w) => self.webhook_name(w),
             ActionKind::Exit => {
                 if !scope.in_journey {
                     self.err(
@@ -175,6 +159,25 @@ impl<'a> Checker<'a> {
             d = d.with_help(format!("did you mean `{s}`?"));
         }
         self.diags.push(d);
+    }
+
+    /// A webhook's name must be one `tandem.toml` lists (when there is a config).
+    pub(super) fn webhook_name(&mut self, w: &Ident) {
+        if let Some(hooks) = &self.sym.webhooks {
+            if !hooks.contains(&w.name) {
+                self.diags.push(
+                    Diagnostic::error(
+                        codes::UNKNOWN_WEBHOOK,
+                        w.span,
+                        format!("`tandem.toml` names no webhook `{}`", w.name),
+                    )
+                    .with_help(format!(
+                        "add `{} = \"https://…\"` under `[webhooks]` in tandem.toml",
+                        w.name
+                    )),
+                );
+            }
+        }
     }
 
     pub(super) fn event_exists(&mut self, event: &Ident) -> bool {

@@ -7,7 +7,23 @@ impl<'a> Checker<'a> {
         let mut reenter: Option<Span> = None;
         for h in &j.header {
             match &h.kind {
-                JourneyHeaderKind::EnterOn { event, filter } => {
+                JourneyHeaderKind::EnterOn {
+                    event,
+                    filter,
+                    then,
+                    ..
+                } => {
+                    self.event_filter(event, filter.as_ref());
+                    let known = self.sym.events.contains_key(&event.name);
+                    let scope = Scope {
+                        event: known.then_some(event.name.as_str()),
+                        in_journey: false,
+                    };
+                    for a in then {
+                        self.action(a, scope);
+                    }
+                }
+                JourneyHeaderKind::ExitOn { event, filter } => {
                     self.event_filter(event, filter.as_ref())
                 }
                 JourneyHeaderKind::EnterWhen(e)
@@ -43,6 +59,9 @@ impl<'a> Checker<'a> {
     pub(super) fn step(&mut self, step: &Step, scope: Scope<'_>) {
         match &step.kind {
             StepKind::Action(a) => self.action(a, scope),
+            StepKind::WaitDate { offset, field, at } => {
+                self.wait_date(step, offset.is_some() || at.is_some(), field)
+            }
             StepKind::Wait(_) | StepKind::WaitClock { .. } => {}
             StepKind::WaitFor {
                 event,
@@ -122,6 +141,50 @@ impl<'a> Checker<'a> {
                 for a in arms {
                     self.steps(&a.steps, scope);
                 }
+            }
+        }
+    }
+
+    /// `wait until [D before|after] FIELD [at H:MM]`: FIELD must be a `time` lead field.
+    /// A lone name that is not one was meant as a condition, which needs `up to`.
+    fn wait_date(&mut self, step: &Step, dated: bool, field: &Ident) {
+        match self.sym.bare.get(&field.name) {
+            Some(Bare::Field(info)) if info.ty == Type::Time => {}
+            Some(Bare::Field(info)) if dated => {
+                let ty = info.ty;
+                self.diags.push(
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        field.span,
+                        format!(
+                            "`wait until … {}` needs a `time` field, but `{}` holds a {ty}",
+                            field.name, field.name
+                        ),
+                    )
+                    .with_help("wait on a field declared `time` (for example `webinar_at: time`)"),
+                );
+            }
+            None if dated => self.unknown_bare(field),
+            Some(Bare::Stage(_)) | Some(Bare::Const(_)) | Some(Bare::Segment(_)) if dated => {
+                self.err(
+                    codes::NOT_A_FIELD,
+                    field.span,
+                    format!("`{}` is not a lead field of type `time`", field.name),
+                );
+            }
+            _ => {
+                // Not a time field and no `before/after`/`at`: a condition written without
+                // its limit, reported as the condition form always was.
+                let cond = Expr {
+                    kind: ExprKind::Name(field.clone()),
+                    span: field.span,
+                };
+                let scope = Scope {
+                    event: None,
+                    in_journey: true,
+                };
+                self.condition(&cond, scope);
+                self.unbounded(step.span.with_end(field.span.end), "wait until");
             }
         }
     }

@@ -6,6 +6,7 @@ impl<'a> Checker<'a> {
     pub(super) fn team(&mut self, t: &TeamDecl) {
         let mut members = false;
         let mut seen: HashSet<&str> = HashSet::default();
+        let mut holidays: Option<Span> = None;
         for item in &t.items {
             match &item.kind {
                 TeamItemKind::Members(m) => {
@@ -23,6 +24,31 @@ impl<'a> Checker<'a> {
                 }
                 TeamItemKind::Manager(m) => self.check_address(m),
                 TeamItemKind::Timezone(tz) => self.timezone(tz),
+                TeamItemKind::Holidays(country) => {
+                    if let Some(prev) = holidays.replace(item.span) {
+                        self.diags.push(
+                            Diagnostic::error(
+                                codes::CLAUSE,
+                                item.span,
+                                "a team has at most one `holidays` line",
+                            )
+                            .with_related(prev, "first given here"),
+                        );
+                    }
+                    if !stdlib::holidays::COUNTRIES.contains(&country.name.as_str()) {
+                        self.diags.push(
+                            Diagnostic::error(
+                                codes::UNKNOWN_NAME,
+                                country.span,
+                                format!("there are no built-in public holidays for `{}`", country.name),
+                            )
+                            .with_help(format!(
+                                "the countries built in are: {}; list other days off with `closed DATE`",
+                                stdlib::holidays::COUNTRIES.join(", ")
+                            )),
+                        );
+                    }
+                }
                 TeamItemKind::Hours { .. }
                 | TeamItemKind::Closed(_)
                 | TeamItemKind::Open { .. } => {}

@@ -124,9 +124,17 @@ impl<'a> Checker<'a> {
                 TestStmtKind::Expect { lead, expectation } => {
                     self.test_lead(lead, &leads);
                     match expectation {
-                        Expectation::Sent(t) | Expectation::NotSent(t) => {
+                        Expectation::Sent(t)
+                        | Expectation::NotSent(t)
+                        | Expectation::SentAt { template: t, .. } => {
                             self.template(t);
                         }
+                        Expectation::Notified { to, .. } => {
+                            if let Some(t) = to {
+                                self.check_address(t);
+                            }
+                        }
+                        Expectation::Webhook { webhook, .. } => self.webhook_name(webhook),
                         Expectation::In(j) | Expectation::NotIn(j) => {
                             if !self.sym.journeys.contains_key(&j.name) {
                                 self.unknown(
@@ -138,7 +146,14 @@ impl<'a> Checker<'a> {
                             }
                         }
                         Expectation::TaskAssigned { handoff, .. }
+                        | Expectation::TaskEscalated { handoff, .. }
+                        | Expectation::TaskReassigned { handoff, .. }
                         | Expectation::NoTask(handoff) => {
+                            if let Expectation::TaskEscalated { to: Some(t), .. }
+                            | Expectation::TaskReassigned { to: Some(t), .. } = expectation
+                            {
+                                self.check_address(t);
+                            }
                             if !self.sym.handoffs.contains_key(&handoff.name) {
                                 self.unknown(
                                     codes::UNKNOWN_HANDOFF,

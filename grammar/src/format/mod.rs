@@ -282,13 +282,42 @@ impl Printer<'_> {
                     self.begin_item(h.span, first);
                     first = false;
                     match &h.kind {
-                        JourneyHeaderKind::EnterOn { event, filter } => match filter {
+                        JourneyHeaderKind::EnterOn {
+                            event,
+                            filter,
+                            then,
+                            then_block,
+                        } => {
+                            let tail = if *then_block {
+                                " then {".to_owned()
+                            } else {
+                                match then.first() {
+                                    Some(a) => format!(" then {}", self.action_text(a)),
+                                    None => String::new(),
+                                }
+                            };
+                            match filter {
+                                Some(f) => self.condition_line(
+                                    &format!("enter on {} where ", event.name),
+                                    f,
+                                    &tail,
+                                ),
+                                None => self.line(&format!("enter on {}{tail}", event.name)),
+                            }
+                            if *then_block {
+                                self.indent += 1;
+                                self.actions(then, h.span.end);
+                                self.indent -= 1;
+                                self.line("}");
+                            }
+                        }
+                        JourneyHeaderKind::ExitOn { event, filter } => match filter {
                             Some(f) => self.condition_line(
-                                &format!("enter on {} where ", event.name),
+                                &format!("exit on {} where ", event.name),
                                 f,
                                 "",
                             ),
-                            None => self.line(&format!("enter on {}", event.name)),
+                            None => self.line(&format!("exit on {}", event.name)),
                         },
                         JourneyHeaderKind::EnterWhen(e) => {
                             self.condition_line("enter when ", e, "")
@@ -338,6 +367,7 @@ impl Printer<'_> {
                             Some(r) => format!("open {} {}", date(dt), clock_range(r)),
                             None => format!("open {}", date(dt)),
                         },
+                        TeamItemKind::Holidays(country) => format!("holidays {}", country.name),
                     };
                     self.line(&text);
                     self.trailing_comment(item.span.end);

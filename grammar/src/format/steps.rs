@@ -79,6 +79,18 @@ impl Printer<'_> {
                 Some(d) => self.line(&format!("wait until {} {}", d.items.join(","), clock(c))),
                 None => self.line(&format!("wait until {}", clock(c))),
             },
+            StepKind::WaitDate { offset, field, at } => {
+                let mut text = "wait until ".to_owned();
+                if let Some((d, before)) = offset {
+                    let side = if *before { "before" } else { "after" };
+                    text.push_str(&format!("{} {side} ", duration(d)));
+                }
+                text.push_str(&field.name);
+                if let Some(c) = at {
+                    text.push_str(&format!(" at {}", clock(c)));
+                }
+                self.line(&text);
+            }
             StepKind::WaitFor {
                 event,
                 filter,
@@ -254,6 +266,32 @@ impl Printer<'_> {
                         format!("task {} assigned \"{}\"", handoff.name, assignee.raw)
                     }
                     Expectation::NoTask(h) => format!("no task {}", h.name),
+                    Expectation::SentAt {
+                        template,
+                        date: d,
+                        clock: c,
+                    } => format!("sent {} at {} {}", template.name, date(d), clock(c)),
+                    Expectation::TaskEscalated {
+                        handoff,
+                        to,
+                        negated,
+                    } => task_change(&handoff.name, *negated, "escalated", to.as_ref()),
+                    Expectation::TaskReassigned {
+                        handoff,
+                        to,
+                        negated,
+                    } => task_change(&handoff.name, *negated, "reassigned", to.as_ref()),
+                    Expectation::Notified { to, negated } => {
+                        let not = if *negated { "not " } else { "" };
+                        match to {
+                            Some(t) => format!("{not}notified \"{}\"", t.raw),
+                            None => format!("{not}notified"),
+                        }
+                    }
+                    Expectation::Webhook { webhook, negated } => {
+                        let not = if *negated { "not " } else { "" };
+                        format!("{not}webhook {}", webhook.name)
+                    }
                     Expectation::Expr(x) => expr(x),
                 };
                 format!("expect {} {e}", lead.name)
@@ -279,5 +317,14 @@ impl Printer<'_> {
         }
         self.indent -= 1;
         self.line("}");
+    }
+}
+
+/// `task H [not] escalated|reassigned [to "…"]`.
+fn task_change(handoff: &str, negated: bool, what: &str, to: Option<&TextLit>) -> String {
+    let not = if negated { "not " } else { "" };
+    match to {
+        Some(t) => format!("task {handoff} {not}{what} to \"{}\"", t.raw),
+        None => format!("task {handoff} {not}{what}"),
     }
 }

@@ -72,6 +72,7 @@ impl Builder {
                 let range = q.next().map(|r| self.clock_range(r));
                 TeamItemKind::Open { date, range }
             }
+            Rule::team_holidays => TeamItemKind::Holidays(self.ident(q.next()?)),
             _ => return None,
         };
         Some(TeamItem { kind, span })

@@ -66,6 +66,23 @@ impl Builder {
                 let clock = self.clock(q.next()?);
                 StepKind::WaitClock { days, clock }
             }
+            Rule::wait_date => {
+                let mut q = parts(pair).into_iter().peekable();
+                let offset = if q.peek().is_some_and(|p| p.as_rule() == Rule::duration) {
+                    let d = self.duration(q.next()?);
+                    let side = q.next()?;
+                    let before = side
+                        .into_inner()
+                        .next()
+                        .is_some_and(|k| k.as_rule() == Rule::kw_before);
+                    Some((d, before))
+                } else {
+                    None
+                };
+                let field = self.ident(q.next()?);
+                let at = q.next().map(|c| self.clock(c));
+                StepKind::WaitDate { offset, field, at }
+            }
             Rule::wait_for | Rule::wait_cond => {
                 let mut q = parts(pair).into_iter().peekable();
                 let head = q.next()?;

@@ -61,6 +61,46 @@ impl Builder {
                         Expectation::TaskAssigned { handoff, assignee }
                     }
                     Rule::e_no_task => Expectation::NoTask(self.ident(eq.next()?)),
+                    Rule::e_sent_at => {
+                        let template = self.ident(eq.next()?);
+                        let date = self.date(eq.next()?);
+                        let clock = self.clock(eq.next()?);
+                        Expectation::SentAt {
+                            template,
+                            date,
+                            clock,
+                        }
+                    }
+                    Rule::e_task_escalated | Rule::e_task_reassigned => {
+                        let handoff = self.ident(eq.next()?);
+                        let mut rest = eq.peekable();
+                        let negated = rest.peek().is_some_and(|p| p.as_rule() == Rule::not_flag);
+                        if negated {
+                            rest.next();
+                        }
+                        let to = rest.next().map(|t| self.text(t));
+                        if erule == Rule::e_task_escalated {
+                            Expectation::TaskEscalated {
+                                handoff,
+                                to,
+                                negated,
+                            }
+                        } else {
+                            Expectation::TaskReassigned {
+                                handoff,
+                                to,
+                                negated,
+                            }
+                        }
+                    }
+                    Rule::e_notified | Rule::e_not_notified => Expectation::Notified {
+                        to: eq.next().map(|t| self.text(t)),
+                        negated: erule == Rule::e_not_notified,
+                    },
+                    Rule::e_webhook | Rule::e_not_webhook => Expectation::Webhook {
+                        webhook: self.ident(eq.next()?),
+                        negated: erule == Rule::e_not_webhook,
+                    },
                     _ => Expectation::Expr(self.expr(eq.next()?)),
                 };
                 TestStmtKind::Expect { lead, expectation }

@@ -249,7 +249,7 @@ impl<'p> Engine<'p> {
                 let funcs = self.exprs.funcs.len();
                 let fits = inst.node < nodes
                     && match &inst.wait {
-                        Waiting::Nothing | Waiting::Timer => true,
+                        Waiting::Nothing | Waiting::Timer | Waiting::Date { .. } => true,
                         Waiting::Event(w) => {
                             w.timeout < nodes && w.filter.is_none_or(|f| f < funcs)
                         }

@@ -14,6 +14,18 @@ pub(super) struct Clock {
 
 impl<'p> Engine<'p> {
     pub(super) fn enter(&mut self, lead: usize, j: usize, queue: &mut VecDeque<Raised>) -> bool {
+        self.enter_with(lead, j, None, queue)
+    }
+
+    /// Enters the journey; `on`: the `enter on` lines (by index) that enrolled the lead
+    /// and their event, whose `then` actions run before the first step.
+    fn enter_with(
+        &mut self,
+        lead: usize,
+        j: usize,
+        on: Option<(&[usize], &EventRecord)>,
+        queue: &mut VecDeque<Raised>,
+    ) -> bool {
         if self.leads[lead].journeys[j].is_some() {
             return false;
         }
@@ -49,8 +61,35 @@ impl<'p> Engine<'p> {
         }));
         let name = self.p.journeys[j].name.clone();
         self.line(lead, Entry::JourneyEntered { journey: name });
+        if let Some((lines, record)) = on {
+            self.enter_then(lead, j, lines, record, queue);
+        }
         self.continue_at(lead, j, 0, queue);
         true
+    }
+
+    /// The `then` actions of `enter on` lines, with their event in scope, inside the journey.
+    fn enter_then(
+        &mut self,
+        lead: usize,
+        j: usize,
+        lines: &[usize],
+        record: &EventRecord,
+        queue: &mut VecDeque<Raised>,
+    ) {
+        let Some(entry) = self.leads[lead].journeys[j].as_ref().map(|i| i.entry) else {
+            return;
+        };
+        let p = self.p;
+        for &i in lines {
+            let then = &p.journeys[j].enter_on[i].then;
+            if then.is_empty() {
+                continue;
+            }
+            self.leads[lead].dirty = true;
+            self.acting.cause = format!("journey `{}`", p.journeys[j].name);
+            self.actions(lead, then, Some(record), Some((j, entry)), queue);
+        }
     }
 
     pub(super) fn leave(&mut self, lead: usize, j: usize, reason: &str) -> bool {
@@ -72,16 +111,118 @@ impl<'p> Engine<'p> {
         true
     }
 
+    /// `enter on` lines: the event enrolls the lead; when it is already inside, the
+    /// matching lines' `then` actions still run (a new registration updates its fields).
     pub(super) fn enter_on(&mut self, lead: usize, ev: &Raised, queue: &mut VecDeque<Raised>) {
         for j in 0..self.p.journeys.len() {
             let p = self.p;
-            let fire = p.journeys[j].enter_on.iter().any(|(name, f)| {
-                *name == ev.name && f.is_none_or(|f| self.holds(lead, f, Some(&ev.record)))
-            });
-            if fire {
-                self.enter(lead, j, queue);
+            let mut lines: SmallVec<[usize; 2]> = SmallVec::new();
+            for (i, line) in p.journeys[j].enter_on.iter().enumerate() {
+                if line.event == ev.name
+                    && line
+                        .filter
+                        .is_none_or(|f| self.holds(lead, f, Some(&ev.record)))
+                {
+                    lines.push(i);
+                }
+            }
+            if lines.is_empty() {
+                continue;
+            }
+            if self.leads[lead].journeys[j].is_some() {
+                self.enter_then(lead, j, &lines, &ev.record, queue);
+            } else {
+                self.enter_with(lead, j, Some((&lines, &ev.record)), queue);
             }
         }
+    }
+
+    /// `exit on` lines: a matching event takes the lead out of the journey (reason
+    /// `exit`), before the event resumes waits or enrolls.
+    pub(super) fn exit_on(&mut self, lead: usize, ev: &Raised) {
+        for j in 0..self.p.journeys.len() {
+            if self.leads[lead].journeys[j].is_none() {
+                continue;
+            }
+            let p = self.p;
+            let exits = p.journeys[j].exit_on.iter().any(|(name, f)| {
+                *name == ev.name && f.is_none_or(|f| self.holds(lead, f, Some(&ev.record)))
+            });
+            if exits && self.leave(lead, j, "exit") {
+                self.leads[lead].dirty = true;
+            }
+        }
+    }
+
+    /// The instant a `wait until [D before|after] FIELD [at H:MM]` waits for: the field's
+    /// instant moved by `offset`, then (with `at`) that day's clock time in the lead's zone.
+    /// `None` when the field is not set (the lead does not wait).
+    pub(super) fn date_target(
+        &self,
+        lead: usize,
+        field: &str,
+        offset: i64,
+        minute: Option<u32>,
+    ) -> Option<i64> {
+        let slot = self.slot(field)?;
+        let record = &self.leads[lead].record;
+        if !record.is_set(slot) {
+            return None;
+        }
+        let at = (record.words[slot] as i64).saturating_add(offset);
+        let Some(minute) = minute else {
+            return Some(at);
+        };
+        let tz = self.lead_tz(lead);
+        let local = jiff::ZonedDateTime::new(jiff::Timestamp::from_second(at).ok()?, tz.clone());
+        let t = jiff::civil::Time::new((minute / 60) as i8, (minute % 60) as i8, 0, 0).ok()?;
+        crate::calendar::local_to_instant(&tz, local.date().to_datetime(t))
+    }
+
+    /// Re-times date waits after the lead changed: a wait whose field moved waits for the
+    /// new instant, or ends now if that has passed. True when a wait ended.
+    pub(super) fn retime_date_waits(&mut self, lead: usize, queue: &mut VecDeque<Raised>) -> bool {
+        let mut ended = false;
+        for j in 0..self.p.journeys.len() {
+            let Some(Instance {
+                node,
+                wait: Waiting::Date { at },
+                ..
+            }) = self.leads[lead].journeys[j].as_deref()
+            else {
+                continue;
+            };
+            let (node, at) = (*node, *at);
+            let p = self.p;
+            let n = &p.journeys[j].graph.nodes[node];
+            let NodeKind::WaitDate {
+                field,
+                offset_secs,
+                minute,
+            } = &n.kind
+            else {
+                continue;
+            };
+            let target = self.date_target(lead, field, *offset_secs, *minute);
+            if target == Some(at) {
+                continue;
+            }
+            match target {
+                Some(t) if t > self.clock.now => {
+                    let token = self.next_seq();
+                    if let Some(i) = self.leads[lead].journeys[j].as_mut() {
+                        i.wait = Waiting::Date { at: t };
+                        i.wait_token = token;
+                    }
+                    self.timer(lead, t, TimerKind::Wake { journey: j, token });
+                }
+                _ => {
+                    ended = true;
+                    self.continue_at(lead, j, n.next, queue);
+                }
+            }
+        }
+        ended
     }
 
     pub(super) fn resume_wait_for(
@@ -216,6 +357,19 @@ impl<'p> Engine<'p> {
                     self.timer(lead, at, TimerKind::Wake { journey: j, token });
                     return;
                 }
+                NodeKind::WaitDate {
+                    field,
+                    offset_secs,
+                    minute,
+                } => match self.date_target(lead, field, *offset_secs, *minute) {
+                    Some(at) if at > self.clock.now => {
+                        let token = set_wait(self, Waiting::Date { at });
+                        self.timer(lead, at, TimerKind::Wake { journey: j, token });
+                        return;
+                    }
+                    // Not set, or already past: nothing to wait for.
+                    _ => node = n.next,
+                },
                 NodeKind::WaitFor {
                     event: ev,
                     filter,

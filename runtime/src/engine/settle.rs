@@ -34,6 +34,7 @@ impl<'p> Engine<'p> {
             if !ev.outside {
                 self.add_event_points(lead, &ev.name, &ev.record);
             }
+            self.exit_on(lead, &ev);
             self.resume_wait_for(lead, &ev, &mut queue);
             self.enter_on(lead, &ev, &mut queue);
             if self.leads[lead].dirty && !self.settle(lead, &mut queue) {
@@ -184,6 +185,7 @@ impl<'p> Engine<'p> {
             for j in enters {
                 acted |= self.enter(lead, j, queue);
             }
+            acted |= self.retime_date_waits(lead, queue);
             if !acted {
                 return true;
             }
