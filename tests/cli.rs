@@ -223,8 +223,12 @@ fn conformance_scenarios_give_the_expected_timelines_with_both_engines() {
             .expect("folder")
             .flatten()
             .any(|e| e.path().extension().is_some_and(|x| x == "journey"));
+        // `program.txt` names a program folder of the repository (e.g. an example).
+        let named = std::fs::read_to_string(dir.join("program.txt")).ok();
         let program = if own {
             dir.clone()
+        } else if let Some(named) = named {
+            root().join(named.trim())
         } else {
             root().join("tests/fixtures/valid/spec_examples")
         };
@@ -1115,4 +1119,84 @@ fn logs_into_a_file_carry_no_colour_codes() {
     assert!(err.contains("INFO"), "{err}");
     assert!(!err.contains('\u{1b}'), "{err}");
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// The webinar example (docs/language.md): checks clean, is formatted, and its tests pass;
+/// each of its tests fails when the construct it is about is taken out.
+#[test]
+fn webinar_example_checks_and_its_tests_fail_without_each_construct() {
+    let dir = root().join("examples/webinar");
+    let out = tandem().arg("check").arg(&dir).output().expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no problems"));
+    let out = tandem()
+        .args(["fmt", "--check"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = tandem().arg("test").arg(&dir).output().expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("3 passed, 0 failed"), "{text}");
+
+    let program = std::fs::read_to_string(dir.join("program.journey")).expect("read");
+    let mutations = [
+        (
+            "  holidays vietnam",
+            "  # no holidays",
+            "Task tạo chiều trước Tết",
+        ),
+        (
+            "  exit on demo_requested\n",
+            "",
+            "Lead xin demo thì rời webinar",
+        ),
+        (
+            "wait until 1 day before webinar_at at 9:00",
+            "wait 1 day",
+            "Nhắc lịch lúc 9:00",
+        ),
+        (
+            "    set webinar_at = event.starts_at\n",
+            "",
+            "Nhắc lịch lúc 9:00",
+        ),
+    ];
+    for (from, to, failing) in mutations {
+        assert!(program.contains(from), "the example has `{from}`");
+        let copy = std::env::temp_dir().join(format!(
+            "tandem-webinar-{}-{}",
+            std::process::id(),
+            failing.len() + from.len()
+        ));
+        let _ = std::fs::remove_dir_all(&copy);
+        std::fs::create_dir_all(copy.join("templates")).expect("dir");
+        for t in std::fs::read_dir(dir.join("templates"))
+            .expect("templates")
+            .flatten()
+        {
+            std::fs::copy(t.path(), copy.join("templates").join(t.file_name())).expect("copy");
+        }
+        std::fs::write(copy.join("program.journey"), program.replacen(from, to, 1)).expect("write");
+        let out = tandem().arg("test").arg(&copy).output().expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "without `{from}`: {text}");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("FAILED") && l.contains(failing)),
+            "without `{from}`, `{failing}` should fail:\n{text}"
+        );
+        let _ = std::fs::remove_dir_all(&copy);
+    }
 }
