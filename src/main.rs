@@ -65,7 +65,7 @@ enum Command {
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
     },
-    /// Run a scenario on a virtual clock and print the timeline as JSON Lines (docs/simulate.md). Exit 2 on a bad program or scenario.
+    /// Run a scenario on a virtual clock and print the timeline as JSON Lines (docs/simulation.md). Exit 2 on a bad program or scenario.
     Simulate {
         /// The program folder
         dir: PathBuf,

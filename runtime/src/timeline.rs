@@ -1,4 +1,4 @@
-//! Timeline lines and their exact bytes (docs/simulate.md): compact JSON, keys in the documented order, raw UTF-8, numbers as ECMAScript writes them.
+//! Timeline lines and their exact bytes (docs/simulation.md): compact JSON, keys in the documented order, raw UTF-8, numbers as ECMAScript writes them.
 //!
 //! A line is a serde-tagged enum: `at`, `lead`, then `kind` (the variant's name in
 //! snake case) and the variant's keys in declaration order. The few keys that are

@@ -1,4 +1,4 @@
-//! `tandem simulate` scenarios (docs/simulate.md): parsed and validated against the program before anything runs; a bad input is named by its index.
+//! `tandem simulate` scenarios (docs/simulation.md): parsed and validated against the program before anything runs; a bad input is named by its index.
 
 use compiler::symbols::{Bare, Symbols};
 use stdlib::Type;
