@@ -1242,3 +1242,94 @@ fn the_task_list_shows_deadlines_escalations_and_late_tasks() {
         assert!(body.contains(names), "{query}: {body}");
     }
 }
+
+/// The webinar example under `tandem run`: `enter on … then` copies the event's topic and
+/// time into the lead (the confirmation's subject shows the topic), a date wait whose
+/// moment has passed moves on at once and a later one ends on the service's clock (the
+/// recording email), and `exit on demo_requested` takes a lead out while the rule's
+/// notification reaches Sales by SMTP.
+#[test]
+fn the_webinar_example_copies_event_fields_waits_on_a_date_and_exits_on_an_event() {
+    let dir = temp_dir("webinar");
+    let (http, smtp_port) = (free_port(), free_port());
+    let smtp = smtp_server(&dir, smtp_port);
+    let config = format!(
+        "listen = \"127.0.0.1:{http}\"\nstore = \"{}\"\nclock_scale = 3600\ntick_ms = 50\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"none\"\n",
+        dir.join("tandem.db").display()
+    );
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/webinar");
+    let s = start_program(&dir, &config, http, &program);
+    let at = |hours: i64| {
+        let now = jiff::Timestamp::now().as_second();
+        jiff::Timestamp::from_second(now + hours * 3600)
+            .expect("time")
+            .to_string()
+    };
+
+    // Lan registered for a webinar that started an hour ago: the reminder's moment has
+    // passed (sent at once), the recording's is an hour away (a second at 3600×).
+    let (status, body) = post(
+        &s,
+        "/api/leads",
+        r#"{"id": "lan", "fields": {"name": "Phạm Lan", "email": "lan@songhong.vn", "company": "Sông Hồng"}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let event = format!(
+        r#"{{"lead": "lan", "event": "webinar_registered", "props": {{"starts_at": "{}", "topic": "Chuyển đổi số <b>&</b>"}}}}"#,
+        at(-1)
+    );
+    let (status, body) = post(&s, "/api/events", &event);
+    assert_eq!(status, 200, "{body}");
+    wait_for("the confirmation with the copied topic", 30, || {
+        subjects(&smtp.maildir)
+            .iter()
+            .any(|x| x == "Bạn đã đăng ký hội thảo Chuyển đổi số <b>&</b>")
+    });
+    wait_for("the reminder and then the recording", 60, || {
+        let got = subjects(&smtp.maildir);
+        got.iter()
+            .any(|x| x == "Ngày mai: hội thảo Chuyển đổi số <b>&</b>")
+            && got
+                .iter()
+                .any(|x| x == "Bản ghi hội thảo Chuyển đổi số <b>&</b>")
+    });
+    let (_, body) = get(&s, "/api/leads/lan");
+    let lead: serde_json::Value = serde_json::from_str(&body).expect("lead JSON");
+    assert_eq!(lead["fields"]["webinar_topic"], "Chuyển đổi số <b>&</b>");
+
+    // Minh registers for next week, then asks for a demo: he leaves the journey (no
+    // reminder), and the rule's notification reaches the team by SMTP.
+    let (status, body) = post(
+        &s,
+        "/api/leads",
+        r#"{"id": "minh", "fields": {"name": "Đỗ Minh", "email": "minh@cuulong.vn", "company": "Cửu Long"}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let event = format!(
+        r#"{{"lead": "minh", "event": "webinar_registered", "props": {{"starts_at": "{}", "topic": "CRM"}}}}"#,
+        at(24 * 7)
+    );
+    assert_eq!(post(&s, "/api/events", &event).0, 200);
+    let (status, body) = post(
+        &s,
+        "/api/events",
+        r#"{"lead": "minh", "event": "demo_requested", "props": {"page": "/demo"}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_for("the team's notification about Minh", 30, || {
+        received(&smtp.maildir).iter().any(|m| {
+            m.contains("To: binh.tran@acme.vn") && mail_subject(m).contains("xin demo sau webinar")
+        })
+    });
+    wait_for("Minh out of the journey", 10, || {
+        let (_, body) = get(&s, "/api/leads/minh");
+        let lead: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        lead["timeline"].as_array().is_some_and(|t| {
+            t.iter()
+                .any(|l| l["kind"] == "journey_exited" && l["reason"] == "exit")
+        })
+    });
+    assert!(!subjects(&smtp.maildir)
+        .iter()
+        .any(|x| x == "Ngày mai: hội thảo CRM"));
+}

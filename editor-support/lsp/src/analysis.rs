@@ -423,6 +423,11 @@ pub const KEYWORDS: &[&str] = &[
     "minutes",
     "weeks",
     "business",
+    "before",
+    "holidays",
+    "escalated",
+    "reassigned",
+    "notified",
 ];
 
 /// One completion.
