@@ -8,13 +8,14 @@
 #  3. runs the corpus tests (test/corpus/*.txt);
 #  4. checks that queries/highlights.scm compiles against the grammar;
 #  5. parses every .journey file in journeys/ and tests/fixtures/valid/ (recursively) and
-#     every Tandem code block of the spec (../shared/spec/*.md beside the repository), and
-#     fails on any ERROR or MISSING node;
+#     every Tandem code block of the repository's docs (docs/*.md), and fails on any ERROR
+#     or MISSING node;
 #  6. checks that the syntax-error fixtures (tests/fixtures/invalid/E0001_*.journey) do fail.
 #
-# Spec code blocks: a fence whose info string is empty, `tandem` or `journey` holds Tandem
-# code; every other info string (`json`, `toml`, `sh`, ...) is skipped, and so is an
-# untagged block that starts with `+++` (an email template: TOML front matter and Markdown).
+# Doc code blocks: a fence whose info string is `tandem` or `journey` holds Tandem code,
+# whole declarations that must parse as a file; every other block is skipped: other info
+# strings (`json`, `toml`, `sh`, ...) and untagged blocks (commands, output, step fragments,
+# email templates, and the deliberately broken examples of docs/diagnostics.md).
 #
 # The CLI. The npm package tree-sitter-cli has no binary in it: its install script downloads
 # one from GitHub releases, which machines with only package registries cannot reach. So:
@@ -35,7 +36,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
-SPEC_DIR="$REPO/../shared/spec"
+DOCS_DIR="$REPO/docs"
 CACHE="$HERE/.cache"
 cd "$HERE"
 
@@ -160,41 +161,38 @@ add_files "$REPO/journeys"
 [ -d "$REPO/tests/fixtures/valid" ] && add_files "$REPO/tests/fixtures/valid"
 n_programs=${#files[@]}
 
-if [ -d "$SPEC_DIR" ]; then
-  # One file per Tandem code block: spec-<doc>-<nn>.journey
-  for doc in "$SPEC_DIR"/*.md; do
-    awk -v out="$tmp" -v doc="$(basename "$doc" .md)" '
-      function finish() {
-        if (kind != "tandem") { printf "  skipped: %s block %d (%s)\n", doc, n, kind; return }
-        f = sprintf("%s/spec-%s-%02d.journey", out, doc, n)
-        printf "%s", body > f; close(f)
+# One file per Tandem code block: doc-<doc>-<nn>.journey (nn counts every fenced block of
+# the doc, so it names the block's place). A fence indented inside a list item loses that
+# indentation.
+for doc in "$DOCS_DIR"/*.md; do
+  awk -v out="$tmp" -v doc="$(basename "$doc" .md)" '
+    /^ *```/ {
+      if (!open) {
+        open = 1; n++; body = ""
+        indent = $0; sub(/```.*$/, "", indent)
+        info = $0; sub(/^[ ]*```[ ]*/, "", info); sub(/[ ].*$/, "", info)
+        tandem = (info == "tandem" || info == "journey")
+        next
       }
-      /^ *```/ {
-        if (!open) {
-          open = 1; n++; body = ""; first = 1
-          info = $0; sub(/^[ ]*```[ ]*/, "", info); sub(/[ ].*$/, "", info)
-          kind = (info == "" || info == "tandem" || info == "journey") ? "tandem" : "info string `" info "`"
-          next
-        }
-        open = 0; finish(); next
-      }
-      open {
-        if (first && $0 ~ /^[ \t]*$/) { body = body $0 "\n"; next }
-        if (first && kind == "tandem" && $0 ~ /^\+\+\+/) kind = "email template: starts with +++"
-        first = 0; body = body $0 "\n"
-      }' "$doc"
-  done
-  while IFS= read -r -d '' f; do files+=("$f"); done < <(find "$tmp" -name 'spec-*.journey' -print0 | sort -z)
-else
-  echo "no spec at $SPEC_DIR: skipping the spec's code blocks"
-fi
-n_spec=$(( ${#files[@]} - n_programs ))
+      open = 0
+      if (tandem) { f = sprintf("%s/doc-%s-%02d.journey", out, doc, n); printf "%s", body > f; close(f) }
+      next
+    }
+    open {
+      line = $0
+      if (substr(line, 1, length(indent)) == indent) line = substr(line, length(indent) + 1)
+      body = body line "\n"
+    }' "$doc"
+done
+while IFS= read -r -d '' f; do files+=("$f"); done < <(find "$tmp" -name 'doc-*.journey' -print0 | sort -z)
+n_docs=$(( ${#files[@]} - n_programs ))
+[ "$n_docs" -gt 0 ] || die "no Tandem code block (a fence tagged tandem) in $DOCS_DIR/*.md"
 
-step "parsing ${n_programs} .journey files and ${n_spec} spec code blocks"
+step "parsing ${n_programs} .journey files and ${n_docs} Tandem code blocks of docs/"
 failed=0
 for f in "${files[@]}"; do
   name=${f#"$REPO/"}
-  case "$f" in "$tmp"/*) name="spec: $(basename "$f" .journey)" ;; esac
+  case "$f" in "$tmp"/*) name="docs: $(basename "$f" .journey)" ;; esac
   if out=$(ts parse --quiet "$f" 2>&1) && ! grep -qE '\((ERROR|MISSING)' <<<"$out"; then
     echo "  ok    $name"
   else
