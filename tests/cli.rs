@@ -1200,3 +1200,84 @@ fn webinar_example_checks_and_its_tests_fail_without_each_construct() {
         let _ = std::fs::remove_dir_all(&copy);
     }
 }
+
+/// The README's "Your first journey" section, run as written: its program and template
+/// check clean, its test passes, and the two mistakes it suggests are caught.
+#[test]
+fn the_readme_first_journey_runs_as_written() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let start = readme
+        .find("## Your first journey")
+        .expect("the README has a first-journey section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    // The section's code blocks, in order, without the list's indentation.
+    let mut blocks: Vec<String> = Vec::new();
+    let mut current: Option<Vec<&str>> = None;
+    for line in section.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") {
+            match current.take() {
+                Some(lines) => blocks.push(lines.join("\n") + "\n"),
+                None => current = Some(Vec::new()),
+            }
+        } else if let Some(lines) = current.as_mut() {
+            lines.push(line.strip_prefix("   ").unwrap_or(line));
+        }
+    }
+    assert!(
+        blocks.len() >= 3,
+        "program, template and test blocks: {blocks:?}"
+    );
+    let (program, template, test) = (&blocks[0], &blocks[1], &blocks[2]);
+    assert!(program.contains("journey ebook") && template.starts_with("+++"));
+    assert!(test.starts_with("test "));
+
+    let dir = std::env::temp_dir().join(format!("tandem-readme-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("templates")).expect("dir");
+    std::fs::write(dir.join("templates/ebook_delivery.md"), template).expect("write");
+    std::fs::write(dir.join("main.journey"), program).expect("write");
+    let check = |dir: &Path| {
+        let out = tandem().arg("check").arg(dir).output().expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = check(&dir);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("no problems"), "{text}");
+    // Step 3: without the unsubscribe line, E0048; a misspelt field gets its suggestion.
+    std::fs::write(
+        dir.join("templates/ebook_delivery.md"),
+        template.replace("[Hủy đăng ký]({{ unsubscribe_url }})", ""),
+    )
+    .expect("write");
+    let (code, text) = check(&dir);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("E0048"), "{text}");
+    std::fs::write(dir.join("templates/ebook_delivery.md"), template).expect("write");
+    std::fs::write(
+        dir.join("main.journey"),
+        program.replacen("company_size between", "company_sise between", 1),
+    )
+    .expect("write");
+    let (code, text) = check(&dir);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("did you mean `company_size`?"), "{text}");
+    // Step 4 and 6: formatting, then the test on the virtual clock.
+    std::fs::write(dir.join("main.journey"), format!("{program}\n{test}")).expect("write");
+    let out = tandem().arg("fmt").arg(&dir).output().expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = tandem().arg("test").arg(&dir).output().expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("1 passed, 0 failed"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
