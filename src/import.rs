@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Map, Value};
 
+use crate::import_map::{self, ColumnMap, Mapped, Preset};
+
 /// What `tandem import` was asked to do.
 pub struct ImportOptions {
     /// The CSV file.
@@ -23,6 +25,10 @@ pub struct ImportOptions {
     pub delimiter: Option<u8>,
     /// Skip columns that are not lead fields instead of refusing the file.
     pub ignore_unknown_columns: bool,
+    /// Columns mapped onto fields (`--map`, `--map-file`), before the preset.
+    pub maps: Vec<ColumnMap>,
+    /// A CRM export's headers mapped onto the fields the program has (`--preset`).
+    pub preset: Option<Preset>,
 }
 
 /// A row that was not imported, and why.
@@ -49,6 +55,8 @@ pub struct ImportReport {
     pub rejected: Vec<RowError>,
     /// Columns skipped because they are not lead fields (`--ignore-unknown-columns`).
     pub skipped_columns: Vec<String>,
+    /// Mapped columns and the field each sets (`--map`, `--map-file`, `--preset`).
+    pub mapped_columns: Vec<(String, String)>,
 }
 
 /// The lead fields an upsert may set, with their types, as `GET /api/schema` gives them.
@@ -89,8 +97,11 @@ impl Schema {
 pub struct ColumnPlan {
     /// The column holding the lead id (`id`, or `email` when there is no `id` column).
     pub id_column: usize,
-    /// Per column: the field and its type, or `None` for the id column and skipped ones.
+    /// Per column: the field of its name and its type, or `None` for the id column,
+    /// mapped and skipped ones.
     pub columns: Vec<Option<(String, String)>>,
+    /// Fields set from mapped columns (`--map`, `--preset`), one or several joined.
+    pub mapped: Vec<Mapped>,
     /// Header names skipped as unknown.
     pub skipped: Vec<String>,
 }
@@ -123,44 +134,99 @@ pub fn plan_columns(
     schema: &Schema,
     ignore_unknown: bool,
 ) -> Result<ColumnPlan, String> {
-    let id_column = headers
-        .iter()
-        .position(|h| folded(h) == "id")
-        .or_else(|| headers.iter().position(|h| folded(h) == "email"))
-        .ok_or("the file has no `id` column (nor an `email` column to use as the lead id)")?;
-    let has_id = folded(&headers[id_column]) == "id";
+    plan_mapped(headers, schema, &[], None, ignore_unknown)
+}
+
+/// Maps the header row onto lead fields: first the explicit mappings (`maps`), then each
+/// other column by its own name, then the preset's entries for fields still unset. The
+/// lead id is the column mapped to `id`, else the `id` column, else the one giving
+/// `email`. The error names every unknown column, or the mapping at fault.
+pub fn plan_mapped(
+    headers: &[String],
+    schema: &Schema,
+    maps: &[ColumnMap],
+    preset: Option<Preset>,
+    ignore_unknown: bool,
+) -> Result<ColumnPlan, String> {
+    let resolved = import_map::resolve(headers, schema, maps)?;
+    let free = |i: usize| !resolved.claimed.get(i).copied().unwrap_or(true);
+    let id_by_name = match resolved.id {
+        Some(_) => None,
+        None => headers
+            .iter()
+            .enumerate()
+            .position(|(i, h)| free(i) && folded(h) == "id"),
+    };
     let mut columns = Vec::with_capacity(headers.len());
     let mut unknown = Vec::new();
     for (i, h) in headers.iter().enumerate() {
-        if i == id_column && has_id {
+        if !free(i) || Some(i) == id_by_name {
             columns.push(None);
             continue;
         }
-        match field_name(h, schema) {
-            Some(f) => columns.push(Some(f)),
-            None => {
-                unknown.push(h.trim().to_owned());
-                columns.push(None);
-            }
+        columns.push(field_name(h, schema));
+    }
+    let mut mapped = resolved.mapped;
+    let mut set: Vec<String> = columns
+        .iter()
+        .flatten()
+        .map(|(n, _)| n.clone())
+        .chain(mapped.iter().map(|m| m.field.clone()))
+        .collect();
+    let from_preset = match preset {
+        Some(p) => import_map::preset_mappings(p, headers, schema, &resolved.claimed, &mut set),
+        None => Vec::new(),
+    };
+    for (i, h) in headers.iter().enumerate() {
+        let used = from_preset.iter().any(|m| m.from.contains(&i));
+        if free(i) && Some(i) != id_by_name && columns[i].is_none() && !used {
+            unknown.push(h.trim().to_owned());
         }
     }
+    mapped.extend(from_preset);
+    let email_column = || {
+        headers
+            .iter()
+            .enumerate()
+            .position(|(i, h)| free(i) && folded(h) == "email")
+            .or_else(|| {
+                mapped
+                    .iter()
+                    .find(|m| m.field == "email" && m.from.len() == 1)
+                    .map(|m| m.from[0])
+            })
+    };
+    let id_column = resolved
+        .id
+        .or(id_by_name)
+        .or_else(email_column)
+        .ok_or("the file has no `id` column (nor an `email` column to use as the lead id); `--map \"HEADER=id\"` names the column that holds it")?;
     if !unknown.is_empty() && !ignore_unknown {
         let known: Vec<&str> = schema.fields.iter().map(|(n, _)| n.as_str()).collect();
         return Err(format!(
-            "the lead has no field for the column(s) {} (fields: {}); rename them, or pass --ignore-unknown-columns to skip them",
+            "the lead has no field for the column(s) {} (fields: {}); rename them, map them (--map \"HEADER=FIELD\"), or pass --ignore-unknown-columns to skip them",
             unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "),
             known.join(", ")
         ));
     }
-    let mut seen = std::collections::HashSet::new();
-    for (name, _) in columns.iter().flatten() {
-        if !seen.insert(name.as_str()) {
-            return Err(format!("two columns set the field `{name}`"));
+    let mut seen: Vec<(&str, String)> = Vec::new();
+    let own = columns
+        .iter()
+        .zip(headers)
+        .filter_map(|(c, h)| c.as_ref().map(|(n, _)| (n.as_str(), bare(h).to_owned())));
+    let mapped_names = mapped.iter().map(|m| (m.field.as_str(), m.header.clone()));
+    for (name, header) in own.chain(mapped_names) {
+        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+            return Err(format!(
+                "two columns set the field `{name}` (`{first}` and `{header}`)"
+            ));
         }
+        seen.push((name, header));
     }
     Ok(ColumnPlan {
         id_column,
         columns,
+        mapped,
         skipped: unknown,
     })
 }
@@ -172,8 +238,9 @@ pub fn cell_value(ty: &str, cell: &str, timezone: Option<&str>) -> Result<Option
         return Ok(None);
     }
     Ok(Some(match ty {
+        // `-0` and `-0.0` are 0: a negative zero never reaches the store or the output.
         "number" => match cell.parse::<f64>() {
-            Ok(x) if x.is_finite() => json!(x),
+            Ok(x) if x.is_finite() => json!(if x == 0.0 { 0.0 } else { x }),
             _ => {
                 return Err(format!(
                     "`{cell}` is not a number (digits, with `.` before decimals and no thousands separators)"
@@ -314,6 +381,24 @@ fn convert(
             Err(m) => return Err(refuse(id, Some(name.clone()), m)),
         }
     }
+    for m in &plan.mapped {
+        let parts = m
+            .from
+            .iter()
+            .map(|&i| record.get(i).unwrap_or_default().trim())
+            .filter(|c| !c.is_empty());
+        let cell = parts.collect::<Vec<_>>().join(" ");
+        match field_cell(&m.field, &m.ty, &cell, timezone) {
+            Ok(Some(v)) => {
+                fields.insert(m.field.clone(), v);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let message = format!("column `{}`: {e}", m.header);
+                return Err(refuse(id, Some(m.field.clone()), message));
+            }
+        }
+    }
     Ok(PendingRow { line, id, fields })
 }
 
@@ -439,10 +524,21 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport, String> {
         .iter()
         .map(str::to_owned)
         .collect();
-    let plan = plan_columns(&headers, &schema, opts.ignore_unknown_columns)
-        .map_err(|e| format!("{file_name}: {e}"))?;
+    let plan = plan_mapped(
+        &headers,
+        &schema,
+        &opts.maps,
+        opts.preset,
+        opts.ignore_unknown_columns,
+    )
+    .map_err(|e| format!("{file_name}: {e}"))?;
     let mut report = ImportReport {
         skipped_columns: plan.skipped.clone(),
+        mapped_columns: plan
+            .mapped
+            .iter()
+            .map(|m| (m.header.clone(), m.field.clone()))
+            .collect(),
         ..ImportReport::default()
     };
     let bar = ProgressBar::new(text.len() as u64);
@@ -666,6 +762,113 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn a_negative_zero_is_zero() {
+        for cell in ["-0", "-0.0", " -0.00 ", "-0e3"] {
+            let v = cell_value("number", cell, None)
+                .expect(cell)
+                .expect("a value");
+            assert_eq!(v.to_string(), "0.0", "{cell}");
+            assert!(v.as_f64().is_some_and(f64::is_sign_positive), "{cell}");
+        }
+        // Written as numbers of the lead, through the whole row.
+        let plan = plan_columns(&headers(&["id", "company_size"]), &schema(), false).expect("plan");
+        let rec = csv::StringRecord::from(vec!["an", "-0.0"]);
+        let row = convert(&rec, &plan, None, 2).expect("row");
+        let body = serde_json::to_string(&row.fields).expect("json");
+        assert_eq!(body, r#"{"company_size":0.0}"#);
+        assert_eq!(cell_value("number", "-1.5", None), Ok(Some(json!(-1.5))));
+    }
+
+    #[test]
+    fn a_hubspot_export_is_mapped_by_the_preset_and_by_hand() {
+        let s = Schema {
+            fields: [
+                ("email", "text"),
+                ("name", "text"),
+                ("phone", "text"),
+                ("company", "text"),
+                ("company_size", "number"),
+                ("city", "text"),
+            ]
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect(),
+            timezone: None,
+        };
+        let h = headers(&[
+            "Record ID",
+            "First Name",
+            "Last Name",
+            "Email",
+            "Phone Number",
+            "Company Name",
+            "City",
+            "Số nhân sự",
+            "Lifecycle Stage",
+        ]);
+        // Without a mapping the unknown columns are named.
+        let e = plan_mapped(&h, &s, &[], Some(Preset::Hubspot), false).expect_err("unknown");
+        assert!(
+            e.contains("`Record ID`, `Số nhân sự`, `Lifecycle Stage`"),
+            "{e}"
+        );
+        let maps = [import_map::parse("Số nhân sự=company_size", "--map").expect("map")];
+        let plan = plan_mapped(&h, &s, &maps, Some(Preset::Hubspot), true).expect("plan");
+        assert_eq!(plan.id_column, 3, "the email is the lead id");
+        assert_eq!(plan.skipped, ["Record ID", "Lifecycle Stage"]);
+        let rec = csv::StringRecord::from(vec![
+            "901",
+            "An",
+            "Nguyễn",
+            "an@saoviet.vn",
+            "0909 123 456",
+            "Sao Việt",
+            "Hà Nội",
+            "-0",
+            "lead",
+        ]);
+        let row = convert(&rec, &plan, None, 2).expect("row");
+        assert_eq!(row.id, "an@saoviet.vn");
+        assert_eq!(
+            serde_json::to_value(&row.fields).expect("json"),
+            json!({"email": "an@saoviet.vn", "city": "Hà Nội", "company_size": 0.0,
+                   "name": "An Nguyễn", "phone": "0909 123 456", "company": "Sao Việt"})
+        );
+        // An empty part is left out of the join; a bad mapped cell names its column.
+        let rec = csv::StringRecord::from(vec![
+            "902",
+            "",
+            "Bình",
+            "binh@x.vn",
+            "",
+            "",
+            "",
+            "nhiều",
+            "",
+        ]);
+        let e = convert(&rec, &plan, None, 3).expect_err("not a number");
+        assert_eq!(e.column.as_deref(), Some("company_size"));
+        assert!(
+            e.message
+                .starts_with("column `Số nhân sự`: `nhiều` is not a number"),
+            "{}",
+            e.message
+        );
+        let rec = csv::StringRecord::from(vec!["902", "", "Bình", "binh@x.vn", "", "", "", "", ""]);
+        let row = convert(&rec, &plan, None, 3).expect("row");
+        assert_eq!(row.fields.get("name"), Some(&json!("Bình")));
+
+        // `Record ID=id` makes the CRM's id the lead id; the email stays a field.
+        let maps = [import_map::parse("Record ID=id", "--map").expect("map")];
+        let plan = plan_mapped(&h, &s, &maps, Some(Preset::Hubspot), true).expect("plan");
+        assert_eq!(plan.id_column, 0);
+        // A mapping and a column of the field's own name both setting it is refused.
+        let maps = [import_map::parse("Company Name=city", "--map").expect("map")];
+        let e = plan_mapped(&h, &s, &maps, None, true).expect_err("twice");
+        assert!(e.contains("two columns set the field `city`"), "{e}");
     }
 
     proptest::proptest! {

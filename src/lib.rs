@@ -3,5 +3,6 @@
 pub mod embedded;
 pub mod history_csv;
 pub mod import;
+pub mod import_map;
 pub mod load;
 pub mod render;

@@ -206,6 +206,21 @@ struct ImportArgs {
     /// Skip columns that are not lead fields instead of refusing the file
     #[arg(long)]
     ignore_unknown_columns: bool,
+    /// Put a column onto a lead field: `--map "Số nhân sự=company_size"`; join columns
+    /// with a space into a text field: `--map "First Name+Last Name=name"`; `=id` names
+    /// the lead id's column (repeatable; before --preset)
+    #[arg(long = "map", value_name = "HEADER=FIELD")]
+    maps: Vec<String>,
+    /// A file of mappings, one `HEADER=FIELD` a line (`#` starts a comment)
+    #[arg(long, value_name = "FILE")]
+    map_file: Option<PathBuf>,
+    /// A CRM's contact export as it comes: its headers mapped onto the lead fields the
+    /// program has (hubspot: First Name+Last Name → name, Phone Number → phone, Company
+    /// Name → company, Job Title → title, Number of Employees → company_size, …;
+    /// salesforce: Account Name → company, Title → title, Mailing City → city, Lead
+    /// Source → source, Employees → company_size, …)
+    #[arg(long, value_enum)]
+    preset: Option<commands::import::PresetArg>,
 }
 
 fn main() -> ExitCode {

@@ -547,6 +547,134 @@ fn tandem_import_upserts_good_rows_and_reports_each_bad_one() {
     assert!(stderr.contains("`zalo`"), "{stderr}");
 }
 
+#[test]
+fn tandem_import_maps_a_hubspot_export_and_writes_no_negative_zero() {
+    let dir = temp_dir("import-hubspot");
+    let program = dir.join("program");
+    std::fs::create_dir_all(&program).expect("program dir");
+    std::fs::write(
+        program.join("main.journey"),
+        "timezone \"Asia/Ho_Chi_Minh\"\n\nlead {\n  name: text\n  phone: text\n  company: text\n  title: text\n  city: text\n  company_size: number\n}\n",
+    )
+    .expect("program");
+    let http = free_port();
+    let s = start_program(&dir, &file_outbox_config(&dir, http), http, &program);
+    // HubSpot's contacts export, headers as HubSpot writes them.
+    let csv = "Record ID,First Name,Last Name,Email,Phone Number,Company Name,Job Title,City,Create Date,Lifecycle Stage,Industry,Number of Employees\n\
+               101,An,Nguyễn,an@saoviet.vn,0909 123 456,Sao Việt,Giám đốc,Hà Nội,2026-01-05 09:30,lead,saas,-0.0\n\
+               102,,Trần,binh@x.vn,,,,,2026-01-06,subscriber,,120\n";
+    std::fs::write(dir.join("hubspot.csv"), csv).expect("csv");
+    let import = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .arg("import")
+            .arg(dir.join("hubspot.csv"))
+            .args(["--url", &s.base, "--token", &s.token])
+            .args(args)
+            .output()
+            .expect("tandem import runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    // Without a mapping, HubSpot's headers are not fields: refused, nothing sent.
+    let (code, _, stderr) = import(&[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("`First Name`"), "{stderr}");
+
+    let (code, stdout, stderr) = import(&["--preset", "hubspot", "--ignore-unknown-columns"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("2 rows, 2 imported, 0 rejected"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("`First Name+Last Name` → name")
+            && stderr.contains("`Number of Employees` → company_size"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("skipped columns that are not lead fields: Record ID, Create Date, Lifecycle Stage, Industry"),
+        "{stderr}"
+    );
+    let (status, body) = get(&s, "/api/leads/an@saoviet.vn");
+    assert_eq!(status, 200, "{body}");
+    let lead: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let f = &lead["fields"];
+    assert_eq!(f["name"], "An Nguyễn", "{body}");
+    assert_eq!(f["phone"], "0909 123 456", "{body}");
+    assert_eq!(f["company"], "Sao Việt", "{body}");
+    assert_eq!(f["title"], "Giám đốc", "{body}");
+    assert_eq!(f["city"], "Hà Nội", "{body}");
+    assert_eq!(f["email"], "an@saoviet.vn", "{body}");
+    // `-0.0` is stored and shown as 0, never as a negative zero.
+    assert_eq!(f["company_size"].to_string(), "0", "{body}");
+    let stored: Vec<String> = rusqlite::Connection::open_with_flags(
+        dir.join("tandem.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .and_then(|c| {
+        let mut q = c.prepare("SELECT input FROM inputs WHERE lead = 'an@saoviet.vn'")?;
+        let rows = q.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect()
+    })
+    .expect("the store's inputs");
+    assert!(
+        !stored.is_empty() && stored.iter().all(|i| !i.contains("-0")),
+        "{stored:?}"
+    );
+    let (_, body) = get(&s, "/api/leads/binh@x.vn");
+    let lead: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        lead["fields"]["name"], "Trần",
+        "an empty part is left out: {body}"
+    );
+
+    // A mapping file: HubSpot's Record ID as the lead id, over the preset.
+    std::fs::write(
+        dir.join("mapping.txt"),
+        "# HubSpot → Tandem\nRecord ID=id\nCreate Date+Lifecycle Stage=title\n",
+    )
+    .expect("mapping");
+    let file = dir.join("mapping.txt").display().to_string();
+    let (code, stdout, stderr) = import(&[
+        "--preset",
+        "hubspot",
+        "--map-file",
+        &file,
+        "--ignore-unknown-columns",
+    ]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let (status, body) = get(&s, "/api/leads/101");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("\"title\":\"2026-01-05 09:30 lead\""),
+        "{body}"
+    );
+
+    // Mistakes are named before anything is sent.
+    for (args, wants) in [
+        (
+            vec!["--map", "First Name=nickname"],
+            vec!["`First Name=nickname`", "no field `nickname`"],
+        ),
+        (
+            vec!["--map", "Họ tên=name"],
+            vec!["`Họ tên=name`", "no column `Họ tên`"],
+        ),
+        (vec!["--map", "First Name"], vec!["write HEADER=FIELD"]),
+        (vec!["--preset", "zoho"], vec!["zoho"]),
+    ] {
+        let (code, _, stderr) = import(&args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        for want in wants {
+            assert!(stderr.contains(want), "{args:?}: {stderr}");
+        }
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn after_sigkill_every_acknowledged_event_is_applied_once() {

@@ -2,8 +2,18 @@
 
 use super::*;
 
+/// `--preset`: whose export the file is.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum PresetArg {
+    /// HubSpot's contacts export
+    Hubspot,
+    /// Salesforce's contacts report export
+    Salesforce,
+}
+
 pub(crate) fn import(args: ImportArgs) -> ExitCode {
     use tandem::import::{errors_csv, import, ImportOptions};
+    use tandem::import_map::{self, Preset};
     let ImportArgs {
         file,
         url,
@@ -12,7 +22,28 @@ pub(crate) fn import(args: ImportArgs) -> ExitCode {
         delimiter,
         errors,
         ignore_unknown_columns,
+        maps: map_args,
+        map_file,
+        preset,
     } = args;
+    // The mappings are read before anything else: a typo is named at once.
+    let mut maps = Vec::new();
+    for m in &map_args {
+        match import_map::parse(m, "--map") {
+            Ok(m) => maps.push(m),
+            Err(e) => return fail(e),
+        }
+    }
+    if let Some(path) = &map_file {
+        match import_map::read_file(path) {
+            Ok(more) => maps.extend(more),
+            Err(e) => return fail(e),
+        }
+    }
+    let preset = preset.map(|p| match p {
+        PresetArg::Hubspot => Preset::Hubspot,
+        PresetArg::Salesforce => Preset::Salesforce,
+    });
     let token = token
         .or_else(|| std::env::var("TANDEM_TOKEN").ok())
         .or_else(|| {
@@ -39,6 +70,8 @@ pub(crate) fn import(args: ImportArgs) -> ExitCode {
         batch,
         delimiter,
         ignore_unknown_columns,
+        maps,
+        preset,
     };
     let report = match import(&opts) {
         Ok(r) => r,
@@ -47,6 +80,14 @@ pub(crate) fn import(args: ImportArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if !report.mapped_columns.is_empty() {
+        let shown: Vec<String> = report
+            .mapped_columns
+            .iter()
+            .map(|(header, field)| format!("`{header}` → {field}"))
+            .collect();
+        eprintln!("mapped columns: {}", shown.join(", "));
+    }
     if !report.skipped_columns.is_empty() {
         eprintln!(
             "skipped columns that are not lead fields: {}",
