@@ -229,7 +229,7 @@ module.exports = grammar({
     // rule_when, h_when
     when_clause: $ => seq('when', field('condition', $._expression)),
 
-    // rule_then
+    // rule_then, enter_then
     then_clause: $ => seq('then', choice($.action_block, $._action)),
 
     // d_journey
@@ -243,6 +243,7 @@ module.exports = grammar({
     _journey_item: $ => choice(
       $.enter_on,
       $.enter_when,
+      $.exit_on,
       $.exit_when,
       $.goal,
       $.reenter_after,
@@ -250,16 +251,26 @@ module.exports = grammar({
       $._step,
     ),
 
-    // j_enter_on
+    // j_enter_on + enter_then: `then …` has the shape of rule_then (then_clause),
+    // and a line break may come before it, as before a rule's `then`.
     enter_on: $ => seq(
       'enter',
       'on',
       field('event', $.identifier),
       optional($.where_clause),
+      optional(field('then', $.then_clause)),
     ),
 
     // j_enter_when
     enter_when: $ => seq('enter', 'when', field('condition', $._expression)),
+
+    // j_exit_on
+    exit_on: $ => seq(
+      'exit',
+      'on',
+      field('event', $.identifier),
+      optional($.where_clause),
+    ),
 
     // j_exit_when
     exit_when: $ => seq('exit', 'when', field('condition', $._expression)),
@@ -290,6 +301,7 @@ module.exports = grammar({
       $.team_timezone,
       $.team_closed,
       $.team_open,
+      $.team_holidays,
     ),
 
     // team_members
@@ -319,6 +331,9 @@ module.exports = grammar({
       field('date', $.date),
       optional(field('time', $.clock_range)),
     ),
+
+    // team_holidays: `holidays vietnam`
+    team_holidays: $ => seq('holidays', field('country', $.identifier)),
 
     // d_handoff
     handoff_declaration: $ => seq(
@@ -507,13 +522,29 @@ module.exports = grammar({
     ),
 
     _expectation: $ => choice(
+      $.expect_sent_at,
       $.expect_sent,
       $.expect_not_sent,
       $.expect_in,
       $.expect_not_in,
       $.expect_task_assigned,
+      $.expect_task_escalated,
+      $.expect_task_reassigned,
       $.expect_no_task,
+      $.expect_notified,
+      $.expect_not_notified,
+      $.expect_webhook,
+      $.expect_not_webhook,
       $._expression,
+    ),
+
+    // e_sent_at
+    expect_sent_at: $ => seq(
+      'sent',
+      field('template', $.identifier),
+      'at',
+      field('date', $.date),
+      field('time', $.clock),
     ),
 
     // e_sent, e_not_sent
@@ -532,8 +563,43 @@ module.exports = grammar({
       field('assignee', $.string),
     ),
 
+    // e_task_escalated
+    expect_task_escalated: $ => seq(
+      'task',
+      field('handoff', $.identifier),
+      optional($.not_flag),
+      'escalated',
+      optional(seq('to', field('assignee', $.string))),
+    ),
+
+    // e_task_reassigned
+    expect_task_reassigned: $ => seq(
+      'task',
+      field('handoff', $.identifier),
+      optional($.not_flag),
+      'reassigned',
+      optional(seq('to', field('assignee', $.string))),
+    ),
+
+    // not_flag
+    not_flag: _ => 'not',
+
     // e_no_task
     expect_no_task: $ => seq('no', 'task', field('handoff', $.identifier)),
+
+    // e_notified, e_not_notified. At the end of the statement `notified` is this
+    // expectation, not a field called `notified` (an expression), as in pest,
+    // where e_notified is tried before e_expr.
+    expect_notified: $ => prec(1, seq('notified', optional(field('address', $.string)))),
+    expect_not_notified: $ => prec(1, seq(
+      'not',
+      'notified',
+      optional(field('address', $.string)),
+    )),
+
+    // e_webhook, e_not_webhook
+    expect_webhook: $ => seq('webhook', field('webhook', $.identifier)),
+    expect_not_webhook: $ => seq('not', 'webhook', field('webhook', $.identifier)),
 
     // ------------------------------------------------------------ journey steps
 
@@ -542,6 +608,7 @@ module.exports = grammar({
       $.wait_duration,
       $.wait_clock,
       $.wait_for,
+      $.wait_date,
       $.wait_condition,
       $.if_step,
       $.split_step,
@@ -572,6 +639,20 @@ module.exports = grammar({
       optional(field('body', $.block)),
       optional($.timeout_clause),
     ),
+
+    // s_wait + wait_date: `wait until [DURATION before|after] FIELD [at H:MM]`.
+    // Tried before wait_cond in pest: a lone name that ends the statement is
+    // this form (`wait until x up to 3 days` is a condition).
+    wait_date: $ => prec(1, seq(
+      'wait',
+      'until',
+      optional(seq(field('offset', $.duration), field('side', $.date_side))),
+      field('field', $.identifier),
+      optional(seq('at', field('time', $.clock))),
+    )),
+
+    // date_side
+    date_side: _ => choice('before', 'after'),
 
     // s_wait + wait_cond
     wait_condition: $ => seq(
@@ -792,9 +873,10 @@ module.exports = grammar({
       $.identifier,
       // Contextual keywords that may start something else where an expression
       // starts are still names here, as pest's backtracking makes them `path`s:
-      // a field may be called `count` (count_call), `sent`, `task`, `no`
-      // (`expect L sent T`, ...) or like a day (`wait until mon 9:00`).
-      alias(choice('count', 'sent', 'task', 'no', ...DAY_NAMES), $.identifier),
+      // a field may be called `count` (count_call), `sent`, `task`, `no`,
+      // `notified`, `webhook` (`expect L sent T`, ...) or like a day
+      // (`wait until mon 9:00`).
+      alias(choice('count', 'sent', 'task', 'no', 'notified', 'webhook', ...DAY_NAMES), $.identifier),
     ),
 
     // paren

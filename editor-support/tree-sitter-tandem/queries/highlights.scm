@@ -58,11 +58,13 @@
 ; References to events, templates, journeys, teams, handoffs
 (score_on event: (identifier) @type)
 (enter_on event: (identifier) @type)
+(exit_on event: (identifier) @type)
 (wait_for event: (identifier) @type)
 (count_expression event: (identifier) @type)
 (test_event event: (identifier) @type)
 (send_action template: (identifier) @label)
 (expect_sent template: (identifier) @label)
+(expect_sent_at template: (identifier) @label)
 (expect_not_sent template: (identifier) @label)
 (enroll_action journey: (identifier) @function)
 (expect_in journey: (identifier) @function)
@@ -73,7 +75,13 @@
 (test_task handoff: (identifier) @function)
 (expect_task_assigned handoff: (identifier) @function)
 (expect_no_task handoff: (identifier) @function)
+(expect_task_escalated handoff: (identifier) @function)
+(expect_task_reassigned handoff: (identifier) @function)
 (webhook_action webhook: (identifier) @label)
+(expect_webhook webhook: (identifier) @label)
+(expect_not_webhook webhook: (identifier) @label)
+(wait_date field: (identifier) @property)
+(team_holidays country: (identifier) @constant.builtin)
 (reason name: (identifier) @constant)
 (task_outcome reason: (identifier) @constant)
 
@@ -99,6 +107,7 @@
   "members" "manager" "hours" "closed" "open" "assign" "owner" "by" "task"
   "within" "reasons" "leads" "report" "from" "quiet" "at" "most" "emails" "per"
   "start" "lead" "update" "advance" "expect" "sent" "assigned" "no" "set" "missing"
+  "before" "holidays" "escalated" "reassigned" "notified"
 ] @keyword
 
 (score_min "min" @keyword)
@@ -106,6 +115,7 @@
 (exit_action) @keyword
 (notify_owner) @keyword
 (task_outcome) @keyword
+(not_flag) @keyword.operator
 
 [
   "set" "tag" "untag" "send" "enroll" "notify" "webhook"

@@ -339,6 +339,78 @@ describe('edge cases', () => {
     assert.ok(scopesOf(src, 'up').includes('keyword.other.up.tandem'));
   });
 
+  test('`wait until [D before|after] FIELD [at H:MM]` is a date wait', () => {
+    const src = 'journey j {\n  wait until 1 day 2 hours before webinar_at at 9:00\n  wait until 2 hours after webinar_at\n}';
+    assert.ok(scopesOf(src, 'wait').includes('keyword.control.wait.tandem'));
+    assert.ok(scopesOf(src, '1').includes('constant.numeric.duration.tandem'));
+    assert.ok(scopesOf(src, 'hours').includes('keyword.other.unit.tandem'));
+    assert.ok(scopesOf(src, 'before').includes('keyword.other.date-side.tandem'));
+    assert.ok(scopesOf(src, 'after').includes('keyword.other.date-side.tandem'));
+    assert.ok(scopesOf(src, 'webinar_at').includes('variable.other.tandem'));
+    assert.ok(scopesOf(src, 'at').includes('keyword.other.at.tandem'));
+    assert.ok(scopesOf(src, '9:00').includes('constant.numeric.time.tandem'));
+    // `before` and `at` are contextual: names elsewhere
+    const names = 'segment s = before > 1 and at == ""';
+    assert.ok(scopesOf(names, 'before').includes('variable.other.tandem'));
+    assert.ok(scopesOf(names, 'at').includes('variable.other.tandem'));
+  });
+
+  test('`enter on … then ACTIONS` and `exit on` in a journey header', () => {
+    const src = [
+      'journey j {',
+      '  enter on webinar_registered where event.topic != "" then set webinar_at = event.starts_at',
+      '  enter on ping',
+      '    then {',
+      '      tag "x"',
+      '    }',
+      '  exit on demo_requested where event.page == "/demo"',
+      '  exit',
+      '}',
+    ].join('\n');
+    assert.ok(scopesOf(src, 'then').includes('keyword.control.then.tandem'));
+    assert.ok(scopesOf(src, 'set').includes('keyword.control.action.set.tandem'));
+    assert.ok(scopesOf(src, 'then', 2).includes('keyword.control.then.tandem'));
+    assert.ok(scopesOf(src, 'tag').includes('keyword.control.action.tandem'));
+    assert.ok(scopesOf(src, 'exit').includes('keyword.control.exit.tandem'));
+    assert.ok(scopesOf(src, 'on', 3).includes('keyword.other.on.tandem'));
+    assert.ok(scopesOf(src, 'demo_requested').includes('entity.name.type.event.tandem'));
+    assert.ok(scopesOf(src, 'exit', 2).includes('keyword.control.exit.tandem'));
+    // a field called `then` in a journey condition is a name
+    assert.ok(scopesOf('journey j {\n  goal then > 1\n}', 'then').includes('variable.other.tandem'));
+  });
+
+  test('`holidays COUNTRY` in a team', () => {
+    const src = 'team t {\n  holidays vietnam\n}';
+    assert.ok(scopesOf(src, 'holidays').includes('keyword.other.team-item.tandem'));
+    assert.ok(scopesOf(src, 'vietnam').includes('support.constant.country.tandem'));
+  });
+
+  test('test expectations: sent at, task escalated/reassigned, notified, webhook', () => {
+    const src = [
+      'test "t" {',
+      '  expect a sent welcome at 2026-03-02 10:00',
+      '  expect a task to_sales not escalated to "m@acme.vn"',
+      '  expect a task to_sales reassigned',
+      '  expect a not notified "m@acme.vn"',
+      '  expect a not webhook crm_sync',
+      '  expect a notified == true',
+      '}',
+    ].join('\n');
+    assert.ok(scopesOf(src, 'at').includes('keyword.other.at.tandem'));
+    assert.ok(scopesOf(src, '2026-03-02').includes('constant.numeric.date.tandem'));
+    assert.ok(scopesOf(src, '10:00').includes('constant.numeric.time.tandem'));
+    assert.ok(scopesOf(src, 'to_sales').includes('entity.name.function.handoff.tandem'));
+    assert.ok(scopesOf(src, 'not').includes('keyword.operator.logical.tandem'));
+    assert.ok(scopesOf(src, 'escalated').includes('keyword.other.task-outcome.tandem'));
+    assert.ok(scopesOf(src, 'to').includes('keyword.other.to.tandem'));
+    assert.ok(scopesOf(src, 'reassigned').includes('keyword.other.task-outcome.tandem'));
+    assert.ok(scopesOf(src, 'notified').includes('keyword.other.notified.tandem'));
+    assert.ok(scopesOf(src, 'webhook').includes('keyword.other.webhook.tandem'));
+    assert.ok(scopesOf(src, 'crm_sync').includes('entity.name.function.webhook.tandem'));
+    // followed by an operator, `notified` is a field of the lead
+    assert.ok(scopesOf(src, 'notified', 2).includes('variable.other.tandem'));
+  });
+
   test('a declaration still being typed is highlighted', () => {
     assert.ok(scopesOf('journey', 'journey').includes('keyword.declaration.tandem'));
     assert.ok(scopesOf('handoff to_sales', 'handoff').includes('keyword.declaration.tandem'));
