@@ -1104,6 +1104,118 @@ fn run_refuses_a_bad_listen_address_before_touching_anything() {
 }
 
 #[test]
+fn a_failed_first_start_leaves_nothing_and_every_start_says_where_the_token_is() {
+    let work = std::env::temp_dir().join(format!("tandem-cli-{}-first-start", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).expect("dir");
+    let listing = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+
+    // The address is taken: refused, nothing created.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = busy.local_addr().expect("address").port().to_string();
+    let out = tandem()
+        .current_dir(&work)
+        .args(["run", "--listen", &port, "--run-for", "1"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot listen on"), "{err}");
+    assert_eq!(listing(&work), Vec::<String>::new());
+    drop(busy);
+
+    // The program does not check: the store, its lock and journal, the token and the
+    // secret were made before the program was compiled, and are removed again.
+    let bad = temp_program(
+        "first-start-bad",
+        &[(
+            "main.journey",
+            &format!("{HEADER}rule r {{\n  when company_sise > 10\n  then tag \"x\"\n}}\n"),
+        )],
+    );
+    let out = tandem()
+        .current_dir(&work)
+        .arg("run")
+        .arg(&bad)
+        .args(["--listen", "127.0.0.1:0", "--run-for", "1"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("company_sise"), "{err}");
+    assert_eq!(listing(&work), Vec::<String>::new(), "{err}");
+
+    // A file that was there before a failed start stays as it was.
+    std::fs::write(work.join("tandem.token"), "kept-by-hand\n").expect("token");
+    let out = tandem()
+        .current_dir(&work)
+        .arg("run")
+        .arg(&bad)
+        .args(["--listen", "127.0.0.1:0", "--run-for", "1"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(listing(&work), ["tandem.token"]);
+    assert_eq!(
+        std::fs::read_to_string(work.join("tandem.token")).expect("token"),
+        "kept-by-hand\n"
+    );
+    std::fs::remove_file(work.join("tandem.token")).expect("remove");
+
+    // Two good starts: the first prints the token, the second where it is kept.
+    let start = || {
+        let out = tandem()
+            .current_dir(&work)
+            .args(["run", "--listen", "127.0.0.1:0", "--run-for", "1"])
+            .env("TANDEM_LOG", "warn")
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = start();
+    let token = std::fs::read_to_string(work.join("tandem.token")).expect("the token file");
+    let token = token.trim();
+    let place = std::fs::canonicalize(&work)
+        .expect("canonical")
+        .join("tandem.token")
+        .display()
+        .to_string();
+    assert!(
+        first.contains(&format!("admin API token (kept in {place}): {token}")),
+        "{first}"
+    );
+    let second = start();
+    assert!(
+        second.contains(&format!("admin API token: kept in {place}\n")),
+        "{second}"
+    );
+    assert!(
+        !second.contains(token),
+        "the token is printed once: {second}"
+    );
+    for file in ["tandem.db", "tandem.token", "tandem.secret"] {
+        assert!(work.join(file).exists(), "{file} kept after serving");
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    let _ = std::fs::remove_dir_all(&bad);
+}
+
+#[test]
 fn logs_into_a_file_carry_no_colour_codes() {
     let work = std::env::temp_dir().join(format!("tandem-cli-{}-logs", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);

@@ -19,7 +19,7 @@ impl StoreLock {
 }
 
 /// `tandem.db` → `tandem.db.lock`.
-fn lock_path(store: &Path) -> PathBuf {
+pub fn lock_path(store: &Path) -> PathBuf {
     let mut name = store.as_os_str().to_owned();
     name.push(".lock");
     PathBuf::from(name)

@@ -210,7 +210,78 @@ fn keep_secret(path: &Path) -> Result<(String, bool), String> {
     Ok((value, true))
 }
 
-/// Runs the service until a signal (or `run_for`).
+/// What a start creates — the SQLite store with its journal files and lock, the token and
+/// the secret — removed again (while the store's lock is still held) when the start fails
+/// before the service serves: a failed first start leaves the folder as it found it. A
+/// file that was there before the start is never removed.
+#[derive(Default)]
+struct Created {
+    paths: Vec<PathBuf>,
+    /// Set once the service serves: from then on everything stays.
+    serving: bool,
+    /// The store's writer lock, released after the files are removed.
+    lock: Option<guard::StoreLock>,
+}
+
+impl Created {
+    /// Notes `path` as this start's if it does not exist yet (call before creating it).
+    fn note(&mut self, path: &Path) {
+        if !path.exists() {
+            self.paths.push(path.to_path_buf());
+        }
+    }
+
+    /// Notes `path` as made by this start (it has just created it).
+    fn note_made(&mut self, path: &Path) {
+        self.paths.push(path.to_path_buf());
+    }
+
+    /// Notes a SQLite store and the journal files SQLite makes beside it, if the store
+    /// does not exist yet (the journal files of an existing store may hold its data).
+    fn note_store(&mut self, store: &Path) {
+        if store.exists() {
+            return;
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = store.as_os_str().to_owned();
+            name.push(suffix);
+            self.note(Path::new(&name));
+        }
+    }
+}
+
+impl Drop for Created {
+    fn drop(&mut self) {
+        if self.serving {
+            return;
+        }
+        let mut removed = Vec::new();
+        for path in self.paths.iter().rev() {
+            match std::fs::remove_file(path) {
+                Ok(()) => removed.push(path.display().to_string()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "the start failed, and this file it created cannot be removed")
+                }
+            }
+        }
+        if !removed.is_empty() {
+            tracing::info!(files = %removed.join(", "), "the start failed: removed what it had created");
+        }
+    }
+}
+
+/// Where the admin token is kept, as the start prints it: an absolute path when the
+/// folder can be resolved, so it says where to look whatever the working folder was.
+fn token_place(beside: &Path) -> String {
+    let file = beside.join("tandem.token");
+    std::fs::canonicalize(beside)
+        .map(|dir| dir.join("tandem.token"))
+        .unwrap_or(file)
+        .display()
+        .to_string()
+}
+
 /// Whether the configured store is a PostgreSQL URL rather than a SQLite file.
 fn is_postgres(store: &str) -> bool {
     store.starts_with("postgres://") || store.starts_with("postgresql://")
@@ -229,7 +300,10 @@ fn open_store(store: &str) -> Result<Box<dyn Store>, String> {
     }
 }
 
+/// Runs the service until a signal (or `run_for`). A start that fails before it serves
+/// removes the files it created.
 pub fn run(opts: Options) -> Result<(), String> {
+    let mut created = Created::default();
     let cfg = opts.config.clone();
     let engine: runtime::embed::EvaluatorKind = cfg.engine.parse()?;
     // A bad DKIM key stops the start, before anything is opened.
@@ -252,13 +326,18 @@ pub fn run(opts: Options) -> Result<(), String> {
     }
     // One writer per SQLite store, taken before anything of it is read or written, held
     // until this function returns; the store file holds every lead's data: owner only.
-    let _store_lock = if postgres {
-        None
-    } else {
-        let lock = guard::lock_store(&store_path)?;
+    // What this start creates is noted once the lock is held (a start refused the lock
+    // notes nothing: the files are the other process's).
+    if !postgres {
+        let lock_path = guard::lock_path(&store_path);
+        let lock_was_there = lock_path.exists();
+        created.lock = Some(guard::lock_store(&store_path)?);
+        if !lock_was_there {
+            created.note_made(&lock_path);
+        }
+        created.note_store(&store_path);
         guard::private_store(&store_path)?;
-        Some(lock)
-    };
+    }
     let (admin_token, new_token, secret) = match &cfg.cluster {
         // Every worker signs and checks links with one secret, and takes one admin token:
         // both are kept in the database, made by the first worker.
@@ -274,6 +353,7 @@ pub fn run(opts: Options) -> Result<(), String> {
             guard::make_private(&path)?;
             let fresh = std::fs::read_to_string(&path).map_or(true, |held| held.trim() != token);
             if fresh {
+                created.note(&path);
                 use std::io::Write;
                 guard::private_options()
                     .write(true)
@@ -286,8 +366,18 @@ pub fn run(opts: Options) -> Result<(), String> {
             (token, fresh, secret)
         }
         None => {
-            let (admin_token, new_token) = keep_secret(&beside.join("tandem.token"))?;
-            let (secret, _) = keep_secret(&beside.join("tandem.secret"))?;
+            // Noted when this start made the file (one that was there, even empty, stays).
+            let mut keep = |name: &str| -> Result<(String, bool), String> {
+                let path = beside.join(name);
+                let was_there = path.exists();
+                let (value, made) = keep_secret(&path)?;
+                if made && !was_there {
+                    created.note_made(&path);
+                }
+                Ok((value, made))
+            };
+            let (admin_token, new_token) = keep("tandem.token")?;
+            let (secret, _) = keep("tandem.secret")?;
             (admin_token, new_token, secret)
         }
     };
@@ -422,6 +512,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start tokio: {e}"))?;
+    let created = &mut created;
     let result = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(&cfg.listen)
             .await
@@ -429,18 +520,20 @@ pub fn run(opts: Options) -> Result<(), String> {
         let local = listener
             .local_addr()
             .map_err(|e| format!("no local address: {e}"))?;
+        // Every start says where the admin token is kept; only the start that made it
+        // prints the token itself.
+        let token_file = token_place(&beside);
         if new_token {
-            println!("admin API token (kept in {}): {admin_token}", beside.join("tandem.token").display());
+            println!("admin API token (kept in {token_file}): {admin_token}");
+        } else {
+            println!("admin API token: kept in {token_file}");
         }
         let shown = if postgres { db::redact(&cfg.store) } else { store_path.display().to_string() };
         println!("tandem: serving on http://{local} (store {shown})");
         if new_token {
             println!("dashboard: http://{local}/#token={admin_token}");
         } else {
-            println!(
-                "dashboard: http://{local}/ (sign in with the admin token kept in {})",
-                beside.join("tandem.token").display()
-            );
+            println!("dashboard: http://{local}/ (sign in with the admin token kept in {token_file})");
         }
         let webhook_stats = Arc::new(delivery::webhook::WebhookStats::default());
         let (stop_webhooks, webhooks_stop) = tokio::sync::watch::channel(false);
@@ -515,6 +608,8 @@ pub fn run(opts: Options) -> Result<(), String> {
             }
         });
         let app = http::router(state);
+        // Serving from here: what the start created is the service's now.
+        created.serving = true;
         let run_for = opts.run_for;
         let streams = live.clone();
         let mut failed = engine_failed_rx.clone();
@@ -669,16 +764,6 @@ fn start_engine(
     let store: Box<dyn Store> = if is_postgres(&cfg.store) {
         Box::new(pg::PgStore::open(&cfg.store).map_err(|e| e.to_string())?)
     } else {
-        let checkpointer = SqliteStore::open(store_path).map_err(|e| e.to_string())?;
-        std::thread::Builder::new()
-            .name("tandem-checkpoint".into())
-            .spawn(move || loop {
-                std::thread::sleep(std::time::Duration::from_millis(500));
-                if let Err(e) = checkpointer.checkpoint() {
-                    tracing::warn!(error = %e, "WAL checkpoint");
-                }
-            })
-            .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
         Box::new(SqliteStore::open_writer(store_path).map_err(|e| e.to_string())?)
     };
     let live_for_core = live;
@@ -711,7 +796,20 @@ fn start_engine(
     opened_rx
         .recv()
         .map_err(|_| "the engine thread stopped while opening".to_owned())??;
-
+    // Checkpoints from a connection of its own, once the engine has opened: a start that
+    // fails (a program that does not check) leaves no thread holding the store open.
+    if !is_postgres(&cfg.store) {
+        let checkpointer = SqliteStore::open(store_path).map_err(|e| e.to_string())?;
+        std::thread::Builder::new()
+            .name("tandem-checkpoint".into())
+            .spawn(move || loop {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                if let Err(e) = checkpointer.checkpoint() {
+                    tracing::warn!(error = %e, "WAL checkpoint");
+                }
+            })
+            .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
+    }
     Ok((tx, core_thread))
 }
 
