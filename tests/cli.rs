@@ -533,6 +533,153 @@ fn graph_draws_journeys_as_mermaid_dot_and_svg() {
     }
 }
 
+/// Every kind of step, for the direction of every kind of arrow in a diagram.
+const EVERY_STEP: &str = "timezone \"Asia/Ho_Chi_Minh\"\n\nlead {\n  name: text\n  n: number\n  demo_at: time\n}\n\nevent signup { plan: text }\nevent ping { k: number }\n\nteam crew {\n  members \"rep@acme.vn\"\n  manager \"boss@acme.vn\"\n  hours mon-sun 0:00-23:59\n}\n\nhandoff to_sales {\n  assign team crew by round_robin\n  task \"Call {{ lead.name }}\"\n  accept within 1 business day else escalate\n}\n\njourney flow {\n  enter on signup\n\n  set n = 1\n  wait 1 day\n  wait until 9:00\n  wait until 1 day before demo_at at 9:00\n  wait for ping up to 2 days {\n    set n = 2\n  } timeout {\n    set n = 3\n  }\n  wait until n > 5 up to 3 days {\n    set n = 4\n  } timeout {\n    set n = 5\n  }\n  if n > 10 {\n    enroll other\n  } else {\n    handoff to_sales\n  }\n  split {\n    50% { set n = 6 }\n    50% { exit }\n  }\n}\n\njourney other {\n  set n = 7\n}\n";
+
+/// The arrows of a Mermaid or DOT diagram as `(from box, arrow label, to box)`.
+fn diagram_arrows(text: &str) -> Vec<(String, String, String)> {
+    let mut boxes = std::collections::HashMap::new();
+    let mut arrows = Vec::new();
+    let unquote = |s: &str| {
+        s.replace("#quot;", "\"")
+            .replace("\\\"", "\"")
+            .trim_matches('"')
+            .to_owned()
+    };
+    for line in text.lines().map(str::trim) {
+        // Mermaid: `nA --> nB`, `nA -->|"label"| nB`; DOT: `nA -> nB;`, `nA -> nB [label="…"];`.
+        if let Some((from, rest)) = line.split_once(" -->").or_else(|| line.split_once(" -> ")) {
+            let rest = rest.trim().trim_end_matches(';');
+            let (label, to) = match rest.strip_prefix('|') {
+                Some(r) => {
+                    let (label, to) = r.split_once("| ").expect("a labelled Mermaid arrow");
+                    (unquote(label), to.to_owned())
+                }
+                None => match rest.split_once(" [label=") {
+                    Some((to, label)) => (unquote(label.trim_end_matches(']')), to.to_owned()),
+                    None => (String::new(), rest.to_owned()),
+                },
+            };
+            arrows.push((from.to_owned(), label, to.trim().to_owned()));
+        } else if let Some(at) = line.find("label=\"") {
+            // DOT box: `nI [shape=…, label="…"];`
+            let id = line.split_whitespace().next().unwrap_or_default();
+            let label = &line[at + 6..line.len() - 2];
+            boxes.insert(id.to_owned(), unquote(label));
+        } else if line.starts_with('n') {
+            // Mermaid box: `nI["…"]`, `nI(["…"])`, `nI{"…"}`, `nI(("…"))`.
+            if let Some(open) = line.find(['[', '(', '{']) {
+                let label = line[open..].trim_matches(['[', ']', '(', ')', '{', '}']);
+                boxes.insert(line[..open].to_owned(), unquote(label));
+            }
+        }
+    }
+    let name = |id: &str| boxes.get(id).cloned().unwrap_or_else(|| format!("?{id}"));
+    let mut named: Vec<_> = arrows
+        .into_iter()
+        .map(|(from, label, to)| (name(&from), label, name(&to)))
+        .collect();
+    named.sort();
+    named
+}
+
+#[test]
+fn diagram_arrows_go_from_cause_to_effect_for_every_kind_of_step() {
+    let dir = temp_program("graph-arrows", &[("main.journey", EVERY_STEP)]);
+    let arrow =
+        |from: &str, label: &str, to: &str| (from.to_owned(), label.to_owned(), to.to_owned());
+    // Each arrow from the step that comes first in the flow to the one it leads to: a
+    // wait to what follows it, a decision (`wait for`, `wait until … up to`, `if`,
+    // `split`) to each of its ways on, labelled; the end of every branch to the step
+    // after the block; `enroll`, `handoff` to the next step; `exit` to nothing.
+    let mut expected = vec![
+        arrow("start", "", "set n = 1"),
+        arrow("set n = 1", "", "wait 1 day"),
+        arrow("wait 1 day", "", "wait until 9:00"),
+        arrow(
+            "wait until 9:00",
+            "",
+            "wait until 1 day before demo_at at 9:00",
+        ),
+        arrow(
+            "wait until 1 day before demo_at at 9:00",
+            "",
+            "wait for ping up to 2 days",
+        ),
+        arrow("wait for ping up to 2 days", "ping", "set n = 2"),
+        arrow("wait for ping up to 2 days", "timeout", "set n = 3"),
+        arrow("set n = 2", "", "wait until n > 5 up to 3 days"),
+        arrow("set n = 3", "", "wait until n > 5 up to 3 days"),
+        arrow("wait until n > 5 up to 3 days", "holds", "set n = 4"),
+        arrow("wait until n > 5 up to 3 days", "timeout", "set n = 5"),
+        arrow("set n = 4", "", "if n > 10"),
+        arrow("set n = 5", "", "if n > 10"),
+        arrow("if n > 10", "n > 10", "enroll other"),
+        arrow("if n > 10", "else", "handoff to_sales"),
+        arrow("enroll other", "", "split"),
+        arrow("handoff to_sales", "", "split"),
+        arrow("split", "50%", "set n = 6"),
+        arrow("split", "50%", "exit"),
+        arrow("set n = 6", "", "end"),
+    ];
+    expected.sort();
+    for format in ["mermaid", "dot"] {
+        let out = tandem()
+            .arg("graph")
+            .arg(&dir)
+            .args(["flow", "--format", format])
+            .output()
+            .expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        assert_eq!(diagram_arrows(&text), expected, "{format}:\n{text}");
+    }
+    // The SVG (also the dashboard's picture) is drawn top to bottom: every arrow ends,
+    // with its head, below where it starts.
+    let out = tandem()
+        .arg("graph")
+        .arg(&dir)
+        .args(["flow", "--format", "svg"])
+        .output()
+        .expect("runs");
+    let svg = String::from_utf8_lossy(&out.stdout);
+    let mut drawn = 0;
+    for path in svg.split("<path ").skip(1) {
+        if !path.starts_with("id=\"arrow") {
+            continue;
+        }
+        let Some(d) = path.split(" d=\"").nth(1).and_then(|d| d.split('"').next()) else {
+            continue;
+        };
+        assert!(path.contains("marker-end=\"url(#endarrow)\""), "{path}");
+        assert!(!path.contains("marker-start"), "{path}");
+        let numbers: Vec<f64> = d
+            .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        let (start, end) = (numbers[1], numbers[numbers.len() - 1]);
+        assert!(end > start, "an arrow drawn upwards: {d}");
+        drawn += 1;
+    }
+    assert_eq!(drawn, expected.len(), "{svg}");
+    let out = tandem()
+        .arg("graph")
+        .arg(&dir)
+        .args(["other", "--format", "mermaid"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        diagram_arrows(&text),
+        [
+            ("set n = 7".to_owned(), String::new(), "end".to_owned()),
+            ("start".to_owned(), String::new(), "set n = 7".to_owned()),
+        ],
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn diff_reports_changes_in_meaning_and_the_leads_waiting_at_changed_steps() {
     use service::store::{Commit, SqliteStore, Store};
