@@ -52,7 +52,7 @@ enum DiffFormat {
     Human,
     /// a JSON object {changes: [...]} for tools
     Json,
-    /// a Markdown list, for a pull-request comment (`tandem diff` only)
+    /// a Markdown list, for a pull-request comment
     Markdown,
 }
 
@@ -62,6 +62,7 @@ enum Command {
     Check {
         /// The program folder [default: `journeys` if it exists, else the current folder]
         dir: Option<PathBuf>,
+        /// How to print the errors and warnings
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
     },
@@ -69,14 +70,15 @@ enum Command {
     Simulate {
         /// The program folder
         dir: PathBuf,
-        /// The scenario (JSON)
+        /// The scenario: a JSON object with `start`, `until` and `inputs` (docs/simulation.md)
         #[arg(long)]
         scenario: PathBuf,
-        /// Which engine evaluates conditions: `jit` (compiled) or `interp` (interpreted)
+        /// Which engine evaluates conditions: `jit` (compiled) or `interp` (interpreted);
+        /// both print the same bytes
         #[arg(long, default_value = "jit")]
         engine: compiler::evaluator::EvaluatorKind,
     },
-    /// Run every `test` block of a program; prints a line per test and `N passed, N failed`. Exit 1 if any fails.
+    /// Run every `test` block of a program; prints a line per test and `N passed, N failed`. Exit 1 if any fails, 2 on a bad program.
     Test {
         /// The program folder [default: `journeys` if it exists, else the current folder]
         dir: Option<PathBuf>,
@@ -86,20 +88,22 @@ enum Command {
         /// Also report which journey steps, rules and handoff clauses the tests ran
         #[arg(long)]
         coverage: bool,
-        /// How to report the tests (and the coverage, with --coverage)
+        /// How to report the tests (--coverage adds to human, github and json, not junit)
         #[arg(long, value_enum, default_value = "human")]
         format: commands::test::TestFormat,
     },
-    /// Explain why a lead has its scores, stage and journeys at an instant of a scenario.
+    /// Explain why a lead has its scores, stage and journeys at an instant of a scenario. Exit 2 on a bad program or scenario, or a lead the scenario has not created by then.
     Explain {
         /// The program folder
         dir: PathBuf,
+        /// The scenario, as for `tandem simulate` (docs/simulation.md)
         #[arg(long)]
         scenario: PathBuf,
         /// The lead's id
         #[arg(long)]
         lead: String,
-        /// RFC 3339 instant [default: the scenario's `until`]
+        /// The instant to explain, RFC 3339 with an offset (the scenario runs up to it)
+        /// [default: the scenario's `until`]
         #[arg(long)]
         at: Option<String>,
     },
@@ -134,14 +138,15 @@ enum Command {
     Preview(commands::preview::PreviewArgs),
     /// Import leads from a CSV file into a running `tandem run` (creates or updates each lead; one row per lead, a header row naming the fields). Exit 1 if any row was rejected, 2 if the import could not run.
     Import(ImportArgs),
-    /// The language server for editors (Language Server Protocol over stdin/stdout).
+    /// The language server for editors (Language Server Protocol over stdin/stdout), started by an editor rather than by hand. Exit 1 if the connection fails.
     Lsp,
-    /// Draw journeys as diagrams (steps, branches, waits) for docs and pull requests.
+    /// Draw journeys as diagrams (steps, branches, waits) for docs and pull requests. Exit 2 on a bad program or an unknown journey.
     Graph {
         /// The program folder
         dir: PathBuf,
         /// One journey [default: every journey]
         journey: Option<String>,
+        /// The diagram's format (SVG of several journeys needs --out)
         #[arg(long, value_enum, default_value = "mermaid")]
         format: GraphFormat,
         /// Write one file per journey (`NAME.svg|dot|mmd`) into this folder instead of stdout
@@ -166,6 +171,7 @@ enum Command {
         /// `postgres://` URL): count the leads waiting at each affected step
         #[arg(long)]
         store: Option<String>,
+        /// How to print the changes
         #[arg(long, value_enum, default_value = "human")]
         format: DiffFormat,
         /// Exit 1 when there are changes (0 when none, 2 on an error), like
@@ -173,7 +179,7 @@ enum Command {
         #[arg(long)]
         exit_code: bool,
     },
-    /// Rewrite every .journey file in the canonical layout (comments kept).
+    /// Rewrite every .journey file in the canonical layout (comments kept). Exit 1 if a file has syntax errors (it is left as it is), or with --check if a file is not formatted.
     Fmt {
         /// The program folder [default: `journeys` if it exists, else the current folder]
         dir: Option<PathBuf>,
@@ -290,3 +296,119 @@ fn main() -> ExitCode {
 
 use commands::{check::check, diff::diff, explain::explain, fmt::fmt, graph::graph};
 use commands::{import::import, program_dir, run::run, simulate::simulate, test::test};
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// The help texts found so far, each with where it is (`tandem diff --format`), and
+    /// the places that have none.
+    #[derive(Default)]
+    struct Found {
+        texts: Vec<(String, String)>,
+        missing: Vec<String>,
+    }
+
+    impl Found {
+        /// A help text `place` must have.
+        fn required(&mut self, place: String, text: Option<&clap::builder::StyledStr>) {
+            match text.map(ToString::to_string) {
+                Some(t) if !t.trim().is_empty() => self.texts.push((place, t)),
+                _ => self.missing.push(place),
+            }
+        }
+
+        /// A longer help text `place` may have as well.
+        fn optional(&mut self, place: &str, text: Option<&clap::builder::StyledStr>) {
+            if let Some(t) = text {
+                self.texts.push((place.to_owned(), t.to_string()));
+            }
+        }
+    }
+
+    /// Every help text of `cmd` and of its subcommands, at any depth. clap's own `help`
+    /// subcommand and `--help` / `--version` flags are not ours.
+    fn walk(cmd: &clap::Command, path: &str, found: &mut Found) {
+        found.required(path.to_owned(), cmd.get_about().or(cmd.get_long_about()));
+        found.optional(path, cmd.get_long_about());
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            let place = match arg.get_long() {
+                Some(long) => format!("{path} --{long}"),
+                None => format!("{path} <{}>", id.to_uppercase()),
+            };
+            found.required(place.clone(), arg.get_help().or(arg.get_long_help()));
+            found.optional(&place, arg.get_long_help());
+            // The values of a `value_enum` flag (`--format json`) say what each one does.
+            if arg.get_action().takes_values() {
+                for value in arg.get_possible_values() {
+                    found.required(format!("{place} {}", value.get_name()), value.get_help());
+                }
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            if sub.get_name() == "help" {
+                continue;
+            }
+            walk(sub, &format!("{path} {}", sub.get_name()), found);
+        }
+    }
+
+    /// The whole command line's help texts.
+    fn found() -> Found {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut found = Found::default();
+        walk(&cmd, "tandem", &mut found);
+        found
+    }
+
+    #[test]
+    fn every_command_argument_and_value_has_a_help_text() {
+        let found = found();
+        assert!(
+            found.missing.is_empty(),
+            "no help text for:\n  {}",
+            found.missing.join("\n  ")
+        );
+        // The walk reaches the subcommands, their arguments and the flags' values.
+        let places: Vec<&str> = found.texts.iter().map(|(p, _)| p.as_str()).collect();
+        for place in [
+            "tandem lsp",
+            "tandem simulate <DIR>",
+            "tandem test --format junit",
+        ] {
+            assert!(places.contains(&place), "{place} not walked");
+        }
+    }
+
+    /// Help texts name only files of the repository: `docs/…` exists, and nothing points
+    /// outside it.
+    #[test]
+    fn help_texts_point_only_at_files_in_the_repository() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut bad = Vec::new();
+        for (place, text) in &found().texts {
+            if text.contains("../") || text.contains("shared/") {
+                bad.push(format!("{place}: points outside the repository: {text}"));
+            }
+            for (at, _) in text.match_indices("docs/") {
+                let path: String = text[at..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'))
+                    .collect();
+                let path = path.trim_end_matches('.');
+                if !root.join(path).is_file() {
+                    bad.push(format!(
+                        "{place}: names {path}, which is not in the repository"
+                    ));
+                }
+            }
+        }
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+}

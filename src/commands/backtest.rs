@@ -28,13 +28,14 @@ pub(crate) struct BacktestArgs {
     /// replaces the versions that ran; with CSV history it is required)
     #[arg(long)]
     baseline: Option<PathBuf>,
+    /// How to write the report
     #[arg(long, value_enum, default_value = "human")]
     format: BacktestFormat,
     /// Count only what happened from this instant on (RFC 3339, or a date such as
     /// 2026-10-01 in the program's time zone); earlier history still sets each lead's state
     #[arg(long)]
     since: Option<String>,
-    /// Replay the history up to this instant only
+    /// Replay the history up to this instant only (written as for --since)
     #[arg(long)]
     until: Option<String>,
     /// Replay a sample of the leads: this percentage of them, chosen by a hash of the
@@ -44,7 +45,7 @@ pub(crate) struct BacktestArgs {
     /// How many differing leads to list
     #[arg(long, default_value_t = 20)]
     leads: usize,
-    /// Which evaluator runs conditions
+    /// Which engine evaluates conditions: `jit` (compiled) or `interp` (interpreted)
     #[arg(long, default_value = "jit")]
     engine: EvaluatorKind,
 }

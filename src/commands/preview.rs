@@ -44,6 +44,7 @@ pub struct PreviewArgs {
     /// optional `"id"` (default `preview`): {"id": "an", "name": "An", "email": "an@example.com"}
     #[arg(long)]
     lead: PathBuf,
+    /// Which part of the email to print
     #[arg(long, value_enum, default_value = "html")]
     format: PreviewFormat,
     /// The journey the email is sent from, for templates that read `{{ journey }}`

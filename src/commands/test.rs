@@ -5,13 +5,18 @@ use super::*;
 /// How `tandem test` reports.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum TestFormat {
-    /// a line per test, then `N passed, N failed`
+    /// `ok NAME` or `FAILED NAME: why` with the timeline lines before the failure, the
+    /// coverage table (with --coverage), then `N passed, N failed`
     Human,
-    /// one JSON document {tests, passed, failed, coverage}, nothing else on stdout
+    /// one JSON document and nothing else on stdout: {tests: [{name, file, line, passed,
+    /// message, failed_line, timeline}], passed, failed, coverage} (coverage null without
+    /// --coverage)
     Json,
-    /// JUnit XML, for CI systems that read test reports
+    /// JUnit XML for CI systems that read test reports: a testcase per test, a failure with
+    /// the message and the timeline lines (no coverage)
     Junit,
-    /// GitHub Actions annotations on the failing lines, then the human lines
+    /// a GitHub Actions `::error` annotation on the line of each failing expect, then the
+    /// human output
     Github,
 }
 
