@@ -77,6 +77,11 @@ enum Command {
         /// both print the same bytes
         #[arg(long, default_value = "jit")]
         engine: compiler::evaluator::EvaluatorKind,
+        /// Also print `trace` lines saying why something did not happen: an enroll or
+        /// entry refused, a rule that held but did not fire again, an action not repeated
+        /// (off by default: the timeline is then unchanged)
+        #[arg(long)]
+        trace: bool,
     },
     /// Run every `test` block of a program; prints a line per test and `N passed, N failed`. Exit 1 if any fails, 2 on a bad program.
     Test {
@@ -290,7 +295,8 @@ fn main() -> ExitCode {
             dir,
             scenario,
             engine,
-        } => simulate(&dir, &scenario, engine),
+            trace,
+        } => simulate(&dir, &scenario, engine, trace),
     }
 }
 

@@ -1540,3 +1540,71 @@ fn the_readme_first_journey_runs_as_written() {
     assert!(text.contains("1 passed, 0 failed"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `simulate --trace` adds `trace` lines and nothing else: without them the output is every
+/// conformance scenario's expected timeline; with them, a re-registration refused by
+/// `reenter never`, a rule that already held and a date wait whose moment had passed say so.
+#[test]
+fn simulate_trace_only_adds_lines_that_say_why_nothing_happened() {
+    let mut seen = 0;
+    for folder in ["spec_program", "edge_program", "webinar_program"] {
+        let dir = root().join("tests/conformance").join(folder);
+        let program = match std::fs::read_to_string(dir.join("program.txt")) {
+            Ok(named) => root().join(named.trim()),
+            Err(_) if folder == "spec_program" => root().join("tests/fixtures/valid/spec_examples"),
+            Err(_) => dir.clone(),
+        };
+        for entry in std::fs::read_dir(&dir).expect("folder").flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let out = tandem()
+                .arg("simulate")
+                .arg(&program)
+                .arg("--scenario")
+                .arg(&path)
+                .arg("--trace")
+                .output()
+                .expect("runs");
+            assert_eq!(out.status.code(), Some(0), "{}", path.display());
+            let text = String::from_utf8_lossy(&out.stdout);
+            let untraced: String = text
+                .lines()
+                .filter(|l| !l.contains(r#""kind":"trace""#))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            let expected = std::fs::read_to_string(path.with_extension("jsonl")).expect("expected");
+            assert_eq!(untraced, expected, "{} with --trace", path.display());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 8, "{seen} scenarios");
+    let out =
+        tandem()
+            .arg("simulate")
+            .arg(root().join("examples/webinar"))
+            .arg("--scenario")
+            .arg(root().join(
+                "tests/conformance/webinar_program/03_registering_again_after_the_journey.json",
+            ))
+            .arg("--trace")
+            .output()
+            .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let traces: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(r#""kind":"trace""#))
+        .collect();
+    for want in [
+        r#""what":"rule_held","message":"`enterprise` holds but does not fire again"#,
+        r#""what":"wait_skipped","message":"`webinar` did not wait for `webinar_at`: that moment (2026-03-02T02:00:00Z) has passed"#,
+        r#""at":"2026-03-10T03:00:00Z","lead":"minh","kind":"trace","what":"enroll_ignored","message":"not entered `webinar`: it was entered before"#,
+    ] {
+        assert!(
+            traces.iter().any(|l| l.contains(want)),
+            "no `{want}` in:\n{}",
+            traces.join("\n")
+        );
+    }
+}

@@ -192,6 +192,11 @@ pub struct Snapshot {
 }
 
 impl<'p> World<'p> {
+    /// Turns `trace` lines on or off (see [`Engine::set_trace`]).
+    pub fn set_trace(&mut self, on: bool) {
+        self.engine.set_trace(on);
+    }
+
     /// Starts the clock (schedules' first runs are created now).
     pub fn start(&mut self, at: i64) {
         self.start = Some(at);

@@ -368,6 +368,11 @@ pub struct Engine<'p> {
     prev: PrevLayout,
     /// The templates room's state.
     mail: Templates,
+    /// `tandem simulate --trace`: write `trace` lines saying why nothing happened.
+    trace: bool,
+    /// Set by each input, cleared by its first settle round (rules that already held
+    /// are traced once an input).
+    trace_fresh: bool,
 }
 
 /// Lead ids to lead indexes: a table of indexes hashed by the lead's own id (four bytes
@@ -539,6 +544,8 @@ impl<'p> Engine<'p> {
             p,
             exprs: p.exprs.clone(),
             coverage: Coverage::default(),
+            trace: false,
+            trace_fresh: false,
             leads: Vec::new(),
             index: LeadIndex::default(),
             out: Vec::new(),
@@ -802,6 +809,30 @@ impl<'p> Engine<'p> {
             l.record.set_word(slot, word);
             l.dirty = true;
         }
+    }
+
+    /// Turns `trace` lines on (`tandem simulate --trace`); off, the timeline is unchanged.
+    pub fn set_trace(&mut self, on: bool) {
+        self.trace = on;
+    }
+
+    /// A `trace` line, when tracing: it explains, it changes nothing (no condition sees it).
+    fn trace(&mut self, lead: usize, what: &str, message: impl FnOnce() -> String) {
+        if !self.trace {
+            return;
+        }
+        let id = self
+            .leads
+            .get(lead)
+            .map(|l| std::sync::Arc::from(self.exprs.interner.get(l.id)));
+        self.out.push(Line {
+            at: self.clock.now,
+            lead: id,
+            entry: Entry::Trace {
+                what: what.to_owned(),
+                message: message(),
+            },
+        });
     }
 
     fn line(&mut self, lead: usize, entry: Entry) {

@@ -216,6 +216,13 @@ pub enum Entry {
         /// A free-text description.
         message: String,
     },
+    /// Why something did not happen (`trace`): only with `tandem simulate --trace`.
+    Trace {
+        /// What: `enroll_ignored`, `rule_held`, `wait_skipped`, `effect_repeated`.
+        what: String,
+        /// The explanation, in words.
+        message: String,
+    },
 }
 
 /// One line of the timeline.
@@ -384,6 +391,7 @@ impl Entry {
             Entry::TaskRejected { .. } => "task_rejected",
             Entry::ReportSent { .. } => "report_sent",
             Entry::Error { .. } => "error",
+            Entry::Trace { .. } => "trace",
         }
     }
 }
@@ -693,6 +701,10 @@ mod tests {
                 }
                 Entry::Error { code, message } => {
                     put("code", text(code));
+                    put("message", text(message));
+                }
+                Entry::Trace { what, message } => {
+                    put("what", text(what));
                     put("message", text(message));
                 }
             }

@@ -22,6 +22,7 @@ pub(crate) fn simulate(
     dir: &std::path::Path,
     scenario: &std::path::Path,
     engine: compiler::evaluator::EvaluatorKind,
+    trace: bool,
 ) -> ExitCode {
     let ready = match prepare(dir) {
         Ok(r) => r,
@@ -41,6 +42,7 @@ pub(crate) fn simulate(
         Ok(w) => w,
         Err(e) => return fail(e.0),
     };
+    world.set_trace(trace);
     world.start(window.start);
     let (inputs_tx, inputs_rx) = sync_channel::<Vec<Input>>(QUEUE);
     let (lines_tx, lines_rx) = sync_channel::<Vec<Line>>(QUEUE);

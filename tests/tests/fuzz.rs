@@ -5,11 +5,13 @@ use std::path::Path;
 use compiler::{check_program, ProgramSource, SourceText};
 use proptest::prelude::*;
 
+/// The example programs' files: the embedded default and `examples/webinar` (which uses
+/// `enter on … then`, `exit on`, date waits, `holidays` and the newer `expect` forms).
 fn example_files() -> Vec<SourceText> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("journeys");
-    tests::load(&dir).journeys
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = tests::load(&root.join("journeys")).journeys;
+    files.extend(tests::load(&root.join("examples/webinar")).journeys);
+    files
 }
 
 fn run_everything(text: &str) {
@@ -213,6 +215,16 @@ const JSON_TOKENS: &[&str] = &[
     "\"2026-02-30T09:00:00Z\"",
     "\"\\u0000\"",
     "\"e\\u0301\"",
+    "exit on ",
+    "enter on ",
+    "wait until ",
+    " before ",
+    " after ",
+    " at 9:00",
+    "holidays vietnam",
+    "expect ",
+    "escalated ",
+    "notified ",
 ];
 
 fn json_mutation() -> impl Strategy<Value = Mutation> {

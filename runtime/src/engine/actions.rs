@@ -34,6 +34,13 @@ impl<'p> Engine<'p> {
                 }
                 let site = a as *const ActionIr as usize;
                 if !self.acting.effects.insert((lead, site)) {
+                    if self.trace {
+                        let message = format!(
+                            "not done again: an action of {} (the same action already ran for this lead at this instant)",
+                            self.acting.cause
+                        );
+                        self.trace(lead, "effect_repeated", || message);
+                    }
                     continue;
                 }
             }

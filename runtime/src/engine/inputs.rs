@@ -114,6 +114,7 @@ impl<'p> Engine<'p> {
     pub fn input(&mut self, input: &Input) {
         self.advance_to(input.at);
         self.clock.now = input.at;
+        self.trace_fresh = self.trace;
         let mut queue: VecDeque<Raised> = VecDeque::new();
         match &input.kind {
             InputKind::Create(fields) => {

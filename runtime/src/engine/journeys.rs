@@ -26,28 +26,54 @@ impl<'p> Engine<'p> {
         on: Option<(&[usize], &EventRecord)>,
         queue: &mut VecDeque<Raised>,
     ) -> bool {
+        let p = self.p;
+        let name = p.journeys[j].name.as_str();
         if self.leads[lead].journeys[j].is_some() {
+            self.trace(lead, "enroll_ignored", || {
+                format!("not entered `{name}`: the lead is already in it")
+            });
             return false;
         }
         // A lead still inside an earlier version of this journey is inside the journey.
-        if self.p.journeys[j].kept_as.is_none() && self.inside_kept_version(lead, j) {
+        if p.journeys[j].kept_as.is_none() && self.inside_kept_version(lead, j) {
+            self.trace(lead, "enroll_ignored", || {
+                format!("not entered `{name}`: the lead is still in an earlier version of it")
+            });
             return false;
         }
         let prev = self.leads[lead].last_entry[j];
         if prev != NEVER {
-            match self.p.journeys[j].reenter_after {
-                None => return false,
-                Some(d) if self.clock.now < prev.saturating_add(d) => return false,
+            match p.journeys[j].reenter_after {
+                None => {
+                    self.trace(lead, "enroll_ignored", || {
+                        format!("not entered `{name}`: it was entered before, and without `reenter after DURATION` a lead enters a journey once")
+                    });
+                    return false;
+                }
+                Some(d) if self.clock.now < prev.saturating_add(d) => {
+                    let left = prev.saturating_add(d) - self.clock.now;
+                    self.trace(lead, "enroll_ignored", || {
+                        format!("not entered `{name}`: `reenter after` allows it again in {left} s")
+                    });
+                    return false;
+                }
                 Some(_) => {}
             }
         }
-        let blockers: Vec<FuncId> = self.p.journeys[j]
+        let goal = p.journeys[j]
             .goal
             .iter()
-            .chain(self.p.journeys[j].exit_when.iter())
-            .copied()
-            .collect();
-        if blockers.into_iter().any(|f| self.holds(lead, f, None)) {
+            .any(|&f| self.holds(lead, f, None));
+        let exit = !goal
+            && p.journeys[j]
+                .exit_when
+                .iter()
+                .any(|&f| self.holds(lead, f, None));
+        if goal || exit {
+            let which = if goal { "goal" } else { "exit when" };
+            self.trace(lead, "enroll_ignored", || {
+                format!("not entered `{name}`: its `{which}` already holds")
+            });
             return false;
         }
         self.leads[lead].entries += 1;
@@ -59,8 +85,12 @@ impl<'p> Engine<'p> {
             wait: Waiting::Nothing,
             wait_token: 0,
         }));
-        let name = self.p.journeys[j].name.clone();
-        self.line(lead, Entry::JourneyEntered { journey: name });
+        self.line(
+            lead,
+            Entry::JourneyEntered {
+                journey: name.to_owned(),
+            },
+        );
         if let Some((lines, record)) = on {
             self.enter_then(lead, j, lines, record, queue);
         }
@@ -368,7 +398,18 @@ impl<'p> Engine<'p> {
                         return;
                     }
                     // Not set, or already past: nothing to wait for.
-                    _ => node = n.next,
+                    target => {
+                        self.trace(lead, "wait_skipped", || match target {
+                            Some(at) => format!(
+                                "`{journey_name}` did not wait for `{field}`: that moment ({}) has passed",
+                                crate::timeline::format_instant(at)
+                            ),
+                            None => format!(
+                                "`{journey_name}` did not wait for `{field}`: the lead has no `{field}`"
+                            ),
+                        });
+                        node = n.next;
+                    }
                 },
                 NodeKind::WaitFor {
                     event: ev,

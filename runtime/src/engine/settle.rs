@@ -148,11 +148,17 @@ impl<'p> Engine<'p> {
             }
             self.evaluation.words_buffer = words;
             let mut fired_rules: SmallVec<[usize; 8]> = SmallVec::new();
+            let fresh = std::mem::take(&mut self.trace_fresh);
             for (r, now) in rules {
                 let prev = self.leads[lead].prev[r];
                 self.leads[lead].prev[r] = Some(now);
                 if now && prev != Some(true) {
                     fired_rules.push(r);
+                } else if now && fresh {
+                    let name = p.rules[r].name.as_str();
+                    self.trace(lead, "rule_held", || {
+                        format!("`{name}` holds but does not fire again: it already held before this input (rules fire when their condition becomes true)")
+                    });
                 }
             }
             let mut acted = false;

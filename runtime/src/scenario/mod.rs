@@ -101,8 +101,10 @@ fn fail<T>(index: Option<usize>, message: impl Into<String>) -> Result<T, Scenar
 
 /// An RFC 3339 instant with an offset, in whole seconds.
 pub fn parse_instant(s: &str) -> Result<i64, String> {
-    let time_part = s.split_once('T').map(|(_, t)| t).unwrap_or("");
-    if time_part.contains('.') {
+    // After the date (whatever separates it from the time: `T`, `t` or a space), a `.`
+    // or `,` can only start a fraction of a second.
+    let time_part = s.get(10..).unwrap_or("");
+    if time_part.contains(['.', ',']) {
         return Err(format!(
             "`{s}` has a fraction of a second; instants are in whole seconds"
         ));
@@ -374,6 +376,8 @@ handoff to_sales {
         let cases = [
             (r#"{"inputs":[ {"at":"2026-01-05T09:00:00.5+07:00","lead":"an","create":{}} ]}"#.to_owned(), "input 0: `2026-01-05T09:00:00.5+07:00` has a fraction"),
             (r#"{"inputs":[ {"at":"2026-01-05T09:00:00","lead":"an","create":{}} ]}"#.to_owned(), "input 0: `2026-01-05T09:00:00` is not an RFC 3339"),
+            (r#"{"inputs":[ {"at":"2026-01-05 09:00:00.5+07:00","lead":"an","create":{}} ]}"#.to_owned(), "input 0: `2026-01-05 09:00:00.5+07:00` has a fraction"),
+            (r#"{"inputs":[ {"at":"2026-01-05t09:00:00,5+07:00","lead":"an","create":{}} ]}"#.to_owned(), "input 0: `2026-01-05t09:00:00,5+07:00` has a fraction"),
             (format!(r#"{{"inputs":[{head}, {{"at":"2026-01-05T08:00:00+07:00","lead":"an","update":{{}}}}]}}"#), "input 1: time goes backwards"),
             (format!(r#"{{"inputs":[{head}, {head}]}}"#), "input 1: the lead `an` is created twice"),
             (r#"{"inputs":[{"at":"2026-01-05T09:00:00+07:00","lead":"bo","update":{}}]}"#.to_owned(), "input 0: unknown lead `bo`"),
