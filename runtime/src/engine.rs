@@ -27,6 +27,7 @@ use crate::timeline::{Entry, FieldValue, Line};
 
 mod actions;
 mod checkpoint;
+mod dated;
 mod evaluation;
 mod handoffs;
 mod inputs;
