@@ -5,4 +5,5 @@ pub mod history_csv;
 pub mod import;
 pub mod import_map;
 pub mod load;
+pub mod local_time;
 pub mod render;

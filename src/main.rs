@@ -96,6 +96,11 @@ enum Command {
         /// How to report the tests (--coverage adds to human, github and json, not junit)
         #[arg(long, value_enum, default_value = "human")]
         format: commands::test::TestFormat,
+        /// The time zone of the instants in the human lines, an IANA name such as
+        /// Asia/Ho_Chi_Minh or UTC [default: the program's `timezone`]; JSON and JUnit
+        /// stay in UTC
+        #[arg(long, value_name = "ZONE", value_parser = tandem::local_time::parse_zone)]
+        tz: Option<tandem::local_time::Zone>,
     },
     /// Explain why a lead has its scores, stage and journeys at an instant of a scenario. Exit 2 on a bad program or scenario, or a lead the scenario has not created by then.
     Explain {
@@ -284,7 +289,8 @@ fn main() -> ExitCode {
             engine,
             coverage,
             format,
-        } => test(&program_dir(dir), engine, coverage, format),
+            tz,
+        } => test(&program_dir(dir), engine, coverage, format, tz),
         Command::Explain {
             dir,
             scenario,

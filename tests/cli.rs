@@ -439,6 +439,114 @@ fn a_failing_test_is_reported_as_junit_xml_json_and_github_annotations() {
 }
 
 #[test]
+fn human_output_writes_instants_in_the_program_zone_or_tz_and_machine_output_in_utc() {
+    let src = format!(
+        "{HEADER}rule big {{\n  when company_size > 100\n  then tag \"big\"\n}}\n\ntest \"small\" {{\n  start 2026-03-02 09:00\n  lead an {{ company_size: 5 }}\n  expect an \"big\" in tags\n}}\n"
+    );
+    let dir = temp_program("tz", &[("main.journey", &src)]);
+    let run = |args: &[&str]| {
+        let out = tandem()
+            .arg("test")
+            .arg(&dir)
+            .args(args)
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // The program is in Asia/Ho_Chi_Minh: its test starts at 09:00 there, 02:00 UTC.
+    let (code, text, _) = run(&[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(r#"{"at":"2026-03-02 09:00 +07","lead":"an","kind":"lead_created"}"#),
+        "{text}"
+    );
+    assert!(!text.contains("02:00:00Z"), "{text}");
+    let (_, text, _) = run(&["--tz", "UTC"]);
+    assert!(text.contains(r#""at":"2026-03-02 02:00 +00""#), "{text}");
+    let (_, text, _) = run(&["--tz", "Asia/Kolkata", "--format", "github"]);
+    assert!(text.contains(r#""at":"2026-03-02 07:30 +05:30""#), "{text}");
+    // JSON and JUnit are for machines: UTC, whatever --tz says.
+    let (_, json, _) = run(&["--tz", "Asia/Kolkata", "--format", "json"]);
+    assert!(json.contains(r#""at": "2026-03-02T02:00:00Z""#), "{json}");
+    let (_, xml, _) = run(&["--tz", "Asia/Kolkata", "--format", "junit"]);
+    assert!(xml.contains("2026-03-02T02:00:00Z"), "{xml}");
+    assert!(!xml.contains("+05:30"), "{xml}");
+    // A zone that does not exist is a usage error naming it.
+    let (code, _, err) = run(&["--tz", "Asia/Sai_Gon"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("`Asia/Sai_Gon` is not a time zone"), "{err}");
+
+    // backtest's human report; its JSON stays UTC.
+    std::fs::write(
+        dir.join("leads.csv"),
+        "Email,Company size,Create Date\nan@x.vn,5,2026-10-01 09:00\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("events.csv"),
+        "lead,event,at,url\nan@x.vn,page_viewed,2026-10-01 10:00,/pricing\n",
+    )
+    .expect("write");
+    let program = temp_program(
+        "tz-program",
+        &[(
+            "main.journey",
+            &format!("{HEADER}event page_viewed {{ url: text }}\n"),
+        )],
+    );
+    let backtest = |args: &[&str]| {
+        let out = tandem()
+            .arg("backtest")
+            .arg(&program)
+            .arg("--baseline")
+            .arg(&program)
+            .arg("--leads-csv")
+            .arg(dir.join("leads.csv"))
+            .arg("--events-csv")
+            .arg(dir.join("events.csv"))
+            .args(args)
+            .output()
+            .expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let text = backtest(&[]);
+    assert!(
+        text.contains("2026-10-01 09:00 +07 → 2026-10-01 10:00 +07"),
+        "{text}"
+    );
+    let text = backtest(&["--tz", "Europe/Berlin", "--since", "2026-10-01 09:30"]);
+    assert!(
+        text.contains("2026-10-01 04:00 +02 → 2026-10-01 05:00 +02")
+            && text.contains("counted from 2026-10-01 04:30 +02"),
+        "{text}"
+    );
+    let json = backtest(&["--tz", "Europe/Berlin", "--format", "json"]);
+    assert!(json.contains(r#""from": "2026-10-01T02:00:00Z""#), "{json}");
+
+    // simulate has no --tz: its timeline is UTC, byte for byte.
+    let out = tandem()
+        .arg("simulate")
+        .arg(&program)
+        .args(["--scenario", "x.json", "--tz", "UTC"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&program);
+}
+
+#[test]
 fn webhooks_are_checked_against_tandem_toml() {
     let src =
         format!("{HEADER}rule sync {{\n  when company_size > 100\n  then webhook crm_sink\n}}\n");

@@ -48,6 +48,10 @@ pub(crate) struct BacktestArgs {
     /// Which engine evaluates conditions: `jit` (compiled) or `interp` (interpreted)
     #[arg(long, default_value = "jit")]
     engine: EvaluatorKind,
+    /// The time zone of the instants in the human report, an IANA name such as
+    /// Asia/Ho_Chi_Minh or UTC [default: NEW's `timezone`]; JSON and HTML stay in UTC
+    #[arg(long, value_name = "ZONE", value_parser = tandem::local_time::parse_zone)]
+    tz: Option<tandem::local_time::Zone>,
 }
 
 /// How the report is written.
@@ -75,15 +79,23 @@ pub(crate) fn backtest(args: BacktestArgs) -> ExitCode {
     };
     match run_both(&new, &args) {
         Ok((report, history)) => {
-            match args.format {
+            let out = match args.format {
                 BacktestFormat::Json => {
                     let v = serde_json::json!({ "history": history, "report": report });
-                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                    format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
                 }
-                BacktestFormat::Html => {
-                    print!("{}", super::backtest_html::page(&report, &history));
+                BacktestFormat::Html => super::backtest_html::page(&report, &history),
+                BacktestFormat::Human => {
+                    let zone = tandem::local_time::Zone::or_program(
+                        args.tz.clone(),
+                        &new.lowered().timezone,
+                    );
+                    human(&report, &history, &zone)
                 }
-                BacktestFormat::Human => print_human(&report, &history),
+            };
+            // Written at once: a closed pipe (`| head`) is an exit code, not a panic.
+            if std::io::stdout().lock().write_all(out.as_bytes()).is_err() {
+                return ExitCode::from(2);
             }
             ExitCode::SUCCESS
         }
@@ -617,7 +629,10 @@ fn progress(len: u64) -> indicatif::ProgressBar {
     bar
 }
 
-fn print_human(r: &Report, h: &History) {
+/// The report as tables, instants written in `zone`.
+fn human(r: &Report, h: &History, zone: &tandem::local_time::Zone) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     let source = match h.source {
         "store" if h.baseline == "the versions that ran" => format!(
             "{} program version{} ran",
@@ -627,17 +642,28 @@ fn print_human(r: &Report, h: &History) {
         "store" => format!("compared with {}", h.baseline),
         _ => format!("from CSV, compared with {}", h.baseline),
     };
-    println!(
+    let _ = writeln!(
+        out,
         "{} recorded inputs of {} leads, {} → {} ({source}); replayed on a virtual clock, nothing sent",
-        h.inputs, h.leads, h.from, h.until,
+        h.inputs,
+        h.leads,
+        zone.localise(&h.from),
+        zone.localise(&h.until),
     );
     if let Some(from) = &h.counted_from {
-        println!("counted from {from} (earlier history sets each lead's state only)");
+        let _ = writeln!(
+            out,
+            "counted from {} (earlier history sets each lead's state only)",
+            zone.localise(from)
+        );
     }
     if let Some(p) = h.sample_percent {
-        println!("a {p} % sample of the leads (by a hash of the lead id)");
+        let _ = writeln!(
+            out,
+            "a {p} % sample of the leads (by a hash of the lead id)"
+        );
     }
-    println!();
+    let _ = writeln!(out);
     let width = r
         .rows
         .iter()
@@ -645,7 +671,8 @@ fn print_human(r: &Report, h: &History) {
         .max()
         .unwrap_or(0)
         .max(6);
-    println!(
+    let _ = writeln!(
+        out,
         "{:width$}  {:>9}  {:>9}  {:>7}",
         "", "recorded", "new", "change"
     );
@@ -659,30 +686,37 @@ fn print_human(r: &Report, h: &History) {
         } else {
             format!("{change:+}")
         };
-        println!(
+        let _ = writeln!(
+            out,
             "{:width$}  {:>9}  {:>9}  {:>7}",
             row.what, row.recorded, row.new, change
         );
     }
-    println!();
+    let _ = writeln!(out);
     match &r.outcomes {
-        None => println!(
-            "(no `mql` and `sql` stages in the funnel: MQL is not scored against outcomes)"
-        ),
+        None => {
+            let _ = writeln!(
+                out,
+                "(no `mql` and `sql` stages in the funnel: MQL is not scored against outcomes)"
+            );
+        }
         Some(o) => {
-            println!(
+            let _ = writeln!(
+                out,
                 "MQL against outcomes ({} leads with a known outcome, {} of them later SQL or better):",
                 o.known, o.positives
             );
             let pct =
                 |x: Option<f64>| x.map_or("—".to_owned(), |x| format!("{:.0} %", x * 100.0));
             let days = |x: Option<f64>| x.map_or("—".to_owned(), |x| format!("{x:.1}"));
-            println!(
+            let _ = writeln!(
+                out,
                 "{:10}  {:>8}  {:>9}  {:>7}  {:>17}",
                 "", "made MQL", "precision", "recall", "median days early"
             );
             for (name, s) in [("recorded", &o.recorded), ("new", &o.new)] {
-                println!(
+                let _ = writeln!(
+                    out,
                     "{:10}  {:>8}  {:>9}  {:>7}  {:>17}",
                     name,
                     s.made_mql,
@@ -693,30 +727,43 @@ fn print_human(r: &Report, h: &History) {
             }
         }
     }
-    println!();
-    println!("{} leads would have a different story", r.leads_differing);
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{} leads would have a different story",
+        r.leads_differing
+    );
     for l in &r.leads {
-        println!(
+        let _ = writeln!(
+            out,
             "  {}: stage {} → {}",
             l.lead,
             or_none(&l.stage_recorded),
             or_none(&l.stage_new)
         );
-        println!(
+        let _ = writeln!(
+            out,
             "    recorded: {}",
-            l.first_recorded.as_deref().unwrap_or("(nothing more)")
+            l.first_recorded
+                .as_deref()
+                .map_or_else(|| "(nothing more)".to_owned(), |l| zone.localise(l))
         );
-        println!(
+        let _ = writeln!(
+            out,
             "    new:      {}",
-            l.first_new.as_deref().unwrap_or("(nothing more)")
+            l.first_new
+                .as_deref()
+                .map_or_else(|| "(nothing more)".to_owned(), |l| zone.localise(l))
         );
     }
     if r.leads_differing > r.leads.len() as u64 {
-        println!(
+        let _ = writeln!(
+            out,
             "  … and {} more (--leads N lists more)",
             r.leads_differing - r.leads.len() as u64
         );
     }
+    out
 }
 
 fn or_none(s: &str) -> &str {

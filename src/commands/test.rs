@@ -50,11 +50,15 @@ pub(crate) fn test(
     engine: compiler::evaluator::EvaluatorKind,
     with_coverage: bool,
     format: TestFormat,
+    tz: Option<tandem::local_time::Zone>,
 ) -> ExitCode {
     let ready = match prepare(dir) {
         Ok(r) => r,
         Err(code) => return code,
     };
+    // Human lines write instants in `--tz` (default: the program's zone); JSON, JUnit and
+    // the annotations keep the timeline's UTC.
+    let zone = tandem::local_time::Zone::or_program(tz, &ready.lowered().timezone);
     let mut outcomes = Vec::new();
     let mut covered = runtime::engine::Coverage::default();
     let ws = ready.workspace();
@@ -121,7 +125,7 @@ pub(crate) fn test(
                     ));
                 }
             }
-            out.push_str(&human(&outcomes));
+            out.push_str(&human(&outcomes, &zone));
             if let Some(report) = &coverage {
                 out.push_str(&coverage_table(report));
             }
@@ -139,15 +143,17 @@ pub(crate) fn test(
     }
 }
 
-fn human(outcomes: &[Outcome]) -> String {
+/// `ok NAME` or `FAILED NAME: why` with the timeline lines before the failure, instants
+/// written in `zone`.
+fn human(outcomes: &[Outcome], zone: &tandem::local_time::Zone) -> String {
     let mut out = String::new();
     for o in outcomes {
         match &o.message {
             None => out.push_str(&format!("ok      {}\n", o.name)),
             Some(msg) => {
-                out.push_str(&format!("FAILED  {}: {msg}\n", o.name));
+                out.push_str(&format!("FAILED  {}: {}\n", o.name, zone.localise(msg)));
                 for l in &o.timeline {
-                    out.push_str(&format!("          {l}\n"));
+                    out.push_str(&format!("          {}\n", zone.localise(l)));
                 }
             }
         }
