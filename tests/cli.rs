@@ -547,6 +547,51 @@ fn human_output_writes_instants_in_the_program_zone_or_tz_and_machine_output_in_
 }
 
 #[test]
+fn a_closed_pipe_is_an_exit_code_not_a_panic() {
+    use std::process::Stdio;
+    let dir = temp_program("closed-pipe", &[]);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("leads.csv"), "Email,Name\nan@x.vn,An\n").expect("write");
+    std::fs::write(dir.join("events.csv"), "lead,event,at\n").expect("write");
+    let journeys = root().join("journeys");
+    let (leads, events) = (dir.join("leads.csv"), dir.join("events.csv"));
+    let commands: [Vec<&std::ffi::OsStr>; 3] = [
+        vec![
+            "graph".as_ref(),
+            journeys.as_ref(),
+            "--format".as_ref(),
+            "dot".as_ref(),
+        ],
+        vec!["diff".as_ref(), journeys.as_ref(), journeys.as_ref()],
+        vec![
+            "backtest".as_ref(),
+            journeys.as_ref(),
+            "--baseline".as_ref(),
+            journeys.as_ref(),
+            "--leads-csv".as_ref(),
+            leads.as_ref(),
+            "--events-csv".as_ref(),
+            events.as_ref(),
+        ],
+    ];
+    for args in commands {
+        let mut child = tandem()
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        // The reader goes away before the program has written anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("waits");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn webhooks_are_checked_against_tandem_toml() {
     let src =
         format!("{HEADER}rule sync {{\n  when company_size > 100\n  then webhook crm_sink\n}}\n");

@@ -51,13 +51,17 @@ pub(crate) fn diff(
         let j = lowered.journeys.iter().position(|j| j.name == journey);
         service::deploy::waiting_at(waiting, j, node)
     };
-    match format {
+    let out = match format {
         DiffFormat::Json => {
             let v = service::deploy::changes_json(&changes, lowered, waiting);
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
         }
-        DiffFormat::Human => print!("{}", human(&changes, &count)),
-        DiffFormat::Markdown => print!("{}", markdown(&changes, &count)),
+        DiffFormat::Human => human(&changes, &count),
+        DiffFormat::Markdown => markdown(&changes, &count),
+    };
+    // Written at once: a closed pipe (`| head`) is an exit code, not a panic.
+    if std::io::stdout().lock().write_all(out.as_bytes()).is_err() {
+        return ExitCode::from(2);
     }
     match (exit_code, changes.is_empty()) {
         (true, false) => ExitCode::from(1),

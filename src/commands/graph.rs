@@ -76,6 +76,13 @@ pub(crate) fn graph(
             }
         }
     }
-    print!("{stdout}");
+    // Written at once: a closed pipe (`| head`) is an exit code, not a panic.
+    if std::io::stdout()
+        .lock()
+        .write_all(stdout.as_bytes())
+        .is_err()
+    {
+        return ExitCode::from(2);
+    }
     ExitCode::SUCCESS
 }
