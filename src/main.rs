@@ -102,7 +102,7 @@ enum Command {
         #[arg(long, value_name = "ZONE", value_parser = tandem::local_time::parse_zone)]
         tz: Option<tandem::local_time::Zone>,
     },
-    /// Explain why a lead has its scores, stage and journeys at an instant of a scenario. Exit 2 on a bad program or scenario, or a lead the scenario has not created by then.
+    /// Explain a lead at an instant of a scenario: each score line and event's points, tags, segments, each rule's and handoff's condition part by part, journeys. Exit 2 on a bad program or scenario, or a lead the scenario has not created by then.
     Explain {
         /// The program folder
         dir: PathBuf,
@@ -116,6 +116,9 @@ enum Command {
         /// [default: the scenario's `until`]
         #[arg(long)]
         at: Option<String>,
+        /// How to print: lines for a reader, or one JSON document
+        #[arg(long, value_enum, default_value = "human")]
+        format: commands::explain::ExplainFormat,
     },
     /// Run the program as a service: HTTP API, store, email and Sales tasks on a real clock.
     Run {
@@ -296,7 +299,8 @@ fn main() -> ExitCode {
             scenario,
             lead,
             at,
-        } => explain(&dir, &scenario, &lead, at.as_deref()),
+            format,
+        } => explain(&dir, &scenario, &lead, at.as_deref(), format),
         Command::Simulate {
             dir,
             scenario,

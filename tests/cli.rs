@@ -1761,3 +1761,155 @@ fn simulate_trace_only_adds_lines_that_say_why_nothing_happened() {
         );
     }
 }
+
+/// A lead below the MQL bar: a mid-market company whose engagement decayed and was held
+/// at its max on the way.
+fn explain_program(name: &str) -> PathBuf {
+    temp_program(
+        name,
+        &[
+            (
+                "program.journey",
+                r#"timezone "Asia/Ho_Chi_Minh"
+lead { name: text, company_size: number }
+stages { subscriber, lead, mql }
+event page_viewed { url: text }
+event webinar_attended { minutes: number }
+team sales {
+  members "an@acme.vn"
+  hours mon-fri 8:30-17:30
+}
+segment big_account = company_size >= 200
+segment mid_market = company_size between 50 and 199
+score engagement {
+  +10 on page_viewed where event.url contains "/pricing"
+  +25 on webinar_attended
+  decay 50% every 7 days
+  max 30
+}
+rule qualify_mql {
+  when stage == lead and big_account and score.engagement >= 30
+  then set stage = mql
+}
+rule warm {
+  when score.engagement >= 10 and stage != mql
+  then tag "warm"
+}
+handoff to_sales {
+  when stage == mql
+  assign team sales by round_robin
+}
+"#,
+            ),
+            (
+                "s.json",
+                r#"{
+  "start": "2026-03-02T09:00:00+07:00",
+  "until": "2026-03-12T09:00:00+07:00",
+  "inputs": [
+    {"at": "2026-03-02T09:00:00+07:00", "lead": "binh", "create": {"name": "Bình", "company_size": 120}},
+    {"at": "2026-03-02T10:00:00+07:00", "lead": "binh", "event": "webinar_attended", "props": {"minutes": 40}},
+    {"at": "2026-03-03T10:00:00+07:00", "lead": "binh", "event": "webinar_attended", "props": {"minutes": 55}},
+    {"at": "2026-03-11T10:00:00+07:00", "lead": "binh", "event": "page_viewed", "props": {"url": "/pricing"}}
+  ]
+}"#,
+            ),
+        ],
+    )
+}
+
+#[test]
+fn explain_says_which_part_keeps_a_lead_from_mql_with_event_points_tags_and_segments() {
+    let dir = explain_program("explain-human");
+    let out = tandem()
+        .arg("explain")
+        .arg(&dir)
+        .arg("--scenario")
+        .arg(dir.join("s.json"))
+        .args(["--lead", "binh"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for want in [
+        "tags: warm\n",
+        "  ✗ not in big_account\n",
+        "  ✓ in     mid_market\n",
+        "score engagement = 25: attribute part 0 + event part 25",
+        // Each event's points, when, and what decay left of them.
+        "  event    +25  on webinar_attended at 2026-03-02T03:00:00Z: 12.5 left after 1 decay step (× 0.5)\n",
+        "  event    +25  on webinar_attended at 2026-03-03T03:00:00Z: 12.5 left after 1 decay step (× 0.5); the event part was held at max 30\n",
+        "  event    +10  on page_viewed where event.url contains \"/pricing\" at 2026-03-11T03:00:00Z: 10 left (no decay step yet)\n",
+        "  the event part is 25, not the 35 left above: it was held within max 30 when points were added\n",
+        "  total: 0 + 25 = 25 (within max 30)\n",
+        // The MQL rule, part by part: what holds and what does not, with the values read.
+        "rule qualify_mql is false now",
+        "  ✗ all of:\n",
+        "      ✓ stage == lead   (stage = lead)\n",
+        "      ✗ segment big_account: company_size >= 200   (company_size = 120)\n",
+        "      ✗ score.engagement >= 30   (score.engagement = 25)\n",
+        "rule warm is true now",
+        "handoff to_sales is false now",
+        "  ✗ stage == mql   (stage = lead)\n",
+    ] {
+        assert!(text.contains(want), "no `{want}` in:\n{text}");
+    }
+}
+
+#[test]
+fn explain_format_json_is_one_document_with_the_same_reasons() {
+    let dir = explain_program("explain-json");
+    let out = tandem()
+        .arg("explain")
+        .arg(&dir)
+        .arg("--scenario")
+        .arg(dir.join("s.json"))
+        .args(["--lead", "binh", "--at", "2026-03-10T09:00:00+07:00"])
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("one JSON document");
+    assert_eq!(doc["lead"], "binh");
+    assert_eq!(doc["at"], "2026-03-10T02:00:00Z");
+    assert_eq!(doc["tags"], serde_json::json!(["warm"]));
+    assert_eq!(
+        doc["segments"],
+        serde_json::json!([
+            {"name": "big_account", "holds": false},
+            {"name": "mid_market", "holds": true}
+        ])
+    );
+    let engagement = &doc["scores"][0];
+    assert_eq!(engagement["value"], 15.0);
+    assert_eq!(engagement["decay"]["percent"], 50);
+    let points = engagement["event_points"].as_array().expect("a list");
+    assert_eq!(points.len(), 2, "{engagement}");
+    assert_eq!(points[1]["event"], "webinar_attended");
+    assert_eq!(points[1]["at"], "2026-03-03T03:00:00Z");
+    assert_eq!(points[1]["points"], 25.0);
+    assert_eq!(points[1]["decay_steps"], 1);
+    assert_eq!(points[1]["decay_factor"], 0.5);
+    assert_eq!(points[1]["left"], 12.5);
+    assert_eq!(points[1]["clamped_to"], 30.0);
+    let mql = &doc["rules"][0];
+    assert_eq!(mql["name"], "qualify_mql");
+    assert_eq!(mql["holds"], false);
+    assert_eq!(mql["why"]["kind"], "all");
+    let failing: Vec<&serde_json::Value> = mql["why"]["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .filter(|p| p["holds"] == false)
+        .collect();
+    assert_eq!(failing.len(), 2, "{mql}");
+    assert_eq!(failing[0]["segment"], "big_account");
+    assert_eq!(failing[1]["text"], "score.engagement >= 30");
+    assert_eq!(
+        failing[1]["reads"],
+        serde_json::json!([{"expr": "score.engagement", "value": 15.0, "set": true}])
+    );
+    assert_eq!(doc["handoffs"][0]["name"], "to_sales");
+    assert_eq!(doc["journeys"], serde_json::json!([]));
+}

@@ -12,6 +12,7 @@ pub mod diagram;
 pub mod diff;
 pub mod eval;
 pub mod evaluator;
+pub mod explain;
 pub mod graph;
 pub mod interp;
 pub mod ir;

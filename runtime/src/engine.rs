@@ -114,6 +114,42 @@ pub struct ScoreExplanation {
     pub decay: Option<(u64, i64)>,
     /// Each `if` line: points, its condition, whether it holds now.
     pub if_lines: Vec<(f64, FuncId, bool)>,
+    /// Each event occurrence that gave points to an `on` line, oldest first; empty unless
+    /// the engine traced the lead from its start ([`Engine::trace_scores`]).
+    pub event_points: Vec<EventPoints>,
+}
+
+/// Points an event gave a score through one `on` line, and what is left of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventPoints {
+    /// The event's name.
+    pub event: String,
+    /// When it was handled.
+    pub at: i64,
+    /// The `on` line's `where`, if it has one.
+    pub filter: Option<FuncId>,
+    /// The points the line gave.
+    pub points: f64,
+    /// Decay steps since (each keeps `100 - percent` % of the event part).
+    pub decay_steps: u32,
+    /// Whether a decay step since brought the whole event part under 0.5, so to 0.
+    pub decayed_to_zero: bool,
+    /// What is left of `points` after those steps, before any clamping.
+    pub left: f64,
+    /// The bound the event part was held at when these points were added, if it was
+    /// (the sum of what is left is then more, or less, than the event part).
+    pub clamped_to: Option<f64>,
+}
+
+/// A rule's or a handoff's `when`, explained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConditionExplanation {
+    /// The rule's or handoff's name.
+    pub name: String,
+    /// Where the condition is written.
+    pub span: grammar::Span,
+    /// The condition, part by part (`why.holds`: whether it holds now).
+    pub why: compiler::explain::Part,
 }
 
 /// Why a lead is where it is (see [`Engine::explain`]).
@@ -127,6 +163,27 @@ pub struct Explanation {
     pub scores: Vec<ScoreExplanation>,
     /// Journey, the step it is at (its source span), and what it waits for.
     pub journeys: Vec<(String, grammar::Span, String)>,
+    /// The lead's tags, sorted.
+    pub tags: Vec<String>,
+    /// Each segment, in program order, and whether the lead is in it now.
+    pub segments: Vec<(String, bool)>,
+    /// Each rule's `when`, in program order.
+    pub rules: Vec<ConditionExplanation>,
+    /// Each handoff's `when` (handoffs without one left out), in program order.
+    pub handoffs: Vec<ConditionExplanation>,
+}
+
+/// What [`Engine::trace_scores`] keeps: one lead's event points and the decay steps after them.
+#[derive(Debug, Clone, Default)]
+struct ScoreTrace {
+    /// The traced lead's id, and its index once it exists.
+    id: String,
+    index: Option<usize>,
+    /// (score in program order, its points), oldest first.
+    points: Vec<(usize, EventPoints)>,
+    /// Each score's event part as last seen (program order): a change seen elsewhere
+    /// than where points are added is a decay step.
+    seen: Vec<f64>,
 }
 
 pub use crate::render::TemplateParts;
@@ -352,6 +409,8 @@ pub struct Engine<'p> {
     /// Lead ids to indexes.
     index: LeadIndex,
     out: Vec<Line>,
+    /// One lead's score history, for `tandem explain` (see [`Engine::trace_scores`]).
+    score_trace: Option<Box<ScoreTrace>>,
     tz: jiff::tz::TimeZone,
     /// Texts many leads hold (stage causes, template names), one copy each.
     shared: FxHashMap<String, std::rc::Rc<str>>,
@@ -593,6 +652,7 @@ impl<'p> Engine<'p> {
                 renderer: crate::render::Renderer::new(),
             },
             tz,
+            score_trace: None,
         })
     }
 
@@ -722,7 +782,66 @@ impl<'p> Engine<'p> {
         self.holds(lead, f, None)
     }
 
-    /// Why the lead has its scores, stage and journeys now (for `tandem explain`).
+    /// From now on, keeps the points each event gives the scores of lead `id` and the decay
+    /// steps after them, for [`Engine::explain`]'s `event_points` (`tandem explain`). One
+    /// lead only, and called before its first input: the engine itself keeps only each
+    /// score's sum, as the points of every lead's every event would cost memory.
+    pub fn trace_scores(&mut self, id: &str) {
+        let index = self.lead(id);
+        let seen = (0..self.p.scores.len())
+            .map(|i| {
+                index
+                    .and_then(|l| self.leads.get(l))
+                    .map_or(0.0, |l| l.score_parts[self.prev.score_idx[i]].event)
+            })
+            .collect();
+        self.score_trace = Some(Box::new(ScoreTrace {
+            id: id.to_owned(),
+            index,
+            points: Vec::new(),
+            seen,
+        }));
+    }
+
+    /// The score trace, if lead `lead` is the one traced.
+    fn score_trace_of(&mut self, lead: usize) -> Option<&mut ScoreTrace> {
+        let trace = self.score_trace.as_deref_mut()?;
+        if trace.index.is_none() {
+            let id = self.leads.get(lead).map(|l| self.exprs.interner.get(l.id));
+            if id == Some(trace.id.as_str()) {
+                trace.index = Some(lead);
+            }
+        }
+        (trace.index == Some(lead)).then_some(trace)
+    }
+
+    /// Condition `f` for the lead now, part by part, with where it is written.
+    fn why(&self, lead: usize, f: FuncId) -> Option<(grammar::Span, compiler::explain::Part)> {
+        let func = self.exprs.funcs.get(f)?;
+        let written = self
+            .p
+            .origins
+            .iter()
+            .find(|o| o.func == f)
+            .map_or(func.body.span, |o| o.span);
+        let l = self.leads.get(lead)?;
+        let filter = |g: FuncId, c: &mut EvalCtx<'_>| self.evaluation.eval.call(g, c) != 0;
+        let mut ctx = EvalCtx::new(
+            &self.exprs,
+            &l.record,
+            None,
+            &l.score_value,
+            self.clock.now,
+            &l.history,
+            &filter,
+        )
+        .ok()?;
+        let part = compiler::explain::explain(&func.body, written, &mut ctx);
+        Some((written, part))
+    }
+
+    /// Why the lead has its scores, stage, segments and journeys now, and why each rule and
+    /// handoff holds or not (for `tandem explain` and the service's lead view).
     pub fn explain(&mut self, lead: usize) -> Explanation {
         let p = self.p;
         let mut scores = Vec::new();
@@ -732,6 +851,18 @@ impl<'p> Engine<'p> {
             for &(points, f) in &s.if_lines {
                 lines.push((points, f, self.holds(lead, f, None)));
             }
+            let event_points = self
+                .score_trace
+                .as_deref()
+                .filter(|t| t.index == Some(lead))
+                .map(|t| {
+                    t.points
+                        .iter()
+                        .filter(|(score, _)| *score == i)
+                        .map(|(_, x)| x.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
             scores.push(ScoreExplanation {
                 name: s.name.clone(),
                 value: self.leads[lead].score_value[idx],
@@ -741,8 +872,39 @@ impl<'p> Engine<'p> {
                 max: s.max,
                 decay: s.decay,
                 if_lines: lines,
+                event_points,
             });
         }
+        let conditions = |engine: &Engine<'_>, named: Vec<(String, FuncId)>| {
+            named
+                .into_iter()
+                .filter_map(|(name, f)| {
+                    let (span, why) = engine.why(lead, f)?;
+                    Some(ConditionExplanation { name, span, why })
+                })
+                .collect::<Vec<_>>()
+        };
+        let rules = conditions(
+            self,
+            p.rules.iter().map(|r| (r.name.clone(), r.when)).collect(),
+        );
+        let handoffs = conditions(
+            self,
+            p.handoffs
+                .iter()
+                .filter_map(|h| Some((h.name.clone(), h.when?)))
+                .collect(),
+        );
+        let mut segments = Vec::new();
+        for o in &p.origins {
+            if let Some(name) = o.what.strip_prefix("segment ") {
+                segments.push((name.to_owned(), self.holds(lead, o.func, None)));
+            }
+        }
+        let tags = match self.lead_field(lead, "tags") {
+            Some(FieldValue::Tags(t)) => t,
+            _ => Vec::new(),
+        };
         let stage = self
             .slot("stage")
             .map(|s| {
@@ -786,6 +948,10 @@ impl<'p> Engine<'p> {
             stage_cause: self.leads[lead].stage_cause.to_string(),
             scores,
             journeys,
+            tags,
+            segments,
+            rules,
+            handoffs,
         }
     }
 
