@@ -1,4 +1,4 @@
-//! Generates one `#[test]` per fixture (tests as data): each valid program, each invalid fixture and each `.journey` file for the formatter, so one failure never hides the others.
+//! Generates one `#[test]` per fixture (tests as data): each valid program, each invalid fixture, each single-mistake variant of the example program and each `.journey` file for the formatter, so one failure never hides the others.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -72,6 +72,19 @@ fn main() {
             code,
             "#[test]\nfn {}() {{ invalid_fixture({:?}); }}",
             slug(&rel(&p)),
+            rel(&p)
+        );
+    }
+    let mut mistakes: Vec<PathBuf> = std::fs::read_dir(fixtures.join("single_mistake"))
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    mistakes.retain(|p| p.extension().is_some_and(|e| e == "mistake"));
+    mistakes.sort();
+    for p in mistakes {
+        let _ = writeln!(
+            code,
+            "#[test]\nfn {}() {{ single_mistake({:?}); }}",
+            slug(&rel(&p.with_extension(""))),
             rel(&p)
         );
     }

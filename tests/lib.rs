@@ -4,7 +4,8 @@
 //! `.journey` files and `templates/`) is checked together with
 //! `fixtures/base/`, a small valid program. Each line that must carry a
 //! diagnostic says so in a comment: `# error: E0011` or `# warning: W-CLOCK`
-//! (in a template, `{# error: E0049 #}`).
+//! (in a template, `{# error: E0049 #}`), once per diagnostic and, when a line
+//! has several, in the order the checker reports them (by column, then code).
 
 use std::path::{Path, PathBuf};
 

@@ -113,10 +113,13 @@ fn report_cycle(members: &[Node], graph: &Graph<'_>, diags: &mut Vec<Diagnostic>
 
 // ------------------------------------------------------------------ reachability
 
-/// `W-NO-ENTRY`: journeys without `enter` that no `enroll` names.
+/// `W-NO-ENTRY`: journeys without `enter` that no `enroll` names. `mentioned` holds the
+/// words of declarations that do not parse: a journey named there may be enrolled by
+/// them, so it is not reported.
 pub fn unreachable_journeys(
     files: &[&SourceFile],
     facts: &[&FileFacts],
+    mentioned: &HashSet<&str>,
     diags: &mut Vec<Diagnostic>,
 ) {
     let enrolled: HashSet<&str> = facts
@@ -132,7 +135,8 @@ pub fn unreachable_journeys(
                         JourneyHeaderKind::EnterOn { .. } | JourneyHeaderKind::EnterWhen(_)
                     )
                 });
-                if !has_enter && !enrolled.contains(j.name.name.as_str()) {
+                let name = j.name.name.as_str();
+                if !has_enter && !enrolled.contains(name) && !mentioned.contains(name) {
                     diags.push(
                         Diagnostic::warning(
                             codes::W_NO_ENTRY,

@@ -1,21 +1,6 @@
-//! "Did you mean …?": the closest known name to a misspelt one.
+//! "Did you mean …?": the closest known name to a misspelt one (the parser's rule, shared so that names, keywords and units are suggested alike).
 
-/// The known name closest to `name`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1);
-    let mut best: Option<(usize, &str)> = None;
-    for k in known {
-        if k == name || k.is_empty() {
-            continue;
-        }
-        let d = strsim::damerau_levenshtein(name, k);
-        let close = d <= limit || (k.contains(name) && name.len() >= 3);
-        if close && best.is_none_or(|(bd, bk)| d < bd || (d == bd && k < bk)) {
-            best = Some((d, k));
-        }
-    }
-    best.map(|(_, k)| k)
-}
+pub use grammar::suggest::did_you_mean;
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,9 @@
 //! Name resolution, step one: every declaration of every file collected into one table per namespace, with clashes reported.
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use grammar::ast::*;
+use grammar::parser::BrokenDecl;
 use grammar::{Diagnostic, Span};
 use stdlib::{ElemType, Type};
 
@@ -128,6 +129,10 @@ pub struct Symbols {
     pub field_count: usize,
     /// The values of `const` declarations.
     pub const_values: HashMap<String, ConstValue>,
+    /// Bare names declared by a declaration that does not parse, whose type could not be
+    /// read (a broken `const`, a field of a broken `lead` without a readable type): the
+    /// syntax error is reported, their uses are not.
+    pub unreadable: HashSet<String>,
 }
 
 /// Built-in lead fields: name, type, writable by `set`.
@@ -255,8 +260,11 @@ pub fn literal_type(lit: &Literal) -> Option<Type> {
 }
 
 /// Collects the symbols of all files. Template names come from the program folder.
+/// `broken` are the declarations that did not parse: the names they still declare are
+/// added where nothing else declares them, so that their uses are not reported.
 pub fn collect(
     files: &[&SourceFile],
+    broken: &[&BrokenDecl],
     templates: &[TemplateName],
     webhooks: Option<Vec<String>>,
     diags: &mut Vec<Diagnostic>,
@@ -331,7 +339,21 @@ pub fn collect(
             }
         }
     }
-    if stages_span.is_none() {
+    let broken_stages = broken.iter().find(|b| b.keyword == "stages");
+    if let (None, Some(b)) = (stages_span, broken_stages) {
+        // A stage list that does not parse: its words, in order, are the stages.
+        let bar = b.bar.unwrap_or(b.words.len());
+        for (i, n) in b.words.iter().enumerate() {
+            if s.stages.iter().any(|st| st.name == n.name) {
+                continue;
+            }
+            s.stages.push(StageInfo {
+                name: n.name.clone(),
+                funnel: (i < bar).then_some(i),
+                span: Some(n.span),
+            });
+        }
+    } else if stages_span.is_none() {
         for (i, n) in DEFAULT_STAGES.iter().enumerate() {
             s.stages.push(StageInfo {
                 name: (*n).to_owned(),
@@ -570,6 +592,9 @@ pub fn collect(
             }
         }
     }
+    for b in broken {
+        slot = s.learn_broken(b, slot);
+    }
     for t in templates {
         let ident = Ident {
             name: t.name.clone(),
@@ -611,6 +636,97 @@ fn bare_span(b: &Bare, stages: &[StageInfo]) -> Option<Span> {
 }
 
 impl Symbols {
+    /// Adds what a declaration that does not parse still declares, where the name is
+    /// free (a clash is not reported: the syntax error is). Returns the next field slot.
+    fn learn_broken(&mut self, b: &BrokenDecl, mut slot: usize) -> usize {
+        let name = b.name.as_ref().filter(|n| !n.name.is_empty());
+        match (b.keyword, name) {
+            ("lead", _) => {
+                let mut loose: Vec<&Ident> = Vec::new();
+                for (field, ty) in &b.typed {
+                    match Type::from_decl_name(&ty.name) {
+                        Some(t) if !self.bare.contains_key(&field.name) => {
+                            self.bare.insert(
+                                field.name.clone(),
+                                Bare::Field(FieldInfo {
+                                    ty: t,
+                                    writable: true,
+                                    span: Some(field.span),
+                                    slot,
+                                }),
+                            );
+                            slot += 1;
+                        }
+                        Some(_) => {}
+                        None => loose.push(field),
+                    }
+                }
+                // Words not read as `NAME: TYPE` may be fields too (`size number`, a
+                // missing colon): their uses are not checked either.
+                for w in loose.into_iter().chain(&b.words) {
+                    if !self.bare.contains_key(&w.name) && Type::from_decl_name(&w.name).is_none() {
+                        self.unreadable.insert(w.name.clone());
+                    }
+                }
+            }
+            ("event", Some(n)) if !self.events.contains_key(&n.name) => {
+                let mut props: Vec<(String, Type)> = Vec::new();
+                for (p, ty) in &b.typed {
+                    if let Some(t) = Type::from_decl_name(&ty.name) {
+                        if !props.iter().any(|(q, _)| *q == p.name) {
+                            props.push((p.name.clone(), t));
+                        }
+                    }
+                }
+                self.events.insert(
+                    n.name.clone(),
+                    EventInfo {
+                        props,
+                        span: Some(n.span),
+                        from_outside: true,
+                    },
+                );
+            }
+            ("const", Some(n)) if !self.bare.contains_key(&n.name) => {
+                self.unreadable.insert(n.name.clone());
+            }
+            ("segment", Some(n)) if !self.bare.contains_key(&n.name) => {
+                self.bare.insert(n.name.clone(), Bare::Segment(n.span));
+            }
+            ("score", Some(n)) => {
+                self.scores.entry(n.name.clone()).or_insert(n.span);
+            }
+            ("rule", Some(n)) => {
+                self.rules.entry(n.name.clone()).or_insert(n.span);
+            }
+            ("journey", Some(n)) => {
+                self.journeys.entry(n.name.clone()).or_insert(n.span);
+            }
+            ("schedule", Some(n)) => {
+                self.schedules.entry(n.name.clone()).or_insert(n.span);
+            }
+            // What the team's broken lines said is unknown: assume what its uses need.
+            ("team", Some(n)) => {
+                self.teams.entry(n.name.clone()).or_insert(TeamInfo {
+                    span: n.span,
+                    has_hours: true,
+                    has_manager: true,
+                });
+            }
+            // Any word may be one of its reasons.
+            ("handoff", Some(n)) => {
+                self.handoffs
+                    .entry(n.name.clone())
+                    .or_insert_with(|| HandoffInfo {
+                        span: n.span,
+                        reasons: b.words.iter().map(|w| w.name.clone()).collect(),
+                    });
+            }
+            _ => {}
+        }
+        slot
+    }
+
     /// How this table differs from `newer`: not at all, only in where things are
     /// declared (an edit moved text), or in what is declared. One pass over both.
     /// Templates' unsubscribe flags are compared only when `with_flags`.
@@ -679,6 +795,7 @@ impl Symbols {
                 .zip(&newer.stages)
                 .all(|(a, b)| a.name == b.name && a.funnel == b.funnel)
             && self.const_values == newer.const_values
+            && self.unreadable == newer.unreadable
             && self.webhooks == newer.webhooks
             && self.field_count == newer.field_count;
         match (same, spans_same) {

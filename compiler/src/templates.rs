@@ -187,7 +187,7 @@ fn check_vars(
             }
             continue;
         }
-        if !matches!(sym.bare.get(field), Some(Bare::Field(_))) {
+        if !matches!(sym.bare.get(field), Some(Bare::Field(_))) && !sym.unreadable.contains(field) {
             let path = format!("lead.{field}");
             let mut d = Diagnostic::error(
                 codes::TEMPLATE,

@@ -1,6 +1,7 @@
 //! A program held in memory between checks: re-parses only changed files, and re-checks only them while the declarations stay the same.
 
 use grammar::ast::SourceFile;
+use grammar::parser::BrokenDecl;
 use grammar::{parse, Diagnostic, FileId, Parsed, Severity, Span};
 use rayon::prelude::*;
 
@@ -146,6 +147,20 @@ impl Workspace {
             .collect()
     }
 
+    /// The declarations that did not parse, in program order (see [`Parsed::broken`]).
+    pub fn broken_decls(&self) -> Vec<&BrokenDecl> {
+        let mut v: Vec<&FileEntry> = self
+            .files
+            .iter()
+            .filter(|f| f.kind == FileKind::Journey)
+            .collect();
+        v.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+        v.into_iter()
+            .filter_map(|f| f.parsed.as_ref())
+            .flat_map(|p| p.broken.iter())
+            .collect()
+    }
+
     /// Checks the program; returns all diagnostics, sorted by file and position.
     pub fn check(&mut self) -> &[Diagnostic] {
         let mut diags: Vec<Diagnostic> = Vec::new();
@@ -188,7 +203,9 @@ impl Workspace {
             })
             .collect();
         let mut symbol_diags = Vec::new();
-        let base = collect(&asts, &template_names, webhooks, &mut symbol_diags);
+        let broken = self.broken_decls();
+        let base = collect(&asts, &broken, &template_names, webhooks, &mut symbol_diags);
+        drop(broken);
         diags.extend(symbol_diags);
         // Templates depend on what is declared, not where: re-check them only on a real change.
         let base_changed = !self.checked || self.symbols.diff(&base, false) == SymbolsDiff::Changed;
@@ -276,10 +293,13 @@ impl Workspace {
             }
         }
 
-        // Program-wide checks.
+        // Program-wide checks. A declaration that does not parse still counts as
+        // written: its syntax error is the one to report.
+        let broken = self.broken_decls();
+        let written = |keyword: &str| broken.iter().any(|b| b.keyword == keyword);
         let first_file = order.first().map(|(i, _)| *i).unwrap_or(0);
         let start = Span::new(first_file, 0, 0);
-        if symbols.timezone.is_none() {
+        if symbols.timezone.is_none() && !written("timezone") {
             diags.push(
                 Diagnostic::error(codes::TIMEZONE, start, "the program has no `timezone`")
                     .with_help("add `timezone \"Asia/Ho_Chi_Minh\"` to one file"),
@@ -289,7 +309,7 @@ impl Workspace {
             .iter()
             .flat_map(|a| a.decls.iter())
             .any(|d| matches!(d.kind, grammar::ast::DeclKind::Lead(_)));
-        if !has_lead {
+        if !has_lead && !written("lead") {
             diags.push(
                 Diagnostic::error(
                     codes::SINGLETON,
@@ -302,7 +322,11 @@ impl Workspace {
             );
         }
         lints::cycles(&facts, &mut diags);
-        lints::unreachable_journeys(&asts, &facts, &mut diags);
+        let mentioned: rustc_hash::FxHashSet<&str> = broken
+            .iter()
+            .flat_map(|b| b.words.iter().map(|w| w.name.as_str()))
+            .collect();
+        lints::unreachable_journeys(&asts, &facts, &mentioned, &mut diags);
         lints::reject_loops(&symbols, &asts, &mut diags);
 
         // Sort by file (program order of paths), then position.

@@ -11,6 +11,7 @@ pub mod format;
 pub mod parser;
 pub mod prepass;
 pub mod span;
+pub mod suggest;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use parser::{parse, Parsed};

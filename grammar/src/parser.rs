@@ -2,6 +2,7 @@
 
 mod expressions;
 mod leaves;
+mod recovery;
 mod sales;
 mod steps;
 mod test_blocks;
@@ -20,6 +21,7 @@ use crate::span::{FileId, Span};
 struct TandemGrammar;
 
 pub use self::Rule as GrammarRule;
+pub use recovery::BrokenDecl;
 
 /// How deep an expression tree may grow (operator chains, `not not …`).
 pub const MAX_EXPR_DEPTH: usize = 256;
@@ -35,6 +37,9 @@ const DECL_KEYWORDS: &[&str] = &[
 pub struct Parsed {
     pub file: SourceFile,
     pub diagnostics: Vec<Diagnostic>,
+    /// Declarations left out of `file` because they do not parse, with the names they
+    /// still declare (so that their uses are not reported as unknown).
+    pub broken: Vec<BrokenDecl>,
 }
 
 /// Parses one `.journey` file.
@@ -55,6 +60,7 @@ pub fn parse(file_id: FileId, src: &str) -> Parsed {
         diags: Vec::new(),
     };
     let mut decls = Vec::new();
+    let mut broken = Vec::new();
     if pre.too_deep.is_empty() {
         if let Ok(mut pairs) = TandemGrammar::parse(Rule::file, &pre.text) {
             if let Some(file) = pairs.next() {
@@ -63,6 +69,7 @@ pub fn parse(file_id: FileId, src: &str) -> Parsed {
             return Parsed {
                 file: SourceFile { decls, comments },
                 diagnostics: builder.diags,
+                broken,
             };
         }
     }
@@ -79,6 +86,7 @@ pub fn parse(file_id: FileId, src: &str) -> Parsed {
                     "this is nested more than {MAX_NESTING} levels deep; split the condition or the blocks into smaller pieces"
                 ),
             ));
+            broken.extend(recovery::salvage(file_id, start, chunk));
             continue;
         }
         match TandemGrammar::parse(Rule::file, chunk) {
@@ -88,26 +96,39 @@ pub fn parse(file_id: FileId, src: &str) -> Parsed {
                     builder.decls(file, &mut decls);
                 }
             }
-            Err(err) => builder
-                .diags
-                .push(syntax_error(file_id, start, chunk, &pre.text, &err)),
+            Err(err) => {
+                builder
+                    .diags
+                    .push(syntax_error(file_id, start, chunk, &pre.text, &err));
+                broken.extend(recovery::salvage(file_id, start, chunk));
+            }
         }
     }
     Parsed {
         file: SourceFile { decls, comments },
         diagnostics: builder.diags,
+        broken,
     }
 }
 
 /// Splits the text into top-level declaration chunks: a new chunk starts at every
-/// line that begins (in column 0) with a declaration keyword.
+/// line that begins (in column 0) with a declaration keyword or a misspelling of one
+/// followed by a name, and at an indented declaration keyword outside every `{ }`.
 fn chunks(text: &str) -> Vec<(usize, usize)> {
     let mut starts = vec![0usize];
     let mut line_start = 0usize;
+    let mut depth = 0usize;
     for line in text.split_inclusive('\n') {
-        if line_start > 0 && starts_declaration(line) {
-            starts.push(line_start);
+        let new_decl = starts_declaration(line)
+            || recovery::starts_misspelt_declaration(line)
+            || (depth == 0 && starts_declaration(line.trim_start_matches([' ', '\t'])));
+        if new_decl {
+            depth = 0;
+            if line_start > 0 {
+                starts.push(line_start);
+            }
         }
+        depth = brace_depth(line, depth);
         line_start += line.len();
     }
     let mut out = Vec::new();
@@ -118,12 +139,32 @@ fn chunks(text: &str) -> Vec<(usize, usize)> {
     out
 }
 
+/// The `{ }` nesting after `line`, from `depth` before it (texts and comments skipped).
+fn brace_depth(line: &str, mut depth: usize) -> usize {
+    let mut in_text = false;
+    let mut escaped = false;
+    for c in line.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_text => escaped = true,
+            '"' => in_text = !in_text,
+            '#' if !in_text => break,
+            '{' if !in_text => depth += 1,
+            '}' if !in_text => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    depth
+}
+
+/// Whether `line` starts with a declaration keyword followed by a space, `{` or its end
+/// (not `score.fit`, which continues a condition).
 fn starts_declaration(line: &str) -> bool {
     DECL_KEYWORDS.iter().any(|kw| {
         line.strip_prefix(kw).is_some_and(|rest| {
             rest.chars()
                 .next()
-                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'))
+                .is_none_or(|c| c.is_whitespace() || c == '{' || c == '"')
         })
     })
 }
@@ -139,13 +180,28 @@ fn syntax_error(
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
     };
+    let positives: &[Rule] = match &err.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => positives,
+        pest::error::ErrorVariant::CustomError { .. } => &[],
+    };
+    if let Some(d) = recovery::missing_open_brace(file, offset, chunk, pos, positives)
+        .or_else(|| recovery::missing_colon(file, offset, chunk, pos, positives))
+        .or_else(|| recovery::missing_comma(file, offset, chunk))
+    {
+        return d;
+    }
     // The token after the error, read from the whole file: at a chunk's end it is the next declaration.
     let found = found_token(full, offset + pos);
     let expected = match &err.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
             let mut names: Vec<String> = Vec::new();
             for r in positives {
-                if let Some(n) = rule_description(*r) {
+                // A chunk ends where the next declaration starts: its "end of input" is a line's end.
+                let described = match r {
+                    Rule::EOI => Some("the end of the line".to_owned()),
+                    r => rule_description(*r),
+                };
+                if let Some(n) = described {
                     if !names.contains(&n) {
                         names.push(n);
                     }
@@ -157,7 +213,10 @@ fn syntax_error(
     };
     let end = (pos + found.len().max(1)).min(chunk.len().max(pos));
     let span = Span::new(file, offset + pos, offset + end.max(pos));
-    let unclosed = pos >= chunk.trim_end().len() && !found.is_empty();
+    // A `{` left open when the next declaration (or the file's end) comes: the `}` is what
+    // is missing.
+    let at_chunk_end = pos >= chunk.trim_end().len();
+    let open_brace = recovery::unclosed_brace(chunk).filter(|_| at_chunk_end);
     let found_text = if found.is_empty() {
         "the end of the file".to_owned()
     } else if found == "\n" || found == "\r\n" {
@@ -166,6 +225,7 @@ fn syntax_error(
         format!("`{found}`")
     };
     let message = match expected.len() {
+        _ if open_brace.is_some() => format!("expected `}}`, found {found_text}"),
         0 => format!("unexpected {found_text}"),
         1 => format!("expected {}, found {found_text}", expected[0]),
         n if n <= 6 => format!(
@@ -179,16 +239,45 @@ fn syntax_error(
         ),
     };
     let diag = Diagnostic::error("E0001", span, message);
-    let wants_unit = expected
-        .iter()
-        .any(|e| e.starts_with("a duration") || e == "`business`");
-    if let Some(unit) = unit_typo(&found).filter(|_| wants_unit) {
+    if let Some(brace) = open_brace {
+        return diag
+            .with_help(if found.is_empty() {
+                "a `}` may be missing at the end of the file"
+            } else {
+                "a `}` may be missing before this line"
+            })
+            .with_related(
+                Span::new(file, offset + brace, offset + brace + 1),
+                "this `{` is never closed",
+            );
+    }
+    let business = positives.contains(&Rule::business_unit);
+    let wants_unit = business
+        || expected
+            .iter()
+            .any(|e| e.starts_with("a duration") || e == "`business`");
+    if let Some(unit) = unit_typo(&found, business).filter(|_| wants_unit) {
         return diag.with_help(format!("did you mean `{unit}`?"));
     }
-    if unclosed {
-        diag.with_help("a `}` may be missing before this line")
-    } else if found == "=" {
+    if let Some(keyword) = recovery::keyword_typo(&found, positives) {
+        return diag.with_help(format!("did you mean `{keyword}`?"));
+    }
+    let line_rest = full
+        .get(offset + pos + 1..)
+        .unwrap_or("")
+        .split('\n')
+        .next()
+        .unwrap_or("");
+    if found == "=" {
         diag.with_help("to compare two values write `==`; `=` only assigns in `set FIELD = …`")
+    } else if found == "."
+        && full
+            .get(..offset + pos)
+            .is_some_and(|before| before.ends_with(|c: char| c.is_ascii_digit()))
+    {
+        diag.with_help("a number is written with `_` between the thousands (`100_000_000`); `.` starts its decimals")
+    } else if found == "\"" && !line_rest.contains('"') {
+        diag.with_help("this text is never closed: end it with `\"` on the same line (write `\\n` for a line break inside a text)")
     } else {
         diag
     }
@@ -196,16 +285,18 @@ fn syntax_error(
 
 /// The time unit a misspelt word was meant to be (`dayz` → `days`, `hourz` → `hours`):
 /// the closest unit at most two edits away, for a word of three letters or more that is
-/// not a unit itself.
-fn unit_typo(word: &str) -> Option<&'static str> {
-    const UNITS: [&str; 9] = [
+/// not a unit itself. After `business` only hours and days are units.
+fn unit_typo(word: &str, business: bool) -> Option<&'static str> {
+    const ALL: [&str; 9] = [
         "minutes", "minute", "hours", "hour", "days", "day", "weeks", "week", "business",
     ];
+    const BUSINESS: [&str; 4] = ["hours", "hour", "days", "day"];
+    let units: &[&'static str] = if business { &BUSINESS } else { &ALL };
     let w = word.to_lowercase();
-    if w.chars().count() < 3 || !w.chars().all(char::is_alphabetic) || UNITS.contains(&w.as_str()) {
+    if w.chars().count() < 3 || !w.chars().all(char::is_alphabetic) || ALL.contains(&w.as_str()) {
         return None;
     }
-    UNITS
+    units
         .iter()
         .map(|u| (edits(&w, u), *u))
         .filter(|(d, u)| *d <= 2 && *d < u.len() / 2 + 1)
@@ -273,6 +364,7 @@ fn rule_description(rule: Rule) -> Option<String> {
         Rule::number | Rule::integer | Rule::signed_number | Rule::neg_number => "a number",
         Rule::duration | Rule::duration_part | Rule::time_unit => "a duration like `2 days`",
         Rule::business_duration => "a duration like `4 business hours`",
+        Rule::business_unit => "`hours` or `days`",
         Rule::percent => "a percentage like `20%`",
         Rule::clock => "a clock time like `9:00`",
         Rule::clock_range => "hours like `8:30-17:30`",

@@ -1,4 +1,4 @@
-//! Fixture-driven tests, one per fixture: valid programs check cleanly, every invalid fixture reports exactly its marked diagnostics (rendered output snapshotted), every diagnostic code has a fixture, and `fmt` is idempotent on every file that parses.
+//! Fixture-driven tests, one per fixture: valid programs check cleanly, every invalid fixture reports exactly its marked diagnostics in order (rendered output snapshotted), each single mistake in the example program gives exactly one error, every diagnostic code has a fixture, and `fmt` is idempotent on every file that parses.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -28,11 +28,17 @@ fn valid_program(path: &str) {
     assert!(ws.diagnostics().is_empty(), "{}:\n{shown}", dir.display());
 }
 
-/// The diagnostics an invalid fixture marks (`# error: CODE` on the line), beside the
-/// base program.
-fn marked(fixture: &Path) -> (compiler::ProgramSource, Vec<String>, BTreeSet<Marker>) {
+/// Markers in the order the checker reports diagnostics: by file (program order), then
+/// line; on one line, in the order written (the checker's: by column, then code).
+fn in_report_order(markers: &mut [Marker]) {
+    markers.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+}
+
+/// The diagnostics an invalid fixture marks (`# error: CODE` on the line, once per
+/// diagnostic), beside the base program, in report order.
+fn marked(fixture: &Path) -> (compiler::ProgramSource, Vec<String>, Vec<Marker>) {
     let (program, own) = with_base(fixture);
-    let mut expected: BTreeSet<Marker> = BTreeSet::new();
+    let mut expected: Vec<Marker> = Vec::new();
     for f in program
         .journeys
         .iter()
@@ -43,10 +49,12 @@ fn marked(fixture: &Path) -> (compiler::ProgramSource, Vec<String>, BTreeSet<Mar
             expected.extend(markers(&f.path, &f.text));
         }
     }
+    in_report_order(&mut expected);
     (program, own, expected)
 }
 
-/// An invalid fixture reports exactly the diagnostics it marks, rendered as snapshotted.
+/// An invalid fixture reports exactly the diagnostics it marks — in order, each as many
+/// times as marked — rendered as snapshotted.
 fn invalid_fixture(path: &str) {
     let fixture = at(path);
     let name = fixture_name(&fixture);
@@ -56,7 +64,7 @@ fn invalid_fixture(path: &str) {
         "{name}: the fixture marks no diagnostic"
     );
     let ws = check_program(&program);
-    let mut actual: BTreeSet<Marker> = BTreeSet::new();
+    let mut actual: Vec<Marker> = Vec::new();
     for d in ws.diagnostics() {
         let file = ws
             .file(d.span.file)
@@ -66,16 +74,17 @@ fn invalid_fixture(path: &str) {
             own.contains(&file.path),
             "{name}: a diagnostic landed in the base program: {d:?}"
         );
-        actual.insert(Marker {
+        actual.push(Marker {
             file: file.path.clone(),
             line,
             severity: d.severity.as_str().to_owned(),
             code: d.code.to_owned(),
         });
     }
+    in_report_order(&mut actual);
     assert_eq!(
         actual, expected,
-        "{name}: diagnostics differ from the markers"
+        "{name}: diagnostics differ from the markers (order and count matter)"
     );
     let rendered = tandem::render::human(&ws, Path::new(""), false);
     insta::assert_snapshot!(format!("invalid__{name}"), rendered);
@@ -189,4 +198,108 @@ fn formatted_spec_examples_snapshot() {
         all.push_str(&grammar::format::format_source(&f.text).expect("spec examples parse"));
     }
     insta::assert_snapshot!("fmt__spec_examples", all);
+}
+
+/// One mistake a marketer makes, written into the example program (`journeys/`): a
+/// `fixtures/single_mistake/NAME.mistake` file (see the README there).
+struct Mistake {
+    file: String,
+    find: String,
+    write: String,
+    code: String,
+    line: usize,
+    says: String,
+    help: Option<String>,
+}
+
+impl Mistake {
+    fn read(path: &Path) -> Mistake {
+        let text = std::fs::read_to_string(path).expect("readable variant");
+        let value = |key: &str| -> Option<String> {
+            let prefix = format!("{key}:");
+            text.lines()
+                .find_map(|l| l.strip_prefix(&prefix))
+                .map(|v| unescape(v.trim()))
+        };
+        let need = |key: &str| {
+            value(key).unwrap_or_else(|| panic!("{}: no `{key}:` line", path.display()))
+        };
+        let error = need("error");
+        let (code, line) = error
+            .split_once(" line ")
+            .unwrap_or_else(|| panic!("{}: `error: CODE line N`", path.display()));
+        Mistake {
+            file: need("file"),
+            find: need("find"),
+            write: value("write").unwrap_or_default(),
+            code: code.trim().to_owned(),
+            line: line.trim().parse().expect("a line number"),
+            says: need("says"),
+            help: value("help"),
+        }
+    }
+}
+
+/// `\n` is a line break and `\\` a backslash; anything else is kept as written.
+fn unescape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some('n')) => {
+                out.push('\n');
+                chars.next();
+            }
+            ('\\', Some('\\')) => {
+                out.push('\\');
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The example program with one mistake reports exactly one error: the variant's code on
+/// its line, first line and help as written — nothing cascades from it.
+fn single_mistake(path: &str) {
+    let variant = at(path);
+    let name = fixture_name(&variant);
+    let m = Mistake::read(&variant);
+    let mut program = load(&example_program_dir());
+    let file = program
+        .journeys
+        .iter_mut()
+        .chain(program.templates.iter_mut())
+        .find(|f| f.path == m.file)
+        .unwrap_or_else(|| panic!("{name}: the example program has no {}", m.file));
+    assert_eq!(
+        file.text.matches(&m.find).count(),
+        1,
+        "{name}: `find` must occur exactly once in {}",
+        m.file
+    );
+    file.text = file.text.replacen(&m.find, &m.write, 1);
+    let ws = check_program(&program);
+    let shown = tandem::render::human(&ws, Path::new("journeys"), false);
+    let [d] = ws.diagnostics() else {
+        panic!("{name}: one mistake must give exactly one diagnostic, got:\n{shown}");
+    };
+    let at_file = ws.file(d.span.file).expect("a known file");
+    let (line, _) = tandem::render::line_col(&at_file.text, d.span.start as usize);
+    assert_eq!(
+        (d.severity, d.code, at_file.path.as_str(), line),
+        (Severity::Error, m.code.as_str(), m.file.as_str(), m.line),
+        "{name}:\n{shown}"
+    );
+    assert_eq!(
+        shown.lines().next(),
+        Some(m.says.as_str()),
+        "{name}:\n{shown}"
+    );
+    assert_eq!(d.help, m.help, "{name}:\n{shown}");
+    assert!(
+        shown.ends_with(": 1 error, 0 warnings\n"),
+        "{name}:\n{shown}"
+    );
 }

@@ -17,6 +17,10 @@ impl<'a> Checker<'a> {
     }
 
     pub(super) fn unknown_bare(&mut self, name: &Ident) {
+        if self.sym.unreadable.contains(&name.name) {
+            // Declared by a declaration that does not parse: its syntax error says it all.
+            return;
+        }
         let mut d = Diagnostic::error(
             codes::UNKNOWN_NAME,
             name.span,
@@ -25,7 +29,12 @@ impl<'a> Checker<'a> {
                 name.name
             ),
         );
-        if let Some(s) = did_you_mean(&name.name, self.sym.bare_names()) {
+        if self.sym.events.contains_key(&name.name) {
+            d = d.with_help(format!(
+                "`{0}` is an event, not a value: to ask whether it happened, count it, like `count({0} within 30 days) >= 1`",
+                name.name
+            ));
+        } else if let Some(s) = did_you_mean(&name.name, self.sym.bare_names()) {
             d = d.with_help(format!("did you mean `{s}`?"));
         } else if self.sym.scores.contains_key(&name.name) {
             d = d.with_help(format!("to read the score, write `score.{}`", name.name));
@@ -202,10 +211,16 @@ impl<'a> Checker<'a> {
                 let (l, r) = (l?, r?);
                 let ordering = !matches!(op, CompareOp::Eq | CompareOp::Ne);
                 if l != r {
-                    return self.mismatch(
+                    let mut d = Diagnostic::error(
+                        codes::TYPE_MISMATCH,
                         rhs.span,
                         format!("`{}` compares two values of one type, but this is a {r} and the left side is a {l}", op.symbol()),
                     );
+                    if let Some(help) = compare_help(*op, lhs, l, rhs, r) {
+                        d = d.with_help(help);
+                    }
+                    self.diags.push(d);
+                    return None;
                 }
                 let ok = if ordering {
                     matches!(l, Type::Number | Type::Time | Type::Stage)
@@ -475,5 +490,59 @@ impl<'a> Checker<'a> {
             }
         }
         ok.then_some(b.result)
+    }
+}
+
+/// What to write instead of comparing a number with a text (`company_size == "200"`,
+/// `industry > 3`): the value with or without quotes, as the other side needs.
+fn compare_help(op: CompareOp, lhs: &Expr, l: Type, rhs: &Expr, r: Type) -> Option<String> {
+    let ordering = !matches!(op, CompareOp::Eq | CompareOp::Ne);
+    let sym = op.symbol();
+    // The side that is a field (or any other value) and the side written as a literal.
+    let (subject, literal, subject_ty) = match (&lhs.unparen().kind, &rhs.unparen().kind) {
+        (_, ExprKind::Text(_) | ExprKind::Number { .. }) => (lhs, rhs, l),
+        (ExprKind::Text(_) | ExprKind::Number { .. }, _) => (rhs, lhs, r),
+        _ => (lhs, rhs, l),
+    };
+    let name = match &subject.unparen().kind {
+        ExprKind::Name(n) => Some(n.name.as_str()),
+        _ => None,
+    };
+    let it = name.map_or("the value".to_owned(), |n| format!("`{n}`"));
+    let written = |value: &str| match name {
+        Some(n) if literal.span.start > subject.span.start => format!("`{n} {sym} {value}`"),
+        Some(n) => format!("`{value} {sym} {n}`"),
+        None => format!("`{value}`"),
+    };
+    match (subject_ty, &literal.unparen().kind) {
+        (Type::Number, ExprKind::Text(t)) => {
+            let digits = t.value.trim().replace(['_', ','], "");
+            let range = digits
+                .split_once(['-', '–'])
+                .filter(|(a, b)| a.trim().parse::<f64>().is_ok() && b.trim().parse::<f64>().is_ok());
+            if digits.parse::<f64>().is_ok() {
+                Some(format!(
+                    "{it} is a number: write the number without quotes, {}",
+                    written(&digits)
+                ))
+            } else if let (Some((low, high)), Some(n)) = (range, name) {
+                Some(format!(
+                    "{it} is a number: for a range write `{n} between {} and {}`",
+                    low.trim(),
+                    high.trim()
+                ))
+            } else {
+                Some(format!("{it} is a number: compare it with a number, like {}", written("100")))
+            }
+        }
+        (Type::Text, ExprKind::Number { raw, .. }) if ordering => Some(format!(
+            "{it} is a text, and `{sym}` orders only numbers, times and stages: to compare texts write `==` or `!=` and the value in quotes, like `{}== \"{raw}\"`",
+            name.map_or(String::new(), |n| format!("{n} "))
+        )),
+        (Type::Text, ExprKind::Number { raw, .. }) => Some(format!(
+            "{it} is a text: put the value in quotes, {}",
+            written(&format!("\"{raw}\""))
+        )),
+        _ => None,
     }
 }

@@ -57,14 +57,16 @@ impl<'a> Checker<'a> {
     pub(super) fn const_decl(&mut self, c: &ConstDecl) {
         if let LiteralKind::List(items) = &c.value.kind {
             let want = items.first().and_then(literal_type);
+            // One list written wrong is one mistake: each problem is reported at its first item.
+            let (mut nested, mut bool_item, mut mixed) = (false, false, false);
             for item in items {
                 match &item.kind {
-                    LiteralKind::List(_) => self.err(
+                    LiteralKind::List(_) if !std::mem::replace(&mut nested, true) => self.err(
                         codes::BAD_CONST,
                         item.span,
                         "a list cannot contain another list",
                     ),
-                    LiteralKind::Bool(_) => self.err(
+                    LiteralKind::Bool(_) if !std::mem::replace(&mut bool_item, true) => self.err(
                         codes::BAD_CONST,
                         item.span,
                         "a list holds text, numbers or stages, not true/false",
@@ -74,7 +76,7 @@ impl<'a> Checker<'a> {
                     }
                     _ => {}
                 }
-                if literal_type(item) != want {
+                if literal_type(item) != want && !std::mem::replace(&mut mixed, true) {
                     self.err(
                         codes::BAD_CONST,
                         item.span,

@@ -1,0 +1,589 @@
+//! After a syntax error: what the broken declaration still declares (its kind, its name, the names written inside it), where a misspelt declaration keyword starts a new declaration, and the help the error gets (a misspelt keyword, a missing `{`, a `{` never closed).
+//!
+//! A declaration that does not parse is left out of the syntax tree, but its
+//! name is read from its first words so that the checker does not report every
+//! use of it as unknown: one mistake, one error.
+
+use super::*;
+use crate::suggest::did_you_mean;
+
+/// A top-level declaration that did not parse, as far as its words can be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokenDecl {
+    /// The declaration keyword as meant (`journey`, `team`, …; a misspelt one corrected).
+    pub keyword: &'static str,
+    /// The declared name, when one could be read (`journey NAME`, `event NAME`, …).
+    pub name: Option<Ident>,
+    /// The declaration, from its keyword to its last word.
+    pub span: Span,
+    /// `NAME: TYPE` pairs written inside: a `lead`'s fields, an `event`'s properties.
+    pub typed: Vec<(Ident, Ident)>,
+    /// Every other word written inside, in order: a handoff's reasons, a stage list, the
+    /// journeys it enrolls, …
+    pub words: Vec<Ident>,
+    /// How many of `words` come before the first `|` (a stage list's outside stages follow it).
+    pub bar: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Word,
+    Text,
+    Number,
+    Newline,
+    Punct(char),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Token {
+    kind: Tok,
+    start: usize,
+    end: usize,
+}
+
+/// A forgiving split of `text` into words, texts, numbers and punctuation (comments skipped).
+fn tokens(text: &str) -> Vec<Token> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        let b = bytes[i];
+        let kind = match b {
+            b'\n' => {
+                i += 1;
+                Tok::Newline
+            }
+            b' ' | b'\t' | b'\r' => {
+                i += 1;
+                continue;
+            }
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    if bytes[i] == b'\\' && i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                if i < bytes.len() && bytes[i] == b'"' {
+                    i += 1;
+                }
+                Tok::Text
+            }
+            b'0'..=b'9' => {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.')
+                {
+                    i += 1;
+                }
+                Tok::Number
+            }
+            b if b.is_ascii_alphabetic() || b == b'_' => {
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                Tok::Word
+            }
+            _ => {
+                let c = text[i..].chars().next().unwrap_or(' ');
+                i += c.len_utf8();
+                Tok::Punct(c)
+            }
+        };
+        out.push(Token {
+            kind,
+            start,
+            end: i,
+        });
+    }
+    out
+}
+
+/// Words that cannot be a declared name.
+fn reserved(word: &str) -> bool {
+    matches!(
+        word,
+        "and"
+            | "or"
+            | "not"
+            | "in"
+            | "is"
+            | "true"
+            | "false"
+            | "if"
+            | "else"
+            | "between"
+            | "contains"
+            | "matches"
+    )
+}
+
+/// The declaration keyword a word is, or is a misspelling of.
+fn decl_keyword(word: &str) -> Option<&'static str> {
+    if let Some(kw) = DECL_KEYWORDS.iter().find(|k| **k == word) {
+        return Some(kw);
+    }
+    // A misspelling, not a shorter word inside a keyword (`send` is not `sending`).
+    did_you_mean(word, DECL_KEYWORDS.iter().copied())
+        .filter(|kw| kw.len().abs_diff(word.len()) <= 1)
+}
+
+/// Declarations whose keyword is followed by their name.
+fn named(keyword: &str) -> bool {
+    matches!(
+        keyword,
+        "event"
+            | "const"
+            | "segment"
+            | "score"
+            | "rule"
+            | "journey"
+            | "team"
+            | "handoff"
+            | "schedule"
+    )
+}
+
+/// Whether a line begins, in its first column, with a misspelt declaration keyword and a
+/// name (`jorney welcome {`): the start of a declaration the whole-file parse could not see.
+pub(super) fn starts_misspelt_declaration(line: &str) -> bool {
+    let toks = tokens(line);
+    let word = |t: Option<&Token>| {
+        t.filter(|t| t.kind == Tok::Word)
+            .map(|t| &line[t.start..t.end])
+    };
+    let (Some(first), Some(second)) = (word(toks.first()), word(toks.get(1))) else {
+        return false;
+    };
+    toks.first().is_some_and(|t| t.start == 0)
+        && !DECL_KEYWORDS.contains(&first)
+        && !reserved(first)
+        && !reserved(second)
+        && decl_keyword(first).is_some_and(named)
+}
+
+/// What a declaration that did not parse still declares. `None` when it does not start
+/// with a (possibly misspelt) declaration keyword.
+pub(super) fn salvage(file: FileId, offset: usize, chunk: &str) -> Option<BrokenDecl> {
+    let toks: Vec<Token> = tokens(chunk)
+        .into_iter()
+        .filter(|t| t.kind != Tok::Newline)
+        .collect();
+    let first = toks.first().filter(|t| t.kind == Tok::Word)?;
+    let keyword = decl_keyword(&chunk[first.start..first.end])?;
+    let ident = |t: &Token| Ident {
+        name: chunk[t.start..t.end].to_owned(),
+        span: Span::new(file, offset + t.start, offset + t.end),
+    };
+    let mut rest = &toks[1..];
+    let mut name = None;
+    if named(keyword) {
+        if let Some(t) = rest
+            .first()
+            .filter(|t| t.kind == Tok::Word && !reserved(&chunk[t.start..t.end]))
+        {
+            name = Some(ident(t));
+            rest = &rest[1..];
+        }
+    }
+    let mut typed = Vec::new();
+    let mut words = Vec::new();
+    let mut bar = None;
+    let mut i = 0;
+    while let Some(t) = rest.get(i) {
+        match t.kind {
+            Tok::Word => {
+                let colon = rest.get(i + 1).is_some_and(|c| c.kind == Tok::Punct(':'));
+                match rest.get(i + 2).filter(|ty| colon && ty.kind == Tok::Word) {
+                    Some(ty) => {
+                        typed.push((ident(t), ident(ty)));
+                        i += 3;
+                        continue;
+                    }
+                    None => words.push(ident(t)),
+                }
+            }
+            Tok::Punct('|') if bar.is_none() => bar = Some(words.len()),
+            _ => {}
+        }
+        i += 1;
+    }
+    let end = toks.last().map_or(first.end, |t| t.end);
+    Some(BrokenDecl {
+        keyword,
+        name,
+        span: Span::new(file, offset + first.start, offset + end),
+        typed,
+        words,
+        bar,
+    })
+}
+
+/// The keywords a grammar rule starts with, for "did you mean `send`?" on a misspelt one.
+fn leading_keywords(rule: Rule) -> Vec<String> {
+    let name = format!("{rule:?}");
+    if let Some(kw) = name.strip_prefix("kw_") {
+        return vec![kw.to_owned()];
+    }
+    let words: &[&str] = match name.as_str() {
+        // Between declarations: a misspelt declaration keyword.
+        "file" => DECL_KEYWORDS,
+        "d_timezone" | "team_timezone" => &["timezone"],
+        "d_lead" | "t_lead" => &["lead"],
+        "d_stages" => &["stages"],
+        "d_event" | "t_event" => &["event"],
+        "d_const" => &["const"],
+        "d_segment" => &["segment"],
+        "d_score" => &["score"],
+        "d_rule" => &["rule"],
+        "d_journey" => &["journey"],
+        "d_team" => &["team"],
+        "d_handoff" | "a_handoff" => &["handoff"],
+        "d_schedule" => &["schedule"],
+        "d_sending" => &["sending"],
+        "d_test" => &["test"],
+        "a_set" => &["set"],
+        "a_tag" => &["tag"],
+        "a_untag" => &["untag"],
+        "a_send" => &["send"],
+        "a_enroll" => &["enroll"],
+        "a_notify" => &["notify"],
+        "a_webhook" => &["webhook"],
+        "a_exit" | "j_exit_when" | "j_exit_on" => &["exit"],
+        "s_wait" => &["wait"],
+        "s_if" => &["if"],
+        "s_split" => &["split"],
+        "j_enter_on" | "j_enter_when" => &["enter"],
+        "j_goal" => &["goal"],
+        "j_reenter_after" | "j_reenter_never" => &["reenter"],
+        "team_members" => &["members"],
+        "team_manager" => &["manager"],
+        "team_hours" => &["hours"],
+        "team_closed" => &["closed"],
+        "team_open" => &["open"],
+        "team_holidays" => &["holidays"],
+        "h_when" | "rule_when" => &["when"],
+        "h_assign" => &["assign"],
+        "h_task" | "t_task" => &["task"],
+        "h_sla" | "sla_kind" => &["accept", "complete"],
+        "h_reasons" => &["reasons"],
+        "h_on" => &["on"],
+        "outcome_kind" | "task_outcome" => &["accept", "reject", "complete"],
+        "sla_action" => &["escalate", "reassign"],
+        "assign_strategy" => &["round_robin", "least_open"],
+        "sch_for" => &["for"],
+        "sch_report" => &["report"],
+        "snd_from" => &["from"],
+        "snd_quiet" => &["quiet"],
+        "snd_cap" => &["at"],
+        "t_start" => &["start"],
+        "t_update" => &["update"],
+        "t_advance" => &["advance"],
+        "t_expect" => &["expect"],
+        "score_min" => &["min"],
+        "score_max" => &["max"],
+        "score_decay" => &["decay"],
+        "rule_then" | "enter_then" => &["then"],
+        "else_if" | "else_block" => &["else"],
+        "timeout_block" => &["timeout"],
+        "up_to" => &["up"],
+        _ => &[],
+    };
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
+/// "did you mean `send`?" when the word found where the grammar wanted a keyword is a
+/// misspelling of one it would have taken there.
+pub(super) fn keyword_typo(found: &str, expected: &[Rule]) -> Option<String> {
+    if found.is_empty() || !found.chars().all(|c| c.is_ascii_alphabetic() || c == '_') {
+        return None;
+    }
+    let candidates: Vec<String> = expected.iter().flat_map(|r| leading_keywords(*r)).collect();
+    if candidates.iter().any(|c| c == found) {
+        return None;
+    }
+    did_you_mean(found, candidates.iter().map(String::as_str)).map(str::to_owned)
+}
+
+/// A block declaration whose first line ends without its `{` (`journey welcome`, then the
+/// steps): "expected `{`" at the end of that line, not at the declaration's first word,
+/// where the grammar gives up. `None` for any other error.
+pub(super) fn missing_open_brace(
+    file: FileId,
+    offset: usize,
+    chunk: &str,
+    pos: usize,
+    positives: &[Rule],
+) -> Option<Diagnostic> {
+    if positives != [Rule::file] {
+        return None;
+    }
+    let toks = tokens(chunk);
+    let mut it = toks.iter().skip_while(|t| t.kind == Tok::Newline);
+    let first = it
+        .next()
+        .filter(|t| t.kind == Tok::Word && t.start == pos)?;
+    let keyword = &chunk[first.start..first.end];
+    if !DECL_KEYWORDS.contains(&keyword)
+        || matches!(keyword, "timezone" | "const" | "segment" | "event")
+    {
+        return None;
+    }
+    let header: Vec<&Token> = std::iter::once(first)
+        .chain(it.by_ref().take_while(|t| t.kind != Tok::Newline))
+        .collect();
+    if header.iter().any(|t| t.kind == Tok::Punct('{')) {
+        return None;
+    }
+    let end = header.last().map_or(first.end, |t| t.end);
+    let head = &chunk[first.start..end];
+    let next_opens = it
+        .find(|t| t.kind != Tok::Newline)
+        .is_some_and(|t| t.kind == Tok::Punct('{'));
+    let help = if next_opens {
+        format!("move the `{{` up to the end of this line: `{head} {{`")
+    } else {
+        format!("a block starts on the line that names it: `{head} {{`")
+    };
+    Some(
+        Diagnostic::error(
+            "E0001",
+            Span::new(file, offset + end, offset + end),
+            "expected `{`, found the end of the line",
+        )
+        .with_help(help),
+    )
+}
+
+/// `NAME TYPE` where a field is `NAME: TYPE` (in `lead { … }`, an `event`'s properties, a
+/// test's `{ name: value }`): "expected `:`" between the two words, not "expected a field"
+/// at the name.
+pub(super) fn missing_colon(
+    file: FileId,
+    offset: usize,
+    chunk: &str,
+    pos: usize,
+    positives: &[Rule],
+) -> Option<Diagnostic> {
+    let value = positives.contains(&Rule::field_value);
+    if positives.is_empty()
+        || !positives
+            .iter()
+            .all(|r| matches!(r, Rule::field_decl | Rule::prop_decl | Rule::field_value))
+    {
+        return None;
+    }
+    let toks = tokens(chunk.get(pos..)?);
+    let (name, next) = match toks.as_slice() {
+        [n, next, ..] if n.kind == Tok::Word && next.kind != Tok::Newline => (n, next),
+        _ => return None,
+    };
+    if next.kind == Tok::Punct(':') {
+        return None;
+    }
+    let name_text = &chunk[pos + name.start..pos + name.end];
+    let next_text = &chunk[pos + next.start..pos + next.end];
+    let help = if value {
+        format!("a field's value is written `NAME: VALUE`: `{name_text}: {next_text}`")
+    } else {
+        format!("a field is written `NAME: TYPE`: `{name_text}: {next_text}`")
+    };
+    Some(
+        Diagnostic::error(
+            "E0001",
+            Span::new(file, offset + pos + next.start, offset + pos + next.end),
+            format!("expected `:` after `{name_text}`, found `{next_text}`"),
+        )
+        .with_help(help),
+    )
+}
+
+/// Two fields of a `lead` or `event` block with nothing between them
+/// (`{ webinar: text minutes: number }`): "expected `,`" before the second, where the
+/// grammar only sees that the block does not end.
+pub(super) fn missing_comma(file: FileId, offset: usize, chunk: &str) -> Option<Diagnostic> {
+    let toks = tokens(chunk);
+    let keyword = toks.iter().find(|t| t.kind != Tok::Newline)?;
+    if !matches!(&chunk[keyword.start..keyword.end], "lead" | "event") {
+        return None;
+    }
+    let open = toks.iter().position(|t| t.kind == Tok::Punct('{'))?;
+    let inner = &toks[open + 1..];
+    let at = (1..inner.len()).find(|&i| {
+        let field = inner[i].kind == Tok::Word
+            && inner.get(i + 1).is_some_and(|c| c.kind == Tok::Punct(':'));
+        let after_value = matches!(
+            inner[i - 1].kind,
+            Tok::Word | Tok::Text | Tok::Number | Tok::Punct(']')
+        );
+        field && after_value
+    })?;
+    let name = inner[at];
+    let text = &chunk[name.start..name.end];
+    Some(
+        Diagnostic::error(
+            "E0001",
+            Span::new(file, offset + name.start, offset + name.end),
+            format!("expected `,` or a line break, found `{text}`"),
+        )
+        .with_help(format!(
+            "separate the fields with `,` or put `{text}` on a line of its own"
+        )),
+    )
+}
+
+/// The `{` of `chunk` that was most likely never closed, when one is left open: the first
+/// whose `}` stands at another indentation than the line that opened it (it took the `}`
+/// of an outer block), else the innermost one left open.
+pub(super) fn unclosed_brace(chunk: &str) -> Option<usize> {
+    let indent_at = |pos: usize| {
+        let line_start = chunk[..pos].rfind('\n').map_or(0, |i| i + 1);
+        chunk[line_start..]
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .count()
+    };
+    let mut open: Vec<usize> = Vec::new();
+    let mut suspects: Vec<usize> = Vec::new();
+    for t in tokens(chunk) {
+        match t.kind {
+            Tok::Punct('{') => open.push(t.start),
+            Tok::Punct('}') => {
+                if let Some(o) = open.pop() {
+                    let closer_first_on_line = chunk[..t.start]
+                        .rsplit('\n')
+                        .next()
+                        .is_some_and(|l| l.trim().is_empty());
+                    if closer_first_on_line && indent_at(o) != indent_at(t.start) {
+                        suspects.push(o);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if open.is_empty() {
+        return None;
+    }
+    suspects.into_iter().min().or(open.last().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn salvages_name_and_inner_names() {
+        let src = "journey welcome {\n  send hi\n  wait 2 dayz\n  enroll other\n}\n";
+        let b = salvage(0, 10, src).expect("a declaration");
+        assert_eq!(b.keyword, "journey");
+        let name = b.name.expect("named");
+        assert_eq!(name.name, "welcome");
+        assert_eq!((name.span.start, name.span.end), (18, 25));
+        assert!(b.words.iter().any(|w| w.name == "other"));
+
+        let lead = salvage(0, 0, "lead {\n  name: text\n  size: number = \"x\n}").expect("lead");
+        let fields: Vec<(&str, &str)> = lead
+            .typed
+            .iter()
+            .map(|(n, t)| (n.name.as_str(), t.name.as_str()))
+            .collect();
+        assert_eq!(fields, [("name", "text"), ("size", "number")]);
+
+        let stages = salvage(0, 0, "stages { a, b c | d }").expect("stages");
+        assert_eq!(stages.bar, Some(3));
+
+        let typo = salvage(0, 0, "jorney late {\n send x\n}").expect("misspelt keyword");
+        assert_eq!(typo.keyword, "journey");
+        assert!(salvage(0, 0, "send x").is_none());
+        assert!(salvage(0, 0, "").is_none());
+    }
+
+    #[test]
+    fn misspelt_declaration_lines() {
+        assert!(starts_misspelt_declaration("jorney late {\n"));
+        assert!(starts_misspelt_declaration("segmnt big = x\n"));
+        assert!(!starts_misspelt_declaration("journey late {\n"));
+        assert!(!starts_misspelt_declaration("  jorney late {\n"));
+        assert!(!starts_misspelt_declaration("and lower(industry) in x\n"));
+        assert!(!starts_misspelt_declaration("rules\n"));
+    }
+
+    #[test]
+    fn misspelt_keywords_are_named() {
+        let step = [Rule::kw_send, Rule::kw_set, Rule::kw_wait, Rule::s_split];
+        assert_eq!(keyword_typo("sned", &step).as_deref(), Some("send"));
+        assert_eq!(keyword_typo("wiat", &step).as_deref(), Some("wait"));
+        assert_eq!(keyword_typo("splti", &step).as_deref(), Some("split"));
+        assert_eq!(keyword_typo("rlue", &[Rule::file]).as_deref(), Some("rule"));
+        assert_eq!(keyword_typo("send", &step), None);
+        assert_eq!(keyword_typo("welcome", &step), None);
+        assert_eq!(keyword_typo("\"", &step), None);
+    }
+
+    #[test]
+    fn declarations_start_new_chunks() {
+        let src =
+            "journey a {\n  send x\n\njorney b {\n}\n  segment c = icp and\n  score.fit > 3\n";
+        let starts: Vec<usize> = chunks(src).into_iter().map(|(s, _)| s).collect();
+        let at = |needle: &str| src.find(needle).unwrap_or(usize::MAX);
+        // `jorney` starts a declaration; `segment` is indented but outside every block;
+        // `score.fit` continues the condition.
+        assert_eq!(starts, [0, at("jorney"), at("  segment")]);
+    }
+
+    #[test]
+    fn finds_the_unclosed_brace() {
+        let src = "journey a {\n  if x {\n    send b\n  wait 2 days\n}\n";
+        assert_eq!(
+            unclosed_brace(src),
+            Some(src.find("x {").map_or(0, |i| i + 2))
+        );
+        assert_eq!(unclosed_brace("journey a {\n  send b\n"), Some(10));
+        assert_eq!(unclosed_brace("journey a {\n}\n"), None);
+        assert_eq!(unclosed_brace("journey a {\n  if x {\n  }\n}\n"), None);
+    }
+
+    #[test]
+    fn missing_colon_is_reported_between_the_words() {
+        let src = "lead {\n  size number\n}";
+        let d = missing_colon(0, 0, src, 9, &[Rule::field_decl]).expect("a missing colon");
+        assert_eq!(d.message, "expected `:` after `size`, found `number`");
+        assert_eq!((d.span.start, d.span.end), (14, 20));
+        assert!(missing_colon(0, 0, "lead {\n  size: number\n}", 9, &[Rule::field_decl]).is_none());
+        assert!(missing_colon(0, 0, src, 9, &[Rule::kw_if]).is_none());
+    }
+
+    #[test]
+    fn missing_comma_between_fields() {
+        let src = "event e { a: text b: number }";
+        let d = missing_comma(0, 0, src).expect("a missing comma");
+        assert_eq!(d.message, "expected `,` or a line break, found `b`");
+        assert!(missing_comma(0, 0, "event e { a: text, b: number }").is_none());
+        assert!(missing_comma(0, 0, "lead {\n  a: text = \"x\"\n  b: number\n}").is_none());
+        assert!(missing_comma(0, 0, "rule r { a: b c: d }").is_none());
+    }
+
+    #[test]
+    fn missing_open_brace_is_reported_at_the_line_end() {
+        let src = "journey a   # note\n  send b\n}\n";
+        let d = missing_open_brace(0, 5, src, 0, &[Rule::file]).expect("a missing brace");
+        assert_eq!((d.span.start, d.span.end), (14, 14));
+        assert_eq!(
+            d.help.as_deref(),
+            Some("a block starts on the line that names it: `journey a {`")
+        );
+        let next = missing_open_brace(0, 0, "rule r\n{\n}", 0, &[Rule::file]).expect("brace below");
+        assert!(next.help.is_some_and(|h| h.starts_with("move the `{` up")));
+        assert!(missing_open_brace(0, 0, "journey a {\n", 0, &[Rule::file]).is_none());
+        assert!(missing_open_brace(0, 0, "segment a\n", 0, &[Rule::file]).is_none());
+        assert!(missing_open_brace(0, 0, "journey a\n", 0, &[Rule::kw_if]).is_none());
+    }
+}

@@ -1,0 +1,39 @@
+//! "Did you mean …?": the closest known word to a misspelt one — one rule for names (the checker), keywords and units (the parser).
+
+/// The known word closest to `word`, if it is close enough to be a likely typo: at most
+/// one edit per three letters (at least one; a swap of two letters is one edit), or a
+/// known word that contains it (three letters or more). Ties go to the first in byte order.
+pub fn did_you_mean<'a>(word: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1);
+    let mut best: Option<(usize, &str)> = None;
+    for k in known {
+        if k == word || k.is_empty() {
+            continue;
+        }
+        let d = strsim::damerau_levenshtein(word, k);
+        let close = d <= limit || (k.contains(word) && word.len() >= 3);
+        if close && best.is_none_or(|(bd, bk)| d < bd || (d == bd && k < bk)) {
+            best = Some((d, k));
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_words_only() {
+        let known = ["company_size", "industry", "country"];
+        assert_eq!(
+            did_you_mean("company_sise", known.into_iter()),
+            Some("company_size")
+        );
+        assert_eq!(did_you_mean("industy", known.into_iter()), Some("industry"));
+        assert_eq!(did_you_mean("budget", known.into_iter()), None);
+        let keywords = ["send", "set", "wait", "split"];
+        assert_eq!(did_you_mean("sned", keywords.into_iter()), Some("send"));
+        assert_eq!(did_you_mean("wiat", keywords.into_iter()), Some("wait"));
+    }
+}
