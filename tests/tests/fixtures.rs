@@ -203,6 +203,8 @@ fn formatted_spec_examples_snapshot() {
 /// One mistake a marketer makes, written into the example program (`journeys/`): a
 /// `fixtures/single_mistake/NAME.mistake` file (see the README there).
 struct Mistake {
+    /// The program folder, from the repository's root (`journeys` unless `program:` says).
+    program: String,
     file: String,
     find: String,
     write: String,
@@ -229,6 +231,7 @@ impl Mistake {
             .split_once(" line ")
             .unwrap_or_else(|| panic!("{}: `error: CODE line N`", path.display()));
         Mistake {
+            program: value("program").unwrap_or_else(|| "journeys".to_owned()),
             file: need("file"),
             find: need("find"),
             write: value("write").unwrap_or_default(),
@@ -266,7 +269,7 @@ fn single_mistake(path: &str) {
     let variant = at(path);
     let name = fixture_name(&variant);
     let m = Mistake::read(&variant);
-    let mut program = load(&example_program_dir());
+    let mut program = load(&at("..").join(&m.program));
     let file = program
         .journeys
         .iter_mut()
@@ -281,7 +284,7 @@ fn single_mistake(path: &str) {
     );
     file.text = file.text.replacen(&m.find, &m.write, 1);
     let ws = check_program(&program);
-    let shown = tandem::render::human(&ws, Path::new("journeys"), false);
+    let shown = tandem::render::human(&ws, Path::new(&m.program), false);
     let [d] = ws.diagnostics() else {
         panic!("{name}: one mistake must give exactly one diagnostic, got:\n{shown}");
     };
