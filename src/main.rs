@@ -119,6 +119,10 @@ enum Command {
         /// How to print: lines for a reader, or one JSON document
         #[arg(long, value_enum, default_value = "human")]
         format: commands::explain::ExplainFormat,
+        /// The time zone of the instants in the human lines, an IANA name such as
+        /// Asia/Ho_Chi_Minh or UTC [default: the program's `timezone`]; JSON stays in UTC
+        #[arg(long, value_name = "ZONE", value_parser = tandem::local_time::parse_zone)]
+        tz: Option<tandem::local_time::Zone>,
     },
     /// Run the program as a service: HTTP API, store, email and Sales tasks on a real clock.
     Run {
@@ -300,7 +304,8 @@ fn main() -> ExitCode {
             lead,
             at,
             format,
-        } => explain(&dir, &scenario, &lead, at.as_deref(), format),
+            tz,
+        } => explain(&dir, &scenario, &lead, at.as_deref(), format, tz),
         Command::Simulate {
             dir,
             scenario,

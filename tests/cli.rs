@@ -1837,9 +1837,11 @@ fn explain_says_which_part_keeps_a_lead_from_mql_with_event_points_tags_and_segm
         "  ✓ in     mid_market\n",
         "score engagement = 25: attribute part 0 + event part 25",
         // Each event's points, when, and what decay left of them.
-        "  event    +25  on webinar_attended at 2026-03-02T03:00:00Z: 12.5 left after 1 decay step (× 0.5)\n",
-        "  event    +25  on webinar_attended at 2026-03-03T03:00:00Z: 12.5 left after 1 decay step (× 0.5); the event part was held at max 30\n",
-        "  event    +10  on page_viewed where event.url contains \"/pricing\" at 2026-03-11T03:00:00Z: 10 left (no decay step yet)\n",
+        // (Instants in the program's zone, as the scenario writes them.)
+        "lead binh at 2026-03-12 09:00 +07\n",
+        "  event    +25  on webinar_attended at 2026-03-02 10:00 +07: 12.5 left after 1 decay step (× 0.5)\n",
+        "  event    +25  on webinar_attended at 2026-03-03 10:00 +07: 12.5 left after 1 decay step (× 0.5); the event part was held at max 30\n",
+        "  event    +10  on page_viewed where event.url contains \"/pricing\" at 2026-03-11 10:00 +07: 10 left (no decay step yet)\n",
         "  the event part is 25, not the 35 left above: it was held within max 30 when points were added\n",
         "  total: 0 + 25 = 25 (within max 30)\n",
         // The MQL rule, part by part: what holds and what does not, with the values read.
@@ -1854,6 +1856,28 @@ fn explain_says_which_part_keeps_a_lead_from_mql_with_event_points_tags_and_segm
     ] {
         assert!(text.contains(want), "no `{want}` in:\n{text}");
     }
+    // --tz writes them in another zone; a zone that does not exist is a usage error.
+    let run = |tz: &str| {
+        tandem()
+            .arg("explain")
+            .arg(&dir)
+            .arg("--scenario")
+            .arg(dir.join("s.json"))
+            .args(["--lead", "binh", "--tz", tz])
+            .output()
+            .expect("runs")
+    };
+    let out = run("UTC");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("lead binh at 2026-03-12 02:00 +00\n")
+            && text.contains("on webinar_attended at 2026-03-02 03:00 +00: "),
+        "{text}"
+    );
+    let out = run("Mars/Olympus");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`Mars/Olympus` is not a time zone"), "{err}");
 }
 
 #[test]
@@ -1865,7 +1889,8 @@ fn explain_format_json_is_one_document_with_the_same_reasons() {
         .arg("--scenario")
         .arg(dir.join("s.json"))
         .args(["--lead", "binh", "--at", "2026-03-10T09:00:00+07:00"])
-        .args(["--format", "json"])
+        // JSON is for machines: UTC, whatever --tz says.
+        .args(["--format", "json", "--tz", "Asia/Kolkata"])
         .output()
         .expect("runs");
     let text = String::from_utf8_lossy(&out.stdout);

@@ -22,11 +22,14 @@ pub(crate) fn explain(
     lead: &str,
     at: Option<&str>,
     format: ExplainFormat,
+    tz: Option<tandem::local_time::Zone>,
 ) -> ExitCode {
     let program = match prepare(dir) {
         Ok(r) => r,
         Err(code) => return code,
     };
+    // The human lines write instants in `--tz` (default: the program's zone); JSON keeps UTC.
+    let zone = tandem::local_time::Zone::or_program(tz, &program.lowered().timezone);
     let text = match std::fs::read_to_string(scenario) {
         Ok(t) => t,
         Err(e) => return fail(format!("{}: {e}", scenario.display())),
@@ -54,7 +57,7 @@ pub(crate) fn explain(
     let Some(index) = world.engine().lead(lead) else {
         return fail(format!(
             "the scenario has no lead `{lead}` by {}",
-            format_instant(until)
+            zone.instant(until)
         ));
     };
     let x = world.engine().explain(index);
@@ -63,7 +66,7 @@ pub(crate) fn explain(
         dir,
     };
     let out = match format {
-        ExplainFormat::Human => human(&source, lead, until, &x),
+        ExplainFormat::Human => zone.localise(&human(&source, lead, until, &x)),
         ExplainFormat::Json => {
             let mut s = serde_json::to_string_pretty(&document(&source, lead, until, &x))
                 .unwrap_or_default();
