@@ -294,6 +294,7 @@ fn leading_keywords(rule: Rule) -> Vec<String> {
         "else_if" | "else_block" => &["else"],
         "timeout_block" => &["timeout"],
         "up_to" => &["up"],
+        "date_side" => &["before", "after"],
         _ => &[],
     };
     words.iter().map(|w| (*w).to_owned()).collect()

@@ -181,7 +181,8 @@ fn value_of(sym: &Symbols, ty: Type, name: &str, v: &Json) -> Result<InputValue,
             if !x.is_finite() {
                 return Err(wrong());
             }
-            InputValue::Number(x)
+            // `-0` is zero: no negative zero reaches a lead (as `tandem import` reads it).
+            InputValue::Number(if x == 0.0 { 0.0 } else { x })
         }
         Type::Bool => InputValue::Bool(v.as_bool().ok_or_else(wrong)?),
         Type::Time => InputValue::Time(parse_instant(v.as_str().ok_or_else(wrong)?)?),
@@ -368,6 +369,20 @@ handoff to_sales {
         assert_eq!(s.until, s.inputs[2].at);
         assert_eq!(s.inputs.len(), 3);
         assert!(matches!(&s.inputs[0].kind, InputKind::Create(f) if f.len() == 6));
+    }
+
+    #[test]
+    fn a_negative_zero_is_zero() {
+        let text = r#"{"inputs":[{"at":"2026-01-05T09:00:00+07:00","lead":"an","create":{"company_size":-0.0}}]}"#;
+        let s = parse_scenario(text, &symbols()).expect("valid");
+        let InputKind::Create(fields) = &s.inputs[0].kind else {
+            panic!("a create");
+        };
+        let Some((_, InputValue::Number(x))) = fields.iter().find(|(k, _)| k == "company_size")
+        else {
+            panic!("company_size is a number: {fields:?}");
+        };
+        assert!(*x == 0.0 && x.is_sign_positive(), "{x}");
     }
 
     #[test]
