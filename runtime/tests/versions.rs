@@ -409,3 +409,67 @@ proptest::proptest! {
         }
     }
 }
+
+/// `enter on … then` reaches a lead still inside an earlier version kept at a deploy: a
+/// second registration updates its field there (it does not enter the new version).
+#[test]
+fn enter_on_then_runs_for_a_lead_inside_a_kept_version() {
+    let head =
+        "timezone \"Asia/Ho_Chi_Minh\"\nlead { topic: text }\nevent registered { topic: text }\n";
+    let version = |wait: &str, tag: &str| {
+        format!(
+            "{head}journey w {{\n  enter on registered then set topic = event.topic\n  wait {wait}\n  tag \"{tag}\"\n}}\n"
+        )
+    };
+    let registered = |at: i64, topic: &str| Input {
+        index: 0,
+        at,
+        lead: "a".into(),
+        kind: InputKind::Event {
+            event: "registered".into(),
+            props: vec![("topic".into(), InputValue::Text(topic.into()))],
+        },
+    };
+    for kind in [EvaluatorKind::Jit, EvaluatorKind::Interp] {
+        let old = Program::check(ProgramSource::single(
+            "main.journey",
+            version("2 days", "v1"),
+        ))
+        .expect("v1 checks");
+        let mut world = old.world(kind).expect("world");
+        world.start(T0);
+        world.input(&create("a", T0, 5.0));
+        world.input(&registered(T0 + 60, "CRM"));
+        let topic = |w: &mut World<'_>| w.engine().lead_field(0, "topic");
+        assert_eq!(
+            topic(&mut world),
+            Some(runtime::timeline::FieldValue::Text("CRM".into()))
+        );
+        let waiting = world.engine().journey_positions();
+        let (next, _) = compose(
+            &old,
+            &waiting,
+            &ProgramSource::single("main.journey", version("1 day", "v2")),
+        )
+        .expect("v2 composes");
+        let mut world = deploy(world, &next, kind);
+        let lines = world.input(&registered(T0 + 120, "ERP"));
+        assert!(
+            !lines
+                .iter()
+                .any(|l| matches!(l.entry, Entry::JourneyEntered { .. })),
+            "{kind:?}: {lines:?}"
+        );
+        assert_eq!(
+            topic(&mut world),
+            Some(runtime::timeline::FieldValue::Text("ERP".into())),
+            "{kind:?}"
+        );
+        let all = world.advance_to(T0 + 3 * DAY);
+        assert_eq!(
+            tags(&all),
+            vec![("a".to_owned(), "v1".to_owned())],
+            "{kind:?}"
+        );
+    }
+}

@@ -92,22 +92,23 @@ impl<'p> Engine<'p> {
             },
         );
         if let Some((lines, record)) = on {
-            self.enter_then(lead, j, lines, record, queue);
+            self.enter_then(lead, (j, j), lines, record, queue);
         }
         self.continue_at(lead, j, 0, queue);
         true
     }
 
-    /// The `then` actions of `enter on` lines, with their event in scope, inside the journey.
+    /// The `then` actions of journey `j`'s `enter on` lines, with their event in scope,
+    /// inside the lead's instance of `inside` (`j`, or an earlier version of it).
     fn enter_then(
         &mut self,
         lead: usize,
-        j: usize,
+        (j, inside): (usize, usize),
         lines: &[usize],
         record: &EventRecord,
         queue: &mut VecDeque<Raised>,
     ) {
-        let Some(entry) = self.leads[lead].journeys[j].as_ref().map(|i| i.entry) else {
+        let Some(entry) = self.leads[lead].journeys[inside].as_ref().map(|i| i.entry) else {
             return;
         };
         let p = self.p;
@@ -118,7 +119,7 @@ impl<'p> Engine<'p> {
             }
             self.leads[lead].dirty = true;
             self.acting.cause = format!("journey `{}`", p.journeys[j].name);
-            self.actions(lead, then, Some(record), Some((j, entry)), queue);
+            self.actions(lead, then, Some(record), Some((inside, entry)), queue);
         }
     }
 
@@ -159,10 +160,24 @@ impl<'p> Engine<'p> {
             if lines.is_empty() {
                 continue;
             }
-            if self.leads[lead].journeys[j].is_some() {
-                self.enter_then(lead, j, &lines, &ev.record, queue);
+            // Inside this journey, or still inside an earlier version of it kept for the
+            // leads in it: the lines' actions run there.
+            let inside = if self.leads[lead].journeys[j].is_some() {
+                Some(j)
+            } else if p.journeys[j].kept_as.is_none() {
+                (0..p.journeys.len()).find(|&k| {
+                    p.journeys[k].kept_as.is_some()
+                        && p.journeys[k].name == p.journeys[j].name
+                        && self.leads[lead].journeys[k].is_some()
+                })
             } else {
-                self.enter_with(lead, j, Some((&lines, &ev.record)), queue);
+                None
+            };
+            match inside {
+                Some(k) => self.enter_then(lead, (j, k), &lines, &ev.record, queue),
+                None => {
+                    self.enter_with(lead, j, Some((&lines, &ev.record)), queue);
+                }
             }
         }
     }

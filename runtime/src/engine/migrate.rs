@@ -647,5 +647,13 @@ fn same_steps(
             == b.exit_when.iter().map(|f| nc.func(*f)).collect::<Vec<_>>()
         && a.goal.iter().map(|f| oc.func(*f)).collect::<Vec<_>>()
             == b.goal.iter().map(|f| nc.func(*f)).collect::<Vec<_>>()
+        && a.exit_on
+            .iter()
+            .map(|(e, f)| (e, f.map(|f| oc.func(f))))
+            .collect::<Vec<_>>()
+            == b.exit_on
+                .iter()
+                .map(|(e, f)| (e, f.map(|f| nc.func(f))))
+                .collect::<Vec<_>>()
         && a.reenter_after == b.reenter_after
 }
