@@ -1533,6 +1533,43 @@ fn logs_into_a_file_carry_no_colour_codes() {
     let _ = std::fs::remove_dir_all(&work);
 }
 
+/// Every `expect` form about what happened (sent at, escalated, reassigned, notified,
+/// webhook) holds where it should and fails, with its message, where it should not:
+/// `tests/fixtures/expectations/expected.tsv` holds each test's outcome, for both engines.
+#[test]
+fn expectation_forms_pass_and_fail_as_the_fixture_says() {
+    let dir = root().join("tests/fixtures/expectations");
+    let expected = std::fs::read_to_string(dir.join("expected.tsv")).expect("expected.tsv");
+    let want: Vec<(&str, &str)> = expected
+        .lines()
+        .map(|l| l.split_once('\t').expect("name TAB message"))
+        .collect();
+    assert!(want.iter().any(|(_, m)| *m == "passes"));
+    assert!(want.iter().any(|(_, m)| *m != "passes"));
+    for engine in ["jit", "interp"] {
+        let out = tandem()
+            .args(["test", "--format", "json", "--engine", engine])
+            .arg(&dir)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{engine}: some tests fail");
+        let doc: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("one JSON document");
+        let got: Vec<(String, String)> = doc["tests"]
+            .as_array()
+            .expect("tests")
+            .iter()
+            .map(|t| {
+                let name = t["name"].as_str().expect("name").to_owned();
+                let message = t["message"].as_str().unwrap_or("passes").to_owned();
+                (name, message)
+            })
+            .collect();
+        let got: Vec<(&str, &str)> = got.iter().map(|(n, m)| (n.as_str(), m.as_str())).collect();
+        assert_eq!(got, want, "{engine}");
+    }
+}
+
 /// The webinar example (docs/language.md): checks clean, is formatted, and its tests pass;
 /// each of its tests fails when the construct it is about is taken out.
 #[test]

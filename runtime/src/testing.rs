@@ -335,75 +335,69 @@ pub fn run_test(
                         handoff,
                         to,
                         negated,
+                    }
+                    | Expectation::TaskReassigned {
+                        handoff,
+                        to,
+                        negated,
                     } => {
+                        let escalated = matches!(expectation, Expectation::TaskEscalated { .. });
                         let got: Vec<&str> = lines
                             .iter()
                             .filter(|x| x.lead.as_deref() == Some(id.as_str()))
                             .filter_map(|x| match &x.entry {
                                 Entry::TaskEscalated { handoff: h, to, .. }
-                                    if *h == handoff.name =>
+                                    if escalated && *h == handoff.name =>
                                 {
                                     Some(to.as_str())
                                 }
-                                _ => None,
-                            })
-                            .collect();
-                        task_change(
-                            "escalated",
-                            &handoff.name,
-                            &lead.name,
-                            to.as_ref(),
-                            &got,
-                            *negated,
-                        )
-                    }
-                    Expectation::TaskReassigned {
-                        handoff,
-                        to,
-                        negated,
-                    } => {
-                        let got: Vec<&str> = lines
-                            .iter()
-                            .filter(|x| x.lead.as_deref() == Some(id.as_str()))
-                            .filter_map(|x| match &x.entry {
                                 Entry::TaskReassigned { handoff: h, to, .. }
-                                    if *h == handoff.name =>
+                                    if !escalated && *h == handoff.name =>
                                 {
                                     Some(to.as_str())
                                 }
                                 _ => None,
                             })
                             .collect();
-                        task_change(
-                            "reassigned",
-                            &handoff.name,
-                            &lead.name,
-                            to.as_ref(),
-                            &got,
-                            *negated,
-                        )
+                        let what = if escalated { "escalated" } else { "reassigned" };
+                        task_change(what, &handoff.name, &lead.name, to.as_ref(), &got, *negated)
                     }
                     Expectation::Notified { to, negated } => {
-                        let hit = lines.iter().any(|x| {
-                            x.lead.as_deref() == Some(id.as_str())
-                                && matches!(&x.entry, Entry::Notified { to: list, .. }
-                                    if to.as_ref().is_none_or(|t| list.contains(&t.value)))
-                        });
+                        // Everyone an internal email about this lead went to, in order.
+                        let mut got: Vec<&str> = Vec::new();
+                        for x in lines
+                            .iter()
+                            .filter(|x| x.lead.as_deref() == Some(id.as_str()))
+                        {
+                            if let Entry::Notified { to: list, .. } = &x.entry {
+                                for who in list {
+                                    if !got.contains(&who.as_str()) {
+                                        got.push(who);
+                                    }
+                                }
+                            }
+                        }
+                        let hit = match to {
+                            Some(t) => got.contains(&t.value.as_str()),
+                            None => !got.is_empty(),
+                        };
                         let whom = to
                             .as_ref()
-                            .map(|t| format!(" {}", t.value))
+                            .map(|t| format!(" to {}", t.value))
                             .unwrap_or_default();
-                        if *negated {
-                            (
-                                !hit,
-                                format!("expected no notification{whom} about {}", lead.name),
-                            )
+                        let found = if got.is_empty() {
+                            "none was sent".to_owned()
                         } else {
-                            (
-                                hit,
-                                format!("expected a notification{whom} about {}", lead.name),
-                            )
-                        }
+                            format!("notified: {}", got.join(", "))
+                        };
+                        let a = if *negated { "no" } else { "a" };
+                        (
+                            hit != *negated,
+                            format!(
+                                "expected {a} notification{whom} about {}; {found}",
+                                lead.name
+                            ),
+                        )
                     }
                     Expectation::Webhook { webhook, negated } => {
                         let hit = lines.iter().any(|x| {
