@@ -1568,6 +1568,26 @@ fn expectation_forms_pass_and_fail_as_the_fixture_says() {
         let got: Vec<(&str, &str)> = got.iter().map(|(n, m)| (n.as_str(), m.as_str())).collect();
         assert_eq!(got, want, "{engine}");
     }
+    // Human lines write the times of a failed `sent … at` in `--tz` (default: the program's).
+    for (tz, line) in [
+        (
+            None,
+            "at 2026-03-02 11:00 +07; it was sent at 2026-03-02 10:00 +07",
+        ),
+        (
+            Some("UTC"),
+            "at 2026-03-02 04:00 +00; it was sent at 2026-03-02 03:00 +00",
+        ),
+    ] {
+        let mut cmd = tandem();
+        cmd.arg("test").arg(&dir);
+        if let Some(tz) = tz {
+            cmd.args(["--tz", tz]);
+        }
+        let out = cmd.output().expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(line), "{tz:?}: {text}");
+    }
 }
 
 /// The webinar example (docs/language.md): checks clean, is formatted, and its tests pass;

@@ -84,19 +84,6 @@ fn local_instant(tz: &str, y: i32, mo: u32, d: u32, h: u32, mi: u32) -> i64 {
     crate::calendar::local_to_instant(&tz, date.to_datetime(time)).unwrap_or(0)
 }
 
-/// An instant as `YYYY-MM-DD HH:MM` in the program's zone (how tests write times).
-fn local_text(tz: &str, at: i64) -> String {
-    match (
-        jiff::tz::TimeZone::get(tz),
-        jiff::Timestamp::from_second(at),
-    ) {
-        (Ok(tz), Ok(t)) => jiff::ZonedDateTime::new(t, tz)
-            .strftime("%Y-%m-%d %H:%M")
-            .to_string(),
-        _ => at.to_string(),
-    }
-}
-
 /// `expect … task H escalated|reassigned [to "x"]`: whether one of the task's changes
 /// `got` (their recipients) matches, and the message when not.
 fn task_change(
@@ -317,8 +304,10 @@ pub fn run_test(
                         let found = if at.is_empty() {
                             "it was not sent".to_owned()
                         } else {
-                            let shown: Vec<String> =
-                                at.iter().map(|t| local_text(&p.timezone, *t)).collect();
+                            let shown: Vec<String> = at
+                                .iter()
+                                .map(|t| crate::timeline::format_instant(*t))
+                                .collect();
                             format!("it was sent at {}", shown.join(", "))
                         };
                         (
@@ -327,7 +316,7 @@ pub fn run_test(
                                 "expected `{}` sent to {} at {}; {found}",
                                 template.name,
                                 lead.name,
-                                local_text(&p.timezone, want)
+                                crate::timeline::format_instant(want)
                             ),
                         )
                     }
