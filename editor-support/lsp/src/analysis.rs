@@ -452,6 +452,42 @@ fn field_type(ws: &Workspace, name: &str) -> Option<String> {
     }
 }
 
+/// The line holding the `{` that is still open at the end of `text` (braces in strings and
+/// comments do not count), or `None` at the top level.
+fn enclosing_block_line(text: &str) -> Option<&str> {
+    let mut depth = 0usize;
+    for line in text.rsplit('\n') {
+        // The braces of this line, outside strings and comments, right to left.
+        let mut braces = Vec::new();
+        let bytes = line.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'#' => break,
+                b'"' => {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                }
+                b @ (b'{' | b'}') => braces.push(b),
+                _ => {}
+            }
+            i += 1;
+        }
+        for b in braces.into_iter().rev() {
+            if b == b'}' {
+                depth += 1;
+            } else if depth == 0 {
+                return Some(line);
+            } else {
+                depth -= 1;
+            }
+        }
+    }
+    None
+}
+
 /// What may be written at `offset`: after `event.` the events' properties; after `send`,
 /// `opened(` or `clicked(` the templates; elsewhere every name of the program, the
 /// built-in functions and the keywords.
@@ -473,12 +509,25 @@ pub fn completions(ws: &Workspace, file: FileId, offset: usize) -> Vec<Completio
     if before.ends_with("event.") {
         // In `on X where …`, `count(X where …)` or `wait for X where …` only X's
         // properties; the event is the last event name earlier on the line.
+        // Inside the `{ … }` of `enter on X … then`, X's properties.
         let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
-        let named = tokens(line)
-            .into_iter()
-            .rev()
-            .map(|t| &line[t.range.0..t.range.1])
-            .find(|w| sym.events.contains_key(*w));
+        let last_event = |line: &'_ str| {
+            tokens(line)
+                .into_iter()
+                .rev()
+                .map(|t| line[t.range.0..t.range.1].to_owned())
+                .find(|w| sym.events.contains_key(w))
+        };
+        let named = last_event(line).or_else(|| {
+            enclosing_block_line(before)
+                .filter(|l| {
+                    let words: Vec<&str> =
+                        tokens(l).iter().map(|t| &l[t.range.0..t.range.1]).collect();
+                    words.starts_with(&["enter", "on"]) && words.contains(&"then")
+                })
+                .and_then(last_event)
+        });
+        let named = named.as_deref();
         let mut events: Vec<(&String, &compiler::symbols::EventInfo)> = sym
             .events
             .iter()
@@ -834,6 +883,40 @@ mod tests {
             rename(&ws, 0, at("hello", 0), "hi").is_err(),
             "templates are files"
         );
+    }
+
+    #[test]
+    fn event_dot_in_an_enter_then_block_offers_that_events_properties() {
+        let text = "timezone \"Asia/Ho_Chi_Minh\"\nlead { topic: text, page: text }\n\
+                    event registered { topic: text }\nevent visited { page: text }\n\
+                    journey j {\n  enter on registered then {\n    set page = \"{ # }\"\n    set topic = event.\n  }\n  send hello\n}\n\
+                    rule r {\n  when count(visited) > 1\n  then set page = event.\n}\n";
+        let mut ws = Workspace::new(ProgramSource::from_files(&[
+            ("main.journey".into(), text.into()),
+            ("templates/hello.md".into(), HELLO.into()),
+        ]));
+        ws.check();
+        let labels = |offset: usize| {
+            let mut l: Vec<String> = completions(&ws, 0, offset)
+                .into_iter()
+                .map(|c| c.label)
+                .collect();
+            l.sort();
+            l
+        };
+        let inside = text.find("topic = event.").expect("inside") + "topic = event.".len();
+        assert_eq!(labels(inside), ["topic"]);
+        let outside = text.rfind("event.").expect("outside") + "event.".len();
+        assert_eq!(
+            labels(outside),
+            ["page", "topic"],
+            "no enclosing enter on: every event's"
+        );
+        assert_eq!(
+            enclosing_block_line("a {\n b { }\n \"}\" # }\n"),
+            Some("a {")
+        );
+        assert_eq!(enclosing_block_line("a { }\n"), None);
     }
 
     #[test]
