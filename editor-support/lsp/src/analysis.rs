@@ -907,10 +907,10 @@ mod tests {
         let inside = text.find("topic = event.").expect("inside") + "topic = event.".len();
         assert_eq!(labels(inside), ["topic"]);
         let outside = text.rfind("event.").expect("outside") + "event.".len();
-        assert_eq!(
-            labels(outside),
-            ["page", "topic"],
-            "no enclosing enter on: every event's"
+        let all = labels(outside);
+        assert!(
+            all.len() > 2 && all.contains(&"page".to_owned()) && all.contains(&"topic".to_owned()),
+            "no enclosing enter on: every event's, built-in ones too: {all:?}"
         );
         assert_eq!(
             enclosing_block_line("a {\n b { }\n \"}\" # }\n"),
