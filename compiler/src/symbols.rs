@@ -49,6 +49,9 @@ pub struct EventInfo {
     pub span: Option<Span>,
     /// May an input (a scenario, a test, the API) send this event?
     pub from_outside: bool,
+    /// Properties declared with a type that could not be read: the type is the error,
+    /// their uses are not checked.
+    pub unreadable: Vec<String>,
 }
 
 impl EventInfo {
@@ -291,6 +294,7 @@ pub fn collect(
                 props: props.iter().map(|(n, t)| ((*n).to_owned(), *t)).collect(),
                 span: None,
                 from_outside: *outside,
+                unreadable: Vec::new(),
             },
         );
     }
@@ -428,6 +432,10 @@ pub fn collect(
                                     )
                                     .with_help("a field is `text`, `number`, `bool` or `time`"),
                                 );
+                                // Its uses are not checked: the wrong type is the one mistake.
+                                if !s.bare.contains_key(&f.name.name) {
+                                    s.unreadable.insert(f.name.name.clone());
+                                }
                                 continue;
                             }
                         };
@@ -449,6 +457,7 @@ pub fn collect(
                 }
                 DeclKind::Event(ev) => {
                     let mut props: Vec<(String, Type)> = Vec::new();
+                    let mut unreadable: Vec<String> = Vec::new();
                     for p in &ev.props {
                         if props.iter().any(|(n, _)| *n == p.name.name) {
                             clash(diags, "the property", &p.name, None);
@@ -456,14 +465,17 @@ pub fn collect(
                         }
                         match Type::from_decl_name(&p.ty.name) {
                             Some(t) => props.push((p.name.name.clone(), t)),
-                            None => diags.push(
-                                Diagnostic::error(
-                                    codes::UNKNOWN_TYPE,
-                                    p.ty.span,
-                                    format!("`{}` is not a property type", p.ty.name),
-                                )
-                                .with_help("a property is `text`, `number`, `bool` or `time`"),
-                            ),
+                            None => {
+                                diags.push(
+                                    Diagnostic::error(
+                                        codes::UNKNOWN_TYPE,
+                                        p.ty.span,
+                                        format!("`{}` is not a property type", p.ty.name),
+                                    )
+                                    .with_help("a property is `text`, `number`, `bool` or `time`"),
+                                );
+                                unreadable.push(p.name.name.clone());
+                            }
                         }
                     }
                     insert_unique(
@@ -475,6 +487,7 @@ pub fn collect(
                             props,
                             span: Some(ev.name.span),
                             from_outside: true,
+                            unreadable,
                         },
                         |e| e.span,
                     );
@@ -671,19 +684,25 @@ impl Symbols {
             }
             ("event", Some(n)) if !self.events.contains_key(&n.name) => {
                 let mut props: Vec<(String, Type)> = Vec::new();
+                let mut unreadable: Vec<String> = Vec::new();
                 for (p, ty) in &b.typed {
-                    if let Some(t) = Type::from_decl_name(&ty.name) {
-                        if !props.iter().any(|(q, _)| *q == p.name) {
+                    match Type::from_decl_name(&ty.name) {
+                        Some(t) if !props.iter().any(|(q, _)| *q == p.name) => {
                             props.push((p.name.clone(), t));
                         }
+                        Some(_) => {}
+                        None => unreadable.push(p.name.clone()),
                     }
                 }
+                // Words not read as `NAME: TYPE` may be properties too.
+                unreadable.extend(b.words.iter().map(|w| w.name.clone()));
                 self.events.insert(
                     n.name.clone(),
                     EventInfo {
                         props,
                         span: Some(n.span),
                         from_outside: true,
+                        unreadable,
                     },
                 );
             }

@@ -118,10 +118,14 @@ fn chunks(text: &str) -> Vec<(usize, usize)> {
     let mut starts = vec![0usize];
     let mut line_start = 0usize;
     let mut depth = 0usize;
+    // A declaration in column 0 whose `{` is missing (`team sales` alone on its line): its
+    // indented lines are still its body, even those that start with a declaration keyword
+    // (`timezone` in a team), until a `}` line or the next declaration in column 0.
+    let mut headless = false;
     for line in text.split_inclusive('\n') {
-        let new_decl = starts_declaration(line)
-            || recovery::starts_misspelt_declaration(line)
-            || (depth == 0 && starts_declaration(line.trim_start_matches([' ', '\t'])));
+        let indented = line.trim_start_matches([' ', '\t']);
+        let in_column_0 = starts_declaration(line) || recovery::starts_misspelt_declaration(line);
+        let new_decl = in_column_0 || (depth == 0 && !headless && starts_declaration(indented));
         if new_decl {
             depth = 0;
             if line_start > 0 {
@@ -129,6 +133,11 @@ fn chunks(text: &str) -> Vec<(usize, usize)> {
             }
         }
         depth = brace_depth(line, depth);
+        if in_column_0 {
+            headless = depth == 0 && !line.contains('{');
+        } else if indented.starts_with('}') {
+            headless = false;
+        }
         line_start += line.len();
     }
     let mut out = Vec::new();

@@ -141,6 +141,7 @@ impl<'a> Checker<'a> {
                         let info = self.sym.events.get(ev)?;
                         match info.prop(&member.name) {
                             Some(t) => Some(t),
+                            None if info.unreadable.contains(&member.name) => None,
                             None => {
                                 let mut d = Diagnostic::error(
                                     codes::UNKNOWN_PROPERTY,

@@ -14,9 +14,10 @@ impl<'a> Checker<'a> {
                     ..
                 } => {
                     self.event_filter(event, filter.as_ref());
-                    let known = self.sym.events.contains_key(&event.name);
+                    // An unknown event is its one error: `event.X` in its actions is not
+                    // reported (an unknown event has no properties to check against).
                     let scope = Scope {
-                        event: known.then_some(event.name.as_str()),
+                        event: Some(event.name.as_str()),
                         in_journey: false,
                     };
                     for a in then {
@@ -72,11 +73,7 @@ impl<'a> Checker<'a> {
             } => {
                 let known = self.event_exists(event);
                 let inner = Scope {
-                    event: if known {
-                        Some(&event.name)
-                    } else {
-                        scope.event
-                    },
+                    event: Some(&event.name),
                     in_journey: true,
                 };
                 if let Some(f) = filter {

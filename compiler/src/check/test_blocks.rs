@@ -57,6 +57,7 @@ impl<'a> Checker<'a> {
                                     Some(ty) => {
                                         self.literal_of(&p.value, ty, &format!("`{}`", p.name.name))
                                     }
+                                    None if info.unreadable.contains(&p.name.name) => {}
                                     None => {
                                         let mut d = Diagnostic::error(
                                             codes::UNKNOWN_PROPERTY,

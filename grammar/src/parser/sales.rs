@@ -54,8 +54,12 @@ impl Builder {
                     let mut d = parts(item).into_iter();
                     let from = self.date(d.next()?);
                     let to = d.next().map(|x| self.date(x));
+                    // Compared only when both are real dates (a bad date is its one error).
                     if let Some(t) = &to {
-                        if (t.year, t.month, t.day) < (from.year, from.month, from.day) {
+                        if super::valid_date(from.year, from.month, from.day)
+                            && super::valid_date(t.year, t.month, t.day)
+                            && (t.year, t.month, t.day) < (from.year, from.month, from.day)
+                        {
                             self.error(
                                 "E0004",
                                 from.span.to(t.span),
