@@ -621,6 +621,7 @@ impl<'p> Engine<'p> {
                 cause: String::new(),
                 effects: FxHashSet::default(),
                 effects_at: i64::MIN,
+                copying_entry: false,
             },
             sales: Sales {
                 tasks: Vec::new(),

@@ -10,9 +10,23 @@ pub(super) struct Acting {
     /// addresses of the program's actions, which live as long as the program.
     pub(super) effects: FxHashSet<(usize, usize)>,
     pub(super) effects_at: i64,
+    /// Running `enter on … then` actions: `set FIELD = event.PROP` copies only a property
+    /// the event carried (a registration without `starts_at` leaves the field as it was).
+    pub(super) copying_entry: bool,
 }
 
 impl<'p> Engine<'p> {
+    /// Whether `value` is something other than a bare `event.PROP`, or the event in
+    /// scope carried that property.
+    fn carried(&self, value: compiler::ir::FuncId, event: Option<&EventRecord>) -> bool {
+        match self.exprs.funcs.get(value).map(|f| &f.body.kind) {
+            Some(compiler::ir::IrKind::EventProp(i)) => {
+                *i < 64 && event.is_some_and(|e| e.set_bits & (1 << i) != 0)
+            }
+            _ => true,
+        }
+    }
+
     pub(super) fn actions(
         &mut self,
         lead: usize,
@@ -46,6 +60,15 @@ impl<'p> Engine<'p> {
             }
             match a {
                 ActionIr::Set { field, value } => {
+                    if self.acting.copying_entry && !self.carried(*value, event) {
+                        if self.trace {
+                            let message = format!(
+                                "`{field}` not set: the event did not carry the property it copies"
+                            );
+                            self.trace(lead, "set_skipped", || message);
+                        }
+                        continue;
+                    }
                     let w = self.eval(lead, *value, event);
                     let Some(slot) = self.slot(field) else {
                         continue;

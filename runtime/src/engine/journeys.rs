@@ -119,7 +119,9 @@ impl<'p> Engine<'p> {
             }
             self.leads[lead].dirty = true;
             self.acting.cause = format!("journey `{}`", p.journeys[j].name);
+            self.acting.copying_entry = true;
             self.actions(lead, then, Some(record), Some((inside, entry)), queue);
+            self.acting.copying_entry = false;
         }
     }
 
