@@ -51,7 +51,8 @@ use runtime::scenario::{normalize, parse_action, settable_fields, Input, InputKi
 use serde_json::{Map, Value};
 
 use crate::import::{
-    bare, cell_value, field_cell, folded, guess_delimiter, instant_seconds, plan_columns, Schema,
+    bare, cell_value, field_cell, folded, guess_delimiter, instant_seconds, plan_columns,
+    start_line, Schema,
 };
 
 /// History read from two CSV files, as engine inputs in time order.
@@ -218,20 +219,6 @@ fn open<'t>(name: &str, text: &'t str) -> Result<(Vec<String>, csv::Reader<&'t [
         .map(str::to_owned)
         .collect();
     Ok((headers, reader))
-}
-
-/// The line a record read from `at` starts on: the reader's position is where it began
-/// reading, before the empty lines it skips.
-fn start_line(text: &str, at: &csv::Position) -> u64 {
-    let skipped = usize::try_from(at.byte())
-        .ok()
-        .and_then(|b| text.as_bytes().get(b..))
-        .unwrap_or_default()
-        .iter()
-        .take_while(|b| matches!(b, b'\n' | b'\r'))
-        .filter(|b| **b == b'\n')
-        .count();
-    at.line() + skipped as u64
 }
 
 /// Calls `f` with each data row that is not blank and its line; a row whose cell count

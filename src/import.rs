@@ -502,6 +502,21 @@ fn send(
     Ok(0)
 }
 
+/// The line a record read from `at` starts on: the reader's position is where it began
+/// reading, before the empty lines it skips and, in a CRLF file, before the `\n` of the
+/// line ending it stopped at.
+pub fn start_line(text: &str, at: &csv::Position) -> u64 {
+    let skipped = usize::try_from(at.byte())
+        .ok()
+        .and_then(|b| text.as_bytes().get(b..))
+        .unwrap_or_default()
+        .iter()
+        .take_while(|b| matches!(b, b'\n' | b'\r'))
+        .filter(|b| **b == b'\n')
+        .count();
+    at.line() + skipped as u64
+}
+
 /// Imports the file; `Err` is a message for a problem that stopped the import (the
 /// rows before it that were applied are counted in the message).
 pub fn import(opts: &ImportOptions) -> Result<ImportReport, String> {
@@ -551,7 +566,7 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport, String> {
     let mut pending = Vec::with_capacity(batch);
     let mut record = csv::StringRecord::new();
     loop {
-        let line = reader.position().line();
+        let line = start_line(&text, reader.position());
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
@@ -570,7 +585,7 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport, String> {
             continue;
         }
         report.rows += 1;
-        let line = record.position().map_or(line, |p| p.line());
+        let line = record.position().map_or(line, |p| start_line(&text, p));
         match convert(&record, &plan, schema.timezone.as_deref(), line) {
             Ok(row) => pending.push(row),
             Err(e) => report.rejected.push(e),

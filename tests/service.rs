@@ -534,6 +534,22 @@ fn tandem_import_upserts_good_rows_and_reports_each_bad_one() {
         404,
         "a refused row is not applied"
     );
+    // The same file with CRLF line endings (as Excel and CRMs export it): the same lines.
+    std::fs::write(dir.join("crlf.csv"), csv.replace('\n', "\r\n")).expect("csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .arg("import")
+        .arg(dir.join("crlf.csv"))
+        .args(["--url", &s.base, "--token", &s.token, "--errors"])
+        .arg(dir.join("crlf-errors.csv"))
+        .output()
+        .expect("tandem import runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("crlf-errors.csv")).expect("crlf-errors.csv"),
+        errors,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Importing again updates the same leads; an unknown column is named, nothing sent.
     std::fs::write(dir.join("more.csv"), "id,name,zalo\nan,An,0909\n").expect("csv");
     let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
