@@ -239,8 +239,12 @@ impl Calendar {
             }
             found += 1;
             if found == n {
+                // The same local time to the second, or the closing time if earlier.
                 let closing = spans.last().map(|s| s.1).unwrap_or(minute);
-                return self.instant(d, minute.min(closing));
+                if minute < closing {
+                    return self.instant(d, minute) + i64::from(local.second());
+                }
+                return self.instant(d, closing);
             }
         }
         i64::MAX / 2
@@ -463,6 +467,25 @@ mod tests {
         assert_eq!(
             c.add_open_days(at("2026-01-10T12:00:00+07:00"), 5),
             at("2026-01-19T08:30:00+07:00")
+        );
+        // The same local time to the second.
+        assert_eq!(
+            c.add_open_days(at("2026-01-06T10:00:30+07:00"), 1),
+            at("2026-01-07T10:00:30+07:00")
+        );
+        assert_eq!(
+            c.add_open_days(at("2026-01-06T17:29:59+07:00"), 1),
+            at("2026-01-07T17:29:59+07:00")
+        );
+        // A shorter day ends at its closing time, not a second later.
+        let half = team(
+            vec![(WEEKDAYS, 8 * 60, 17 * 60), (1 << 5, 8 * 60, 12 * 60)],
+            vec![],
+            vec![],
+        );
+        assert_eq!(
+            half.add_open_days(at("2026-01-09T16:59:59+07:00"), 1),
+            at("2026-01-10T12:00:00+07:00")
         );
     }
 }
