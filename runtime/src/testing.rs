@@ -254,11 +254,11 @@ pub fn run_test(
                 let (ok, what) = match expectation {
                     Expectation::Sent(t) => (
                         sent(&t.name),
-                        format!("expected `{}` to have been sent {}", t.name, lead.name),
+                        format!("expected `{}` to have been sent to {}", t.name, lead.name),
                     ),
                     Expectation::NotSent(t) => (
                         !sent(&t.name),
-                        format!("expected `{}` not to have been sent {}", t.name, lead.name),
+                        format!("expected `{}` not to have been sent to {}", t.name, lead.name),
                     ),
                     Expectation::In(j) => (
                         world.in_journey(l, &j.name),
@@ -348,8 +348,27 @@ pub fn run_test(
                                 _ => None,
                             })
                             .collect();
+                        let created = lines.iter().any(|x| {
+                            x.lead.as_deref() == Some(id.as_str())
+                                && matches!(&x.entry, Entry::TaskCreated { handoff: h, .. } if *h == handoff.name)
+                        });
                         let what = if escalated { "escalated" } else { "reassigned" };
-                        task_change(what, &handoff.name, &lead.name, to.as_ref(), &got, *negated)
+                        if created {
+                            task_change(what, &handoff.name, &lead.name, to.as_ref(), &got, *negated)
+                        } else {
+                            // Neither form holds of a task that was never created.
+                            (
+                                false,
+                                format!(
+                                    "expected {}'s `{}` task {}{what}; {} has no `{}` task",
+                                    lead.name,
+                                    handoff.name,
+                                    if *negated { "not " } else { "" },
+                                    lead.name,
+                                    handoff.name
+                                ),
+                            )
+                        }
                     }
                     Expectation::Notified { to, negated } => {
                         // Everyone an internal email about this lead went to, in order.
