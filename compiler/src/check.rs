@@ -221,7 +221,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn timezone(&mut self, tz: &TextLit) {
+    pub(super) fn timezone(&mut self, tz: &TextLit) {
         if jiff::tz::TimeZone::get(&tz.value).is_err() {
             let mut d = Diagnostic::error(
                 codes::TIMEZONE,

@@ -197,6 +197,14 @@ impl<'a> Checker<'a> {
                         info.writable || f.name.name == "tags" || (creating && f.name.name == "id");
                     if settable {
                         self.literal_of(&f.value, info.ty, &format!("`{}`", f.name.name));
+                        // A lead's own zone is checked as the program's is (empty: the program's).
+                        if let (true, LiteralKind::Text(tz)) =
+                            (f.name.name == "timezone", &f.value.kind)
+                        {
+                            if !tz.value.is_empty() {
+                                self.timezone(tz);
+                            }
+                        }
                     } else {
                         self.err(
                             codes::READ_ONLY,
