@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The longest duration a program may write: 100 years of 365 days.
+const MAX_DURATION_SECONDS: f64 = 36_500.0 * 86_400.0;
+
 impl Builder {
     pub(super) fn ident(&mut self, pair: Pair<'_, Rule>) -> Ident {
         Ident {
@@ -131,8 +134,14 @@ impl Builder {
             seconds += amount * unit.seconds();
             parts_out.push((amount, n.as_str().to_owned(), unit));
         }
-        if seconds <= 0.0 || !seconds.is_finite() {
+        if seconds.is_nan() || seconds <= 0.0 {
             self.error("E0051", span, "a duration must be longer than zero");
+        } else if seconds > MAX_DURATION_SECONDS {
+            self.error(
+                "E0051",
+                span,
+                "a duration is at most 100 years (36500 days): a longer one would never end",
+            );
         }
         DurationLit {
             parts: parts_out,
@@ -190,6 +199,15 @@ impl Builder {
                 "E0004",
                 span,
                 format!("`{}` is not a date on the calendar", pair.as_str()),
+            );
+        } else if !(1900..=9998).contains(&year) {
+            self.error(
+                "E0004",
+                span,
+                format!(
+                    "`{}` is outside the years Tandem handles (1900 to 9998)",
+                    pair.as_str()
+                ),
             );
         }
         Date {
