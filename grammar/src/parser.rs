@@ -193,7 +193,8 @@ fn syntax_error(
         pest::error::ErrorVariant::ParsingError { positives, .. } => positives,
         pest::error::ErrorVariant::CustomError { .. } => &[],
     };
-    if let Some(d) = recovery::missing_open_brace(file, offset, chunk, pos, positives)
+    if let Some(d) = recovery::accented_name(file, full, offset + pos)
+        .or_else(|| recovery::missing_open_brace(file, offset, chunk, pos, positives))
         .or_else(|| recovery::missing_colon(file, offset, chunk, pos, positives))
         .or_else(|| recovery::missing_comma(file, offset, chunk))
     {
@@ -230,6 +231,8 @@ fn syntax_error(
         "the end of the file".to_owned()
     } else if found == "\n" || found == "\r\n" {
         "the end of the line".to_owned()
+    } else if let Some(c) = found.chars().next().filter(|c| invisible(*c)) {
+        format!("the invisible character U+{:04X}", c as u32)
     } else {
         format!("`{found}`")
     };
@@ -277,7 +280,11 @@ fn syntax_error(
         .split('\n')
         .next()
         .unwrap_or("");
-    if found == "=" {
+    if found.chars().next().is_some_and(invisible) {
+        diag.with_help(
+            "delete it: it does not show in most editors (it often comes with pasted text)",
+        )
+    } else if found == "=" {
         diag.with_help("to compare two values write `==`; `=` only assigns in `set FIELD = …`")
     } else if found == "."
         && full
@@ -332,6 +339,14 @@ fn edits(a: &str, b: &str) -> usize {
 }
 
 /// The token at `pos`: a word, a number, or one character.
+/// A character that shows as nothing or as a plain space: a control character, a
+/// non-breaking or other Unicode space, a zero-width character, a byte-order mark.
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || (c.is_whitespace() && !c.is_ascii())
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}' | '\u{feff}')
+}
+
 fn found_token(src: &str, pos: usize) -> String {
     let rest = src.get(pos..).unwrap_or("");
     let mut chars = rest.chars();

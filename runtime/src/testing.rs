@@ -258,7 +258,10 @@ pub fn run_test(
                     ),
                     Expectation::NotSent(t) => (
                         !sent(&t.name),
-                        format!("expected `{}` not to have been sent to {}", t.name, lead.name),
+                        format!(
+                            "expected `{}` not to have been sent to {}",
+                            t.name, lead.name
+                        ),
                     ),
                     Expectation::In(j) => (
                         world.in_journey(l, &j.name),
@@ -354,7 +357,14 @@ pub fn run_test(
                         });
                         let what = if escalated { "escalated" } else { "reassigned" };
                         if created {
-                            task_change(what, &handoff.name, &lead.name, to.as_ref(), &got, *negated)
+                            task_change(
+                                what,
+                                &handoff.name,
+                                &lead.name,
+                                to.as_ref(),
+                                &got,
+                                *negated,
+                            )
                         } else {
                             // Neither form holds of a task that was never created.
                             (

@@ -226,6 +226,81 @@ pub(super) fn salvage(file: FileId, offset: usize, chunk: &str) -> Option<Broken
     })
 }
 
+/// A name written with accents (`doanh_nghiệp`, `tên`) on the line of a syntax error: names
+/// are ASCII letters, digits and `_`, so the help writes the name without its accents.
+pub(super) fn accented_name(file: FileId, full: &str, at: usize) -> Option<Diagnostic> {
+    let at = full.floor_char_boundary(at.min(full.len()));
+    let start = full[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = full[at..].find('\n').map_or(full.len(), |i| at + i);
+    let line = &full[start..end];
+    let mut chars = line.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '#' => return None,
+            '"' => {
+                // Skip the text, escapes included.
+                while let Some((_, t)) = chars.next() {
+                    match t {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            c if c.is_alphanumeric() || c == '_' => {
+                let mut j = i + c.len_utf8();
+                while let Some(&(k, t)) = chars.peek() {
+                    if !(t.is_alphanumeric() || t == '_') {
+                        break;
+                    }
+                    j = k + t.len_utf8();
+                    chars.next();
+                }
+                let word = &line[i..j];
+                if word.is_ascii() {
+                    continue;
+                }
+                let plain = without_accents(word);
+                let span = Span::new(file, start + i, start + j);
+                let d = Diagnostic::error(
+                    "E0001",
+                    span,
+                    format!("`{word}`: a name is written with ASCII letters, digits and `_` only"),
+                );
+                let valid = plain
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && plain.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                return Some(if valid {
+                    d.with_help(format!(
+                        "write `{plain}` (Vietnamese text belongs in quotes: `\"{word}\"`)"
+                    ))
+                } else {
+                    d.with_help("Vietnamese text belongs in quotes; a name has no accents")
+                });
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `word` without its accents: `nghiệp` → `nghiep`, `đơn` → `don`.
+fn without_accents(word: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    word.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' => 'd',
+            'Đ' => 'D',
+            c => c,
+        })
+        .collect()
+}
+
 /// The keywords a grammar rule starts with, for "did you mean `send`?" on a misspelt one.
 fn leading_keywords(rule: Rule) -> Vec<String> {
     let name = format!("{rule:?}");
@@ -505,6 +580,18 @@ mod tests {
         assert_eq!(typo.keyword, "journey");
         assert!(salvage(0, 0, "send x").is_none());
         assert!(salvage(0, 0, "").is_none());
+    }
+
+    #[test]
+    fn accented_names_get_their_plain_spelling() {
+        assert_eq!(without_accents("doanh_nghiệp"), "doanh_nghiep");
+        assert_eq!(without_accents("Đơn_hàng"), "Don_hang");
+        let d = accented_name(0, "lead {\n  tên: text # ý\n}\n", 9).expect("found");
+        assert_eq!(
+            d.message,
+            "`tên`: a name is written with ASCII letters, digits and `_` only"
+        );
+        assert!(accented_name(0, "tag \"doanh nghiệp\" # ý", 0).is_none());
     }
 
     #[test]
