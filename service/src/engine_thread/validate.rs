@@ -24,10 +24,15 @@ pub fn validate_items(
         }
         // PostgreSQL texts cannot hold U+0000: such an input could never be stored (and,
         // queued in a cluster's inbox, would stop its partition at every try).
-        if lead.contains('\0') || item.body.values().any(has_nul) {
+        let nul = if lead.contains('\0') {
+            Some("lead".to_owned())
+        } else {
+            item.body.iter().find_map(|(k, v)| nul_at(k, v))
+        };
+        if let Some(path) = nul {
             return Err(Refusal::bad(
                 i,
-                "the item contains a NUL character (U+0000), which cannot be stored",
+                format!("`{path}` contains a NUL character (U+0000), which cannot be stored"),
             ));
         }
         // Earlier requests of a group are applied before later ones are validated, so
@@ -80,11 +85,42 @@ pub fn validate_items(
 }
 
 /// Whether a JSON value holds U+0000 in any text or key.
-fn has_nul(v: &Value) -> bool {
+/// Where the first NUL character of `v` (reached by `path`) is: `fields.name`,
+/// `properties.tags[1]`, or a key holding one.
+fn nul_at(path: &str, v: &Value) -> Option<String> {
     match v {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(a) => a.iter().any(has_nul),
-        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-        _ => false,
+        Value::String(s) => s.contains('\0').then(|| path.to_owned()),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_at(&format!("{path}[{i}]"), x)),
+        Value::Object(o) => o.iter().find_map(|(k, x)| {
+            let inner = format!("{path}.{}", k.replace('\0', "\\u0000"));
+            if k.contains('\0') {
+                Some(inner)
+            } else {
+                nul_at(&inner, x)
+            }
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_character_is_found_by_its_path() {
+        let v: Value = serde_json::json!({"name": "An", "company": "A\u{0}B"});
+        assert_eq!(nul_at("fields", &v).as_deref(), Some("fields.company"));
+        let v: Value = serde_json::json!({"tags": ["a", "b\u{0}"]});
+        assert_eq!(
+            nul_at("properties", &v).as_deref(),
+            Some("properties.tags[1]")
+        );
+        let v: Value = serde_json::json!({"a\u{0}": 1});
+        assert_eq!(nul_at("fields", &v).as_deref(), Some("fields.a\\u0000"));
+        assert_eq!(nul_at("fields", &serde_json::json!({"n": 1})), None);
     }
 }
