@@ -111,7 +111,18 @@ pub fn parse_instant(s: &str) -> Result<i64, String> {
     }
     s.parse::<jiff::Timestamp>()
         .map(|t| t.as_second())
-        .map_err(|_| format!("`{s}` is not an RFC 3339 instant with an offset, like \"2026-01-05T09:00:00+07:00\""))
+        .map_err(|_| {
+            // A well-formed date and time that still is no instant is out of range.
+            let civil = s
+                .get(..19)
+                .map(|d| d.replacen([' ', 't'], "T", 1))
+                .and_then(|d| d.parse::<jiff::civil::DateTime>().ok());
+            if civil.is_some_and(|c| c.year() >= 9999) && s.len() > 19 {
+                format!("`{s}` is outside the instants Tandem handles (years up to 9998)")
+            } else {
+                format!("`{s}` is not an RFC 3339 instant with an offset, like \"2026-01-05T09:00:00+07:00\"")
+            }
+        })
 }
 
 fn nfc(s: &str) -> String {
@@ -391,6 +402,8 @@ handoff to_sales {
         let cases = [
             (r#"{"inputs":[ {"at":"2026-01-05T09:00:00.5+07:00","lead":"an","create":{}} ]}"#.to_owned(), "input 0: `2026-01-05T09:00:00.5+07:00` has a fraction"),
             (r#"{"inputs":[ {"at":"2026-01-05T09:00:00","lead":"an","create":{}} ]}"#.to_owned(), "input 0: `2026-01-05T09:00:00` is not an RFC 3339"),
+            (r#"{"inputs":[ {"at":"9999-12-31T23:59:59+00:00","lead":"an","create":{}} ]}"#.to_owned(), "input 0: `9999-12-31T23:59:59+00:00` is outside the instants Tandem handles"),
+            (r#"{"inputs":[ {"at":"2026-01-05T09:00:00+99:00","lead":"an","create":{}} ]}"#.to_owned(), "input 0: `2026-01-05T09:00:00+99:00` is not an RFC 3339"),
             (r#"{"inputs":[ {"at":"2026-01-05 09:00:00.5+07:00","lead":"an","create":{}} ]}"#.to_owned(), "input 0: `2026-01-05 09:00:00.5+07:00` has a fraction"),
             (r#"{"inputs":[ {"at":"2026-01-05t09:00:00,5+07:00","lead":"an","create":{}} ]}"#.to_owned(), "input 0: `2026-01-05t09:00:00,5+07:00` has a fraction"),
             (format!(r#"{{"inputs":[{head}, {{"at":"2026-01-05T08:00:00+07:00","lead":"an","update":{{}}}}]}}"#), "input 1: time goes backwards"),
