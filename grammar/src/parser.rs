@@ -226,7 +226,16 @@ fn syntax_error(
     // A `{` left open when the next declaration (or the file's end) comes: the `}` is what
     // is missing.
     let at_chunk_end = pos >= chunk.trim_end().len();
-    let open_brace = recovery::unclosed_brace(chunk).filter(|_| at_chunk_end);
+    // Or a `{` left open before a line indented no deeper than the line that opened it
+    // (`enter on X then {` without its `}`, then `exit on …`).
+    let indent = |at: usize| {
+        let start = chunk[..chunk.floor_char_boundary(at.min(chunk.len()))]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        chunk[start..].len() - chunk[start..].trim_start_matches([' ', '\t']).len()
+    };
+    let open_brace = recovery::unclosed_brace(chunk)
+        .filter(|b| at_chunk_end || (*b < pos && indent(pos) <= indent(*b)));
     let found_text = if found.is_empty() {
         "the end of the file".to_owned()
     } else if found == "\n" || found == "\r\n" {
