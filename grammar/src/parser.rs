@@ -200,9 +200,20 @@ fn syntax_error(
     {
         return d;
     }
+    // pest sometimes blames the whole declaration (position 0, "expected a file") when
+    // the last thing it tried was a plain token, as after `start 2026-03-02 10:00 extra`:
+    // then ask it again, with details, for the furthest point it reached.
+    let (pos, detail) = match positives {
+        [Rule::file] if pos == 0 => match furthest(chunk) {
+            Some((p, words)) if p > 0 => (p, Some(words)),
+            _ => (pos, None),
+        },
+        _ => (pos, None),
+    };
     // The token after the error, read from the whole file: at a chunk's end it is the next declaration.
     let found = found_token(full, offset + pos);
     let expected = match &err.variant {
+        _ if detail.is_some() => detail.unwrap_or_default(),
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
             let mut names: Vec<String> = Vec::new();
             for r in positives {
@@ -348,6 +359,28 @@ fn edits(a: &str, b: &str) -> usize {
 }
 
 /// The token at `pos`: a word, a number, or one character.
+/// Where pest got furthest in `chunk`, and what it would have taken there (the end of the
+/// line, `}`), from a second parse with error details on.
+fn furthest(chunk: &str) -> Option<(usize, Vec<String>)> {
+    pest::set_error_detail(true);
+    let parsed = TandemGrammar::parse(Rule::file, chunk);
+    pest::set_error_detail(false);
+    let attempts = parsed.err()?.parse_attempts()?;
+    let mut words = Vec::new();
+    for t in attempts.expected_tokens() {
+        // The token as pest shows it (a literal is shown as itself).
+        let word = match t.to_string().as_str() {
+            "\n" | "\r\n" | ";" | "#" => "the end of the line".to_owned(),
+            "}" => "`}`".to_owned(),
+            _ => continue,
+        };
+        if !words.contains(&word) {
+            words.push(word);
+        }
+    }
+    Some((attempts.max_position, words))
+}
+
 /// A character that shows as nothing or as a plain space: a control character, a
 /// non-breaking or other Unicode space, a zero-width character, a byte-order mark.
 fn invisible(c: char) -> bool {
