@@ -126,9 +126,31 @@ pub fn unreachable_journeys(
         .iter()
         .flat_map(|f| f.enrolled.iter().map(String::as_str))
         .collect();
+    // An `enroll` of a name that is no journey is reported as unknown with its "did you
+    // mean"; the journey it was meant for is not also reported as unreachable.
+    let journeys: HashSet<&str> = files
+        .iter()
+        .flat_map(|f| f.decls.iter())
+        .filter_map(|d| match &d.kind {
+            DeclKind::Journey(j) => Some(j.name.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let misspelt: Vec<&str> = enrolled
+        .iter()
+        .copied()
+        .filter(|e| !journeys.contains(e))
+        .collect();
     for file in files {
         for decl in &file.decls {
             if let DeclKind::Journey(j) = &decl.kind {
+                let meant = misspelt.iter().any(|e| {
+                    crate::suggest::did_you_mean(e, journeys.iter().copied())
+                        == Some(j.name.name.as_str())
+                });
+                if meant {
+                    continue;
+                }
                 let has_enter = j.header.iter().any(|h| {
                     matches!(
                         h.kind,

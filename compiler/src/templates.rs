@@ -1,7 +1,7 @@
 //! Email templates (spec 9.1): TOML front matter, MiniJinja syntax, and `lead.X` checked against the schema.
 
 use grammar::ast::TextLit;
-use grammar::{Diagnostic, FileId, Span};
+use grammar::{Diagnostic, FileId, Severity, Span};
 
 use crate::codes;
 use crate::suggest::did_you_mean;
@@ -219,6 +219,35 @@ fn locate_in(hay: &str, base: usize, file: FileId, needle: &str, fallback: Span)
 /// template counts as having one: its own error says what to fix, and a second
 /// error at every `send` of it would only add noise.
 pub fn check_template_file(sym: &Symbols, t: &TemplateSource, diags: &mut Vec<Diagnostic>) -> bool {
+    // A template is sent by its file name: a name `send` cannot write is a file no one can send.
+    let valid_name = t
+        .name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && t.name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid_name {
+        let plain: String = grammar::suggest::without_accents(&t.name)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        diags.push(
+            Diagnostic::error(
+                codes::TEMPLATE,
+                Span::new(t.file, 0, t.text.find('\n').unwrap_or(t.text.len()).max(1)),
+                format!(
+                    "the template file `{}` cannot be sent: `send` names a template by its file name, and `{}` is not a name",
+                    t.name, t.name
+                ),
+            )
+            .with_help(format!(
+                "rename the file so that its name is `{plain}` (letters, digits and `_`, no accents), then `send {plain}`"
+            )),
+        );
+    }
+    let before = diags.len();
     let parsed = match split_front_matter(&t.text) {
         Ok(p) => p,
         Err((msg, range)) => {
@@ -261,6 +290,11 @@ pub fn check_template_file(sym: &Symbols, t: &TemplateSource, diags: &mut Vec<Di
     } else {
         broken = true;
     }
+    // A mistake in the template (a misspelt `unsubscribe_url`) is its one error: no second
+    // one at every `send` of it for the link it seems to lack.
+    broken |= diags[before..]
+        .iter()
+        .any(|d| d.severity == Severity::Error);
     has_unsubscribe || broken
 }
 

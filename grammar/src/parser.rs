@@ -194,6 +194,7 @@ fn syntax_error(
         pest::error::ErrorVariant::CustomError { .. } => &[],
     };
     if let Some(d) = recovery::accented_name(file, full, offset + pos)
+        .or_else(|| recovery::decorated_name(file, full, offset + pos))
         .or_else(|| recovery::missing_open_brace(file, offset, chunk, pos, positives))
         .or_else(|| recovery::missing_colon(file, offset, chunk, pos, positives))
         .or_else(|| recovery::missing_comma(file, offset, chunk))
@@ -257,6 +258,9 @@ fn syntax_error(
         format!("`{found}`")
     };
     let message = match expected.len() {
+        _ if open_brace.is_some() && found == "}" => {
+            "a `}` is missing: this one closes a block inside".to_owned()
+        }
         _ if open_brace.is_some() => format!("expected `}}`, found {found_text}"),
         0 => format!("unexpected {found_text}"),
         1 => format!("expected {}, found {found_text}", expected[0]),
@@ -384,7 +388,7 @@ fn furthest(chunk: &str) -> Option<(usize, Vec<String>)> {
 /// A character that shows as nothing or as a plain space: a control character, a
 /// non-breaking or other Unicode space, a zero-width character, a byte-order mark.
 fn invisible(c: char) -> bool {
-    c.is_control()
+    (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
         || (c.is_whitespace() && !c.is_ascii())
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}' | '\u{feff}')
 }

@@ -5,7 +5,7 @@
 //! use of it as unknown: one mistake, one error.
 
 use super::*;
-use crate::suggest::did_you_mean;
+use crate::suggest::{did_you_mean, without_accents};
 
 /// A top-level declaration that did not parse, as far as its words can be read.
 #[derive(Debug, Clone, PartialEq)]
@@ -274,12 +274,17 @@ pub(super) fn accented_name(file: FileId, full: &str, at: usize) -> Option<Diagn
                     .next()
                     .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                     && plain.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                return Some(if valid {
-                    d.with_help(format!(
+                let foreign = plain.chars().find(|c| !c.is_ascii());
+                return Some(match foreign {
+                    // A letter from another alphabet that looks Latin (Cyrillic `а`).
+                    Some(c) => d.with_help(format!(
+                        "`{c}` (U+{:04X}) is not a Latin letter, though it may look like one: retype the name",
+                        c as u32
+                    )),
+                    None if valid => d.with_help(format!(
                         "write `{plain}` (Vietnamese text belongs in quotes: `\"{word}\"`)"
-                    ))
-                } else {
-                    d.with_help("Vietnamese text belongs in quotes; a name has no accents")
+                    )),
+                    None => d.with_help("Vietnamese text belongs in quotes; a name has no accents"),
                 });
             }
             _ => {}
@@ -288,17 +293,64 @@ pub(super) fn accented_name(file: FileId, full: &str, at: usize) -> Option<Diagn
     None
 }
 
-/// `word` without its accents: `nghiệp` → `nghiep`, `đơn` → `don`.
-fn without_accents(word: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    word.nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .map(|c| match c {
-            'đ' => 'd',
-            'Đ' => 'D',
-            c => c,
-        })
-        .collect()
+/// `send welcome.md`, `send trial-tips`, `enroll nurture()` on the line of a syntax error:
+/// a template, journey or handoff is named by a plain name.
+pub(super) fn decorated_name(file: FileId, full: &str, at: usize) -> Option<Diagnostic> {
+    let at = full.floor_char_boundary(at.min(full.len()));
+    let start = full[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = full[at..].find('\n').map_or(full.len(), |i| at + i);
+    let line = &full[start..end];
+    let code = line.split('#').next().unwrap_or("");
+    let words: Vec<(usize, &str)> = code
+        .split_whitespace()
+        .map(|w| (w.as_ptr() as usize - code.as_ptr() as usize, w))
+        .collect();
+    for pair in words.windows(2) {
+        let [(_, verb), (col, word)] = pair else {
+            continue;
+        };
+        let what = match *verb {
+            "send" => "a template",
+            "enroll" => "a journey",
+            "handoff" => "a handoff",
+            _ => continue,
+        };
+        let name: String = word
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if name.is_empty() || name.len() == word.len() {
+            continue;
+        }
+        let rest = &word[name.len()..];
+        let (message, plain) = if matches!(rest, ".md" | ".html" | ".htm" | ".txt") {
+            (
+                format!("`{word}`: {what} is named without its file extension"),
+                name.clone(),
+            )
+        } else if rest.starts_with('-') {
+            let plain: String = word
+                .chars()
+                .map(|c| if c == '-' { '_' } else { c })
+                .collect();
+            (
+                format!("`{word}`: a name is written with `_`, not `-`"),
+                plain,
+            )
+        } else if rest.starts_with('(') || rest.starts_with('.') {
+            (
+                format!("`{word}`: {what} is named by its name alone"),
+                name.clone(),
+            )
+        } else {
+            continue;
+        };
+        let span = Span::new(file, start + col, start + col + word.len());
+        return Some(
+            Diagnostic::error("E0001", span, message).with_help(format!("write `{verb} {plain}`")),
+        );
+    }
+    None
 }
 
 /// The keywords a grammar rule starts with, for "did you mean `send`?" on a misspelt one.
@@ -466,10 +518,19 @@ pub(super) fn missing_colon(
     }
     let name_text = &chunk[pos + name.start..pos + name.end];
     let next_text = &chunk[pos + next.start..pos + next.end];
-    let help = if value {
-        format!("a field's value is written `NAME: VALUE`: `{name_text}: {next_text}`")
+    // `company_size = number`: the `=` (or `-`) stands where the `:` goes; show the word after it.
+    let shown = if matches!(next.kind, Tok::Punct('=' | '-')) {
+        toks.get(2)
+            .filter(|t| t.kind == Tok::Word || value)
+            .map(|t| &chunk[pos + t.start..pos + t.end])
+            .unwrap_or(next_text)
     } else {
-        format!("a field is written `NAME: TYPE`: `{name_text}: {next_text}`")
+        next_text
+    };
+    let help = if value {
+        format!("a field's value is written `NAME: VALUE`: `{name_text}: {shown}`")
+    } else {
+        format!("a field is written `NAME: TYPE`: `{name_text}: {shown}`")
     };
     Some(
         Diagnostic::error(
@@ -580,6 +641,20 @@ mod tests {
         assert_eq!(typo.keyword, "journey");
         assert!(salvage(0, 0, "send x").is_none());
         assert!(salvage(0, 0, "").is_none());
+    }
+
+    #[test]
+    fn names_with_an_extension_a_hyphen_or_brackets_get_the_plain_name() {
+        let help = |line: &str| {
+            decorated_name(0, line, 2)
+                .and_then(|d| d.help)
+                .unwrap_or_default()
+        };
+        assert_eq!(help("  send welcome.md # x"), "write `send welcome`");
+        assert_eq!(help("  then send trial-tips"), "write `send trial_tips`");
+        assert_eq!(help("  enroll recycle()"), "write `enroll recycle`");
+        assert_eq!(help("  send welcome # a.md"), "");
+        assert_eq!(help("  set x = a.b"), "");
     }
 
     #[test]
