@@ -866,9 +866,10 @@ impl<'p> Engine<'p> {
                 .unwrap_or_default();
             scores.push(ScoreExplanation {
                 name: s.name.clone(),
-                value: self.leads[lead].score_value[idx],
-                attribute_part: self.leads[lead].score_parts[idx].attribute,
-                event_part: self.leads[lead].score_parts[idx].event,
+                // `+ 0.0`: a negative zero is shown as 0.
+                value: self.leads[lead].score_value[idx] + 0.0,
+                attribute_part: self.leads[lead].score_parts[idx].attribute + 0.0,
+                event_part: self.leads[lead].score_parts[idx].event + 0.0,
                 min: s.min,
                 max: s.max,
                 decay: s.decay,

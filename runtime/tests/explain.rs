@@ -135,6 +135,16 @@ fn event_points_show_each_occurrence_its_decay_steps_and_the_clamp() {
     assert!(e.event_points[2].filter.is_some() && e.event_points[3].filter.is_none());
     assert_eq!(x.tags, ["warm"]);
     assert_eq!(x.segments, [("big_account".to_owned(), false)]);
+    // `engagement` has no `if` lines and `fit` none that hold: zero, never negative zero
+    // (the API and `explain --format json` would print `-0.0`).
+    for s in &x.scores {
+        assert!(
+            s.attribute_part == 0.0 && s.attribute_part.is_sign_positive(),
+            "{}",
+            s.name
+        );
+    }
+    assert!(x.scores[0].value.is_sign_positive() && x.scores[0].event_part.is_sign_positive());
 }
 
 #[test]

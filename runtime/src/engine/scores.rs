@@ -46,7 +46,9 @@ impl<'p> Engine<'p> {
             .zip(&words)
             .filter(|(_, w)| **w != 0)
             .map(|(&(points, _), _)| points)
-            .sum();
+            .sum::<f64>()
+            // An empty sum is -0.0; no negative zero leaves the engine.
+            + 0.0;
         self.evaluation.funcs_buffer = funcs;
         self.evaluation.words_buffer = words;
         a
