@@ -1817,6 +1817,23 @@ fn simulate_trace_only_adds_lines_that_say_why_nothing_happened() {
             traces.join("\n")
         );
     }
+    // A second registration while inside: not entered again (its `then` ran), and the
+    // property it left out is not copied.
+    let out = tandem()
+        .arg("simulate")
+        .arg(root().join("examples/webinar"))
+        .arg("--scenario")
+        .arg(root().join("tests/conformance/webinar_program/04_registration_without_a_time.json"))
+        .arg("--trace")
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        r#"{"at":"2026-03-03T03:00:00Z","lead":"lan","kind":"trace","what":"enroll_ignored","message":"not entered `webinar`: the lead is already in it (its `then` actions ran)"}"#,
+        r#"{"at":"2026-03-03T03:00:00Z","lead":"lan","kind":"trace","what":"set_skipped","message":"`webinar_at` not set: the event did not carry the property it copies"}"#,
+    ] {
+        assert!(text.lines().any(|l| l == want), "no `{want}` in:\n{text}");
+    }
 }
 
 /// A lead below the MQL bar: a mid-market company whose engagement decayed and was held

@@ -176,7 +176,21 @@ impl<'p> Engine<'p> {
                 None
             };
             match inside {
-                Some(k) => self.enter_then(lead, (j, k), &lines, &ev.record, queue),
+                Some(k) => {
+                    let name = p.journeys[j].name.as_str();
+                    let then = lines
+                        .iter()
+                        .any(|&i| !p.journeys[j].enter_on[i].then.is_empty());
+                    self.trace(lead, "enroll_ignored", || {
+                        let also = if then { " (its `then` actions ran)" } else { "" };
+                        if k == j {
+                            format!("not entered `{name}`: the lead is already in it{also}")
+                        } else {
+                            format!("not entered `{name}`: the lead is still in an earlier version of it{also}")
+                        }
+                    });
+                    self.enter_then(lead, (j, k), &lines, &ev.record, queue)
+                }
                 None => {
                     self.enter_with(lead, j, Some((&lines, &ev.record)), queue);
                 }
