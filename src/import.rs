@@ -295,7 +295,7 @@ pub fn instant_seconds(cell: &str, timezone: Option<&str>) -> Result<Option<i64>
 }
 
 /// An instant from a cell: RFC 3339 with an offset, or a date / date and clock time in
-/// the program's time zone (`2026-01-05`, `2026-01-05 09:30`, `05/01/2026` = 5 January).
+/// the program's time zone (`2026-01-05`, `2026-01-05 9:30`, `05/01/2026 09:30` = 5 January).
 fn instant(cell: &str, timezone: Option<&str>) -> Result<String, String> {
     let whole =
         |t: jiff::Timestamp| jiff::Timestamp::from_second(t.as_second()).map(|t| t.to_string());
@@ -304,33 +304,59 @@ fn instant(cell: &str, timezone: Option<&str>) -> Result<String, String> {
     }
     let tz = timezone.unwrap_or("Asia/Ho_Chi_Minh");
     let zone = jiff::tz::TimeZone::get(tz).map_err(|e| format!("time zone `{tz}`: {e}"))?;
-    let civil = cell
-        .replacen(' ', "T", 1)
-        .parse::<jiff::civil::DateTime>()
+    // A date (`2026-01-05` or day first `05/01/2026`), then maybe a clock time (`9:30`,
+    // `09:30`, `09:30:15`) after a space or `T`.
+    let text = cell.trim();
+    let (date_text, clock_text) = match text.split_once([' ', 'T']) {
+        Some((d, c)) => (d, Some(c.trim())),
+        None => (text, None),
+    };
+    let date = date_text.parse::<jiff::civil::Date>().ok().or_else(|| {
+        let mut parts = date_text.split('/');
+        let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        jiff::civil::Date::new(
+            y.trim().parse().ok()?,
+            m.trim().parse().ok()?,
+            d.trim().parse().ok()?,
+        )
         .ok()
-        .or_else(|| {
-            let mut parts = cell.split('/');
-            let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
-            if parts.next().is_some() {
-                return None;
-            }
-            let date = jiff::civil::Date::new(
-                y.trim().parse().ok()?,
-                m.trim().parse().ok()?,
-                d.trim().parse().ok()?,
-            )
-            .ok()?;
-            Some(date.to_datetime(jiff::civil::Time::midnight()))
-        });
+    });
+    let clock = match clock_text {
+        None => Some(jiff::civil::Time::midnight()),
+        Some(c) => clock_time(c),
+    };
+    let civil = date.zip(clock).map(|(d, t)| d.to_datetime(t));
     let Some(civil) = civil else {
         return Err(format!(
-            "`{cell}` is not a time (write 2026-01-05, 2026-01-05 09:30, 05/01/2026 or an RFC 3339 instant)"
+            "`{cell}` is not a time (write 2026-01-05, 2026-01-05 9:30, 05/01/2026 9:30 or an RFC 3339 instant)"
         ));
     };
     let at = zone
         .to_timestamp(civil)
         .map_err(|e| format!("`{cell}`: {e}"))?;
     whole(at).map_err(|e| e.to_string())
+}
+
+/// `9:30`, `09:30` or `09:30:15` as a clock time (one or two digits for the hour, two for
+/// minutes and seconds).
+fn clock_time(c: &str) -> Option<jiff::civil::Time> {
+    let parts: Vec<&str> = c.split(':').collect();
+    let number = |i: usize, widths: &[usize]| -> Option<i8> {
+        let p = parts.get(i)?;
+        if !widths.contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        p.parse().ok()
+    };
+    let seconds = match parts.len() {
+        2 => 0,
+        3 => number(2, &[2])?,
+        _ => return None,
+    };
+    jiff::civil::Time::new(number(0, &[1, 2])?, number(1, &[2])?, seconds, 0).ok()
 }
 
 /// A row ready to send.
@@ -489,6 +515,12 @@ fn send(
                     .nth(1)
                     .filter(|name| row.fields.contains_key(*name))
                     .map(str::to_owned);
+                // The column is reported once: the service's "`stage`: …" loses its prefix.
+                let message = column
+                    .as_ref()
+                    .and_then(|c| message.strip_prefix(&format!("`{c}`: ")))
+                    .map(str::to_owned)
+                    .unwrap_or(message);
                 rejected.push(RowError {
                     line: row.line,
                     id: row.id,
@@ -735,8 +767,24 @@ mod tests {
             t("2026-01-05T09:00:00.75+07:00"),
             Ok(Some(json!("2026-01-05T02:00:00Z")))
         );
+        assert_eq!(
+            t("2026-01-05 9:30"),
+            Ok(Some(json!("2026-01-05T02:30:00Z"))),
+            "a one-digit hour, as the language writes 9:00"
+        );
+        assert_eq!(
+            t("05/01/2026 9:30:15"),
+            Ok(Some(json!("2026-01-05T02:30:15Z")))
+        );
+        assert_eq!(
+            t("2026-01-05T09:30"),
+            Ok(Some(json!("2026-01-05T02:30:00Z")))
+        );
         assert!(t("next monday").is_err());
         assert!(t("31/02/2026").is_err());
+        assert!(t("2026-01-05 9:3").is_err());
+        assert!(t("2026-01-05 24:00").is_err());
+        assert!(t("2026-01-05 9:30 sáng").is_err());
     }
 
     #[test]

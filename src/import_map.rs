@@ -98,7 +98,8 @@ const HUBSPOT: &[Entry] = &[
     ),
     (&["Annual Revenue"], &["annual_revenue", "revenue"]),
     (&["Website URL"], &["website"]),
-    (&["Create Date"], &["created_at", "create_date"]),
+    // `created_at` is when Tandem first saw the lead (read-only): the CRM's date goes to a field of its own.
+    (&["Create Date"], &["crm_created_at", "create_date"]),
     (&["Lifecycle Stage"], &["lifecycle_stage"]),
     (&["Lead Status"], &["lead_status"]),
     (&["Original Source"], &["source", "original_source"]),
@@ -120,7 +121,7 @@ const SALESFORCE: &[Entry] = &[
     (&["Industry"], &["industry"]),
     (&["Employees"], &["company_size", "employees"]),
     (&["Annual Revenue"], &["annual_revenue", "revenue"]),
-    (&["Created Date"], &["created_at", "created_date"]),
+    (&["Created Date"], &["crm_created_at", "created_date"]),
     (&["Lead Source"], &["source", "lead_source"]),
 ];
 

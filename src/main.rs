@@ -217,9 +217,9 @@ struct ImportArgs {
     /// A token with the `ingest` scope [default: $TANDEM_TOKEN, else ./tandem.token]
     #[arg(long)]
     token: Option<String>,
-    /// Rows per request (each applied all or none)
-    #[arg(long, default_value_t = 500)]
-    batch: usize,
+    /// Rows per request (each applied all or none), 1 to 10000
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=10000))]
+    batch: u16,
     /// Field separator [default: guessed from the header: `,`, `;` or tab]
     #[arg(long)]
     delimiter: Option<char>,

@@ -67,7 +67,7 @@ pub(crate) fn import(args: ImportArgs) -> ExitCode {
         file: file.clone(),
         url: url.trim_end_matches('/').to_owned(),
         token,
-        batch,
+        batch: usize::from(batch),
         delimiter,
         ignore_unknown_columns,
         maps,
