@@ -196,7 +196,9 @@ fn value_of(sym: &Symbols, ty: Type, name: &str, v: &Json) -> Result<InputValue,
             InputValue::Number(if x == 0.0 { 0.0 } else { x })
         }
         Type::Bool => InputValue::Bool(v.as_bool().ok_or_else(wrong)?),
-        Type::Time => InputValue::Time(parse_instant(v.as_str().ok_or_else(wrong)?)?),
+        Type::Time => InputValue::Time(
+            parse_instant(v.as_str().ok_or_else(wrong)?).map_err(|e| format!("`{name}`: {e}"))?,
+        ),
         Type::Stage => {
             let s = v.as_str().ok_or_else(wrong)?;
             if sym.stage_index(s).is_none() {
