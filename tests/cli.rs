@@ -1320,6 +1320,63 @@ fn diff_shows_old_and_new_values_of_rules_and_scores() {
     let _ = std::fs::remove_dir_all(&new);
 }
 
+/// What a team or the program's settings change moves every SLA, escalation, wait or send
+/// that reads them: `diff` lists it, and `--exit-code` fails the gate.
+#[test]
+fn diff_shows_team_calendars_and_program_settings() {
+    let new = edited_example(
+        "diff-settings",
+        &[
+            (
+                "sales.journey",
+                "manager \"dung.pham@acme.vn\"",
+                "manager \"khanh.bui@acme.vn\"",
+            ),
+            (
+                "sales.journey",
+                "closed 2026-01-01  # Tết Dương lịch\n",
+                "holidays vietnam\n",
+            ),
+            (
+                "sales.journey",
+                "hours mon-fri 8:30-17:30",
+                "hours mon-fri 8:00-17:00",
+            ),
+            (
+                "program.journey",
+                "timezone \"Asia/Ho_Chi_Minh\"",
+                "timezone \"Asia/Bangkok\"",
+            ),
+            (
+                "sending.journey",
+                "at most 3 emails per 7 days",
+                "at most 2 emails per 7 days",
+            ),
+        ],
+    );
+    let out = tandem()
+        .args(["diff", "--exit-code"])
+        .arg(root().join("journeys"))
+        .arg(&new)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for want in [
+        "team sales_hcm: changed (manager, hours, closed, holidays)",
+        "  manager: dung.pham@acme.vn → khanh.bui@acme.vn",
+        "  hours: mon-fri 8:30-17:30 → mon-fri 8:00-17:00",
+        "  holidays: none → vietnam",
+        "program timezone: changed",
+        "  timezone: Asia/Ho_Chi_Minh → Asia/Bangkok",
+        "program sending: changed (cap)",
+        "  cap: at most 3 per 1 week → at most 2 per 1 week",
+    ] {
+        assert!(text.contains(want), "no `{want}` in:\n{text}");
+    }
+    let _ = std::fs::remove_dir_all(&new);
+}
+
 #[test]
 fn diff_shows_old_and_new_values_of_a_handoff_sla() {
     // The example program with the first accept window halved.

@@ -1,4 +1,4 @@
-//! `tandem diff`: what changed in *meaning* between two versions of a program — per journey, rule, score and handoff — and, for journeys, which steps changed or disappeared.
+//! `tandem diff`: what changed in *meaning* between two versions of a program — per journey, rule, score, handoff, schedule and team, and the program's settings — and, for journeys, which steps changed or disappeared.
 //!
 //! Meaning, not text: both programs are compared in their lowered form, where
 //! segments and consts are already inlined, comments and layout are gone, and
@@ -24,6 +24,8 @@ use crate::program::{
 };
 use crate::workspace::Workspace;
 
+mod settings;
+
 /// The kinds of declaration the diff reports on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DeclKind {
@@ -32,6 +34,10 @@ pub enum DeclKind {
     Score,
     Handoff,
     Schedule,
+    /// A team: its members, manager, hours and calendar (SLA deadlines read them).
+    Team,
+    /// A program setting: `timezone` or `sending`.
+    Program,
 }
 
 impl DeclKind {
@@ -43,6 +49,8 @@ impl DeclKind {
             DeclKind::Score => "score",
             DeclKind::Handoff => "handoff",
             DeclKind::Schedule => "schedule",
+            DeclKind::Team => "team",
+            DeclKind::Program => "program",
         }
     }
 }
@@ -123,7 +131,8 @@ pub struct DeclChange {
 }
 
 /// Compares two checked, lowered programs. Declarations are listed journeys first,
-/// then rules, scores, handoffs and schedules, each by name.
+/// then rules, scores, handoffs, schedules and teams, each by name, then the program's
+/// settings (`timezone`, `sending`).
 pub fn diff_programs(
     old: (&LoweredProgram, &Workspace),
     new: (&LoweredProgram, &Workspace),
@@ -314,6 +323,8 @@ pub fn diff_programs(
             _ => Vec::new(),
         };
     }
+    out.extend(settings::team_changes(op, np));
+    out.extend(settings::program_changes(op, np));
     out
 }
 
