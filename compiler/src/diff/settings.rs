@@ -1,7 +1,7 @@
 //! `tandem diff` for what is not a journey, rule, score, handoff or schedule but still moves what they do: teams (members, manager, hours, zone, closed and open days, holidays — every SLA deadline and escalation reads them) and the program's settings (its time zone, the sending block's sender, quiet hours and cap).
 
 use super::{value, Change, DeclChange, DeclKind, ValueChange};
-use crate::program::{Day, LoweredProgram, SendingIr, TeamIr};
+use crate::program::{Day, LoweredProgram, SendingIr};
 
 /// Teams added, removed or changed, with each changed part's old and new value.
 pub(super) fn team_changes(old: &LoweredProgram, new: &LoweredProgram) -> Vec<DeclChange> {
