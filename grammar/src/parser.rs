@@ -304,7 +304,41 @@ fn syntax_error(
         .split('\n')
         .next()
         .unwrap_or("");
-    if found.chars().next().is_some_and(invisible) {
+    let after_digit = full
+        .get(..offset + pos)
+        .is_some_and(|before| before.ends_with(|c: char| c.is_ascii_digit()));
+    let rest_of_line = full
+        .get(offset + pos..)
+        .unwrap_or("")
+        .split('\n')
+        .next()
+        .unwrap_or("");
+    if matches!(found.as_str(), "“" | "”" | "‘" | "’" | "'" | "«" | "»") {
+        diag.with_help("texts are written between straight double quotes `\"…\"` (an editor or a word processor may have curled them)")
+    } else if found == ","
+        && after_digit
+        && rest_of_line[1..].starts_with(|c: char| c.is_ascii_digit())
+    {
+        diag.with_help(
+            "a number is written with `_` between the thousands (`100_000_000`), not `,`",
+        )
+    } else if found.len() == 4
+        && found.bytes().all(|b| b.is_ascii_digit())
+        && rest_of_line.as_bytes().get(4) == Some(&b'-')
+        && expected
+            .iter()
+            .any(|e| e.contains("number") || e.contains("text"))
+    {
+        diag.with_help(
+            "a time is written in quotes, with its offset: `\"2026-03-10T14:00:00+07:00\"`",
+        )
+    } else if expected.iter().any(|e| e == "a text in quotes")
+        && found.chars().next().is_some_and(|c| c.is_alphabetic())
+    {
+        diag.with_help(format!("a text is written in quotes: `\"{found}\"`"))
+    } else if found == "\"" && expected.iter().any(|e| e == "a name") {
+        diag.with_help("a name (a template, a journey, a team…) is written without quotes")
+    } else if found.chars().next().is_some_and(invisible) {
         diag.with_help(
             "delete it: it does not show in most editors (it often comes with pasted text)",
         )
