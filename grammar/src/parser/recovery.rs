@@ -490,6 +490,57 @@ pub(super) fn missing_open_brace(
     )
 }
 
+/// A block inside a declaration whose `{` is missing (`if clicked(x)`, `} else`, `split`,
+/// `timeout`): pest stumbles on the next line; the `{` belongs at the end of this one.
+pub(super) fn missing_inner_brace(
+    file: FileId,
+    offset: usize,
+    chunk: &str,
+    pos: usize,
+) -> Option<Diagnostic> {
+    let pos = chunk.floor_char_boundary(pos.min(chunk.len()));
+    let line_start = chunk[..pos].rfind('\n').map_or(0, |i| i + 1);
+    // The last line with code before the one pest stopped on.
+    let mut end = line_start.checked_sub(1)?;
+    let (start, code) = loop {
+        let start = chunk[..end].rfind('\n').map_or(0, |i| i + 1);
+        let line = &chunk[start..end];
+        let code = line.split('#').next().unwrap_or("").trim_end();
+        if !code.trim().is_empty() {
+            break (start, code);
+        }
+        end = start.checked_sub(1)?;
+    };
+    let head = code.trim_start();
+    let opens_a_block = head.starts_with("if ")
+        || head == "else"
+        || head.starts_with("else if ")
+        || head.starts_with("} else")
+        || head == "split"
+        || head == "timeout"
+        || head == "} timeout";
+    // A condition that goes on over the next line (`if a and` / `  b {`) is not missing anything here.
+    let next = chunk[line_start..].trim_start();
+    let continued = [" and", " or", " not", "("]
+        .iter()
+        .any(|w| code.ends_with(w))
+        || ["and ", "or ", "not "].iter().any(|w| next.starts_with(w));
+    if !opens_a_block || continued || code.ends_with('{') || code.contains('"') {
+        return None;
+    }
+    let at = offset + start + code.len();
+    Some(
+        Diagnostic::error(
+            "E0001",
+            Span::new(file, at, at),
+            "expected `{`, found the end of the line",
+        )
+        .with_help(format!(
+            "a block starts on the line that opens it: `{head} {{`"
+        )),
+    )
+}
+
 /// `NAME TYPE` where a field is `NAME: TYPE` (in `lead { … }`, an `event`'s properties, a
 /// test's `{ name: value }`): "expected `:`" between the two words, not "expected a field"
 /// at the name.
@@ -655,6 +706,20 @@ mod tests {
         assert_eq!(help("  enroll recycle()"), "write `enroll recycle`");
         assert_eq!(help("  send welcome # a.md"), "");
         assert_eq!(help("  set x = a.b"), "");
+    }
+
+    #[test]
+    fn a_missing_brace_of_an_inner_block_is_put_at_the_end_of_its_line() {
+        let chunk = "journey j {\n  if clicked(a)\n    tag \"x\"\n  }\n}\n";
+        let pos = chunk.find("tag").expect("tag");
+        let d = missing_inner_brace(0, 0, chunk, pos).expect("found");
+        assert_eq!(
+            d.span.start as usize,
+            chunk.find("clicked(a)").expect("if") + "clicked(a)".len()
+        );
+        let continued = "journey j {\n  if clicked(a)\n    and opened(b) x {\n";
+        let pos = continued.find("and").expect("and");
+        assert!(missing_inner_brace(0, 0, continued, pos).is_none());
     }
 
     #[test]
