@@ -596,13 +596,29 @@ pub(super) fn missing_colon(
 /// Two fields of a `lead` or `event` block with nothing between them
 /// (`{ webinar: text minutes: number }`): "expected `,`" before the second, where the
 /// grammar only sees that the block does not end.
-pub(super) fn missing_comma(file: FileId, offset: usize, chunk: &str) -> Option<Diagnostic> {
+pub(super) fn missing_comma(
+    file: FileId,
+    offset: usize,
+    chunk: &str,
+    pos: usize,
+) -> Option<Diagnostic> {
     let toks = tokens(chunk);
     let keyword = toks.iter().find(|t| t.kind != Tok::Newline)?;
-    if !matches!(&chunk[keyword.start..keyword.end], "lead" | "event") {
-        return None;
-    }
-    let open = toks.iter().position(|t| t.kind == Tok::Punct('{'))?;
+    // In a test, only on the line pest stopped on (`event an reg { at: "…" topic: "x" }`).
+    let line = match &chunk[keyword.start..keyword.end] {
+        "lead" | "event" => None,
+        "handoff" => return missing_reason_comma(file, offset, chunk, &toks),
+        "test" => {
+            let pos = chunk.floor_char_boundary(pos.min(chunk.len()));
+            let start = chunk[..pos].rfind('\n').map_or(0, |i| i + 1);
+            let end = chunk[pos..].find('\n').map_or(chunk.len(), |i| pos + i);
+            Some(start..end)
+        }
+        _ => return None,
+    };
+    let open = toks.iter().position(|t| {
+        t.kind == Tok::Punct('{') && line.as_ref().is_none_or(|l| l.contains(&t.start))
+    })?;
     let inner = &toks[open + 1..];
     let at = (1..inner.len()).find(|&i| {
         let field = inner[i].kind == Tok::Word
@@ -611,7 +627,8 @@ pub(super) fn missing_comma(file: FileId, offset: usize, chunk: &str) -> Option<
             inner[i - 1].kind,
             Tok::Word | Tok::Text | Tok::Number | Tok::Punct(']')
         );
-        field && after_value
+        let on_the_line = line.as_ref().is_none_or(|l| l.contains(&inner[i].start));
+        field && after_value && on_the_line
     })?;
     let name = inner[at];
     let text = &chunk[name.start..name.end];
@@ -625,6 +642,39 @@ pub(super) fn missing_comma(file: FileId, offset: usize, chunk: &str) -> Option<
             "separate the fields with `,` or put `{text}` on a line of its own"
         )),
     )
+}
+
+/// `reasons a "…" b "…"`: the `,` between two reasons.
+fn missing_reason_comma(
+    file: FileId,
+    offset: usize,
+    chunk: &str,
+    toks: &[Token],
+) -> Option<Diagnostic> {
+    let start = toks
+        .iter()
+        .position(|t| t.kind == Tok::Word && &chunk[t.start..t.end] == "reasons")?;
+    let list = &toks[start + 1..];
+    for (i, t) in list.iter().enumerate() {
+        // The list ends at a line break that does not follow a `,`.
+        if t.kind == Tok::Newline && i > 0 && list[i - 1].kind != Tok::Punct(',') {
+            return None;
+        }
+        if t.kind == Tok::Word && i > 0 && list[i - 1].kind == Tok::Text {
+            let text = &chunk[t.start..t.end];
+            return Some(
+                Diagnostic::error(
+                    "E0001",
+                    Span::new(file, offset + t.start, offset + t.end),
+                    format!("expected `,` before the reason `{text}`"),
+                )
+                .with_help(
+                    "reasons are separated by `,`: `reasons not_icp \"…\", no_budget \"…\"`",
+                ),
+            );
+        }
+    }
+    None
 }
 
 /// The `{` of `chunk` that was most likely never closed, when one is left open: the first
@@ -792,11 +842,11 @@ mod tests {
     #[test]
     fn missing_comma_between_fields() {
         let src = "event e { a: text b: number }";
-        let d = missing_comma(0, 0, src).expect("a missing comma");
+        let d = missing_comma(0, 0, src, 0).expect("a missing comma");
         assert_eq!(d.message, "expected `,` or a line break, found `b`");
-        assert!(missing_comma(0, 0, "event e { a: text, b: number }").is_none());
-        assert!(missing_comma(0, 0, "lead {\n  a: text = \"x\"\n  b: number\n}").is_none());
-        assert!(missing_comma(0, 0, "rule r { a: b c: d }").is_none());
+        assert!(missing_comma(0, 0, "event e { a: text, b: number }", 0).is_none());
+        assert!(missing_comma(0, 0, "lead {\n  a: text = \"x\"\n  b: number\n}", 0).is_none());
+        assert!(missing_comma(0, 0, "rule r { a: b c: d }", 0).is_none());
     }
 
     #[test]
