@@ -125,6 +125,20 @@ fn jinja(
                 None => Span::new(file, base, base + 1),
             });
             let detail = e.detail().unwrap_or("syntax error").to_owned();
+            // The end of the text came inside a block: point at the block's opening tag.
+            if let Some((at, len, tag)) = unclosed_block(source)
+                .filter(|_| detail.contains("end of input") && whole.is_none())
+            {
+                diags.push(
+                    Diagnostic::error(
+                        codes::TEMPLATE,
+                        Span::new(file, base + at, base + at + len),
+                        format!("this `{{% {tag} %}}` is never closed"),
+                    )
+                    .with_help(format!("add `{{% end{tag} %}}` where the block ends")),
+                );
+                return None;
+            }
             diags.push(Diagnostic::error(
                 codes::TEMPLATE,
                 span,
@@ -133,6 +147,36 @@ fn jinja(
             None
         }
     }
+}
+
+/// The last block tag (`{% if … %}`, `{% for … %}`, …) left open at the end of `source`:
+/// its offset, length and keyword.
+fn unclosed_block(source: &str) -> Option<(usize, usize, String)> {
+    const BLOCKS: [&str; 6] = ["if", "for", "with", "filter", "macro", "call"];
+    let mut open: Vec<(usize, usize, String)> = Vec::new();
+    let mut rest = 0;
+    while let Some(i) = source[rest..].find("{%") {
+        let start = rest + i;
+        let end = source[start..]
+            .find("%}")
+            .map_or(source.len(), |j| start + j + 2);
+        let inner =
+            source[start + 2..end.saturating_sub(2).max(start + 2)].trim_start_matches(['-', '+']);
+        let word: String = inner
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if BLOCKS.contains(&word.as_str()) {
+            open.push((start, end - start, word));
+        } else if let Some(kind) = word.strip_prefix("end") {
+            if let Some(k) = open.iter().rposition(|(_, _, w)| w == kind) {
+                open.truncate(k);
+            }
+        }
+        rest = end;
+    }
+    open.pop()
 }
 
 /// Checks the variables a template reads; `locate` finds a variable's span.
@@ -337,6 +381,13 @@ mod tests {
         assert_eq!(p.subject, "Chào {{ lead.name }}");
         assert_eq!(p.body, "Xin chào\n");
         assert_eq!(&t[p.body_offset..], "Xin chào\n");
+    }
+
+    #[test]
+    fn an_unclosed_block_is_found_at_its_opening_tag() {
+        let t = "a {% if x %}b{% for y in z %}c{% endfor %} d";
+        assert_eq!(unclosed_block(t), Some((2, 10, "if".to_owned())));
+        assert_eq!(unclosed_block("{% if x %}{% endif %}"), None);
     }
 
     #[test]
