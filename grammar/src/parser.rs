@@ -198,6 +198,7 @@ fn syntax_error(
         .or_else(|| recovery::missing_open_brace(file, offset, chunk, pos, positives))
         .or_else(|| recovery::missing_colon(file, offset, chunk, pos, positives))
         .or_else(|| recovery::missing_inner_brace(file, offset, chunk, pos))
+        .or_else(|| recovery::between_with_dash(file, offset, chunk, pos))
         .or_else(|| recovery::missing_comma(file, offset, chunk, pos))
     {
         return d;

@@ -490,6 +490,65 @@ pub(super) fn missing_open_brace(
     )
 }
 
+/// `between 50-2000`: the range is read as a subtraction and pest stumbles later, maybe on
+/// the next line; the range is written `between 50 and 2000`.
+pub(super) fn between_with_dash(
+    file: FileId,
+    offset: usize,
+    chunk: &str,
+    pos: usize,
+) -> Option<Diagnostic> {
+    let pos = chunk.floor_char_boundary(pos.min(chunk.len()));
+    let line_end = chunk[pos..].find('\n').map_or(chunk.len(), |i| pos + i);
+    let before = &chunk[..line_end];
+    let number = |s: &str| {
+        s.len()
+            - s.trim_start_matches(|c: char| c.is_ascii_digit() || c == '_' || c == '.')
+                .len()
+    };
+    // Only on the line pest stopped on and the one before it, in code (not a text or a comment).
+    let line_start = chunk[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let from_line = chunk[..line_start.saturating_sub(1)]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    for (i, _) in before.rmatch_indices("between") {
+        let own_line = &chunk[chunk[..i].rfind('\n').map_or(0, |j| j + 1)..i];
+        if i < from_line || own_line.contains('#') || own_line.matches('"').count() % 2 == 1 {
+            continue;
+        }
+        let after = &before[i + "between".len()..];
+        let a_start = after.len() - after.trim_start().len();
+        let a_len = number(&after[a_start..]);
+        if a_len == 0 {
+            continue;
+        }
+        let rest = &after[a_start + a_len..];
+        let dash = rest.len() - rest.trim_start().len();
+        if !rest[dash..].starts_with('-') {
+            continue;
+        }
+        let rest2 = &rest[dash + 1..];
+        let b_start = rest2.len() - rest2.trim_start().len();
+        let b_len = number(&rest2[b_start..]);
+        if b_len == 0 {
+            continue;
+        }
+        let lo = &after[a_start..a_start + a_len];
+        let hi = &rest2[b_start..b_start + b_len];
+        let from = i + "between".len() + a_start;
+        let to = i + "between".len() + a_start + a_len + dash + 1 + b_start + b_len;
+        return Some(
+            Diagnostic::error(
+                "E0001",
+                Span::new(file, offset + from, offset + to),
+                format!("`{}` is a subtraction, not a range", &chunk[from..to]),
+            )
+            .with_help(format!("write `between {lo} and {hi}`")),
+        );
+    }
+    None
+}
+
 /// A block inside a declaration whose `{` is missing (`if clicked(x)`, `} else`, `split`,
 /// `timeout`): pest stumbles on the next line; the `{` belongs at the end of this one.
 pub(super) fn missing_inner_brace(
@@ -770,6 +829,17 @@ mod tests {
         let continued = "journey j {\n  if clicked(a)\n    and opened(b) x {\n";
         let pos = continued.find("and").expect("and");
         assert!(missing_inner_brace(0, 0, continued, pos).is_none());
+    }
+
+    #[test]
+    fn a_range_written_with_a_dash_is_named() {
+        let chunk = "segment s = n between 50-2000\n  and x\n";
+        let d = between_with_dash(0, 0, chunk, chunk.find("and").expect("and")).expect("found");
+        assert_eq!(d.help.as_deref(), Some("write `between 50 and 2000`"));
+        let comment = "segment s = n > 1 # between 50-2000\n  and x\n";
+        assert!(between_with_dash(0, 0, comment, comment.find("and").expect("and")).is_none());
+        let text = "rule r { when t == \"between 5-6\" x\n";
+        assert!(between_with_dash(0, 0, text, text.find(" x").expect("x")).is_none());
     }
 
     #[test]
