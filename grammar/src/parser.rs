@@ -315,7 +315,28 @@ fn syntax_error(
         .split('\n')
         .next()
         .unwrap_or("");
-    if matches!(found.as_str(), "“" | "”" | "‘" | "’" | "'" | "«" | "»") {
+    let line_before = full
+        .get(..offset + pos)
+        .unwrap_or("")
+        .rsplit('\n')
+        .next()
+        .unwrap_or("");
+    let word_before = line_before.split_whitespace().next_back().unwrap_or("");
+    if word_before == "per"
+        && matches!(
+            found.as_str(),
+            "minute" | "hour" | "day" | "week" | "minutes" | "hours" | "days" | "weeks"
+        )
+    {
+        diag.with_help(format!(
+            "a cap counts over a duration with its number: `per 1 {}`",
+            found.trim_end_matches('s')
+        ))
+    } else if word_before == "notify" && found.chars().next().is_some_and(|c| c.is_alphabetic()) {
+        diag.with_help(format!(
+            "a team is notified with `notify team {found} \"…\"`; an address is written in quotes: `notify \"an@acme.vn\" \"…\"`"
+        ))
+    } else if matches!(found.as_str(), "“" | "”" | "‘" | "’" | "'" | "«" | "»") {
         diag.with_help("texts are written between straight double quotes `\"…\"` (an editor or a word processor may have curled them)")
     } else if found == ","
         && after_digit
