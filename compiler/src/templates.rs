@@ -157,11 +157,9 @@ fn unclosed_block(source: &str) -> Option<(usize, usize, String)> {
     let mut rest = 0;
     while let Some(i) = source[rest..].find("{%") {
         let start = rest + i;
-        let end = source[start..]
-            .find("%}")
-            .map_or(source.len(), |j| start + j + 2);
-        let inner =
-            source[start + 2..end.saturating_sub(2).max(start + 2)].trim_start_matches(['-', '+']);
+        let close = source[start + 2..].find("%}").map(|j| start + 2 + j);
+        let end = close.map_or(source.len(), |c| c + 2);
+        let inner = source[start + 2..close.unwrap_or(source.len())].trim_start_matches(['-', '+']);
         let word: String = inner
             .trim_start()
             .chars()
@@ -388,6 +386,8 @@ mod tests {
         let t = "a {% if x %}b{% for y in z %}c{% endfor %} d";
         assert_eq!(unclosed_block(t), Some((2, 10, "if".to_owned())));
         assert_eq!(unclosed_block("{% if x %}{% endif %}"), None);
+        assert_eq!(unclosed_block("{% if “"), Some((0, 9, "if".to_owned())));
+        assert_eq!(unclosed_block("a {%} b"), None, "a `%}}` inside the `{{%`");
     }
 
     #[test]

@@ -180,6 +180,50 @@ proptest! {
     }
 }
 
+/// Template pieces: MiniJinja tags broken and nested, front matter, look-alike quotes.
+const TEMPLATE_TOKENS: &[&str] = &[
+    "{%",
+    "%}",
+    "{{",
+    "}}",
+    "{#",
+    "#}",
+    "{%}",
+    "{% if x %}",
+    "{% endif %}",
+    "{% for t in lead.tags %}",
+    "{% endfor %}",
+    "{% else %}",
+    "+++",
+    "\n",
+    "\"",
+    "“",
+    "é",
+    "\u{a0}",
+    "lead.",
+    "unsubscribe_url",
+    "-",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// A mutated template of the example program never panics the checker.
+    #[test]
+    fn mutated_template_never_panics(
+        file in 0usize..32,
+        muts in proptest::collection::vec(mutation_with(TEMPLATE_TOKENS), 1..6),
+    ) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut program = tests::load(&root.join("journeys"));
+        let n = program.templates.len();
+        let t = &mut program.templates[file % n];
+        t.text = apply(&t.text, &muts);
+        let ws = check_program(&program);
+        let _ = tandem::render::human(&ws, Path::new(""), false);
+    }
+}
+
 /// A valid scenario for the example program: every kind of input and value.
 const SCENARIO: &str = r#"{"start":"2026-01-05T09:00:00+07:00","until":"2026-01-20T00:00:00Z","inputs":[
 {"at":"2026-01-05T09:00:00+07:00","lead":"an","create":{"name":"Nguyễn An","email":"an@saoviet.vn","company_size":250,"tags":["vip","hà nội"],"demo_requested_at":"2026-01-06T10:00:00Z"}},
