@@ -310,6 +310,12 @@ fn send(base: &str, token: &str, method: &str, path: &str, body: Option<&str>) -
             Answer::NotServed(e.to_string())
         }
         Err(ureq::Error::ConnectionFailed) => Answer::NotServed("connection failed".into()),
+        // The process closed the connection while the request was still being written (it
+        // is stopping after a refused commit): the body never arrived whole, so the
+        // request cannot have reached the engine — not served, like a refused connection.
+        Err(ureq::Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            Answer::NotServed(e.to_string())
+        }
         // A connection the service took and closed without an answer: the request may
         // have reached the engine, and its 503 was lost.
         Err(e) => panic!(
