@@ -102,7 +102,7 @@ enum Command {
         #[arg(long, value_name = "ZONE", value_parser = tandem::local_time::parse_zone)]
         tz: Option<tandem::local_time::Zone>,
     },
-    /// Explain a lead at an instant of a scenario: each score line and event's points, tags, segments, each rule's and handoff's condition part by part, journeys. Exit 2 on a bad program or scenario, or a lead the scenario has not created by then.
+    /// Explain a lead at an instant of a scenario: each score line and event's points, tags, segments, each rule's, handoff's and journey's condition part by part, where it waits. Exit 2 on a bad program or scenario, or a lead the scenario has not created by then.
     Explain {
         /// The program folder
         dir: PathBuf,

@@ -328,6 +328,12 @@ fn explain_names_the_score_lines_the_stage_cause_and_the_waits() {
         text.contains("journey ebook_nurture: waiting for `email_clicked`"),
         "{text}"
     );
+    // Why the lead is still in the journey: its goal and exit conditions, part by part.
+    assert!(
+        text.contains("journey ebook_nurture: goal is false now")
+            && text.contains("  ✗ stage == mql   (stage = lead)"),
+        "{text}"
+    );
     let out = tandem()
         .arg("explain")
         .arg(root().join("tests/fixtures/valid/spec_examples"))

@@ -171,6 +171,9 @@ pub struct Explanation {
     pub rules: Vec<ConditionExplanation>,
     /// Each handoff's `when` (handoffs without one left out), in program order.
     pub handoffs: Vec<ConditionExplanation>,
+    /// Each journey's `enter when`, `exit when` and `goal` conditions, in program order,
+    /// named `JOURNEY: enter when` (kept earlier versions left out).
+    pub journey_conditions: Vec<ConditionExplanation>,
 }
 
 /// What [`Engine::trace_scores`] keeps: one lead's event points and the decay steps after them.
@@ -897,6 +900,24 @@ impl<'p> Engine<'p> {
                 .filter_map(|h| Some((h.name.clone(), h.when?)))
                 .collect(),
         );
+        let journey_conditions = conditions(
+            self,
+            p.journeys
+                .iter()
+                .filter(|j| j.kept_as.is_none())
+                .flat_map(|j| {
+                    let named = |clause: &'static str, fs: &[FuncId]| {
+                        fs.iter()
+                            .map(move |f| (format!("{}: {clause}", j.name), *f))
+                            .collect::<Vec<_>>()
+                    };
+                    let mut all = named("enter when", &j.enter_when);
+                    all.extend(named("exit when", &j.exit_when));
+                    all.extend(named("goal", &j.goal));
+                    all
+                })
+                .collect(),
+        );
         let mut segments = Vec::new();
         for o in &p.origins {
             if let Some(name) = o.what.strip_prefix("segment ") {
@@ -954,6 +975,7 @@ impl<'p> Engine<'p> {
             segments,
             rules,
             handoffs,
+            journey_conditions,
         }
     }
 

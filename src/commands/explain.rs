@@ -1,4 +1,4 @@
-//! `tandem explain`: why a lead stands where it does at an instant of a scenario — its scores line by line and event by event, tags, segments, each rule's and handoff's condition part by part, and its journeys.
+//! `tandem explain`: why a lead stands where it does at an instant of a scenario — its scores line by line and event by event, tags, segments, each rule's, handoff's and journey's (enter when, exit when, goal) condition part by part, and where it waits.
 
 use super::*;
 
@@ -431,6 +431,7 @@ fn human(src: &Source<'_>, lead: &str, until: i64, x: &Explanation) -> String {
     };
     conditions("rule", &x.rules, &mut out);
     conditions("handoff", &x.handoffs, &mut out);
+    conditions("journey", &x.journey_conditions, &mut out);
     if x.journeys.is_empty() {
         out.push_str("journeys: none\n");
     }
@@ -523,6 +524,7 @@ fn document(src: &Source<'_>, lead: &str, until: i64, x: &Explanation) -> Json {
         "scores": scores,
         "rules": conditions(&x.rules),
         "handoffs": conditions(&x.handoffs),
+        "journey_conditions": conditions(&x.journey_conditions),
         "journeys": journeys,
     })
 }
