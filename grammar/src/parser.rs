@@ -297,6 +297,9 @@ fn syntax_error(
     if let Some(unit) = unit_typo(&found, business).filter(|_| wants_unit) {
         return diag.with_help(format!("did you mean `{unit}`?"));
     }
+    if matches!(found.as_str(), "elif" | "elseif" | "elsif" | "elsf") {
+        return diag.with_help("another branch is written `} else if CONDITION {`");
+    }
     if let Some(keyword) = recovery::keyword_typo(&found, positives) {
         return diag.with_help(format!("did you mean `{keyword}`?"));
     }
@@ -322,7 +325,39 @@ fn syntax_error(
         .next()
         .unwrap_or("");
     let word_before = line_before.split_whitespace().next_back().unwrap_or("");
-    if word_before == "per"
+    const DAY_NAMES: [&str; 17] = [
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "weekday",
+        "weekend",
+        "mon-fri",
+    ];
+    let misspelt_day = line_before
+        .trim_start()
+        .starts_with("wait until ")
+        .then(|| {
+            word_before
+                .split([',', '-'])
+                .find(|w| !DAY_NAMES.contains(w))
+        })
+        .flatten()
+        .filter(|w| !w.is_empty())
+        .and_then(|w| crate::suggest::did_you_mean(w, DAY_NAMES.iter().copied()).map(|d| (w, d)));
+    if let Some((word, day)) = misspelt_day {
+        diag.with_help(format!("`{word}` is not a day name: did you mean `{day}`?"))
+    } else if word_before == "per"
         && matches!(
             found.as_str(),
             "minute" | "hour" | "day" | "week" | "minutes" | "hours" | "days" | "weeks"
