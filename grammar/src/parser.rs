@@ -297,6 +297,9 @@ fn syntax_error(
     if let Some(unit) = unit_typo(&found, business).filter(|_| wants_unit) {
         return diag.with_help(format!("did you mean `{unit}`?"));
     }
+    if found.eq_ignore_ascii_case("upto") || found.eq_ignore_ascii_case("up_to") {
+        return diag.with_help("write `up to` as two words: `up to 3 days`");
+    }
     if matches!(found.as_str(), "elif" | "elseif" | "elsif" | "elsf") {
         return diag.with_help("another branch is written `} else if CONDITION {`");
     }
