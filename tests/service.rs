@@ -43,6 +43,19 @@ fn a_lead_gets_its_emails_through_smtp_after_a_real_wait_and_sales_get_a_task() 
     );
     let (status, body) = post(&s, "/api/events", r#"{"lead": "ghost", "event": "signup"}"#);
     assert_eq!(status, 404, "{body}");
+    // An address with a line break and a second header in it is not an address: refused,
+    // nothing created (it would only bounce, and its text would go into the logs).
+    let (status, body) = post(
+        &s,
+        "/api/leads",
+        r#"{"id": "mallory", "fields": {"email": "a@b.vn\r\nBcc: c@d.vn"}}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("`email`") && body.contains("is not an email address"),
+        "{body}"
+    );
+    assert_eq!(get(&s, "/api/leads/mallory").0, 404);
 
     let (status, body) = post(
         &s,

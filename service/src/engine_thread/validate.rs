@@ -74,6 +74,7 @@ pub fn validate_items(
         }
         let kind = runtime::scenario::parse_action(sym, action, &body.into())
             .map_err(|m| Refusal::bad(i, m))?;
+        mailable(&kind).map_err(|m| Refusal::bad(i, m))?;
         out.push(Input {
             index: 0,
             at,
@@ -85,6 +86,28 @@ pub fn validate_items(
 }
 
 /// Whether a JSON value holds U+0000 in any text or key.
+/// A lead's `email` must be one address that can be mailed (`an@saoviet.vn`), as
+/// `tandem import` requires: a line break or a second header in it (`a@b.vn\r\nBcc: …`)
+/// is refused here, not bounced later (and never written into a log line). Empty is allowed
+/// (the lead has no address).
+fn mailable(kind: &runtime::scenario::InputKind) -> Result<(), String> {
+    let fields = match kind {
+        runtime::scenario::InputKind::Create(f) | runtime::scenario::InputKind::Update(f) => f,
+        _ => return Ok(()),
+    };
+    for (name, value) in fields {
+        if let (true, runtime::scenario::InputValue::Text(address)) = (name == "email", value) {
+            if !address.is_empty() && address.parse::<lettre::Address>().is_err() {
+                let shown: String = address.escape_debug().collect();
+                return Err(format!(
+                    "`email`: `{shown}` is not an email address (like an@saoviet.vn)"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Where the first NUL character of `v` (reached by `path`) is: `fields.name`,
 /// `properties.tags[1]`, or a key holding one.
 fn nul_at(path: &str, v: &Value) -> Option<String> {
