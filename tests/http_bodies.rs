@@ -91,3 +91,55 @@ fn no_request_body_gets_a_5xx_or_stops_the_service() {
     let (status, _) = get(&s, "/healthz");
     assert_eq!(status, 200, "still serving");
 }
+
+/// A client that sends its headers and a piece of its body, then stalls, is answered (and
+/// its connection closed) once the body read times out, instead of holding the connection
+/// for ever; the service keeps serving meanwhile.
+#[test]
+fn a_stalled_body_is_given_up_on() {
+    use std::io::{Read, Write};
+    let dir = temp_dir("stalled");
+    let http = free_port();
+    let s = start(&dir, &file_outbox_config(&dir, http), http);
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let mut conn = std::net::TcpStream::connect(&addr).expect("connects");
+    write!(
+        conn,
+        "POST /api/leads HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"id\": ",
+        s.token
+    )
+    .expect("writes");
+    conn.flush().expect("flushes");
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .expect("timeout");
+    // Meanwhile others are served.
+    assert_eq!(get(&s, "/healthz").0, 200);
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(45),
+        "given up on within the body timeout: {answer}"
+    );
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "408 Request Timeout: {answer}"
+    );
+    assert!(
+        answer.contains(r#"{"error":{"message":"the body did not arrive within 15 s"}}"#),
+        "the JSON error: {answer}"
+    );
+    assert_eq!(get(&s, "/healthz").0, 200, "still serving");
+    // A body over the 8 MiB limit: 413 with the same JSON error shape.
+    let big = format!(
+        r#"{{"id": "an", "fields": {{"name": "{}"}}}}"#,
+        "x".repeat(9 << 20)
+    );
+    let (status, body) = post(&s, "/api/leads", &big);
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body.contains(r#""message":"the body is larger than 8388608 bytes""#),
+        "{body}"
+    );
+}

@@ -61,6 +61,9 @@ pub struct AppState {
 
 /// The largest request body accepted (a batch of events).
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// How long a request body may take to arrive whole.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 /// The most items in one batch.
 pub const MAX_BATCH: usize = 10_000;
 
@@ -102,6 +105,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // A body that stops arriving (a client that sent its headers and then stalls)
+        // does not hold its connection for ever: reading it gives up after this long.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            BODY_READ_TIMEOUT,
+        ))
         // gzip or brotli when the client takes it (not the live stream, not tiny bodies).
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
@@ -148,6 +156,31 @@ async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Respo
 
 /// The version value that ends every live stream (sent at shutdown).
 pub const STREAM_END: u64 = u64::MAX;
+
+/// The request body, or the JSON error for one that did not arrive whole: larger than
+/// [`MAX_BODY`] (413), or stalled past [`BODY_READ_TIMEOUT`] (408).
+fn whole_body(
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Bytes, Response> {
+    body.map_err(|e| {
+        let status = e.status();
+        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            format!("the body is larger than {MAX_BODY} bytes")
+        } else if e.body_text().contains("timeout") {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the body did not arrive within {} s",
+                    BODY_READ_TIMEOUT.as_secs()
+                ),
+                None,
+            );
+        } else {
+            format!("the body could not be read: {}", e.body_text())
+        };
+        error(status, message, None)
+    })
+}
 
 fn error(status: StatusCode, message: impl Into<String>, index: Option<usize>) -> Response {
     let mut e = Map::new();
@@ -256,10 +289,18 @@ fn refused(r: bodies::Refused) -> Response {
 }
 
 /// `POST /api/leads`: `{"id": "...", "fields": {...}}` or a list; creates or updates.
-async fn post_leads(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn post_leads(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
     if let Err(r) = authorize(&state, &headers, &[Scope::Ingest]) {
         return r;
     }
+    let body = match whole_body(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     match bodies::items::<bodies::LeadItem>(&body) {
         Ok(list) => {
             let items = list
@@ -277,10 +318,18 @@ async fn post_leads(State(state): State<AppState>, headers: HeaderMap, body: Byt
 }
 
 /// `POST /api/events`: `{"lead": "...", "event": "...", "props": {...}}` or a list.
-async fn post_events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn post_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
     if let Err(r) = authorize(&state, &headers, &[Scope::Ingest]) {
         return r;
     }
+    let body = match whole_body(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     match bodies::items::<bodies::EventItem>(&body) {
         Ok(list) => {
             let items = list
@@ -386,10 +435,18 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
 }
 
 /// `POST /api/program`: `{"files": {"main.journey": "...", "templates/x.md": "..."}}`.
-async fn post_program(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn post_program(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
     if let Err(r) = authorize(&state, &headers, &[Scope::Admin]) {
         return r;
     }
+    let body = match whole_body(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let list: Vec<(String, String)> = match bodies::object::<bodies::ProgramBody>(&body) {
         Ok(p) => p.files.into_iter().collect(),
         Err(r) => return refused(r),

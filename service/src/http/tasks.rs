@@ -139,11 +139,15 @@ pub(super) async fn post_task(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     if let Err(r) = authorize(&state, &headers, &[Scope::Sales]) {
         return r;
     }
+    let body = match super::whole_body(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let (by, reason) = match bodies::one::<bodies::TaskOutcome>(&body) {
         Ok(o) => (o.by, o.reason),
         Err(r) => return refused(r),
