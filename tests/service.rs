@@ -1496,3 +1496,73 @@ fn the_webinar_example_copies_event_fields_waits_on_a_date_and_exits_on_an_event
         .iter()
         .any(|x| x == "Ngày mai: hội thảo CRM"));
 }
+
+/// The deployment settings written in the program's own `tandem.toml` (as the language
+/// places them: `[smtp]`, `store`, `listen` beside `[webhooks]`) are used by `tandem run`
+/// without `--config`: the welcome email reaches the SMTP server they name.
+#[test]
+fn run_takes_its_smtp_settings_from_the_programs_tandem_toml() {
+    let dir = temp_dir("program-toml");
+    let (http, smtp_port) = (free_port(), free_port());
+    let smtp = smtp_server(&dir, smtp_port);
+    let program = dir.join("program");
+    std::fs::create_dir_all(program.join("templates")).expect("program dir");
+    for entry in std::fs::read_dir(program_dir()).expect("program").flatten() {
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), program.join(entry.file_name())).expect("copy");
+        }
+    }
+    for entry in std::fs::read_dir(program_dir().join("templates"))
+        .expect("templates")
+        .flatten()
+    {
+        std::fs::copy(
+            entry.path(),
+            program.join("templates").join(entry.file_name()),
+        )
+        .expect("copy");
+    }
+    std::fs::write(
+        program.join("tandem.toml"),
+        format!(
+            "listen = \"127.0.0.1:{http}\"\nstore = \"{}\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"none\"\n",
+            dir.join("tandem.db").display()
+        ),
+    )
+    .expect("tandem.toml");
+    let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .arg("run")
+        .arg(&program)
+        .current_dir(&dir)
+        .env("TANDEM_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("tandem run starts");
+    let mut s = Service {
+        child,
+        base: format!("http://127.0.0.1:{http}"),
+        token: String::new(),
+    };
+    wait_for(
+        "the service on the port of the program's tandem.toml",
+        60,
+        || ureq::get(format!("{}/healthz", s.base)).call().is_ok(),
+    );
+    s.token = std::fs::read_to_string(dir.join("tandem.token"))
+        .expect("the token beside the store of the program's tandem.toml")
+        .trim()
+        .to_owned();
+    sign_up_an(&s);
+    wait_for("the welcome email over the SMTP of tandem.toml", 30, || {
+        !subjects(&smtp.maildir).is_empty()
+    });
+    assert!(
+        !dir.join("outbox").exists()
+            || std::fs::read_dir(dir.join("outbox"))
+                .map(|d| d.count())
+                .unwrap_or(0)
+                == 0,
+        "nothing written to the file outbox"
+    );
+}

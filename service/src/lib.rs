@@ -158,6 +158,27 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, String> {
         toml::from_str(text).map_err(|e| e.to_string())
     }
+
+    /// The deployment settings of a program's own `tandem.toml` (every table but
+    /// `[webhooks]`, which is the program's): `None` when it holds none.
+    pub fn from_program_toml(text: &str) -> Result<Option<Config>, String> {
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        table.remove("webhooks");
+        if table.is_empty() {
+            return Ok(None);
+        }
+        table
+            .try_into()
+            .map(Some)
+            .map_err(|e: toml::de::Error| e.to_string())
+    }
+
+    /// The top-level keys of a program's `tandem.toml` that are deployment settings.
+    pub fn program_toml_keys(text: &str) -> Vec<String> {
+        toml::from_str::<toml::Table>(text)
+            .map(|t| t.keys().filter(|k| *k != "webhooks").cloned().collect())
+            .unwrap_or_default()
+    }
 }
 
 /// Reads the program's files: `(path, text)`, or why they cannot be read.

@@ -27,6 +27,34 @@ pub(crate) fn run(
             },
         },
     };
+    // Without `--config`, the deployment settings of the program's own `tandem.toml`
+    // (`[smtp]`, `store`, `listen`, … beside its `[webhooks]`) are the service's.
+    let program_toml = dir
+        .as_ref()
+        .map(|d| d.join("tandem.toml"))
+        .filter(|p| p.is_file());
+    if let Some(path) = &program_toml {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if config.is_none() {
+            match service::Config::from_program_toml(&text) {
+                Ok(Some(c)) => cfg = c,
+                Ok(None) => {}
+                Err(e) => {
+                    eprintln!("error: {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            }
+        } else {
+            let keys = service::Config::program_toml_keys(&text);
+            if !keys.is_empty() {
+                eprintln!(
+                    "note: {} also sets {}; --config is used instead",
+                    path.display(),
+                    keys.join(", ")
+                );
+            }
+        }
+    }
     if let Some(l) = listen {
         cfg.listen = l;
     }
