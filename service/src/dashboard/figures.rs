@@ -346,6 +346,9 @@ impl Figures {
     }
 }
 
+/// The longest period a summary counts: ten years of days (the trend lists each day).
+pub const MAX_PERIOD_DAYS: i32 = 3_660;
+
 /// The period of a summary: `from` and `to` as given (`yyyy-mm-dd`), by default the 30
 /// days up to today in the program's time zone.
 pub fn period(
@@ -370,6 +373,21 @@ pub fn period(
     };
     if from_day > to_day {
         return Err("`from` is after `to`".into());
+    }
+    // The figures are counted per day, and the trend compares with the period before:
+    // both must lie in the calendar Tandem counts (from 1970), ten years at most.
+    if from_day < 1970_01_01 || to_day > 9998_12_31 {
+        return Err("a period lies between 1970-01-01 and 9998-12-31".into());
+    }
+    let length = match (super::date_of(from_day), super::date_of(to_day)) {
+        (Some(a), Some(b)) => a.until(b).map(|span| span.get_days()).unwrap_or(i32::MAX),
+        _ => i32::MAX,
+    };
+    if length >= MAX_PERIOD_DAYS {
+        return Err(format!(
+            "a period is at most {MAX_PERIOD_DAYS} days (ten years); this one is {} days",
+            length.saturating_add(1)
+        ));
     }
     Ok((from_day, to_day))
 }
@@ -459,5 +477,12 @@ mod tests {
             period(Some("2026-01-01"), Some("2026-01-31"), 0, &tz),
             Ok((20260101, 20260131))
         );
+        // Ten years of days at most (the trend lists each), and only from 1970.
+        assert_eq!(
+            period(Some("2016-01-01"), Some("2026-12-31"), 0, &tz),
+            Err("a period is at most 3660 days (ten years); this one is 4018 days".to_owned())
+        );
+        assert!(period(Some("2017-01-01"), Some("2026-12-31"), 0, &tz).is_ok());
+        assert!(period(Some("0001-01-01"), Some("0001-01-02"), 0, &tz).is_err());
     }
 }
