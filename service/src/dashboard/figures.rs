@@ -375,8 +375,9 @@ pub fn period(
         return Err("`from` is after `to`".into());
     }
     // The figures are counted per day, and the trend compares with the period before:
-    // both must lie in the calendar Tandem counts (from 1970), ten years at most.
-    if from_day < 1970_01_01 || to_day > 9998_12_31 {
+    // both must lie in the calendar Tandem counts (from 1970; days are written yyyymmdd),
+    // ten years at most.
+    if from_day < 19700101 || to_day > 99981231 {
         return Err("a period lies between 1970-01-01 and 9998-12-31".into());
     }
     let length = match (super::date_of(from_day), super::date_of(to_day)) {
