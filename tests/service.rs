@@ -56,6 +56,10 @@ fn a_lead_gets_its_emails_through_smtp_after_a_real_wait_and_sales_get_a_task() 
         "{body}"
     );
     assert_eq!(get(&s, "/api/leads/mallory").0, 404);
+    // A path that is not UTF-8: the extractor's refusal in the API's JSON error shape.
+    let (status, body) = get(&s, "/api/leads/%FF");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.starts_with(r#"{"error":{"message":"#), "{body}");
 
     let (status, body) = post(
         &s,

@@ -104,6 +104,9 @@ pub fn router(state: AppState) -> Router {
         .route("/act", get(act_page).post(act))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
+        // The extractors' own refusals (a path that is not UTF-8, a bad query) are plain
+        // text: every 4xx of the API is the JSON error instead.
+        .layer(axum::middleware::map_response(json_client_errors))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         // A body that stops arriving (a client that sent its headers and then stalls)
         // does not hold its connection for ever: reading it gives up after this long.
@@ -156,6 +159,25 @@ async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Respo
 
 /// The version value that ends every live stream (sent at shutdown).
 pub const STREAM_END: u64 = u64::MAX;
+
+/// A plain-text 4xx answer (an axum extractor's refusal) as the API's JSON error, with
+/// its text as the message.
+async fn json_client_errors(response: Response) -> Response {
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/plain"));
+    if !response.status().is_client_error() || !plain {
+        return response;
+    }
+    let status = response.status();
+    let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    error(status, text, None)
+}
 
 /// The request body, or the JSON error for one that did not arrive whole: larger than
 /// [`MAX_BODY`] (413), or stalled past [`BODY_READ_TIMEOUT`] (408).
