@@ -306,58 +306,26 @@ fn syntax_error(
     if let Some(keyword) = recovery::keyword_typo(&found, positives) {
         return diag.with_help(format!("did you mean `{keyword}`?"));
     }
-    let line_rest = full
-        .get(offset + pos + 1..)
-        .unwrap_or("")
-        .split('\n')
-        .next()
-        .unwrap_or("");
-    let after_digit = full
-        .get(..offset + pos)
-        .is_some_and(|before| before.ends_with(|c: char| c.is_ascii_digit()));
+    // The line around the error: what comes before it, and the rest of it from the token.
+    let before = full.get(..offset + pos).unwrap_or("");
+    let after_digit = before.ends_with(|c: char| c.is_ascii_digit());
+    let line_before = before.rsplit('\n').next().unwrap_or("");
     let rest_of_line = full
         .get(offset + pos..)
         .unwrap_or("")
         .split('\n')
         .next()
         .unwrap_or("");
-    let line_before = full
-        .get(..offset + pos)
-        .unwrap_or("")
-        .rsplit('\n')
-        .next()
-        .unwrap_or("");
     let word_before = line_before.split_whitespace().next_back().unwrap_or("");
-    const DAY_NAMES: [&str; 17] = [
-        "mon",
-        "tue",
-        "wed",
-        "thu",
-        "fri",
-        "sat",
-        "sun",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "weekday",
-        "weekend",
-        "mon-fri",
-    ];
     let misspelt_day = line_before
         .trim_start()
         .starts_with("wait until ")
-        .then(|| {
-            word_before
-                .split([',', '-'])
-                .find(|w| !DAY_NAMES.contains(w))
-        })
+        .then(|| word_before.split([',', '-']).find(|w| day_bits(w) == 0))
         .flatten()
         .filter(|w| !w.is_empty())
-        .and_then(|w| crate::suggest::did_you_mean(w, DAY_NAMES.iter().copied()).map(|d| (w, d)));
+        .and_then(|w| {
+            crate::suggest::did_you_mean(w, DAYS.iter().map(|(name, _)| *name)).map(|d| (w, d))
+        });
     if let Some((word, day)) = misspelt_day {
         diag.with_help(format!("`{word}` is not a day name: did you mean `{day}`?"))
     } else if word_before == "per"
@@ -405,13 +373,9 @@ fn syntax_error(
         )
     } else if found == "=" {
         diag.with_help("to compare two values write `==`; `=` only assigns in `set FIELD = …`")
-    } else if found == "."
-        && full
-            .get(..offset + pos)
-            .is_some_and(|before| before.ends_with(|c: char| c.is_ascii_digit()))
-    {
+    } else if found == "." && after_digit {
         diag.with_help("a number is written with `_` between the thousands (`100_000_000`); `.` starts its decimals")
-    } else if found == "\"" && !line_rest.contains('"') {
+    } else if found == "\"" && !rest_of_line.get(1..).unwrap_or("").contains('"') {
         diag.with_help("this text is never closed: end it with `\"` on the same line (write `\\n` for a line break inside a text)")
     } else {
         diag
@@ -1001,19 +965,31 @@ fn missing_ident(span: Span) -> Ident {
     }
 }
 
+/// The day names the grammar accepts, with their weekday bits (bit 0 = Monday).
+const DAYS: [(&str, u8); 16] = [
+    ("monday", 1),
+    ("mon", 1),
+    ("tuesday", 1 << 1),
+    ("tue", 1 << 1),
+    ("wednesday", 1 << 2),
+    ("wed", 1 << 2),
+    ("thursday", 1 << 3),
+    ("thu", 1 << 3),
+    ("friday", 1 << 4),
+    ("fri", 1 << 4),
+    ("saturday", 1 << 5),
+    ("sat", 1 << 5),
+    ("sunday", 1 << 6),
+    ("sun", 1 << 6),
+    ("weekday", 0b001_1111),
+    ("weekend", 0b110_0000),
+];
+
+/// A day name's weekday bits; 0 for a word that is not one.
 fn day_bits(name: &str) -> u8 {
-    match name {
-        "monday" | "mon" => 1,
-        "tuesday" | "tue" => 1 << 1,
-        "wednesday" | "wed" => 1 << 2,
-        "thursday" | "thu" => 1 << 3,
-        "friday" | "fri" => 1 << 4,
-        "saturday" | "sat" => 1 << 5,
-        "sunday" | "sun" => 1 << 6,
-        "weekday" => 0b001_1111,
-        "weekend" => 0b110_0000,
-        _ => 0,
-    }
+    DAYS.iter()
+        .find(|(n, _)| *n == name)
+        .map_or(0, |(_, bits)| *bits)
 }
 
 /// Whether `y-m-d` is a real calendar date (proleptic Gregorian).

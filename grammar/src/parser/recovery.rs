@@ -226,12 +226,19 @@ pub(super) fn salvage(file: FileId, offset: usize, chunk: &str) -> Option<Broken
     })
 }
 
+/// The line of `text` that holds byte `at` (moved back to a character boundary), as the
+/// byte range from its first character to its `\n` (or the end of the text).
+fn line_around(text: &str, at: usize) -> (usize, usize) {
+    let at = text.floor_char_boundary(at.min(text.len()));
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    (start, end)
+}
+
 /// A name written with accents (`doanh_nghiệp`, `tên`) on the line of a syntax error: names
 /// are ASCII letters, digits and `_`, so the help writes the name without its accents.
 pub(super) fn accented_name(file: FileId, full: &str, at: usize) -> Option<Diagnostic> {
-    let at = full.floor_char_boundary(at.min(full.len()));
-    let start = full[..at].rfind('\n').map_or(0, |i| i + 1);
-    let end = full[at..].find('\n').map_or(full.len(), |i| at + i);
+    let (start, end) = line_around(full, at);
     let line = &full[start..end];
     let mut chars = line.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
@@ -296,9 +303,7 @@ pub(super) fn accented_name(file: FileId, full: &str, at: usize) -> Option<Diagn
 /// `send welcome.md`, `send trial-tips`, `enroll nurture()` on the line of a syntax error:
 /// a template, journey or handoff is named by a plain name.
 pub(super) fn decorated_name(file: FileId, full: &str, at: usize) -> Option<Diagnostic> {
-    let at = full.floor_char_boundary(at.min(full.len()));
-    let start = full[..at].rfind('\n').map_or(0, |i| i + 1);
-    let end = full[at..].find('\n').map_or(full.len(), |i| at + i);
+    let (start, end) = line_around(full, at);
     let line = &full[start..end];
     let code = line.split('#').next().unwrap_or("");
     let words: Vec<(usize, &str)> = code
@@ -498,8 +503,7 @@ pub(super) fn between_with_dash(
     chunk: &str,
     pos: usize,
 ) -> Option<Diagnostic> {
-    let pos = chunk.floor_char_boundary(pos.min(chunk.len()));
-    let line_end = chunk[pos..].find('\n').map_or(chunk.len(), |i| pos + i);
+    let (line_start, line_end) = line_around(chunk, pos);
     let before = &chunk[..line_end];
     let number = |s: &str| {
         s.len()
@@ -507,7 +511,6 @@ pub(super) fn between_with_dash(
                 .len()
     };
     // Only on the line pest stopped on and the one before it, in code (not a text or a comment).
-    let line_start = chunk[..pos].rfind('\n').map_or(0, |i| i + 1);
     let from_line = chunk[..line_start.saturating_sub(1)]
         .rfind('\n')
         .map_or(0, |i| i + 1);
@@ -557,8 +560,7 @@ pub(super) fn missing_inner_brace(
     chunk: &str,
     pos: usize,
 ) -> Option<Diagnostic> {
-    let pos = chunk.floor_char_boundary(pos.min(chunk.len()));
-    let line_start = chunk[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let (line_start, _) = line_around(chunk, pos);
     // The last line with code before the one pest stopped on.
     let mut end = line_start.checked_sub(1)?;
     let (start, code) = loop {
@@ -668,9 +670,7 @@ pub(super) fn missing_comma(
         "lead" | "event" => None,
         "handoff" => return missing_reason_comma(file, offset, chunk, &toks),
         "test" => {
-            let pos = chunk.floor_char_boundary(pos.min(chunk.len()));
-            let start = chunk[..pos].rfind('\n').map_or(0, |i| i + 1);
-            let end = chunk[pos..].find('\n').map_or(chunk.len(), |i| pos + i);
+            let (start, end) = line_around(chunk, pos);
             Some(start..end)
         }
         _ => return None,
