@@ -275,7 +275,7 @@ pub fn field_cell(
 ) -> Result<Option<Value>, String> {
     let value = cell_value(ty, cell, timezone)?;
     if let (Some(Value::String(address)), "email") = (&value, name) {
-        if address.parse::<lettre::Address>().is_err() {
+        if !service::mail::is_lead_address(address) {
             return Err(format!(
                 "`{address}` is not an email address (like an@saoviet.vn)"
             ));

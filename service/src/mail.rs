@@ -14,6 +14,13 @@ use lettre::Message;
 use crate::sign::{encode, Signer};
 use crate::store::OutboxMail;
 
+/// Whether a lead's `email` is one address that mail can be sent to (`an@saoviet.vn`: no
+/// display name, no line break, no second header) — the rule both the API and
+/// `tandem import` apply before a lead is stored.
+pub fn is_lead_address(address: &str) -> bool {
+    address.parse::<lettre::Address>().is_ok()
+}
+
 /// Escapes text for HTML (the renderer's one definition).
 pub fn escape(s: &str) -> String {
     runtime::render::escape::html(s)

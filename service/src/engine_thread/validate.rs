@@ -97,7 +97,7 @@ fn mailable(kind: &runtime::scenario::InputKind) -> Result<(), String> {
     };
     for (name, value) in fields {
         if let (true, runtime::scenario::InputValue::Text(address)) = (name == "email", value) {
-            if !address.is_empty() && address.parse::<lettre::Address>().is_err() {
+            if !address.is_empty() && !crate::mail::is_lead_address(address) {
                 let shown: String = address.escape_debug().collect();
                 return Err(format!(
                     "`email`: `{shown}` is not an email address (like an@saoviet.vn)"
