@@ -1012,18 +1012,11 @@ impl<'p> Engine<'p> {
         if !self.trace {
             return;
         }
-        let id = self
-            .leads
-            .get(lead)
-            .map(|l| std::sync::Arc::from(self.exprs.interner.get(l.id)));
-        self.out.push(Line {
-            at: self.clock.now,
-            lead: id,
-            entry: Entry::Trace {
-                what: what.to_owned(),
-                message: message(),
-            },
-        });
+        let entry = Entry::Trace {
+            what: what.to_owned(),
+            message: message(),
+        };
+        self.push_line(lead, entry);
     }
 
     fn line(&mut self, lead: usize, entry: Entry) {
@@ -1031,6 +1024,11 @@ impl<'p> Engine<'p> {
             // Every line is a change the conditions may see.
             l.dirty = true;
         }
+        self.push_line(lead, entry);
+    }
+
+    /// Writes a line about `lead` (by its id) at the clock's instant.
+    fn push_line(&mut self, lead: usize, entry: Entry) {
         let id = self
             .leads
             .get(lead)
