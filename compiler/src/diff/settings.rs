@@ -1,50 +1,46 @@
 //! `tandem diff` for what is not a journey, rule, score, handoff or schedule but still moves what they do: teams (members, manager, hours, zone, closed and open days, holidays — every SLA deadline and escalation reads them) and the program's settings (its time zone, the sending block's sender, quiet hours and cap).
 
 use super::{value, Change, DeclChange, DeclKind, ValueChange};
-use crate::program::{Day, LoweredProgram, SendingIr};
+use crate::program::{Day, LoweredProgram, SendingIr, TeamIr};
 
-/// Teams added, removed or changed, with each changed part's old and new value.
+/// Teams added, removed or changed (the same matching by name as every other
+/// declaration), with each changed part's old and new value.
 pub(super) fn team_changes(old: &LoweredProgram, new: &LoweredProgram) -> Vec<DeclChange> {
     let mut out = Vec::new();
-    let names = super::union(
-        old.teams.iter().map(|t| &t.name),
-        new.teams.iter().map(|t| &t.name),
+    super::compare_named(
+        &mut out,
+        DeclKind::Team,
+        &old.teams,
+        &new.teams,
+        |t: &TeamIr| &t.name,
+        |o, n| team_values(o, n).into_iter().map(|v| v.part).collect(),
     );
-    for name in names {
-        let o = old.teams.iter().find(|t| &t.name == name);
-        let n = new.teams.iter().find(|t| &t.name == name);
-        match (o, n) {
-            (Some(_), None) => out.push(DeclChange {
-                change: Change::Removed,
-                ..super::added(DeclKind::Team, name)
-            }),
-            (None, Some(_)) => out.push(super::added(DeclKind::Team, name)),
-            (Some(o), Some(n)) => {
-                let values: Vec<ValueChange> = [
-                    value("members", o.members.join(", "), n.members.join(", ")),
-                    value("manager", or_none(&o.manager), or_none(&n.manager)),
-                    value("hours", hours(&o.hours), hours(&n.hours)),
-                    value("timezone", zone(&o.timezone), zone(&n.timezone)),
-                    value("closed", closed(&o.closed), closed(&n.closed)),
-                    value("open", open(&o.open), open(&n.open)),
-                    value("holidays", or_none(&o.holidays), or_none(&n.holidays)),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
-                if !values.is_empty() {
-                    out.push(DeclChange {
-                        parts: values.iter().map(|v| v.part.clone()).collect(),
-                        values,
-                        change: Change::Changed,
-                        ..super::added(DeclKind::Team, name)
-                    });
-                }
-            }
-            (None, None) => {}
+    for c in &mut out {
+        let pair = (
+            old.teams.iter().find(|t| t.name == c.name),
+            new.teams.iter().find(|t| t.name == c.name),
+        );
+        if let (Change::Changed, (Some(o), Some(n))) = (c.change, pair) {
+            c.values = team_values(o, n);
         }
     }
     out
+}
+
+/// A team's parts whose value differs, old → new.
+fn team_values(o: &TeamIr, n: &TeamIr) -> Vec<ValueChange> {
+    [
+        value("members", o.members.join(", "), n.members.join(", ")),
+        value("manager", or_none(&o.manager), or_none(&n.manager)),
+        value("hours", hours(&o.hours), hours(&n.hours)),
+        value("timezone", zone(&o.timezone), zone(&n.timezone)),
+        value("closed", closed(&o.closed), closed(&n.closed)),
+        value("open", open(&o.open), open(&n.open)),
+        value("holidays", or_none(&o.holidays), or_none(&n.holidays)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The program's time zone and sending block, when they differ.
