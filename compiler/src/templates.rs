@@ -262,15 +262,7 @@ fn locate_in(hay: &str, base: usize, file: FileId, needle: &str, fallback: Span)
 /// error at every `send` of it would only add noise.
 pub fn check_template_file(sym: &Symbols, t: &TemplateSource, diags: &mut Vec<Diagnostic>) -> bool {
     // A template is sent by its file name: a name `send` cannot write is a file no one can send.
-    let valid_name = t
-        .name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && t.name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid_name {
+    if !grammar::suggest::is_ident(&t.name) {
         let plain: String = grammar::suggest::without_accents(&t.name)
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })

@@ -25,6 +25,15 @@ pub fn did_you_mean<'a>(word: &str, known: impl Iterator<Item = &'a str>) -> Opt
     best.map(|(_, k)| k)
 }
 
+/// Whether `word` is written as the grammar's `ident`: an ASCII letter or `_`, then ASCII
+/// letters, digits and `_` (whether it is also a reserved word is not checked here).
+pub fn is_ident(word: &str) -> bool {
+    word.bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// `word` without its accents: `nghiệp` → `nghiep`, `đơn` → `don`.
 pub fn without_accents(word: &str) -> String {
     use unicode_normalization::UnicodeNormalization;

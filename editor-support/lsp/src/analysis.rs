@@ -302,14 +302,7 @@ pub fn rename(
     offset: usize,
     new_name: &str,
 ) -> Result<Vec<Span>, String> {
-    let valid = new_name
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && new_name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !valid {
+    if !grammar::suggest::is_ident(new_name) {
         return Err(format!(
             "`{new_name}` is not a name (letters, digits and `_`, not starting with a digit)"
         ));

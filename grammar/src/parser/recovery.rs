@@ -276,11 +276,7 @@ pub(super) fn accented_name(file: FileId, full: &str, at: usize) -> Option<Diagn
                     span,
                     format!("`{word}`: a name is written with ASCII letters, digits and `_` only"),
                 );
-                let valid = plain
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                    && plain.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                let valid = crate::suggest::is_ident(&plain);
                 let foreign = plain.chars().find(|c| !c.is_ascii());
                 return Some(match foreign {
                     // A letter from another alphabet that looks Latin (Cyrillic `а`).
